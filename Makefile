@@ -1,0 +1,50 @@
+# golxc: one multi-call binary, lxc-* tool links, templates.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+SHAREDIR := $(PREFIX)/share/golxc
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSION)"
+TOOLS := lxc-attach lxc-create lxc-destroy lxc-execute lxc-info lxc-ls lxc-start lxc-stop
+
+.PHONY: all build test unit integration soak bench install uninstall clean demo vet
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/golxc ./cmd/golxc
+	@for t in $(TOOLS); do ln -sf golxc bin/$$t; done
+
+vet:
+	gofmt -l $$(git ls-files '*.go') | (! grep .)
+	$(GO) vet ./...
+
+# Unit tests, then the integration tests that drive the built binaries.
+test: build vet unit integration
+
+unit:
+	$(GO) test -count=1 ./internal/...
+
+integration: build
+	GOLXC_BIN=$(CURDIR)/bin $(GO) test -count=1 -timeout 20m ./test/...
+
+bench: build
+	GOLXC_BIN=$(CURDIR)/bin $(GO) run ./bench
+
+demo: build
+	./demo.sh
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates
+	install -m 0755 bin/golxc $(DESTDIR)$(BINDIR)/golxc
+	@for t in $(TOOLS); do ln -sf golxc $(DESTDIR)$(BINDIR)/$$t; done
+	install -m 0755 templates/lxc-busybox $(DESTDIR)$(SHAREDIR)/templates/lxc-busybox
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/golxc
+	@for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	rm -rf $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,13 @@
+// Command golxc is every lxc-* tool in one binary: run it through a link
+// named after the tool (lxc-start, lxc-info ...) or as "golxc TOOL".
+package main
+
+import (
+	"os"
+
+	"golxc/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args))
+}

@@ -1,0 +1,379 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Group is one named cgroup in every hierarchy of a Layout.
+type Group struct {
+	name string
+	err  error // set by Layout.Group for a name that is not one path component
+	v1   []v1Dir
+	v2   *v2Dir // nil when no cgroup2 hierarchy is mounted
+}
+
+// maxSuffix is how far CreateGroup counts when a name is in use, as LXC
+// does (lxc.container.conf(5), lxc.cgroup.dir).
+const maxSuffix = 99
+
+// destroyWait bounds how long Destroy waits for a dying process to leave
+// its cgroups: a task leaves at exit, after the signal is delivered.
+const destroyWait = time.Second
+
+// Group returns the cgroup named dirName (e.g. "lxc.payload.c1") in every
+// hierarchy of l. It does not touch the filesystem.
+func (l *Layout) Group(dirName string) *Group {
+	g := &Group{name: dirName}
+	if err := checkDirName(dirName); err != nil {
+		g.err = err
+		return g
+	}
+	for _, h := range l.V1 {
+		g.v1 = append(g.v1, v1Dir{path: filepath.Join(h.Base, dirName), controllers: h.Controllers})
+	}
+	if l.Unified != "" {
+		g.v2 = &v2Dir{path: filepath.Join(l.Unified, dirName)}
+	}
+	return g
+}
+
+func checkDirName(n string) error {
+	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+		return fmt.Errorf("invalid cgroup name %q", n)
+	}
+	return nil
+}
+
+// CreateGroup makes the cgroup prefix+name in every hierarchy. A stale
+// empty one left by a crashed run is replaced; one still in use makes it
+// try prefix+name+"-1" up to "-99". On failure nothing this call made is
+// left behind.
+func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
+	base := prefix + name
+	if err := checkDirName(base); err != nil {
+		return nil, err
+	}
+	if l.Unified == "" && len(l.V1) == 0 {
+		return nil, fmt.Errorf("create cgroup %s: no cgroup hierarchy is mounted", base)
+	}
+	for i := 0; i <= maxSuffix; i++ {
+		dn := base
+		if i > 0 {
+			dn = base + "-" + strconv.Itoa(i)
+		}
+		g := l.Group(dn)
+		inUse, err := g.create()
+		if err != nil {
+			return nil, err
+		}
+		if !inUse {
+			return g, nil
+		}
+	}
+	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, maxSuffix)
+}
+
+// create makes g's directories. inUse reports a directory that exists and
+// cannot be removed; then, as on error, what was made is removed again.
+func (g *Group) create() (inUse bool, err error) {
+	var made []string
+	undo := func(cause error) error {
+		for i := len(made) - 1; i >= 0; i-- {
+			if e := unix.Rmdir(made[i]); e != nil && e != unix.ENOENT {
+				cause = errors.Join(cause, fmt.Errorf("rmdir %s: %w", made[i], e))
+			}
+		}
+		return cause
+	}
+	mk := func(p string) (bool, error) {
+		err := unix.Mkdir(p, 0o755)
+		if err == unix.EEXIST {
+			if unix.Rmdir(p) != nil {
+				return true, nil // populated, has children, or not ours to take
+			}
+			err = unix.Mkdir(p, 0o755)
+		}
+		if err != nil {
+			return false, fmt.Errorf("mkdir %s: %w", p, err)
+		}
+		made = append(made, p)
+		return false, nil
+	}
+	for i := range g.v1 {
+		d := &g.v1[i]
+		busy, err := mk(d.path)
+		if err != nil || busy {
+			return busy, undo(err)
+		}
+		if d.has("cpuset") {
+			if err := initCpuset(d.path); err != nil {
+				return false, undo(err)
+			}
+		}
+	}
+	if g.v2 != nil {
+		busy, err := mk(g.v2.path)
+		if err != nil || busy {
+			return busy, undo(err)
+		}
+	}
+	return false, nil
+}
+
+// Name is the directory name actually used, suffix included.
+func (g *Group) Name() string { return g.name }
+
+// Paths maps each controller to the group's directory in its hierarchy
+// ("name=systemd" for a named hierarchy, "unified" for cgroup2).
+func (g *Group) Paths() map[string]string {
+	m := make(map[string]string, len(g.v1)+1)
+	for _, d := range g.v1 {
+		for _, c := range d.controllers {
+			m[c] = d.path
+		}
+	}
+	if g.v2 != nil {
+		m["unified"] = g.v2.path
+	}
+	return m
+}
+
+// Enter moves process pid (all its threads) into the group in every
+// hierarchy.
+func (g *Group) Enter(pid int) error {
+	if g.err != nil {
+		return g.err
+	}
+	s := strconv.Itoa(pid)
+	for _, d := range g.v1 {
+		if err := writeFile(filepath.Join(d.path, "cgroup.procs"), s); err != nil {
+			return fmt.Errorf("move pid %d: %w", pid, err)
+		}
+	}
+	if g.v2 != nil {
+		if err := writeFile(filepath.Join(g.v2.path, "cgroup.procs"), s); err != nil {
+			return fmt.Errorf("move pid %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// EnterThread moves only thread tid into the group's v1 hierarchies, through
+// their tasks files; a child it forks later is born there. The cgroup2
+// part is done at clone time with OpenUnified (CLONE_INTO_CGROUP).
+func (g *Group) EnterThread(tid int) error {
+	if g.err != nil {
+		return g.err
+	}
+	s := strconv.Itoa(tid)
+	for _, d := range g.v1 {
+		if err := writeFile(filepath.Join(d.path, "tasks"), s); err != nil {
+			return fmt.Errorf("move thread %d: %w", tid, err)
+		}
+	}
+	return nil
+}
+
+// OpenUnified opens the group's cgroup2 directory for
+// SysProcAttr.UseCgroupFD. The caller closes it.
+func (g *Group) OpenUnified() (*os.File, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	if g.v2 == nil {
+		return nil, fmt.Errorf("open cgroup %s: no cgroup2 hierarchy is mounted", g.name)
+	}
+	f, err := os.OpenFile(g.v2.path, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("open %s: %w", g.v2.path, err)
+	}
+	return f, nil
+}
+
+// configKey is the LXC configuration key that sets a cgroup file.
+func configKey(version int, key string) string {
+	switch version {
+	case 1:
+		return "lxc.cgroup." + key
+	case 2:
+		return "lxc.cgroup2." + key
+	}
+	return key
+}
+
+// keyPath resolves a controller file name such as "memory.limit_in_bytes"
+// (version 1) or "memory.max" (version 2) to its file in the group.
+func (g *Group) keyPath(version int, key string) (string, error) {
+	if g.err != nil {
+		return "", g.err
+	}
+	if key == "" || strings.Contains(key, "/") || strings.Contains(key, "..") || strings.ContainsRune(key, 0) {
+		return "", fmt.Errorf("invalid cgroup key %q", key)
+	}
+	switch version {
+	case 1:
+		ctrl, _, _ := strings.Cut(key, ".")
+		for _, d := range g.v1 {
+			if d.has(ctrl) {
+				return filepath.Join(d.path, key), nil
+			}
+		}
+		return "", fmt.Errorf("no cgroup v1 hierarchy has controller %q for %q", ctrl, key)
+	case 2:
+		if g.v2 == nil {
+			return "", fmt.Errorf("no cgroup2 hierarchy is mounted for %q", key)
+		}
+		return filepath.Join(g.v2.path, key), nil
+	}
+	return "", fmt.Errorf("unknown cgroup version %d", version)
+}
+
+// Set writes value to the group's file key: for version 1 in the v1
+// hierarchy of the controller the key starts with, for version 2 in the
+// cgroup2 directory.
+func (g *Group) Set(version int, key, value string) error {
+	p, err := g.keyPath(version, key)
+	if err == nil {
+		err = writeFile(p, value)
+	}
+	if err != nil {
+		return fmt.Errorf("set %s: %w", configKey(version, key), err)
+	}
+	return nil
+}
+
+// Get reads the group's file key (see Set), trimmed.
+func (g *Group) Get(version int, key string) (string, error) {
+	p, err := g.keyPath(version, key)
+	if err != nil {
+		return "", fmt.Errorf("get %s: %w", configKey(version, key), err)
+	}
+	v, err := readFile(p)
+	if err != nil {
+		return "", fmt.Errorf("get %s: %w", configKey(version, key), err)
+	}
+	return v, nil
+}
+
+// procsFile is the cgroup.procs the group's membership is read from:
+// cgroup2's when mounted, else the pids hierarchy's, else the first.
+func (g *Group) procsFile() (string, error) {
+	if g.err != nil {
+		return "", g.err
+	}
+	if g.v2 != nil {
+		return filepath.Join(g.v2.path, "cgroup.procs"), nil
+	}
+	if len(g.v1) == 0 {
+		return "", fmt.Errorf("cgroup %s: no hierarchy", g.name)
+	}
+	for _, d := range g.v1 {
+		if d.has("pids") {
+			return filepath.Join(d.path, "cgroup.procs"), nil
+		}
+	}
+	return filepath.Join(g.v1[0].path, "cgroup.procs"), nil
+}
+
+// Procs lists the processes in the group.
+func (g *Group) Procs() ([]int, error) {
+	p, err := g.procsFile()
+	if err != nil {
+		return nil, err
+	}
+	s, err := readFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: bad pid %q", p, f)
+		}
+		pids = append(pids, n)
+	}
+	return pids, nil
+}
+
+// Populated reports whether any process is in the group: cgroup2's
+// cgroup.events "populated" (which counts descendants too), else a
+// non-empty cgroup.procs.
+func (g *Group) Populated() (bool, error) {
+	if g.err != nil {
+		return false, g.err
+	}
+	if g.v2 != nil {
+		ev, err := g.v2.events()
+		if err != nil {
+			return false, err
+		}
+		return ev["populated"] == "1", nil
+	}
+	pids, err := g.Procs()
+	return len(pids) > 0, err
+}
+
+// Destroy removes the group's directories. A directory already gone is
+// fine; one still busy (a killed process leaves its cgroups only when it
+// has finished exiting) is retried for up to about a second.
+func (g *Group) Destroy() error {
+	if g.err != nil {
+		return g.err
+	}
+	deadline := time.Now().Add(destroyWait)
+	var errs []error
+	rm := func(p string) {
+		delay := time.Millisecond
+		for {
+			err := unix.Rmdir(p)
+			if err == nil || err == unix.ENOENT {
+				return
+			}
+			if err != unix.EBUSY || time.Now().After(deadline) {
+				errs = append(errs, fmt.Errorf("remove cgroup %s: %w", p, err))
+				return
+			}
+			time.Sleep(delay)
+			delay = min(2*delay, 50*time.Millisecond)
+		}
+	}
+	if g.v2 != nil {
+		rm(g.v2.path)
+	}
+	for _, d := range g.v1 {
+		rm(d.path)
+	}
+	return errors.Join(errs...)
+}
+
+// EnterBase moves process pid back to the base of every hierarchy (where
+// the host's PID 1 is): a monitor does it before removing its own cgroup,
+// which it cannot remove while inside.
+func (l *Layout) EnterBase(pid int) error {
+	s := strconv.Itoa(pid)
+	for _, h := range l.V1 {
+		if err := writeFile(filepath.Join(h.Base, "cgroup.procs"), s); err != nil {
+			return fmt.Errorf("move pid %d: %w", pid, err)
+		}
+	}
+	if l.Unified != "" {
+		if err := writeFile(filepath.Join(l.Unified, "cgroup.procs"), s); err != nil {
+			return fmt.Errorf("move pid %d: %w", pid, err)
+		}
+	}
+	return nil
+}

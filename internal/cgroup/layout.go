@@ -1,0 +1,299 @@
+// Package cgroup places a container's processes into cgroups on cgroup v1,
+// v2 and hybrid hosts, applies limits, reads usage, freezes and kills.
+//
+// Like LXC run as root, a container's cgroups sit at the top of each
+// hierarchy: under PID 1's cgroup, not the caller's, named
+// lxc.payload.<name> for the container and lxc.monitor.<name> for its monitor.
+package cgroup
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Layout is the host's cgroup mounts.
+type Layout struct {
+	V1                 []Hierarchy // each v1 hierarchy
+	Unified            string      // base dir in the cgroup2 hierarchy ("" if none mounted)
+	UnifiedControllers []string    // controllers available in the unified base's cgroup.controllers
+}
+
+// Hierarchy is one mounted cgroup v1 hierarchy.
+type Hierarchy struct {
+	Mount       string   // mount point
+	Base        string   // directory under which containers' cgroups are made
+	Controllers []string // e.g. ["cpu","cpuacct"] or ["name=systemd"]
+}
+
+// HasController reports whether the hierarchy has controller c bound.
+func (h *Hierarchy) HasController(c string) bool {
+	for _, x := range h.Controllers {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Detect reads the host's cgroup layout from /proc/self/mountinfo and
+// /proc/1/cgroup.
+func Detect() (*Layout, error) {
+	mi, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("open /proc/self/mountinfo: %w", err)
+	}
+	defer mi.Close()
+	cg, err := os.Open("/proc/1/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("open /proc/1/cgroup: %w", err)
+	}
+	defer cg.Close()
+	l, err := ParseLayout(mi, cg, "")
+	if err != nil {
+		return nil, err
+	}
+	if l.Unified == "" && len(l.V1) == 0 {
+		return nil, errors.New("no cgroup hierarchy is mounted")
+	}
+	return l, nil
+}
+
+// Mode is "v1", "v2" (pure unified) or "hybrid"; "" when nothing is mounted.
+func (l *Layout) Mode() string {
+	switch {
+	case len(l.V1) > 0 && l.Unified != "":
+		return "hybrid"
+	case len(l.V1) > 0:
+		return "v1"
+	case l.Unified != "":
+		return "v2"
+	}
+	return ""
+}
+
+// V1For returns the v1 hierarchy that has controller c, or nil.
+func (l *Layout) V1For(c string) *Hierarchy {
+	for i := range l.V1 {
+		if l.V1[i].HasController(c) {
+			return &l.V1[i]
+		}
+	}
+	return nil
+}
+
+// pid1Entry is one line of /proc/1/cgroup.
+type pid1Entry struct {
+	controllers []string // empty for the unified hierarchy
+	path        string
+}
+
+// ParseLayout is the testable core of Detect: mountinfo and pid1cgroup are
+// the contents of /proc/self/mountinfo and /proc/1/cgroup; root prefixes
+// every path (a fixture tree in tests, "" in production). It reads the
+// unified base's cgroup.controllers when there is a cgroup2 mount.
+func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) {
+	entries, err := parsePid1(pid1cgroup)
+	if err != nil {
+		return nil, err
+	}
+	l := &Layout{}
+	seen := map[string]bool{} // by device: bind mounts of one hierarchy count once
+	sc := bufio.NewScanner(mountinfo)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		m, ok := parseMountLine(sc.Text())
+		if !ok || (m.fstype != "cgroup" && m.fstype != "cgroup2") {
+			continue
+		}
+		if seen[m.dev] {
+			continue
+		}
+		if m.fstype == "cgroup2" {
+			if l.Unified != "" {
+				continue
+			}
+			seen[m.dev] = true
+			rel := "/"
+			for _, e := range entries {
+				if len(e.controllers) == 0 {
+					rel = e.path
+					break
+				}
+			}
+			l.Unified = basePath(root+m.mountpoint, m.root, rel)
+			continue
+		}
+		seen[m.dev] = true
+		ctrls, rel := v1Controllers(m.superopts, entries)
+		if len(ctrls) == 0 {
+			continue
+		}
+		mount := root + m.mountpoint
+		l.V1 = append(l.V1, Hierarchy{
+			Mount:       mount,
+			Base:        basePath(mount, m.root, rel),
+			Controllers: ctrls,
+		})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	if l.Unified != "" {
+		p := filepath.Join(l.Unified, "cgroup.controllers")
+		b, err := os.ReadFile(p)
+		switch {
+		case err == nil:
+			l.UnifiedControllers = strings.Fields(string(b))
+		case errors.Is(err, fs.ErrNotExist):
+			// A fixture tree may leave it out; the kernel always has it.
+		default:
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+	}
+	return l, nil
+}
+
+func parsePid1(r io.Reader) ([]pid1Entry, error) {
+	var out []pid1Entry
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			continue
+		}
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("parse /proc/1/cgroup: bad line %q", line)
+		}
+		var ctrls []string
+		if f[1] != "" {
+			ctrls = strings.Split(f[1], ",")
+		}
+		out = append(out, pid1Entry{controllers: ctrls, path: f[2]})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read /proc/1/cgroup: %w", err)
+	}
+	return out, nil
+}
+
+type mountLine struct {
+	dev, root, mountpoint, fstype, superopts string
+}
+
+// parseMountLine splits one line of mountinfo (proc(5)): fields before the
+// "-" separator are ID, parent, major:minor, root, mount point, options and
+// optional fields; after it come fstype, source and super options.
+func parseMountLine(line string) (mountLine, bool) {
+	pre, post, ok := strings.Cut(line, " - ")
+	if !ok {
+		return mountLine{}, false
+	}
+	a := strings.Fields(pre)
+	b := strings.Fields(post)
+	if len(a) < 5 || len(b) < 3 {
+		return mountLine{}, false
+	}
+	return mountLine{
+		dev:        a[2],
+		root:       unescapeOctal(a[3]),
+		mountpoint: unescapeOctal(a[4]),
+		fstype:     b[0],
+		superopts:  b[2],
+	}, true
+}
+
+// unescapeOctal undoes mountinfo's \ooo escapes of space, tab, newline and
+// backslash.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			sb.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		sb.WriteByte(s[i])
+	}
+	return sb.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// v1Controllers names the controllers of a v1 mount by matching its super
+// options against the controller lists of /proc/1/cgroup, which are exact;
+// it also returns PID 1's path in that hierarchy.
+func v1Controllers(superopts string, entries []pid1Entry) ([]string, string) {
+	opts := map[string]bool{}
+	for _, o := range strings.Split(superopts, ",") {
+		opts[o] = true
+	}
+	for _, e := range entries {
+		if len(e.controllers) == 0 {
+			continue
+		}
+		all := true
+		for _, c := range e.controllers {
+			if !opts[c] {
+				all = false
+				break
+			}
+		}
+		if all {
+			return e.controllers, e.path
+		}
+	}
+	// Not in /proc/1/cgroup (should not happen): keep the options that are
+	// not generic mount flags.
+	var ctrls []string
+	for _, o := range strings.Split(superopts, ",") {
+		switch {
+		case o == "rw", o == "ro", o == "noprefix", o == "clone_children", o == "xattr",
+			o == "cpuset_v2_mode", o == "favordynmods", o == "none", o == "",
+			strings.HasPrefix(o, "release_agent="):
+			continue
+		}
+		ctrls = append(ctrls, o)
+	}
+	return ctrls, "/"
+}
+
+// basePath joins mount with PID 1's cgroup path taken relative to the
+// mount's root. A path outside the mount's root (seen through a cgroup
+// namespace as "/.." or simply elsewhere) is clamped to the mount point.
+// A trailing init.scope is dropped: systemd keeps PID 1 alone in that leaf
+// (systemd.special(7)), so containers go next to it, not inside.
+func basePath(mount, mountRoot, pid1Path string) string {
+	if pid1Path == "" || !strings.HasPrefix(pid1Path, "/") {
+		return mount
+	}
+	for _, seg := range strings.Split(pid1Path, "/") {
+		if seg == ".." {
+			return mount
+		}
+	}
+	p := filepath.Clean(pid1Path)
+	r := filepath.Clean("/" + mountRoot)
+	var rel string
+	switch {
+	case r == "/":
+		rel = p
+	case p == r:
+		rel = "/"
+	case strings.HasPrefix(p, r+"/"):
+		rel = p[len(r):]
+	default:
+		return mount
+	}
+	rel = strings.TrimSuffix(rel, "/init.scope")
+	return filepath.Join(mount, rel)
+}

@@ -1,0 +1,194 @@
+// Package cli is golxc's command line: one file per lxc-* tool, each a
+// small struct whose command() builds its cobra command and whose run()
+// calls the container API. golxc is one binary; the tool is chosen by the
+// name it is run as (lxc-start, lxc-info ...) or by its first argument
+// (golxc lxc-start ...).
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"golxc/internal/containerinit"
+	"golxc/internal/lxc"
+)
+
+// Version is golxc's version, set at build time with -ldflags -X.
+var Version = "0.1.0-dev"
+
+// tools maps each tool name to the constructor of its command. Only the
+// tool that runs gets built: every invocation pays for one command.
+var tools = map[string]func() *cobra.Command{
+	"lxc-attach":  newAttach,
+	"lxc-create":  newCreate,
+	"lxc-destroy": newDestroy,
+	"lxc-execute": newExecute,
+	"lxc-info":    newInfo,
+	"lxc-ls":      newLs,
+	"lxc-start":   newStart,
+	"lxc-stop":    newStop,
+}
+
+// ToolNames lists the tools golxc provides (for the Makefile's links).
+func ToolNames() []string {
+	names := make([]string, 0, len(tools))
+	for n := range tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Main runs the tool named by args and returns the process exit code.
+func Main(args []string) int {
+	if len(args) > 1 {
+		switch args[1] {
+		case containerinit.StageArg:
+			containerinit.RunStage()
+			return 1
+		case containerinit.WrapArg:
+			return containerinit.RunWrapInit(args[2:])
+		case lxc.MonitorArg:
+			return lxc.RunDetachedMonitor()
+		}
+	}
+	name := filepath.Base(args[0])
+	rest := args[1:]
+	if _, ok := tools[name]; !ok {
+		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" {
+			fmt.Printf("golxc %s: the LXC tools, in Go.\nUsage: golxc TOOL [OPTIONS] (or run it through a link named after the tool)\nTools: %s\n", Version, strings.Join(ToolNames(), " "))
+			return 0
+		}
+		if rest[0] == "--version" {
+			fmt.Println(Version)
+			return 0
+		}
+		if rest[0] == "--list-tools" {
+			fmt.Println(strings.Join(ToolNames(), "\n"))
+			return 0
+		}
+		name = rest[0]
+		if !strings.HasPrefix(name, "lxc-") {
+			name = "lxc-" + name
+		}
+		rest = rest[1:]
+		if _, ok := tools[name]; !ok {
+			fmt.Fprintf(os.Stderr, "golxc: unknown tool %q (tools: %s)\n", name, strings.Join(ToolNames(), " "))
+			return 1
+		}
+	}
+	cmd := tools[name]()
+	cmd.Use = name + " " + cmd.Use
+	cmd.Version = Version
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	cmd.SetArgs(rest)
+	err := cmd.Execute()
+	if err == nil {
+		return 0
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		if ex.err != nil && !ex.quiet {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, ex.err)
+		}
+		return ex.code
+	}
+	// Flag errors and the like: cobra's own.
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	return 1
+}
+
+// exitError is a tool's failure with the exit code its contract names.
+type exitError struct {
+	code  int
+	err   error
+	quiet bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// fail wraps err with exit code 1 (or the code its type asks for).
+func (c *common) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: 1, err: err, quiet: c.quiet}
+}
+
+func (c *common) failCode(code int, err error) error {
+	return &exitError{code: code, err: err, quiet: c.quiet}
+}
+
+// common holds the options every tool takes (lxc(7) COMMON OPTIONS).
+type common struct {
+	name     string
+	lxcpath  string
+	logfile  string
+	loglevel string
+	quiet    bool
+	rcfile   string
+}
+
+func (c *common) register(cmd *cobra.Command, withName bool) {
+	f := cmd.Flags()
+	if withName {
+		f.StringVarP(&c.name, "name", "n", "", "container name")
+	}
+	f.StringVarP(&c.lxcpath, "lxcpath", "P", lxc.DefaultLXCPath, "container path")
+	f.StringVarP(&c.logfile, "logfile", "o", "", "log to FILE")
+	f.StringVarP(&c.loglevel, "logpriority", "l", "ERROR", "log priority (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL)")
+	f.BoolVarP(&c.quiet, "quiet", "q", false, "print no error messages")
+}
+
+func (c *common) registerRCFile(cmd *cobra.Command, short string) {
+	cmd.Flags().StringVarP(&c.rcfile, "rcfile", short, "", "load the container's configuration from FILE")
+}
+
+// container resolves -n (or a lone positional name, as LXC accepts) and -P.
+func (c *common) container(args []string) (*lxc.Container, error) {
+	if c.name == "" && len(args) == 1 {
+		c.name = args[0]
+	}
+	ct, err := lxc.New(c.lxcpath, c.name)
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	return ct, nil
+}
+
+// templateDirs are where lxc-create looks for named templates: beside the
+// build tree's binary, then the installed share directory.
+func templateDirs() []string {
+	var dirs []string
+	if exe, err := os.Executable(); err == nil {
+		bin := filepath.Dir(exe)
+		dirs = append(dirs, filepath.Join(bin, "..", "templates"), filepath.Join(bin, "..", "share", "golxc", "templates"))
+	}
+	dirs = append(dirs, "/usr/share/golxc/templates")
+	for i, d := range dirs {
+		dirs[i] = filepath.Clean(d)
+	}
+	return dirs
+}
+
+// warn prints config warnings once, on stderr.
+func warn(tool string, quiet bool, warnings []string) {
+	if quiet {
+		return
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(os.Stderr, "%s: warning: %s\n", tool, w)
+	}
+}

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"golxc/internal/lxc"
+)
+
+type createCmd struct {
+	common
+	template, config, bdev string
+}
+
+func newCreate() *cobra.Command {
+	c := &createCmd{}
+	cmd := &cobra.Command{
+		Use:   "-n NAME [-t TEMPLATE] [-f CONFIG] [-- TEMPLATE-OPTIONS]",
+		Short: "create a container",
+		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (busybox, or an absolute path to a script taking --path --name --rootfs). -t none builds nothing: the config must name an existing rootfs. A failed create leaves nothing behind.",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
+	}
+	c.register(cmd, true)
+	f := cmd.Flags()
+	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox), an absolute path, or none")
+	f.StringVarP(&c.config, "config", "f", "", "start from this config instead of the default one")
+	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store (only dir)")
+	return cmd
+}
+
+func (c *createCmd) run(cmd *cobra.Command, args []string) error {
+	var targs []string
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		targs = args[dash:]
+		args = args[:dash]
+	}
+	if c.bdev != "dir" {
+		return c.fail(fmt.Errorf("backing store %q is not supported yet (only dir)", c.bdev))
+	}
+	ct, err := c.container(args)
+	if err != nil {
+		return err
+	}
+	return c.fail(ct.Create(lxc.CreateOptions{
+		Template:     c.template,
+		TemplateArgs: targs,
+		ConfigFile:   c.config,
+		TemplateDirs: templateDirs(),
+	}))
+}

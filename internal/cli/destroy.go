@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+)
+
+type destroyCmd struct {
+	common
+	force, snapshots bool
+}
+
+func newDestroy() *cobra.Command {
+	d := &destroyCmd{}
+	cmd := &cobra.Command{
+		Use:   "-n NAME [-f]",
+		Short: "destroy a container",
+		Long:  "Remove container NAME: its config and rootfs. A running container is refused unless -f, which kills it first.",
+		Args:  cobra.MaximumNArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return d.run(args) },
+	}
+	d.register(cmd, true)
+	cmd.Flags().BoolVarP(&d.force, "force", "f", false, "kill a running container first")
+	cmd.Flags().BoolVarP(&d.snapshots, "snapshots", "s", false, "destroy snapshots too (not supported yet)")
+	return cmd
+}
+
+func (d *destroyCmd) run(args []string) error {
+	if d.snapshots {
+		return d.fail(errors.New("-s (snapshots) is not supported yet"))
+	}
+	ct, err := d.container(args)
+	if err != nil {
+		return err
+	}
+	return d.fail(ct.Destroy(d.force))
+}

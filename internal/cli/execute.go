@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"golxc/internal/lxc"
+)
+
+type executeCmd struct {
+	common
+	defines []string
+	daemon  bool
+}
+
+func newExecute() *cobra.Command {
+	e := &executeCmd{}
+	cmd := &cobra.Command{
+		Use:   "-n NAME [-f CONFIG] [-s KEY=VAL]... -- COMMAND",
+		Short: "run an application container",
+		Long:  "Run COMMAND as an application container NAME: its PID 1 is golxc's own small init, which reaps zombies, forwards signals and exits with the command's status. stdin and stdout pass through. Without lxc.rootfs.path the container shares the host's root filesystem.",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return e.run(cmd, args) },
+	}
+	cmd.Flags().SetInterspersed(false)
+	e.register(cmd, true)
+	e.registerRCFile(cmd, "f")
+	cmd.Flags().StringArrayVarP(&e.defines, "define", "s", nil, "set config KEY=VAL (repeatable)")
+	cmd.Flags().BoolVarP(&e.daemon, "daemon", "d", false, "not supported yet")
+	return cmd
+}
+
+func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
+	if e.daemon {
+		return e.fail(errors.New("-d is not supported yet"))
+	}
+	var command []string
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		command = args[dash:]
+		args = args[:dash]
+	} else if e.name != "" {
+		command, args = args, nil
+	}
+	if len(command) == 0 {
+		return e.fail(errors.New("no command given (lxc-execute -n NAME -- COMMAND)"))
+	}
+	ct, err := e.container(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := ct.LoadConfig(e.rcfile, e.defines)
+	if err != nil {
+		return e.fail(err)
+	}
+	warn("lxc-execute", e.quiet, cfg.Warnings)
+	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, Command: command, LogFile: e.logfile, LogLevel: e.loglevel})
+	if err != nil {
+		return e.fail(err)
+	}
+	if code != 0 {
+		return e.failCode(code, nil)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"golxc/internal/lxc"
+)
+
+type startCmd struct {
+	common
+	daemon, foreground bool
+	defines            []string
+	pidfile, conlog    string
+	console            string
+	closeFDs           bool
+	share              []string
+}
+
+func newStart() *cobra.Command {
+	s := &startCmd{}
+	cmd := &cobra.Command{
+		Use:   "-n NAME [-d|-F] [-f CONFIG] [-s KEY=VAL]... [-- COMMAND]",
+		Short: "start a container",
+		Long:  "Start container NAME, by default in the background (-d): the tool returns once it is RUNNING, or prints why it could not start. With -F the container's console is this terminal. A COMMAND after -- replaces the container's init.",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return s.run(cmd, args) },
+	}
+	cmd.Flags().SetInterspersed(false)
+	s.register(cmd, true)
+	s.registerRCFile(cmd, "f")
+	f := cmd.Flags()
+	f.BoolVarP(&s.daemon, "daemon", "d", false, "run in the background (the default)")
+	f.BoolVarP(&s.foreground, "foreground", "F", false, "run in the foreground, the console on this terminal")
+	f.StringArrayVarP(&s.defines, "define", "s", nil, "set config KEY=VAL (repeatable)")
+	f.StringVarP(&s.pidfile, "pidfile", "p", "", "write the monitor's pid to FILE")
+	f.StringVarP(&s.conlog, "console-log", "L", "", "log the console's output to FILE")
+	f.StringVarP(&s.console, "console", "c", "", "use DEVICE as the console (not supported yet)")
+	f.BoolVarP(&s.closeFDs, "close-all-fds", "C", false, "close inherited descriptors (golxc always does)")
+	f.StringArrayVar(&s.share, "share-net", nil, "not supported yet")
+	f.StringArrayVar(&s.share, "share-ipc", nil, "not supported yet")
+	f.StringArrayVar(&s.share, "share-uts", nil, "not supported yet")
+	return cmd
+}
+
+func (s *startCmd) run(cmd *cobra.Command, args []string) error {
+	if s.daemon && s.foreground {
+		return s.fail(errors.New("-d and -F exclude each other"))
+	}
+	if s.console != "" || len(s.share) > 0 {
+		return s.fail(errors.New("--console and --share-* are not supported yet"))
+	}
+	var command []string
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		command = args[dash:]
+		args = args[:dash]
+	} else if s.name != "" {
+		command, args = args, nil
+	}
+	ct, err := s.container(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := ct.LoadConfig(s.rcfile, s.defines)
+	if err != nil {
+		return s.fail(err)
+	}
+	warn("lxc-start", s.quiet, cfg.Warnings)
+	code, err := ct.Start(cfg, lxc.StartOptions{
+		Foreground: s.foreground,
+		Command:    command,
+		PidFile:    s.pidfile,
+		ConsoleLog: s.conlog,
+		LogFile:    s.logfile,
+		LogLevel:   s.loglevel,
+	})
+	var running *lxc.ErrAlreadyRunning
+	if errors.As(err, &running) {
+		// LXC exits 0 here, and scripts rely on it.
+		if !s.quiet {
+			fmt.Fprintf(os.Stderr, "lxc-start: %v\n", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return s.fail(err)
+	}
+	if code != 0 {
+		return s.failCode(code, nil)
+	}
+	return nil
+}

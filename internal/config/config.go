@@ -1,0 +1,432 @@
+// Package config reads LXC's container configuration language, described in
+// lxc.container.conf(5), into a typed Config.
+//
+// Every key is defined once, as a row of the key table in keys.go; parsing,
+// Set, Get, Keys and the defaults of New all go through that table, so a new
+// key is one new row. The package reads files and nothing else: it starts no
+// processes and touches no container state.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+)
+
+// Config is a container's configuration as read from lxc.* keys. New fills in
+// LXC's defaults; Parse, ParseFile and Set change it one key at a time.
+type Config struct {
+	UTSName string // lxc.uts.name
+	Rootfs  Rootfs // lxc.rootfs.path, lxc.rootfs.mount, lxc.rootfs.options
+
+	MountAuto    []string     // lxc.mount.auto, one option per item, as written
+	MountEntries []MountEntry // lxc.mount.entry, in file order
+	MountFstab   string       // lxc.mount.fstab; the path only, the file is not read here
+
+	Autodev          bool // lxc.autodev
+	AutodevTmpfsSize int  // lxc.autodev.tmpfs.size, in bytes
+
+	TTYMax int // lxc.tty.max
+	PTYMax int // lxc.pty.max
+
+	// CapDrop and CapKeep hold capability names as capabilities(7) spells
+	// them, lowercased and without "cap_". A non-empty CapKeep means "drop
+	// everything else"; it is exactly ["none"] when nothing is to be kept.
+	CapDrop []string // lxc.cap.drop
+	CapKeep []string // lxc.cap.keep
+
+	HaltSignal   unix.Signal // lxc.signal.halt
+	RebootSignal unix.Signal // lxc.signal.reboot
+	StopSignal   unix.Signal // lxc.signal.stop
+
+	Net    []Net           // lxc.net.N.type, in order of first appearance
+	Cgroup []CgroupSetting // lxc.cgroup.* and lxc.cgroup2.*, in file order
+
+	InitCmd     []string // lxc.init.cmd split into words; nil when unset
+	InitCwd     string   // lxc.init.cwd
+	InitUID     int      // lxc.init.uid
+	InitGID     int      // lxc.init.gid
+	Environment []string // lxc.environment: "K=V", or "K" to pass the caller's value
+
+	ConsolePath    string // lxc.console.path ("none" disables the console)
+	ConsoleLogfile string // lxc.console.logfile
+
+	LogFile  string // lxc.log.file
+	LogLevel string // lxc.log.level as a level name (TRACE ... FATAL); "" when unset
+
+	Ephemeral bool // lxc.ephemeral
+
+	// Warnings collects what LXC would accept silently but a user should
+	// hear about, each as "file:line: message".
+	Warnings []string
+}
+
+// Rootfs is the container's root file system.
+type Rootfs struct {
+	Raw     string // lxc.rootfs.path as written
+	Path    string // Raw without a "dir:" storage prefix
+	Mount   string // lxc.rootfs.mount
+	Options string // lxc.rootfs.options
+}
+
+// MountEntry is one lxc.mount.entry line, in fstab(5) form, with the octal
+// escapes of the first four fields decoded.
+type MountEntry struct {
+	Source  string
+	Target  string
+	FSType  string
+	Options string
+	Dump    int
+	Pass    int
+	Raw     string // the value as written, for Get and saving
+}
+
+// Net is one network interface, from lxc.net.N.type.
+type Net struct {
+	Index int
+	Type  string
+}
+
+// CgroupSetting is one lxc.cgroup.KEY (Version 1) or lxc.cgroup2.KEY
+// (Version 2) line: Value is written to the file KEY of the container's cgroup.
+type CgroupSetting struct {
+	Version int
+	Key     string
+	Value   string
+}
+
+// Errors a caller may test for with errors.Is.
+var (
+	ErrUnsupportedKey = errors.New("unsupported config key")
+	ErrLegacyKey      = errors.New("legacy config key")
+	ErrInvalidValue   = errors.New("invalid value")
+)
+
+// ParseError places a problem in its source. File is empty for a key given
+// through Set, where there is no file to name.
+type ParseError struct {
+	File string
+	Line int
+	Key  string // "" when the line could not be split into a key
+	Err  error
+}
+
+func (e *ParseError) Error() string {
+	if e.File == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+const (
+	// maxIncludeDepth bounds nesting that is not a loop (a loop is reported
+	// as such): deeper than this is a mistake, not a layout.
+	maxIncludeDepth = 32
+	// maxIncludedFiles bounds the work of include patterns that fan out
+	// (a file including the same directory many times) without looping.
+	maxIncludedFiles = 1024
+	// maxLineLen is far beyond any real line; it only stops a stray binary
+	// file from being buffered whole.
+	maxLineLen = 1 << 20
+	// maxConfigBytes bounds the text of one Parse, includes counted: real
+	// configs are a few KiB, and the bound keeps time and memory in check
+	// for a file that is not a config at all.
+	maxConfigBytes = 16 << 20
+	// maxWarnings keeps a file of junk from producing a warning per line.
+	maxWarnings = 100
+	// includeKey is handled by the parser, not by a field, because it needs
+	// the include chain.
+	includeKey = "lxc.include"
+)
+
+// New returns a Config holding LXC's defaults.
+func New() *Config {
+	c := &Config{}
+	for _, k := range keyTable {
+		if k.field != nil && !k.prefix {
+			// An empty value resets a key to its default, so the table's
+			// clear is the one place defaults live. Exact keys of the table
+			// never fail to clear.
+			_ = k.field.clear(c, k.name)
+		}
+	}
+	return c
+}
+
+// Load reads the configuration file at path, and the files it includes, on top
+// of LXC's defaults.
+func Load(path string) (*Config, error) {
+	c := New()
+	if err := c.ParseFile(path); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ParseFile reads the configuration file at path into c, over whatever c
+// already holds, so that a tool can layer files. On error, c holds the lines
+// before the failing one.
+func (c *Config) ParseFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	p := &parser{c: c, chain: []string{fileIdentity(path)}}
+	c.fillZeroDefaults()
+	return p.read(f, path)
+}
+
+// Parse reads configuration text from r into c. name stands for r in messages
+// and in include loop detection; lxc.include paths are taken as given, a
+// relative one against the working directory, as LXC does. On error, c holds
+// the lines before the failing one.
+func (c *Config) Parse(r io.Reader, name string) error {
+	if name == "" {
+		name = "<config>"
+	}
+	p := &parser{c: c, chain: []string{fileIdentity(name)}}
+	c.fillZeroDefaults()
+	return p.read(r, name)
+}
+
+// Set applies one key as `lxc-start -s KEY=VALUE` does, exactly as a file
+// line would: surrounding blanks and one pair of matching quotes are removed,
+// and an empty value clears the key. A failed Set leaves c unchanged, except
+// for an lxc.include whose files fail midway.
+func (c *Config) Set(key, value string) error {
+	key = strings.TrimSpace(key)
+	value = unquote(strings.TrimSpace(value))
+	// A file line can hold neither a line break nor a NUL, so neither can a
+	// value that may later be saved to one.
+	if !utf8.ValidString(key+value) || strings.ContainsAny(key+value, "\x00\n\r") {
+		return &ParseError{Key: key, Err: fmt.Errorf("%w %q for %q: not one line of text", ErrInvalidValue, value, key)}
+	}
+	c.fillZeroDefaults()
+	if key == includeKey {
+		p := &parser{c: c}
+		return p.include("", 0, value)
+	}
+	if err := c.apply(key, value); err != nil {
+		return &ParseError{Key: key, Err: err}
+	}
+	return nil
+}
+
+// Get returns key's value as `lxc-info -c KEY` prints it after "KEY = ": a
+// list key gives one item per line, joined by "\n" with no final newline.
+func (c *Config) Get(key string) (string, error) {
+	if key == includeKey {
+		return "", &ParseError{Key: key, Err: fmt.Errorf("%q is applied when read and not kept", key)}
+	}
+	k, err := lookup(key)
+	if err != nil {
+		return "", &ParseError{Key: key, Err: err}
+	}
+	v, err := k.field.get(c, key)
+	if err != nil {
+		return "", &ParseError{Key: key, Err: keyError(key, "", err)}
+	}
+	return v, nil
+}
+
+// Keys returns every key name of the table, sorted; a name ending in "." is a
+// prefix that takes a suffix (lxc.cgroup.memory.max under "lxc.cgroup.").
+func Keys() []string {
+	names := make([]string, 0, len(keyTable))
+	for _, k := range keyTable {
+		names = append(names, k.name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// apply sets one key. The error does not name the file: the caller adds that.
+func (c *Config) apply(key, value string) error {
+	k, err := lookup(key)
+	if err != nil {
+		return err
+	}
+	if value == "" {
+		err = k.field.clear(c, key)
+	} else {
+		err = k.field.set(c, key, value)
+	}
+	if err != nil {
+		return keyError(key, value, err)
+	}
+	return nil
+}
+
+// keyError turns a field's bare reason into the message a user sees.
+func keyError(key, value string, err error) error {
+	if errors.Is(err, errUnsupported) {
+		return fmt.Errorf("%w %q", ErrUnsupportedKey, key)
+	}
+	return fmt.Errorf("%w %q for %q: %w", ErrInvalidValue, value, key, err)
+}
+
+// fillZeroDefaults gives defaults to the signals of a Config that did not come
+// from New, so that a zero signal, which means "no signal" to kill(2), never
+// reaches a caller.
+func (c *Config) fillZeroDefaults() {
+	for _, k := range keyTable {
+		if f, ok := k.field.(signalField); ok {
+			if p := f.ptr(c); *p == 0 {
+				*p = f.def
+			}
+		}
+	}
+}
+
+// parser carries what one Parse, ParseFile or Set needs across included files.
+type parser struct {
+	c     *Config
+	chain []string // identities of the files being read, outermost first
+	files int      // files included so far, against maxIncludedFiles
+	bytes int      // text read so far, against maxConfigBytes
+}
+
+func (p *parser) read(r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxLineLen)
+	n := 0
+	for sc.Scan() {
+		n++
+		if p.bytes += len(sc.Bytes()) + 1; p.bytes > maxConfigBytes {
+			return &ParseError{File: name, Line: n, Err: fmt.Errorf("config text, includes counted, exceeds %d bytes", maxConfigBytes)}
+		}
+		if err := p.line(name, n, sc.Text()); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return &ParseError{File: name, Line: n + 1, Err: fmt.Errorf("line longer than %d bytes", maxLineLen)}
+		}
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+func (p *parser) line(file string, n int, text string) error {
+	if strings.IndexByte(text, 0) >= 0 {
+		return &ParseError{File: file, Line: n, Err: errors.New("not a text file: NUL byte")}
+	}
+	if !utf8.ValidString(text) {
+		return &ParseError{File: file, Line: n, Err: errors.New("not a text file: invalid UTF-8")}
+	}
+	s := strings.TrimSpace(text)
+	if s == "" || s[0] == '#' {
+		return nil
+	}
+	key, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return &ParseError{File: file, Line: n, Err: fmt.Errorf("no \"=\" in %q: want KEY = VALUE", s)}
+	}
+	key = strings.TrimSpace(key)
+	value = unquote(strings.TrimSpace(value))
+	if !strings.HasPrefix(key, "lxc.") {
+		// LXC drops such lines without a word; a typo here would
+		// otherwise go unnoticed.
+		p.c.warn(fmt.Sprintf("%s:%d: ignoring line that is not an lxc.* key: %q", file, n, key))
+		return nil
+	}
+	if key == includeKey {
+		return p.include(file, n, value)
+	}
+	if err := p.c.apply(key, value); err != nil {
+		return &ParseError{File: file, Line: n, Key: key, Err: err}
+	}
+	return nil
+}
+
+// warn records a warning, up to maxWarnings and a last one saying so.
+func (c *Config) warn(w string) {
+	switch {
+	case len(c.Warnings) < maxWarnings:
+		c.Warnings = append(c.Warnings, w)
+	case len(c.Warnings) == maxWarnings:
+		c.Warnings = append(c.Warnings, fmt.Sprintf("more than %d warnings, the rest dropped", maxWarnings))
+	}
+}
+
+// unquote removes one pair of matching quotes around a whole value.
+func unquote(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
+// include reads path, a file or a directory whose *.conf files are read in
+// name order, into the parser's Config.
+func (p *parser) include(file string, line int, path string) error {
+	fail := func(err error) error {
+		return &ParseError{File: file, Line: line, Key: includeKey, Err: fmt.Errorf("%s: %w", includeKey, err)}
+	}
+	if path == "" {
+		return fail(errors.New("empty path"))
+	}
+	id := fileIdentity(path)
+	if slices.Contains(p.chain, id) {
+		return fail(fmt.Errorf("include loop: %s", strings.Join(append(slices.Clone(p.chain), id), " -> ")))
+	}
+	if len(p.chain) >= maxIncludeDepth {
+		return fail(fmt.Errorf("%q: includes nested deeper than %d files", path, maxIncludeDepth))
+	}
+	if p.files++; p.files > maxIncludedFiles {
+		return fail(fmt.Errorf("%q: more than %d included files", path, maxIncludedFiles))
+	}
+	p.chain = append(p.chain, id)
+	defer func() { p.chain = p.chain[:len(p.chain)-1] }()
+
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fail(err)
+	}
+	if fi.IsDir() {
+		entries, err := os.ReadDir(path) // sorted by name
+		if err != nil {
+			return fail(err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".conf") {
+				continue
+			}
+			if err := p.include(file, line, filepath.Join(path, e.Name())); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	return p.read(f, path)
+}
+
+// fileIdentity names a file for loop detection: absolute, and with symbolic
+// links resolved when they resolve, so two spellings of one file match.
+func fileIdentity(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
+}

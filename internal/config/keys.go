@@ -1,0 +1,325 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// keyDef is one row of the key table: the only place a key is defined.
+type keyDef struct {
+	name   string // the full key, or a prefix ending in "." when prefix is set
+	prefix bool   // name is a prefix: the field decides which suffixes it takes
+	list   bool   // repeatable: each line adds, an empty value clears
+	doc    string // one line, for documentation and help
+	field  field  // nil only for lxc.include, which the parser handles
+}
+
+// field stores, reads back and resets the values of a key. Rows share a few
+// kinds of field (text, number, flag, signal, list) built around a pointer
+// into Config, so a typical row is a name, a doc line and that pointer.
+type field interface {
+	// set applies a non-empty value, or returns the reason it is invalid
+	// (or errUnsupported for a key under a prefix that is not handled) and
+	// leaves the Config unchanged.
+	set(c *Config, key, value string) error
+	// get renders the value as `lxc-info -c KEY` does.
+	get(c *Config, key string) (string, error)
+	// clear handles an empty value: a list is emptied, a scalar goes back
+	// to its default. New relies on this to fill in defaults.
+	clear(c *Config, key string) error
+}
+
+// errUnsupported is a field's answer for a key under its prefix that golxc
+// does not handle (yet); the caller reports it as ErrUnsupportedKey.
+var errUnsupported = errors.New("unsupported key")
+
+// keyTable holds every key golxc understands. Keep it in the order of
+// lxc.container.conf(5); Keys sorts for display.
+var keyTable = []keyDef{
+	{name: includeKey, list: true, doc: "a file, or a directory of *.conf files, to read at this point"},
+	{name: "lxc.uts.name", doc: "the container's host name",
+		field: textField{ptr: func(c *Config) *string { return &c.UTSName }, parse: parseHostname}},
+	{name: "lxc.signal.halt", doc: "signal that asks the container's init to halt (kill(1) name or number)",
+		field: signalField{ptr: func(c *Config) *unix.Signal { return &c.HaltSignal }, def: unix.SIGPWR}},
+	{name: "lxc.signal.reboot", doc: "signal that asks the container's init to reboot",
+		field: signalField{ptr: func(c *Config) *unix.Signal { return &c.RebootSignal }, def: unix.SIGINT}},
+	{name: "lxc.signal.stop", doc: "signal that forcibly stops the container's init",
+		field: signalField{ptr: func(c *Config) *unix.Signal { return &c.StopSignal }, def: unix.SIGKILL}},
+	{name: "lxc.init.cmd", doc: "the container's init command, split into words like a shell",
+		field: initCmdField{}},
+	{name: "lxc.init.cwd", doc: "working directory of init, inside the container",
+		field: textField{ptr: func(c *Config) *string { return &c.InitCwd }}},
+	{name: "lxc.init.uid", doc: "user id init runs as",
+		field: numberField{ptr: func(c *Config) *int { return &c.InitUID }, max: math.MaxUint32 - 1}},
+	{name: "lxc.init.gid", doc: "group id init runs as",
+		field: numberField{ptr: func(c *Config) *int { return &c.InitGID }, max: math.MaxUint32 - 1}},
+	{name: "lxc.ephemeral", doc: "1 to destroy the container when it stops",
+		field: flagField{ptr: func(c *Config) *bool { return &c.Ephemeral }}},
+	{name: "lxc.net", list: true, doc: "with an empty value, removes every network defined so far",
+		field: netListField{}},
+	{name: "lxc.net.", prefix: true, doc: "lxc.net.N.type: network N's type (empty, none, veth, macvlan, vlan, phys, ipvlan)",
+		field: netField{}},
+	{name: "lxc.pty.max", doc: "number of ptys of the container's own devpts instance",
+		field: numberField{ptr: func(c *Config) *int { return &c.PTYMax }, max: math.MaxInt32}},
+	{name: "lxc.console.logfile", doc: "file the console output is copied to",
+		field: textField{ptr: func(c *Config) *string { return &c.ConsoleLogfile }}},
+	{name: "lxc.console.path", doc: "host device the console is attached to, or none",
+		field: textField{ptr: func(c *Config) *string { return &c.ConsolePath }}},
+	{name: "lxc.tty.max", doc: "number of ttys made available in the container",
+		field: numberField{ptr: func(c *Config) *int { return &c.TTYMax }, max: math.MaxInt32}},
+	{name: "lxc.autodev", doc: "1 to mount a tmpfs on /dev and fill it with a minimal set of devices",
+		field: flagField{ptr: func(c *Config) *bool { return &c.Autodev }, def: true}},
+	{name: "lxc.autodev.tmpfs.size", doc: "size in bytes of the /dev tmpfs of lxc.autodev",
+		field: numberField{ptr: func(c *Config) *int { return &c.AutodevTmpfsSize }, max: math.MaxInt32, def: 500000}},
+	{name: "lxc.mount.fstab", doc: "an fstab(5) file of mounts to make in the container",
+		field: textField{ptr: func(c *Config) *string { return &c.MountFstab }}},
+	{name: "lxc.mount.entry", list: true, doc: "one mount, as an fstab(5) line",
+		field: mountEntryField{}},
+	{name: "lxc.mount.auto", list: true, doc: "kernel file systems to mount: proc, sys, cgroup, cgroup-full with :mixed, :ro or :rw",
+		field: listField{ptr: func(c *Config) *[]string { return &c.MountAuto }, words: true, parse: parseMountAuto, sep: " "}},
+	{name: "lxc.rootfs.path", doc: "the container's root file system (a directory, optionally dir:PATH)",
+		field: rootfsPathField{}},
+	{name: "lxc.rootfs.mount", doc: "where the rootfs is bound before pivot_root",
+		field: textField{ptr: func(c *Config) *string { return &c.Rootfs.Mount }}},
+	{name: "lxc.rootfs.options", doc: "extra mount options for the rootfs",
+		field: textField{ptr: func(c *Config) *string { return &c.Rootfs.Options }}},
+	{name: "lxc.cgroup", list: true, doc: "with an empty value, removes every lxc.cgroup.* setting so far",
+		field: cgroupAllField{version: 1}},
+	{name: "lxc.cgroup.", prefix: true, list: true, doc: "lxc.cgroup.CONTROLLER.FILE: a value for a cgroup v1 file",
+		field: cgroupField{version: 1}},
+	{name: "lxc.cgroup2", list: true, doc: "with an empty value, removes every lxc.cgroup2.* setting so far",
+		field: cgroupAllField{version: 2}},
+	{name: "lxc.cgroup2.", prefix: true, list: true, doc: "lxc.cgroup2.CONTROLLER.FILE: a value for a cgroup v2 file",
+		field: cgroupField{version: 2}},
+	{name: "lxc.cap.drop", list: true, doc: "capabilities to drop, space separated (capabilities(7) names without cap_)",
+		field: listField{ptr: func(c *Config) *[]string { return &c.CapDrop }, words: true, parse: parseCapName, sep: "\n"}},
+	{name: "lxc.cap.keep", list: true, doc: "capabilities to keep, dropping all others; none keeps nothing",
+		field: capKeepField{}},
+	{name: "lxc.log.level", doc: "log level: TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0 to 8",
+		field: textField{ptr: func(c *Config) *string { return &c.LogLevel }, parse: parseLogLevel}},
+	{name: "lxc.log.file", doc: "file the container's log is written to",
+		field: textField{ptr: func(c *Config) *string { return &c.LogFile }}},
+	{name: "lxc.environment", list: true, doc: "an environment variable for init: K=V, or K to pass the caller's value",
+		field: listField{ptr: func(c *Config) *[]string { return &c.Environment }, parse: parseEnv, sep: "\n"}},
+}
+
+// lookup finds key's row: an exact name first, then the longest prefix. A
+// key that is not in the table is reported as legacy (with its replacement)
+// or unsupported.
+func lookup(key string) (*keyDef, error) {
+	var best *keyDef
+	for i := range keyTable {
+		k := &keyTable[i]
+		if k.field == nil {
+			continue
+		}
+		if !k.prefix && k.name == key {
+			return k, nil
+		}
+		if k.prefix && strings.HasPrefix(key, k.name) && (best == nil || len(k.name) > len(best.name)) {
+			best = k
+		}
+	}
+	if best != nil {
+		return best, nil
+	}
+	if use, ok := legacyReplacement(key); ok {
+		if use == "" {
+			return nil, fmt.Errorf("%w %q: no longer used, remove the line", ErrLegacyKey, key)
+		}
+		return nil, fmt.Errorf("%w %q: use %q", ErrLegacyKey, key, use)
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnsupportedKey, key)
+}
+
+// textField is a string key. parse, when set, validates and may normalize.
+type textField struct {
+	ptr   func(*Config) *string
+	parse func(string) (string, error)
+}
+
+func (f textField) set(c *Config, _, value string) error {
+	if f.parse != nil {
+		v, err := f.parse(value)
+		if err != nil {
+			return err
+		}
+		value = v
+	}
+	*f.ptr(c) = value
+	return nil
+}
+
+func (f textField) get(c *Config, _ string) (string, error) { return *f.ptr(c), nil }
+
+func (f textField) clear(c *Config, _ string) error {
+	*f.ptr(c) = ""
+	return nil
+}
+
+// numberField is a non-negative decimal integer key.
+type numberField struct {
+	ptr func(*Config) *int
+	max uint64
+	def int
+}
+
+func (f numberField) set(c *Config, _, value string) error {
+	n, err := parseUint(value, f.max)
+	if err != nil {
+		return err
+	}
+	*f.ptr(c) = int(n)
+	return nil
+}
+
+func (f numberField) get(c *Config, _ string) (string, error) { return strconv.Itoa(*f.ptr(c)), nil }
+
+func (f numberField) clear(c *Config, _ string) error {
+	*f.ptr(c) = f.def
+	return nil
+}
+
+// parseUint reads a decimal number no larger than max, with the reason a
+// user needs when it is not one.
+func parseUint(s string, max uint64) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) || (err == nil && n > max) {
+		return 0, fmt.Errorf("larger than %d", max)
+	}
+	if err != nil {
+		return 0, errors.New("not a number")
+	}
+	return n, nil
+}
+
+// flagField is a 0 or 1 key.
+type flagField struct {
+	ptr func(*Config) *bool
+	def bool
+}
+
+func (f flagField) set(c *Config, _, value string) error {
+	switch value {
+	case "0":
+		*f.ptr(c) = false
+	case "1":
+		*f.ptr(c) = true
+	default:
+		return errors.New("must be 0 or 1")
+	}
+	return nil
+}
+
+func (f flagField) get(c *Config, _ string) (string, error) {
+	if *f.ptr(c) {
+		return "1", nil
+	}
+	return "0", nil
+}
+
+func (f flagField) clear(c *Config, _ string) error {
+	*f.ptr(c) = f.def
+	return nil
+}
+
+// signalField is a signal key, given as kill(1) takes it and read back as a
+// number, as lxc-info prints it.
+type signalField struct {
+	ptr func(*Config) *unix.Signal
+	def unix.Signal
+}
+
+func (f signalField) set(c *Config, _, value string) error {
+	sig, err := SignalByName(value)
+	if err != nil {
+		return err
+	}
+	*f.ptr(c) = sig
+	return nil
+}
+
+func (f signalField) get(c *Config, _ string) (string, error) {
+	return strconv.Itoa(int(*f.ptr(c))), nil
+}
+
+func (f signalField) clear(c *Config, _ string) error {
+	*f.ptr(c) = f.def
+	return nil
+}
+
+// listField is a repeatable key whose items accumulate in a string slice.
+type listField struct {
+	ptr   func(*Config) *[]string
+	words bool                         // a line holds several whitespace-separated items
+	parse func(string) (string, error) // validates and normalizes one item
+	sep   string                       // how get joins the items
+}
+
+func (f listField) set(c *Config, _, value string) error {
+	items := []string{value}
+	if f.words {
+		items = strings.Fields(value)
+	}
+	// Validate every item before storing any, so a bad line changes nothing.
+	for i, it := range items {
+		v, err := f.parse(it)
+		if err != nil {
+			return err
+		}
+		items[i] = v
+	}
+	p := f.ptr(c)
+	*p = append(*p, items...)
+	return nil
+}
+
+func (f listField) get(c *Config, _ string) (string, error) {
+	return strings.Join(*f.ptr(c), f.sep), nil
+}
+
+func (f listField) clear(c *Config, _ string) error {
+	*f.ptr(c) = nil
+	return nil
+}
+
+// parseHostname refuses what sethostname(2) would: a name longer than the
+// kernel's HOST_NAME_MAX.
+func parseHostname(s string) (string, error) {
+	const hostNameMax = 64
+	if len(s) > hostNameMax {
+		return "", fmt.Errorf("longer than %d bytes, the kernel's limit for a host name", hostNameMax)
+	}
+	return s, nil
+}
+
+// logLevels are lxc.log.level's names, indexed by their number (man
+// lxc.container.conf, LOGGING).
+var logLevels = []string{"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"}
+
+// parseLogLevel takes a level name in any case or its number, and returns the
+// name, so that consumers have one spelling to deal with.
+func parseLogLevel(s string) (string, error) {
+	if n, err := strconv.ParseUint(s, 10, 8); err == nil && n < uint64(len(logLevels)) {
+		return logLevels[n], nil
+	}
+	for _, l := range logLevels {
+		if strings.EqualFold(s, l) {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("want one of %s, or 0 to %d", strings.Join(logLevels, " "), len(logLevels)-1)
+}
+
+// parseEnv accepts "K=V" and "K"; the name must be there for either.
+func parseEnv(s string) (string, error) {
+	if strings.HasPrefix(s, "=") {
+		return "", errors.New("no variable name before \"=\"")
+	}
+	return s, nil
+}

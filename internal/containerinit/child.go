@@ -1,0 +1,316 @@
+package containerinit
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/devpts"
+	"golxc/internal/rootfs"
+	"golxc/internal/security"
+)
+
+// syncFD is where the parent puts the child's end of the sync socket
+// (ExtraFiles[0]).
+const syncFD = 3
+
+// RunStage is the init stage: it runs in the re-exec'd child, inside the
+// new namespaces, and on success never returns (it execs the container's
+// init). On failure it reports the error to the parent and exits 1.
+func RunStage() {
+	// Everything below must happen on one OS thread: the cgroup namespace
+	// unshare, the capability bounding set and the final execve are all
+	// per thread.
+	runtime.LockOSThread()
+	if err := stage(); err != nil {
+		_ = send(syncFD, &message{Type: "error", Error: err.Error()}, nil)
+		os.Exit(1)
+	}
+}
+
+func stage() error {
+	m, _, err := recv(syncFD)
+	if err != nil {
+		return err
+	}
+	if m == nil || m.Type != "spec" || m.Spec == nil {
+		return fmt.Errorf("init stage: expected a spec from the parent")
+	}
+	spec := m.Spec
+	// The parent has moved this process into the container's cgroups by
+	// now, so a cgroup namespace made here is rooted there.
+	if spec.HasNamespace(specs.CgroupNamespace) {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	self := -1
+	if spec.WrapInit {
+		// Opened before pivot_root: after it the host's binary is out of
+		// reach. Exec'd by descriptor, so nothing in the container can
+		// name (or replace) it.
+		if self, err = unix.Open("/proc/self/exe", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("open golxc binary: %w", err)
+		}
+	}
+	ptys, err := buildRoot(spec)
+	if err != nil {
+		return err
+	}
+	if spec.OCI.Hostname != "" && spec.HasNamespace(specs.UTSNamespace) {
+		if err := unix.Sethostname([]byte(spec.OCI.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.OCI.Hostname, err)
+		}
+	}
+	if spec.HasNamespace(specs.NetworkNamespace) {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if err := handOver(spec, ptys); err != nil {
+		return err
+	}
+	return execInit(spec, self)
+}
+
+// buildRoot makes the container's filesystem view and its ptys, then
+// pivots into it. It returns the console (first, if any) and tty ptys.
+func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
+	dir := ""
+	if spec.OCI.Root != nil {
+		dir = spec.OCI.Root.Path
+	}
+	if err := rootfs.Prepare(dir); err != nil {
+		return nil, err
+	}
+	rootDir := dir
+	if rootDir == "" {
+		rootDir = "/"
+	}
+	root, err := rootfs.OpenRoot(rootDir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	for _, m := range spec.OCI.Mounts {
+		if err := root.Mount(m); err != nil {
+			return nil, err
+		}
+	}
+	if spec.OCI.Linux != nil {
+		for _, d := range spec.OCI.Linux.Devices {
+			if err := root.Device(d); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if spec.DevSymlinks {
+		for _, l := range [][2]string{{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}} {
+			if err := root.Symlink(l[0], l[1]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var ptys []*devpts.PTY
+	if spec.Devpts {
+		if err := devpts.Mount(root); err != nil {
+			return nil, err
+		}
+		want := spec.TTYs
+		if spec.Console {
+			want++
+		}
+		for i := 0; i < want; i++ {
+			p, err := devpts.Open(root)
+			if err != nil {
+				return nil, err
+			}
+			ptys = append(ptys, p)
+			target := "/dev/console"
+			if !spec.Console || i > 0 {
+				n := i
+				if !spec.Console {
+					n++
+				}
+				target = fmt.Sprintf("/dev/tty%d", n)
+			}
+			if err := p.BindSlave(root, target); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if l := spec.OCI.Linux; l != nil {
+		for _, p := range l.ReadonlyPaths {
+			if err := root.ReadOnly(p); err != nil {
+				return nil, err
+			}
+		}
+		for _, p := range l.MaskedPaths {
+			if err := root.Mask(p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if dir != "" {
+		if err := root.PivotRoot(); err != nil {
+			return nil, err
+		}
+	}
+	return ptys, nil
+}
+
+// handOver sends the pty masters to the parent and makes the console the
+// stdio and controlling terminal of what is about to be exec'd.
+func handOver(spec *Spec, ptys []*devpts.PTY) error {
+	if len(ptys) > 0 {
+		fds := make([]int, len(ptys))
+		for i, p := range ptys {
+			fds[i] = int(p.Master.Fd())
+		}
+		if err := send(syncFD, &message{Type: "ptys", Console: spec.Console, TTYs: spec.TTYs}, fds); err != nil {
+			return err
+		}
+	}
+	for i, p := range ptys {
+		p.Master.Close()
+		if i == 0 && spec.Console {
+			continue
+		}
+		p.Slave.Close()
+	}
+	if !spec.Console || len(ptys) == 0 {
+		return nil
+	}
+	console := int(ptys[0].Slave.Fd())
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(console, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("set controlling terminal: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(console, fd, 0); err != nil {
+			return fmt.Errorf("dup console to fd %d: %w", fd, err)
+		}
+	}
+	ptys[0].Slave.Close()
+	return nil
+}
+
+func execInit(spec *Spec, self int) error {
+	p := spec.OCI.Process
+	if p == nil || len(p.Args) == 0 {
+		return fmt.Errorf("no init command")
+	}
+	var keep []string
+	if p.Capabilities != nil {
+		keep = p.Capabilities.Bounding
+	} else {
+		keep = security.AllCaps()
+	}
+	if err := security.LimitBounding(keep); err != nil {
+		return err
+	}
+	if p.User.GID != 0 {
+		if err := syscall.Setresgid(int(p.User.GID), int(p.User.GID), int(p.User.GID)); err != nil {
+			return fmt.Errorf("setgid %d: %w", p.User.GID, err)
+		}
+	}
+	if p.User.UID != 0 {
+		if err := syscall.Setresuid(int(p.User.UID), int(p.User.UID), int(p.User.UID)); err != nil {
+			return fmt.Errorf("setuid %d: %w", p.User.UID, err)
+		}
+	}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("chdir %s (lxc.init.cwd): %w", cwd, err)
+	}
+	unix.CloseOnExec(syncFD)
+	if spec.WrapInit {
+		argv := append([]string{"init", WrapArg, "--"}, p.Args...)
+		return execveat(self, argv, p.Env)
+	}
+	path, err := lookPath(p.Args[0], p.Env)
+	if err != nil {
+		return err
+	}
+	if err := unix.Exec(path, p.Args, p.Env); err != nil {
+		return fmt.Errorf("exec %s: %w", p.Args[0], err)
+	}
+	return nil
+}
+
+// lookPath finds cmd on the PATH of the container's environment (not
+// golxc's own).
+func lookPath(cmd string, env []string) (string, error) {
+	if strings.Contains(cmd, "/") {
+		return cmd, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, cmd)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec %s: %w", cmd, exec.ErrNotFound)
+}
+
+// execveat runs the binary open at fd; x/sys has no wrapper for it.
+func execveat(fd int, argv, env []string) error {
+	empty, err := unix.BytePtrFromString("")
+	if err != nil {
+		return err
+	}
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return err
+	}
+	envp, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
+		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	return fmt.Errorf("exec golxc init: %w", errno)
+}
+
+// loopbackUp brings up lo in the container's new network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket for lo: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("get lo flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package containerinit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cloneFlags maps OCI namespace types to clone(2) flags. The cgroup
+// namespace is not among them: the child unshares it once it is in its
+// cgroups (a namespace made at clone time would be rooted where the child
+// was born).
+var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// StartOptions says how to start a container's init.
+type StartOptions struct {
+	Spec *Spec
+	// Stdin, Stdout, Stderr of init; nil is /dev/null. With Spec.Console
+	// init gets the console instead once its root is built.
+	Stdin, Stdout, Stderr *os.File
+	// Enter puts the child into the container's cgroups while it waits for
+	// its spec, before it does anything.
+	Enter func(pid int) error
+	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
+	// (clone3 CLONE_INTO_CGROUP), saving a migration.
+	CgroupFD int
+}
+
+// Process is a started container init.
+type Process struct {
+	Pid     int
+	PidFD   int // a pidfd of init, owned by the Process
+	Console *os.File
+	TTYs    []*os.File
+	cmd     *exec.Cmd
+}
+
+// Start spawns the init stage in new namespaces, feeds it the spec and
+// returns once the container's init has been exec'd, or with the init
+// stage's own error (e.g. a mount that failed, an init not found).
+func Start(o StartOptions) (*Process, error) {
+	var flags uintptr
+	if o.Spec.OCI.Linux != nil {
+		for _, ns := range o.Spec.OCI.Linux.Namespaces {
+			if ns.Path != "" {
+				return nil, fmt.Errorf("joining namespace %s of %s is not supported yet", ns.Type, ns.Path)
+			}
+			flags |= cloneFlags[ns.Type]
+		}
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parent := pair[0]
+	childEnd := os.NewFile(uintptr(pair[1]), "sync")
+	defer childEnd.Close()
+
+	cmd := exec.Command("/proc/self/exe", StageArg)
+	cmd.Args[0] = "golxc-init"
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.ExtraFiles = []*os.File{childEnd}
+	pidfd := -1
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: flags,
+		// The container must not outlive its supervisor unseen: if the
+		// monitor dies, so does init, and with it the pid namespace.
+		Pdeathsig: syscall.SIGKILL,
+		PidFD:     &pidfd,
+	}
+	if o.CgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = o.CgroupFD
+	}
+	if err := cmd.Start(); err != nil {
+		unix.Close(parent)
+		return nil, fmt.Errorf("spawn container init: %w", err)
+	}
+	childEnd.Close()
+	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd}
+	if err := p.handshake(parent, o); err != nil {
+		unix.Close(parent)
+		p.abort()
+		return nil, err
+	}
+	unix.Close(parent)
+	return p, nil
+}
+
+func (p *Process) handshake(sock int, o StartOptions) error {
+	if o.Enter != nil {
+		if err := o.Enter(p.Pid); err != nil {
+			return err
+		}
+	}
+	if err := send(sock, &message{Type: "spec", Spec: o.Spec}, nil); err != nil {
+		return err
+	}
+	for {
+		m, files, err := recv(sock)
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return nil // EOF: the sync socket closed on exec
+		}
+		switch m.Type {
+		case "error":
+			return errors.New(m.Error)
+		case "ptys":
+			i := 0
+			if m.Console && len(files) > 0 {
+				p.Console = files[0]
+				i = 1
+			}
+			p.TTYs = append(p.TTYs, files[i:]...)
+		default:
+			for _, f := range files {
+				f.Close()
+			}
+			return fmt.Errorf("unexpected %q message from the init stage", m.Type)
+		}
+	}
+}
+
+// abort kills and reaps a child whose start failed.
+func (p *Process) abort() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.Close()
+}
+
+// Wait waits for init to exit and returns how it ended.
+func (p *Process) Wait() syscall.WaitStatus {
+	_ = p.cmd.Wait()
+	if p.cmd.ProcessState == nil {
+		return 0
+	}
+	return p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+}
+
+// Signal sends sig to init.
+func (p *Process) Signal(sig syscall.Signal) error {
+	if err := unix.PidfdSendSignal(p.PidFD, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal init (pid %d) with %d: %w", p.Pid, sig, err)
+	}
+	return nil
+}
+
+// Close releases the descriptors the parent holds for the container.
+func (p *Process) Close() {
+	if p.PidFD >= 0 {
+		unix.Close(p.PidFD)
+		p.PidFD = -1
+	}
+	if p.Console != nil {
+		p.Console.Close()
+	}
+	for _, t := range p.TTYs {
+		t.Close()
+	}
+	p.TTYs = nil
+}

@@ -1,0 +1,49 @@
+// Package containerinit starts a container's first process: the parent side
+// spawns a re-exec of golxc in new namespaces and feeds it a Spec over a
+// sync socket; the child side (the "init stage") builds the root
+// filesystem, the console and ttys, confines itself and execs the
+// container's init. Nothing here knows LXC's config syntax or the monitor.
+package containerinit
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// StageArg is argv[1] of a re-exec that runs the init stage.
+const StageArg = "__init"
+
+// WrapArg is argv[1] of golxc's own small init (lxc-execute's PID 1).
+const WrapArg = "__execinit"
+
+// Spec is what the init stage does: an OCI runtime spec for everything OCI
+// models, plus the few LXC notions it has no field for.
+type Spec struct {
+	OCI specs.Spec `json:"oci"`
+	// Console allocates a pty in the container's devpts, binds its slave
+	// on /dev/console, makes it init's stdio and controlling terminal, and
+	// hands the master to the parent. Without it init keeps the stdio the
+	// parent gave it (lxc-execute).
+	Console bool `json:"console,omitempty"`
+	// TTYs ptys are bound on /dev/tty1..N, their masters sent to the parent.
+	TTYs int `json:"ttys,omitempty"`
+	// Devpts mounts a new devpts instance on /dev/pts.
+	Devpts bool `json:"devpts,omitempty"`
+	// DevSymlinks makes /dev/fd, stdin, stdout, stderr (autodev).
+	DevSymlinks bool `json:"devSymlinks,omitempty"`
+	// WrapInit runs Process.Args under golxc's own init, which reaps
+	// zombies, forwards signals and exits with the command's status.
+	WrapInit bool `json:"wrapInit,omitempty"`
+}
+
+// HasNamespace reports whether the spec asks for a new namespace of type t.
+func (s *Spec) HasNamespace(t specs.LinuxNamespaceType) bool {
+	if s.OCI.Linux == nil {
+		return false
+	}
+	for _, ns := range s.OCI.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,91 @@
+package containerinit
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// message is one datagram on the sync socket (SOCK_SEQPACKET, so each
+// message arrives whole). The parent sends "spec"; the child answers with
+// "ptys" (masters attached as SCM_RIGHTS) and then either "error" or
+// nothing: the socket is close-on-exec, so EOF means exec succeeded.
+type message struct {
+	Type    string `json:"type"`
+	Spec    *Spec  `json:"spec,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Console bool   `json:"console,omitempty"`
+	TTYs    int    `json:"ttys,omitempty"`
+}
+
+const maxMessage = 1 << 20
+
+func send(fd int, m *message, files []int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", m.Type, err)
+	}
+	if len(b) > maxMessage {
+		return fmt.Errorf("%s message too large (%d bytes)", m.Type, len(b))
+	}
+	var oob []byte
+	if len(files) > 0 {
+		oob = unix.UnixRights(files...)
+	}
+	for {
+		err = unix.Sendmsg(fd, b, oob, nil, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("send %s message: %w", m.Type, err)
+	}
+	return nil
+}
+
+// recv reads one message; io.EOF-like end is reported as (nil, nil, nil).
+func recv(fd int) (*message, []*os.File, error) {
+	buf := make([]byte, maxMessage)
+	oob := make([]byte, unix.CmsgSpace(4*64))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read sync socket: %w", err)
+	}
+	var files []*os.File
+	if oobn > 0 {
+		cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return nil, nil, fmt.Errorf("parse sync socket rights: %w", err)
+		}
+		for _, c := range cmsgs {
+			fds, err := unix.ParseUnixRights(&c)
+			if err != nil {
+				continue
+			}
+			for _, fd := range fds {
+				files = append(files, os.NewFile(uintptr(fd), "pty"))
+			}
+		}
+	}
+	if n == 0 && oobn == 0 {
+		return nil, nil, nil
+	}
+	m := new(message)
+	if err := json.Unmarshal(buf[:n], m); err != nil {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, nil, fmt.Errorf("decode sync message: %w", err)
+	}
+	return m, files, nil
+}

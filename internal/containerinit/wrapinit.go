@@ -1,0 +1,73 @@
+package containerinit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// RunWrapInit is golxc's own init for application containers
+// (lxc-execute): PID 1 of the container, it runs args, forwards the
+// signals it gets to it, reaps every orphan that is re-parented to it, and
+// exits with the command's status (128+N when signal N killed it; 127 when
+// the command does not exist, 126 when it cannot be run).
+func RunWrapInit(args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "golxc init: no command")
+		return 1
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs)
+	path, err := lookPath(args[0], os.Environ())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: command not found\n", args[0])
+		return 127
+	}
+	cmd := exec.Command(path)
+	cmd.Args = args
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The command gets a clean signal state: Go's handlers are ours.
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", args[0], err)
+		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) {
+			return 126
+		}
+		return 127
+	}
+	child := cmd.Process.Pid
+	for {
+		sig := <-sigs
+		s, _ := sig.(syscall.Signal)
+		if s != syscall.SIGCHLD {
+			if s != syscall.SIGURG { // the Go runtime's own preemption signal
+				_ = unix.Kill(child, s)
+			}
+			continue
+		}
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if pid <= 0 || err != nil {
+				break
+			}
+			if pid == child {
+				// The rest of the container dies with PID 1.
+				if ws.Signaled() {
+					return 128 + int(ws.Signal())
+				}
+				return ws.ExitStatus()
+			}
+		}
+	}
+}

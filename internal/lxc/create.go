@@ -1,0 +1,274 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golxc/internal/config"
+)
+
+// DefaultConfigFile seeds every new container's config unless -f names
+// another file (lxc-create(1)).
+const DefaultConfigFile = "/etc/lxc/default.conf"
+
+// creatingInfix marks a container directory still being built; such a
+// directory is hidden (a leading dot) and renamed into place only when
+// complete, so a failed or killed create leaves no container behind.
+const creatingInfix = ".creating-"
+
+// CreateOptions say how to create a container.
+type CreateOptions struct {
+	Template     string   // "busybox", an absolute script path, "none" or ""
+	TemplateArgs []string // after "--"
+	ConfigFile   string   // -f: replaces the default config
+	TemplateDirs []string // where named templates are looked up
+}
+
+// ErrExists is returned when creating a name that is taken.
+type ErrExists struct{ Name string }
+
+func (e *ErrExists) Error() string { return e.Name + " already exists" }
+
+// Create makes the container: config, then the template's rootfs, all in a
+// hidden directory renamed into place at the end.
+func (c *Container) Create(o CreateOptions) (err error) {
+	if c.Defined() {
+		return &ErrExists{Name: c.Name}
+	}
+	lock, err := c.TryLock()
+	if err == ErrLocked {
+		return fmt.Errorf("%s is being created, started or destroyed by another process", c.Name)
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if c.Defined() {
+		return &ErrExists{Name: c.Name}
+	}
+	if _, err := os.Stat(c.Dir()); err == nil {
+		return fmt.Errorf("%s already exists (a directory without a config: remove %s or choose another name)", c.Name, c.Dir())
+	}
+	script, err := findTemplate(o.Template, o.TemplateDirs)
+	if err != nil {
+		return err
+	}
+	seed, err := seedConfig(o.ConfigFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.LXCPath, 0o755); err != nil {
+		return fmt.Errorf("make lxcpath %s: %w", c.LXCPath, err)
+	}
+	sweepStale(c.LXCPath)
+	tmp, err := os.MkdirTemp(c.LXCPath, "."+c.Name+creatingInfix)
+	if err != nil {
+		return fmt.Errorf("make container directory in %s: %w", c.LXCPath, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o770); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	text := seed
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	if script != "" {
+		text += "lxc.rootfs.path = dir:" + filepath.Join(c.Dir(), "rootfs") + "\n"
+		if err := os.Mkdir(filepath.Join(tmp, "rootfs"), 0o755); err != nil {
+			return fmt.Errorf("make rootfs dir: %w", err)
+		}
+	}
+	text += "lxc.uts.name = " + c.Name + "\n"
+	cfgPath := filepath.Join(tmp, "config")
+	if err := os.WriteFile(cfgPath, []byte(text), 0o640); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if script != "" {
+		if err := runTemplate(script, tmp, c.Name, o.TemplateArgs); err != nil {
+			return err
+		}
+		// The template saw the hidden directory; its config must name the
+		// final one.
+		b, err := os.ReadFile(cfgPath)
+		if err != nil {
+			return fmt.Errorf("read config after template: %w", err)
+		}
+		if fixed := strings.ReplaceAll(string(b), tmp, c.Dir()); fixed != string(b) {
+			if err := os.WriteFile(cfgPath, []byte(fixed), 0o640); err != nil {
+				return fmt.Errorf("write config: %w", err)
+			}
+		}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return fmt.Errorf("the new config is not valid: %w", err)
+	}
+	if script == "" && cfg.Rootfs.Path != "" {
+		if st, err := os.Stat(cfg.Rootfs.Path); err != nil || !st.IsDir() {
+			return fmt.Errorf("the rootfs %q does not exist", cfg.Rootfs.Path)
+		}
+	}
+	if err := os.Rename(tmp, c.Dir()); err != nil {
+		if errors.Is(err, os.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+			return &ErrExists{Name: c.Name}
+		}
+		return fmt.Errorf("move %s into place: %w", c.Name, err)
+	}
+	return nil
+}
+
+// seedConfig is the text a new config starts from.
+func seedConfig(file string) (string, error) {
+	explicit := file != ""
+	if !explicit {
+		file = DefaultConfigFile
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		return "", fmt.Errorf("read config %s: %w", file, err)
+	}
+	// Check it before building anything on it.
+	if _, err := config.Load(file); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// findTemplate resolves -t: a name under the template dirs (lxc-NAME) or an
+// absolute path; "" and "none" mean no template.
+func findTemplate(t string, dirs []string) (string, error) {
+	switch {
+	case t == "" || t == "none":
+		return "", nil
+	case strings.HasPrefix(t, "/"):
+		st, err := os.Stat(t)
+		if err != nil {
+			return "", fmt.Errorf("template %s: %w", t, err)
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("template %s is not an executable file", t)
+		}
+		return t, nil
+	case strings.Contains(t, "/"):
+		return "", fmt.Errorf("template %q: give a name or an absolute path", t)
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "lxc-"+t)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("unknown template %q (looked in %s)", t, strings.Join(dirs, ", "))
+}
+
+// runTemplate runs a template with LXC's calling convention. An interrupt
+// stops it, and the create fails (and cleans up) as for any failure.
+func runTemplate(script, dir, name string, args []string) error {
+	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "LXC_NAME="+name, "LXC_PATH="+dir, "LXC_ROOTFS_PATH="+filepath.Join(dir, "rootfs"), "LXC_CONFIG_FILE="+filepath.Join(dir, "config"))
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("run template %s: %w", script, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("template %s failed: %w", filepath.Base(script), err)
+		}
+		return nil
+	case s := <-sigs:
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("interrupted by %v", s)
+	}
+}
+
+// sweepStale removes the hidden directories of creates that were killed:
+// one whose container lock nobody holds is no longer being built.
+func sweepStale(lxcpath string) {
+	entries, err := os.ReadDir(lxcpath)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		n := e.Name()
+		i := strings.Index(n, creatingInfix)
+		if !e.IsDir() || !strings.HasPrefix(n, ".") || i < 0 {
+			continue
+		}
+		other, err := New(lxcpath, n[1:i])
+		if err != nil {
+			continue
+		}
+		l, err := other.TryLock()
+		if err != nil {
+			continue
+		}
+		os.RemoveAll(filepath.Join(lxcpath, n))
+		l.Release()
+	}
+}
+
+// Destroy removes a stopped container; with force it kills a running one
+// first.
+func (c *Container) Destroy(force bool) error {
+	if err := c.mustBeDefined(); err != nil {
+		return err
+	}
+	st, err := c.State()
+	if err != nil {
+		return err
+	}
+	if st != "STOPPED" {
+		if !force {
+			return fmt.Errorf("%s is running", c.Name)
+		}
+		if err := c.Stop(StopOptions{Kill: true}); err != nil {
+			var nr *ErrNotRunning
+			if !errors.As(err, &nr) {
+				return err
+			}
+		}
+	}
+	lock, err := c.WaitLock()
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if st, err := c.State(); err == nil && st != "STOPPED" {
+		return fmt.Errorf("%s is running", c.Name)
+	}
+	// Out of sight first, in one step; then the slow removal.
+	gone, err := os.MkdirTemp(c.LXCPath, "."+c.Name+".destroying-")
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	if err := os.Rename(c.Dir(), filepath.Join(gone, c.Name)); err != nil {
+		os.Remove(gone)
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	lock.remove()
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove %s: %w", gone, err)
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package lxc
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/config"
+	"golxc/internal/containerinit"
+	"golxc/internal/monitor"
+	"golxc/internal/security"
+)
+
+// defaultPath is the PATH a container's processes get unless the config
+// says otherwise: the container's, never the host caller's.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// specOptions are what a start adds to the config.
+type specOptions struct {
+	Command []string // replaces lxc.init.cmd
+	Execute bool     // lxc-execute: golxc's init, caller's stdio, no console
+}
+
+// buildSpec translates a container config into what the init stage does.
+// Every refusal names the key and the value at fault.
+func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOptions) (*containerinit.Spec, []monitor.CgroupSetting, error) {
+	s := &containerinit.Spec{}
+	oci := &s.OCI
+	oci.Version = specs.Version
+	oci.Linux = &specs.Linux{}
+
+	root := cfg.Rootfs.Path
+	if cfg.Rootfs.Raw != "" && root == "" || strings.Contains(cfg.Rootfs.Raw, ":") && !strings.HasPrefix(cfg.Rootfs.Raw, "dir:") && !strings.HasPrefix(cfg.Rootfs.Raw, "/") {
+		return nil, nil, fmt.Errorf("lxc.rootfs.path %s: only directory rootfs (dir:) is supported yet", cfg.Rootfs.Raw)
+	}
+	if cfg.Rootfs.Mount != "" || cfg.Rootfs.Options != "" {
+		return nil, nil, fmt.Errorf("lxc.rootfs.mount and lxc.rootfs.options are not supported yet")
+	}
+	if root != "" {
+		st, err := os.Stat(root)
+		if err != nil {
+			return nil, nil, fmt.Errorf("lxc.rootfs.path %s: no such directory", root)
+		}
+		if !st.IsDir() {
+			return nil, nil, fmt.Errorf("lxc.rootfs.path %s: not a directory", root)
+		}
+		oci.Root = &specs.Root{Path: root}
+	}
+	oci.Hostname = cfg.UTSName
+	if oci.Hostname == "" {
+		oci.Hostname = name
+	}
+
+	nsTypes := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace}
+	shareNet := false
+	for _, n := range cfg.Net {
+		switch n.Type {
+		case "empty", "":
+		case "none":
+			shareNet = true
+		default:
+			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use empty or none)", n.Index, n.Type)
+		}
+	}
+	if !shareNet {
+		nsTypes = append(nsTypes, specs.NetworkNamespace)
+	}
+	for _, t := range nsTypes {
+		oci.Linux.Namespaces = append(oci.Linux.Namespaces, specs.LinuxNamespace{Type: t})
+	}
+
+	if cfg.Autodev {
+		size := cfg.AutodevTmpfsSize
+		if size <= 0 {
+			size = 500000
+		}
+		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "none",
+			Options: []string{"nosuid", "mode=755", "size=" + strconv.Itoa(size)}})
+		for _, d := range []struct {
+			path         string
+			major, minor int64
+		}{{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}} {
+			mode := os.FileMode(0o666)
+			oci.Linux.Devices = append(oci.Linux.Devices, specs.LinuxDevice{Path: d.path, Type: "c", Major: d.major, Minor: d.minor, FileMode: &mode})
+		}
+		s.DevSymlinks = true
+	}
+	if err := autoMounts(s, cfg.MountAuto, layout); err != nil {
+		return nil, nil, err
+	}
+	if cfg.MountFstab != "" {
+		return nil, nil, fmt.Errorf("lxc.mount.fstab is not supported yet")
+	}
+	for _, e := range cfg.MountEntries {
+		target := e.Target
+		if root != "" && strings.HasPrefix(target, root+"/") {
+			// LXC accepts absolute targets that lie in the rootfs.
+			target = strings.TrimPrefix(target, root)
+		}
+		m := specs.Mount{Source: e.Source, Destination: "/" + strings.TrimPrefix(target, "/"), Type: e.FSType}
+		if e.FSType == "none" {
+			m.Type = ""
+		}
+		if e.Options != "" {
+			m.Options = strings.Split(e.Options, ",")
+		}
+		oci.Mounts = append(oci.Mounts, m)
+	}
+	s.Devpts = true
+	s.Console = !o.Execute && cfg.ConsolePath != "none"
+	s.TTYs = cfg.TTYMax
+
+	p := &specs.Process{Cwd: cfg.InitCwd}
+	p.User.UID, p.User.GID = uint32(cfg.InitUID), uint32(cfg.InitGID)
+	switch {
+	case len(o.Command) > 0:
+		p.Args = o.Command
+	case len(cfg.InitCmd) > 0:
+		p.Args = cfg.InitCmd
+	default:
+		p.Args = []string{"/sbin/init"}
+	}
+	p.Env = initEnv(cfg.Environment)
+	caps, err := boundingSet(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Capabilities = &specs.LinuxCapabilities{Bounding: caps}
+	oci.Process = p
+	s.WrapInit = o.Execute
+
+	var cg []monitor.CgroupSetting
+	for _, c := range cfg.Cgroup {
+		cg = append(cg, monitor.CgroupSetting{Version: c.Version, Key: c.Key, Value: c.Value})
+	}
+	return s, cg, nil
+}
+
+// initEnv is the environment of the container's init: LXC's container=lxc,
+// the container's PATH, then lxc.environment.
+func initEnv(extra []string) []string {
+	env := []string{"container=lxc", "PATH=" + defaultPath, "TERM=linux", "HOME=/root"}
+	for _, e := range extra {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok {
+			var set bool
+			if v, set = os.LookupEnv(k); !set {
+				continue
+			}
+		}
+		env = setEnv(env, k, v)
+	}
+	return env
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, e := range env {
+		if strings.HasPrefix(e, k+"=") {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+// boundingSet is every capability but lxc.cap.drop, or only lxc.cap.keep.
+func boundingSet(cfg *config.Config) ([]string, error) {
+	if len(cfg.CapKeep) > 0 {
+		var keep []string
+		for _, k := range cfg.CapKeep {
+			if k == "none" {
+				continue
+			}
+			n, err := security.CapNumber(k)
+			if err != nil {
+				return nil, fmt.Errorf("lxc.cap.keep: %w", err)
+			}
+			keep = append(keep, security.CapName(n))
+		}
+		return keep, nil
+	}
+	drop := map[string]bool{}
+	for _, d := range cfg.CapDrop {
+		n, err := security.CapNumber(d)
+		if err != nil {
+			return nil, fmt.Errorf("lxc.cap.drop: %w", err)
+		}
+		drop[security.CapName(n)] = true
+	}
+	var caps []string
+	for _, c := range security.AllCaps() {
+		if !drop[c] {
+			caps = append(caps, c)
+		}
+	}
+	return caps, nil
+}
+
+// autoMounts adds the mounts of lxc.mount.auto, in the order LXC makes
+// them: proc, sys, cgroup (lxc.container.conf(5)).
+func autoMounts(s *containerinit.Spec, auto []string, layout *cgroup.Layout) error {
+	var proc, sys, cg string
+	for _, a := range auto {
+		a = strings.TrimSuffix(a, ":force")
+		kind, mode, _ := strings.Cut(a, ":")
+		switch kind {
+		case "proc":
+			proc = or(mode, "mixed")
+		case "sys":
+			sys = or(mode, "rw")
+		case "cgroup", "cgroup-full":
+			cg = or(mode, "mixed")
+			if kind == "cgroup-full" {
+				cg = "full-" + cg
+			}
+		case "shmounts":
+			return fmt.Errorf("lxc.mount.auto = %s is not supported yet", a)
+		}
+	}
+	oci := &s.OCI
+	base := []string{"nosuid", "nodev", "noexec"}
+	if proc != "" {
+		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: base})
+		if proc == "mixed" {
+			oci.Linux.ReadonlyPaths = append(oci.Linux.ReadonlyPaths, "/proc/sys", "/proc/sysrq-trigger")
+		}
+		// Kernel memory and the host's keys are no business of a
+		// container; LXC leaves this to AppArmor, absent here.
+		oci.Linux.MaskedPaths = append(oci.Linux.MaskedPaths, "/proc/kcore", "/proc/keys", "/proc/timer_list")
+	}
+	if sys != "" {
+		opts := append([]string{}, base...)
+		if sys != "rw" {
+			// sys:mixed would leave /sys/devices/virtual/net writable; it
+			// is read-only as a whole for now.
+			opts = append(opts, "ro")
+		}
+		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: opts})
+	}
+	if cg != "" {
+		if strings.HasPrefix(cg, "full-") {
+			return fmt.Errorf("lxc.mount.auto = cgroup-full is not supported yet")
+		}
+		oci.Mounts = append(oci.Mounts, cgroupMounts(layout, cg == "ro")...)
+	}
+	return nil
+}
+
+// cgroupMounts mounts the container's view of each hierarchy under
+// /sys/fs/cgroup. Made in the container's cgroup namespace, each mount's
+// root is the container's own cgroup.
+func cgroupMounts(layout *cgroup.Layout, ro bool) []specs.Mount {
+	opts := []string{"nosuid", "nodev", "noexec"}
+	if ro {
+		opts = append(opts, "ro")
+	}
+	if len(layout.V1) == 0 && layout.Unified != "" {
+		return []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2", Options: opts}}
+	}
+	ms := []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "tmpfs", Source: "cgroup", Options: []string{"nosuid", "nodev", "noexec", "mode=755", "size=64k"}}}
+	for _, h := range layout.V1 {
+		data := strings.Join(h.Controllers, ",")
+		if strings.HasPrefix(data, "name=") {
+			data = "none," + data
+		}
+		ms = append(ms, specs.Mount{Destination: "/sys/fs/cgroup/" + filepath.Base(h.Mount), Type: "cgroup", Source: "cgroup",
+			Options: append(append([]string{}, opts...), data)})
+	}
+	if layout.Unified != "" {
+		ms = append(ms, specs.Mount{Destination: "/sys/fs/cgroup/unified", Type: "cgroup2", Source: "cgroup2", Options: opts})
+	}
+	return ms
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,301 @@
+package lxc
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/config"
+	"golxc/internal/containerinit"
+	"golxc/internal/monitor"
+)
+
+// MonitorArg is argv[1] of a re-exec that runs a detached monitor.
+const MonitorArg = "__monitor"
+
+// Monitor's inherited descriptors (ExtraFiles order).
+const (
+	monitorStatusFD  = 3 // the monitor writes "OK" or "ERR <reason>" here
+	monitorLockFD    = 4 // the container's start lock, held for life
+	monitorRequestFD = 5 // the start request, JSON
+)
+
+// ErrAlreadyRunning is returned by Start for a container that is running or
+// being started (LXC exits 0 there).
+type ErrAlreadyRunning struct{ Name string }
+
+func (e *ErrAlreadyRunning) Error() string { return e.Name + " is already running" }
+
+// LoadConfig reads the container's config (or rcfile instead, as
+// lxc-start -f does) and applies -s KEY=VALUE overrides.
+func (c *Container) LoadConfig(rcfile string, defines []string) (*config.Config, error) {
+	path := rcfile
+	if path == "" {
+		if err := c.mustBeDefined(); err != nil {
+			return nil, err
+		}
+		path = c.ConfigPath()
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defines {
+		k, v, ok := strings.Cut(d, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid -s %q: want KEY=VALUE", d)
+		}
+		if err := cfg.Set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// StartOptions say how to start a container.
+type StartOptions struct {
+	Foreground bool
+	// Execute runs Command as an application container (lxc-execute):
+	// under golxc's own init, in the foreground, with the caller's stdio.
+	Execute    bool
+	Command    []string // replaces the config's init (lxc-start -- CMD)
+	PidFile    string   // gets the monitor's pid
+	ConsoleLog string
+	LogFile    string
+	LogLevel   string
+	// Terminal for -F; os.Stdin/os.Stdout when nil.
+	TerminalIn  *os.File
+	TerminalOut io.Writer
+}
+
+// startRequest is what a detached monitor is told to run.
+type startRequest struct {
+	Name       string                  `json:"name"`
+	LXCPath    string                  `json:"lxcpath"`
+	Spec       *containerinit.Spec     `json:"spec"`
+	Cgroups    []monitor.CgroupSetting `json:"cgroups"`
+	Execute    bool                    `json:"execute,omitempty"`
+	ConsoleLog string                  `json:"consoleLog,omitempty"`
+	LogFile    string                  `json:"logFile,omitempty"`
+	LogLevel   string                  `json:"logLevel,omitempty"`
+}
+
+// Start starts the container with cfg. With Foreground it supervises the
+// container itself until it stops and returns init's exit status;
+// otherwise it returns once the container is RUNNING, or with the
+// container's own reason for not starting.
+func (c *Container) Start(cfg *config.Config, o StartOptions) (int, error) {
+	lock, err := c.TryLock()
+	if err == ErrLocked {
+		return 0, &ErrAlreadyRunning{Name: c.Name}
+	}
+	if err != nil {
+		return 1, err
+	}
+	defer lock.Release()
+	if _, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(2*time.Second)); err == nil {
+		return 0, &ErrAlreadyRunning{Name: c.Name}
+	}
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return 1, err
+	}
+	spec, cg, err := buildSpec(c.Name, cfg, layout, specOptions{Command: o.Command, Execute: o.Execute})
+	if err != nil {
+		return 1, err
+	}
+	consoleLog := o.ConsoleLog
+	if consoleLog == "" {
+		consoleLog = cfg.ConsoleLogfile
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: spec, Cgroups: cg, ConsoleLog: consoleLog, LogFile: o.LogFile, LogLevel: o.LogLevel, Execute: o.Execute}
+	if o.Foreground || o.Execute {
+		if o.PidFile != "" {
+			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
+				return 1, err
+			}
+			defer os.Remove(o.PidFile)
+		}
+		in, out := o.TerminalIn, o.TerminalOut
+		if in == nil {
+			in = os.Stdin
+		}
+		if out == nil {
+			out = os.Stdout
+		}
+		if !o.Execute {
+			restore := rawTerminal(in)
+			defer restore()
+		}
+		ws, err := runMonitor(req, in, out, nil)
+		if err != nil {
+			return 1, err
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ws.ExitStatus(), nil
+	}
+	return 0, c.daemonize(req, lock, o.PidFile)
+}
+
+func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) error {
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("monitor status pipe: %w", err)
+	}
+	defer statusR.Close()
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		statusW.Close()
+		return fmt.Errorf("monitor request pipe: %w", err)
+	}
+	cmd := exec.Command("/proc/self/exe", MonitorArg)
+	// What ps shows, as LXC titles its monitors.
+	cmd.Args[0] = "[lxc monitor] " + c.LXCPath + " " + c.Name
+	cmd.Env = []string{"PATH=" + defaultPath}
+	cmd.ExtraFiles = []*os.File{statusW, lock.File(), reqR}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		statusW.Close()
+		reqR.Close()
+		reqW.Close()
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	statusW.Close()
+	reqR.Close()
+	err = json.NewEncoder(reqW).Encode(req)
+	reqW.Close()
+	if err != nil {
+		return fmt.Errorf("send start request to monitor: %w", err)
+	}
+	line, rerr := bufio.NewReader(statusR).ReadString('\n')
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "OK":
+		if pidFile != "" {
+			if err := writePidFile(pidFile, cmd.Process.Pid); err != nil {
+				return err
+			}
+		}
+		return cmd.Process.Release()
+	case strings.HasPrefix(line, "ERR "):
+		_ = cmd.Wait()
+		return errors.New(strings.TrimPrefix(line, "ERR "))
+	default:
+		_ = cmd.Wait()
+		if rerr == nil {
+			rerr = errors.New(line)
+		}
+		return fmt.Errorf("monitor of %s exited before the container started (%v); see the log file (-o)", c.Name, rerr)
+	}
+}
+
+func writePidFile(path string, pid int) error {
+	if err := os.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}
+
+// RunDetachedMonitor is the body of a detached monitor process (argv[1] ==
+// MonitorArg): it reads its start request, supervises the container until
+// it stops and returns the process's exit code.
+func RunDetachedMonitor() int {
+	status := os.NewFile(monitorStatusFD, "status")
+	reqFile := os.NewFile(monitorRequestFD, "request")
+	// The lock stays open (and held) for the monitor's whole life.
+	lockFile := os.NewFile(monitorLockFD, "lock")
+	defer lockFile.Close()
+	var req startRequest
+	err := json.NewDecoder(reqFile).Decode(&req)
+	reqFile.Close()
+	if err != nil {
+		fmt.Fprintf(status, "ERR read start request: %v\n", err)
+		return 1
+	}
+	ready := func(err error) {
+		if err != nil {
+			fmt.Fprintf(status, "ERR %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			fmt.Fprintln(status, "OK")
+		}
+		status.Close()
+	}
+	if _, err := runMonitor(&req, nil, nil, ready); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)) (syscall.WaitStatus, error) {
+	log, closeLog, err := openLog(req.LogFile, req.LogLevel)
+	if err != nil {
+		if ready != nil {
+			ready(err)
+		}
+		return 0, err
+	}
+	defer closeLog()
+	o := monitor.Options{
+		Name:       req.Name,
+		LXCPath:    req.LXCPath,
+		Spec:       req.Spec,
+		Cgroups:    req.Cgroups,
+		ConsoleLog: req.ConsoleLog,
+		Log:        log,
+		Ready:      ready,
+	}
+	if req.Execute {
+		o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
+	} else if in != nil {
+		o.TerminalIn, o.TerminalOut = in, out
+	}
+	return monitor.Run(o)
+}
+
+// openLog makes the logrus logger of -o FILE -l LEVEL; no file, no log.
+func openLog(file, level string) (*logrus.Logger, func(), error) {
+	l := logrus.New()
+	if file == "" {
+		l.SetOutput(io.Discard)
+		return l, func() {}, nil
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open log file: %w", err)
+	}
+	l.SetOutput(f)
+	l.SetLevel(ParseLogLevel(level))
+	return l, func() { f.Close() }, nil
+}
+
+// ParseLogLevel maps LXC's priorities (TRACE .. FATAL, or 0..8) to logrus
+// levels; the default, as LXC's, is ERROR.
+func ParseLogLevel(s string) logrus.Level {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "TRACE", "0":
+		return logrus.TraceLevel
+	case "DEBUG", "1":
+		return logrus.DebugLevel
+	case "INFO", "NOTICE", "2", "3":
+		return logrus.InfoLevel
+	case "WARN", "WARNING", "4":
+		return logrus.WarnLevel
+	case "CRIT", "ALERT", "FATAL", "6", "7", "8":
+		return logrus.FatalLevel
+	default:
+		return logrus.ErrorLevel
+	}
+}

@@ -1,0 +1,106 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/monitor"
+)
+
+// askTimeout bounds a question to a monitor: a wedged monitor must not hang
+// lxc-info or lxc-ls.
+const askTimeout = 5 * time.Second
+
+// Info is what lxc-info shows of a container.
+type Info struct {
+	Name    string
+	State   string
+	Pid     int
+	Cgroups map[string]string
+	Cgroup  string
+	Stats   *cgroup.Stats
+}
+
+// State returns the container's state; an undefined container is an error.
+func (c *Container) State() (string, error) {
+	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
+	if errors.Is(err, monitor.ErrNotRunning) {
+		if err := c.mustBeDefined(); err != nil {
+			return "", err
+		}
+		return monitor.Stopped, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return r.State, nil
+}
+
+// Info returns the container's state, init pid and, when withStats, its
+// cgroups' usage.
+func (c *Container) Info(withStats bool) (*Info, error) {
+	info := &Info{Name: c.Name, State: monitor.Stopped}
+	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
+	if errors.Is(err, monitor.ErrNotRunning) {
+		if err := c.mustBeDefined(); err != nil {
+			return nil, err
+		}
+		return info, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
+	if withStats && info.Pid > 0 {
+		layout, err := cgroup.Detect()
+		if err != nil {
+			return nil, err
+		}
+		st, err := layout.Group(r.Cgroup).Stats()
+		if err != nil {
+			return nil, fmt.Errorf("read usage of %s: %w", c.Name, err)
+		}
+		info.Stats = &st
+	}
+	return info, nil
+}
+
+// WaitState waits until the container is in one of states, up to timeout
+// (<= 0: no limit).
+func (c *Container) WaitState(states []string, timeout time.Duration) error {
+	deadline := time.Time{}
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for _, s := range states {
+		if s == monitor.Stopped {
+			st, err := c.State()
+			if err == nil && st == monitor.Stopped {
+				return nil
+			}
+		}
+	}
+	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "wait", States: states, TimeoutMS: timeout.Milliseconds()}, deadline)
+	if errors.Is(err, monitor.ErrNotRunning) {
+		for _, s := range states {
+			if s == monitor.Stopped {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s is not running", c.Name)
+	}
+	if err != nil {
+		// The monitor exits right after STOPPED: a hang-up is the answer.
+		for _, s := range states {
+			if s == monitor.Stopped && r == nil {
+				if st, serr := c.State(); serr == nil && st == monitor.Stopped {
+					return nil
+				}
+			}
+		}
+		return err
+	}
+	return nil
+}

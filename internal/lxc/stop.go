@@ -1,0 +1,73 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golxc/internal/config"
+	"golxc/internal/monitor"
+)
+
+// ErrNotRunning is returned when a running container was expected.
+type ErrNotRunning struct{ Name string }
+
+func (e *ErrNotRunning) Error() string { return e.Name + " is not running" }
+
+// StopOptions say how to stop a container.
+type StopOptions struct {
+	Kill    bool          // lxc-stop -k: SIGKILL now
+	Reboot  bool          // lxc-stop -r
+	NoWait  bool          // lxc-stop -W
+	Timeout time.Duration // before a clean halt turns into a kill; < 0: wait for ever
+	RCFile  string
+}
+
+// Stop halts the container with its lxc.signal.halt, killing it when it
+// does not stop within the timeout; or reboots it.
+func (c *Container) Stop(o StopOptions) error {
+	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	if errors.Is(err, monitor.ErrNotRunning) {
+		if err := c.mustBeDefined(); err != nil && o.RCFile == "" {
+			return err
+		}
+		return &ErrNotRunning{Name: c.Name}
+	}
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cfg := config.New()
+	if o.RCFile != "" || c.Defined() {
+		// The signals come from the config; a config gone bad must not
+		// make a running container unstoppable, so fall back to defaults.
+		if loaded, err := c.LoadConfig(o.RCFile, nil); err == nil {
+			cfg = loaded
+		} else {
+			fmt.Fprintf(os.Stderr, "warning: %v: using the default signals\n", err)
+		}
+	}
+	req := monitor.Request{Command: "stop", Signal: int(cfg.HaltSignal), TimeoutMS: o.Timeout.Milliseconds(), NoWait: o.NoWait}
+	if o.Timeout < 0 {
+		req.TimeoutMS = -1
+	}
+	switch {
+	case o.Reboot:
+		req = monitor.Request{Command: "reboot", Signal: int(cfg.RebootSignal), TimeoutMS: o.Timeout.Milliseconds(), NoWait: o.NoWait}
+	case o.Kill:
+		req = monitor.Request{Command: "kill", NoWait: o.NoWait}
+	}
+	_, err = conn.Call(req, time.Time{})
+	if err != nil && !o.Reboot && req.Command != "reboot" {
+		// The monitor exits as soon as it has answered STOPPED; a hang-up
+		// in between still means stopped.
+		if st, serr := c.State(); serr == nil && st == monitor.Stopped {
+			return nil
+		}
+		if err.Error() == c.Name+" is not running" {
+			return &ErrNotRunning{Name: c.Name}
+		}
+	}
+	return err
+}

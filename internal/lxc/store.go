@@ -1,0 +1,163 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultLXCPath is where containers live unless -P says otherwise.
+const DefaultLXCPath = "/var/lib/lxc"
+
+// lockRoot holds the per-container lock files; /run is a tmpfs, so a
+// reboot clears them.
+const lockRoot = "/run/golxc/lock"
+
+// Container is one container of a store.
+type Container struct {
+	Name    string
+	LXCPath string
+}
+
+// New returns the container name under lxcpath after checking the name.
+func New(lxcpath, name string) (*Container, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if lxcpath == "" {
+		lxcpath = DefaultLXCPath
+	}
+	abs, err := filepath.Abs(lxcpath)
+	if err != nil {
+		return nil, fmt.Errorf("lxcpath %s: %w", lxcpath, err)
+	}
+	return &Container{Name: name, LXCPath: abs}, nil
+}
+
+// Dir is the container's directory.
+func (c *Container) Dir() string { return filepath.Join(c.LXCPath, c.Name) }
+
+// ConfigPath is the container's config file.
+func (c *Container) ConfigPath() string { return filepath.Join(c.Dir(), "config") }
+
+// Defined reports whether the container exists (has a config), as LXC
+// defines it.
+func (c *Container) Defined() bool {
+	st, err := os.Stat(c.ConfigPath())
+	return err == nil && st.Mode().IsRegular()
+}
+
+// ErrNotDefined is returned for a container that has no config.
+type ErrNotDefined struct{ Name string }
+
+func (e *ErrNotDefined) Error() string { return e.Name + " doesn't exist" }
+
+func (c *Container) mustBeDefined() error {
+	if !c.Defined() {
+		return &ErrNotDefined{Name: c.Name}
+	}
+	return nil
+}
+
+// List returns the names of the containers defined under lxcpath, sorted.
+func List(lxcpath string) ([]string, error) {
+	if lxcpath == "" {
+		lxcpath = DefaultLXCPath
+	}
+	entries, err := os.ReadDir(lxcpath)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list %s: %w", lxcpath, err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() || ValidateName(e.Name()) != nil {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(lxcpath, e.Name(), "config")); err == nil && st.Mode().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Lock is a held container lock (flock(2) on a file under /run). The
+// monitor inherits the start lock and holds it while the container runs,
+// so the kernel releases it when the monitor dies, however it dies.
+type Lock struct{ f *os.File }
+
+func (c *Container) lockPath() string {
+	return filepath.Join(lockRoot, strings.TrimPrefix(c.LXCPath, "/"), c.Name)
+}
+
+// ErrLocked says another golxc process holds the container's lock.
+var ErrLocked = errors.New("container is locked")
+
+// TryLock takes the container's lock without waiting.
+func (c *Container) TryLock() (*Lock, error) {
+	return c.lock(unix.LOCK_EX | unix.LOCK_NB)
+}
+
+// WaitLock takes the container's lock, waiting for it.
+func (c *Container) WaitLock() (*Lock, error) {
+	return c.lock(unix.LOCK_EX)
+}
+
+func (c *Container) lock(how int) (*Lock, error) {
+	p := c.lockPath()
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, fmt.Errorf("make lock dir: %w", err)
+	}
+	for {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open lock %s: %w", p, err)
+		}
+		for {
+			err = unix.Flock(int(f.Fd()), how)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if err != nil {
+			f.Close()
+			if err == unix.EWOULDBLOCK {
+				return nil, ErrLocked
+			}
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		// A destroy may have unlinked the file between our open and our
+		// flock: a lock on an unlinked file guards nothing.
+		var a, b unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &a) == nil && unix.Stat(p, &b) == nil && a.Ino == b.Ino && a.Dev == b.Dev {
+			return &Lock{f: f}, nil
+		}
+		f.Close()
+	}
+}
+
+// Release drops the lock.
+func (l *Lock) Release() {
+	if l != nil && l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
+// remove unlinks the lock file while holding it (destroy).
+func (l *Lock) remove() {
+	if l != nil && l.f != nil {
+		os.Remove(l.f.Name())
+	}
+}
+
+// File is the lock's open file, to hand to a monitor.
+func (l *Lock) File() *os.File { return l.f }

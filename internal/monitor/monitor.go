@@ -1,0 +1,349 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/containerinit"
+)
+
+// CgroupSetting is one lxc.cgroup.* (Version 1) or lxc.cgroup2.* (2) key.
+type CgroupSetting struct {
+	Version    int
+	Key, Value string
+}
+
+// Options says what to supervise and how.
+type Options struct {
+	Name, LXCPath string
+	Spec          *containerinit.Spec
+	Cgroups       []CgroupSetting
+	// Stdin, Stdout, Stderr of init when the spec has no console
+	// (lxc-execute); nil is /dev/null.
+	Stdin, Stdout, Stderr *os.File
+	// Terminal, when set, is proxied to the console (lxc-start -F):
+	// keystrokes in, output out.
+	TerminalIn  *os.File
+	TerminalOut io.Writer
+	// ConsoleLog receives the console's output (lxc-start -L,
+	// lxc.console.logfile); "" discards it.
+	ConsoleLog string
+	Log        *logrus.Logger
+	// Ready is called once: with nil when the container is RUNNING, or
+	// with the reason it could not start.
+	Ready func(error)
+}
+
+// Monitor supervises one container.
+type Monitor struct {
+	o       Options
+	ln      *net.UnixListener
+	payload *cgroup.Group
+	self    *cgroup.Group
+	layout  *cgroup.Layout
+
+	mu       sync.Mutex
+	state    string
+	changed  chan struct{} // closed and replaced on every state change
+	proc     *containerinit.Process
+	started  int64
+	stopping bool // a stop was asked: init's exit is final whatever it says
+	killT    *time.Timer
+	exit     syscall.WaitStatus
+	pending  atomic.Int32 // requests being answered
+}
+
+// Run starts the container and supervises it until it stops. It returns
+// init's last wait status.
+func Run(o Options) (syscall.WaitStatus, error) {
+	if o.Log == nil {
+		o.Log = logrus.New()
+		o.Log.SetOutput(io.Discard)
+	}
+	if o.Ready == nil {
+		o.Ready = func(error) {}
+	}
+	m := &Monitor{o: o, state: Starting, changed: make(chan struct{})}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: SocketAddr(o.LXCPath, o.Name), Net: "unix"})
+	if err != nil {
+		err = fmt.Errorf("%s is already running", o.Name)
+		o.Ready(err)
+		return 0, err
+	}
+	m.ln = ln
+	go m.serve()
+	defer m.ln.Close()
+
+	if err := m.setupCgroups(); err != nil {
+		m.abort(err)
+		return 0, err
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go m.onSignals(sigs)
+
+	first := true
+	for {
+		if err := m.spawn(); err != nil {
+			if first {
+				m.abort(err)
+				return 0, err
+			}
+			o.Log.Errorf("restart of %s failed: %v", o.Name, err)
+			break
+		}
+		if first {
+			o.Ready(nil)
+			first = false
+		}
+		ws := m.proc.Wait()
+		m.mu.Lock()
+		m.exit = ws
+		reboot := !m.stopping && ws.Signaled() && ws.Signal() == syscall.SIGHUP
+		m.proc.Close()
+		m.mu.Unlock()
+		o.Log.Infof("init of %s exited: %s", o.Name, describe(ws))
+		if !reboot {
+			break
+		}
+		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
+		m.setState(Starting)
+	}
+	m.teardown()
+	return m.exit, nil
+}
+
+func describe(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + unix.SignalName(ws.Signal())
+	}
+	return fmt.Sprintf("exit status %d", ws.ExitStatus())
+}
+
+func (m *Monitor) setupCgroups() error {
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return err
+	}
+	m.layout = layout
+	self, err := layout.CreateGroup("lxc.monitor.", m.o.Name)
+	if err != nil {
+		return fmt.Errorf("create monitor cgroup: %w", err)
+	}
+	m.self = self
+	if err := self.Enter(os.Getpid()); err != nil {
+		return fmt.Errorf("enter monitor cgroup: %w", err)
+	}
+	payload, err := layout.CreateGroup("lxc.payload.", m.o.Name)
+	if err != nil {
+		return fmt.Errorf("create container cgroup: %w", err)
+	}
+	m.payload = payload
+	for _, s := range m.o.Cgroups {
+		if err := payload.Set(s.Version, s.Key, s.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Monitor) spawn() error {
+	proc, err := containerinit.Start(containerinit.StartOptions{
+		Spec:     m.o.Spec,
+		Stdin:    m.o.Stdin,
+		Stdout:   m.o.Stdout,
+		Stderr:   m.o.Stderr,
+		Enter:    m.payload.Enter,
+		CgroupFD: -1,
+	})
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.proc = proc
+	m.started = time.Now().UnixNano()
+	m.mu.Unlock()
+	if proc.Console != nil {
+		m.console(proc.Console)
+	}
+	m.setState(Running)
+	return nil
+}
+
+// console keeps the console's output flowing: to the terminal under -F,
+// else to the console log or nowhere. Someone must read it, or init
+// blocks once the pty's buffer is full.
+func (m *Monitor) console(master *os.File) {
+	out := m.o.TerminalOut
+	var logf *os.File
+	if m.o.ConsoleLog != "" {
+		f, err := os.OpenFile(m.o.ConsoleLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			m.o.Log.Warnf("open console log %s: %v", m.o.ConsoleLog, err)
+		} else {
+			logf = f
+		}
+	}
+	switch {
+	case out != nil && logf != nil:
+		out = io.MultiWriter(out, logf)
+	case logf != nil:
+		out = logf
+	case out == nil:
+		out = io.Discard
+	}
+	// Duplicates: Process.Close closes the master when init exits, and the
+	// copies must not race a reused descriptor number.
+	rd, err := dupFile(master)
+	if err != nil {
+		m.o.Log.Warnf("console: %v", err)
+		return
+	}
+	go func() {
+		_, _ = io.Copy(out, rd)
+		rd.Close()
+		if logf != nil {
+			logf.Close()
+		}
+	}()
+	if m.o.TerminalIn != nil {
+		wr, err := dupFile(master)
+		if err != nil {
+			return
+		}
+		go func() {
+			_, _ = io.Copy(wr, m.o.TerminalIn)
+			wr.Close()
+		}()
+	}
+}
+
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup %s: %w", f.Name(), err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// abort reports a failed start and leaves nothing behind.
+func (m *Monitor) abort(err error) {
+	m.setState(Aborting)
+	m.o.Log.Errorf("start of %s failed: %v", m.o.Name, err)
+	m.teardown()
+	m.o.Ready(err)
+}
+
+// teardown kills what is left of the container, removes its cgroups and
+// records STOPPED.
+func (m *Monitor) teardown() {
+	if m.payload != nil {
+		if err := m.payload.Kill(); err != nil {
+			m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
+		}
+		if err := m.payload.Destroy(); err != nil {
+			m.o.Log.Warnf("remove cgroup of %s: %v", m.o.Name, err)
+		}
+	}
+	if m.self != nil {
+		// The monitor cannot remove the cgroup it is in: step back to the
+		// top of each hierarchy first.
+		if err := m.layout.EnterBase(os.Getpid()); err != nil {
+			m.o.Log.Warnf("leave monitor cgroup: %v", err)
+		}
+		if err := m.self.Destroy(); err != nil {
+			m.o.Log.Warnf("remove monitor cgroup: %v", err)
+		}
+	}
+	m.mu.Lock()
+	if m.killT != nil {
+		m.killT.Stop()
+	}
+	m.mu.Unlock()
+	m.setState(Stopped)
+	// Let clients waiting for STOPPED get their answer before the socket
+	// goes away with this process.
+	m.ln.Close()
+	for i := 0; i < 2000 && m.pending.Load() > 0; i++ {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (m *Monitor) setState(s string) {
+	m.mu.Lock()
+	m.state = s
+	close(m.changed)
+	m.changed = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// onSignals makes a signal to the monitor a stop of the container: a
+// sysadmin's kill of the monitor must not leave it unsupervised.
+func (m *Monitor) onSignals(sigs chan os.Signal) {
+	for range sigs {
+		m.stop(0)
+	}
+}
+
+// stop halts the container with sig, killing it after timeout (<0: never;
+// sig 0 or timeout 0: kill now).
+func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state != Running && m.state != Starting && m.state != Frozen && m.state != Stopping {
+		return errors.New(m.o.Name + " is not running")
+	}
+	m.stopping = true
+	if m.proc == nil {
+		return nil
+	}
+	t := time.Duration(0)
+	if len(timeout) > 0 {
+		t = timeout[0]
+	}
+	if sig == 0 || t == 0 {
+		return m.killLocked()
+	}
+	m.state = Stopping
+	close(m.changed)
+	m.changed = make(chan struct{})
+	if m.payload != nil {
+		_ = m.payload.Thaw()
+	}
+	if err := m.proc.Signal(sig); err != nil {
+		return err
+	}
+	if t > 0 && m.killT == nil {
+		m.killT = time.AfterFunc(t, func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			_ = m.killLocked()
+		})
+	}
+	return nil
+}
+
+func (m *Monitor) killLocked() error {
+	if m.proc == nil || m.proc.PidFD < 0 {
+		return nil
+	}
+	// SIGKILL to a pid namespace's init ends every process in it.
+	err := m.proc.Signal(syscall.SIGKILL)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	return err
+}

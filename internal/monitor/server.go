@@ -1,0 +1,231 @@
+package monitor
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"net"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func (m *Monitor) serve() {
+	for {
+		c, err := m.ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			m.o.Log.Warnf("accept on command socket: %v", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		go func() {
+			defer c.Close()
+			m.handle(c)
+		}()
+	}
+}
+
+// handle serves one connection: requests one per line, answered in order,
+// until the client hangs up or sends something that is not a request.
+func (m *Monitor) handle(c *net.UnixConn) {
+	r := bufio.NewReaderSize(c, 4096)
+	for {
+		// An idle or stuck client must not pin a goroutine for ever.
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		line, err := readLine(r)
+		if err != nil {
+			if !errors.Is(err, errLineTooLong) {
+				return
+			}
+			m.reply(c, &Response{Error: "request too long"}, -1)
+			return
+		}
+		var req Request
+		if err := json.Unmarshal(line, &req); err != nil {
+			m.reply(c, &Response{Error: "malformed request: " + err.Error()}, -1)
+			return
+		}
+		m.pending.Add(1)
+		resp, fd := m.dispatch(&req)
+		ok := m.reply(c, resp, fd)
+		m.pending.Add(-1)
+		if !ok {
+			return
+		}
+	}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, chunk...)
+		if len(line) > maxRequest {
+			return nil, errLineTooLong
+		}
+		if !isPrefix {
+			return line, nil
+		}
+	}
+}
+
+func (m *Monitor) reply(c *net.UnixConn, resp *Response, fd int) bool {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return false
+	}
+	b = append(b, '\n')
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if fd >= 0 {
+		defer unix.Close(fd)
+		_, _, err = c.WriteMsgUnix(b, unix.UnixRights(fd), nil)
+	} else {
+		_, err = c.Write(b)
+	}
+	return err == nil
+}
+
+func (m *Monitor) info() *Response {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.infoLocked()
+}
+
+func (m *Monitor) infoLocked() *Response {
+	r := &Response{State: m.state, Started: m.started}
+	if m.proc != nil && (m.state == Running || m.state == Stopping || m.state == Frozen || m.state == Freezing || m.state == Thawed) {
+		r.Pid = m.proc.Pid
+	}
+	if m.payload != nil {
+		r.Cgroups = m.payload.Paths()
+		r.Cgroup = m.payload.Name()
+	}
+	if m.state == Stopped {
+		r.Exit = int(m.exit)
+	}
+	return r
+}
+
+// dispatch runs one request; a returned fd >= 0 is sent with the answer
+// and closed.
+func (m *Monitor) dispatch(req *Request) (*Response, int) {
+	switch req.Command {
+	case "state":
+		return m.info(), -1
+	case "pidfd":
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.proc == nil || m.proc.PidFD < 0 || m.state != Running && m.state != Frozen && m.state != Thawed {
+			return &Response{Error: m.o.Name + " is not running", State: m.state}, -1
+		}
+		fd, err := unix.FcntlInt(uintptr(m.proc.PidFD), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return &Response{Error: "dup pidfd: " + err.Error()}, -1
+		}
+		return m.infoLocked(), fd
+	case "stop", "kill":
+		sig := syscall.Signal(req.Signal)
+		timeout := time.Duration(req.TimeoutMS) * time.Millisecond
+		if req.Command == "kill" {
+			sig, timeout = syscall.SIGKILL, 0
+		}
+		if err := m.stop(sig, timeout); err != nil {
+			return &Response{Error: err.Error(), State: m.info().State}, -1
+		}
+		if req.NoWait {
+			return m.info(), -1
+		}
+		return m.waitFor([]string{Stopped}, -1), -1
+	case "reboot":
+		return m.reboot(req), -1
+	case "wait":
+		return m.waitFor(req.States, time.Duration(req.TimeoutMS)*time.Millisecond), -1
+	default:
+		return &Response{Error: "unknown command " + req.Command}, -1
+	}
+}
+
+// waitFor answers once the state is one of states, or after timeout (<= 0:
+// no limit) with the state it is in.
+func (m *Monitor) waitFor(states []string, timeout time.Duration) *Response {
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		m.mu.Lock()
+		for _, s := range states {
+			if m.state == s {
+				r := m.infoLocked()
+				m.mu.Unlock()
+				return r
+			}
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			r := m.info()
+			r.Error = "timed out waiting for state"
+			return r
+		}
+	}
+}
+
+func (m *Monitor) reboot(req *Request) *Response {
+	m.mu.Lock()
+	if m.state != Running || m.proc == nil {
+		m.mu.Unlock()
+		return &Response{Error: m.o.Name + " is not running"}
+	}
+	before := m.started
+	err := m.proc.Signal(syscall.Signal(req.Signal))
+	m.mu.Unlock()
+	if err != nil {
+		return &Response{Error: err.Error()}
+	}
+	if req.NoWait {
+		return m.info()
+	}
+	var deadline <-chan time.Time
+	if req.TimeoutMS > 0 {
+		t := time.NewTimer(time.Duration(req.TimeoutMS) * time.Millisecond)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		m.mu.Lock()
+		if m.state == Stopped {
+			r := m.infoLocked()
+			m.mu.Unlock()
+			r.Error = m.o.Name + " stopped instead of rebooting"
+			return r
+		}
+		if m.state == Running && m.started != before {
+			r := m.infoLocked()
+			m.mu.Unlock()
+			return r
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			r := m.info()
+			r.Error = "timed out waiting for " + m.o.Name + " to reboot"
+			return r
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Root is the container's root directory, opened once so that every path
+// below it is resolved by the kernel as if it were "/" (openat2
+// RESOLVE_IN_ROOT): a symlink in the container's tree cannot make a mount
+// land on the host.
+type Root struct {
+	Path string
+	fd   int
+}
+
+// OpenRoot opens dir as a container root.
+func OpenRoot(dir string) (*Root, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open rootfs %s: %w", dir, err)
+	}
+	return &Root{Path: dir, fd: fd}, nil
+}
+
+// Close releases the root's descriptor.
+func (r *Root) Close() error {
+	return unix.Close(r.fd)
+}
+
+func (r *Root) openat(rel string, flags int) (int, error) {
+	how := unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for {
+		fd, err := unix.Openat2(r.fd, rel, &how)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// Open returns an O_PATH descriptor of rel (a path inside the root).
+func (r *Root) Open(rel string) (int, error) {
+	fd, err := r.openat(rel, unix.O_PATH)
+	if err != nil {
+		return -1, fmt.Errorf("open %s in rootfs: %w", rel, err)
+	}
+	return fd, nil
+}
+
+// MkdirAll makes rel and its parents inside the root.
+func (r *Root) MkdirAll(rel string, mode uint32) error {
+	cur := "."
+	for _, part := range strings.Split(filepath.Clean("/"+rel), "/") {
+		if part == "" {
+			continue
+		}
+		parent, err := r.openat(cur, unix.O_PATH|unix.O_DIRECTORY)
+		if err != nil {
+			return fmt.Errorf("open %s in rootfs: %w", cur, err)
+		}
+		err = unix.Mkdirat(parent, part, mode)
+		unix.Close(parent)
+		if err != nil && err != unix.EEXIST {
+			return fmt.Errorf("mkdir %s in rootfs: %w", filepath.Join(cur, part), err)
+		}
+		cur = filepath.Join(cur, part)
+	}
+	return nil
+}
+
+// CreateFile makes rel an empty file (and its parent directories) unless it
+// exists.
+func (r *Root) CreateFile(rel string, mode uint32) error {
+	if err := r.MkdirAll(filepath.Dir(filepath.Clean("/"+rel)), 0o755); err != nil {
+		return err
+	}
+	fd, err := r.openat3(rel, unix.O_CREAT|unix.O_WRONLY|unix.O_NOFOLLOW, mode)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EISDIR) {
+			return nil
+		}
+		return fmt.Errorf("create %s in rootfs: %w", rel, err)
+	}
+	return unix.Close(fd)
+}
+
+func (r *Root) openat3(rel string, flags int, mode uint32) (int, error) {
+	how := unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Mode:    uint64(mode),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	return unix.Openat2(r.fd, rel, &how)
+}
+
+// Exists says whether rel exists inside the root.
+func (r *Root) Exists(rel string) bool {
+	fd, err := r.openat(rel, unix.O_PATH)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
+// fdPath names an open descriptor for mount(2), which takes paths only.
+func fdPath(fd int) string {
+	return "/proc/self/fd/" + strconv.Itoa(fd)
+}
+
+// isDir reports whether the O_PATH descriptor fd is a directory.
+func isDir(fd int) bool {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return false
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFDIR
+}
+
+// hostIsDir reports whether a host path is a directory (for bind sources).
+func hostIsDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// OpenFile opens rel inside the root with the given open(2) flags; the
+// caller owns the descriptor.
+func (r *Root) OpenFile(rel string, flags int) (int, error) {
+	fd, err := r.openat(rel, flags)
+	if err != nil {
+		return -1, fmt.Errorf("open %s in rootfs: %w", rel, err)
+	}
+	return fd, nil
+}

@@ -1,0 +1,227 @@
+// Package rootfs builds a container's filesystem view inside its new mount
+// namespace: the root bind, the mounts of lxc.mount.auto and lxc.mount.entry,
+// an autodev /dev, masked and read-only paths, and the pivot_root into it.
+// It runs in the container's init stage, before the container's own init.
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Prepare makes the mount namespace's propagation one-way (host events
+// still reach the container, nothing flows back) and, when dir is a
+// container root, binds it onto itself so that pivot_root can use it.
+func Prepare(dir string) error {
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make / rslave: %w", err)
+	}
+	if dir == "" || dir == "/" {
+		return nil
+	}
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Mount performs one mount with its destination inside the root.
+func (r *Root) Mount(m specs.Mount) error {
+	o := ParseOptions(m.Options)
+	err := r.mount(m, o)
+	if err != nil && o.Optional {
+		return nil
+	}
+	return err
+}
+
+func (r *Root) mount(m specs.Mount, o Options) error {
+	dst := filepath.Clean("/" + m.Destination)
+	bind := o.Flags&unix.MS_BIND != 0 || m.Type == "bind"
+	if bind {
+		o.Flags |= unix.MS_BIND
+		if _, err := os.Stat(m.Source); err != nil {
+			return fmt.Errorf("mount %s on %s: source: %w", m.Source, dst, err)
+		}
+	}
+	if !r.Exists(dst) {
+		var err error
+		switch {
+		case o.CreateFile, bind && !o.CreateDir && !hostIsDir(m.Source):
+			err = r.CreateFile(dst, 0o644)
+		default:
+			// A bind of a directory and every filesystem mount need a
+			// directory; LXC wants create=dir for that, OCI runtimes just
+			// make it. Making it is kinder and has no downside here.
+			err = r.MkdirAll(dst, 0o755)
+		}
+		if err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.Source, dst, err)
+		}
+	}
+	target, err := r.Open(dst)
+	if err != nil {
+		return fmt.Errorf("mount %s on %s: %w", m.Source, dst, err)
+	}
+	defer unix.Close(target)
+
+	fstype := m.Type
+	if bind {
+		fstype = ""
+	}
+	first := o.Flags
+	if bind {
+		// mount(2) ignores every flag but MS_REC on the first call of a
+		// bind; the rest needs a remount.
+		first = o.Flags & (unix.MS_BIND | unix.MS_REC)
+	}
+	if err := unix.Mount(m.Source, fdPath(target), fstype, first, o.Data); err != nil {
+		return fmt.Errorf("mount %s on %s (type %q, options %q): %w", m.Source, dst, m.Type, strings.Join(m.Options, ","), err)
+	}
+	if bind && o.Flags&^(unix.MS_BIND|unix.MS_REC) != 0 || o.Propagation != 0 {
+		mounted, err := r.Open(dst)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(mounted)
+		if bind && o.Flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
+			flags := o.Flags&^unix.MS_REC | unix.MS_REMOUNT | unix.MS_BIND
+			if err := unix.Mount("", fdPath(mounted), "", flags, ""); err != nil {
+				return fmt.Errorf("remount %s with %q: %w", dst, strings.Join(m.Options, ","), err)
+			}
+		}
+		if o.Propagation != 0 {
+			if err := unix.Mount("", fdPath(mounted), "", o.Propagation, ""); err != nil {
+				return fmt.Errorf("set propagation of %s: %w", dst, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ReadOnly binds path onto itself read-only; a missing path is skipped.
+func (r *Root) ReadOnly(path string) error {
+	if !r.Exists(path) {
+		return nil
+	}
+	fd, err := r.Open(path)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Mount(fdPath(fd), fdPath(fd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s read-only: %w", path, err)
+	}
+	mounted, err := r.Open(path)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mounted)
+	flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Mount("", fdPath(mounted), "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", path, err)
+	}
+	return nil
+}
+
+// Mask hides path: /dev/null over a file, an empty read-only tmpfs over a
+// directory. A missing path is skipped.
+func (r *Root) Mask(path string) error {
+	if !r.Exists(path) {
+		return nil
+	}
+	fd, err := r.Open(path)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if isDir(fd) {
+		err = unix.Mount("tmpfs", fdPath(fd), "tmpfs", unix.MS_RDONLY, "size=0")
+	} else {
+		err = unix.Mount("/dev/null", fdPath(fd), "", unix.MS_BIND, "")
+	}
+	if err != nil {
+		return fmt.Errorf("mask %s: %w", path, err)
+	}
+	return nil
+}
+
+// Device makes a character device node inside the root, or, when mknod is
+// not allowed (a user namespace), binds the host's node of the same path.
+func (r *Root) Device(d specs.LinuxDevice) error {
+	dst := filepath.Clean("/" + d.Path)
+	if r.Exists(dst) {
+		return nil
+	}
+	dir := filepath.Dir(dst)
+	if err := r.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	parent, err := r.openat(dir, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("open %s in rootfs: %w", dir, err)
+	}
+	defer unix.Close(parent)
+	mode := uint32(0o666)
+	if d.FileMode != nil {
+		mode = uint32(d.FileMode.Perm())
+	}
+	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
+	err = unix.Mknodat(parent, filepath.Base(dst), unix.S_IFCHR|mode, dev)
+	if err == unix.EPERM {
+		if err := r.CreateFile(dst, 0o644); err != nil {
+			return err
+		}
+		return r.Mount(specs.Mount{Source: d.Path, Destination: dst, Type: "bind", Options: []string{"bind"}})
+	}
+	if err != nil {
+		return fmt.Errorf("mknod %s: %w", dst, err)
+	}
+	// mknod applies the umask; the node's mode is a contract.
+	if err := unix.Fchmodat(parent, filepath.Base(dst), mode, 0); err != nil {
+		return fmt.Errorf("chmod %s: %w", dst, err)
+	}
+	return nil
+}
+
+// Symlink makes rel a symlink to target unless rel exists.
+func (r *Root) Symlink(target, rel string) error {
+	rel = filepath.Clean("/" + rel)
+	if r.Exists(rel) {
+		return nil
+	}
+	dir := filepath.Dir(rel)
+	parent, err := r.openat(dir, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("open %s in rootfs: %w", dir, err)
+	}
+	defer unix.Close(parent)
+	if err := unix.Symlinkat(target, parent, filepath.Base(rel)); err != nil && err != unix.EEXIST {
+		return fmt.Errorf("symlink %s -> %s: %w", rel, target, err)
+	}
+	return nil
+}
+
+// PivotRoot makes the root the process's "/" and detaches the old one.
+// pivot_root(".", ".") stacks the old root on the new one, so no put_old
+// directory is needed.
+func (r *Root) PivotRoot() error {
+	if err := unix.Fchdir(r.fd); err != nil {
+		return fmt.Errorf("chdir %s: %w", r.Path, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", r.Path, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
