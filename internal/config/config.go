@@ -207,24 +207,27 @@ func (c *Config) Parse(r io.Reader, name string) error {
 func (c *Config) Set(key, value string) error {
 	key = strings.TrimSpace(key)
 	value = unquote(strings.TrimSpace(value))
-	// A file line can hold neither a line break nor a NUL, so neither can a
+	// A file line can hold neither a newline nor a NUL, so neither can a
 	// value that may later be saved to one.
-	if !utf8.ValidString(key+value) || strings.ContainsAny(key+value, "\x00\n\r") {
+	if !utf8.ValidString(key+value) || strings.ContainsAny(key+value, "\x00\n") {
 		return &ParseError{Key: key, Err: fmt.Errorf("%w %q for %q: not one line of text", ErrInvalidValue, value, key)}
 	}
-	c.fillZeroDefaults()
 	if key == includeKey {
+		c.fillZeroDefaults()
 		p := &parser{c: c}
 		return p.include("", 0, value)
 	}
 	if err := c.apply(key, value); err != nil {
 		return &ParseError{Key: key, Err: err}
 	}
+	c.fillZeroDefaults()
 	return nil
 }
 
 // Get returns key's value as `lxc-info -c KEY` prints it after "KEY = ": a
-// list key gives one item per line, joined by "\n" with no final newline.
+// list key gives one item per line, joined by "\n" with no final newline
+// (but lxc.mount.auto gives its options on one line, as LXC does), a signal
+// its number, a flag 0 or 1, and an unset key "".
 func (c *Config) Get(key string) (string, error) {
 	if key == includeKey {
 		return "", &ParseError{Key: key, Err: fmt.Errorf("%q is applied when read and not kept", key)}
@@ -314,7 +317,7 @@ func (p *parser) read(r io.Reader, name string) error {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return &ParseError{File: name, Line: n + 1, Err: fmt.Errorf("line longer than %d bytes", maxLineLen)}
 		}
-		return fmt.Errorf("read %s: %w", name, err)
+		return fmt.Errorf("read config: %w", err)
 	}
 	return nil
 }
@@ -425,8 +428,8 @@ func fileIdentity(path string) string {
 	if err != nil {
 		return filepath.Clean(path)
 	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		return real
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		return resolved
 	}
 	return abs
 }

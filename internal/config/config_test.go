@@ -401,7 +401,7 @@ func TestInclude(t *testing.T) {
 		dir := t.TempDir()
 		n := maxIncludeDepth + 2
 		for i := range n {
-			writeFile(t, dir, filepath.Base(chainName(i)), "lxc.include = "+filepath.Join(dir, chainName(i+1))+"\n")
+			writeFile(t, dir, chainName(i), "lxc.include = "+filepath.Join(dir, chainName(i+1))+"\n")
 		}
 		writeFile(t, dir, chainName(n), "lxc.uts.name = deep\n")
 		_, err := Load(filepath.Join(dir, chainName(0)))

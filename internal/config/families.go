@@ -102,7 +102,7 @@ func decodeOctal(s string) (string, error) {
 	return b.String(), nil
 }
 
-func isOctal(c, max byte) bool { return c >= '0' && c <= max }
+func isOctal(c, highest byte) bool { return c >= '0' && c <= highest }
 
 // mountAutoOptions are lxc.mount.auto's options (man lxc.container.conf,
 // MOUNT POINTS); the cgroup ones may also end in ":force".

@@ -41,7 +41,7 @@ var errUnsupported = errors.New("unsupported key")
 // keyTable holds every key golxc understands. Keep it in the order of
 // lxc.container.conf(5); Keys sorts for display.
 var keyTable = []keyDef{
-	{name: includeKey, list: true, doc: "a file, or a directory of *.conf files, to read at this point"},
+	{name: includeKey, doc: "a file, or a directory of *.conf files, to read at this point"},
 	{name: "lxc.uts.name", doc: "the container's host name",
 		field: textField{ptr: func(c *Config) *string { return &c.UTSName }, parse: parseHostname}},
 	{name: "lxc.signal.halt", doc: "signal that asks the container's init to halt (kill(1) name or number)",
@@ -55,9 +55,9 @@ var keyTable = []keyDef{
 	{name: "lxc.init.cwd", doc: "working directory of init, inside the container",
 		field: textField{ptr: func(c *Config) *string { return &c.InitCwd }}},
 	{name: "lxc.init.uid", doc: "user id init runs as",
-		field: numberField{ptr: func(c *Config) *int { return &c.InitUID }, max: math.MaxUint32 - 1}},
+		field: numberField{ptr: func(c *Config) *int { return &c.InitUID }, limit: math.MaxUint32 - 1}},
 	{name: "lxc.init.gid", doc: "group id init runs as",
-		field: numberField{ptr: func(c *Config) *int { return &c.InitGID }, max: math.MaxUint32 - 1}},
+		field: numberField{ptr: func(c *Config) *int { return &c.InitGID }, limit: math.MaxUint32 - 1}},
 	{name: "lxc.ephemeral", doc: "1 to destroy the container when it stops",
 		field: flagField{ptr: func(c *Config) *bool { return &c.Ephemeral }}},
 	{name: "lxc.net", list: true, doc: "with an empty value, removes every network defined so far",
@@ -65,17 +65,17 @@ var keyTable = []keyDef{
 	{name: "lxc.net.", prefix: true, doc: "lxc.net.N.type: network N's type (empty, none, veth, macvlan, vlan, phys, ipvlan)",
 		field: netField{}},
 	{name: "lxc.pty.max", doc: "number of ptys of the container's own devpts instance",
-		field: numberField{ptr: func(c *Config) *int { return &c.PTYMax }, max: math.MaxInt32}},
+		field: numberField{ptr: func(c *Config) *int { return &c.PTYMax }, limit: math.MaxInt32}},
 	{name: "lxc.console.logfile", doc: "file the console output is copied to",
 		field: textField{ptr: func(c *Config) *string { return &c.ConsoleLogfile }}},
 	{name: "lxc.console.path", doc: "host device the console is attached to, or none",
 		field: textField{ptr: func(c *Config) *string { return &c.ConsolePath }}},
 	{name: "lxc.tty.max", doc: "number of ttys made available in the container",
-		field: numberField{ptr: func(c *Config) *int { return &c.TTYMax }, max: math.MaxInt32}},
+		field: numberField{ptr: func(c *Config) *int { return &c.TTYMax }, limit: math.MaxInt32}},
 	{name: "lxc.autodev", doc: "1 to mount a tmpfs on /dev and fill it with a minimal set of devices",
 		field: flagField{ptr: func(c *Config) *bool { return &c.Autodev }, def: true}},
 	{name: "lxc.autodev.tmpfs.size", doc: "size in bytes of the /dev tmpfs of lxc.autodev",
-		field: numberField{ptr: func(c *Config) *int { return &c.AutodevTmpfsSize }, max: math.MaxInt32, def: 500000}},
+		field: numberField{ptr: func(c *Config) *int { return &c.AutodevTmpfsSize }, limit: math.MaxInt32, def: 500000}},
 	{name: "lxc.mount.fstab", doc: "an fstab(5) file of mounts to make in the container",
 		field: textField{ptr: func(c *Config) *string { return &c.MountFstab }}},
 	{name: "lxc.mount.entry", list: true, doc: "one mount, as an fstab(5) line",
@@ -164,13 +164,13 @@ func (f textField) clear(c *Config, _ string) error {
 
 // numberField is a non-negative decimal integer key.
 type numberField struct {
-	ptr func(*Config) *int
-	max uint64
-	def int
+	ptr   func(*Config) *int
+	limit uint64
+	def   int
 }
 
 func (f numberField) set(c *Config, _, value string) error {
-	n, err := parseUint(value, f.max)
+	n, err := parseUint(value, f.limit)
 	if err != nil {
 		return err
 	}
@@ -185,12 +185,12 @@ func (f numberField) clear(c *Config, _ string) error {
 	return nil
 }
 
-// parseUint reads a decimal number no larger than max, with the reason a
+// parseUint reads a decimal number no larger than limit, with the reason a
 // user needs when it is not one.
-func parseUint(s string, max uint64) (uint64, error) {
+func parseUint(s string, limit uint64) (uint64, error) {
 	n, err := strconv.ParseUint(s, 10, 64)
-	if errors.Is(err, strconv.ErrRange) || (err == nil && n > max) {
-		return 0, fmt.Errorf("larger than %d", max)
+	if errors.Is(err, strconv.ErrRange) || (err == nil && n > limit) {
+		return 0, fmt.Errorf("larger than %d", limit)
 	}
 	if err != nil {
 		return 0, errors.New("not a number")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,17 +97,15 @@ type startRequest struct {
 // otherwise it returns once the container is RUNNING, or with the
 // container's own reason for not starting.
 func (c *Container) Start(cfg *config.Config, o StartOptions) (int, error) {
-	lock, err := c.TryLock()
-	if err == ErrLocked {
-		return 0, &ErrAlreadyRunning{Name: c.Name}
+	lock, err := c.startLock()
+	var running *ErrAlreadyRunning
+	if errors.As(err, &running) {
+		return 0, err
 	}
 	if err != nil {
 		return 1, err
 	}
 	defer lock.Release()
-	if _, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(2*time.Second)); err == nil {
-		return 0, &ErrAlreadyRunning{Name: c.Name}
-	}
 	layout, err := cgroup.Detect()
 	if err != nil {
 		return 1, err
@@ -150,6 +149,28 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (int, error) {
 	return 0, c.daemonize(req, lock, o.PidFile)
 }
 
+// startLock takes the lock a start needs. A monitor holds it for the
+// container's whole life, so a busy lock with a monitor that answers
+// means running; one without an answer is a monitor still tearing down,
+// worth waiting for.
+func (c *Container) startLock() (*Lock, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lock, err := c.TryLock()
+		if err != ErrLocked {
+			return lock, err
+		}
+		r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
+		if err == nil && r.State != monitor.Stopped && r.State != monitor.Aborting {
+			return nil, &ErrAlreadyRunning{Name: c.Name}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s is locked by another golxc process", c.Name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) error {
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
@@ -164,7 +185,9 @@ func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) err
 	cmd := exec.Command("/proc/self/exe", MonitorArg)
 	// What ps shows, as LXC titles its monitors.
 	cmd.Args[0] = "[lxc monitor] " + c.LXCPath + " " + c.Name
-	cmd.Env = []string{"PATH=" + defaultPath}
+	// One P is plenty for a supervisor that mostly sleeps, and every
+	// extra P costs memory in each of possibly thousands of monitors.
+	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1"}
 	cmd.ExtraFiles = []*os.File{statusW, lock.File(), reqR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -226,6 +249,9 @@ func RunDetachedMonitor() int {
 		return 1
 	}
 	ready := func(err error) {
+		// The start's garbage (spec decoding, mounts) is done with: hand
+		// it back, the monitor may live for months.
+		debug.FreeOSMemory()
 		if err != nil {
 			fmt.Fprintf(status, "ERR %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		} else {

@@ -58,7 +58,12 @@ func (c *Container) Stop(o StopOptions) error {
 	case o.Kill:
 		req = monitor.Request{Command: "kill", NoWait: o.NoWait}
 	}
-	_, err = conn.Call(req, time.Time{})
+	resp, err := conn.Call(req, time.Time{})
+	if err == nil && resp.State == monitor.Stopped {
+		// STOPPED is said just before the monitor exits; a start right
+		// after this stop must find it gone.
+		conn.WaitClosed(10 * time.Second)
+	}
 	if err != nil && !o.Reboot && req.Command != "reboot" {
 		// The monitor exits as soon as it has answered STOPPED; a hang-up
 		// in between still means stopped.

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"time"
@@ -131,6 +132,13 @@ func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
 		return &resp, errors.New(resp.Error)
 	}
 	return &resp, nil
+}
+
+// WaitClosed waits until the monitor hangs up: it does so only by
+// exiting, and with that its lock and every resource are released.
+func (c *Conn) WaitClosed(timeout time.Duration) {
+	_ = c.c.SetReadDeadline(time.Now().Add(timeout))
+	_, _ = io.Copy(io.Discard, c.r)
 }
 
 // PidFD asks the monitor for a pidfd of the container's init, passed over
