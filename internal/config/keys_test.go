@@ -301,20 +301,3 @@ func TestInitCmdWords(t *testing.T) {
 		})
 	}
 }
-
-func TestCapNames(t *testing.T) {
-	if len(capNames) != unix.CAP_LAST_CAP+1 {
-		t.Fatalf("capNames has %d entries, the kernel headers %d", len(capNames), unix.CAP_LAST_CAP+1)
-	}
-	for i, n := range capNames {
-		if n == "" || strings.ToLower(n) != n {
-			t.Errorf("capability %d: bad name %q", i, n)
-		}
-		if got, ok := CapabilityNumber(n); !ok || got != i {
-			t.Errorf("CapabilityNumber(%q) = %d, %v; want %d", n, got, ok, i)
-		}
-	}
-	if _, ok := CapabilityNumber("none"); ok {
-		t.Error(`CapabilityNumber("none") found a capability`)
-	}
-}

@@ -11,21 +11,56 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// capNames are the kernel's capability names in number order
-// (capabilities(7)), without the CAP_ prefix.
+// capNames is the one table of capability names, indexed by number and
+// spelled as capabilities(7) does, lowercased and without "CAP_" (the form
+// lxc.cap.drop takes). The unix constants make the compiler check each
+// number against <linux/capability.h>.
 var capNames = [...]string{
-	"chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill",
-	"setgid", "setuid", "setpcap", "linux_immutable", "net_bind_service",
-	"net_broadcast", "net_admin", "net_raw", "ipc_lock", "ipc_owner",
-	"sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-	"sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time",
-	"sys_tty_config", "mknod", "lease", "audit_write", "audit_control",
-	"setfcap", "mac_override", "mac_admin", "syslog", "wake_alarm",
-	"block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
+	unix.CAP_CHOWN:              "chown",
+	unix.CAP_DAC_OVERRIDE:       "dac_override",
+	unix.CAP_DAC_READ_SEARCH:    "dac_read_search",
+	unix.CAP_FOWNER:             "fowner",
+	unix.CAP_FSETID:             "fsetid",
+	unix.CAP_KILL:               "kill",
+	unix.CAP_SETGID:             "setgid",
+	unix.CAP_SETUID:             "setuid",
+	unix.CAP_SETPCAP:            "setpcap",
+	unix.CAP_LINUX_IMMUTABLE:    "linux_immutable",
+	unix.CAP_NET_BIND_SERVICE:   "net_bind_service",
+	unix.CAP_NET_BROADCAST:      "net_broadcast",
+	unix.CAP_NET_ADMIN:          "net_admin",
+	unix.CAP_NET_RAW:            "net_raw",
+	unix.CAP_IPC_LOCK:           "ipc_lock",
+	unix.CAP_IPC_OWNER:          "ipc_owner",
+	unix.CAP_SYS_MODULE:         "sys_module",
+	unix.CAP_SYS_RAWIO:          "sys_rawio",
+	unix.CAP_SYS_CHROOT:         "sys_chroot",
+	unix.CAP_SYS_PTRACE:         "sys_ptrace",
+	unix.CAP_SYS_PACCT:          "sys_pacct",
+	unix.CAP_SYS_ADMIN:          "sys_admin",
+	unix.CAP_SYS_BOOT:           "sys_boot",
+	unix.CAP_SYS_NICE:           "sys_nice",
+	unix.CAP_SYS_RESOURCE:       "sys_resource",
+	unix.CAP_SYS_TIME:           "sys_time",
+	unix.CAP_SYS_TTY_CONFIG:     "sys_tty_config",
+	unix.CAP_MKNOD:              "mknod",
+	unix.CAP_LEASE:              "lease",
+	unix.CAP_AUDIT_WRITE:        "audit_write",
+	unix.CAP_AUDIT_CONTROL:      "audit_control",
+	unix.CAP_SETFCAP:            "setfcap",
+	unix.CAP_MAC_OVERRIDE:       "mac_override",
+	unix.CAP_MAC_ADMIN:          "mac_admin",
+	unix.CAP_SYSLOG:             "syslog",
+	unix.CAP_WAKE_ALARM:         "wake_alarm",
+	unix.CAP_BLOCK_SUSPEND:      "block_suspend",
+	unix.CAP_AUDIT_READ:         "audit_read",
+	unix.CAP_PERFMON:            "perfmon",
+	unix.CAP_BPF:                "bpf",
+	unix.CAP_CHECKPOINT_RESTORE: "checkpoint_restore",
 }
 
 // CapNumber returns the number of a capability named "sys_admin",
-// "CAP_SYS_ADMIN" or by its number.
+// "CAP_SYS_ADMIN", "cap_sys_admin" or by its number.
 func CapNumber(name string) (int, error) {
 	n := strings.TrimPrefix(strings.ToLower(name), "cap_")
 	for i, c := range capNames {
@@ -33,11 +68,26 @@ func CapNumber(name string) (int, error) {
 			return i, nil
 		}
 	}
-	if i, err := strconv.Atoi(n); err == nil && i >= 0 && i <= 63 {
-		return i, nil
+	if i, err := strconv.Atoi(n); err == nil {
+		if i >= 0 && i < len(capNames) {
+			return i, nil
+		}
+		return -1, fmt.Errorf("unknown capability %q: the last one is %d", name, len(capNames)-1)
 	}
-	return -1, fmt.Errorf("unknown capability %q", name)
+	return -1, fmt.Errorf("unknown capability %q: see capabilities(7), written without cap_", name)
 }
+
+// CapShortName returns capability n as lxc.cap.drop spells it
+// ("sys_admin").
+func CapShortName(n int) string {
+	if n >= 0 && n < len(capNames) {
+		return capNames[n]
+	}
+	return strconv.Itoa(n)
+}
+
+// CapCount is how many capabilities the table knows.
+func CapCount() int { return len(capNames) }
 
 // CapName returns the OCI name (CAP_SYS_ADMIN) of capability number n.
 func CapName(n int) string {
