@@ -143,7 +143,14 @@ func (r *Root) Mask(path string) error {
 	if isDir(fd) {
 		err = unix.Mount("tmpfs", fdPath(fd), "tmpfs", unix.MS_RDONLY, "size=0")
 	} else {
-		err = unix.Mount("/dev/null", fdPath(fd), "", unix.MS_BIND, "")
+		// The container's own /dev/null when there is one: the host's
+		// would show the host's devtmpfs in the container's mount table.
+		src := "/dev/null"
+		if null, nerr := r.Open("/dev/null"); nerr == nil {
+			defer unix.Close(null)
+			src = fdPath(null)
+		}
+		err = unix.Mount(src, fdPath(fd), "", unix.MS_BIND, "")
 	}
 	if err != nil {
 		return fmt.Errorf("mask %s: %w", path, err)
