@@ -139,17 +139,47 @@ func (p *Process) handshake(sock int, o StartOptions) error {
 // abort kills and reaps a child whose start failed.
 func (p *Process) abort() {
 	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
+	p.Wait()
 	p.Close()
 }
 
-// Wait waits for init to exit and returns how it ended.
+// Wait waits for init to exit and returns how it ended. It waits on the
+// pidfd through Go's poller rather than in a blocking wait4: a thread
+// parked in wait4 per container is memory a host with thousands of
+// containers does not have to spend.
 func (p *Process) Wait() syscall.WaitStatus {
-	_ = p.cmd.Wait()
-	if p.cmd.ProcessState == nil {
-		return 0
+	var ws unix.WaitStatus
+	reaped := false
+	if fd, err := unix.FcntlInt(uintptr(p.PidFD), unix.F_DUPFD_CLOEXEC, 0); err == nil {
+		if err := unix.SetNonblock(fd, true); err == nil {
+			f := os.NewFile(uintptr(fd), "pidfd")
+			if rc, err := f.SyscallConn(); err == nil {
+				// A pidfd polls readable once the process has exited; the
+				// zombie is ours alone to reap, so its pid cannot be reused
+				// before the wait4 below.
+				_ = rc.Read(func(uintptr) bool {
+					pid, err := unix.Wait4(p.Pid, &ws, unix.WNOHANG, nil)
+					if err == unix.EINTR {
+						return false
+					}
+					reaped = err == nil && pid == p.Pid
+					return reaped || err != nil
+				})
+			}
+			f.Close()
+		} else {
+			unix.Close(fd)
+		}
 	}
-	return p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !reaped {
+		for {
+			_, err := unix.Wait4(p.Pid, &ws, 0, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+	}
+	return syscall.WaitStatus(ws)
 }
 
 // Signal sends sig to init.

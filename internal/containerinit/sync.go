@@ -48,7 +48,25 @@ func send(fd int, m *message, files []int) error {
 
 // recv reads one message; io.EOF-like end is reported as (nil, nil, nil).
 func recv(fd int) (*message, []*os.File, error) {
-	buf := make([]byte, maxMessage)
+	// Peek at the size first: a monitor keeps its heap for as long as the
+	// container runs, so it should not be sized by the largest message
+	// there could be.
+	size := 0
+	for {
+		var err error
+		size, _, _, _, err = unix.Recvmsg(fd, nil, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read sync socket: %w", err)
+		}
+		break
+	}
+	if size > maxMessage {
+		return nil, nil, fmt.Errorf("sync message too large (%d bytes)", size)
+	}
+	buf := make([]byte, size+1)
 	oob := make([]byte, unix.CmsgSpace(4*64))
 	var n, oobn int
 	var err error
@@ -73,6 +91,9 @@ func recv(fd int) (*message, []*os.File, error) {
 				continue
 			}
 			for _, fd := range fds {
+				// Non-blocking, so that Go's poller serves reads of the
+				// pty masters instead of one parked thread each.
+				_ = unix.SetNonblock(fd, true)
 				files = append(files, os.NewFile(uintptr(fd), "pty"))
 			}
 		}

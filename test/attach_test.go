@@ -1,0 +1,221 @@
+package test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const containerPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// TestAttach runs its cases one after another in one running container.
+func TestAttach(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	initPID := l.initPID(n)
+
+	t.Run("output", func(t *testing.T) {
+		l := l.with(t)
+		if got := l.attach(n, "hostname"); got != n+"\n" {
+			t.Errorf("lxc-attach -n %s -- hostname: %q, want %q", n, got, n+"\n")
+		}
+		if got := l.attach(n, "cat", "/proc/1/cmdline"); !strings.HasPrefix(got, "init") && !strings.HasPrefix(got, "/sbin/init") {
+			t.Errorf("lxc-attach -n %s -- cat /proc/1/cmdline: %q, want busybox init", n, got)
+		}
+		out, errs, code := l.run("lxc-attach", "-n", n, "--", "/bin/sh", "-c", "echo to-stderr >&2")
+		if code != 0 || out != "" || errs != "to-stderr\n" {
+			t.Errorf("lxc-attach -n %s -- sh -c 'echo to-stderr >&2': exit %d stdout %q stderr %q, want 0, \"\", \"to-stderr\\n\"", n, code, out, errs)
+		}
+	})
+
+	t.Run("stdin", func(t *testing.T) {
+		l := l.with(t)
+		data := "line one\nline two\n"
+		out, errs, code := l.runWith(runOpts{stdin: data}, "lxc-attach", "-n", n, "--", "cat")
+		if code != 0 || out != data {
+			t.Errorf("echo ... | lxc-attach -n %s -- cat: exit %d stdout %q, want 0 and %q\nstderr: %s", n, code, out, data, errs)
+		}
+	})
+
+	t.Run("exit status", func(t *testing.T) {
+		l := l.with(t)
+		l.attach(n, "/bin/sh", "-c", "echo x > /noexec; chmod 644 /noexec")
+		for _, c := range []struct {
+			cmd  []string
+			code int
+		}{
+			{[]string{"/bin/sh", "-c", "exit 7"}, 7},
+			{[]string{"/bin/true"}, 0},
+			{[]string{"/bin/false"}, 1},
+			{[]string{"/bin/sh", "-c", "kill -9 $$"}, 137},
+			{[]string{"/bin/sh", "-c", "kill -TERM $$"}, 143},
+			{[]string{"nosuchcmd"}, 127},
+			{[]string{"/nosuch/cmd"}, 127},
+			{[]string{"/noexec"}, 126},
+		} {
+			args := append([]string{"-n", n, "--"}, c.cmd...)
+			out, errs, code := l.run("lxc-attach", args...)
+			if code != c.code {
+				t.Errorf("lxc-attach %s: exit %d, want %d\nstdout: %s\nstderr: %s", shellJoin(args), code, c.code, out, errs)
+			}
+		}
+	})
+
+	t.Run("namespaces", func(t *testing.T) {
+		l := l.with(t)
+		for _, ns := range []string{"pid", "mnt", "uts", "ipc", "net", "cgroup"} {
+			want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", initPID, ns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			host, _ := os.Readlink("/proc/self/ns/" + ns)
+			if want == host {
+				t.Errorf("container %s: init's %s namespace is the host's (%s)", n, ns, host)
+			}
+			if got := strings.TrimSpace(l.attach(n, "readlink", "/proc/self/ns/"+ns)); got != want {
+				t.Errorf("lxc-attach -n %s -- readlink /proc/self/ns/%s: %q, want the init's %q", n, ns, got, want)
+			}
+		}
+		// In the container's pid ns the attached shell is not pid 1.
+		out := l.attach(n, "/bin/sh", "-c", "echo $$")
+		f := strings.Fields(out)
+		if len(f) != 1 || f[0] == "1" {
+			t.Errorf("lxc-attach -n %s -- sh -c 'echo $$; ...': %q, want a pid other than 1", n, out)
+		}
+	})
+
+	t.Run("cgroups", func(t *testing.T) {
+		l := l.with(t)
+		out := l.attach(n, "cat", "/proc/self/cgroup")
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if !strings.HasSuffix(line, ":/") {
+				t.Errorf("lxc-attach -n %s -- cat /proc/self/cgroup: line %q, want it at the root of the container's cgroup namespace\n%s", n, line, out)
+			}
+		}
+		// Seen from the host, an attached process is in lxc.payload.<name>
+		// in every hierarchy.
+		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--", "sleep", "31")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var sleeper int
+		waitFor(5*time.Second, func() bool {
+			procs, _ := os.ReadFile("/sys/fs/cgroup/pids/lxc.payload." + n + "/cgroup.procs")
+			for _, p := range strings.Fields(string(procs)) {
+				if b, _ := os.ReadFile("/proc/" + p + "/cmdline"); string(b) == "sleep\x0031\x00" {
+					sleeper, _ = strconv.Atoi(p)
+					return true
+				}
+			}
+			return false
+		})
+		if sleeper == 0 {
+			t.Errorf("lxc-attach -n %s -- sleep 31: no such process in /sys/fs/cgroup/pids/lxc.payload.%s", n, n)
+			cancel()
+		} else {
+			cg := readTrim(t, fmt.Sprintf("/proc/%d/cgroup", sleeper))
+			for _, line := range strings.Split(cg, "\n") {
+				if !strings.Contains(line, "/lxc.payload."+n) {
+					t.Errorf("lxc-attach -n %s -- sleep 31: host's /proc/%d/cgroup line %q is outside lxc.payload.%s\n%s", n, sleeper, line, n, cg)
+				}
+			}
+			syscall.Kill(sleeper, syscall.SIGKILL)
+		}
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if sleeper != 0 && (!errors.As(err, &ee) || ee.ExitCode() != 137) {
+			t.Errorf("lxc-attach -n %s -- sleep 31, the sleep killed by SIGKILL: %v, want exit 137", n, err)
+		}
+	})
+
+	t.Run("-s NETWORK", func(t *testing.T) {
+		l := l.with(t)
+		hostMnt, _ := os.Readlink("/proc/self/ns/mnt")
+		ctNet, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", initPID))
+		out, errs, code := l.run("lxc-attach", "-n", n, "-s", "NETWORK", "--", "readlink", "/proc/self/ns/mnt", "/proc/self/ns/net")
+		f := strings.Fields(out)
+		if code != 0 || len(f) != 2 || f[0] != hostMnt || f[1] != ctNet {
+			t.Errorf("lxc-attach -n %s -s NETWORK -- readlink mnt net: exit %d %q, want [%s %s]\nstderr: %s", n, code, f, hostMnt, ctNet, errs)
+		}
+		// The host's files: only the host has this one.
+		marker := l.writeFile("host-only", "host side\n", 0o644)
+		out, errs, code = l.run("lxc-attach", "-n", n, "-s", "NETWORK", "--", "cat", marker)
+		if code != 0 || out != "host side\n" {
+			t.Errorf("lxc-attach -n %s -s NETWORK -- cat %s: exit %d %q, want the host's file\nstderr: %s", n, marker, code, out, errs)
+		}
+	})
+
+	t.Run("environment", func(t *testing.T) {
+		l := l.with(t)
+		secret := runOpts{env: []string{"GOLXC_TEST_SECRET=1"}}
+		env := func(args ...string) map[string]string {
+			t.Helper()
+			args = append(append([]string{"-n", n}, args...), "--", "env")
+			out, errs, code := l.runWith(secret, "lxc-attach", args...)
+			if code != 0 {
+				t.Fatalf("lxc-attach %s: exit %d\nstdout: %s\nstderr: %s", shellJoin(args), code, out, errs)
+			}
+			m := map[string]string{}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				k, v, _ := strings.Cut(line, "=")
+				m[k] = v
+			}
+			return m
+		}
+		def := env()
+		if def["container"] != "lxc" || def["PATH"] != containerPATH {
+			t.Errorf("lxc-attach -n %s -- env: container=%q PATH=%q, want lxc and %s\n%v", n, def["container"], def["PATH"], containerPATH, def)
+		}
+		if _, ok := def["GOLXC_TEST_SECRET"]; ok {
+			t.Errorf("lxc-attach -n %s -- env: the host's GOLXC_TEST_SECRET leaked in\n%v", n, def)
+		}
+		if keep := env("--keep-env"); keep["GOLXC_TEST_SECRET"] != "1" {
+			t.Errorf("lxc-attach -n %s --keep-env -- env: GOLXC_TEST_SECRET=%q, want 1\n%v", n, keep["GOLXC_TEST_SECRET"], keep)
+		}
+		clear := env("--clear-env")
+		var keys []string
+		for k := range clear {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if strings.Join(keys, ",") != "PATH,container" || clear["container"] != "lxc" {
+			t.Errorf("lxc-attach -n %s --clear-env -- env: %v, want only container=lxc and PATH", n, clear)
+		}
+		set := env("-v", "FOO=bar", "-v", "BAZ=a b")
+		if set["FOO"] != "bar" || set["BAZ"] != "a b" {
+			t.Errorf("lxc-attach -n %s -v FOO=bar -v 'BAZ=a b' -- env: FOO=%q BAZ=%q\n%v", n, set["FOO"], set["BAZ"], set)
+		}
+		if cs := env("--clear-env", "-v", "FOO=bar"); cs["FOO"] != "bar" {
+			t.Errorf("lxc-attach -n %s --clear-env -v FOO=bar -- env: %v, want FOO=bar", n, cs)
+		}
+	})
+
+	t.Run("uid gid", func(t *testing.T) {
+		l := l.with(t)
+		out := l.mustRun("lxc-attach", "-n", n, "-u", "1000", "-g", "1000", "--", "/bin/sh", "-c", "id -u; id -g")
+		if f := strings.Fields(out); len(f) != 2 || f[0] != "1000" || f[1] != "1000" {
+			t.Errorf("lxc-attach -n %s -u 1000 -g 1000 -- sh -c 'id -u; id -g': %q, want 1000 1000", n, out)
+		}
+	})
+
+	t.Run("stopped", func(t *testing.T) {
+		l := l.with(t)
+		l.mustRun("lxc-stop", "-n", n, "-k")
+		out, errs, code := l.run("lxc-attach", "-n", n, "--", "/bin/true")
+		if code != 1 || !strings.Contains(errs, "is not running") {
+			t.Errorf("lxc-attach -n %s -- /bin/true (stopped): exit %d, want 1 and \"is not running\"\nstdout: %s\nstderr: %s", n, code, out, errs)
+		}
+	})
+}
