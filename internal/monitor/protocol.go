@@ -6,11 +6,11 @@ package monitor
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"path/filepath"
@@ -78,8 +78,11 @@ func SocketAddr(lxcpath, name string) string {
 	full := filepath.Clean(lxcpath) + "/" + name + "/command"
 	addr := "@golxc" + full
 	if len(addr) > 100 {
-		h := sha256.Sum256([]byte(full))
-		addr = "@golxc/" + hex.EncodeToString(h[:20])
+		// FNV, not a cryptographic hash: only root names containers, and
+		// every tool pays for what it links in at start-up.
+		h := fnv.New128a()
+		h.Write([]byte(full))
+		addr = "@golxc/" + hex.EncodeToString(h.Sum(nil))
 	}
 	return addr
 }
