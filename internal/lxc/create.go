@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"golxc/internal/cgroup"
 	"golxc/internal/config"
 )
 
@@ -267,8 +268,25 @@ func (c *Container) Destroy(force bool) error {
 		return fmt.Errorf("destroy %s: %w", c.Name, err)
 	}
 	lock.remove()
+	removeStaleCgroups(c.Name)
 	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("remove %s: %w", gone, err)
 	}
 	return nil
+}
+
+// removeStaleCgroups removes the empty cgroups a killed monitor could not
+// (the next start of the name would otherwise reuse them). A populated one
+// is not ours to touch.
+func removeStaleCgroups(name string) {
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return
+	}
+	for _, prefix := range []string{"lxc.payload.", "lxc.monitor."} {
+		g := layout.Group(prefix + name)
+		if populated, err := g.Populated(); err == nil && !populated {
+			_ = g.Destroy()
+		}
+	}
 }
