@@ -83,6 +83,7 @@ func Run(o Options) (syscall.WaitStatus, error) {
 		return 0, err
 	}
 	m.ln = ln
+	t0 := time.Now()
 	go m.serve()
 	defer m.ln.Close()
 
@@ -90,6 +91,7 @@ func Run(o Options) (syscall.WaitStatus, error) {
 		m.abort(err)
 		return 0, err
 	}
+	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
@@ -106,6 +108,7 @@ func Run(o Options) (syscall.WaitStatus, error) {
 			break
 		}
 		if first {
+			o.Log.Debugf("%s running after %v", o.Name, time.Since(t0))
 			o.Ready(nil)
 			first = false
 		}

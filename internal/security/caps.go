@@ -133,7 +133,8 @@ func LimitBounding(keep []string) error {
 		}
 		want[n] = true
 	}
-	for i := 0; i <= LastCap(); i++ {
+	last := LastCap()
+	for i := 0; i <= last; i++ {
 		if want[i] {
 			continue
 		}

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runMain runs Main with args and returns its exit code and what it wrote
+// to stdout and stderr. It swaps os.Stdout and os.Stderr, so tests that
+// use it do not run in parallel.
+func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	capture := func(f **os.File) func() string {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := *f
+		*f = w
+		out := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(r)
+			r.Close()
+			out <- string(b)
+		}()
+		return func() string {
+			*f = old
+			w.Close()
+			return <-out
+		}
+	}
+	endOut := capture(&os.Stdout)
+	endErr := capture(&os.Stderr)
+	// Restore even if Main panics.
+	defer func() {
+		if p := recover(); p != nil {
+			endOut()
+			endErr()
+			panic(p)
+		}
+	}()
+	code = Main(args)
+	return code, endOut(), endErr()
+}
+
+// store is an lxcpath with the named containers defined (a config, no
+// rootfs: nothing here starts them).
+func store(t *testing.T, names ...string) string {
+	t.Helper()
+	lxcpath := t.TempDir()
+	for _, n := range names {
+		dir := filepath.Join(lxcpath, n)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config"), []byte("lxc.uts.name = "+n+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return lxcpath
+}
+
+func TestMainDispatch(t *testing.T) {
+	lxcpath := store(t, "c1")
+	tests := []struct {
+		name      string
+		args      []string
+		wantCode  int
+		wantOut   string // substring of stdout
+		wantErr   string // substring of stderr
+		wantNoErr bool   // stderr must be empty
+		exactOut  string // whole stdout, when set
+	}{
+		{name: "version", args: []string{"golxc", "--version"}, exactOut: Version + "\n", wantNoErr: true},
+		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: lxc-attach", wantNoErr: true},
+		{name: "help", args: []string{"golxc", "--help"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
+		{name: "-h", args: []string{"/usr/local/bin/golxc", "-h"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
+		{name: "list tools", args: []string{"golxc", "--list-tools"}, exactOut: strings.Join(ToolNames(), "\n") + "\n", wantNoErr: true},
+		{name: "tool help", args: []string{"golxc", "lxc-info", "--help"}, wantOut: "lxc-info -n NAME", wantNoErr: true},
+		{name: "short tool name", args: []string{"golxc", "info", "--help"}, wantOut: "lxc-info -n NAME", wantNoErr: true},
+		{name: "run as a link", args: []string{"/usr/bin/lxc-stop", "--help"}, wantOut: "lxc-stop -n NAME", wantNoErr: true},
+		{name: "tool version", args: []string{"lxc-ls", "--version"}, wantOut: Version, wantNoErr: true},
+		{name: "unknown tool", args: []string{"golxc", "lxc-frobnicate"}, wantCode: 1, wantErr: `unknown tool "lxc-frobnicate"`},
+		{name: "unknown short tool", args: []string{"golxc", "frobnicate"}, wantCode: 1, wantErr: `unknown tool "lxc-frobnicate"`},
+		{name: "unknown flag", args: []string{"lxc-info", "--no-such-flag"}, wantCode: 1, wantErr: "lxc-info: unknown flag: --no-such-flag"},
+		{name: "invalid name", args: []string{"lxc-info", "-n", "../x", "-P", lxcpath}, wantCode: 1, wantErr: "lxc-info: invalid container name"},
+		{name: "invalid name via golxc", args: []string{"golxc", "lxc-info", "-n", "a/b", "-P", lxcpath}, wantCode: 1, wantErr: "invalid container name"},
+		{name: "invalid positional name", args: []string{"lxc-info", "-P", lxcpath, ".hidden"}, wantCode: 1, wantErr: "invalid container name"},
+		{name: "name with a newline", args: []string{"lxc-info", "-n", "a\nb", "-P", lxcpath}, wantCode: 1, wantErr: "invalid container name"},
+		{name: "no name", args: []string{"lxc-info", "-P", lxcpath}, wantCode: 1, wantErr: "no container name given"},
+		{name: "quiet", args: []string{"lxc-info", "-q", "-n", "../x", "-P", lxcpath}, wantCode: 1, wantNoErr: true},
+		{name: "undefined", args: []string{"lxc-info", "-n", "c2", "-P", lxcpath}, wantCode: 1, wantErr: "c2 doesn't exist"},
+		{name: "stopped", args: []string{"lxc-info", "-n", "c1", "-P", lxcpath}, wantOut: "State:          STOPPED", wantNoErr: true},
+		{name: "stopped state only", args: []string{"lxc-info", "-s", "-P", lxcpath, "c1"}, exactOut: "State:          STOPPED\n", wantNoErr: true},
+		{name: "config key", args: []string{"lxc-info", "-n", "c1", "-P", lxcpath, "-c", "lxc.uts.name"}, exactOut: "lxc.uts.name = c1\n", wantNoErr: true},
+		{name: "bad format", args: []string{"lxc-info", "-n", "c1", "-P", lxcpath, "--format", "xml"}, wantCode: 1, wantErr: `unknown format "xml"`},
+		{name: "stop not running exits 2", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath}, wantCode: 2, wantErr: "c1 is not running"},
+		{name: "stop undefined exits 1", args: []string{"lxc-stop", "-n", "c2", "-P", lxcpath}, wantCode: 1, wantErr: "c2 doesn't exist"},
+		{name: "start -d -F", args: []string{"lxc-start", "-n", "c1", "-P", lxcpath, "-d", "-F"}, wantCode: 1, wantErr: "-d and -F exclude each other"},
+		{name: "attach bad namespace", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "MOUNT|BOGUS"}, wantCode: 1, wantErr: `unknown namespace "BOGUS"`},
+		{name: "attach good namespaces", args: []string{"lxc-attach", "-n", "c2", "-P", lxcpath, "-s", "network| pid |UTSNAME|IPC|MOUNT|CGROUP"}, wantCode: 1, wantErr: "c2 doesn't exist"},
+		{name: "attach env flags exclude", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--clear-env", "--keep-env"}, wantCode: 1, wantErr: "exclude each other"},
+		{name: "attach -v without =", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-v", "NOEQ"}, wantCode: 1, wantErr: `invalid -v "NOEQ"`},
+		{name: "attach not running", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runMain(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			if tt.exactOut != "" && out != tt.exactOut {
+				t.Errorf("stdout %q, want %q", out, tt.exactOut)
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout %q, want it to contain %q", out, tt.wantOut)
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, tt.wantErr)
+			}
+			if tt.wantNoErr && errOut != "" {
+				t.Errorf("stderr %q, want nothing", errOut)
+			}
+			if tt.wantCode != 0 && errOut != "" && strings.Count(strings.TrimSuffix(errOut, "\n"), "\n") > 0 {
+				t.Errorf("error printed over several lines: %q", errOut)
+			}
+		})
+	}
+}
+
+func TestMainLs(t *testing.T) {
+	lxcpath := store(t, "web-02", "db", "web-01")
+	if err := os.MkdirAll(filepath.Join(lxcpath, "noconfig"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{name: "names", args: nil, wantOut: "db  web-01  web-02\n"},
+		{name: "one per line", args: []string{"-1"}, wantOut: "db\nweb-01\nweb-02\n"},
+		{name: "filter", args: []string{"-1", "^web"}, wantOut: "web-01\nweb-02\n"},
+		{name: "stopped", args: []string{"-1", "--stopped"}, wantOut: "db\nweb-01\nweb-02\n"},
+		{name: "running", args: []string{"-1", "--running"}, wantOut: ""},
+		{name: "active", args: []string{"--active"}, wantOut: ""},
+		{name: "fancy", args: []string{"-f", "-F", "name,state,pid", "db"}, wantOut: "NAME STATE   PID\ndb   STOPPED -\n"},
+		{name: "bad column", args: []string{"-F", "NAME,BOGUS"}, wantCode: 1, wantErr: "Invalid key: BOGUS"},
+		{name: "bad regex", args: []string{"("}, wantCode: 1, wantErr: "invalid filter"},
+		{name: "bad format", args: []string{"--format", "yaml"}, wantCode: 1, wantErr: `unknown format "yaml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runMain(t, append([]string{"lxc-ls", "-P", lxcpath}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.wantCode, errOut)
+			}
+			if tt.wantCode == 0 && out != tt.wantOut {
+				t.Errorf("stdout %q, want %q", out, tt.wantOut)
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, tt.wantErr)
+			}
+		})
+	}
+
+	t.Run("json", func(t *testing.T) {
+		code, out, errOut := runMain(t, "lxc-ls", "-P", lxcpath, "--format", "json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("stdout is not a JSON list: %v\n%s", err, out)
+		}
+		if len(rows) != 3 || rows[0]["name"] != "db" || rows[0]["state"] != "STOPPED" {
+			t.Errorf("rows %v, want db, web-01, web-02, STOPPED", rows)
+		}
+		for _, k := range []string{"groups", "ipv4", "ipv6"} {
+			if v, ok := rows[0][k].([]any); !ok || len(v) != 0 {
+				t.Errorf("%s = %#v, want an empty list, not null", k, rows[0][k])
+			}
+		}
+	})
+	t.Run("json of nothing", func(t *testing.T) {
+		_, out, _ := runMain(t, "lxc-ls", "-P", t.TempDir(), "--format", "json")
+		if strings.TrimSpace(out) != "[]" {
+			t.Errorf("stdout %q, want []", out)
+		}
+	})
+}
+
+func TestToolNames(t *testing.T) {
+	names := ToolNames()
+	want := []string{"lxc-attach", "lxc-create", "lxc-destroy", "lxc-execute", "lxc-info", "lxc-ls", "lxc-start", "lxc-stop"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("ToolNames = %v, want %v", names, want)
+	}
+}

@@ -1,0 +1,184 @@
+package lxc
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// hostEnv sets the caller's environment an attach starts from: a
+// distinctive PATH and a variable that must not leak by default.
+func hostEnv(t *testing.T) string {
+	t.Helper()
+	hostPath := "/golxc-test-host/bin:" + os.Getenv("PATH")
+	t.Setenv("PATH", hostPath)
+	t.Setenv("GOLXC_TEST_HOSTONLY", "secret")
+	t.Setenv("TERM", "xterm-256color")
+	t.Setenv("LANG", "C.UTF-8")
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "COLORTERM", "GOLXC_TEST_MISSING"} {
+		t.Setenv(k, "") // restored at cleanup
+		os.Unsetenv(k)
+	}
+	return hostPath
+}
+
+func TestAttachedEnv(t *testing.T) {
+	hostPath := hostEnv(t)
+	def := []string{"container=lxc", "PATH=" + defaultPath, "HOME=/home/u", "TERM=xterm-256color", "LANG=C.UTF-8"}
+	tests := []struct {
+		name string
+		o    AttachOptions
+		want []string // exactly, in order; nil: checked by check
+		// check inspects environments that depend on the whole host's.
+		check func(t *testing.T, env []string)
+	}{
+		{name: "default", want: def},
+		{name: "clear", o: AttachOptions{ClearEnv: true}, want: []string{"container=lxc", "PATH=" + defaultPath}},
+		{name: "keep var", o: AttachOptions{KeepVars: []string{"GOLXC_TEST_HOSTONLY", "GOLXC_TEST_MISSING"}},
+			want: append(slices.Clone(def), "GOLXC_TEST_HOSTONLY=secret")},
+		{name: "keep var on clear", o: AttachOptions{ClearEnv: true, KeepVars: []string{"TERM"}},
+			want: []string{"container=lxc", "PATH=" + defaultPath, "TERM=xterm-256color"}},
+		{name: "set vars", o: AttachOptions{SetVars: []string{"A=1", "B=x=y", "HOME=/root"}},
+			want: []string{"container=lxc", "PATH=" + defaultPath, "HOME=/root", "TERM=xterm-256color", "LANG=C.UTF-8", "A=1", "B=x=y"}},
+		{name: "set beats keep", o: AttachOptions{KeepVars: []string{"GOLXC_TEST_HOSTONLY"}, SetVars: []string{"GOLXC_TEST_HOSTONLY=mine"}},
+			want: append(slices.Clone(def), "GOLXC_TEST_HOSTONLY=mine")},
+		{name: "set PATH on clear", o: AttachOptions{ClearEnv: true, SetVars: []string{"PATH=/x"}},
+			want: []string{"container=lxc", "PATH=/x"}},
+		{name: "keep env", o: AttachOptions{KeepEnv: true}, check: func(t *testing.T, env []string) {
+			for _, w := range []string{"GOLXC_TEST_HOSTONLY=secret", "PATH=" + hostPath, "container=lxc"} {
+				if !slices.Contains(env, w) {
+					t.Errorf("env lacks %s", w)
+				}
+			}
+		}},
+		{name: "keep env overrides the host's container", o: AttachOptions{KeepEnv: true}, check: func(t *testing.T, env []string) {
+			t.Setenv("container", "docker")
+			env = attachedEnv(AttachOptions{KeepEnv: true}, "/home/u")
+			n := 0
+			for _, e := range env {
+				if strings.HasPrefix(e, "container=") {
+					n++
+					if e != "container=lxc" {
+						t.Errorf("env holds %s", e)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("env holds container= %d times, want once", n)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := attachedEnv(tt.o, "/home/u")
+			if tt.check != nil {
+				tt.check(t, env)
+				return
+			}
+			if !reflect.DeepEqual(env, tt.want) {
+				t.Errorf("attachedEnv(%+v)\n got %q\nwant %q", tt.o, env, tt.want)
+			}
+			if !tt.o.KeepEnv {
+				for _, e := range env {
+					if e == "PATH="+hostPath || strings.HasPrefix(e, "GOLXC_TEST_HOSTONLY=") && !slices.Contains(tt.o.KeepVars, "GOLXC_TEST_HOSTONLY") {
+						t.Errorf("host-only %s leaked", e)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFindInPath(t *testing.T) {
+	d1, d2, cwd := t.TempDir(), t.TempDir(), t.TempDir()
+	write := func(p string, mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(d1, "exe"), 0o755)
+	write(filepath.Join(d2, "exe"), 0o755) // shadowed by d1's
+	write(filepath.Join(d2, "exe2"), 0o700)
+	write(filepath.Join(d1, "noexec"), 0o644)
+	write(filepath.Join(d1, "later"), 0o644)
+	write(filepath.Join(d2, "later"), 0o755)
+	write(filepath.Join(cwd, "local"), 0o755)
+	if err := os.Mkdir(filepath.Join(d1, "adir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(cwd)
+	path := []string{"PATH=" + d1 + ":" + d2}
+
+	tests := []struct {
+		name     string
+		cmd      string
+		env      []string
+		want     string
+		wantCode int // 0: found
+		bug      string
+	}{
+		{name: "first dir", cmd: "exe", env: path, want: filepath.Join(d1, "exe")},
+		{name: "second dir", cmd: "exe2", env: path, want: filepath.Join(d2, "exe2")},
+		{name: "non-executable skipped for a later one", cmd: "later", env: path, want: filepath.Join(d2, "later")},
+		{name: "missing", cmd: "nope", env: path, wantCode: 127},
+		{name: "non-executable", cmd: "noexec", env: path, wantCode: 126},
+		{name: "last PATH wins", cmd: "exe2", env: []string{"PATH=" + d1, "PATH=" + d2}, want: filepath.Join(d2, "exe2")},
+		{name: "no PATH in env: the container's default", cmd: "exe", env: []string{"HOME=/"}, wantCode: 127},
+		{name: "absolute", cmd: filepath.Join(d2, "exe2"), env: path, want: filepath.Join(d2, "exe2")},
+		{name: "absolute non-executable", cmd: filepath.Join(d1, "noexec"), env: path, wantCode: 126},
+		{name: "absolute missing", cmd: filepath.Join(d1, "gone"), env: path, wantCode: 127},
+		{name: "absolute directory", cmd: d1, env: path, wantCode: 126},
+		{name: "relative with slash", cmd: "./local", env: path, want: "./local"},
+		{name: "relative not on PATH", cmd: "local", env: path, wantCode: 127},
+		// sh(1) (bash and dash alike) looks past a directory on PATH: the
+		// command is not found, not "cannot execute".
+		{name: "directory on PATH", cmd: "adir", env: path, wantCode: 127, bug: "a directory named like the command on PATH gives 126, shells give 127"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := findInPath(tt.cmd, tt.env)
+			if tt.wantCode == 0 {
+				if err != nil || got != tt.want {
+					t.Fatalf("findInPath(%q) = %q, %v; want %q", tt.cmd, got, err, tt.want)
+				}
+				return
+			}
+			var ae *AttachError
+			if !errors.As(err, &ae) {
+				t.Fatalf("findInPath(%q) = %q, %v; want an AttachError with code %d", tt.cmd, got, err, tt.wantCode)
+			}
+			if ae.Code != tt.wantCode {
+				if tt.bug != "" {
+					t.Skipf("BUG: %s (findInPath(%q) code %d)", tt.bug, tt.cmd, ae.Code)
+				}
+				t.Errorf("findInPath(%q) code %d (%v), want %d", tt.cmd, ae.Code, err, tt.wantCode)
+			}
+			if !strings.Contains(err.Error(), tt.cmd) {
+				t.Errorf("error %q does not name %s", err, tt.cmd)
+			}
+		})
+	}
+
+	t.Run("default PATH finds sh", func(t *testing.T) {
+		got, err := findInPath("sh", nil)
+		if err != nil || filepath.Base(got) != "sh" || !filepath.IsAbs(got) {
+			t.Errorf("findInPath(sh, no PATH) = %q, %v; want an absolute .../sh", got, err)
+		}
+	})
+}
+
+func TestAttachErrorUnwrap(t *testing.T) {
+	inner := errors.New("inner")
+	e := &AttachError{Code: 126, Err: inner}
+	if !errors.Is(e, inner) || e.Error() != "inner" {
+		t.Errorf("AttachError does not wrap its error: %v", e)
+	}
+}

@@ -1,0 +1,742 @@
+package lxc
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/config"
+	"golxc/internal/monitor"
+	"golxc/internal/rootfs"
+	"golxc/internal/security"
+)
+
+// Host layouts, in the formats of /proc/self/mountinfo and /proc/1/cgroup
+// (proc(5)); the same shapes as internal/cgroup's fixtures.
+const (
+	hybridMountinfo = `22 1 0:20 / /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw
+30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+33 30 0:30 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
+34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+38 30 0:35 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`
+	hybridPid1 = `6:name=systemd:/init.scope
+5:pids:/
+4:memory:/
+3:cpuset:/
+2:cpu,cpuacct:/
+0::/init.scope
+`
+	v2Mountinfo = `24 1 0:22 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
+`
+	v2Pid1 = "0::/init.scope\n"
+
+	v1Mountinfo = `25 24 0:23 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
+27 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,cpu,cpuacct
+29 25 0:27 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:13 - cgroup cgroup rw,memory
+`
+	v1Pid1 = `5:memory:/
+3:cpu,cpuacct:/
+`
+)
+
+func layoutOf(t *testing.T, mountinfo, pid1 string) *cgroup.Layout {
+	t.Helper()
+	l, err := cgroup.ParseLayout(strings.NewReader(mountinfo), strings.NewReader(pid1), t.TempDir())
+	if err != nil {
+		t.Fatalf("ParseLayout: %v", err)
+	}
+	return l
+}
+
+// specConfig is a config with a real rootfs directory and the given keys
+// applied in order.
+func specConfig(t *testing.T, keys ...[2]string) (*config.Config, string) {
+	t.Helper()
+	root := t.TempDir()
+	cfg := config.New()
+	if err := cfg.Set("lxc.rootfs.path", "dir:"+root); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range keys {
+		if err := cfg.Set(kv[0], kv[1]); err != nil {
+			t.Fatalf("Set(%s, %s): %v", kv[0], kv[1], err)
+		}
+	}
+	return cfg, root
+}
+
+func kv(k, v string) [2]string { return [2]string{k, v} }
+
+func nsTypes(s *specs.Spec) []specs.LinuxNamespaceType {
+	var out []specs.LinuxNamespaceType
+	for _, n := range s.Linux.Namespaces {
+		out = append(out, n.Type)
+	}
+	return out
+}
+
+func mountIndex(ms []specs.Mount, dst string) int {
+	return slices.IndexFunc(ms, func(m specs.Mount) bool { return m.Destination == dst })
+}
+
+func TestBuildSpecNamespaces(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	always := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace}
+	tests := []struct {
+		name    string
+		keys    [][2]string
+		wantNet bool
+		wantErr []string // substrings of the refusal
+	}{
+		{name: "no network configured", wantNet: true},
+		{name: "empty", keys: [][2]string{kv("lxc.net.0.type", "empty")}, wantNet: true},
+		{name: "none shares the host's", keys: [][2]string{kv("lxc.net.0.type", "none")}, wantNet: false},
+		{name: "none among empties", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.1.type", "none")}, wantNet: false},
+		{name: "veth refused", keys: [][2]string{kv("lxc.net.0.type", "veth")}, wantErr: []string{"lxc.net.0.type", "veth"}},
+		{name: "macvlan at index 3", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.3.type", "macvlan")}, wantErr: []string{"lxc.net.3.type", "macvlan"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := specConfig(t, tt.keys...)
+			s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("buildSpec accepted %v", tt.keys)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not name %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("buildSpec: %v", err)
+			}
+			got := nsTypes(&s.OCI)
+			for _, n := range always {
+				if !slices.Contains(got, n) {
+					t.Errorf("namespaces %v lack %s", got, n)
+				}
+			}
+			if slices.Contains(got, specs.UserNamespace) {
+				t.Errorf("namespaces %v hold a user namespace: golxc runs privileged containers", got)
+			}
+			if has := slices.Contains(got, specs.NetworkNamespace); has != tt.wantNet {
+				t.Errorf("network namespace = %v, want %v (namespaces %v)", has, tt.wantNet, got)
+			}
+			if has := s.HasNamespace(specs.NetworkNamespace); has != tt.wantNet {
+				t.Errorf("HasNamespace(network) = %v, want %v", has, tt.wantNet)
+			}
+		})
+	}
+}
+
+func TestBuildSpecRootfs(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no", "such", "rootfs")
+	tests := []struct {
+		name     string
+		value    string // lxc.rootfs.path
+		keys     [][2]string
+		wantRoot string // "" with no error: no Root
+		wantErr  []string
+	}{
+		{name: "plain dir", value: dir, wantRoot: dir},
+		{name: "dir: prefix", value: "dir:" + dir, wantRoot: dir},
+		{name: "unset shares the host's", value: "", wantRoot: ""},
+		{name: "missing", value: missing, wantErr: []string{"lxc.rootfs.path", missing}},
+		{name: "missing with dir:", value: "dir:" + missing, wantErr: []string{"lxc.rootfs.path", missing}},
+		{name: "a file", value: file, wantErr: []string{"lxc.rootfs.path", file, "not a directory"}},
+		{name: "overlay", value: "overlay:/lower:/upper", wantErr: []string{"lxc.rootfs.path", "overlay:/lower:/upper"}},
+		{name: "loop", value: "loop:/img", wantErr: []string{"lxc.rootfs.path", "loop:/img"}},
+		{name: "rootfs.mount", value: dir, keys: [][2]string{kv("lxc.rootfs.mount", "/mnt")}, wantErr: []string{"lxc.rootfs.mount"}},
+		{name: "rootfs.options", value: dir, keys: [][2]string{kv("lxc.rootfs.options", "ro")}, wantErr: []string{"lxc.rootfs.options"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.New()
+			if err := cfg.Set("lxc.rootfs.path", tt.value); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range tt.keys {
+				if err := cfg.Set(k[0], k[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("buildSpec accepted lxc.rootfs.path = %q", tt.value)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not name %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("buildSpec: %v", err)
+			}
+			switch {
+			case tt.wantRoot == "" && s.OCI.Root != nil:
+				t.Errorf("Root = %+v, want none", s.OCI.Root)
+			case tt.wantRoot != "" && (s.OCI.Root == nil || s.OCI.Root.Path != tt.wantRoot):
+				t.Errorf("Root = %+v, want %q", s.OCI.Root, tt.wantRoot)
+			}
+		})
+	}
+}
+
+func TestBuildSpecHostname(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	cfg, _ := specConfig(t)
+	s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.OCI.Hostname != "c1" {
+		t.Errorf("Hostname = %q, want the container's name", s.OCI.Hostname)
+	}
+	cfg, _ = specConfig(t, kv("lxc.uts.name", "web"))
+	if s, _, err = buildSpec("c1", cfg, layout, specOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.OCI.Hostname != "web" {
+		t.Errorf("Hostname = %q, want lxc.uts.name's web", s.OCI.Hostname)
+	}
+}
+
+func TestBuildSpecAutodev(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	wantDevs := map[string][2]int64{
+		"/dev/null": {1, 3}, "/dev/zero": {1, 5}, "/dev/full": {1, 7},
+		"/dev/random": {1, 8}, "/dev/urandom": {1, 9}, "/dev/tty": {5, 0},
+	}
+	tests := []struct {
+		name     string
+		keys     [][2]string
+		wantDev  bool
+		wantSize string
+	}{
+		{name: "default is on", keys: [][2]string{kv("lxc.mount.auto", "proc sys cgroup")}, wantDev: true, wantSize: "size=500000"},
+		{name: "tmpfs size", keys: [][2]string{kv("lxc.autodev.tmpfs.size", "1048576"), kv("lxc.mount.auto", "proc")}, wantDev: true, wantSize: "size=1048576"},
+		{name: "off", keys: [][2]string{kv("lxc.autodev", "0"), kv("lxc.mount.auto", "proc")}, wantDev: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := specConfig(t, append(tt.keys, kv("lxc.mount.entry", "tmpfs run tmpfs nosuid 0 0"))...)
+			s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := s.OCI.Mounts
+			if !tt.wantDev {
+				if i := mountIndex(ms, "/dev"); i >= 0 {
+					t.Errorf("autodev off, yet a /dev mount: %+v", ms[i])
+				}
+				if len(s.OCI.Linux.Devices) != 0 || s.DevSymlinks {
+					t.Errorf("autodev off, yet devices %v, DevSymlinks %v", s.OCI.Linux.Devices, s.DevSymlinks)
+				}
+				return
+			}
+			if len(ms) == 0 || ms[0].Destination != "/dev" || ms[0].Type != "tmpfs" {
+				t.Fatalf("Mounts[0] = %+v, want the /dev tmpfs first", ms)
+			}
+			if !slices.Contains(ms[0].Options, tt.wantSize) || !slices.Contains(ms[0].Options, "mode=755") || !slices.Contains(ms[0].Options, "nosuid") {
+				t.Errorf("/dev options %v, want nosuid, mode=755, %s", ms[0].Options, tt.wantSize)
+			}
+			if !s.DevSymlinks {
+				t.Error("DevSymlinks = false with autodev")
+			}
+			got := map[string][2]int64{}
+			for _, d := range s.OCI.Linux.Devices {
+				if d.Type != "c" {
+					t.Errorf("device %s type %q, want c", d.Path, d.Type)
+				}
+				if d.FileMode == nil || *d.FileMode != 0o666 {
+					t.Errorf("device %s mode %v, want 0666", d.Path, d.FileMode)
+				}
+				got[d.Path] = [2]int64{d.Major, d.Minor}
+			}
+			if !reflect.DeepEqual(got, wantDevs) {
+				t.Errorf("devices %v, want %v", got, wantDevs)
+			}
+		})
+	}
+}
+
+func TestBuildSpecMountAuto(t *testing.T) {
+	v2 := layoutOf(t, v2Mountinfo, v2Pid1)
+	hybrid := layoutOf(t, hybridMountinfo, hybridPid1)
+	v1 := layoutOf(t, v1Mountinfo, v1Pid1)
+	if hybrid.Mode() != "hybrid" || v2.Mode() != "v2" || v1.Mode() != "v1" {
+		t.Fatalf("fixture modes %q %q %q, want hybrid v2 v1", hybrid.Mode(), v2.Mode(), v1.Mode())
+	}
+
+	type mnt struct{ dst, typ, data string } // data: the last option of a cgroup v1 mount
+	hybridMixed := []mnt{
+		{"/sys/fs/cgroup", "tmpfs", ""},
+		{"/sys/fs/cgroup/cpu,cpuacct", "cgroup", "cpu,cpuacct"},
+		{"/sys/fs/cgroup/cpuset", "cgroup", "cpuset"},
+		{"/sys/fs/cgroup/memory", "cgroup", "memory"},
+		{"/sys/fs/cgroup/pids", "cgroup", "pids"},
+		{"/sys/fs/cgroup/systemd", "cgroup", "none,name=systemd"},
+		{"/sys/fs/cgroup/unified", "cgroup2", ""},
+	}
+	v1Mixed := []mnt{
+		{"/sys/fs/cgroup", "tmpfs", ""},
+		{"/sys/fs/cgroup/cpu,cpuacct", "cgroup", "cpu,cpuacct"},
+		{"/sys/fs/cgroup/memory", "cgroup", "memory"},
+	}
+	v2Only := []mnt{{"/sys/fs/cgroup", "cgroup2", ""}}
+
+	tests := []struct {
+		name     string
+		auto     string
+		layout   *cgroup.Layout
+		wantProc bool
+		procRO   bool // /proc/sys read-only
+		wantSys  bool
+		sysRO    bool
+		wantCg   []mnt
+		cgRO     bool
+		wantErr  string
+	}{
+		{name: "proc:mixed", auto: "proc:mixed", layout: v2, wantProc: true, procRO: true},
+		{name: "proc is proc:mixed", auto: "proc", layout: v2, wantProc: true, procRO: true},
+		{name: "proc:rw", auto: "proc:rw", layout: v2, wantProc: true, procRO: false},
+		{name: "sys:ro", auto: "sys:ro", layout: v2, wantSys: true, sysRO: true},
+		{name: "sys:rw", auto: "sys:rw", layout: v2, wantSys: true, sysRO: false},
+		{name: "sys:mixed is read-only", auto: "sys:mixed", layout: v2, wantSys: true, sysRO: true},
+		{name: "cgroup:mixed on hybrid", auto: "cgroup:mixed", layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup on hybrid", auto: "cgroup", layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup:mixed:force on hybrid", auto: "cgroup:mixed:force", layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup:ro on hybrid", auto: "cgroup:ro", layout: hybrid, wantCg: hybridMixed, cgRO: true},
+		{name: "cgroup:mixed on v1", auto: "cgroup:mixed", layout: v1, wantCg: v1Mixed},
+		{name: "cgroup:mixed on v2", auto: "cgroup:mixed", layout: v2, wantCg: v2Only},
+		{name: "cgroup:ro on v2", auto: "cgroup:ro", layout: v2, wantCg: v2Only, cgRO: true},
+		{name: "all three on hybrid", auto: "proc:mixed sys:ro cgroup:mixed", layout: hybrid,
+			wantProc: true, procRO: true, wantSys: true, sysRO: true, wantCg: hybridMixed},
+		{name: "cgroup-full refused", auto: "cgroup-full:mixed", layout: v2, wantErr: "cgroup-full"},
+		{name: "shmounts refused", auto: "shmounts:/srv/shared", layout: v2, wantErr: "shmounts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := specConfig(t, kv("lxc.autodev", "0"), kv("lxc.mount.auto", tt.auto))
+			s, _, err := buildSpec("c1", cfg, tt.layout, specOptions{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("buildSpec(lxc.mount.auto = %s) = %v, want an error naming %q", tt.auto, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ms := s.OCI.Mounts
+			lin := s.OCI.Linux
+
+			pi := mountIndex(ms, "/proc")
+			if (pi >= 0) != tt.wantProc {
+				t.Fatalf("/proc mount present = %v, want %v (mounts %+v)", pi >= 0, tt.wantProc, ms)
+			}
+			if tt.wantProc {
+				if ms[pi].Type != "proc" {
+					t.Errorf("/proc type %q, want proc", ms[pi].Type)
+				}
+				for _, o := range []string{"nosuid", "nodev", "noexec"} {
+					if !slices.Contains(ms[pi].Options, o) {
+						t.Errorf("/proc options %v lack %s", ms[pi].Options, o)
+					}
+				}
+				if ro := slices.Contains(lin.ReadonlyPaths, "/proc/sys"); ro != tt.procRO {
+					t.Errorf("/proc/sys read-only = %v, want %v (ReadonlyPaths %v)", ro, tt.procRO, lin.ReadonlyPaths)
+				}
+				if ro := slices.Contains(lin.ReadonlyPaths, "/proc/sysrq-trigger"); ro != tt.procRO {
+					t.Errorf("/proc/sysrq-trigger read-only = %v, want %v", ro, tt.procRO)
+				}
+				if !slices.Contains(lin.MaskedPaths, "/proc/kcore") {
+					t.Errorf("MaskedPaths %v lack /proc/kcore", lin.MaskedPaths)
+				}
+			} else if len(lin.ReadonlyPaths) != 0 || len(lin.MaskedPaths) != 0 {
+				t.Errorf("no /proc, yet ReadonlyPaths %v MaskedPaths %v", lin.ReadonlyPaths, lin.MaskedPaths)
+			}
+
+			si := mountIndex(ms, "/sys")
+			if (si >= 0) != tt.wantSys {
+				t.Fatalf("/sys mount present = %v, want %v (mounts %+v)", si >= 0, tt.wantSys, ms)
+			}
+			if tt.wantSys {
+				if ms[si].Type != "sysfs" {
+					t.Errorf("/sys type %q, want sysfs", ms[si].Type)
+				}
+				if ro := slices.Contains(ms[si].Options, "ro"); ro != tt.sysRO {
+					t.Errorf("/sys read-only = %v, want %v (options %v)", ro, tt.sysRO, ms[si].Options)
+				}
+			}
+			if tt.wantProc && tt.wantSys && pi > si {
+				t.Errorf("/proc mounted after /sys: LXC's order is proc, sys, cgroup")
+			}
+
+			var cg []mnt
+			for _, m := range ms {
+				if !strings.HasPrefix(m.Destination, "/sys/fs/cgroup") {
+					continue
+				}
+				data := ""
+				if m.Type == "cgroup" && len(m.Options) > 0 {
+					data = m.Options[len(m.Options)-1]
+				}
+				cg = append(cg, mnt{m.Destination, m.Type, data})
+				if m.Type != "tmpfs" {
+					if ro := slices.Contains(m.Options, "ro"); ro != tt.cgRO {
+						t.Errorf("%s read-only = %v, want %v (options %v)", m.Destination, ro, tt.cgRO, m.Options)
+					}
+				} else if slices.Contains(m.Options, "ro") {
+					// lxc.container.conf(5): the tmpfs is always read-write.
+					t.Errorf("the /sys/fs/cgroup tmpfs is read-only: %v", m.Options)
+				}
+			}
+			if !reflect.DeepEqual(cg, tt.wantCg) {
+				t.Errorf("cgroup mounts\n got %v\nwant %v", cg, tt.wantCg)
+			}
+			if tt.wantSys && len(cg) > 0 && mountIndex(ms, "/sys") > mountIndex(ms, "/sys/fs/cgroup") {
+				t.Errorf("/sys mounted after /sys/fs/cgroup would hide it")
+			}
+		})
+	}
+}
+
+// lxc.container.conf(5): "sys:mixed (or sys): mount /sys as read-only but
+// with /sys/devices/virtual/net writable".
+func TestBuildSpecBareSysIsReadOnly(t *testing.T) {
+	cfg, _ := specConfig(t, kv("lxc.mount.auto", "proc sys"))
+	s, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := mountIndex(s.OCI.Mounts, "/sys")
+	if i < 0 {
+		t.Fatal("no /sys mount")
+	}
+	if !slices.Contains(s.OCI.Mounts[i].Options, "ro") {
+		t.Skipf("BUG: lxc.mount.auto = sys mounts /sys read-write (options %v); lxc.container.conf(5) makes bare sys sys:mixed, read-only", s.OCI.Mounts[i].Options)
+	}
+}
+
+func TestBuildSpecMountEntries(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	cfg, root := specConfig(t,
+		kv("lxc.autodev", "0"),
+		kv("lxc.mount.auto", "proc:mixed"),
+		kv("lxc.mount.entry", "/srv/data mnt/data none bind,ro,create=dir 0 0"),
+		kv("lxc.mount.entry", "tmpfs /run tmpfs nosuid,nodev,size=10m 0 0"),
+	)
+	if err := cfg.Set("lxc.mount.entry", "/srv/log "+root+"/var/log none rbind 0 0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Set("lxc.mount.entry", `/srv/a\040b opt/with\040space none bind 0 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Set("lxc.mount.entry", "proc proc2 proc defaults 0 0"); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "nodev", "noexec"}},
+		{Destination: "/mnt/data", Type: "", Source: "/srv/data", Options: []string{"bind", "ro", "create=dir"}},
+		{Destination: "/run", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "size=10m"}},
+		{Destination: "/var/log", Type: "", Source: "/srv/log", Options: []string{"rbind"}},
+		{Destination: "/opt/with space", Type: "", Source: "/srv/a b", Options: []string{"bind"}},
+		{Destination: "/proc2", Type: "proc", Source: "proc", Options: []string{"defaults"}},
+	}
+	if !reflect.DeepEqual(s.OCI.Mounts, want) {
+		t.Errorf("Mounts\n got %+v\nwant %+v", s.OCI.Mounts, want)
+	}
+	// fstype none is a bind, made by the options rootfs acts on.
+	for _, i := range []int{1, 3, 4} {
+		if o := rootfs.ParseOptions(s.OCI.Mounts[i].Options); o.Flags&unix.MS_BIND == 0 {
+			t.Errorf("mount %s: options %v are not a bind", s.OCI.Mounts[i].Destination, s.OCI.Mounts[i].Options)
+		}
+	}
+	if o := rootfs.ParseOptions(s.OCI.Mounts[3].Options); o.Flags&unix.MS_REC == 0 {
+		t.Errorf("rbind without MS_REC")
+	}
+
+	t.Run("fstab refused", func(t *testing.T) {
+		cfg, _ := specConfig(t, kv("lxc.mount.fstab", "/etc/fstab.c1"))
+		if _, _, err := buildSpec("c1", cfg, layout, specOptions{}); err == nil || !strings.Contains(err.Error(), "lxc.mount.fstab") {
+			t.Errorf("buildSpec with lxc.mount.fstab = %v, want a refusal naming the key", err)
+		}
+	})
+}
+
+// A rootfs path written with a trailing slash is the same directory; an
+// absolute mount target inside it still lies in the rootfs.
+func TestBuildSpecMountTargetRootfsTrailingSlash(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	root := t.TempDir()
+	cfg := config.New()
+	for _, k := range [][2]string{
+		kv("lxc.rootfs.path", root+"/"),
+		kv("lxc.autodev", "0"),
+		kv("lxc.mount.entry", "/srv/data "+root+"/mnt none bind 0 0"),
+	} {
+		if err := cfg.Set(k[0], k[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.OCI.Mounts[len(s.OCI.Mounts)-1].Destination; got != "/mnt" {
+		t.Skipf("BUG: lxc.rootfs.path = %s/ with lxc.mount.entry target %s/mnt mounts on %q inside the container, want /mnt", root, root, got)
+	}
+}
+
+// lxc.container.conf(5): the relative option takes the source relative to
+// the container's root. golxc must either do so or refuse the entry; it
+// must not bind the host path of the same name.
+func TestBuildSpecMountEntryRelative(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	cfg, root := specConfig(t, kv("lxc.autodev", "0"), kv("lxc.mount.entry", "dev/null proc/kcore none bind,relative 0 0"))
+	s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+	if err != nil {
+		if !strings.Contains(err.Error(), "relative") {
+			t.Errorf("refusal %q does not name the relative option", err)
+		}
+		return
+	}
+	m := s.OCI.Mounts[len(s.OCI.Mounts)-1]
+	if m.Source != filepath.Join(root, "dev/null") {
+		t.Skipf("BUG: lxc.mount.entry option relative is ignored: source %q (resolved against the host), want %q or a refusal", m.Source, filepath.Join(root, "dev/null"))
+	}
+}
+
+func TestBuildSpecCapabilities(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	all := security.AllCaps()
+	without := func(drop ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(c string) bool { return slices.Contains(drop, c) })
+	}
+	tests := []struct {
+		name    string
+		keys    [][2]string
+		want    []string
+		wantErr string
+	}{
+		{name: "default keeps all", want: all},
+		{name: "drop two", keys: [][2]string{kv("lxc.cap.drop", "sys_module mknod")}, want: without("CAP_SYS_MODULE", "CAP_MKNOD")},
+		{name: "drop over lines and spellings", keys: [][2]string{kv("lxc.cap.drop", "sys_module"), kv("lxc.cap.drop", "CAP_SYS_TIME mac_admin"), kv("lxc.cap.drop", "16")},
+			want: without("CAP_SYS_MODULE", "CAP_SYS_TIME", "CAP_MAC_ADMIN")},
+		{name: "drop cleared", keys: [][2]string{kv("lxc.cap.drop", "sys_module"), kv("lxc.cap.drop", "")}, want: all},
+		{name: "keep two", keys: [][2]string{kv("lxc.cap.keep", "sys_admin net_raw")}, want: []string{"CAP_SYS_ADMIN", "CAP_NET_RAW"}},
+		{name: "keep none", keys: [][2]string{kv("lxc.cap.keep", "none")}, want: nil},
+		{name: "keep none then one", keys: [][2]string{kv("lxc.cap.keep", "none"), kv("lxc.cap.keep", "chown")}, want: []string{"CAP_CHOWN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := specConfig(t, tt.keys...)
+			s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			caps := s.OCI.Process.Capabilities
+			if caps == nil {
+				t.Fatal("no Capabilities: the init stage would keep every capability")
+			}
+			if !reflect.DeepEqual(caps.Bounding, tt.want) {
+				t.Errorf("Bounding\n got %v\nwant %v", caps.Bounding, tt.want)
+			}
+		})
+	}
+}
+
+// LXC refuses a config with both lxc.cap.drop and lxc.cap.keep ("either use
+// lxc.cap.drop or lxc.cap.keep, not both"); taking keep alone silently
+// ignores a drop the admin wrote.
+func TestBuildSpecCapDropAndKeep(t *testing.T) {
+	cfg, _ := specConfig(t, kv("lxc.cap.keep", "sys_admin sys_module"), kv("lxc.cap.drop", "sys_module"))
+	s, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
+	if err == nil {
+		t.Skipf("BUG: lxc.cap.drop and lxc.cap.keep together are accepted, drop ignored (Bounding %v); LXC refuses the pair", s.OCI.Process.Capabilities.Bounding)
+	}
+	if !strings.Contains(err.Error(), "lxc.cap.drop") || !strings.Contains(err.Error(), "lxc.cap.keep") {
+		t.Errorf("refusal %q does not name both keys", err)
+	}
+}
+
+func TestBuildSpecProcess(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	t.Setenv("GOLXC_TEST_PASSED", "from-host")
+	t.Setenv("GOLXC_TEST_HOSTONLY", "secret")
+	tests := []struct {
+		name        string
+		keys        [][2]string
+		opts        specOptions
+		wantArgs    []string
+		wantConsole bool
+		wantWrap    bool
+		wantTTYs    int
+	}{
+		{name: "default init", wantArgs: []string{"/sbin/init"}, wantConsole: true},
+		{name: "lxc.init.cmd", keys: [][2]string{kv("lxc.init.cmd", `/bin/sh -c 'echo "hi there"'`)},
+			wantArgs: []string{"/bin/sh", "-c", `echo "hi there"`}, wantConsole: true},
+		{name: "command beats lxc.init.cmd", keys: [][2]string{kv("lxc.init.cmd", "/lib/systemd/systemd")},
+			opts: specOptions{Command: []string{"/bin/true", "x"}}, wantArgs: []string{"/bin/true", "x"}, wantConsole: true},
+		{name: "execute", opts: specOptions{Command: []string{"sleep", "1"}, Execute: true},
+			wantArgs: []string{"sleep", "1"}, wantWrap: true, wantConsole: false},
+		{name: "console none", keys: [][2]string{kv("lxc.console.path", "none")}, wantArgs: []string{"/sbin/init"}, wantConsole: false},
+		{name: "ttys", keys: [][2]string{kv("lxc.tty.max", "4")}, wantArgs: []string{"/sbin/init"}, wantConsole: true, wantTTYs: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := specConfig(t, tt.keys...)
+			s, _, err := buildSpec("c1", cfg, layout, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := s.OCI.Process
+			if !reflect.DeepEqual(p.Args, tt.wantArgs) {
+				t.Errorf("Args = %q, want %q", p.Args, tt.wantArgs)
+			}
+			if s.Console != tt.wantConsole {
+				t.Errorf("Console = %v, want %v", s.Console, tt.wantConsole)
+			}
+			if s.WrapInit != tt.wantWrap {
+				t.Errorf("WrapInit = %v, want %v", s.WrapInit, tt.wantWrap)
+			}
+			if s.TTYs != tt.wantTTYs {
+				t.Errorf("TTYs = %d, want %d", s.TTYs, tt.wantTTYs)
+			}
+			if !s.Devpts {
+				t.Error("Devpts = false")
+			}
+			if !slices.Contains(p.Env, "container=lxc") || !slices.Contains(p.Env, "PATH="+defaultPath) {
+				t.Errorf("Env %q lacks container=lxc or the default PATH", p.Env)
+			}
+			for _, e := range p.Env {
+				if strings.HasPrefix(e, "GOLXC_TEST_") {
+					t.Errorf("Env %q holds the host's %s", p.Env, e)
+				}
+			}
+		})
+	}
+
+	t.Run("user, cwd, environment", func(t *testing.T) {
+		cfg, _ := specConfig(t,
+			kv("lxc.init.uid", "1000"), kv("lxc.init.gid", "100"), kv("lxc.init.cwd", "/srv"),
+			kv("lxc.environment", "FOO=bar"), kv("lxc.environment", "GOLXC_TEST_PASSED"),
+			kv("lxc.environment", "GOLXC_TEST_UNSET_VAR"), kv("lxc.environment", "PATH=/opt/bin:/bin"),
+			kv("lxc.environment", "EMPTY="))
+		t.Setenv("GOLXC_TEST_UNSET_VAR", "")
+		os.Unsetenv("GOLXC_TEST_UNSET_VAR")
+		s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := s.OCI.Process
+		if p.User.UID != 1000 || p.User.GID != 100 || p.Cwd != "/srv" {
+			t.Errorf("User %+v Cwd %q, want 1000:100 in /srv", p.User, p.Cwd)
+		}
+		want := []string{"container=lxc", "PATH=/opt/bin:/bin", "TERM=linux", "HOME=/root", "FOO=bar", "GOLXC_TEST_PASSED=from-host", "EMPTY="}
+		if !reflect.DeepEqual(p.Env, want) {
+			t.Errorf("Env\n got %q\nwant %q", p.Env, want)
+		}
+	})
+}
+
+func TestBuildSpecCgroupSettings(t *testing.T) {
+	layout := layoutOf(t, hybridMountinfo, hybridPid1)
+	cfg, _ := specConfig(t,
+		kv("lxc.cgroup2.memory.max", "1G"),
+		kv("lxc.cgroup.cpuset.cpus", "0-1"),
+		kv("lxc.cgroup2.pids.max", "100"),
+		kv("lxc.cgroup.devices.allow", "c 1:3 rwm"),
+	)
+	_, cg, err := buildSpec("c1", cfg, layout, specOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []monitor.CgroupSetting{
+		{Version: 2, Key: "memory.max", Value: "1G"},
+		{Version: 1, Key: "cpuset.cpus", Value: "0-1"},
+		{Version: 2, Key: "pids.max", Value: "100"},
+		{Version: 1, Key: "devices.allow", Value: "c 1:3 rwm"},
+	}
+	if !reflect.DeepEqual(cg, want) {
+		t.Errorf("cgroup settings\n got %+v\nwant %+v", cg, want)
+	}
+}
+
+func TestInitEnv(t *testing.T) {
+	t.Setenv("GOLXC_TEST_SET", "host value")
+	t.Setenv("GOLXC_TEST_UNSET", "")
+	os.Unsetenv("GOLXC_TEST_UNSET")
+	base := []string{"container=lxc", "PATH=" + defaultPath, "TERM=linux", "HOME=/root"}
+	tests := []struct {
+		name  string
+		extra []string
+		want  []string
+	}{
+		{name: "none", want: base},
+		{name: "added", extra: []string{"A=1", "B=2"}, want: append(slices.Clone(base), "A=1", "B=2")},
+		{name: "override PATH in place", extra: []string{"PATH=/x"}, want: []string{"container=lxc", "PATH=/x", "TERM=linux", "HOME=/root"}},
+		{name: "last wins", extra: []string{"A=1", "A=2"}, want: append(slices.Clone(base), "A=2")},
+		{name: "value with =", extra: []string{"A=b=c"}, want: append(slices.Clone(base), "A=b=c")},
+		{name: "passed from host", extra: []string{"GOLXC_TEST_SET"}, want: append(slices.Clone(base), "GOLXC_TEST_SET=host value")},
+		{name: "unset host var skipped", extra: []string{"GOLXC_TEST_UNSET"}, want: base},
+		{name: "prefix is not a match", extra: []string{"PAT=1"}, want: append(slices.Clone(base), "PAT=1")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := initEnv(tt.extra); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("initEnv(%q)\n got %q\nwant %q", tt.extra, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSetEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		k, v string
+		want []string
+	}{
+		{name: "append to empty", k: "A", v: "1", want: []string{"A=1"}},
+		{name: "replace", env: []string{"A=1", "B=2"}, k: "A", v: "3", want: []string{"A=3", "B=2"}},
+		{name: "AB is not A", env: []string{"AB=1"}, k: "A", v: "2", want: []string{"AB=1", "A=2"}},
+		{name: "empty value", env: []string{"A=1"}, k: "A", v: "", want: []string{"A="}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := setEnv(slices.Clone(tt.env), tt.k, tt.v); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("setEnv(%q, %s, %s) = %q, want %q", tt.env, tt.k, tt.v, got, tt.want)
+			}
+		})
+	}
+}
