@@ -38,6 +38,14 @@ func TestAttach(t *testing.T) {
 		}
 	})
 
+	t.Run("default shell", func(t *testing.T) {
+		l := l.with(t)
+		out, errs, code := l.runWith(runOpts{stdin: "echo from-shell $(hostname)\nexit 3\n"}, "lxc-attach", "-n", n)
+		if code != 3 || out != "from-shell "+n+"\n" {
+			t.Errorf("printf 'echo from-shell $(hostname)\\nexit 3' | lxc-attach -n %s: exit %d stdout %q, want 3 and %q\nstderr: %s", n, code, out, "from-shell "+n+"\n", errs)
+		}
+	})
+
 	t.Run("stdin", func(t *testing.T) {
 		l := l.with(t)
 		data := "line one\nline two\n"
@@ -154,6 +162,15 @@ func TestAttach(t *testing.T) {
 		out, errs, code = l.run("lxc-attach", "-n", n, "-s", "NETWORK", "--", "cat", marker)
 		if code != 0 || out != "host side\n" {
 			t.Errorf("lxc-attach -n %s -s NETWORK -- cat %s: exit %d %q, want the host's file\nstderr: %s", n, marker, code, out, errs)
+		}
+	})
+
+	t.Run("-s UTSNAME", func(t *testing.T) {
+		l := l.with(t)
+		hostMnt, _ := os.Readlink("/proc/self/ns/mnt")
+		out, errs, code := l.run("lxc-attach", "-n", n, "-s", "UTSNAME", "--", "/bin/sh", "-c", "hostname; readlink /proc/self/ns/mnt")
+		if f := strings.Fields(out); code != 0 || len(f) != 2 || f[0] != n || f[1] != hostMnt {
+			t.Errorf("lxc-attach -n %s -s UTSNAME -- sh -c 'hostname; readlink /proc/self/ns/mnt': exit %d %q, want %s and the host's %s\nstderr: %s", n, code, out, n, hostMnt, errs)
 		}
 	})
 

@@ -1,10 +1,15 @@
 package test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -297,4 +302,56 @@ func TestDestroy(t *testing.T) {
 		t.Errorf("lxc-info -n %s after destroy: exit %d, want 1 and \"doesn't exist\"\nstdout: %s\nstderr: %s", m, code, out, errs)
 	}
 	l.assertEmptyLXCPath("lxc-destroy of every container")
+}
+
+// TestCreateInterrupted: SIGINT or SIGTERM during the template leaves no
+// container and no template behind.
+func TestCreateInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			n := l.newContainer()
+			pidfile := filepath.Join(l.aux, "template.pid")
+			script := l.writeFile("slow.sh", `#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = --rootfs ] && mkdir -p "$2/bin"; shift; done
+echo $$ > `+pidfile+`.tmp && mv `+pidfile+`.tmp `+pidfile+`
+exec sleep 60
+`, 0o755)
+			ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-create"), "-P", l.path, "-n", n, "-t", script, "-f", l.conf())
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var tpid int
+			if !waitFor(10*time.Second, func() bool {
+				b, err := os.ReadFile(pidfile)
+				tpid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+				return err == nil && tpid > 0
+			}) {
+				cancel()
+				cmd.Wait()
+				t.Fatalf("lxc-create -t %s: the template never ran (stderr %q)", script, stderr.String())
+			}
+			t.Cleanup(func() {
+				if alive(tpid) {
+					syscall.Kill(tpid, syscall.SIGKILL)
+				}
+			})
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Errorf("lxc-create -n %s -t %s, %v during the template: %v, want a failure exit\nstderr: %s", n, script, sig, err, stderr.String())
+			}
+			l.assertEmptyLXCPath(fmt.Sprintf("lxc-create interrupted by %v", sig))
+			if !waitFor(5*time.Second, func() bool { return !alive(tpid) }) {
+				t.Errorf("lxc-create -n %s interrupted by %v: its template (pid %d) is still running", n, sig, tpid)
+			}
+		})
+	}
 }

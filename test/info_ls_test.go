@@ -67,6 +67,10 @@ func TestInfo(t *testing.T) {
 	if m, _ := strconv.ParseUint(vals["Memory use"], 10, 64); m == 0 {
 		t.Errorf("lxc-info -n %s -H: Memory use %q, want a running container's non-zero use", run, vals["Memory use"])
 	}
+	out = l.mustRun("lxc-info", "-n", run, "-S")
+	if got, _ := labels(out); strings.Join(got, ",") != "CPU use,BlkIO use,Memory use,KMem use" {
+		t.Errorf("lxc-info -n %s -S: %q, want only the usage lines", run, out)
+	}
 	out = l.mustRun("lxc-info", "-n", stopped)
 	if got, _ := labels(out); strings.Join(got, ",") != "Name,State" {
 		t.Errorf("lxc-info -n %s (stopped): %q, want only Name and State", stopped, out)
@@ -119,6 +123,15 @@ func TestLs(t *testing.T) {
 	}
 	if out := l.mustRun("lxc-ls", "--stopped", "-1"); out != a+"\n"+c+"\n" {
 		t.Errorf("lxc-ls --stopped -1: %q, want %s and %s", out, a, c)
+	}
+	if out := l.mustRun("lxc-ls", "--active"); out != b+"\n" {
+		t.Errorf("lxc-ls --active: %q, want %q", out, b+"\n")
+	}
+	if out := l.mustRun("lxc-ls", "--frozen"); out != "" {
+		t.Errorf("lxc-ls --frozen: %q, want nothing", out)
+	}
+	if out := l.mustRun("lxc-ls", "--defined", "-1"); out != a+"\n"+b+"\n"+c+"\n" {
+		t.Errorf("lxc-ls --defined -1: %q, want all three", out)
 	}
 	if out := l.mustRun("lxc-ls", "-1", "^"+base); out != a+"\n"+b+"\n" {
 		t.Errorf("lxc-ls -1 '^%s': %q, want %s and %s", base, out, a, b)

@@ -1,7 +1,10 @@
 package test
 
 import (
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,6 +81,19 @@ func TestStartDefine(t *testing.T) {
 	}
 }
 
+// TestStartRCFile: lxc-start -f FILE uses FILE instead of the container's config.
+func TestStartRCFile(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.createBusybox()
+	cfg := readTrim(t, filepath.Join(l.path, n, "config"))
+	rc := l.writeFile("rcfile", strings.ReplaceAll(cfg, "lxc.uts.name = "+n, "lxc.uts.name = fromrc")+"\n", 0o644)
+	l.mustRun("lxc-start", "-n", n, "-f", rc)
+	if got := strings.TrimSpace(l.attach(n, "hostname")); got != "fromrc" {
+		t.Errorf("lxc-start -n %s -f %s (lxc.uts.name = fromrc); lxc-attach -- hostname: %q, want fromrc", n, rc, got)
+	}
+}
+
 func TestStartFailures(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -112,6 +128,75 @@ func TestStartFailures(t *testing.T) {
 			l.mustRun("lxc-stop", "-n", n, "-k")
 		})
 	}
+}
+
+// TestStartBadConfigKey: an unknown key in the container's config is an
+// error naming the file, the line and the key.
+func TestStartBadConfigKey(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.createBusybox()
+	cfgPath := filepath.Join(l.path, n, "config")
+	cfg := readTrim(t, cfgPath)
+	line := strconv.Itoa(len(strings.Split(cfg, "\n")) + 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg+"\nlxc.foo = 1\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := l.run("lxc-start", "-n", n)
+	if code != 1 || !strings.Contains(errs, "lxc.foo") || !strings.Contains(errs, cfgPath) || !strings.Contains(errs, line) {
+		t.Errorf("lxc-start -n %s with lxc.foo at %s:%s: exit %d, want 1 and an error naming file, line and key\nstdout: %s\nstderr: %s", n, cfgPath, line, code, out, errs)
+	}
+	if s := l.state(n); s != "STOPPED" {
+		t.Errorf("lxc-start -n %s (bad config): state %s, want STOPPED", n, s)
+	}
+	assertNoCgroups(t, n, "lxc-start with a bad config")
+}
+
+// TestSameNameTwoLXCPaths: one name in two lxcpaths runs twice, the second
+// in lxc.payload.<name>-1 as LXC does, and each stops alone.
+func TestSameNameTwoLXCPaths(t *testing.T) {
+	t.Parallel()
+	l1 := newLab(t)
+	l2 := newLab(t)
+	requireBusybox(t)
+	n := newName(t)
+	l1.track(n) // checks the cgroups once both are gone
+	t.Cleanup(func() {
+		run(t, "lxc-stop", "-P", l2.path, "-n", n, "-k")
+		run(t, "lxc-destroy", "-P", l2.path, "-n", n, "-f")
+	})
+	for _, l := range []*lab{l1, l2} {
+		l.mustRun("lxc-create", "-n", n, "-t", "busybox", "-f", l.conf())
+		l.mustRun("lxc-start", "-n", n, "-s", "lxc.cgroup.pids.max=33")
+	}
+	p1, p2 := l1.initPID(n), l2.initPID(n)
+	if p1 == p2 {
+		t.Fatalf("two containers %s in %s and %s share init %d", n, l1.path, l2.path, p1)
+	}
+	for i, pid := range []int{p1, p2} {
+		cg := "/sys/fs/cgroup/pids/lxc.payload." + n
+		if i == 1 {
+			cg += "-1"
+		}
+		if procs := readTrim(t, cg+"/cgroup.procs"); !containsField(procs, strconv.Itoa(pid)) {
+			t.Errorf("container %s #%d: init %d not in %s (procs %q)", n, i+1, pid, cg, procs)
+		}
+		if got := readTrim(t, cg+"/pids.max"); got != "33" {
+			t.Errorf("container %s #%d: %s/pids.max = %q, want 33", n, i+1, cg, got)
+		}
+	}
+	l1.mustRun("lxc-stop", "-n", n, "-k")
+	if s := l2.state(n); s != "RUNNING" || l2.initPID(n) != p2 {
+		t.Errorf("lxc-stop -P %s -n %s stopped the other lxcpath's %s too (state %s)", l1.path, n, n, s)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/pids/lxc.payload." + n + "-1"); err != nil {
+		t.Errorf("lxc-stop -P %s -n %s removed the other container's cgroup: %v", l1.path, n, err)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/pids/lxc.payload." + n); err == nil {
+		t.Errorf("lxc-stop -P %s -n %s left its cgroup lxc.payload.%s", l1.path, n, n)
+	}
+	l2.mustRun("lxc-stop", "-n", n, "-k")
+	assertNoCgroups(t, n, "stopping both")
 }
 
 func TestStartPidFileAndConsoleLog(t *testing.T) {
@@ -156,6 +241,68 @@ func TestStartForeground(t *testing.T) {
 		t.Errorf("after lxc-start -F returned: %s, want STOPPED", s)
 	}
 	assertNoCgroups(t, n, "lxc-start -F")
+}
+
+// startForeground runs lxc-start -F in the background and waits for RUNNING.
+func (l *lab) startForeground(name string, args ...string) (wait func() (int, string)) {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	argv := append([]string{"-P", l.path, "-F", "-n", name}, args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(l.t), "lxc-start"), argv...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		l.t.Fatal(err)
+	}
+	wait = func() (int, string) {
+		defer cancel()
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			return 0, out.String()
+		case errors.As(err, &ee) && ee.ExitCode() >= 0:
+			return ee.ExitCode(), out.String()
+		}
+		l.t.Errorf("lxc-start %s: %v\noutput: %s", shellJoin(argv), err, out.String())
+		return -1, out.String()
+	}
+	l.t.Cleanup(func() { cancel(); cmd.Wait() })
+	if !waitFor(10*time.Second, func() bool { return l.state(name) == "RUNNING" }) {
+		cancel()
+		l.t.Fatalf("lxc-start %s: not RUNNING after 10s\noutput: %s", shellJoin(argv), out.String())
+	}
+	return wait
+}
+
+// TestStartForegroundStop: the other tools work on a foreground container,
+// and a clean halt by lxc-stop ends lxc-start -F with status 0, as LXC's.
+func TestStartForegroundStop(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.createBusybox()
+	wait := l.startForeground(n)
+	if got := strings.TrimSpace(l.attach(n, "hostname")); got != n {
+		t.Errorf("lxc-attach -n %s -- hostname (foreground container): %q", n, got)
+	}
+	l.mustRun("lxc-stop", "-n", n)
+	if code, out := wait(); code != 0 {
+		t.Errorf("lxc-start -F -n %s, then lxc-stop -n %s (clean halt): lxc-start exit %d, want 0\noutput: %s", n, n, code, out)
+	}
+	if s := l.state(n); s != "STOPPED" {
+		t.Errorf("after lxc-start -F and lxc-stop: state %s, want STOPPED", s)
+	}
+	assertNoCgroups(t, n, "lxc-start -F; lxc-stop")
+
+	wait = l.startForeground(n, "--", "/bin/sleep", "100")
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	code, _ := wait()
+	t.Logf("lxc-start -F -n %s -- sleep 100, then lxc-stop -k: exit %d", n, code)
+	if s := l.state(n); s != "STOPPED" {
+		t.Errorf("after lxc-start -F and lxc-stop -k: state %s, want STOPPED", s)
+	}
+	assertNoCgroups(t, n, "lxc-start -F; lxc-stop -k")
 }
 
 // TestInitExits: an init that ends by itself stops the container and its

@@ -102,3 +102,34 @@ func TestStopNoWait(t *testing.T) {
 	l.waitState(n, "STOPPED", 10*time.Second)
 	assertNoCgroups(t, n, "lxc-stop -W")
 }
+
+// TestInitRebootSyscall: reboot(2) in the container's pid namespace
+// restarts the container; poweroff(2) stops it (pid_namespaces(7)).
+func TestInitRebootSyscall(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	pid := l.initPID(n)
+	// busybox reboot -f calls reboot(2) at once, without init's help.
+	l.attach(n, "reboot", "-f")
+	var newPID int
+	if !waitFor(15*time.Second, func() bool {
+		if l.state(n) != "RUNNING" {
+			return false
+		}
+		newPID = l.initPID(n)
+		return newPID != pid
+	}) {
+		t.Fatalf("lxc-attach -n %s -- reboot -f: state %s, init %d (was %d), want RUNNING with a new init", n, l.state(n), l.initPID(n), pid)
+	}
+	if got := strings.TrimSpace(l.attach(n, "hostname")); got != n {
+		t.Errorf("after reboot(2): lxc-attach -n %s -- hostname: %q", n, got)
+	}
+
+	l.attach(n, "poweroff", "-f")
+	l.waitState(n, "STOPPED", 15*time.Second)
+	assertNoCgroups(t, n, "poweroff(2) in the container")
+	if !waitFor(2*time.Second, func() bool { return len(monitorPIDs(l.path, n)) == 0 }) {
+		t.Errorf("after poweroff(2) in %s: monitor still running: %v", n, monitorPIDs(l.path, n))
+	}
+}

@@ -156,7 +156,9 @@ func humanSize(n uint64) string {
 	}
 	v := float64(n) / 1024
 	u := 0
-	for v >= 1024 && u < len(units)-1 {
+	// Compare with what %.2f prints, so 1048575 bytes is "1.00 MiB"
+	// rather than "1024.00 KiB".
+	for v >= 1023.995 && u < len(units)-1 {
 		v /= 1024
 		u++
 	}

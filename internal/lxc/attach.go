@@ -246,6 +246,9 @@ func findInPath(cmd string, env []string) (string, error) {
 	denied := false
 	for _, dir := range filepath.SplitList(path) {
 		p := filepath.Join(dir, cmd)
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			continue // a shell skips directories on PATH
+		}
 		err := check(p)
 		if err == nil {
 			return p, nil

@@ -50,6 +50,11 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		return err
 	}
 	defer lock.Release()
+	defer func() {
+		if err != nil && !c.Defined() {
+			lock.remove()
+		}
+	}()
 	if c.Defined() {
 		return &ErrExists{Name: c.Name}
 	}

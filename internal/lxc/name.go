@@ -28,7 +28,9 @@ func ValidateName(name string) error {
 		return fmt.Errorf("invalid container name %q: must not start with %q", name, name[:1])
 	}
 	for _, r := range name {
-		if r == '/' || unicode.IsControl(r) || unicode.IsSpace(r) {
+		// Format characters (right-to-left overrides, zero-width spaces)
+		// would let a name pass for another in lxc-ls.
+		if r == '/' || unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
 			return fmt.Errorf("invalid container name %q: must not contain %q", name, r)
 		}
 	}

@@ -35,6 +35,9 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	oci.Linux = &specs.Linux{}
 
 	root := cfg.Rootfs.Path
+	if root != "" {
+		root = filepath.Clean(root)
+	}
 	if cfg.Rootfs.Raw != "" && root == "" || strings.Contains(cfg.Rootfs.Raw, ":") && !strings.HasPrefix(cfg.Rootfs.Raw, "dir:") && !strings.HasPrefix(cfg.Rootfs.Raw, "/") {
 		return nil, nil, fmt.Errorf("lxc.rootfs.path %s: only directory rootfs (dir:) is supported yet", cfg.Rootfs.Raw)
 	}
@@ -106,8 +109,18 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		if e.FSType == "none" {
 			m.Type = ""
 		}
-		if e.Options != "" {
-			m.Options = strings.Split(e.Options, ",")
+		for _, opt := range strings.Split(e.Options, ",") {
+			if opt == "relative" {
+				// The source is a path inside the rootfs.
+				if root == "" {
+					return nil, nil, fmt.Errorf("lxc.mount.entry = %s: option relative needs lxc.rootfs.path", e.Raw)
+				}
+				m.Source = filepath.Join(root, filepath.Clean("/"+e.Source))
+				continue
+			}
+			if opt != "" {
+				m.Options = append(m.Options, opt)
+			}
 		}
 		oci.Mounts = append(oci.Mounts, m)
 	}
@@ -170,6 +183,9 @@ func setEnv(env []string, k, v string) []string {
 
 // boundingSet is every capability but lxc.cap.drop, or only lxc.cap.keep.
 func boundingSet(cfg *config.Config) ([]string, error) {
+	if len(cfg.CapKeep) > 0 && len(cfg.CapDrop) > 0 {
+		return nil, fmt.Errorf("lxc.cap.drop and lxc.cap.keep are both set: use one of them")
+	}
 	if len(cfg.CapKeep) > 0 {
 		var keep []string
 		for _, k := range cfg.CapKeep {
@@ -212,7 +228,8 @@ func autoMounts(s *containerinit.Spec, auto []string, layout *cgroup.Layout) err
 		case "proc":
 			proc = or(mode, "mixed")
 		case "sys":
-			sys = or(mode, "rw")
+			// A bare "sys" is sys:mixed (lxc.container.conf(5)).
+			sys = or(mode, "mixed")
 		case "cgroup", "cgroup-full":
 			cg = or(mode, "mixed")
 			if kind == "cgroup-full" {

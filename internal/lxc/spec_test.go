@@ -439,7 +439,7 @@ func TestBuildSpecBareSysIsReadOnly(t *testing.T) {
 		t.Fatal("no /sys mount")
 	}
 	if !slices.Contains(s.OCI.Mounts[i].Options, "ro") {
-		t.Skipf("BUG: lxc.mount.auto = sys mounts /sys read-write (options %v); lxc.container.conf(5) makes bare sys sys:mixed, read-only", s.OCI.Mounts[i].Options)
+		t.Fatalf("lxc.mount.auto = sys mounts /sys read-write (options %v); lxc.container.conf(5) makes bare sys sys:mixed, read-only", s.OCI.Mounts[i].Options)
 	}
 }
 
@@ -513,7 +513,7 @@ func TestBuildSpecMountTargetRootfsTrailingSlash(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := s.OCI.Mounts[len(s.OCI.Mounts)-1].Destination; got != "/mnt" {
-		t.Skipf("BUG: lxc.rootfs.path = %s/ with lxc.mount.entry target %s/mnt mounts on %q inside the container, want /mnt", root, root, got)
+		t.Fatalf("lxc.rootfs.path = %s/ with lxc.mount.entry target %s/mnt mounts on %q inside the container, want /mnt", root, root, got)
 	}
 }
 
@@ -532,7 +532,7 @@ func TestBuildSpecMountEntryRelative(t *testing.T) {
 	}
 	m := s.OCI.Mounts[len(s.OCI.Mounts)-1]
 	if m.Source != filepath.Join(root, "dev/null") {
-		t.Skipf("BUG: lxc.mount.entry option relative is ignored: source %q (resolved against the host), want %q or a refusal", m.Source, filepath.Join(root, "dev/null"))
+		t.Fatalf("lxc.mount.entry option relative is ignored: source %q (resolved against the host), want %q or a refusal", m.Source, filepath.Join(root, "dev/null"))
 	}
 }
 
@@ -582,7 +582,7 @@ func TestBuildSpecCapDropAndKeep(t *testing.T) {
 	cfg, _ := specConfig(t, kv("lxc.cap.keep", "sys_admin sys_module"), kv("lxc.cap.drop", "sys_module"))
 	s, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
 	if err == nil {
-		t.Skipf("BUG: lxc.cap.drop and lxc.cap.keep together are accepted, drop ignored (Bounding %v); LXC refuses the pair", s.OCI.Process.Capabilities.Bounding)
+		t.Fatalf("lxc.cap.drop and lxc.cap.keep together are accepted, drop ignored (Bounding %v); LXC refuses the pair", s.OCI.Process.Capabilities.Bounding)
 	}
 	if !strings.Contains(err.Error(), "lxc.cap.drop") || !strings.Contains(err.Error(), "lxc.cap.keep") {
 		t.Errorf("refusal %q does not name both keys", err)

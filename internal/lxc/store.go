@@ -116,8 +116,15 @@ func (c *Container) lock(how int) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, fmt.Errorf("make lock dir: %w", err)
 	}
-	for {
+	for tries := 0; ; tries++ {
 		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if errors.Is(err, os.ErrNotExist) && tries < 100 {
+			// Another process removed the emptied directory under us.
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				return nil, fmt.Errorf("make lock dir: %w", err)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open lock %s: %w", p, err)
 		}
@@ -152,10 +159,18 @@ func (l *Lock) Release() {
 	}
 }
 
-// remove unlinks the lock file while holding it (destroy).
+// remove unlinks the lock file while holding it (destroy, failed create),
+// and the directories above it that this leaves empty: /run must not fill
+// up with the locks of lxcpaths long gone.
 func (l *Lock) remove() {
-	if l != nil && l.f != nil {
-		os.Remove(l.f.Name())
+	if l == nil || l.f == nil {
+		return
+	}
+	os.Remove(l.f.Name())
+	for dir := filepath.Dir(l.f.Name()); strings.HasPrefix(dir, lockRoot+"/"); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -32,6 +33,11 @@ func (m *Monitor) serve() {
 // handle serves one connection: requests one per line, answered in order,
 // until the client hangs up or sends something that is not a request.
 func (m *Monitor) handle(c *net.UnixConn) {
+	// The socket is abstract: no file mode guards it, so anyone in the
+	// host's network namespace can connect. Only root and the monitor's
+	// own user may command it.
+	uid, err := peerUID(c)
+	allowed := err == nil && (uid == 0 || uid == os.Geteuid())
 	r := bufio.NewReaderSize(c, 4096)
 	for {
 		// An idle or stuck client must not pin a goroutine for ever.
@@ -44,13 +50,19 @@ func (m *Monitor) handle(c *net.UnixConn) {
 			m.reply(c, &Response{Error: "request too long"}, -1)
 			return
 		}
+		if !allowed {
+			m.reply(c, &Response{Error: "permission denied"}, -1)
+			return
+		}
 		var req Request
 		if err := json.Unmarshal(line, &req); err != nil {
 			m.reply(c, &Response{Error: "malformed request: " + err.Error()}, -1)
 			return
 		}
 		m.pending.Add(1)
-		resp, fd := m.dispatch(&req)
+		gone, stopWatch := watchHangup(c, r)
+		resp, fd := m.dispatch(&req, gone)
+		stopWatch()
 		ok := m.reply(c, resp, fd)
 		m.pending.Add(-1)
 		if !ok {
@@ -117,7 +129,7 @@ func (m *Monitor) infoLocked() *Response {
 
 // dispatch runs one request; a returned fd >= 0 is sent with the answer
 // and closed.
-func (m *Monitor) dispatch(req *Request) (*Response, int) {
+func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) {
 	switch req.Command {
 	case "state":
 		return m.info(), -1
@@ -144,11 +156,11 @@ func (m *Monitor) dispatch(req *Request) (*Response, int) {
 		if req.NoWait {
 			return m.info(), -1
 		}
-		return m.waitFor([]string{Stopped}, -1), -1
+		return m.waitFor([]string{Stopped}, -1, gone), -1
 	case "reboot":
-		return m.reboot(req), -1
+		return m.reboot(req, gone), -1
 	case "wait":
-		return m.waitFor(req.States, time.Duration(req.TimeoutMS)*time.Millisecond), -1
+		return m.waitFor(req.States, time.Duration(req.TimeoutMS)*time.Millisecond, gone), -1
 	default:
 		return &Response{Error: "unknown command " + req.Command}, -1
 	}
@@ -156,7 +168,7 @@ func (m *Monitor) dispatch(req *Request) (*Response, int) {
 
 // waitFor answers once the state is one of states, or after timeout (<= 0:
 // no limit) with the state it is in.
-func (m *Monitor) waitFor(states []string, timeout time.Duration) *Response {
+func (m *Monitor) waitFor(states []string, timeout time.Duration, gone <-chan struct{}) *Response {
 	var deadline <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -172,10 +184,19 @@ func (m *Monitor) waitFor(states []string, timeout time.Duration) *Response {
 				return r
 			}
 		}
+		if m.state == Stopped {
+			// The monitor is about to exit: no other state will come.
+			r := m.infoLocked()
+			m.mu.Unlock()
+			r.Error = m.o.Name + " stopped"
+			return r
+		}
 		ch := m.changed
 		m.mu.Unlock()
 		select {
 		case <-ch:
+		case <-gone:
+			return &Response{Error: "client hung up"}
 		case <-deadline:
 			r := m.info()
 			r.Error = "timed out waiting for state"
@@ -184,7 +205,7 @@ func (m *Monitor) waitFor(states []string, timeout time.Duration) *Response {
 	}
 }
 
-func (m *Monitor) reboot(req *Request) *Response {
+func (m *Monitor) reboot(req *Request, gone <-chan struct{}) *Response {
 	m.mu.Lock()
 	if m.state != Running || m.proc == nil {
 		m.mu.Unlock()
@@ -222,10 +243,67 @@ func (m *Monitor) reboot(req *Request) *Response {
 		m.mu.Unlock()
 		select {
 		case <-ch:
+		case <-gone:
+			return &Response{Error: "client hung up"}
 		case <-deadline:
 			r := m.info()
 			r.Error = "timed out waiting for " + m.o.Name + " to reboot"
 			return r
 		}
+	}
+}
+
+// peerUID is the uid of the process at the other end of c.
+func peerUID(c *net.UnixConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	uid := -1
+	var cerr error
+	err = rc.Control(func(fd uintptr) {
+		var cred *unix.Ucred
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if cerr == nil {
+			uid = int(cred.Uid)
+		}
+	})
+	if err != nil {
+		return -1, err
+	}
+	return uid, cerr
+}
+
+// watchHangup returns a channel closed when the client hangs up while its
+// request is being served (a waiting client that went away must not pin
+// the request until a state that may never come). It peeks, so a request
+// the client sends next is not consumed; stop ends the watch.
+func watchHangup(c *net.UnixConn, r *bufio.Reader) (gone <-chan struct{}, stop func()) {
+	ch := make(chan struct{})
+	done := make(chan struct{})
+	rc, err := c.SyscallConn()
+	if err != nil || r.Buffered() > 0 {
+		close(done)
+		return ch, func() {}
+	}
+	go func() {
+		defer close(done)
+		var b [1]byte
+		_ = rc.Read(func(fd uintptr) bool {
+			n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if err == unix.EAGAIN {
+				return false
+			}
+			if n == 0 || err != nil {
+				close(ch)
+			}
+			return true
+		})
+	}()
+	return ch, func() {
+		// A deadline in the past wakes the watcher without consuming.
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		_ = c.SetReadDeadline(time.Time{})
 	}
 }
