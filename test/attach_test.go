@@ -174,6 +174,20 @@ func TestAttach(t *testing.T) {
 		}
 	})
 
+	t.Run("-s MOUNT|PID", func(t *testing.T) {
+		l := l.with(t)
+		ctPid, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", initPID))
+		hostUTS, _ := os.Readlink("/proc/self/ns/uts")
+		out, errs, code := l.run("lxc-attach", "-n", n, "-s", "MOUNT|PID", "--", "/bin/sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts; test -e /etc/inittab && echo rootfs")
+		if f := strings.Fields(out); code != 0 || len(f) != 3 || f[0] != ctPid || f[1] != hostUTS || f[2] != "rootfs" {
+			t.Errorf("lxc-attach -n %s -s 'MOUNT|PID' -- ...: exit %d %q, want the container's pid ns %s, the host's uts ns %s, the rootfs\nstderr: %s", n, code, out, ctPid, hostUTS, errs)
+		}
+		out, errs, code = l.run("lxc-attach", "-n", n, "-s", "BOGUS", "--", "/bin/true")
+		if code != 1 || !strings.Contains(errs, "BOGUS") {
+			t.Errorf("lxc-attach -n %s -s BOGUS: exit %d, want 1 and an error naming BOGUS\nstdout: %s\nstderr: %s", n, code, out, errs)
+		}
+	})
+
 	t.Run("environment", func(t *testing.T) {
 		l := l.with(t)
 		secret := runOpts{env: []string{"GOLXC_TEST_SECRET=1"}}

@@ -317,6 +317,45 @@ func (l *lab) initPID(name string) int {
 	return pid
 }
 
+// statePID reads the state and init pid in one lxc-info call, so the two
+// describe the same moment (pid 0 when none).
+func (l *lab) statePID(name string) (string, int) {
+	l.t.Helper()
+	out, errs, code := l.run("lxc-info", "-n", name, "-s", "-p")
+	if code != 0 {
+		l.t.Fatalf("lxc-info -P %s -n %s -s -p: exit %d\nstdout: %s\nstderr: %s", l.path, name, code, out, errs)
+	}
+	state, pid := "", 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "State:":
+			state = f[1]
+		case len(f) == 2 && f[0] == "PID:":
+			pid, _ = strconv.Atoi(f[1])
+		}
+	}
+	if state == "" {
+		l.t.Fatalf("lxc-info -n %s -s -p: no State line in %q", name, out)
+	}
+	return state, pid
+}
+
+// waitRestarted polls until the container is RUNNING with an init other
+// than old, and returns the new init's pid.
+func (l *lab) waitRestarted(name string, old int, timeout time.Duration, after string) int {
+	l.t.Helper()
+	var state string
+	var pid int
+	if !waitFor(timeout, func() bool {
+		state, pid = l.statePID(name)
+		return state == "RUNNING" && pid > 0 && pid != old
+	}) {
+		l.t.Fatalf("%s: state %s, init %d (was %d) after %v, want RUNNING with a new init", after, state, pid, old, timeout)
+	}
+	return pid
+}
+
 // attach runs lxc-attach -n name -- cmd... and fails unless it exits 0.
 func (l *lab) attach(name string, cmd ...string) string {
 	l.t.Helper()

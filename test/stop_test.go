@@ -71,16 +71,7 @@ func TestStopReboot(t *testing.T) {
 	pid := l.initPID(n)
 	l.mustRun("lxc-stop", "-n", n, "-r")
 	// busybox init reboots on SIGTERM; poll for the new init.
-	var newPID int
-	if !waitFor(15*time.Second, func() bool {
-		if l.state(n) != "RUNNING" {
-			return false
-		}
-		newPID = l.initPID(n)
-		return newPID != pid
-	}) {
-		t.Fatalf("lxc-stop -n %s -r: state %s, init %d (was %d), want RUNNING with a new init", n, l.state(n), l.initPID(n), pid)
-	}
+	l.waitRestarted(n, pid, 15*time.Second, "lxc-stop -n "+n+" -r")
 	if alive(pid) {
 		t.Errorf("lxc-stop -n %s -r: the old init %d is still alive", n, pid)
 	}
@@ -112,16 +103,7 @@ func TestInitRebootSyscall(t *testing.T) {
 	pid := l.initPID(n)
 	// busybox reboot -f calls reboot(2) at once, without init's help.
 	l.attach(n, "reboot", "-f")
-	var newPID int
-	if !waitFor(15*time.Second, func() bool {
-		if l.state(n) != "RUNNING" {
-			return false
-		}
-		newPID = l.initPID(n)
-		return newPID != pid
-	}) {
-		t.Fatalf("lxc-attach -n %s -- reboot -f: state %s, init %d (was %d), want RUNNING with a new init", n, l.state(n), l.initPID(n), pid)
-	}
+	l.waitRestarted(n, pid, 15*time.Second, "lxc-attach -n "+n+" -- reboot -f")
 	if got := strings.TrimSpace(l.attach(n, "hostname")); got != n {
 		t.Errorf("after reboot(2): lxc-attach -n %s -- hostname: %q", n, got)
 	}
@@ -131,5 +113,26 @@ func TestInitRebootSyscall(t *testing.T) {
 	assertNoCgroups(t, n, "poweroff(2) in the container")
 	if !waitFor(2*time.Second, func() bool { return len(monitorPIDs(l.path, n)) == 0 }) {
 		t.Errorf("after poweroff(2) in %s: monitor still running: %v", n, monitorPIDs(l.path, n))
+	}
+}
+
+// TestStopDuringReboot: lxc-stop -k while the monitor restarts a container
+// that called reboot(2) must still stop it, not wait for ever.
+func TestStopDuringReboot(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.createBusybox()
+	// The window is short: try a few times.
+	for i := 0; i < 6; i++ {
+		l.mustRun("lxc-start", "-n", n)
+		l.attach(n, "reboot", "-f")
+		out, errs, code := l.runWith(runOpts{timeout: 10 * time.Second}, "lxc-stop", "-n", n, "-k")
+		if code != 0 {
+			t.Fatalf("try %d: lxc-attach -n %s -- reboot -f; lxc-stop -n %s -k: exit %d, want 0 (state now %s)\nstdout: %s\nstderr: %s", i, n, n, code, l.state(n), out, errs)
+		}
+		if s := l.state(n); s != "STOPPED" {
+			t.Fatalf("try %d: lxc-attach -n %s -- reboot -f; lxc-stop -k returned 0 but the state is %s, want STOPPED", i, n, s)
+		}
+		assertNoCgroups(t, n, "reboot(2) then lxc-stop -k")
 	}
 }

@@ -137,14 +137,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (int, error) {
 			restore := rawTerminal(in)
 			defer restore()
 		}
-		ws, err := runMonitor(req, in, out, nil)
-		if err != nil {
-			return 1, err
-		}
-		if ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ws.ExitStatus(), nil
+		return runMonitor(req, in, out, nil)
 	}
 	return 0, c.daemonize(req, lock, o.PidFile)
 }
@@ -265,7 +258,7 @@ func RunDetachedMonitor() int {
 	return 0
 }
 
-func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)) (syscall.WaitStatus, error) {
+func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)) (int, error) {
 	log, closeLog, err := openLog(req.LogFile, req.LogLevel)
 	if err != nil {
 		if ready != nil {

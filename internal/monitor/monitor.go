@@ -67,7 +67,7 @@ type Monitor struct {
 
 // Run starts the container and supervises it until it stops. It returns
 // init's last wait status.
-func Run(o Options) (syscall.WaitStatus, error) {
+func Run(o Options) (int, error) {
 	if o.Log == nil {
 		o.Log = logrus.New()
 		o.Log.SetOutput(io.Discard)
@@ -99,6 +99,17 @@ func Run(o Options) (syscall.WaitStatus, error) {
 
 	first := true
 	for {
+		m.mu.Lock()
+		stopping := m.stopping
+		m.mu.Unlock()
+		if stopping && first {
+			err := fmt.Errorf("%s was stopped while it was starting", o.Name)
+			m.abort(err)
+			return 0, err
+		}
+		if stopping {
+			break
+		}
 		if err := m.spawn(); err != nil {
 			if first {
 				m.abort(err)
@@ -126,7 +137,25 @@ func Run(o Options) (syscall.WaitStatus, error) {
 		m.setState(Starting)
 	}
 	m.teardown()
-	return m.exit, nil
+	return m.exitCode(), nil
+}
+
+// exitCode is what lxc-start -F and lxc-execute exit with: 0 for a
+// container that was stopped on request or halted itself (reboot(2) with
+// halt or power-off ends init by SIGINT); otherwise init's own status,
+// 128+N for death by signal N.
+func (m *Monitor) exitCode() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ws := m.exit
+	switch {
+	case m.stopping, ws.Signaled() && ws.Signal() == syscall.SIGINT:
+		return 0
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	default:
+		return ws.ExitStatus()
+	}
 }
 
 func describe(ws syscall.WaitStatus) string {
@@ -178,6 +207,11 @@ func (m *Monitor) spawn() error {
 	m.mu.Lock()
 	m.proc = proc
 	m.started = time.Now().UnixNano()
+	if m.stopping {
+		// A stop came while this init was being made (a restart after
+		// reboot): it applies to this one too.
+		_ = proc.Signal(syscall.SIGKILL)
+	}
 	m.mu.Unlock()
 	if proc.Console != nil {
 		m.console(proc.Console)
