@@ -133,7 +133,10 @@ func run(bin string, runs, memN int) error {
 	}
 	n := 0
 	med, lo, hi, err = timeIt(runs, nil,
-		func() error { n++; return b.must("lxc-create", "-n", "cd"+strconv.Itoa(n), "-t", "busybox", "-f", b.conf) },
+		func() error {
+			n++
+			return b.must("lxc-create", "-n", "cd"+strconv.Itoa(n), "-t", "busybox", "-f", b.conf)
+		},
 		func() error { return b.must("lxc-destroy", "-n", "cd"+strconv.Itoa(n)) })
 	if err := report("lxc-create -t busybox + lxc-destroy", med, lo, hi, err); err != nil {
 		return err
