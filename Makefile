@@ -29,6 +29,10 @@ unit:
 integration: build
 	GOLXC_BIN=$(CURDIR)/bin $(GO) test -count=1 -timeout 20m ./test/...
 
+# The long reliability run (1000 start/stop cycles); prints its figures.
+soak: build
+	GOLXC_BIN=$(CURDIR)/bin $(GO) test -tags soak -count=1 -run Soak -v -timeout 60m ./test/
+
 bench: build
 	GOLXC_BIN=$(CURDIR)/bin $(GO) run ./bench
 

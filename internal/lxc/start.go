@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -218,9 +219,26 @@ func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) err
 	}
 }
 
+// writePidFile writes the file whole or not at all (temp + rename), so a
+// reader never sees a partial pid.
 func writePidFile(path string, pid int) error {
-	if err := os.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
+	}
+	_, err = tmp.WriteString(strconv.Itoa(pid) + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write pid file %s: %w", path, err)
 	}
 	return nil
 }
