@@ -37,8 +37,8 @@ func TestExecuteHostRoot(t *testing.T) {
 	}
 	// With its own /proc, pid 1 is golxc's init.
 	out, errs, code = l.run("lxc-execute", "-n", n, "-f", conf, "-s", "lxc.mount.auto=proc:mixed", "--", "cat", "/proc/1/cmdline")
-	if code != 0 || !strings.Contains(out, "__execinit") {
-		t.Errorf("lxc-execute -n %s -f CONF -s lxc.mount.auto=proc:mixed -- cat /proc/1/cmdline: exit %d %q, want golxc's init (__execinit)\nstderr: %s", n, code, out, errs)
+	if code != 0 || !strings.Contains(out, "golxc-init") {
+		t.Errorf("lxc-execute -n %s -f CONF -s lxc.mount.auto=proc:mixed -- cat /proc/1/cmdline: exit %d %q, want golxc's init (golxc-init)\nstderr: %s", n, code, out, errs)
 	}
 	out, errs, code = l.run("lxc-execute", "-n", n, "-f", conf, "--", "nosuchcmd-golxc")
 	if code != 127 {
@@ -61,7 +61,7 @@ func TestExecuteBusybox(t *testing.T) {
 	n := l.createBusybox()
 	out, errs, code := l.run("lxc-execute", "-n", n, "--", "/bin/sh", "-c", "cat /proc/1/cmdline; echo; hostname; echo $$; exit 3")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != 3 || len(lines) != 3 || !strings.Contains(lines[0], "__execinit") || lines[1] != n || lines[2] == "1" {
+	if code != 3 || len(lines) != 3 || !strings.Contains(lines[0], "golxc-init") || lines[1] != n || lines[2] == "1" {
 		t.Errorf("lxc-execute -n %s -- sh -c 'cat /proc/1/cmdline; hostname; echo $$; exit 3': exit %d %q, want 3, golxc's init as pid 1, %s, a pid other than 1\nstderr: %s", n, code, out, n, errs)
 	}
 	// The container's own root: busybox's /bin/busybox, not the host's root.

@@ -52,8 +52,6 @@ func Main(args []string) int {
 		case containerinit.StageArg:
 			containerinit.RunStage()
 			return 1
-		case containerinit.WrapArg:
-			return containerinit.RunWrapInit(args[2:])
 		case lxc.MonitorArg:
 			return lxc.RunDetachedMonitor()
 		}

@@ -8,8 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"unsafe"
-
+	
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -52,15 +51,6 @@ func stage() error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	self := -1
-	if spec.WrapInit {
-		// Opened before pivot_root: after it the host's binary is out of
-		// reach. Exec'd by descriptor, so nothing in the container can
-		// name (or replace) it.
-		if self, err = unix.Open("/proc/self/exe", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-			return fmt.Errorf("open golxc binary: %w", err)
-		}
-	}
 	ptys, err := buildRoot(spec)
 	if err != nil {
 		return err
@@ -78,7 +68,7 @@ func stage() error {
 	if err := handOver(spec, ptys); err != nil {
 		return err
 	}
-	return execInit(spec, self)
+	return execInit(spec)
 }
 
 // buildRoot makes the container's filesystem view and its ptys, then
@@ -205,7 +195,7 @@ func handOver(spec *Spec, ptys []*devpts.PTY) error {
 	return nil
 }
 
-func execInit(spec *Spec, self int) error {
+func execInit(spec *Spec) error {
 	p := spec.OCI.Process
 	if p == nil || len(p.Args) == 0 {
 		return fmt.Errorf("no init command")
@@ -238,8 +228,10 @@ func execInit(spec *Spec, self int) error {
 	}
 	unix.CloseOnExec(syncFD)
 	if spec.WrapInit {
-		argv := append([]string{"init", WrapArg, "--"}, p.Args...)
-		return execveat(self, argv, p.Env)
+		// golxc's own init is this very process, already PID 1 with its
+		// runtime up: exec'ing it anew would only pay for a second start.
+		unix.Close(syncFD)
+		os.Exit(wrapInit(p.Args, p.Env))
 	}
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {
@@ -273,25 +265,6 @@ func lookPath(cmd string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("exec %s: %w", cmd, exec.ErrNotFound)
-}
-
-// execveat runs the binary open at fd; x/sys has no wrapper for it.
-func execveat(fd int, argv, env []string) error {
-	empty, err := unix.BytePtrFromString("")
-	if err != nil {
-		return err
-	}
-	argvp, err := syscall.SlicePtrFromStrings(argv)
-	if err != nil {
-		return err
-	}
-	envp, err := syscall.SlicePtrFromStrings(env)
-	if err != nil {
-		return err
-	}
-	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
-		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
-	return fmt.Errorf("exec golxc init: %w", errno)
 }
 
 // loopbackUp brings up lo in the container's new network namespace.

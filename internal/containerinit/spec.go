@@ -12,9 +12,6 @@ import (
 // StageArg is argv[1] of a re-exec that runs the init stage.
 const StageArg = "__init"
 
-// WrapArg is argv[1] of golxc's own small init (lxc-execute's PID 1).
-const WrapArg = "__execinit"
-
 // Spec is what the init stage does: an OCI runtime spec for everything OCI
 // models, plus the few LXC notions it has no field for.
 type Spec struct {

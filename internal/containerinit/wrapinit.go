@@ -11,28 +11,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// RunWrapInit is golxc's own init for application containers
-// (lxc-execute): PID 1 of the container, it runs args, forwards the
-// signals it gets to it, reaps every orphan that is re-parented to it, and
-// exits with the command's status (128+N when signal N killed it; 127 when
-// the command does not exist, 126 when it cannot be run).
-func RunWrapInit(args []string) int {
-	if len(args) > 0 && args[0] == "--" {
-		args = args[1:]
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "golxc init: no command")
-		return 1
-	}
+// wrapInit is golxc's own init for application containers (lxc-execute):
+// PID 1 of the container, it runs args with env, forwards the signals it
+// gets to it, reaps every orphan that is re-parented to it, and returns
+// the command's status (128+N when signal N killed it; 127 when the
+// command does not exist, 126 when it cannot be run).
+func wrapInit(args, env []string) int {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
-	path, err := lookPath(args[0], os.Environ())
+	path, err := lookPath(args[0], env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: command not found\n", args[0])
 		return 127
 	}
 	cmd := exec.Command(path)
 	cmd.Args = args
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// The command gets a clean signal state: Go's handlers are ours.
 	if err := cmd.Start(); err != nil {
