@@ -169,6 +169,26 @@ func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) 
 // waitFor answers once the state is one of states, or after timeout (<= 0:
 // no limit) with the state it is in.
 func (m *Monitor) waitFor(states []string, timeout time.Duration, gone <-chan struct{}) *Response {
+	return m.await(timeout, gone, "timed out waiting for state", func() (*Response, bool) {
+		for _, s := range states {
+			if m.state == s {
+				return m.infoLocked(), true
+			}
+		}
+		if m.state == Stopped {
+			// The monitor is about to exit: no other state will come.
+			r := m.infoLocked()
+			r.Error = m.o.Name + " stopped"
+			return r, true
+		}
+		return nil, false
+	})
+}
+
+// await answers with what done (called with m.mu held) returns once it
+// says ready, checking at every state change; or when the client hangs up,
+// or after timeout (<= 0: no limit).
+func (m *Monitor) await(timeout time.Duration, gone <-chan struct{}, timeoutMsg string, done func() (*Response, bool)) *Response {
 	var deadline <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -177,29 +197,19 @@ func (m *Monitor) waitFor(states []string, timeout time.Duration, gone <-chan st
 	}
 	for {
 		m.mu.Lock()
-		for _, s := range states {
-			if m.state == s {
-				r := m.infoLocked()
-				m.mu.Unlock()
-				return r
-			}
-		}
-		if m.state == Stopped {
-			// The monitor is about to exit: no other state will come.
-			r := m.infoLocked()
-			m.mu.Unlock()
-			r.Error = m.o.Name + " stopped"
-			return r
-		}
+		r, ok := done()
 		ch := m.changed
 		m.mu.Unlock()
+		if ok {
+			return r
+		}
 		select {
 		case <-ch:
 		case <-gone:
 			return &Response{Error: "client hung up"}
 		case <-deadline:
 			r := m.info()
-			r.Error = "timed out waiting for state"
+			r.Error = timeoutMsg
 			return r
 		}
 	}
@@ -220,37 +230,17 @@ func (m *Monitor) reboot(req *Request, gone <-chan struct{}) *Response {
 	if req.NoWait {
 		return m.info()
 	}
-	var deadline <-chan time.Time
-	if req.TimeoutMS > 0 {
-		t := time.NewTimer(time.Duration(req.TimeoutMS) * time.Millisecond)
-		defer t.Stop()
-		deadline = t.C
-	}
-	for {
-		m.mu.Lock()
-		if m.state == Stopped {
+	return m.await(time.Duration(req.TimeoutMS)*time.Millisecond, gone, "timed out waiting for "+m.o.Name+" to reboot", func() (*Response, bool) {
+		switch {
+		case m.state == Stopped:
 			r := m.infoLocked()
-			m.mu.Unlock()
 			r.Error = m.o.Name + " stopped instead of rebooting"
-			return r
+			return r, true
+		case m.state == Running && m.started != before:
+			return m.infoLocked(), true
 		}
-		if m.state == Running && m.started != before {
-			r := m.infoLocked()
-			m.mu.Unlock()
-			return r
-		}
-		ch := m.changed
-		m.mu.Unlock()
-		select {
-		case <-ch:
-		case <-gone:
-			return &Response{Error: "client hung up"}
-		case <-deadline:
-			r := m.info()
-			r.Error = "timed out waiting for " + m.o.Name + " to reboot"
-			return r
-		}
-	}
+		return nil, false
+	})
 }
 
 // peerUID is the uid of the process at the other end of c.
