@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
