@@ -296,8 +296,10 @@ func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)
 	}
 	if req.Execute {
 		o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
+		o.ForwardSignals = true
 	} else if in != nil {
 		o.TerminalIn, o.TerminalOut = in, out
+		o.ForwardSignals = true
 	}
 	return monitor.Run(o)
 }

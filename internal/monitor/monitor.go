@@ -40,7 +40,11 @@ type Options struct {
 	// ConsoleLog receives the console's output (lxc-start -L,
 	// lxc.console.logfile); "" discards it.
 	ConsoleLog string
-	Log        *logrus.Logger
+	// ForwardSignals passes the signals the monitor gets on to init (a
+	// foreground container: lxc-start -F, lxc-execute); otherwise a
+	// signal to the monitor stops the container.
+	ForwardSignals bool
+	Log            *logrus.Logger
 	// Ready is called once: with nil when the container is RUNNING, or
 	// with the reason it could not start.
 	Ready func(error)
@@ -66,7 +70,7 @@ type Monitor struct {
 }
 
 // Run starts the container and supervises it until it stops. It returns
-// init's last wait status.
+// the exit code for lxc-start -F and lxc-execute (see exitCode).
 func Run(o Options) (int, error) {
 	if o.Log == nil {
 		o.Log = logrus.New()
@@ -93,7 +97,7 @@ func Run(o Options) (int, error) {
 	}
 	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	go m.onSignals(sigs)
 
@@ -327,11 +331,21 @@ func (m *Monitor) setState(s string) {
 	m.mu.Unlock()
 }
 
-// onSignals makes a signal to the monitor a stop of the container: a
-// sysadmin's kill of the monitor must not leave it unsupervised.
+// onSignals routes the signals the monitor gets: to init for a
+// foreground container, as lxc-start(1) says of -F; for a detached one,
+// a signal is a stop, since a sysadmin's kill of the monitor must not
+// leave the container unsupervised.
 func (m *Monitor) onSignals(sigs chan os.Signal) {
-	for range sigs {
-		m.stop(0)
+	for s := range sigs {
+		if !m.o.ForwardSignals {
+			_ = m.stop(0)
+			continue
+		}
+		m.mu.Lock()
+		if m.proc != nil && m.proc.PidFD >= 0 {
+			_ = m.proc.Signal(s.(syscall.Signal))
+		}
+		m.mu.Unlock()
 	}
 }
 
