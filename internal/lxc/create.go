@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golxc/internal/cgroup"
 	"golxc/internal/config"
 )
 
@@ -208,8 +207,9 @@ func runTemplate(script, dir, name string, args []string) error {
 	}
 }
 
-// sweepStale removes the hidden directories of creates that were killed:
-// one whose container lock nobody holds is no longer being built.
+// sweepStale removes the hidden directories of creates and destroys that
+// were killed: one whose container lock nobody holds is no longer being
+// worked on.
 func sweepStale(lxcpath string) {
 	entries, err := os.ReadDir(lxcpath)
 	if err != nil {
@@ -218,7 +218,10 @@ func sweepStale(lxcpath string) {
 	for _, e := range entries {
 		n := e.Name()
 		i := strings.Index(n, creatingInfix)
-		if !e.IsDir() || !strings.HasPrefix(n, ".") || i < 0 {
+		if i < 0 {
+			i = strings.Index(n, destroyingInfix)
+		}
+		if !e.IsDir() || !strings.HasPrefix(n, ".") || i < 1 {
 			continue
 		}
 		other, err := New(lxcpath, n[1:i])
@@ -231,67 +234,5 @@ func sweepStale(lxcpath string) {
 		}
 		os.RemoveAll(filepath.Join(lxcpath, n))
 		l.Release()
-	}
-}
-
-// Destroy removes a stopped container; with force it kills a running one
-// first.
-func (c *Container) Destroy(force bool) error {
-	if err := c.mustBeDefined(); err != nil {
-		return err
-	}
-	st, err := c.State()
-	if err != nil {
-		return err
-	}
-	if st != "STOPPED" {
-		if !force {
-			return fmt.Errorf("%s is running", c.Name)
-		}
-		if err := c.Stop(StopOptions{Kill: true}); err != nil {
-			var nr *ErrNotRunning
-			if !errors.As(err, &nr) {
-				return err
-			}
-		}
-	}
-	lock, err := c.WaitLock()
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	if st, err := c.State(); err == nil && st != "STOPPED" {
-		return fmt.Errorf("%s is running", c.Name)
-	}
-	// Out of sight first, in one step; then the slow removal.
-	gone, err := os.MkdirTemp(c.LXCPath, "."+c.Name+".destroying-")
-	if err != nil {
-		return fmt.Errorf("destroy %s: %w", c.Name, err)
-	}
-	if err := os.Rename(c.Dir(), filepath.Join(gone, c.Name)); err != nil {
-		os.Remove(gone)
-		return fmt.Errorf("destroy %s: %w", c.Name, err)
-	}
-	lock.remove()
-	removeStaleCgroups(c.Name)
-	if err := os.RemoveAll(gone); err != nil {
-		return fmt.Errorf("remove %s: %w", gone, err)
-	}
-	return nil
-}
-
-// removeStaleCgroups removes the empty cgroups a killed monitor could not
-// (the next start of the name would otherwise reuse them). A populated one
-// is not ours to touch.
-func removeStaleCgroups(name string) {
-	layout, err := cgroup.Detect()
-	if err != nil {
-		return
-	}
-	for _, prefix := range []string{"lxc.payload.", "lxc.monitor."} {
-		g := layout.Group(prefix + name)
-		if populated, err := g.Populated(); err == nil && !populated {
-			_ = g.Destroy()
-		}
 	}
 }

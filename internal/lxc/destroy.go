@@ -1,0 +1,96 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/monitor"
+)
+
+// destroyingInfix marks a container directory being removed: renamed out
+// of sight first, so a destroy that is killed half-way leaves no
+// half-container (the next create sweeps it).
+const destroyingInfix = ".destroying-"
+
+// Destroy removes a stopped container; with force it kills a running one
+// first.
+func (c *Container) Destroy(force bool) error {
+	if err := c.mustBeDefined(); err != nil {
+		return err
+	}
+	lock, err := c.destroyLock(force)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if !c.Defined() {
+		return &ErrNotDefined{Name: c.Name}
+	}
+	// Out of sight first, in one step; then the slow removal.
+	gone, err := os.MkdirTemp(c.LXCPath, "."+c.Name+destroyingInfix)
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	if err := os.Rename(c.Dir(), filepath.Join(gone, c.Name)); err != nil {
+		os.Remove(gone)
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	lock.remove()
+	removeStaleCgroups(c.Name)
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove %s: %w", gone, err)
+	}
+	return nil
+}
+
+// destroyLock takes the container's lock for a destroy. A running
+// container's monitor holds it for life: without force that is "is
+// running"; with force the container is killed and the lock awaited. A
+// start that wins the race makes the destroy see it running, never a
+// half-destroyed container.
+func (c *Container) destroyLock(force bool) (*Lock, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lock, err := c.TryLock()
+		if err != ErrLocked {
+			return lock, err
+		}
+		st, err := c.State()
+		if err != nil {
+			return nil, err
+		}
+		if st != monitor.Stopped {
+			if !force {
+				return nil, fmt.Errorf("%s is running", c.Name)
+			}
+			var nr *ErrNotRunning
+			if err := c.Stop(StopOptions{Kill: true}); err != nil && !errors.As(err, &nr) {
+				return nil, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s is locked by another golxc process", c.Name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// removeStaleCgroups removes the empty cgroups a killed monitor could not
+// (the next start of the name would otherwise reuse them). A populated one
+// is not ours to touch.
+func removeStaleCgroups(name string) {
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return
+	}
+	for _, prefix := range []string{"lxc.payload.", "lxc.monitor."} {
+		g := layout.Group(prefix + name)
+		if populated, err := g.Populated(); err == nil && !populated {
+			_ = g.Destroy()
+		}
+	}
+}
