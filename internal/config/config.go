@@ -9,6 +9,7 @@ package config
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +25,9 @@ import (
 // Config is a container's configuration as read from lxc.* keys. New fills in
 // LXC's defaults; Parse, ParseFile and Set change it one key at a time.
 type Config struct {
+	Arch    string // lxc.arch
 	UTSName string // lxc.uts.name
-	Rootfs  Rootfs // lxc.rootfs.path, lxc.rootfs.mount, lxc.rootfs.options
+	Rootfs  Rootfs // lxc.rootfs.*
 
 	MountAuto    []string     // lxc.mount.auto, one option per item, as written
 	MountEntries []MountEntry // lxc.mount.entry, in file order
@@ -34,8 +36,9 @@ type Config struct {
 	Autodev          bool // lxc.autodev
 	AutodevTmpfsSize int  // lxc.autodev.tmpfs.size, in bytes
 
-	TTYMax int // lxc.tty.max
-	PTYMax int // lxc.pty.max
+	TTYMax int    // lxc.tty.max
+	TTYDir string // lxc.tty.dir
+	PTYMax int    // lxc.pty.max
 
 	// CapDrop and CapKeep hold capability names as capabilities(7) spells
 	// them, lowercased and without "cap_". A non-empty CapKeep means "drop
@@ -47,26 +50,122 @@ type Config struct {
 	RebootSignal unix.Signal // lxc.signal.reboot
 	StopSignal   unix.Signal // lxc.signal.stop
 
-	Net    []Net           // lxc.net.N.type, in order of first appearance
-	Cgroup []CgroupSetting // lxc.cgroup.* and lxc.cgroup2.*, in file order
+	Net       []Net           // lxc.net.N.*, in order of first appearance
+	Cgroup    []CgroupSetting // lxc.cgroup.* and lxc.cgroup2.*, in file order
+	CgroupDir CgroupDir       // lxc.cgroup.dir*, lxc.cgroup.relative
 
 	InitCmd     []string // lxc.init.cmd split into words; nil when unset
+	ExecuteCmd  []string // lxc.execute.cmd split into words; nil when unset
 	InitCwd     string   // lxc.init.cwd
 	InitUID     int      // lxc.init.uid
 	InitGID     int      // lxc.init.gid
+	InitGroups  []string // lxc.init.groups, as decimal ids
 	Environment []string // lxc.environment: "K=V", or "K" to pass the caller's value
 
-	ConsolePath    string // lxc.console.path ("none" disables the console)
-	ConsoleLogfile string // lxc.console.logfile
+	ConsolePath    string  // lxc.console.path ("none" disables the console)
+	ConsoleLogfile string  // lxc.console.logfile
+	Console        Console // the other lxc.console.* keys
 
-	LogFile  string // lxc.log.file
-	LogLevel string // lxc.log.level as a level name (TRACE ... FATAL); "" when unset
+	Proc    []NamedValue // lxc.proc.NAME
+	Sysctl  []NamedValue // lxc.sysctl.NAME
+	Prlimit []NamedValue // lxc.prlimit.NAME: SOFT[:HARD]
 
-	Ephemeral bool // lxc.ephemeral
+	Namespace  Namespace  // lxc.namespace.*
+	TimeOffset TimeOffset // lxc.time.offset.*
+	IDMap      []IDMap    // lxc.idmap
+
+	AppArmor       AppArmor // lxc.apparmor.*
+	SELinux        SELinux  // lxc.selinux.*
+	Seccomp        Seccomp  // lxc.seccomp.*
+	KeyringSession bool     // lxc.keyring.session
+	NoNewPrivs     bool     // lxc.no_new_privs
+	SchedCore      bool     // lxc.sched.core
+
+	Hooks       []Hook // lxc.hook.TYPE, in file order
+	HookVersion int    // lxc.hook.version
+
+	LogFile   string // lxc.log.file
+	LogLevel  string // lxc.log.level as a level name (TRACE ... FATAL); "" when unset
+	LogSyslog string // lxc.log.syslog facility
+
+	Ephemeral bool     // lxc.ephemeral
+	Start     Start    // lxc.start.*
+	Groups    []string // lxc.group
+
+	MonitorUnshare      bool        // lxc.monitor.unshare
+	MonitorSignalPdeath unix.Signal // lxc.monitor.signal.pdeath; 0 for none
 
 	// Warnings collects what LXC would accept silently but a user should
 	// hear about, each as "file:line: message".
 	Warnings []string
+
+	// source is the file ParseFile read first and its text, kept so that
+	// SetAndSave writes it back as written.
+	source *sourceFile
+}
+
+type sourceFile struct {
+	path string
+	doc  *Document
+}
+
+// Console holds the console keys a start does not use yet.
+type Console struct {
+	BufferSize string // lxc.console.buffer.size: auto or a size
+	Size       string // lxc.console.size: auto or a size
+	Rotate     bool   // lxc.console.rotate
+}
+
+// CgroupDir places the container's and the monitor's cgroups.
+type CgroupDir struct {
+	Dir            string // lxc.cgroup.dir
+	Monitor        string // lxc.cgroup.dir.monitor
+	MonitorPivot   string // lxc.cgroup.dir.monitor.pivot
+	Container      string // lxc.cgroup.dir.container
+	ContainerInner string // lxc.cgroup.dir.container.inner
+	Relative       bool   // lxc.cgroup.relative
+}
+
+// Namespace holds lxc.namespace.*, with namespaces named as in /proc/PID/ns.
+type Namespace struct {
+	Clone []string     // lxc.namespace.clone
+	Keep  []string     // lxc.namespace.keep
+	Share []NamedValue // lxc.namespace.share.NS: a pid, a container name or path
+}
+
+// TimeOffset holds the time namespace's clock offsets as written ("-10s").
+type TimeOffset struct {
+	Boot      string
+	Monotonic string
+}
+
+// AppArmor holds lxc.apparmor.*.
+type AppArmor struct {
+	Profile         string
+	AllowIncomplete bool
+	AllowNesting    bool
+	Raw             []string
+}
+
+// SELinux holds lxc.selinux.*.
+type SELinux struct {
+	Context        string
+	KeyringContext string
+}
+
+// Seccomp holds lxc.seccomp.*.
+type Seccomp struct {
+	Profile      string
+	AllowNesting bool
+	NotifyProxy  string
+	NotifyCookie string
+}
+
+// Start holds the autostart keys lxc-autostart reads.
+type Start struct {
+	Auto  bool
+	Delay int
+	Order int
 }
 
 // Rootfs is the container's root file system.
@@ -75,6 +174,7 @@ type Rootfs struct {
 	Path    string // Raw without a "dir:" storage prefix
 	Mount   string // lxc.rootfs.mount
 	Options string // lxc.rootfs.options
+	Managed bool   // lxc.rootfs.managed
 }
 
 // MountEntry is one lxc.mount.entry line, in fstab(5) form, with the octal
@@ -87,12 +187,6 @@ type MountEntry struct {
 	Dump    int
 	Pass    int
 	Raw     string // the value as written, for Get and saving
-}
-
-// Net is one network interface, from lxc.net.N.type.
-type Net struct {
-	Index int
-	Type  string
 }
 
 // CgroupSetting is one lxc.cgroup.KEY (Version 1) or lxc.cgroup2.KEY
@@ -174,17 +268,26 @@ func Load(path string) (*Config, error) {
 }
 
 // ParseFile reads the configuration file at path into c, over whatever c
-// already holds, so that a tool can layer files. On error, c holds the lines
-// before the failing one.
+// already holds, so that a tool can layer files. The first file read is the
+// one SetAndSave writes to. On error, c holds the lines before the failing
+// one.
 func (c *Config) ParseFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
 	defer f.Close()
+	// One byte past the bound is enough for read to report the size.
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
+	if c.source == nil {
+		c.source = &sourceFile{path: path, doc: ParseDocument(b)}
+	}
 	p := &parser{c: c, chain: []string{fileIdentity(path)}}
 	c.fillZeroDefaults()
-	return p.read(f, path)
+	return p.read(bytes.NewReader(b), path)
 }
 
 // Parse reads configuration text from r into c. name stands for r in messages

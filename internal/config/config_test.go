@@ -36,11 +36,14 @@ func writeFile(t *testing.T, dir, name, text string) string {
 func TestNewDefaults(t *testing.T) {
 	c := New()
 	want := &Config{
-		Autodev:          true,
-		AutodevTmpfsSize: 500000,
-		HaltSignal:       unix.SIGPWR,
-		RebootSignal:     unix.SIGINT,
-		StopSignal:       unix.SIGKILL,
+		Rootfs:              Rootfs{Managed: true},
+		Autodev:             true,
+		AutodevTmpfsSize:    500000,
+		HaltSignal:          unix.SIGPWR,
+		RebootSignal:        unix.SIGINT,
+		StopSignal:          unix.SIGKILL,
+		KeyringSession:      true,
+		MonitorSignalPdeath: unix.SIGKILL,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("New() = %+v, want %+v", c, want)
@@ -227,7 +230,7 @@ func TestBusyboxConfig(t *testing.T) {
 	}
 	want := &Config{
 		UTSName:   "c1",
-		Rootfs:    Rootfs{Raw: "dir:/var/lib/lxc/c1/rootfs", Path: "/var/lib/lxc/c1/rootfs"},
+		Rootfs:    Rootfs{Raw: "dir:/var/lib/lxc/c1/rootfs", Path: "/var/lib/lxc/c1/rootfs", Managed: true},
 		MountAuto: []string{"cgroup:mixed", "proc:mixed", "sys:ro"},
 		MountEntries: []MountEntry{
 			{Source: "shm", Target: "dev/shm", FSType: "tmpfs", Options: "defaults,create=dir",
@@ -248,7 +251,13 @@ func TestBusyboxConfig(t *testing.T) {
 			{Version: 1, Key: "memory.limit_in_bytes", Value: "64M"},
 			{Version: 2, Key: "memory.max", Value: "64M"},
 		},
+		KeyringSession:      true,
+		MonitorSignalPdeath: unix.SIGKILL,
 	}
+	if c.source == nil || c.source.path != path {
+		t.Fatalf("Load kept no source text of %s", path)
+	}
+	c.source = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load:\n got %+v\nwant %+v", c, want)
 	}

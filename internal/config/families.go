@@ -3,9 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // rootfsPathField keeps lxc.rootfs.path as written and as a plain path: only
@@ -134,90 +137,6 @@ func parseMountAuto(s string) (string, error) {
 // lines costs linear, not quadratic, time. Real configs hold a handful.
 const maxScannedItems = 4096
 
-// netTypes are the types lxc.net.N.type takes in LXC. Only empty and none are
-// built by golxc so far; the rest are refused when a start tries them, not
-// here, so a config written for LXC still reads.
-var netTypes = []string{"empty", "none", "veth", "macvlan", "vlan", "phys", "ipvlan"}
-
-// netListField is the bare lxc.net key, which exists to clear.
-type netListField struct{}
-
-func (netListField) set(*Config, string, string) error {
-	return errors.New("takes only an empty value, which removes every network: configure one with lxc.net.N.type")
-}
-
-func (netListField) get(c *Config, _ string) (string, error) {
-	idx := make([]string, len(c.Net))
-	for i, n := range c.Net {
-		idx[i] = strconv.Itoa(n.Index)
-	}
-	return strings.Join(idx, "\n"), nil
-}
-
-func (netListField) clear(c *Config, _ string) error {
-	c.Net = nil
-	return nil
-}
-
-// netField is lxc.net.N.SUBKEY; only the type is handled so far.
-type netField struct{}
-
-// netKey splits lxc.net.N.type into N; any other shape is unsupported.
-func netKey(key string) (int, error) {
-	rest := strings.TrimPrefix(key, "lxc.net.")
-	num, sub, _ := strings.Cut(rest, ".")
-	if sub != "type" {
-		return 0, errUnsupported
-	}
-	n, err := strconv.ParseUint(num, 10, 31)
-	if err != nil {
-		return 0, errUnsupported
-	}
-	return int(n), nil
-}
-
-func (netField) set(c *Config, key, value string) error {
-	idx, err := netKey(key)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(netTypes, value) {
-		return fmt.Errorf("unknown network type: want one of %s", strings.Join(netTypes, ", "))
-	}
-	if i := slices.IndexFunc(c.Net, func(n Net) bool { return n.Index == idx }); i >= 0 {
-		c.Net[i].Type = value
-		return nil
-	}
-	if len(c.Net) >= maxScannedItems {
-		return fmt.Errorf("more than %d networks", maxScannedItems)
-	}
-	c.Net = append(c.Net, Net{Index: idx, Type: value})
-	return nil
-}
-
-func (netField) get(c *Config, key string) (string, error) {
-	idx, err := netKey(key)
-	if err != nil {
-		return "", err
-	}
-	for _, n := range c.Net {
-		if n.Index == idx {
-			return n.Type, nil
-		}
-	}
-	return "", nil
-}
-
-// clear removes network N: without a type it is not a network.
-func (netField) clear(c *Config, key string) error {
-	idx, err := netKey(key)
-	if err != nil {
-		return err
-	}
-	c.Net = slices.DeleteFunc(c.Net, func(n Net) bool { return n.Index == idx })
-	return nil
-}
-
 // cgroupPrefix is the key prefix of a cgroup version.
 func cgroupPrefix(version int) string {
 	if version == 2 {
@@ -232,7 +151,8 @@ type cgroupField struct{ version int }
 // file returns the cgroup file a key names. It is used as a file name later,
 // so it must be a plain "controller.file" name: no "/" and no dot-only parts.
 // lxc.cgroup.dir* and lxc.cgroup.relative place the cgroup rather than set a
-// value in it; they are not handled yet.
+// value in it: they have rows of their own, and any other lxc.cgroup.dir.*
+// key is a typo of one of them.
 func (f cgroupField) file(key string) (string, error) {
 	name := strings.TrimPrefix(key, cgroupPrefix(f.version))
 	if f.version == 1 && (name == "dir" || name == "relative" || strings.HasPrefix(name, "dir.")) {
@@ -287,6 +207,16 @@ func (f cgroupField) clear(c *Config, key string) error {
 	return nil
 }
 
+func (f cgroupField) setKeys(c *Config, s Support) []SetKey {
+	var keys []SetKey
+	for _, cg := range c.Cgroup {
+		if cg.Version == f.version {
+			keys = append(keys, SetKey{Key: cgroupPrefix(f.version) + cg.Key, Value: cg.Value, Support: s})
+		}
+	}
+	return keys
+}
+
 // cgroupAllField is the bare lxc.cgroup or lxc.cgroup2 key: an empty value
 // clears every setting of that version, and Get lists them all.
 type cgroupAllField struct{ version int }
@@ -307,6 +237,8 @@ func (f cgroupAllField) get(c *Config, _ string) (string, error) {
 	}
 	return strings.Join(lines, "\n"), nil
 }
+
+func (cgroupAllField) clearsOnly() {}
 
 func (f cgroupAllField) clear(c *Config, _ string) error {
 	c.Cgroup = slices.DeleteFunc(c.Cgroup, func(s CgroupSetting) bool { return s.Version == f.version })
@@ -354,10 +286,13 @@ func (capKeepField) clear(c *Config, _ string) error {
 	return nil
 }
 
-// initCmdField is lxc.init.cmd, split into words like a shell would.
-type initCmdField struct{}
+// wordsField is a command (lxc.init.cmd, lxc.execute.cmd), split into words
+// like a shell would.
+type wordsField struct {
+	ptr func(*Config) *[]string
+}
 
-func (initCmdField) set(c *Config, _, value string) error {
+func (f wordsField) set(c *Config, _, value string) error {
 	words, err := splitWords(value)
 	if err != nil {
 		return err
@@ -365,22 +300,23 @@ func (initCmdField) set(c *Config, _, value string) error {
 	if len(words) == 0 || words[0] == "" {
 		return errors.New("empty command name")
 	}
-	c.InitCmd = words
+	*f.ptr(c) = words
 	return nil
 }
 
 // get quotes the words back, so that setting the result gives the same
 // command.
-func (initCmdField) get(c *Config, _ string) (string, error) {
-	q := make([]string, len(c.InitCmd))
-	for i, w := range c.InitCmd {
+func (f wordsField) get(c *Config, _ string) (string, error) {
+	words := *f.ptr(c)
+	q := make([]string, len(words))
+	for i, w := range words {
 		q[i] = quoteWord(w)
 	}
 	return strings.Join(q, " "), nil
 }
 
-func (initCmdField) clear(c *Config, _ string) error {
-	c.InitCmd = nil
+func (f wordsField) clear(c *Config, _ string) error {
+	*f.ptr(c) = nil
 	return nil
 }
 
@@ -442,4 +378,277 @@ func quoteWord(w string) string {
 		return w
 	}
 	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+}
+
+// NamedValue is one key of a family whose last part is a name: lxc.proc.NAME,
+// lxc.sysctl.NAME, lxc.prlimit.NAME, lxc.namespace.share.NAME.
+type NamedValue struct {
+	Name  string
+	Value string
+}
+
+// namedField is such a family: a name set twice keeps its first place and
+// takes the later value.
+type namedField struct {
+	ptr    func(*Config) *[]NamedValue
+	prefix string
+	name   func(string) (string, error) // validates the name; errUnsupported for a bad one
+	value  func(string) (string, error)
+}
+
+func (f namedField) key(key string) (string, error) {
+	name, err := f.name(strings.TrimPrefix(key, f.prefix))
+	if err != nil {
+		return "", errUnsupported
+	}
+	return name, nil
+}
+
+func (f namedField) set(c *Config, key, value string) error {
+	name, err := f.key(key)
+	if err != nil {
+		return err
+	}
+	if value, err = f.value(value); err != nil {
+		return err
+	}
+	p := f.ptr(c)
+	if i := slices.IndexFunc(*p, func(v NamedValue) bool { return v.Name == name }); i >= 0 {
+		(*p)[i].Value = value
+		return nil
+	}
+	if len(*p) >= maxScannedItems {
+		return fmt.Errorf("more than %d %s* settings", maxScannedItems, f.prefix)
+	}
+	*p = append(*p, NamedValue{Name: name, Value: value})
+	return nil
+}
+
+func (f namedField) get(c *Config, key string) (string, error) {
+	name, err := f.key(key)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range *f.ptr(c) {
+		if v.Name == name {
+			return v.Value, nil
+		}
+	}
+	return "", nil
+}
+
+func (f namedField) clear(c *Config, key string) error {
+	name, err := f.key(key)
+	if err != nil {
+		return err
+	}
+	*f.ptr(c) = slices.DeleteFunc(*f.ptr(c), func(v NamedValue) bool { return v.Name == name })
+	return nil
+}
+
+func (f namedField) setKeys(c *Config, s Support) []SetKey {
+	var keys []SetKey
+	for _, v := range *f.ptr(c) {
+		keys = append(keys, SetKey{Key: f.prefix + v.Name, Value: v.Value, Support: s})
+	}
+	return keys
+}
+
+// namedAllField is the bare key of a named family (lxc.sysctl ...): an empty
+// value clears the family, and Get lists it as "KEY = VALUE" lines.
+type namedAllField struct {
+	ptr    func(*Config) *[]NamedValue
+	prefix string
+}
+
+func (f namedAllField) set(*Config, string, string) error {
+	return fmt.Errorf("takes only an empty value, which removes every %s* setting: set one with %sNAME", f.prefix, f.prefix)
+}
+
+func (f namedAllField) get(c *Config, _ string) (string, error) {
+	var lines []string
+	for _, v := range *f.ptr(c) {
+		lines = append(lines, f.prefix+v.Name+" = "+v.Value)
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (f namedAllField) clear(c *Config, _ string) error {
+	*f.ptr(c) = nil
+	return nil
+}
+
+func (namedAllField) clearsOnly() {}
+
+// IDMap is one lxc.idmap line: Count ids from ContainerID in the container's
+// user namespace map to ids from HostID on the host.
+type IDMap struct {
+	Kind        string // "u" for user ids, "g" for group ids
+	ContainerID uint32
+	HostID      uint32
+	Count       uint32
+}
+
+func (m IDMap) String() string {
+	return fmt.Sprintf("%s %d %d %d", m.Kind, m.ContainerID, m.HostID, m.Count)
+}
+
+// idmapField is lxc.idmap: "u|g CONTAINER-ID HOST-ID COUNT".
+type idmapField struct{}
+
+func (idmapField) set(c *Config, _, value string) error {
+	f := strings.Fields(value)
+	if len(f) != 4 || (f[0] != "u" && f[0] != "g") {
+		return errors.New("want u|g CONTAINER-ID HOST-ID COUNT")
+	}
+	var n [3]uint64
+	for i, s := range f[1:] {
+		v, err := parseUint(s, math.MaxUint32)
+		if err != nil {
+			return fmt.Errorf("%q: %w", s, err)
+		}
+		n[i] = v
+	}
+	if n[2] == 0 {
+		return errors.New("a count of 0 maps nothing")
+	}
+	if n[0]+n[2] > math.MaxUint32+1 || n[1]+n[2] > math.MaxUint32+1 {
+		return errors.New("the range goes past the last id, 4294967295")
+	}
+	if len(c.IDMap) >= maxScannedItems {
+		return fmt.Errorf("more than %d id mappings", maxScannedItems)
+	}
+	c.IDMap = append(c.IDMap, IDMap{Kind: f[0], ContainerID: uint32(n[0]), HostID: uint32(n[1]), Count: uint32(n[2])})
+	return nil
+}
+
+func (idmapField) get(c *Config, _ string) (string, error) {
+	lines := make([]string, len(c.IDMap))
+	for i, m := range c.IDMap {
+		lines[i] = m.String()
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (idmapField) clear(c *Config, _ string) error {
+	c.IDMap = nil
+	return nil
+}
+
+// hookTypes are the times a hook runs at (man lxc.container.conf, CONTAINER
+// HOOKS), in the order they come in a container's life.
+var hookTypes = []string{"pre-start", "pre-mount", "mount", "autodev", "start-host", "start", "stop", "post-stop", "clone", "destroy"}
+
+// Hook is one lxc.hook.TYPE line.
+type Hook struct {
+	Type    string // one of hookTypes
+	Command string // run by the shell, with LXC's hook arguments
+}
+
+// hookField is lxc.hook.TYPE, a list per type.
+type hookField struct{}
+
+func hookType(key string) (string, error) {
+	t := strings.TrimPrefix(key, "lxc.hook.")
+	if !slices.Contains(hookTypes, t) {
+		return "", errUnsupported
+	}
+	return t, nil
+}
+
+func (hookField) set(c *Config, key, value string) error {
+	t, err := hookType(key)
+	if err != nil {
+		return err
+	}
+	if len(c.Hooks) >= maxScannedItems {
+		return fmt.Errorf("more than %d hooks", maxScannedItems)
+	}
+	c.Hooks = append(c.Hooks, Hook{Type: t, Command: value})
+	return nil
+}
+
+func (hookField) get(c *Config, key string) (string, error) {
+	t, err := hookType(key)
+	if err != nil {
+		return "", err
+	}
+	var cmds []string
+	for _, h := range c.Hooks {
+		if h.Type == t {
+			cmds = append(cmds, h.Command)
+		}
+	}
+	return strings.Join(cmds, "\n"), nil
+}
+
+func (hookField) clear(c *Config, key string) error {
+	t, err := hookType(key)
+	if err != nil {
+		return err
+	}
+	c.Hooks = slices.DeleteFunc(c.Hooks, func(h Hook) bool { return h.Type == t })
+	return nil
+}
+
+// setKeys: the clone and destroy hooks belong to lxc-copy and lxc-destroy,
+// not to a start.
+func (hookField) setKeys(c *Config, s Support) []SetKey {
+	var keys []SetKey
+	for _, h := range c.Hooks {
+		hs := s
+		if h.Type == "clone" || h.Type == "destroy" {
+			hs = OtherTools
+		}
+		keys = append(keys, SetKey{Key: "lxc.hook." + h.Type, Value: h.Command, Support: hs})
+	}
+	return keys
+}
+
+// hookAllField is the bare lxc.hook, which clears every hook.
+type hookAllField struct{}
+
+func (hookAllField) set(*Config, string, string) error {
+	return errors.New("takes only an empty value, which removes every hook: add one with lxc.hook.TYPE")
+}
+
+func (hookAllField) get(c *Config, _ string) (string, error) {
+	var lines []string
+	for _, h := range c.Hooks {
+		lines = append(lines, "lxc.hook."+h.Type+" = "+h.Command)
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (hookAllField) clear(c *Config, _ string) error {
+	c.Hooks = nil
+	return nil
+}
+
+func (hookAllField) clearsOnly() {}
+
+// pdeathField is lxc.monitor.signal.pdeath: a signal, or 0 for none, which a
+// plain signal key refuses. The default is SIGKILL.
+type pdeathField struct{}
+
+func (pdeathField) set(c *Config, _, value string) error {
+	if value == "0" {
+		c.MonitorSignalPdeath = 0
+		return nil
+	}
+	sig, err := SignalByName(value)
+	if err != nil {
+		return err
+	}
+	c.MonitorSignalPdeath = sig
+	return nil
+}
+
+func (pdeathField) get(c *Config, _ string) (string, error) {
+	return strconv.Itoa(int(c.MonitorSignalPdeath)), nil
+}
+
+func (pdeathField) clear(c *Config, _ string) error {
+	c.MonitorSignalPdeath = unix.SIGKILL
+	return nil
 }

@@ -84,7 +84,9 @@ func TestSetGet(t *testing.T) {
 		{key: "lxc.net.1.type", value: "phys", get: "phys"},
 		{key: "lxc.net.1.type", value: "ipvlan", get: "ipvlan"},
 		{key: "lxc.net.0.type", value: "bridge", err: `invalid value "bridge" for "lxc.net.0.type": unknown network type: want one of empty, none, veth, macvlan, vlan, phys, ipvlan`},
-		{key: "lxc.net.0.link", value: "br0", err: `unsupported config key "lxc.net.0.link"`},
+		{key: "lxc.net.0.link", value: "br0", get: "br0"},
+		{key: "lxc.net.0.foo", value: "br0", err: `unsupported config key "lxc.net.0.foo"`},
+		{key: "lxc.net.00.type", value: "empty", err: `unsupported config key "lxc.net.00.type"`},
 		{key: "lxc.net.x.type", value: "empty", err: `unsupported config key "lxc.net.x.type"`},
 		{key: "lxc.net.-1.type", value: "empty", err: `unsupported config key "lxc.net.-1.type"`},
 		{key: "lxc.net.0", value: "empty", err: `unsupported config key "lxc.net.0"`},
@@ -94,9 +96,10 @@ func TestSetGet(t *testing.T) {
 		{key: "lxc.cgroup.devices.allow", value: "c 1:3 rw", get: "c 1:3 rw"},
 		{key: "lxc.cgroup2.memory.high", value: "32M", get: "32M"},
 		{key: "lxc.cgroup2.cgroup.max.depth", value: "2", get: "2"},
-		{key: "lxc.cgroup.dir", value: "x", err: `unsupported config key "lxc.cgroup.dir"`},
-		{key: "lxc.cgroup.dir.container", value: "x", err: `unsupported config key "lxc.cgroup.dir.container"`},
-		{key: "lxc.cgroup.relative", value: "1", err: `unsupported config key "lxc.cgroup.relative"`},
+		{key: "lxc.cgroup.dir", value: "x", get: "x"},
+		{key: "lxc.cgroup.dir.container", value: "x", get: "x"},
+		{key: "lxc.cgroup.dir.foo", value: "x", err: `unsupported config key "lxc.cgroup.dir.foo"`},
+		{key: "lxc.cgroup.relative", value: "1", get: "1"},
 		{key: "lxc.cgroup.memory", value: "1", err: `unsupported config key "lxc.cgroup.memory"`},
 		{key: "lxc.cgroup2.memory/../../x.max", value: "1", err: `unsupported config key "lxc.cgroup2.memory/../../x.max"`},
 		{key: "lxc.cgroup2.memory..max", value: "1", err: `unsupported config key "lxc.cgroup2.memory..max"`},
@@ -123,8 +126,9 @@ func TestSetGet(t *testing.T) {
 		{key: "lxc.log.level", value: "9", err: `invalid value "9" for "lxc.log.level": want one of TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0 to 8`},
 		{key: "lxc.log.level", value: "WARNING", err: `invalid value "WARNING" for "lxc.log.level": want one of TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0 to 8`},
 
-		{key: "lxc.arch", value: "x86_64", err: `unsupported config key "lxc.arch"`},
-		{key: "lxc.start.auto", value: "1", err: `unsupported config key "lxc.start.auto"`},
+		{key: "lxc.arch", value: "x86_64", get: "x86_64"},
+		{key: "lxc.start.auto", value: "1", get: "1"},
+		{key: "lxc.start.foo", value: "1", err: `unsupported config key "lxc.start.foo"`},
 		{key: "lxc.utsname", value: "c1", err: `legacy config key "lxc.utsname": use "lxc.uts.name"`},
 		{key: "foo", value: "1", err: `unsupported config key "foo"`},
 		{key: "lxc.uts.name", value: "a\nb", err: `invalid value "a\nb" for "lxc.uts.name": not one line of text`},
@@ -165,7 +169,7 @@ func TestSetErrorsAreTyped(t *testing.T) {
 	if _, err := c.Get("lxc.nope"); err == nil || err.Error() != `unsupported config key "lxc.nope"` {
 		t.Errorf("Get unknown key: %v", err)
 	}
-	if _, err := c.Get("lxc.net.0.link"); err == nil || err.Error() != `unsupported config key "lxc.net.0.link"` {
+	if _, err := c.Get("lxc.net.0.foo"); err == nil || err.Error() != `unsupported config key "lxc.net.0.foo"` {
 		t.Errorf("Get unsupported subkey: %v", err)
 	}
 }
@@ -196,7 +200,9 @@ func TestClear(t *testing.T) {
 		{"one net", "lxc.net.0.type = empty\nlxc.net.1.type = veth\nlxc.net.0.type =",
 			func(c *Config) bool { return reflect.DeepEqual(c.Net, []Net{{Index: 1, Type: "veth"}}) }},
 		{"net keeps first order", "lxc.net.1.type = veth\nlxc.net.0.type = empty\nlxc.net.1.type = none",
-			func(c *Config) bool { return reflect.DeepEqual(c.Net, []Net{{1, "none"}, {0, "empty"}}) }},
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.Net, []Net{{Index: 1, Type: "none"}, {Index: 0, Type: "empty"}})
+			}},
 		{"one cgroup key", "lxc.cgroup.devices.deny = a\nlxc.cgroup.devices.allow = c 1:3 rw\nlxc.cgroup2.devices.deny = a\nlxc.cgroup.devices.deny =",
 			func(c *Config) bool {
 				return reflect.DeepEqual(c.Cgroup, []CgroupSetting{{1, "devices.allow", "c 1:3 rw"}, {2, "devices.deny", "a"}})
@@ -209,7 +215,7 @@ func TestClear(t *testing.T) {
 		{"signal to default", "lxc.signal.halt = SIGUSR1\nlxc.signal.halt =", func(c *Config) bool { return c.HaltSignal == unix.SIGPWR }},
 		{"autodev to default", "lxc.autodev = 0\nlxc.autodev =", func(c *Config) bool { return c.Autodev }},
 		{"tmpfs size to default", "lxc.autodev.tmpfs.size = 1\nlxc.autodev.tmpfs.size =", func(c *Config) bool { return c.AutodevTmpfsSize == 500000 }},
-		{"rootfs", "lxc.rootfs.path = dir:/x\nlxc.rootfs.path =", func(c *Config) bool { return c.Rootfs == Rootfs{} }},
+		{"rootfs", "lxc.rootfs.path = dir:/x\nlxc.rootfs.path =", func(c *Config) bool { return c.Rootfs == Rootfs{Managed: true} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,6 +73,9 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	if !shareNet {
 		nsTypes = append(nsTypes, specs.NetworkNamespace)
 	}
+	if _, err := checkSupport(cfg, detectLSM()); err != nil {
+		return nil, nil, err
+	}
 	for _, t := range nsTypes {
 		oci.Linux.Namespaces = append(oci.Linux.Namespaces, specs.LinuxNamespace{Type: t})
 	}
@@ -152,6 +155,51 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		cg = append(cg, monitor.CgroupSetting{Version: c.Version, Key: c.Key, Value: c.Value})
 	}
 	return s, cg, nil
+}
+
+// hostLSM says which Linux security modules the host runs.
+type hostLSM struct{ apparmor, selinux bool }
+
+// detectLSM looks for the security file systems of AppArmor and SELinux.
+func detectLSM() hostLSM {
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	return hostLSM{
+		apparmor: exists("/sys/kernel/security/apparmor"),
+		selinux:  exists("/sys/fs/selinux/enforce"),
+	}
+}
+
+// checkSupport refuses the first key that holds a value golxc would
+// otherwise ignore, naming it, and returns a warning for each security
+// module key the host cannot apply anyway (LXC starts such a container
+// without the label; so does golxc). On a host that has the module, golxc
+// cannot apply the label yet, and refuses.
+func checkSupport(cfg *config.Config, lsm hostLSM) ([]string, error) {
+	var warnings []string
+	for _, k := range cfg.SetKeys() {
+		switch k.Support {
+		case config.NotBuilt:
+			return warnings, fmt.Errorf("%s is not supported yet", k.Key)
+		case config.NeedsAppArmor:
+			if lsm.apparmor {
+				return warnings, fmt.Errorf("%s is not supported yet", k.Key)
+			}
+			warnings = append(warnings, k.Key+" is ignored: AppArmor is not enabled on this host")
+		case config.NeedsSELinux:
+			if lsm.selinux {
+				return warnings, fmt.Errorf("%s is not supported yet", k.Key)
+			}
+			warnings = append(warnings, k.Key+" is ignored: SELinux is not enabled on this host")
+		}
+	}
+	return warnings, nil
+}
+
+// StartWarnings returns what a start of cfg goes on without and the tool
+// should print: security module keys on a host without that module.
+func StartWarnings(cfg *config.Config) []string {
+	w, _ := checkSupport(cfg, detectLSM())
+	return w
 }
 
 // initEnv is the environment of the container's init: LXC's container=lxc,

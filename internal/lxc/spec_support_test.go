@@ -1,0 +1,60 @@
+package lxc
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestCheckSupport: a key whose feature is not built is refused by name; a
+// security module key warns on a host without the module and is refused on
+// one with it; keys for other tools pass silently.
+func TestCheckSupport(t *testing.T) {
+	tests := []struct {
+		name     string
+		keys     [][2]string
+		lsm      hostLSM
+		wantErr  string
+		warnings []string
+	}{
+		{name: "built only", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.cgroup2.memory.max", "1G")}},
+		{name: "other tools", keys: [][2]string{kv("lxc.start.auto", "1"), kv("lxc.group", "onboot"), kv("lxc.log.level", "DEBUG"), kv("lxc.hook.destroy", "/bin/true"), kv("lxc.rootfs.managed", "0")}},
+		{name: "idmap", keys: [][2]string{kv("lxc.idmap", "u 0 100000 65536")}, wantErr: "lxc.idmap is not supported yet"},
+		{name: "net subkey", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.0.flags", "up")}, wantErr: "lxc.net.0.flags is not supported yet"},
+		{name: "sysctl", keys: [][2]string{kv("lxc.sysctl.net.ipv4.ip_forward", "1")}, wantErr: "lxc.sysctl.net.ipv4.ip_forward is not supported yet"},
+		{name: "32-bit arch", keys: [][2]string{kv("lxc.arch", "i686")}, wantErr: "lxc.arch is not supported yet"},
+		{name: "default value asks for nothing", keys: [][2]string{kv("lxc.keyring.session", "1"), kv("lxc.no_new_privs", "0")}},
+		{name: "console device", keys: [][2]string{kv("lxc.console.path", "/dev/tty1")}, wantErr: "lxc.console.path is not supported yet"},
+		{name: "apparmor absent", keys: [][2]string{kv("lxc.apparmor.profile", "unconfined"), kv("lxc.apparmor.allow_nesting", "1")},
+			warnings: []string{"lxc.apparmor.profile is ignored: AppArmor is not enabled on this host", "lxc.apparmor.allow_nesting is ignored: AppArmor is not enabled on this host"}},
+		{name: "apparmor present", keys: [][2]string{kv("lxc.apparmor.profile", "unconfined")}, lsm: hostLSM{apparmor: true}, wantErr: "lxc.apparmor.profile is not supported yet"},
+		{name: "selinux absent", keys: [][2]string{kv("lxc.selinux.context", "x")}, lsm: hostLSM{apparmor: true},
+			warnings: []string{"lxc.selinux.context is ignored: SELinux is not enabled on this host"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := specConfig(t, tt.keys...)
+			w, err := checkSupport(cfg, tt.lsm)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(w, tt.warnings) {
+				t.Fatalf("warnings = %q, want %q", w, tt.warnings)
+			}
+		})
+	}
+}
+
+// TestBuildSpecRefusesNotBuilt: the start itself refuses, naming the key.
+func TestBuildSpecRefusesNotBuilt(t *testing.T) {
+	cfg, _ := specConfig(t, kv("lxc.prlimit.nofile", "1024"))
+	_, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
+	if err == nil || err.Error() != "lxc.prlimit.nofile is not supported yet" {
+		t.Fatalf("buildSpec err = %v", err)
+	}
+}
