@@ -132,25 +132,22 @@ func (d *Document) Set(key, value string) {
 }
 
 // Append adds a line KEY = VALUE after the last line of key, or at the end,
-// in the spacing of the file's last KEY = VALUE line.
+// spaced as the last line of key, or else as the file's last KEY = VALUE
+// line.
 func (d *Document) Append(key, value string) {
-	at, style := len(d.lines), ""
+	at, style, own := len(d.lines), "", false
 	for i, l := range d.lines {
-		if l.key == "" {
+		if l.key == "" || (own && l.key != key) {
 			continue
 		}
 		style = l.text
 		if l.key == key {
-			at = i + 1
+			at, own = i+1, true
 		}
 	}
 	text := key + " = " + quoteValue(value, 0)
 	if style != "" {
-		text = rewriteLine(style, key, value)
-		// The style line's quotes were its value's, not a house style.
-		if _, v, _ := splitLine(text); v != value {
-			text = key + " = " + quoteValue(value, 0)
-		}
+		text = formatLine(style, key, value, false)
 	}
 	eol := "\n"
 	if at > 0 && d.lines[at-1].eol == "\r\n" {
@@ -206,7 +203,11 @@ func (d *Document) HasKey(key string) bool {
 // rewriteLine puts key and value into text's KEY = VALUE line, keeping the
 // blanks around the key and the "=", and the value's quotes when it had
 // them.
-func rewriteLine(text, key, value string) string {
+func rewriteLine(text, key, value string) string { return formatLine(text, key, value, true) }
+
+// formatLine writes KEY = VALUE spaced as the line text; with keep, the
+// value's quotes and trailing blanks stay too.
+func formatLine(text, key, value string, keep bool) string {
 	eq := strings.IndexByte(text, '=')
 	left, right := text[:eq], text[eq+1:]
 	lead := left[:len(left)-len(strings.TrimLeft(left, " \t"))]
@@ -218,6 +219,9 @@ func rewriteLine(text, key, value string) string {
 	var quote byte
 	if len(old) >= 2 && (old[0] == '"' || old[0] == '\'') && old[len(old)-1] == old[0] {
 		quote = old[0]
+	}
+	if !keep {
+		quote, tail = 0, ""
 	}
 	if value == "" {
 		after = ""

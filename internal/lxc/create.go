@@ -13,10 +13,6 @@ import (
 	"golxc/internal/config"
 )
 
-// DefaultConfigFile seeds every new container's config unless -f names
-// another file (lxc-create(1)).
-const DefaultConfigFile = "/etc/lxc/default.conf"
-
 // creatingInfix marks a container directory still being built; such a
 // directory is hidden (a leading dot) and renamed into place only when
 // complete, so a failed or killed create leaves no container behind.
@@ -115,6 +111,11 @@ func (c *Container) Create(o CreateOptions) (err error) {
 			}
 		}
 	}
+	// hwaddr templates (00:16:3e:xx:xx:xx) become one address, once, in
+	// the container's own config (lxc.container.conf(5)).
+	if err := config.FillHwaddrsFile(cfgPath); err != nil {
+		return err
+	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return fmt.Errorf("the new config is not valid: %w", err)
@@ -133,11 +134,17 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	return nil
 }
 
-// seedConfig is the text a new config starts from.
+// seedConfig is the text a new config starts from: -f's file, or else the
+// system config's lxc.default_config (lxc-create(1), lxc.system.conf(5)),
+// which need not exist.
 func seedConfig(file string) (string, error) {
 	explicit := file != ""
 	if !explicit {
-		file = DefaultConfigFile
+		sys, err := config.LoadSystem()
+		if err != nil {
+			return "", err
+		}
+		file = sys.DefaultConfig
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
