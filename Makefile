@@ -6,7 +6,7 @@ SHAREDIR := $(PREFIX)/share/golxc
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSION)"
-TOOLS := lxc-attach lxc-create lxc-destroy lxc-execute lxc-info lxc-ls lxc-start lxc-stop
+TOOLS := lxc-attach lxc-checkconfig lxc-config lxc-create lxc-destroy lxc-execute lxc-info lxc-ls lxc-start lxc-stop lxc-update-config
 
 .PHONY: all build test unit integration soak bench install uninstall clean demo vet
 

@@ -25,14 +25,17 @@ var Version = "0.1.0-dev"
 // tools maps each tool name to the constructor of its command. Only the
 // tool that runs gets built: every invocation pays for one command.
 var tools = map[string]func() *cobra.Command{
-	"lxc-attach":  newAttach,
-	"lxc-create":  newCreate,
-	"lxc-destroy": newDestroy,
-	"lxc-execute": newExecute,
-	"lxc-info":    newInfo,
-	"lxc-ls":      newLs,
-	"lxc-start":   newStart,
-	"lxc-stop":    newStop,
+	"lxc-attach":        newAttach,
+	"lxc-checkconfig":   newCheckconfig,
+	"lxc-config":        newConfig,
+	"lxc-create":        newCreate,
+	"lxc-update-config": newUpdateConfig,
+	"lxc-destroy":       newDestroy,
+	"lxc-execute":       newExecute,
+	"lxc-info":          newInfo,
+	"lxc-ls":            newLs,
+	"lxc-start":         newStart,
+	"lxc-stop":          newStop,
 }
 
 // ToolNames lists the tools golxc provides (for the Makefile's links).
