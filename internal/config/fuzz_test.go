@@ -30,6 +30,15 @@ func FuzzParse(f *testing.F) {
 		"lxc.init.cmd = /bin/sh -c \"echo 'x y'\" \\\"\nlxc.init.uid = 1000\n",
 		"lxc.signal.halt = SIGRTMIN+3\nlxc.signal.stop = 9\nlxc.log.level = trace\n",
 		"lxc.environment = PATH\nlxc.environment = A=b\n",
+		commonConf,
+		usernsConf,
+		legacyConfig,
+		userConfig,
+		"lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.0.2/24 10.0.0.255\nlxc.net.0.ipv6.address = 2001:db8::2/64\nlxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\nlxc.net.0.veth.vlan.tagged.id = 7\n",
+		"lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 4294967295 1\nlxc.idmap =\n",
+		"lxc.sysctl.net.ipv4.ip_forward = 1\nlxc.prlimit.nofile = 10:20\nlxc.proc.oom_score_adj = -1000\nlxc.sysctl =\n",
+		"lxc.namespace.clone = mount pid\nlxc.namespace.share.net = 1\nlxc.time.offset.boot = -5s\n",
+		"lxc.hook.start = /x\nlxc.hook =\nlxc.monitor.signal.pdeath = 0\nlxc.start.order = -3\n",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -50,6 +59,7 @@ func FuzzParse(f *testing.F) {
 		if c.HaltSignal == 0 || c.RebootSignal == 0 || c.StopSignal == 0 {
 			t.Fatalf("zero signal after Parse: %+v", c)
 		}
+		c.SetKeys()
 		for _, k := range keyTable {
 			if k.prefix || k.field == nil {
 				continue
