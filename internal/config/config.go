@@ -2,9 +2,13 @@
 // lxc.container.conf(5), into a typed Config.
 //
 // Every key is defined once, as a row of the key table in keys.go; parsing,
-// Set, Get, Keys and the defaults of New all go through that table, so a new
-// key is one new row. The package reads files and nothing else: it starts no
-// processes and touches no container state.
+// Set, Get, Keys, the defaults of New and SetKeys (what a start must refuse
+// as not built yet) all go through that table, so a new key is one new row.
+// A Document keeps a file's text so that a save (Config.SetAndSave,
+// UpdateLegacy for lxc-update-config) changes only the lines it must. The
+// system config of lxc.system.conf(5) is read by LoadSystem. The package
+// reads and writes config files and nothing else: it starts no processes
+// and touches no container state.
 package config
 
 import (
