@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/lxc"
 )
@@ -147,7 +148,7 @@ func (c *common) register(cmd *cobra.Command, withName bool) {
 	if withName {
 		f.StringVarP(&c.name, "name", "n", "", "container name")
 	}
-	f.StringVarP(&c.lxcpath, "lxcpath", "P", lxc.DefaultLXCPath, "container path")
+	f.StringVarP(&c.lxcpath, "lxcpath", "P", "", "container path (default: lxc.lxcpath of the system config, else "+lxc.DefaultLXCPath+")")
 	f.StringVarP(&c.logfile, "logfile", "o", "", "log to FILE")
 	f.StringVarP(&c.loglevel, "logpriority", "l", "ERROR", "log priority (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL)")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print no error messages")
@@ -162,11 +163,30 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	if c.name == "" && len(args) == 1 {
 		c.name = args[0]
 	}
-	ct, err := lxc.New(c.lxcpath, c.name)
+	path, err := c.path()
+	if err != nil {
+		return nil, err
+	}
+	ct, err := lxc.New(path, c.name)
 	if err != nil {
 		return nil, c.fail(err)
 	}
 	return ct, nil
+}
+
+// path is -P, or else the system config's lxc.lxcpath (lxc.system.conf(5)).
+func (c *common) path() (string, error) {
+	if c.lxcpath != "" {
+		return c.lxcpath, nil
+	}
+	sys, err := config.LoadSystem()
+	if err != nil {
+		return "", c.fail(err)
+	}
+	if sys.LXCPath == "" {
+		return lxc.DefaultLXCPath, nil
+	}
+	return sys.LXCPath, nil
 }
 
 // templateDirs are where lxc-create looks for named templates: beside the

@@ -53,8 +53,8 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return e.fail(err)
 	}
-	warn("lxc-execute", e.quiet, cfg.Warnings)
-	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, Command: command, LogFile: e.logfile, LogLevel: e.loglevel})
+	warn("lxc-execute", e.quiet, append(cfg.Warnings, lxc.StartWarnings(cfg)...))
+	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.loglevel})
 	if err != nil {
 		return e.fail(err)
 	}

@@ -85,7 +85,11 @@ func (l *lsCmd) run(args []string) error {
 			return l.fail(fmt.Errorf("invalid filter %q: %w", args[0], err))
 		}
 	}
-	names, err := lxc.List(l.lxcpath)
+	lxcpath, err := l.path()
+	if err != nil {
+		return err
+	}
+	names, err := lxc.List(lxcpath)
 	if err != nil {
 		return l.fail(err)
 	}
@@ -106,7 +110,7 @@ func (l *lsCmd) run(args []string) error {
 		wg.Add(1)
 		go func(r *lsRow) {
 			defer wg.Done()
-			ct, err := lxc.New(l.lxcpath, r.Name)
+			ct, err := lxc.New(lxcpath, r.Name)
 			if err != nil {
 				return
 			}

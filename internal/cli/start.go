@@ -68,9 +68,10 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return s.fail(err)
 	}
-	warn("lxc-start", s.quiet, cfg.Warnings)
+	warn("lxc-start", s.quiet, append(cfg.Warnings, lxc.StartWarnings(cfg)...))
 	code, err := ct.Start(cfg, lxc.StartOptions{
 		Foreground: s.foreground,
+		RCFile:     s.rcfile,
 		Command:    command,
 		PidFile:    s.pidfile,
 		ConsoleLog: s.conlog,

@@ -68,6 +68,9 @@ func (c *Container) LoadConfig(rcfile string, defines []string) (*config.Config,
 // StartOptions say how to start a container.
 type StartOptions struct {
 	Foreground bool
+	// RCFile says cfg came from this file rather than the container's own
+	// config (lxc-start -f, lxc-execute -f): the container need not exist.
+	RCFile string
 	// Execute runs Command as an application container (lxc-execute):
 	// under golxc's own init, in the foreground, with the caller's stdio.
 	Execute    bool
@@ -97,7 +100,7 @@ type startRequest struct {
 // container itself until it stops and returns init's exit status;
 // otherwise it returns once the container is RUNNING, or with the
 // container's own reason for not starting.
-func (c *Container) Start(cfg *config.Config, o StartOptions) (int, error) {
+func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err error) {
 	lock, err := c.startLock()
 	var running *ErrAlreadyRunning
 	if errors.As(err, &running) {
@@ -107,6 +110,21 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (int, error) {
 		return 1, err
 	}
 	defer lock.Release()
+	if !c.Defined() {
+		if o.RCFile == "" {
+			// Destroyed between reading its config and taking the lock.
+			lock.remove()
+			return 1, &ErrNotDefined{Name: c.Name}
+		}
+		// A container that lives only in an rcfile (lxc-execute -f):
+		// its lock must not outlive it. A detached monitor takes care of
+		// that itself; here only a failed start is left to clean.
+		defer func() {
+			if o.Foreground || o.Execute || code != 0 || err != nil {
+				lock.remove()
+			}
+		}()
+	}
 	layout, err := cgroup.Detect()
 	if err != nil {
 		return 1, err
@@ -249,9 +267,6 @@ func writePidFile(path string, pid int) error {
 func RunDetachedMonitor() int {
 	status := os.NewFile(monitorStatusFD, "status")
 	reqFile := os.NewFile(monitorRequestFD, "request")
-	// The lock stays open (and held) for the monitor's whole life.
-	lockFile := os.NewFile(monitorLockFD, "lock")
-	defer lockFile.Close()
 	var req startRequest
 	err := json.NewDecoder(reqFile).Decode(&req)
 	reqFile.Close()
@@ -259,6 +274,16 @@ func RunDetachedMonitor() int {
 		fmt.Fprintf(status, "ERR read start request: %v\n", err)
 		return 1
 	}
+	// The lock stays open (and held) for the monitor's whole life; a
+	// container that exists only in an rcfile takes its lock file along.
+	c := &Container{Name: req.Name, LXCPath: req.LXCPath}
+	lock := &Lock{f: os.NewFile(monitorLockFD, c.lockPath())}
+	defer func() {
+		if !c.Defined() {
+			lock.remove()
+		}
+		lock.Release()
+	}()
 	ready := func(err error) {
 		// The start's garbage (spec decoding, mounts) is done with: hand
 		// it back, the monitor may live for months.

@@ -191,12 +191,18 @@ func (c *Conn) PidFD() (int, *Response, error) {
 	return fd, &resp, nil
 }
 
-// Ask dials, sends one request and closes: the common case.
+// Ask dials, sends one request and closes: the common case. A monitor
+// that hangs up without answering is exiting (it hangs up on nothing
+// else a well-formed request can cause): that is ErrNotRunning too.
 func Ask(lxcpath, name string, req Request, deadline time.Time) (*Response, error) {
 	c, err := Dial(lxcpath, name)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	return c.Call(req, deadline)
+	r, err := c.Call(req, deadline)
+	if r == nil && (errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE)) {
+		return nil, ErrNotRunning
+	}
+	return r, err
 }
