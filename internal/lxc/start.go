@@ -137,7 +137,9 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if consoleLog == "" {
 		consoleLog = cfg.ConsoleLogfile
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: spec, Cgroups: cg, ConsoleLog: consoleLog, LogFile: o.LogFile, LogLevel: o.LogLevel, Execute: o.Execute}
+	// The detached monitor runs in "/" (it must not pin the caller's
+	// working directory for months): its files are named absolutely.
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: spec, Cgroups: cg, ConsoleLog: absPath(consoleLog), LogFile: absPath(o.LogFile), LogLevel: o.LogLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -237,6 +239,17 @@ func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) err
 	}
 }
 
+// absPath makes a path given on the command line absolute ("" stays "").
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
 // writePidFile writes the file whole or not at all (temp + rename), so a
 // reader never sees a partial pid.
 func writePidFile(path string, pid int) error {
@@ -274,6 +287,7 @@ func RunDetachedMonitor() int {
 		fmt.Fprintf(status, "ERR read start request: %v\n", err)
 		return 1
 	}
+	_ = os.Chdir("/")
 	// The lock stays open (and held) for the monitor's whole life; a
 	// container that exists only in an rcfile takes its lock file along.
 	c := &Container{Name: req.Name, LXCPath: req.LXCPath}
