@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,7 +44,10 @@ func stage() error {
 	if m == nil || m.Type != "spec" || m.Spec == nil {
 		return fmt.Errorf("init stage: expected a spec from the parent")
 	}
-	spec := m.Spec
+	spec := new(Spec)
+	if err := json.Unmarshal(m.Spec, spec); err != nil {
+		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
 	// The parent has moved this process into the container's cgroups by
 	// now, so a cgroup namespace made here is rooted there.
 	if spec.HasNamespace(specs.CgroupNamespace) {

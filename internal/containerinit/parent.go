@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -24,9 +25,22 @@ var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.TimeNamespace:    unix.CLONE_NEWTIME,
 }
 
+// namespacesOnly is the part of an encoded Spec the parent reads: the clone
+// flags.
+type namespacesOnly struct {
+	OCI struct {
+		Linux struct {
+			Namespaces []specs.LinuxNamespace `json:"namespaces"`
+		} `json:"linux"`
+	} `json:"oci"`
+}
+
 // StartOptions says how to start a container's init.
 type StartOptions struct {
 	Spec *Spec
+	// EncodedSpec, when set, is the spec already JSON-encoded; Spec is then
+	// not needed. A long-lived monitor passes the bytes it was given.
+	EncodedSpec []byte
 	// Stdin, Stdout, Stderr of init; nil is /dev/null. With Spec.Console
 	// init gets the console instead once its root is built.
 	Stdin, Stdout, Stderr *os.File
@@ -51,14 +65,23 @@ type Process struct {
 // returns once the container's init has been exec'd, or with the init
 // stage's own error (e.g. a mount that failed, an init not found).
 func Start(o StartOptions) (*Process, error) {
-	var flags uintptr
-	if o.Spec.OCI.Linux != nil {
-		for _, ns := range o.Spec.OCI.Linux.Namespaces {
-			if ns.Path != "" {
-				return nil, fmt.Errorf("joining namespace %s of %s is not supported yet", ns.Type, ns.Path)
-			}
-			flags |= cloneFlags[ns.Type]
+	if o.EncodedSpec == nil {
+		b, err := json.Marshal(o.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("encode spec: %w", err)
 		}
+		o.EncodedSpec = b
+	}
+	var ns namespacesOnly
+	if err := json.Unmarshal(o.EncodedSpec, &ns); err != nil {
+		return nil, fmt.Errorf("decode spec: %w", err)
+	}
+	var flags uintptr
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Path != "" {
+			return nil, fmt.Errorf("joining namespace %s of %s is not supported yet", n.Type, n.Path)
+		}
+		flags |= cloneFlags[n.Type]
 	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -106,7 +129,7 @@ func (p *Process) handshake(sock int, o StartOptions) error {
 			return err
 		}
 	}
-	if err := send(sock, &message{Type: "spec", Spec: o.Spec}, nil); err != nil {
+	if err := send(sock, &message{Type: "spec", Spec: o.EncodedSpec}, nil); err != nil {
 		return err
 	}
 	for {

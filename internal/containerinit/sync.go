@@ -13,11 +13,13 @@ import (
 // "ptys" (masters attached as SCM_RIGHTS) and then either "error" or
 // nothing: the socket is close-on-exec, so EOF means exec succeeded.
 type message struct {
-	Type    string `json:"type"`
-	Spec    *Spec  `json:"spec,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Console bool   `json:"console,omitempty"`
-	TTYs    int    `json:"ttys,omitempty"`
+	Type string `json:"type"`
+	// Spec is the encoded Spec, passed through as it came: a monitor that
+	// never decodes it keeps no JSON type caches for the OCI structs.
+	Spec    json.RawMessage `json:"spec,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Console bool            `json:"console,omitempty"`
+	TTYs    int             `json:"ttys,omitempty"`
 }
 
 const maxMessage = 1 << 20

@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -66,7 +67,7 @@ func TestSyncRoundTrip(t *testing.T) {
 		name string
 		msg  *message
 	}{
-		{name: "spec", msg: &message{Type: "spec", Spec: spec}},
+		{name: "spec", msg: &message{Type: "spec", Spec: mustEncode(t, spec)}},
 		{name: "ptys", msg: &message{Type: "ptys", Console: true, TTYs: 2}},
 		{name: "error", msg: &message{Type: "error", Error: "mount proc on /proc: permission denied\nsecond line"}},
 		{name: "bare", msg: &message{Type: "x"}},
@@ -315,4 +316,17 @@ func TestLookPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustEncode(t *testing.T, spec *Spec) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Spec
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(&back, spec) {
+		t.Fatalf("spec does not survive encoding: %v", err)
+	}
+	return b
 }

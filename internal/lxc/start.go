@@ -19,7 +19,6 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/config"
-	"golxc/internal/containerinit"
 	"golxc/internal/monitor"
 )
 
@@ -88,7 +87,7 @@ type StartOptions struct {
 type startRequest struct {
 	Name       string                  `json:"name"`
 	LXCPath    string                  `json:"lxcpath"`
-	Spec       *containerinit.Spec     `json:"spec"`
+	Spec       json.RawMessage         `json:"spec"`
 	Cgroups    []monitor.CgroupSetting `json:"cgroups"`
 	Execute    bool                    `json:"execute,omitempty"`
 	ConsoleLog string                  `json:"consoleLog,omitempty"`
@@ -139,7 +138,11 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	}
 	// The detached monitor runs in "/" (it must not pin the caller's
 	// working directory for months): its files are named absolutely.
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: spec, Cgroups: cg, ConsoleLog: absPath(consoleLog), LogFile: absPath(o.LogFile), LogLevel: o.LogLevel, Execute: o.Execute}
+	encoded, err := json.Marshal(spec)
+	if err != nil {
+		return 1, fmt.Errorf("encode spec: %w", err)
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, ConsoleLog: absPath(consoleLog), LogFile: absPath(o.LogFile), LogLevel: o.LogLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -325,13 +328,13 @@ func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)
 	}
 	defer closeLog()
 	o := monitor.Options{
-		Name:       req.Name,
-		LXCPath:    req.LXCPath,
-		Spec:       req.Spec,
-		Cgroups:    req.Cgroups,
-		ConsoleLog: req.ConsoleLog,
-		Log:        log,
-		Ready:      ready,
+		Name:        req.Name,
+		LXCPath:     req.LXCPath,
+		EncodedSpec: req.Spec,
+		Cgroups:     req.Cgroups,
+		ConsoleLog:  req.ConsoleLog,
+		Log:         log,
+		Ready:       ready,
 	}
 	if req.Execute {
 		o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr

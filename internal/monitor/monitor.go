@@ -29,7 +29,9 @@ type CgroupSetting struct {
 type Options struct {
 	Name, LXCPath string
 	Spec          *containerinit.Spec
-	Cgroups       []CgroupSetting
+	// EncodedSpec is Spec already encoded (a detached monitor's case).
+	EncodedSpec []byte
+	Cgroups     []CgroupSetting
 	// Stdin, Stdout, Stderr of init when the spec has no console
 	// (lxc-execute); nil is /dev/null.
 	Stdin, Stdout, Stderr *os.File
@@ -198,12 +200,13 @@ func (m *Monitor) setupCgroups() error {
 
 func (m *Monitor) spawn() error {
 	proc, err := containerinit.Start(containerinit.StartOptions{
-		Spec:     m.o.Spec,
-		Stdin:    m.o.Stdin,
-		Stdout:   m.o.Stdout,
-		Stderr:   m.o.Stderr,
-		Enter:    m.payload.Enter,
-		CgroupFD: -1,
+		Spec:        m.o.Spec,
+		EncodedSpec: m.o.EncodedSpec,
+		Stdin:       m.o.Stdin,
+		Stdout:      m.o.Stdout,
+		Stderr:      m.o.Stderr,
+		Enter:       m.payload.Enter,
+		CgroupFD:    -1,
 	})
 	if err != nil {
 		return err
