@@ -162,6 +162,10 @@ func (c *common) registerRCFile(cmd *cobra.Command, short string) {
 func (c *common) container(args []string) (*lxc.Container, error) {
 	if c.name == "" && len(args) == 1 {
 		c.name = args[0]
+		args = nil
+	}
+	if len(args) > 0 {
+		return nil, c.fail(fmt.Errorf("unexpected argument %q", args[0]))
 	}
 	path, err := c.path()
 	if err != nil {

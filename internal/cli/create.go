@@ -48,5 +48,6 @@ func (c *createCmd) run(cmd *cobra.Command, args []string) error {
 		TemplateArgs: targs,
 		ConfigFile:   c.config,
 		TemplateDirs: templateDirs(),
+		Warn:         func(w string) { warn("lxc-create", c.quiet, []string{w}) },
 	}))
 }

@@ -116,6 +116,9 @@ func (l *lsCmd) run(args []string) error {
 			}
 			info, err := ct.Info(l.fancy && strings.Contains(strings.Join(cols, ","), "RAM"))
 			if err != nil {
+				// A monitor that does not answer: the container is not
+				// known to be stopped.
+				r.State = "UNKNOWN"
 				return
 			}
 			r.State, r.Pid = info.State, info.Pid

@@ -20,10 +20,11 @@ const creatingInfix = ".creating-"
 
 // CreateOptions say how to create a container.
 type CreateOptions struct {
-	Template     string   // "busybox", an absolute script path, "none" or ""
-	TemplateArgs []string // after "--"
-	ConfigFile   string   // -f: replaces the default config
-	TemplateDirs []string // where named templates are looked up
+	Template     string       // "busybox", an absolute script path, "none" or ""
+	TemplateArgs []string     // after "--"
+	ConfigFile   string       // -f: replaces the default config
+	TemplateDirs []string     // where named templates are looked up
+	Warn         func(string) // gets the config's warnings (non-lxc lines)
 }
 
 // ErrExists is returned when creating a name that is taken.
@@ -60,14 +61,14 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	seed, err := seedConfig(o.ConfigFile)
+	seed, err := seedConfig(o.ConfigFile, o.Warn)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(c.LXCPath, 0o755); err != nil {
 		return fmt.Errorf("make lxcpath %s: %w", c.LXCPath, err)
 	}
-	sweepStale(c.LXCPath)
+	sweepStale(c.LXCPath, c.Name)
 	tmp, err := os.MkdirTemp(c.LXCPath, "."+c.Name+creatingInfix)
 	if err != nil {
 		return fmt.Errorf("make container directory in %s: %w", c.LXCPath, err)
@@ -137,7 +138,7 @@ func (c *Container) Create(o CreateOptions) (err error) {
 // seedConfig is the text a new config starts from: -f's file, or else the
 // system config's lxc.default_config (lxc-create(1), lxc.system.conf(5)),
 // which need not exist.
-func seedConfig(file string) (string, error) {
+func seedConfig(file string, warn func(string)) (string, error) {
 	explicit := file != ""
 	if !explicit {
 		sys, err := config.LoadSystem()
@@ -154,8 +155,14 @@ func seedConfig(file string) (string, error) {
 		return "", fmt.Errorf("read config %s: %w", file, err)
 	}
 	// Check it before building anything on it.
-	if _, err := config.Load(file); err != nil {
+	cfg, err := config.Load(file)
+	if err != nil {
 		return "", err
+	}
+	if warn != nil {
+		for _, w := range cfg.Warnings {
+			warn(w)
+		}
 	}
 	return string(b), nil
 }
@@ -191,7 +198,10 @@ func findTemplate(t string, dirs []string) (string, error) {
 // stops it, and the create fails (and cleans up) as for any failure.
 func runTemplate(script, dir, name string, args []string) error {
 	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// A failing template's own last word becomes the one-line error; on
+	// success whatever it said is passed on.
+	var errOut tailBuffer
+	cmd.Stdout, cmd.Stderr = os.Stdout, &errOut
 	cmd.Env = append(os.Environ(), "LXC_NAME="+name, "LXC_PATH="+dir, "LXC_ROOTFS_PATH="+filepath.Join(dir, "rootfs"), "LXC_CONFIG_FILE="+filepath.Join(dir, "config"))
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -204,8 +214,12 @@ func runTemplate(script, dir, name string, args []string) error {
 	select {
 	case err := <-done:
 		if err != nil {
+			if last := errOut.lastLine(); last != "" {
+				return fmt.Errorf("template %s failed: %s", filepath.Base(script), last)
+			}
 			return fmt.Errorf("template %s failed: %w", filepath.Base(script), err)
 		}
+		_, _ = os.Stderr.Write(errOut.b)
 		return nil
 	case s := <-sigs:
 		_ = cmd.Process.Kill()
@@ -217,7 +231,10 @@ func runTemplate(script, dir, name string, args []string) error {
 // sweepStale removes the hidden directories of creates and destroys that
 // were killed: one whose container lock nobody holds is no longer being
 // worked on.
-func sweepStale(lxcpath string) {
+// own is the name whose lock the caller holds (its debris is stale by
+// definition: a second lock on it would fail, flock(2) locks belong to the
+// open file).
+func sweepStale(lxcpath, own string) {
 	entries, err := os.ReadDir(lxcpath)
 	if err != nil {
 		return
@@ -231,6 +248,10 @@ func sweepStale(lxcpath string) {
 		if !e.IsDir() || !strings.HasPrefix(n, ".") || i < 1 {
 			continue
 		}
+		if n[1:i] == own {
+			os.RemoveAll(filepath.Join(lxcpath, n))
+			continue
+		}
 		other, err := New(lxcpath, n[1:i])
 		if err != nil {
 			continue
@@ -240,6 +261,26 @@ func sweepStale(lxcpath string) {
 			continue
 		}
 		os.RemoveAll(filepath.Join(lxcpath, n))
+		if !other.Defined() {
+			l.remove() // the lock file this TryLock made, of a name now gone
+		}
 		l.Release()
 	}
+}
+
+// tailBuffer keeps the last 64 KiB written to it.
+type tailBuffer struct{ b []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - 64<<10; over > 0 {
+		t.b = t.b[over:]
+	}
+	return len(p), nil
+}
+
+// lastLine is the last non-empty line written.
+func (t *tailBuffer) lastLine() string {
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -3,6 +3,7 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"golxc/internal/cgroup"
@@ -12,6 +13,14 @@ import (
 // askTimeout bounds a question to a monitor: a wedged monitor must not hang
 // lxc-info or lxc-ls.
 const askTimeout = 5 * time.Second
+
+// monitorError words a failed question to a monitor for a sysadmin.
+func (c *Container) monitorError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("the monitor of %s did not answer in time (stopped or wedged?)", c.Name)
+	}
+	return err
+}
 
 // Info is what lxc-info shows of a container.
 type Info struct {
@@ -33,7 +42,7 @@ func (c *Container) State() (string, error) {
 		return monitor.Stopped, nil
 	}
 	if err != nil {
-		return "", err
+		return "", c.monitorError(err)
 	}
 	return r.State, nil
 }
@@ -50,7 +59,7 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		return info, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, c.monitorError(err)
 	}
 	info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
 	if withStats && info.Pid > 0 {

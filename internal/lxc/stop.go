@@ -58,7 +58,17 @@ func (c *Container) Stop(o StopOptions) error {
 	case o.Kill:
 		req = monitor.Request{Command: "kill", NoWait: o.NoWait}
 	}
-	resp, err := conn.Call(req, time.Time{})
+	// A wedged monitor must not hang the tool for ever: whatever the
+	// container does, a live monitor answers within the timeout (it kills
+	// when that runs out) plus a grace.
+	var deadline time.Time
+	if o.Timeout >= 0 || o.Kill {
+		deadline = time.Now().Add(max(o.Timeout, 0) + 15*time.Second)
+	}
+	resp, err := conn.Call(req, deadline)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return c.monitorError(err)
+	}
 	if err == nil && resp.State == monitor.Stopped {
 		// STOPPED is said just before the monitor exits; a start right
 		// after this stop must find it gone.
