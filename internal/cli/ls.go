@@ -114,6 +114,16 @@ func (l *lsCmd) run(args []string) error {
 			if err != nil {
 				return
 			}
+			if l.fancy || l.format == "json" {
+				// A config that does not load shows its defaults here;
+				// lxc-start is where it is reported.
+				if cfg, err := ct.LoadConfig("", nil); err == nil {
+					r.Autostart = cfg.Start.Auto
+					if len(cfg.Groups) > 0 {
+						r.Groups = cfg.Groups
+					}
+				}
+			}
 			info, err := ct.Info(l.fancy && strings.Contains(strings.Join(cols, ","), "RAM"))
 			if err != nil {
 				// A monitor that does not answer: the container is not
