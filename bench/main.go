@@ -33,11 +33,13 @@ func main() {
 
 type bench struct {
 	bin, lxcpath, conf string
+	env                []string // added to the tools' environment
 }
 
 func (b *bench) tool(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(b.bin, name), append([]string{"-P", b.lxcpath}, args...)...)
 	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), b.env...)
 	return cmd
 }
 
@@ -141,15 +143,24 @@ func run(bin string, runs, memN int) error {
 	if err := report("lxc-create -t busybox + lxc-destroy", med, lo, hi, err); err != nil {
 		return err
 	}
-	return memory(b, memN, &started)
+	if err := memory(b, memN, &started, false); err != nil {
+		return err
+	}
+	shared := *b
+	shared.env = []string{"GOLXC_SHARED_MONITOR=1"}
+	return memory(&shared, memN, &started, true)
 }
 
 // memory starts n busybox containers and reports what each costs the
 // host (MemAvailable drop) and its monitor's private memory.
-func memory(b *bench, n int, started *[]string) error {
+func memory(b *bench, n int, started *[]string, shared bool) error {
 	var names []string
+	prefix := "mem"
+	if shared {
+		prefix = "shm"
+	}
 	for i := 0; i < n; i++ {
-		name := "mem" + strconv.Itoa(i)
+		name := prefix + strconv.Itoa(i)
 		if err := b.must("lxc-create", "-n", name, "-t", "busybox", "-f", b.conf); err != nil {
 			return err
 		}
@@ -173,16 +184,26 @@ func memory(b *bench, n int, started *[]string) error {
 		return err
 	}
 	var priv []int
-	for _, name := range names {
-		if kb, err := monitorPrivateKB(b.lxcpath, name); err == nil {
-			priv = append(priv, kb)
+	if shared {
+		if kb, err := anonKB("[lxc monitor] " + b.lxcpath + " (shared)"); err == nil {
+			priv = append(priv, kb/n)
+		}
+	} else {
+		for _, name := range names {
+			if kb, err := anonKB("[lxc monitor] " + b.lxcpath + " " + name); err == nil {
+				priv = append(priv, kb)
+			}
 		}
 	}
 	sort.Ints(priv)
-	fmt.Printf("memory, %d running busybox containers:\n", n)
+	mode := "a monitor process each"
+	if shared {
+		mode = "GOLXC_SHARED_MONITOR=1"
+	}
+	fmt.Printf("memory, %d running busybox containers, %s:\n", n, mode)
 	fmt.Printf("  %-36s %10.2f MiB\n", "host cost per container", float64(before-after)/float64(n)/1024)
 	if len(priv) > 0 {
-		fmt.Printf("  %-36s %10.2f MiB\n", "monitor private memory (median)", float64(priv[len(priv)/2])/1024)
+		fmt.Printf("  %-36s %10.2f MiB\n", "monitor private memory per container", float64(priv[len(priv)/2])/1024)
 	}
 	for _, name := range names {
 		_ = b.tool("lxc-stop", "-k", "-n", name).Run()
@@ -205,10 +226,9 @@ func memAvailable() (int, error) {
 	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
 }
 
-// monitorPrivateKB is the monitor's Private_Clean+Private_Dirty minus its
-// file-backed text, i.e. its anonymous memory.
-func monitorPrivateKB(lxcpath, name string) (int, error) {
-	title := "[lxc monitor] " + lxcpath + " " + name
+// anonKB is the anonymous memory of the process titled title (its
+// private memory but the binary's shared text).
+func anonKB(title string) (int, error) {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
@@ -225,5 +245,5 @@ func monitorPrivateKB(lxcpath, name string) (int, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("monitor of %s not found", name)
+	return 0, fmt.Errorf("no process titled %q", title)
 }

@@ -58,6 +58,11 @@ func Main(args []string) int {
 			return 1
 		case lxc.MonitorArg:
 			return lxc.RunDetachedMonitor()
+		case lxc.SupervisorArg:
+			if len(args) < 3 {
+				return 1
+			}
+			return lxc.RunSupervisor(args[2])
 		}
 	}
 	name := filepath.Base(args[0])

@@ -85,14 +85,16 @@ type StartOptions struct {
 
 // startRequest is what a detached monitor is told to run.
 type startRequest struct {
-	Name       string                  `json:"name"`
-	LXCPath    string                  `json:"lxcpath"`
-	Spec       json.RawMessage         `json:"spec"`
-	Cgroups    []monitor.CgroupSetting `json:"cgroups"`
-	Execute    bool                    `json:"execute,omitempty"`
-	ConsoleLog string                  `json:"consoleLog,omitempty"`
-	LogFile    string                  `json:"logFile,omitempty"`
-	LogLevel   string                  `json:"logLevel,omitempty"`
+	Name    string                  `json:"name"`
+	LXCPath string                  `json:"lxcpath"`
+	Spec    json.RawMessage         `json:"spec"`
+	Cgroups []monitor.CgroupSetting `json:"cgroups"`
+	Execute bool                    `json:"execute,omitempty"`
+	// Shared: run in the lxcpath's shared monitor (see supervisor.go).
+	Shared     bool   `json:"shared,omitempty"`
+	ConsoleLog string `json:"consoleLog,omitempty"`
+	LogFile    string `json:"logFile,omitempty"`
+	LogLevel   string `json:"logLevel,omitempty"`
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -162,6 +164,10 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			defer restore()
 		}
 		return runMonitor(req, in, out, nil)
+	}
+	if os.Getenv(SharedMonitorEnv) == "1" {
+		req.Shared = true
+		return 0, c.startShared(req, lock, o.PidFile)
 	}
 	return 0, c.daemonize(req, lock, o.PidFile)
 }
@@ -335,6 +341,7 @@ func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)
 		ConsoleLog:  req.ConsoleLog,
 		Log:         log,
 		Ready:       ready,
+		Shared:      req.Shared,
 	}
 	if req.Execute {
 		o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -46,7 +46,10 @@ type Options struct {
 	// foreground container: lxc-start -F, lxc-execute); otherwise a
 	// signal to the monitor stops the container.
 	ForwardSignals bool
-	Log            *logrus.Logger
+	// Shared says the process supervises other containers too (golxc's
+	// shared monitor): it has no monitor cgroup of its own to enter.
+	Shared bool
+	Log    *logrus.Logger
 	// Ready is called once: with nil when the container is RUNNING, or
 	// with the reason it could not start.
 	Ready func(error)
@@ -177,6 +180,9 @@ func (m *Monitor) setupCgroups() error {
 		return err
 	}
 	m.layout = layout
+	if m.o.Shared {
+		return m.createPayload()
+	}
 	self, err := layout.CreateGroup("lxc.monitor.", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create monitor cgroup: %w", err)
@@ -185,7 +191,11 @@ func (m *Monitor) setupCgroups() error {
 	if err := self.Enter(os.Getpid()); err != nil {
 		return fmt.Errorf("enter monitor cgroup: %w", err)
 	}
-	payload, err := layout.CreateGroup("lxc.payload.", m.o.Name)
+	return m.createPayload()
+}
+
+func (m *Monitor) createPayload() error {
+	payload, err := m.layout.CreateGroup("lxc.payload.", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}

@@ -65,7 +65,9 @@ func (m *Monitor) handle(c *net.UnixConn) {
 		stopWatch()
 		ok := m.reply(c, resp, fd)
 		m.pending.Add(-1)
-		if !ok {
+		// After STOPPED there is nothing left to ask, and the hang-up
+		// tells a waiting lxc-stop that the teardown is over.
+		if !ok || resp.State == Stopped {
 			return
 		}
 	}

@@ -1,0 +1,232 @@
+package lxc
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/monitor"
+)
+
+// The shared monitor. By default every running container has a monitor
+// process of its own, as LXC has; a Go process costs about 1.3 MiB of
+// private memory, against LXC's 0.4 MiB C monitor. With
+// GOLXC_SHARED_MONITOR=1, lxc-start -d hands the container to one process
+// per lxcpath that runs the same per-container monitor code for all of
+// them: each more container costs its goroutines and buffers only. The
+// price is the blast radius: if that process dies, every container it
+// supervises dies with it (as each would with its own monitor).
+
+// SupervisorArg is argv[1] of the shared monitor process.
+const SupervisorArg = "__supervisor"
+
+// SharedMonitorEnv set to "1" makes lxc-start -d use the shared monitor.
+const SharedMonitorEnv = "GOLXC_SHARED_MONITOR"
+
+// supervisorName is the socket name of the shared monitor: not a valid
+// container name, so it cannot clash with one.
+const supervisorName = ".shared"
+
+// supervisorIdle is how long a shared monitor with nothing to supervise
+// stays, so that a stop and a start do not pay for a new process.
+const supervisorIdle = 2 * time.Second
+
+func supervisorAddr(lxcpath string) *net.UnixAddr {
+	return &net.UnixAddr{Name: monitor.SocketAddr(lxcpath, supervisorName), Net: "unix"}
+}
+
+// startShared hands the start request and the container's lock to the
+// lxcpath's shared monitor, starting that process first if none runs.
+func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode start request: %w", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	spawned := false
+	for {
+		conn, err := net.DialUnix("unix", nil, supervisorAddr(c.LXCPath))
+		if err == nil {
+			pid, err := handStart(conn, b, lock)
+			conn.Close()
+			if err == nil && pidFile != "" {
+				return writePidFile(pidFile, pid)
+			}
+			return err
+		}
+		if !spawned {
+			if err := spawnSupervisor(c.LXCPath); err != nil {
+				return err
+			}
+			spawned = true
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the shared monitor of %s does not answer", c.LXCPath)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// handStart sends one start request with the lock's descriptor and reads
+// the answer: "OK <pid>" once the container runs, or "ERR <reason>".
+func handStart(conn *net.UnixConn, req []byte, lock *Lock) (int, error) {
+	if _, _, err := conn.WriteMsgUnix(append(req, '\n'), unix.UnixRights(int(lock.File().Fd())), nil); err != nil {
+		return 0, fmt.Errorf("send start request to the shared monitor: %w", err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	line = strings.TrimSpace(line)
+	switch {
+	case strings.HasPrefix(line, "OK "):
+		var pid int
+		fmt.Sscanf(line, "OK %d", &pid)
+		return pid, nil
+	case strings.HasPrefix(line, "ERR "):
+		return 0, errors.New(strings.TrimPrefix(line, "ERR "))
+	default:
+		return 0, fmt.Errorf("the shared monitor hung up before the container started (%v)", err)
+	}
+}
+
+func spawnSupervisor(lxcpath string) error {
+	cmd := exec.Command("/proc/self/exe", SupervisorArg, lxcpath)
+	cmd.Args[0] = "[lxc monitor] " + lxcpath + " (shared)"
+	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the shared monitor: %w", err)
+	}
+	// It outlives this tool; PID 1 reaps it.
+	return cmd.Process.Release()
+}
+
+// RunSupervisor is the body of the shared monitor of lxcpath. It serves
+// start requests until it has had nothing to supervise for a while.
+func RunSupervisor(lxcpath string) int {
+	_ = os.Chdir("/")
+	ln, err := net.ListenUnix("unix", supervisorAddr(lxcpath))
+	if err != nil {
+		return 1 // another one won the race: the clients use it
+	}
+	var (
+		mu     sync.Mutex
+		active int
+		idle   = make(chan struct{}, 1)
+		served = make(chan struct{})
+	)
+	go func() {
+		defer close(served)
+		for {
+			conn, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			active++
+			mu.Unlock()
+			go func() {
+				serveStart(conn)
+				mu.Lock()
+				active--
+				if active == 0 {
+					select {
+					case idle <- struct{}{}:
+					default:
+					}
+				}
+				mu.Unlock()
+				debug.FreeOSMemory()
+			}()
+		}
+	}()
+	for {
+		<-idle
+		time.Sleep(supervisorIdle)
+		mu.Lock()
+		if active == 0 {
+			ln.Close()
+			mu.Unlock()
+			break
+		}
+		mu.Unlock()
+	}
+	<-served
+	// Requests accepted just before the close are served to the end.
+	for {
+		mu.Lock()
+		n := active
+		mu.Unlock()
+		if n == 0 {
+			return 0
+		}
+		<-idle
+	}
+}
+
+// serveStart runs one container, from its start request to its stop.
+func serveStart(conn *net.UnixConn) {
+	defer conn.Close()
+	buf := make([]byte, 64<<10)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil || oobn == 0 {
+		return
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if got, err := unix.ParseUnixRights(&m); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return
+	}
+	data := buf[:n]
+	r := bufio.NewReader(conn)
+	for !strings.Contains(string(data), "\n") {
+		more, err := r.ReadBytes('\n')
+		data = append(data, more...)
+		if err != nil {
+			break
+		}
+	}
+	var req startRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		unix.Close(fds[0])
+		fmt.Fprintf(conn, "ERR decode start request: %v\n", err)
+		return
+	}
+	req.Shared = true
+	c := &Container{Name: req.Name, LXCPath: req.LXCPath}
+	lock := &Lock{f: os.NewFile(uintptr(fds[0]), c.lockPath())}
+	defer func() {
+		if !c.Defined() {
+			lock.remove()
+		}
+		lock.Release()
+	}()
+	ready := func(err error) {
+		if err != nil {
+			fmt.Fprintf(conn, "ERR %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			fmt.Fprintf(conn, "OK %d\n", os.Getpid())
+		}
+		conn.Close()
+	}
+	_, _ = runMonitor(&req, nil, nil, ready)
+}
