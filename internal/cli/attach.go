@@ -69,13 +69,7 @@ func (a *attachCmd) run(cmd *cobra.Command, args []string) error {
 	if a.clearEnv && a.keepEnv {
 		return a.fail(fmt.Errorf("--clear-env and --keep-env exclude each other"))
 	}
-	var command []string
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		command = args[dash:]
-		args = args[:dash]
-	} else if a.name != "" {
-		command, args = args, nil
-	}
+	command, args := a.splitCommand(cmd, args)
 	for _, v := range a.setVars {
 		if !strings.Contains(v, "=") {
 			return a.fail(fmt.Errorf("invalid -v %q: want VAR=VALUE", v))

@@ -183,6 +183,19 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	return ct, nil
 }
 
+// splitCommand separates a tool's COMMAND from its positional name: what
+// follows "--", or, when -n named the container, every argument (LXC
+// accepts "lxc-attach -n c1 ps").
+func (c *common) splitCommand(cmd *cobra.Command, args []string) (command, rest []string) {
+	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+		return args[dash:], args[:dash]
+	}
+	if c.name != "" {
+		return args, nil
+	}
+	return nil, args
+}
+
 // path is -P, or else the system config's lxc.lxcpath (lxc.system.conf(5)).
 func (c *common) path() (string, error) {
 	if c.lxcpath != "" {

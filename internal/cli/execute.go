@@ -35,13 +35,7 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	if e.daemon {
 		return e.fail(errors.New("-d is not supported yet"))
 	}
-	var command []string
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		command = args[dash:]
-		args = args[:dash]
-	} else if e.name != "" {
-		command, args = args, nil
-	}
+	command, args := e.splitCommand(cmd, args)
 	if len(command) == 0 {
 		return e.fail(errors.New("no command given (lxc-execute -n NAME -- COMMAND)"))
 	}

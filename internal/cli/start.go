@@ -53,13 +53,7 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 	if s.console != "" || len(s.share) > 0 {
 		return s.fail(errors.New("--console and --share-* are not supported yet"))
 	}
-	var command []string
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		command = args[dash:]
-		args = args[:dash]
-	} else if s.name != "" {
-		command, args = args, nil
-	}
+	command, args := s.splitCommand(cmd, args)
 	ct, err := s.container(args)
 	if err != nil {
 		return err
