@@ -6,7 +6,9 @@ SHAREDIR := $(PREFIX)/share/golxc
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSION)"
-TOOLS := lxc-attach lxc-checkconfig lxc-config lxc-create lxc-destroy lxc-execute lxc-info lxc-ls lxc-start lxc-stop lxc-update-config
+# The tool names come from the binary itself (golxc --list-tools): one list,
+# read by the shell once the binary exists.
+TOOLS = $$(bin/golxc --list-tools)
 
 .PHONY: all build test unit integration soak bench install uninstall clean demo vet
 
@@ -45,7 +47,7 @@ install: build
 	@for t in $(TOOLS); do ln -sf golxc $(DESTDIR)$(BINDIR)/$$t; done
 	install -m 0755 templates/lxc-busybox $(DESTDIR)$(SHAREDIR)/templates/lxc-busybox
 
-uninstall:
+uninstall: build
 	rm -f $(DESTDIR)$(BINDIR)/golxc
 	@for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	rm -rf $(DESTDIR)$(SHAREDIR)
