@@ -8,12 +8,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
 	"golxc/internal/containerinit"
@@ -51,6 +53,11 @@ func ToolNames() []string {
 
 // Main runs the tool named by args and returns the process exit code.
 func Main(args []string) int {
+	// No descriptor this process inherited may reach a child: a
+	// container's init or an attached command would hold the caller's
+	// files (a directory fd is a way out of the rootfs). This process
+	// still uses what it was handed (a monitor's status pipe and lock).
+	_ = unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	if len(args) > 1 {
 		switch args[1] {
 		case containerinit.StageArg:

@@ -234,6 +234,12 @@ func execInit(spec *Spec) error {
 	if spec.WrapInit {
 		// golxc's own init is this very process, already PID 1 with its
 		// runtime up: exec'ing it anew would only pay for a second start.
+		// Staying, it must shed what an exec would have: capabilities
+		// beyond the container's, and ptrace-ability.
+		if err := security.LimitProcess(keep); err != nil {
+			return err
+		}
+		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		unix.Close(syncFD)
 		os.Exit(wrapInit(p.Args, p.Env))
 	}

@@ -29,7 +29,14 @@ func Mount(root *rootfs.Root) error {
 	if root.Exists("/dev/ptmx") {
 		// A node or file from the rootfs's own /dev: cover it with the
 		// instance's ptmx so that opening it allocates in this instance.
-		return root.Mount(specs.Mount{Source: root.Path + "/dev/pts/ptmx", Destination: "/dev/ptmx", Type: "bind", Options: []string{"bind"}})
+		// The source is opened inside the root: a path string would be
+		// resolved on the host, through the container's symlinks.
+		fd, err := root.Open("/dev/pts/ptmx")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return root.Mount(specs.Mount{Source: "/proc/self/fd/" + strconv.Itoa(fd), Destination: "/dev/ptmx", Type: "bind", Options: []string{"bind"}})
 	}
 	return root.Symlink("pts/ptmx", "/dev/ptmx")
 }

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/cgroup"
-	"golxc/internal/config"
 	"golxc/internal/monitor"
 	"golxc/internal/security"
 )
@@ -103,11 +102,11 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	defer unix.Close(pidfd)
 
-	keep := security.AllCaps()
-	if cfg, err := c.attachConfig(o.RCFile); err == nil {
-		if keep, err = boundingSet(cfg); err != nil {
-			return 1, err
-		}
+	// The attached command gets the running init's bounding set: what the
+	// container was started with, whatever its config file says now.
+	keep, err := security.BoundingOf(info.Pid)
+	if err != nil {
+		return 1, err
 	}
 	flags := o.Namespaces
 	if flags == 0 {
@@ -140,13 +139,6 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, s.err
 	}
 	return waitForwarding(s.cmd), nil
-}
-
-func (c *Container) attachConfig(rcfile string) (*config.Config, error) {
-	if rcfile == "" && !c.Defined() {
-		return nil, &ErrNotDefined{Name: c.Name}
-	}
-	return c.LoadConfig(rcfile, nil)
 }
 
 // spawnAttached runs on a locked thread: it joins the container, limits

@@ -113,13 +113,8 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 			m.Type = ""
 		}
 		for _, opt := range strings.Split(e.Options, ",") {
-			if opt == "relative" {
-				// The source is a path inside the rootfs.
-				if root == "" {
-					return nil, nil, fmt.Errorf("lxc.mount.entry = %s: option relative needs lxc.rootfs.path", e.Raw)
-				}
-				m.Source = filepath.Join(root, filepath.Clean("/"+e.Source))
-				continue
+			if opt == "relative" && root == "" {
+				return nil, nil, fmt.Errorf("lxc.mount.entry = %s: option relative needs lxc.rootfs.path", e.Raw)
 			}
 			if opt != "" {
 				m.Options = append(m.Options, opt)

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"golxc/internal/cgroup"
 	"golxc/internal/monitor"
 )
 
@@ -49,6 +50,11 @@ func supervisorAddr(lxcpath string) *net.UnixAddr {
 // startShared hands the start request and the container's lock to the
 // lxcpath's shared monitor, starting that process first if none runs.
 func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) error {
+	if pidFile != "" {
+		// Its pid is every container's monitor: a pid file meant for one
+		// container would let a kill stop them all.
+		return fmt.Errorf("-p is not supported with the shared monitor (%s=1)", SharedMonitorEnv)
+	}
 	b, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("encode start request: %w", err)
@@ -58,12 +64,14 @@ func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) e
 	for {
 		conn, err := net.DialUnix("unix", nil, supervisorAddr(c.LXCPath))
 		if err == nil {
-			pid, err := handStart(conn, b, lock)
+			err := handStart(conn, b, lock)
 			conn.Close()
-			if err == nil && pidFile != "" {
-				return writePidFile(pidFile, pid)
+			if !errors.Is(err, errHungUp) {
+				return err
 			}
-			return err
+			// Closed while our connection waited in its backlog (it was
+			// going idle): a new one is needed.
+			spawned = false
 		}
 		if !spawned {
 			if err := spawnSupervisor(c.LXCPath); err != nil {
@@ -78,23 +86,31 @@ func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) e
 	}
 }
 
+// errHungUp says the shared monitor closed the connection without reading
+// the request: it was shutting down.
+var errHungUp = errors.New("the shared monitor hung up")
+
 // handStart sends one start request with the lock's descriptor and reads
-// the answer: "OK <pid>" once the container runs, or "ERR <reason>".
-func handStart(conn *net.UnixConn, req []byte, lock *Lock) (int, error) {
+// the answer: "OK" once the container runs, "ACK" first once the request
+// is taken (so a hang-up before it means "not taken"), or "ERR <reason>".
+func handStart(conn *net.UnixConn, req []byte, lock *Lock) error {
 	if _, _, err := conn.WriteMsgUnix(append(req, '\n'), unix.UnixRights(int(lock.File().Fd())), nil); err != nil {
-		return 0, fmt.Errorf("send start request to the shared monitor: %w", err)
+		return errHungUp
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	r := bufio.NewReader(conn)
+	line, err := r.ReadString('\n')
+	if strings.TrimSpace(line) != "ACK" {
+		return errHungUp
+	}
+	line, err = r.ReadString('\n')
 	line = strings.TrimSpace(line)
 	switch {
-	case strings.HasPrefix(line, "OK "):
-		var pid int
-		fmt.Sscanf(line, "OK %d", &pid)
-		return pid, nil
+	case line == "OK":
+		return nil
 	case strings.HasPrefix(line, "ERR "):
-		return 0, errors.New(strings.TrimPrefix(line, "ERR "))
+		return errors.New(strings.TrimPrefix(line, "ERR "))
 	default:
-		return 0, fmt.Errorf("the shared monitor hung up before the container started (%v)", err)
+		return fmt.Errorf("the shared monitor hung up before the container started (%v)", err)
 	}
 }
 
@@ -118,12 +134,30 @@ func RunSupervisor(lxcpath string) int {
 	if err != nil {
 		return 1 // another one won the race: the clients use it
 	}
+	// Out of the caller's cgroup, as a per-container monitor is: the end
+	// of the session that started the first container must not take
+	// every container with it.
+	if layout, err := cgroup.Detect(); err == nil {
+		if g, err := layout.CreateGroup("lxc.monitor.", "golxc-shared"); err == nil {
+			if err := g.Enter(os.Getpid()); err == nil {
+				defer func() {
+					_ = layout.EnterBase(os.Getpid())
+					_ = g.Destroy()
+				}()
+			} else {
+				_ = g.Destroy()
+			}
+		}
+	}
 	var (
 		mu     sync.Mutex
 		active int
 		idle   = make(chan struct{}, 1)
 		served = make(chan struct{})
 	)
+	// Idle from the start: if the lxc-start that spawned it never
+	// connects, it must not live for ever.
+	idle <- struct{}{}
 	go func() {
 		defer close(served)
 		for {
@@ -212,6 +246,10 @@ func serveStart(conn *net.UnixConn) {
 		return
 	}
 	req.Shared = true
+	if _, err := fmt.Fprintln(conn, "ACK"); err != nil {
+		unix.Close(fds[0])
+		return
+	}
 	c := &Container{Name: req.Name, LXCPath: req.LXCPath}
 	lock := &Lock{f: os.NewFile(uintptr(fds[0]), c.lockPath())}
 	defer func() {
@@ -224,7 +262,7 @@ func serveStart(conn *net.UnixConn) {
 		if err != nil {
 			fmt.Fprintf(conn, "ERR %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		} else {
-			fmt.Fprintf(conn, "OK %d\n", os.Getpid())
+			fmt.Fprintln(conn, "OK")
 		}
 		conn.Close()
 	}

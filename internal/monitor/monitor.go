@@ -103,7 +103,12 @@ func Run(o Options) (int, error) {
 	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(sigs)
+	// Stop, then close: the routing goroutine ends with the monitor (a
+	// shared monitor runs many of these in one process).
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
 	go m.onSignals(sigs)
 
 	first := true

@@ -15,6 +15,7 @@ type Options struct {
 	CreateDir   bool    // create=dir: make the target directory first
 	CreateFile  bool    // create=file: make the target as an empty file first
 	Optional    bool    // optional: a failure to mount is not an error
+	Relative    bool    // relative: the source is a path inside the root
 }
 
 // flagOption says what a known option does to the MS_* flags.
@@ -94,6 +95,8 @@ func ParseOptions(opts []string) Options {
 			o.CreateFile = true
 		case "optional":
 			o.Optional = true
+		case "relative":
+			o.Relative = true
 		default:
 			data = append(data, opt)
 		}

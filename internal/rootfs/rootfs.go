@@ -43,6 +43,16 @@ func (r *Root) Mount(m specs.Mount) error {
 func (r *Root) mount(m specs.Mount, o Options) error {
 	dst := filepath.Clean("/" + m.Destination)
 	bind := o.Flags&unix.MS_BIND != 0 || m.Type == "bind"
+	if o.Relative {
+		// Resolved inside the root, never on the host through the
+		// container's symlinks.
+		fd, err := r.Open(m.Source)
+		if err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.Source, dst, err)
+		}
+		defer unix.Close(fd)
+		m.Source = fdPath(fd)
+	}
 	if bind {
 		o.Flags |= unix.MS_BIND
 		if _, err := os.Stat(m.Source); err != nil {

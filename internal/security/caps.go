@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -143,4 +145,72 @@ func LimitBounding(keep []string) error {
 		}
 	}
 	return nil
+}
+
+// capMask is the bit set of the capabilities named (OCI names).
+func capMask(names []string) (uint64, error) {
+	var m uint64
+	for _, k := range names {
+		n, err := CapNumber(k)
+		if err != nil {
+			return 0, err
+		}
+		m |= 1 << uint(n)
+	}
+	return m, nil
+}
+
+// LimitProcess cuts the permitted, effective and inheritable sets of every
+// thread of this process down to keep (OCI names). A process that stays
+// (golxc's own init as PID 1) and never execs is not confined by the
+// bounding set alone, which only limits what an execve gains.
+func LimitProcess(keep []string) error {
+	m, err := capMask(keep)
+	if err != nil {
+		return err
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for i := range data {
+		word := uint32(m >> (32 * uint(i)))
+		data[i].Effective &= word
+		data[i].Permitted &= word
+		data[i].Inheritable &= word
+	}
+	// Capabilities are per thread: every thread of the Go runtime must
+	// lose them, not just this one.
+	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
+		return fmt.Errorf("capset: %w", errno)
+	}
+	return nil
+}
+
+// BoundingOf returns the capability bounding set of process pid (OCI
+// names), as /proc shows it: what a running container was started with.
+func BoundingOf(pid int) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return nil, fmt.Errorf("read capabilities of pid %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "CapBnd:")
+		if !ok {
+			continue
+		}
+		m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("parse CapBnd of pid %d: %w", pid, err)
+		}
+		var caps []string
+		for i := 0; i < 64; i++ {
+			if m&(1<<uint(i)) != 0 && i < CapCount() {
+				caps = append(caps, CapName(i))
+			}
+		}
+		return caps, nil
+	}
+	return nil, fmt.Errorf("no CapBnd in /proc/%d/status", pid)
 }
