@@ -45,7 +45,8 @@ func (s *stopCmd) run(args []string) error {
 	if s.timeout < 0 || s.nokill {
 		timeout = -1
 	}
-	err = ct.Stop(lxc.StopOptions{Kill: s.kill, Reboot: s.reboot, NoWait: s.nowait, Timeout: timeout, RCFile: s.rcfile})
+	err = ct.Stop(lxc.StopOptions{Kill: s.kill, Reboot: s.reboot, NoWait: s.nowait, Timeout: timeout, RCFile: s.rcfile,
+		Warn: func(w string) { warn("lxc-stop", s.quiet, []string{w}) }})
 	var nr *lxc.ErrNotRunning
 	if errors.As(err, &nr) {
 		return s.failCode(2, err)

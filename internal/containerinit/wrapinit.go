@@ -30,6 +30,10 @@ func wrapInit(args, env []string) int {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	// The command gets a clean signal state: Go's handlers are ours.
 	if err := cmd.Start(); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // not Go's "fork/exec" wording
+		}
 		fmt.Fprintf(os.Stderr, "%s: %v\n", args[0], err)
 		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) {
 			return 126

@@ -22,6 +22,7 @@ type StopOptions struct {
 	NoWait  bool          // lxc-stop -W
 	Timeout time.Duration // before a clean halt turns into a kill; < 0: wait for ever
 	RCFile  string
+	Warn    func(string) // gets what the tool should print as a warning
 }
 
 // Stop halts the container with its lxc.signal.halt, killing it when it
@@ -45,7 +46,9 @@ func (c *Container) Stop(o StopOptions) error {
 		if loaded, err := c.LoadConfig(o.RCFile, nil); err == nil {
 			cfg = loaded
 		} else {
-			fmt.Fprintf(os.Stderr, "warning: %v: using the default signals\n", err)
+			if o.Warn != nil {
+				o.Warn(fmt.Sprintf("%v: using the default signals", err))
+			}
 		}
 	}
 	req := monitor.Request{Command: "stop", Signal: int(cfg.HaltSignal), TimeoutMS: o.Timeout.Milliseconds(), NoWait: o.NoWait}

@@ -72,6 +72,8 @@ type Monitor struct {
 	killT    *time.Timer
 	exit     syscall.WaitStatus
 	pending  atomic.Int32 // requests being answered
+	keys     *os.File     // where the terminal's input goes (-F): the current console
+	keysOnce sync.Once
 }
 
 // Run starts the container and supervises it until it stops. It returns
@@ -283,10 +285,36 @@ func (m *Monitor) console(master *os.File) {
 		if err != nil {
 			return
 		}
-		go func() {
-			_, _ = io.Copy(wr, m.o.TerminalIn)
-			wr.Close()
-		}()
+		// One reader of the terminal for the monitor's life, writing to
+		// the current console: a reader per console would, after a
+		// reboot, eat keystrokes for the dead one.
+		m.mu.Lock()
+		old := m.keys
+		m.keys = wr
+		m.mu.Unlock()
+		if old != nil {
+			old.Close()
+		}
+		m.keysOnce.Do(func() { go m.forwardKeys() })
+	}
+}
+
+// forwardKeys copies the terminal's input to the current console.
+func (m *Monitor) forwardKeys() {
+	buf := make([]byte, 4096)
+	for {
+		n, err := m.o.TerminalIn.Read(buf)
+		if n > 0 {
+			m.mu.Lock()
+			w := m.keys
+			m.mu.Unlock()
+			if w != nil {
+				_, _ = w.Write(buf[:n])
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
