@@ -31,7 +31,7 @@ func newStop() *cobra.Command {
 	f.BoolVarP(&s.reboot, "reboot", "r", false, "reboot the container")
 	f.BoolVarP(&s.nowait, "nowait", "W", false, "do not wait for the container to stop")
 	f.IntVarP(&s.timeout, "timeout", "t", 60, "seconds to wait before killing (-1: for ever)")
-	f.BoolVar(&s.nokill, "nokill", false, "never kill: wait for the clean halt only")
+	f.BoolVar(&s.nokill, "nokill", false, "never kill: only ask for a clean halt, and stop waiting after -t")
 	f.BoolVar(&s.nolock, "nolock", false, "accepted for compatibility")
 	return cmd
 }
@@ -42,10 +42,10 @@ func (s *stopCmd) run(args []string) error {
 		return err
 	}
 	timeout := time.Duration(s.timeout) * time.Second
-	if s.timeout < 0 || s.nokill {
+	if s.timeout < 0 {
 		timeout = -1
 	}
-	err = ct.Stop(lxc.StopOptions{Kill: s.kill, Reboot: s.reboot, NoWait: s.nowait, Timeout: timeout, RCFile: s.rcfile,
+	err = ct.Stop(lxc.StopOptions{Kill: s.kill, Reboot: s.reboot, NoWait: s.nowait, Timeout: timeout, NoKill: s.nokill, RCFile: s.rcfile,
 		Warn: func(w string) { warn("lxc-stop", s.quiet, []string{w}) }})
 	var nr *lxc.ErrNotRunning
 	if errors.As(err, &nr) {

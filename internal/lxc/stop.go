@@ -21,6 +21,7 @@ type StopOptions struct {
 	Reboot  bool          // lxc-stop -r
 	NoWait  bool          // lxc-stop -W
 	Timeout time.Duration // before a clean halt turns into a kill; < 0: wait for ever
+	NoKill  bool          // lxc-stop --nokill: never kill; give up after Timeout
 	RCFile  string
 	Warn    func(string) // gets what the tool should print as a warning
 }
@@ -52,7 +53,7 @@ func (c *Container) Stop(o StopOptions) error {
 		}
 	}
 	req := monitor.Request{Command: "stop", Signal: int(cfg.HaltSignal), TimeoutMS: o.Timeout.Milliseconds(), NoWait: o.NoWait}
-	if o.Timeout < 0 {
+	if o.Timeout < 0 || o.NoKill {
 		req.TimeoutMS = -1
 	}
 	switch {
@@ -65,11 +66,19 @@ func (c *Container) Stop(o StopOptions) error {
 	// container does, a live monitor answers within the timeout (it kills
 	// when that runs out) plus a grace.
 	var deadline time.Time
-	if o.Timeout >= 0 || o.Kill {
+	switch {
+	case o.NoKill && o.Timeout >= 0:
+		deadline = time.Now().Add(o.Timeout)
+	case o.Timeout >= 0 || o.Kill:
 		deadline = time.Now().Add(max(o.Timeout, 0) + 15*time.Second)
 	}
 	resp, err := conn.Call(req, deadline)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if o.NoKill {
+			// The halt signal is sent and stays in force; only this
+			// tool stops waiting.
+			return fmt.Errorf("%s did not halt within %v (--nokill: not killed)", c.Name, o.Timeout)
+		}
 		return c.monitorError(err)
 	}
 	if err == nil && resp.State == monitor.Stopped {
