@@ -34,17 +34,11 @@ type Info struct {
 
 // State returns the container's state; an undefined container is an error.
 func (c *Container) State() (string, error) {
-	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
-	if errors.Is(err, monitor.ErrNotRunning) {
-		if err := c.mustBeDefined(); err != nil {
-			return "", err
-		}
-		return monitor.Stopped, nil
-	}
+	info, err := c.Info(false)
 	if err != nil {
-		return "", c.monitorError(err)
+		return "", err
 	}
-	return r.State, nil
+	return info.State, nil
 }
 
 // Info returns the container's state, init pid and, when withStats, its
@@ -74,42 +68,4 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		info.Stats = &st
 	}
 	return info, nil
-}
-
-// WaitState waits until the container is in one of states, up to timeout
-// (<= 0: no limit).
-func (c *Container) WaitState(states []string, timeout time.Duration) error {
-	deadline := time.Time{}
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
-	}
-	for _, s := range states {
-		if s == monitor.Stopped {
-			st, err := c.State()
-			if err == nil && st == monitor.Stopped {
-				return nil
-			}
-		}
-	}
-	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "wait", States: states, TimeoutMS: timeout.Milliseconds()}, deadline)
-	if errors.Is(err, monitor.ErrNotRunning) {
-		for _, s := range states {
-			if s == monitor.Stopped {
-				return nil
-			}
-		}
-		return fmt.Errorf("%s is not running", c.Name)
-	}
-	if err != nil {
-		// The monitor exits right after STOPPED: a hang-up is the answer.
-		for _, s := range states {
-			if s == monitor.Stopped && r == nil {
-				if st, serr := c.State(); serr == nil && st == monitor.Stopped {
-					return nil
-				}
-			}
-		}
-		return err
-	}
-	return nil
 }
