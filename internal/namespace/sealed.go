@@ -1,0 +1,58 @@
+// Package namespace owns how golxc's own code enters a container: the
+// sealed copy of the golxc binary that runs where a container can see it,
+// and (with attach) the fork that joins a running container.
+package namespace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// seals make the copy immutable: no write, no resize, no removal of the
+// seals themselves.
+const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
+// SealedSelf returns a sealed in-memory copy of the running golxc binary,
+// to exec wherever a process of a container could reach /proc/PID/exe of
+// the result (the container's PID 1 under lxc-execute, a process being
+// attached). Through /proc/PID/exe a container's root could otherwise
+// open the host's binary and rewrite it once it is no longer running
+// (CVE-2019-5736); the copy cannot be written, grown or unsealed.
+// The file is close-on-exec: hand it to the child as one of its
+// ExtraFiles and exec ExecPath of the number it gets there.
+func SealedSelf() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("open own binary: %w", err)
+	}
+	defer src.Close()
+	// MFD_EXEC says the copy is meant to be executed: a host with
+	// vm.memfd_noexec set would otherwise make it non-executable. Kernels
+	// before 6.3 do not know the flag.
+	fd, err := unix.MemfdCreate("golxc", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate("golxc", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create for a sealed copy of golxc: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd:golxc")
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy golxc into a sealed memfd: %w", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal the copy of golxc: %w", err)
+	}
+	return f, nil
+}
+
+// ExecPath is the path that execs the file open as fd in the process that
+// runs the exec (the child's descriptor number, not the parent's).
+func ExecPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
