@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golxc/internal/monitor"
 )
 
 // toolResult is one tool run of a concurrent batch.
@@ -161,16 +163,11 @@ func TestLoadParallelContainers(t *testing.T) {
 	l.assertEmptyLXCPath("50 parallel destroys")
 }
 
-// monitorAddr is a container's command socket (README: "abstract,
-// @golxc<lxcpath>/<name>/command"); our lxcpaths are short enough not to
-// be hashed.
+// monitorAddr is a container's command socket (README: a file under
+// /run/golxc/sock, named by a hash of lxcpath and name).
 func monitorAddr(t *testing.T, lxcpath, name string) string {
 	t.Helper()
-	a := "@golxc" + lxcpath + "/" + name + "/command"
-	if len(a) > 100 {
-		t.Fatalf("socket address %q is long enough to be hashed: use a shorter lxcpath", a)
-	}
-	return a
+	return monitor.SocketPath(lxcpath, name)
 }
 
 // TestMonitorGarbageClient: clients that send garbage, hang up mid-request,

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -43,8 +45,15 @@ const supervisorName = ".shared"
 // stays, so that a stop and a start do not pay for a new process.
 const supervisorIdle = 2 * time.Second
 
-func supervisorAddr(lxcpath string) *net.UnixAddr {
-	return &net.UnixAddr{Name: monitor.SocketAddr(lxcpath, supervisorName), Net: "unix"}
+func supervisorPath(lxcpath string) string {
+	return monitor.SocketPath(lxcpath, supervisorName)
+}
+
+// supervisorLock is held by the one shared monitor of an lxcpath for its
+// life: the socket file of a holder that died is stale, and only the next
+// holder removes it.
+func supervisorLock(lxcpath string) *Container {
+	return &Container{Name: supervisorName, LXCPath: lxcpath}
 }
 
 // startShared hands the start request and the container's lock to the
@@ -60,24 +69,29 @@ func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) e
 		return fmt.Errorf("encode start request: %w", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	spawned := false
+	var spawned time.Time
 	for {
-		conn, err := net.DialUnix("unix", nil, supervisorAddr(c.LXCPath))
+		conn, err := monitor.DialPath(supervisorPath(c.LXCPath), "the shared monitor of "+c.LXCPath)
 		if err == nil {
-			err := handStart(conn, b, lock)
+			err := handStart(conn.UnixConn(), b, lock)
 			conn.Close()
 			if !errors.Is(err, errHungUp) {
 				return err
 			}
 			// Closed while our connection waited in its backlog (it was
 			// going idle): a new one is needed.
-			spawned = false
+			spawned = time.Time{}
+		} else if !errors.Is(err, monitor.ErrNotRunning) {
+			return err
 		}
-		if !spawned {
+		// A new shared monitor waits for the lock of one that is going
+		// away; one spawned a while ago that still does not answer lost
+		// a race, and another is due.
+		if time.Since(spawned) > time.Second {
 			if err := spawnSupervisor(c.LXCPath); err != nil {
 				return err
 			}
-			spawned = true
+			spawned = time.Now()
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the shared monitor of %s does not answer", c.LXCPath)
@@ -130,9 +144,30 @@ func spawnSupervisor(lxcpath string) error {
 // start requests until it has had nothing to supervise for a while.
 func RunSupervisor(lxcpath string) int {
 	_ = os.Chdir("/")
-	ln, err := net.ListenUnix("unix", supervisorAddr(lxcpath))
+	if !filepath.IsAbs(lxcpath) || filepath.Clean(lxcpath) != lxcpath {
+		return 1
+	}
+	// One per lxcpath: the lock says which. One that is going away (idle)
+	// still holds it for a moment; after that, another has won.
+	var held *Lock
+	for deadline := time.Now().Add(3 * time.Second); held == nil; {
+		l, err := supervisorLock(lxcpath).TryLock()
+		if err == nil {
+			held = l
+			break
+		}
+		if err != ErrLocked || time.Now().After(deadline) {
+			return 1
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer held.Release()
+	if _, err := monitor.PrepareSocketDir(); err != nil {
+		return 1
+	}
+	ln, err := monitor.Listen(supervisorPath(lxcpath))
 	if err != nil {
-		return 1 // another one won the race: the clients use it
+		return 1
 	}
 	// Out of the caller's cgroup, as a per-container monitor is: the end
 	// of the session that started the first container must not take
@@ -169,7 +204,7 @@ func RunSupervisor(lxcpath string) int {
 			active++
 			mu.Unlock()
 			go func() {
-				serveStart(conn)
+				serveStart(conn, lxcpath)
 				mu.Lock()
 				active--
 				if active == 0 {
@@ -207,9 +242,17 @@ func RunSupervisor(lxcpath string) int {
 	}
 }
 
-// serveStart runs one container, from its start request to its stop.
-func serveStart(conn *net.UnixConn) {
+// serveStart runs one container, from its start request to its stop. The
+// request is taken only from root (or this process's user), only for a
+// valid container of this lxcpath, and only with the container's lock,
+// held.
+func serveStart(conn *net.UnixConn, lxcpath string) {
 	defer conn.Close()
+	if cred, err := monitor.PeerCred(conn); err != nil || !monitor.Trusted(cred) {
+		// Nothing the peer sent has been read.
+		return
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 64<<10)
 	oob := make([]byte, unix.CmsgSpace(4))
 	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
@@ -230,8 +273,9 @@ func serveStart(conn *net.UnixConn) {
 		}
 		return
 	}
+	lockFD := fds[0]
 	data := buf[:n]
-	r := bufio.NewReader(conn)
+	r := bufio.NewReader(io.LimitReader(conn, maxStartRequest))
 	for !strings.Contains(string(data), "\n") {
 		more, err := r.ReadBytes('\n')
 		data = append(data, more...)
@@ -239,19 +283,25 @@ func serveStart(conn *net.UnixConn) {
 			break
 		}
 	}
+	_ = conn.SetReadDeadline(time.Time{})
 	var req startRequest
 	if err := json.Unmarshal(data, &req); err != nil {
-		unix.Close(fds[0])
+		unix.Close(lockFD)
 		fmt.Fprintf(conn, "ERR decode start request: %v\n", err)
 		return
 	}
-	req.Shared = true
-	if _, err := fmt.Fprintln(conn, "ACK"); err != nil {
-		unix.Close(fds[0])
+	c, err := checkStartRequest(&req, lxcpath, lockFD)
+	if err != nil {
+		unix.Close(lockFD)
+		fmt.Fprintf(conn, "ERR %v\n", err)
 		return
 	}
-	c := &Container{Name: req.Name, LXCPath: req.LXCPath}
-	lock := &Lock{f: os.NewFile(uintptr(fds[0]), c.lockPath())}
+	req.Shared = true
+	lock := &Lock{f: os.NewFile(uintptr(lockFD), c.lockPath())}
+	if _, err := fmt.Fprintln(conn, "ACK"); err != nil {
+		lock.Release()
+		return
+	}
 	defer func() {
 		if !c.Defined() {
 			lock.remove()
@@ -267,4 +317,43 @@ func serveStart(conn *net.UnixConn) {
 		conn.Close()
 	}
 	_, _ = runMonitor(&req, nil, nil, ready)
+}
+
+// maxStartRequest bounds a start request (its spec included).
+const maxStartRequest = 4 << 20
+
+// checkStartRequest validates what a start request names before anything
+// acts on it: a container name (no path), this shared monitor's lxcpath,
+// and a descriptor that is that container's lock file, locked. A name
+// like "../x" would otherwise make the teardown remove a file of its
+// choosing.
+func checkStartRequest(req *startRequest, lxcpath string, lockFD int) (*Container, error) {
+	if err := ValidateName(req.Name); err != nil {
+		return nil, err
+	}
+	if req.LXCPath != lxcpath {
+		return nil, fmt.Errorf("start request for lxcpath %q sent to the shared monitor of %s", req.LXCPath, lxcpath)
+	}
+	c := &Container{Name: req.Name, LXCPath: lxcpath}
+	p := c.lockPath()
+	var got, want unix.Stat_t
+	if err := unix.Fstat(lockFD, &got); err != nil {
+		return nil, fmt.Errorf("check the lock of %s: %w", req.Name, err)
+	}
+	if err := unix.Lstat(p, &want); err != nil {
+		return nil, fmt.Errorf("check the lock of %s: %w", req.Name, err)
+	}
+	if got.Mode&unix.S_IFMT != unix.S_IFREG || got.Dev != want.Dev || got.Ino != want.Ino {
+		return nil, fmt.Errorf("the descriptor sent with the start of %s is not its lock file %s", req.Name, p)
+	}
+	// Held: a second open description of the file cannot take it.
+	probe, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("check the lock of %s: %w", req.Name, err)
+	}
+	defer probe.Close()
+	if err := unix.Flock(int(probe.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != unix.EWOULDBLOCK {
+		return nil, fmt.Errorf("the start of %s came without its lock held", req.Name)
+	}
+	return c, nil
 }

@@ -97,7 +97,7 @@ func FuzzRequest(f *testing.F) {
 		go func() {
 			defer close(done)
 			defer srv.Close()
-			m.handle(srv)
+			m.handle(srv, requestTimeout, nil)
 		}()
 		defer func() {
 			cli.Close()

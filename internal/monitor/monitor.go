@@ -72,8 +72,10 @@ type Monitor struct {
 	killT    *time.Timer
 	exit     syscall.WaitStatus
 	pending  atomic.Int32 // requests being answered
-	keys     *os.File     // where the terminal's input goes (-F): the current console
-	keysOnce sync.Once
+	// requestTimeout overrides the package's (tests).
+	requestTimeout time.Duration
+	keys           *os.File // where the terminal's input goes (-F): the current console
+	keysOnce       sync.Once
 }
 
 // Run starts the container and supervises it until it stops. It returns
@@ -87,9 +89,10 @@ func Run(o Options) (int, error) {
 		o.Ready = func(error) {}
 	}
 	m := &Monitor{o: o, state: Starting, changed: make(chan struct{})}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: SocketAddr(o.LXCPath, o.Name), Net: "unix"})
+	// The caller holds the container's lock: a socket file at the path is
+	// a dead monitor's.
+	ln, err := listen(o.LXCPath, o.Name)
 	if err != nil {
-		err = fmt.Errorf("%s is already running", o.Name)
 		o.Ready(err)
 		return 0, err
 	}
@@ -443,4 +446,13 @@ func (m *Monitor) killLocked() error {
 		return nil
 	}
 	return err
+}
+
+// listen binds the command socket of lxcpath/name in the private socket
+// directory.
+func listen(lxcpath, name string) (*net.UnixListener, error) {
+	if _, err := PrepareSocketDir(); err != nil {
+		return nil, err
+	}
+	return Listen(SocketPath(lxcpath, name))
 }

@@ -13,6 +13,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -68,23 +69,111 @@ type Response struct {
 }
 
 // maxRequest bounds a request line: a client cannot make the monitor
-// buffer without end.
-const maxRequest = 64 << 10
+// buffer without end. Requests are a few dozen bytes.
+const maxRequest = 8 << 10
 
-// SocketAddr is the abstract unix socket of a container's monitor.
-// Abstract sockets vanish with their owner, so a crashed monitor leaves no
-// stale file to trip over; long names are hashed to fit sun_path.
-func SocketAddr(lxcpath, name string) string {
-	full := filepath.Clean(lxcpath) + "/" + name + "/command"
-	addr := "@golxc" + full
-	if len(addr) > 100 {
-		// FNV, not a cryptographic hash: only root names containers, and
-		// every tool pays for what it links in at start-up.
-		h := fnv.New128a()
-		h.Write([]byte(full))
-		addr = "@golxc/" + hex.EncodeToString(h.Sum(nil))
+// SocketDir is the directory of the monitors' command sockets. For root
+// it is /run/golxc/sock, mode 0700: no other user can connect to a
+// monitor, bind a socket a tool would take for one, or see which
+// containers run, and a container, whose mount namespace does not have
+// the host's /run, cannot reach it even when it shares the host's network
+// namespace (abstract sockets, which golxc used before, are reachable from
+// any process in the network namespace). Another user's golxc keeps its
+// sockets under its own runtime directory.
+func SocketDir() string {
+	if os.Geteuid() == 0 {
+		return "/run/golxc/sock"
 	}
-	return addr
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "golxc", "sock")
+	}
+	return fmt.Sprintf("/run/user/%d/golxc/sock", os.Geteuid())
+}
+
+// SocketPath is the command socket of a container's monitor: a fixed-size
+// name (sun_path holds 108 bytes, an lxcpath may be longer). FNV, not a
+// cryptographic hash: only the directory's owner names containers, and
+// every tool pays for what it links in at start-up.
+func SocketPath(lxcpath, name string) string {
+	h := fnv.New128a()
+	h.Write([]byte(filepath.Clean(lxcpath) + "/" + name))
+	return filepath.Join(SocketDir(), hex.EncodeToString(h.Sum(nil)))
+}
+
+// PrepareSocketDir makes SocketDir (and its parent) if need be and checks
+// that both are directories of this user that nobody else can write, and
+// that the socket directory is closed to everyone else: a directory that a
+// local user made or replaced with a symlink first must not be used.
+func PrepareSocketDir() (string, error) {
+	dir := SocketDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("make socket directory: %w", err)
+	}
+	if err := checkOwnDir(filepath.Dir(dir), false); err != nil {
+		return "", err
+	}
+	if err := checkOwnDir(dir, true); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// checkOwnDir refuses d unless it is a directory (not a symlink) of this
+// user that nobody else can write; closed also makes it 0700.
+func checkOwnDir(d string, closed bool) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(d, &st); err != nil {
+		return fmt.Errorf("check socket directory %s: %w", d, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		return fmt.Errorf("socket directory %s is not a directory of uid %d that only it can write: refusing to use it", d, os.Geteuid())
+	}
+	if closed && st.Mode&0o077 != 0 {
+		if err := unix.Chmod(d, 0o700); err != nil {
+			return fmt.Errorf("close socket directory %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// Listen binds the command socket at path, removing a stale socket a dead
+// monitor left. The caller must hold the container's lock: that is what
+// makes the file stale rather than another monitor's.
+func Listen(path string) (*net.UnixListener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale command socket %s: %w", path, err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen on command socket %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// PeerCred is the credentials of the process at the other end of c, as
+// the kernel recorded them at connect (or listen) time.
+func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := rc.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return nil, fmt.Errorf("SO_PEERCRED: %w", cerr)
+	}
+	return cred, nil
+}
+
+// Trusted says whether a peer may command, or answer for, golxc's
+// monitors: root, or the user this tool runs as.
+func Trusted(cred *unix.Ucred) bool {
+	return cred != nil && (cred.Uid == 0 || int(cred.Uid) == os.Geteuid())
 }
 
 // ErrNotRunning says no monitor answers: the container is stopped.
@@ -97,16 +186,38 @@ type Conn struct {
 }
 
 // Dial connects to a container's monitor; ErrNotRunning when none listens.
+// The server's credentials are checked before anything is sent: only root
+// (or this user) can have bound the socket, and a tool must never take a
+// state, a pid or a pidfd from anyone else.
 func Dial(lxcpath, name string) (*Conn, error) {
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: SocketAddr(lxcpath, name), Net: "unix"})
+	return DialPath(SocketPath(lxcpath, name), name)
+}
+
+// DialPath is Dial of the socket at path, for the container (or, for the
+// shared monitor, the role) what.
+func DialPath(path, what string) (*Conn, error) {
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		if errors.Is(err, unix.ECONNREFUSED) || errors.Is(err, unix.ENOENT) {
 			return nil, ErrNotRunning
 		}
-		return nil, fmt.Errorf("connect to monitor of %s: %w", name, err)
+		return nil, fmt.Errorf("connect to monitor of %s: %w", what, err)
+	}
+	cred, err := PeerCred(c)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("check monitor of %s: %w", what, err)
+	}
+	if !Trusted(cred) {
+		c.Close()
+		return nil, fmt.Errorf("the monitor socket of %s (%s) is served by uid %d (pid %d), not root: refusing to use it", what, path, cred.Uid, cred.Pid)
 	}
 	return &Conn{c: c, r: bufio.NewReaderSize(c, 4096)}, nil
 }
+
+// UnixConn is the connection's socket (the shared monitor sends a lock
+// descriptor over it).
+func (c *Conn) UnixConn() *net.UnixConn { return c.c }
 
 // Close closes the connection.
 func (c *Conn) Close() error { return c.c.Close() }

@@ -2,58 +2,99 @@ package monitor
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-func TestSocketAddr(t *testing.T) {
+func TestSocketPath(t *testing.T) {
 	long := "/" + strings.Repeat("very-long-directory/", 8)
-	tests := []struct {
-		name, lxcpath, cname string
-		want                 string // "" when hashed
-	}{
-		{name: "default lxcpath", lxcpath: "/var/lib/lxc", cname: "c1", want: "@golxc/var/lib/lxc/c1/command"},
-		{name: "cleaned", lxcpath: "/var//lib/lxc/", cname: "c1", want: "@golxc/var/lib/lxc/c1/command"},
-		{name: "dotdot cleaned", lxcpath: "/var/lib/x/../lxc", cname: "c1", want: "@golxc/var/lib/lxc/c1/command"},
-		{name: "long path hashed", lxcpath: long, cname: "c1"},
-		{name: "long name hashed", lxcpath: "/var/lib/lxc", cname: strings.Repeat("n", 200)},
-	}
-	for _, tt := range tests {
+	dir := SocketDir()
+	for _, tt := range []struct{ name, lxcpath, cname string }{
+		{"default lxcpath", "/var/lib/lxc", "c1"},
+		{"long path", long, "c1"},
+		{"long name", "/var/lib/lxc", strings.Repeat("n", 200)},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := SocketAddr(tt.lxcpath, tt.cname)
-			if a != SocketAddr(tt.lxcpath, tt.cname) {
-				t.Fatal("SocketAddr is not stable")
+			p := SocketPath(tt.lxcpath, tt.cname)
+			if p != SocketPath(tt.lxcpath, tt.cname) {
+				t.Fatal("SocketPath is not stable")
 			}
-			if !strings.HasPrefix(a, "@golxc") {
-				t.Errorf("SocketAddr = %q, want an abstract @golxc... address", a)
+			if filepath.Dir(p) != dir {
+				t.Errorf("SocketPath = %q, want a file in %s", p, dir)
 			}
-			// sun_path is 108 bytes with the leading NUL that "@" stands for.
-			if len(a) > 100 {
-				t.Errorf("SocketAddr = %q: %d bytes, want <= 100", a, len(a))
-			}
-			if tt.want != "" && a != tt.want {
-				t.Errorf("SocketAddr = %q, want %q", a, tt.want)
-			}
-			if tt.want == "" && strings.Contains(a, "/command") {
-				t.Errorf("SocketAddr = %q, want a hash for a long path", a)
+			// sun_path holds 108 bytes with the terminating NUL.
+			if len(p) > 107 {
+				t.Errorf("SocketPath = %q: %d bytes, want <= 107", p, len(p))
 			}
 		})
 	}
-
+	t.Run("cleaned", func(t *testing.T) {
+		for _, lp := range []string{"/var//lib/lxc/", "/var/lib/x/../lxc"} {
+			if SocketPath(lp, "c1") != SocketPath("/var/lib/lxc", "c1") {
+				t.Errorf("SocketPath(%q) differs from SocketPath(/var/lib/lxc)", lp)
+			}
+		}
+	})
 	t.Run("distinct", func(t *testing.T) {
 		seen := map[string]string{}
-		for _, lp := range []string{"/var/lib/lxc", "/srv/lxc", long, long + "x"} {
-			for _, n := range []string{"c1", "c2", "c1a", strings.Repeat("n", 150), strings.Repeat("n", 151)} {
-				a := SocketAddr(lp, n)
+		for _, lp := range []string{"/var/lib/lxc", "/srv/lxc", long, long + "x", "/var/lib/lxc/c1"} {
+			for _, n := range []string{"c1", "c2", "c1a", ".shared", strings.Repeat("n", 150), strings.Repeat("n", 151)} {
+				a := SocketPath(lp, n)
 				key := lp + " " + n
 				if prev, ok := seen[a]; ok {
-					t.Errorf("SocketAddr(%s) = SocketAddr(%s) = %q", key, prev, a)
+					t.Errorf("SocketPath(%s) = SocketPath(%s) = %q", key, prev, a)
 				}
 				seen[a] = key
 			}
 		}
 	})
+}
+
+// The socket directory is made closed, and one that someone else could
+// have made or replaced is refused.
+func TestPrepareSocketDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	}
+	dir, err := PrepareSocketDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode&0o777 != 0o700 || int(st.Uid) != os.Geteuid() {
+		t.Errorf("%s: mode %o uid %d, want 0700 of uid %d", dir, st.Mode&0o777, st.Uid, os.Geteuid())
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// A directory another user owns (as a local user could make under a
+	// world-writable runtime directory) is refused.
+	t.Setenv("XDG_RUNTIME_DIR", "") // unused by root; the check is what matters
+	bad := filepath.Join(t.TempDir(), "golxc")
+	if err := os.Mkdir(bad, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(bad, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkOwnDir(bad, false); err == nil {
+		t.Errorf("a directory of uid 65534 passes the socket directory check")
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(t.TempDir(), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkOwnDir(link, false); err == nil {
+		t.Errorf("a symlink passes the socket directory check")
+	}
 }
 
 func TestDialNotRunning(t *testing.T) {

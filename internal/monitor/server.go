@@ -5,14 +5,97 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"os"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
+// maxClients bounds the connections a monitor serves at once. Past it, the
+// connection that has waited longest without sending a request is dropped
+// to make room; when every one is busy with a request (waiters: lxc-stop,
+// lxc-wait), new ones wait in the listen backlog. A flood of idle
+// connections thus costs a bounded amount and does not lock out the tools.
+const maxClients = 512
+
+// requestTimeout is how long a client has to send each request once it is
+// connected or has had its last answer: tools send theirs at once.
+const requestTimeout = 10 * time.Second
+
+// clients are a monitor's open connections, and which of them are waiting
+// to read a request (those may be dropped).
+type clients struct {
+	mu      sync.Mutex
+	room    *sync.Cond
+	n       int
+	reading map[*net.UnixConn]time.Time
+}
+
+func newClients() *clients {
+	cs := &clients{reading: map[*net.UnixConn]time.Time{}}
+	cs.room = sync.NewCond(&cs.mu)
+	return cs
+}
+
+// admit counts c in, first dropping the longest idle client when full.
+func (cs *clients) admit(c *net.UnixConn) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for cs.n >= maxClients {
+		var oldest *net.UnixConn
+		var since time.Time
+		for rc, t := range cs.reading {
+			if oldest == nil || t.Before(since) {
+				oldest, since = rc, t
+			}
+		}
+		if oldest == nil {
+			cs.room.Wait()
+			continue
+		}
+		// Its handler's read fails and it leaves; it no longer counts as
+		// taking room from now on.
+		delete(cs.reading, oldest)
+		oldest.Close()
+		cs.n--
+		cs.reading[c] = time.Now()
+		cs.n++
+		return
+	}
+	cs.n++
+	cs.reading[c] = time.Now()
+}
+
+// setReading marks c as waiting for a request (droppable) or not.
+func (cs *clients) setReading(c *net.UnixConn, reading bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if reading {
+		cs.reading[c] = time.Now()
+	} else {
+		delete(cs.reading, c)
+	}
+}
+
+// leave counts c out. inRead says its handler ended waiting for a
+// request, where admit may have dropped, and counted out, c already.
+func (cs *clients) leave(c *net.UnixConn, inRead bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.reading[c]; ok || !inRead {
+		delete(cs.reading, c)
+		cs.n--
+	}
+	cs.room.Signal()
+}
+
 func (m *Monitor) serve() {
+	timeout := m.requestTimeout
+	if timeout == 0 {
+		timeout = requestTimeout
+	}
+	cs := newClients()
 	for {
 		c, err := m.ln.AcceptUnix()
 		if err != nil {
@@ -23,41 +106,51 @@ func (m *Monitor) serve() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		// The peer is checked before anything it sent is read: only root
+		// (or the monitor's own user) may command a monitor. The socket's
+		// directory already keeps everyone else out; this holds even if
+		// that directory is ever shared into a container.
+		if cred, err := PeerCred(c); err != nil || !Trusted(cred) {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte(`{"error":"permission denied"}` + "\n"))
+			c.Close()
+			continue
+		}
+		cs.admit(c)
 		go func() {
-			defer c.Close()
-			m.handle(c)
+			inRead := m.handle(c, timeout, cs)
+			c.Close()
+			cs.leave(c, inRead)
 		}()
 	}
 }
 
 // handle serves one connection: requests one per line, answered in order,
-// until the client hangs up or sends something that is not a request.
-func (m *Monitor) handle(c *net.UnixConn) {
-	// The socket is abstract: no file mode guards it, so anyone in the
-	// host's network namespace can connect. Only root and the monitor's
-	// own user may command it.
-	uid, err := peerUID(c)
-	allowed := err == nil && (uid == 0 || uid == os.Geteuid())
-	r := bufio.NewReaderSize(c, 4096)
+// until the client hangs up or sends something that is not a request. It
+// reports whether it ended in a read (where admit may have dropped it).
+func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) (inRead bool) {
+	r := bufio.NewReaderSize(c, 512)
 	for {
-		// An idle or stuck client must not pin a goroutine for ever.
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		// A client that connects and says nothing must not pin a slot.
+		_ = c.SetReadDeadline(time.Now().Add(timeout))
+		if cs != nil {
+			cs.setReading(c, true)
+		}
 		line, err := readLine(r)
 		if err != nil {
 			if !errors.Is(err, errLineTooLong) {
-				return
+				return true
 			}
 			m.reply(c, &Response{Error: "request too long"}, -1)
-			return
+			return true
 		}
-		if !allowed {
-			m.reply(c, &Response{Error: "permission denied"}, -1)
-			return
+		if cs != nil {
+			cs.setReading(c, false)
 		}
 		var req Request
 		if err := json.Unmarshal(line, &req); err != nil {
 			m.reply(c, &Response{Error: "malformed request: " + err.Error()}, -1)
-			return
+			return false
 		}
 		m.pending.Add(1)
 		gone, stopWatch := watchHangup(c, r)
@@ -68,7 +161,7 @@ func (m *Monitor) handle(c *net.UnixConn) {
 		// After STOPPED there is nothing left to ask, and the hang-up
 		// tells a waiting lxc-stop that the teardown is over.
 		if !ok || resp.State == Stopped {
-			return
+			return false
 		}
 	}
 }
@@ -243,27 +336,6 @@ func (m *Monitor) reboot(req *Request, gone <-chan struct{}) *Response {
 		}
 		return nil, false
 	})
-}
-
-// peerUID is the uid of the process at the other end of c.
-func peerUID(c *net.UnixConn) (int, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	uid := -1
-	var cerr error
-	err = rc.Control(func(fd uintptr) {
-		var cred *unix.Ucred
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-		if cerr == nil {
-			uid = int(cred.Uid)
-		}
-	})
-	if err != nil {
-		return -1, err
-	}
-	return uid, cerr
 }
 
 // watchHangup returns a channel closed when the client hangs up while its

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -34,13 +35,46 @@ func newTestMonitor(name, state string) *Monitor {
 
 func startServer(t *testing.T, state string) *testServer {
 	t.Helper()
+	return startServerTimeout(t, state, 0)
+}
+
+// startServerTimeout is startServer with a request timeout of its own (0:
+// the package's).
+func startServerTimeout(t *testing.T, state string, timeout time.Duration) *testServer {
+	t.Helper()
 	s := &testServer{lxcpath: t.TempDir(), name: "c1"}
-	s.addr = SocketAddr(s.lxcpath, s.name)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: s.addr, Net: "unix"})
-	if err != nil {
-		t.Fatalf("listen on %s: %v", s.addr, err)
+	if os.Geteuid() != 0 {
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	}
+	ln, err := listen(s.lxcpath, s.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = SocketPath(s.lxcpath, s.name)
+	return s.serve(t, ln, state, timeout)
+}
+
+// startOpenServer is startServer on a socket anyone may connect to (in a
+// world-writable directory), to test what the server itself checks when
+// the socket directory does not keep a peer out.
+func startOpenServer(t *testing.T, state string) *testServer {
+	t.Helper()
+	dir := openDir(t)
+	s := &testServer{lxcpath: t.TempDir(), name: "c1", addr: filepath.Join(dir, "sock")}
+	ln, err := Listen(s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(s.addr, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return s.serve(t, ln, state, 0)
+}
+
+func (s *testServer) serve(t *testing.T, ln *net.UnixListener, state string, timeout time.Duration) *testServer {
+	t.Helper()
 	s.m = newTestMonitor(s.name, state)
+	s.m.requestTimeout = timeout
 	s.m.o.LXCPath = s.lxcpath
 	s.m.ln = ln
 	done := make(chan struct{})
@@ -438,23 +472,48 @@ func dialAsUser(t *testing.T, addr string, uid, gid int) *net.UnixConn {
 	return r.c
 }
 
-// The command socket is abstract: no file mode guards it, and any user in
-// the network namespace can connect. Commands that act on the container
-// must come from root (or the monitor's own user), as LXC's command socket
-// checks its peer's credentials.
-func TestServeRefusesOtherUsers(t *testing.T) {
+func requireRoot(t *testing.T) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("needs root (CI=true: refusing to skip)")
 		}
 		t.Skip("needs root")
 	}
+}
+
+// The socket's directory keeps other users out (0700 root): a connect is
+// refused before the server sees it.
+func TestSocketClosedToOtherUsers(t *testing.T) {
+	requireRoot(t)
 	s := startServer(t, Running)
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
+			ch <- e
+			return
+		}
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: s.addr, Net: "unix"})
+		if err == nil {
+			c.Close()
+		}
+		ch <- err
+	}()
+	if err := <-ch; !errors.Is(err, unix.EACCES) {
+		t.Fatalf("uid 65534 connecting to %s: %v, want EACCES", s.addr, err)
+	}
+}
+
+// Behind the directory, the server checks its peer itself: commands that
+// act on the container must come from root (or the monitor's own user).
+func TestServeRefusesOtherUsers(t *testing.T) {
+	requireRoot(t)
+	s := startOpenServer(t, Running)
 	c := dialAsUser(t, s.addr, 65534, 65534)
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte(`{"v":1,"cmd":"stop","signal":30,"nowait":true}` + "\n")); err != nil {
-		t.Fatal(err)
-	}
+	// The server hangs up at once: the write may already fail.
+	_, _ = c.Write([]byte(`{"v":1,"cmd":"stop","signal":30,"nowait":true}` + "\n"))
 	line, rerr := bufio.NewReader(c).ReadBytes('\n')
 	var resp Response
 	answered := rerr == nil && json.Unmarshal(line, &resp) == nil && resp.Error == ""
@@ -484,5 +543,115 @@ func TestServeWaitAbandoned(t *testing.T) {
 			t.Fatal("a wait whose client hung up stays pending until the state comes (server.go handle/waitFor never notice the hang-up)")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A client cannot make the monitor trust it by binding the socket first:
+// a tool checks who serves the socket before it sends anything.
+func TestDialRefusesUntrustedServer(t *testing.T) {
+	requireRoot(t)
+	dir := openDir(t)
+	path := filepath.Join(dir, "sock")
+	ch := make(chan error, 1)
+	lnCh := make(chan *net.UnixListener, 1)
+	go func() {
+		runtime.LockOSThread()
+		if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
+			ch <- e
+			return
+		}
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		lnCh <- ln
+		ch <- err
+	}()
+	if err := <-ch; err != nil {
+		t.Fatal(err)
+	}
+	ln := <-lnCh
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 512)
+				if n, _ := c.Read(b); n > 0 {
+					c.Write([]byte(`{"state":"RUNNING","pid":1}` + "\n"))
+				}
+			}()
+		}
+	}()
+	c, err := DialPath(path, "c1")
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial trusts a socket served by uid 65534")
+	}
+	if !strings.Contains(err.Error(), "uid 65534") {
+		t.Errorf("error %q does not name the server's uid", err)
+	}
+}
+
+// Connections that never send a request are dropped after the request
+// timeout, and a flood of them does not grow the monitor without bound.
+func TestIdleClientsDropped(t *testing.T) {
+	s2 := startServerTimeout(t, Running, 200*time.Millisecond)
+	var conns []*net.UnixConn
+	for i := 0; i < 100; i++ {
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: s2.addr, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(make([]byte, 16))
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("idle connection %d: read %d bytes, %v; want the server to hang up", i, n, err)
+		}
+	}
+	// And the monitor still answers.
+	if r, err := s2.dial(t).Call(Request{Command: "state"}, time.Now().Add(5*time.Second)); err != nil || r.State != Running {
+		t.Fatalf("state after the idle flood: %+v, %v", r, err)
+	}
+}
+
+// openDir is a directory any user may create sockets in and connect to
+// (t.TempDir's parent is closed to other users).
+func openDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "golxc-open-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// When idle connections fill every slot, the longest idle is dropped for a
+// newcomer: the tools are not locked out for the request timeout.
+func TestIdleFloodDoesNotLockOut(t *testing.T) {
+	s := startServer(t, Running)
+	for i := 0; i < maxClients+50; i++ {
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: s.addr, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t0 := time.Now()
+	r, err := s.dial(t).Call(Request{Command: "state"}, time.Now().Add(5*time.Second))
+	if err != nil || r.State != Running {
+		t.Fatalf("state during an idle flood: %+v, %v", r, err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("state during an idle flood took %v", d)
 	}
 }
