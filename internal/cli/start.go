@@ -62,7 +62,7 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return s.fail(err)
 	}
-	warn("lxc-start", s.quiet, append(cfg.Warnings, lxc.StartWarnings(cfg)...))
+	warn("lxc-start", s.quiet, append(append(cfg.Warnings, lxc.StartWarnings(cfg)...), lxc.HostRootWarnings(cfg, command)...))
 	code, err := ct.Start(cfg, lxc.StartOptions{
 		Foreground: s.foreground,
 		RCFile:     s.rcfile,
