@@ -239,6 +239,8 @@ func TestAttackStartHostInit(t *testing.T) {
 		{name: "defined container, foreground", ct: defined, args: []string{"-F"}},
 		{name: "rcfile", args: []string{"-f", l.conf(belt...)}},
 		{name: "rcfile naming /sbin/init in lxc.init.cmd", args: []string{"-f", l.conf(append([]string{"lxc.init.cmd = /sbin/init"}, belt...)...)}},
+		// The host's root under a name is no rootfs of the container's own.
+		{name: "rcfile with lxc.rootfs.path = /", args: []string{"-f", l.conf(append([]string{"lxc.rootfs.path = dir:/"}, belt...)...)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := l.with(t)

@@ -53,6 +53,11 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		if !st.IsDir() {
 			return nil, nil, fmt.Errorf("lxc.rootfs.path %s: not a directory", root)
 		}
+		if isHostRoot(st) && len(o.Command) == 0 {
+			// The host's own root under another name: its init is the
+			// host's as surely as with no rootfs at all.
+			return nil, nil, fmt.Errorf("lxc.rootfs.path %s is the host's root filesystem: it runs only an explicit command (lxc-start -n NAME -- COMMAND, or lxc-execute), never an init", root)
+		}
 		oci.Root = &specs.Root{Path: root}
 	} else if len(o.Command) == 0 {
 		// Without a root of its own the container sees the host's root
@@ -170,10 +175,22 @@ var ErrNoRootfs = errors.New("lxc.rootfs.path is not set: a container without a 
 // command (lxc-start -- CMD, lxc-execute) runs on the host's root
 // filesystem, so nobody does that unawares; nil otherwise.
 func HostRootWarnings(cfg *config.Config, command []string) []string {
-	if cfg.Rootfs.Raw != "" || len(command) == 0 {
+	if len(command) == 0 {
 		return nil
 	}
-	return []string{"lxc.rootfs.path is not set: the container shares the host's root filesystem"}
+	if cfg.Rootfs.Raw == "" {
+		return []string{"lxc.rootfs.path is not set: the container shares the host's root filesystem"}
+	}
+	if st, err := os.Stat(cfg.Rootfs.Path); err == nil && isHostRoot(st) {
+		return []string{"lxc.rootfs.path " + cfg.Rootfs.Path + " is the host's root: the container shares the host's root filesystem"}
+	}
+	return nil
+}
+
+// isHostRoot reports whether st is the directory the host sees as "/".
+func isHostRoot(st os.FileInfo) bool {
+	root, err := os.Stat("/")
+	return err == nil && os.SameFile(st, root)
 }
 
 // hostLSM says which Linux security modules the host runs.

@@ -166,6 +166,9 @@ func TestBuildSpecRootfs(t *testing.T) {
 		// The host's own init on the host's root filesystem: never.
 		{name: "unset without a command", value: "", wantErr: []string{"lxc.rootfs.path is not set", "explicit command"}},
 		{name: "unset with lxc.init.cmd", value: "", keys: [][2]string{kv("lxc.init.cmd", "/sbin/init")}, wantErr: []string{"lxc.rootfs.path is not set"}},
+		{name: "the host's root", value: "dir:/", wantErr: []string{"lxc.rootfs.path /", "host's root"}},
+		{name: "the host's root, spelt otherwise", value: "/usr/..", wantErr: []string{"host's root"}},
+		{name: "the host's root with a command", value: "/", command: []string{"/bin/true"}, wantRoot: "/"},
 		{name: "missing", value: missing, wantErr: []string{"lxc.rootfs.path", missing}},
 		{name: "missing with dir:", value: "dir:" + missing, wantErr: []string{"lxc.rootfs.path", missing}},
 		{name: "a file", value: file, wantErr: []string{"lxc.rootfs.path", file, "not a directory"}},
@@ -212,6 +215,10 @@ func TestBuildSpecRootfs(t *testing.T) {
 
 func TestHostRootWarnings(t *testing.T) {
 	withRoot, _ := specConfig(t)
+	hostRootCfg := config.New()
+	if err := hostRootCfg.Set("lxc.rootfs.path", "/"); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		cfg     *config.Config
@@ -222,6 +229,7 @@ func TestHostRootWarnings(t *testing.T) {
 		{name: "host's, with a command", cfg: config.New(), command: []string{"/bin/true"}, want: 1},
 		// Refused by buildSpec instead: nothing to warn about.
 		{name: "host's, no command", cfg: config.New(), want: 0},
+		{name: "rootfs /, with a command", cfg: hostRootCfg, command: []string{"/bin/true"}, want: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
