@@ -4,7 +4,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -22,11 +21,14 @@ func parentLayout(t *testing.T, withUnified bool) *Layout {
 	}
 	parent := testName(t)
 	l := &Layout{LockDir: t.TempDir()}
-	var bases []string
+	var bases, cpusets []string
 	for _, h := range host.V1 {
 		h.Base = filepath.Join(h.Base, parent)
 		l.V1 = append(l.V1, h)
 		bases = append(bases, h.Base)
+		if h.HasController("cpuset") {
+			cpusets = append(cpusets, h.Base)
+		}
 	}
 	if withUnified && host.Unified != "" {
 		l.Unified = filepath.Join(host.Unified, parent)
@@ -39,10 +41,11 @@ func parentLayout(t *testing.T, withUnified bool) *Layout {
 		if err := os.Mkdir(b, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasSuffix(filepath.Dir(b), "cpuset") || filepath.Base(filepath.Dir(b)) == "cpuset" {
-			if err := initCpuset(b); err != nil {
-				t.Fatal(err)
-			}
+	}
+	for _, b := range cpusets {
+		// Children copy cpus and mems from the parent: it needs some.
+		if err := initCpuset(b); err != nil {
+			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
