@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -37,6 +38,22 @@ func parentLayout(t *testing.T, withUnified bool) *Layout {
 	if len(l.V1) == 0 {
 		t.Skip("no cgroup v1 hierarchy on this host")
 	}
+	// Registered first: a failure half-way still removes what was made.
+	t.Cleanup(func() {
+		for _, b := range bases {
+			ents, _ := os.ReadDir(b)
+			for _, e := range ents {
+				if e.IsDir() {
+					if err := os.Remove(filepath.Join(b, e.Name())); err != nil {
+						t.Errorf("cleanup: %v", err)
+					}
+				}
+			}
+			if err := os.Remove(b); err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("cleanup: %v", err)
+			}
+		}
+	})
 	for _, b := range bases {
 		if err := os.Mkdir(b, 0o755); err != nil {
 			t.Fatal(err)
@@ -48,21 +65,6 @@ func parentLayout(t *testing.T, withUnified bool) *Layout {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() {
-		for _, b := range bases {
-			ents, _ := os.ReadDir(b)
-			for _, e := range ents {
-				if e.IsDir() {
-					if err := os.Remove(filepath.Join(b, e.Name())); err != nil {
-						t.Errorf("cleanup: %v", err)
-					}
-				}
-			}
-			if err := os.Remove(b); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		}
-	})
 	return l
 }
 
