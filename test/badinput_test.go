@@ -146,6 +146,15 @@ var badCases = []badCase{
 	{name: "name of 300 bytes", tool: "lxc-create", args: func(l *lab, _, _ string) []string {
 		return []string{"-n", strings.Repeat("n", 300), "-t", "busybox", "-f", l.conf()}
 	}, stderrHas: has("longer than")},
+	{name: "name of 65 bytes", tool: "lxc-create", args: func(l *lab, _, _ string) []string {
+		return []string{"-n", strings.Repeat("n", 65), "-t", "busybox", "-f", l.conf()}
+	}, want: 1, stderrHas: has("lxc.uts.name", "64")},
+	{name: "no template", tool: "lxc-create", args: func(l *lab, _, fresh string) []string {
+		return []string{"-n", fresh, "-f", l.conf()}
+	}, want: 1, stderrHas: has("a template must be specified", "-t none")},
+	{name: "template none without a rootfs", tool: "lxc-create", args: func(l *lab, _, fresh string) []string {
+		return []string{"-n", fresh, "-t", "none", "-f", l.conf()}
+	}, want: 1, stderrHas: has("lxc.rootfs.path")},
 	{name: "name taken", tool: "lxc-create", args: func(l *lab, base, _ string) []string {
 		return []string{"-n", base, "-t", "busybox", "-f", l.conf("lxc.tty.max = 1")}
 	}, stderrHas: func(_ *lab, base, _ string) []string { return []string{base, "already exists"} }},
@@ -219,6 +228,9 @@ var badCases = []badCase{
 	{name: "missing rootfs at start", tool: "lxc-start", args: func(_ *lab, base, _ string) []string {
 		return []string{"-n", base, "-s", "lxc.rootfs.path=/nonexistent/golxc-rootfs"}
 	}, stderrHas: has("/nonexistent/golxc-rootfs")},
+	{name: "start without a rootfs or a command", tool: "lxc-start", args: func(l *lab, _, fresh string) []string {
+		return []string{"-n", fresh, "-f", l.conf()}
+	}, want: 1, stderrHas: has("lxc.rootfs.path")},
 	{name: "missing init", tool: "lxc-start", args: func(_ *lab, base, _ string) []string {
 		return []string{"-n", base, "-s", "lxc.init.cmd=/nonexistent/init"}
 	}, stderrHas: has("/nonexistent/init")},

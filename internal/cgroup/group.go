@@ -19,6 +19,9 @@ type Group struct {
 	err  error // set by Layout.Group for a name that is not one path component
 	v1   []v1Dir
 	v2   *v2Dir // nil when no cgroup2 hierarchy is mounted
+	// lock is the name's lock, held from CreateGroup to Destroy; nil for
+	// a group only looked up with Layout.Group.
+	lock *nameLock
 }
 
 // maxSuffix is how far CreateGroup counts when a name is in use, as LXC
@@ -53,10 +56,21 @@ func checkDirName(n string) error {
 	return nil
 }
 
-// CreateGroup makes the cgroup prefix+name in every hierarchy. A stale
-// empty one left by a crashed run is replaced; one still in use makes it
-// try prefix+name+"-1" up to "-99". On failure nothing this call made is
-// left behind.
+// CreateGroup makes the cgroup prefix+name in every hierarchy and returns
+// it holding the name's lock (see nameLock) until Destroy. A name whose
+// lock another group holds is in use; so is one whose stale directory
+// cannot be removed (populated, or not ours): then it tries
+// prefix+name+"-1" up to "-99", as LXC does. A stale empty directory left
+// by a crashed run is replaced. On failure nothing this call made is left
+// behind.
+//
+// The race the lock closes: cgroup names do not include the lxcpath, so
+// container c1 of lxcpath A and c1 of lxcpath B both want
+// lxc.payload.c1. Between A's mkdir and the moment A's init enters it, the
+// directory is empty and looks stale; a B that took EEXIST as "stale",
+// removed and recreated it would share A's cgroup without either knowing
+// (A's teardown then kills B). Only the holder of the name's lock may take
+// an existing directory for stale.
 func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
 	base := prefix + name
 	if err := checkDirName(base); err != nil {
@@ -70,19 +84,30 @@ func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
 		if i > 0 {
 			dn = base + "-" + strconv.Itoa(i)
 		}
+		lock, err := l.tryLockName(dn)
+		if err != nil {
+			return nil, fmt.Errorf("create cgroup %s: %w", dn, err)
+		}
+		if lock == nil {
+			continue // a live group of another container, or one being made
+		}
 		g := l.Group(dn)
 		inUse, err := g.create()
-		if err != nil {
-			return nil, err
+		if err != nil || inUse {
+			lock.release()
+			if err != nil {
+				return nil, err
+			}
+			continue
 		}
-		if !inUse {
-			return g, nil
-		}
+		g.lock = lock
+		return g, nil
 	}
 	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, maxSuffix)
 }
 
-// create makes g's directories. inUse reports a directory that exists and
+// create makes g's directories; the caller holds g's name lock, so an
+// existing directory is stale and may be replaced. inUse reports one that
 // cannot be removed; then, as on error, what was made is removed again.
 func (g *Group) create() (inUse bool, err error) {
 	var made []string
@@ -127,6 +152,67 @@ func (g *Group) create() (inUse bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// RemoveStale removes the group dirName if it is stale: it exists, no
+// CreateGroup holds its name, and no process is in it (lxc-destroy clears
+// what a killed monitor left). Anything else is left alone.
+func (l *Layout) RemoveStale(dirName string) error {
+	g := l.Group(dirName)
+	if g.err != nil {
+		return g.err
+	}
+	if !g.exists() {
+		return nil
+	}
+	lock, err := l.tryLockName(dirName)
+	if err != nil || lock == nil {
+		return err
+	}
+	defer lock.release()
+	if busy, err := g.hasProcs(); err != nil || busy {
+		return err
+	}
+	return g.Destroy()
+}
+
+// exists reports whether any of g's directories exists.
+func (g *Group) exists() bool {
+	for _, p := range g.dirs() {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// hasProcs reports whether a process is in any of g's existing directories.
+func (g *Group) hasProcs() (bool, error) {
+	for _, p := range g.dirs() {
+		s, err := readFile(filepath.Join(p, "cgroup.procs"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if s != "" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// dirs lists g's directory in each hierarchy.
+func (g *Group) dirs() []string {
+	var ps []string
+	for _, d := range g.v1 {
+		ps = append(ps, d.path)
+	}
+	if g.v2 != nil {
+		ps = append(ps, g.v2.path)
+	}
+	return ps
 }
 
 // Name is the directory name actually used, suffix included.
@@ -329,11 +415,17 @@ func (g *Group) Populated() (bool, error) {
 
 // Destroy removes the group's directories. A directory already gone is
 // fine; one still busy (a killed process leaves its cgroups only when it
-// has finished exiting) is retried for up to about a second.
+// has finished exiting) is retried for up to about a second. Then the
+// name's lock, if held, is released, whatever the outcome: a directory
+// left behind is stale, and the name's next holder deals with it.
 func (g *Group) Destroy() error {
 	if g.err != nil {
 		return g.err
 	}
+	defer func() {
+		g.lock.release()
+		g.lock = nil
+	}()
 	deadline := time.Now().Add(destroyWait)
 	var errs []error
 	rm := func(p string) {

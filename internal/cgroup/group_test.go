@@ -33,7 +33,7 @@ func v2Fixture(t *testing.T) *Layout {
 func v1Fixture(t *testing.T, withUnified bool) *Layout {
 	t.Helper()
 	root := t.TempDir()
-	l := &Layout{}
+	l := &Layout{LockDir: filepath.Join(root, "locks")}
 	for _, c := range [][]string{{"cpu", "cpuacct"}, {"memory"}, {"blkio"}, {"pids"}} {
 		dir := filepath.Join(root, strings.Join(c, ","))
 		if err := os.Mkdir(dir, 0o755); err != nil {

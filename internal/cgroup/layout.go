@@ -22,6 +22,10 @@ type Layout struct {
 	V1                 []Hierarchy // each v1 hierarchy
 	Unified            string      // base dir in the cgroup2 hierarchy ("" if none mounted)
 	UnifiedControllers []string    // controllers available in the unified base's cgroup.controllers
+	// LockDir holds CreateGroup's per-name locks; "" is DefaultLockDir.
+	// Every process that creates groups in the same hierarchies must use
+	// the same one.
+	LockDir string
 }
 
 // Hierarchy is one mounted cgroup v1 hierarchy.
@@ -103,6 +107,10 @@ func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) 
 		return nil, err
 	}
 	l := &Layout{}
+	if root != "" {
+		// A fixture tree gets locks of its own.
+		l.LockDir = filepath.Join(root, DefaultLockDir)
+	}
 	seen := map[string]bool{} // by device: bind mounts of one hierarchy count once
 	sc := bufio.NewScanner(mountinfo)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)

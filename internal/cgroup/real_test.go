@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -428,29 +429,82 @@ func TestRealEnterThread(t *testing.T) {
 	checkInGroup(t, l, g, r.cmd.Process.Pid)
 }
 
-// TestRealCreateGroupSuffix shows a stale empty group being reused and a
-// populated one making CreateGroup pick name-1.
+// TestRealCreateGroupSuffix: a stale empty group (its creator gone: no one
+// holds its name) is reused; a live one, even empty, is never taken over
+// (the caller gets name-1); a populated stale one gives name-1 too.
 func TestRealCreateGroupSuffix(t *testing.T) {
 	l, g := realGroup(t, "lxc.payload.")
 	name := strings.TrimPrefix(g.Name(), "lxc.payload.")
-	again, err := l.CreateGroup("lxc.payload.", name)
+	inode := dirInodes(t, g)
+	other, err := l.CreateGroup("lxc.payload.", name)
+	if err != nil {
+		t.Fatalf("CreateGroup over a live empty group: %v", err)
+	}
+	t.Cleanup(func() { cleanupGroup(t, other) })
+	if other.Name() != g.Name()+"-1" {
+		t.Errorf("live empty group: got %q, want %q", other.Name(), g.Name()+"-1")
+	}
+	if now := dirInodes(t, g); !maps.Equal(now, inode) {
+		t.Errorf("live group %s was replaced: directories %v, were %v", g.Name(), now, inode)
+	}
+
+	// A crashed creator leaves its directories and no lock.
+	stale := testName(t)
+	for _, p := range l.Group("lxc.payload." + stale).dirs() {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := l.CreateGroup("lxc.payload.", stale)
 	if err != nil {
 		t.Fatalf("CreateGroup over a stale empty group: %v", err)
 	}
-	if again.Name() != g.Name() {
-		t.Errorf("stale group: got %q, want %q", again.Name(), g.Name())
+	t.Cleanup(func() { cleanupGroup(t, again) })
+	if again.Name() != "lxc.payload."+stale {
+		t.Errorf("stale group: got %q, want %q", again.Name(), "lxc.payload."+stale)
 	}
+
+	// Stale but populated: its lock is free, its directory is not.
 	cmd, _ := startSleep(t, nil)
-	if err := g.Enter(cmd.Process.Pid); err != nil {
+	if err := again.Enter(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	g2, err := l.CreateGroup("lxc.payload.", name)
+	again.lock.release()
+	g2, err := l.CreateGroup("lxc.payload.", stale)
 	if err != nil {
-		t.Fatalf("CreateGroup over a busy group: %v", err)
+		t.Fatalf("CreateGroup over a populated group: %v", err)
 	}
 	t.Cleanup(func() { cleanupGroup(t, g2) })
-	if g2.Name() != g.Name()+"-1" {
-		t.Errorf("busy group: got %q, want %q", g2.Name(), g.Name()+"-1")
+	if g2.Name() != again.Name()+"-1" {
+		t.Errorf("populated group: got %q, want %q", g2.Name(), again.Name()+"-1")
 	}
-	checkInGroup(t, l, g, cmd.Process.Pid)
+	checkInGroup(t, l, again, cmd.Process.Pid)
+
+	// Once its holder destroys it, the name is free again.
+	if err := g.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	g3, err := l.CreateGroup("lxc.payload.", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanupGroup(t, g3) })
+	if g3.Name() != g.Name() {
+		t.Errorf("after Destroy: got %q, want %q", g3.Name(), g.Name())
+	}
+}
+
+// dirInodes maps each of g's directories to its inode: a directory removed
+// and made again has a new one.
+func dirInodes(t *testing.T, g *Group) map[string]uint64 {
+	t.Helper()
+	m := map[string]uint64{}
+	for _, p := range g.dirs() {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			t.Fatalf("stat %s: %v", p, err)
+		}
+		m[p] = st.Ino
+	}
+	return m
 }

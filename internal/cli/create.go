@@ -16,9 +16,9 @@ type createCmd struct {
 func newCreate() *cobra.Command {
 	c := &createCmd{}
 	cmd := &cobra.Command{
-		Use:   "-n NAME [-t TEMPLATE] [-f CONFIG] [-- TEMPLATE-OPTIONS]",
+		Use:   "-n NAME -t TEMPLATE [-f CONFIG] [-- TEMPLATE-OPTIONS]",
 		Short: "create a container",
-		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (busybox, or an absolute path to a script taking --path --name --rootfs). -t none builds nothing: the config must name an existing rootfs. A failed create leaves nothing behind.",
+		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (busybox, or an absolute path to a script taking --path --name --rootfs). -t none builds nothing: the config (-f CONFIG or the default one) must name an existing rootfs in lxc.rootfs.path. A template is required. A failed create leaves nothing behind.",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
 	}

@@ -47,7 +47,7 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return e.fail(err)
 	}
-	warn("lxc-execute", e.quiet, append(cfg.Warnings, lxc.StartWarnings(cfg)...))
+	warn("lxc-execute", e.quiet, append(append(cfg.Warnings, lxc.StartWarnings(cfg)...), lxc.HostRootWarnings(cfg, command)...))
 	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.loglevel})
 	if err != nil {
 		return e.fail(err)

@@ -25,7 +25,7 @@ func newStart() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "-n NAME [-d|-F] [-f CONFIG] [-s KEY=VAL]... [-- COMMAND]",
 		Short: "start a container",
-		Long:  "Start container NAME, by default in the background (-d): the tool returns once it is RUNNING, or prints why it could not start. With -F the container's console is this terminal. A COMMAND after -- replaces the container's init.",
+		Long:  "Start container NAME, by default in the background (-d): the tool returns once it is RUNNING, or prints why it could not start. With -F the container's console is this terminal. A COMMAND after -- replaces the container's init. A config without lxc.rootfs.path (the host's root filesystem) starts only with a COMMAND, never an init, which would be the host's own.",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return s.run(cmd, args) },
 	}
@@ -62,7 +62,7 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return s.fail(err)
 	}
-	warn("lxc-start", s.quiet, append(cfg.Warnings, lxc.StartWarnings(cfg)...))
+	warn("lxc-start", s.quiet, append(append(cfg.Warnings, lxc.StartWarnings(cfg)...), lxc.HostRootWarnings(cfg, command)...))
 	code, err := ct.Start(cfg, lxc.StartOptions{
 		Foreground: s.foreground,
 		RCFile:     s.rcfile,

@@ -20,7 +20,7 @@ const creatingInfix = ".creating-"
 
 // CreateOptions say how to create a container.
 type CreateOptions struct {
-	Template     string       // "busybox", an absolute script path, "none" or ""
+	Template     string       // "busybox", an absolute script path, or "none"
 	TemplateArgs []string     // after "--"
 	ConfigFile   string       // -f: replaces the default config
 	TemplateDirs []string     // where named templates are looked up
@@ -35,6 +35,12 @@ func (e *ErrExists) Error() string { return e.Name + " already exists" }
 // Create makes the container: config, then the template's rootfs, all in a
 // hidden directory renamed into place at the end.
 func (c *Container) Create(o CreateOptions) (err error) {
+	if err := checkCreateName(c.Name); err != nil {
+		return err
+	}
+	if o.Template == "" {
+		return ErrNoTemplate
+	}
 	if c.Defined() {
 		return &ErrExists{Name: c.Name}
 	}
@@ -61,9 +67,16 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	seed, err := seedConfig(o.ConfigFile, o.Warn)
+	seed, seedCfg, err := seedConfig(o.ConfigFile, o.Warn)
 	if err != nil {
 		return err
+	}
+	if script == "" {
+		// Nothing will build a rootfs: the config must name one. Checked
+		// before anything is made.
+		if err := checkOwnRootfs(seedCfg); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(c.LXCPath, 0o755); err != nil {
 		return fmt.Errorf("make lxcpath %s: %w", c.LXCPath, err)
@@ -121,9 +134,10 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("the new config is not valid: %w", err)
 	}
-	if script == "" && cfg.Rootfs.Path != "" {
-		if st, err := os.Stat(cfg.Rootfs.Path); err != nil || !st.IsDir() {
-			return fmt.Errorf("the rootfs %q does not exist", cfg.Rootfs.Path)
+	if script == "" {
+		// The config as written (lxc.include and all) must still say so.
+		if err := checkOwnRootfs(cfg); err != nil {
+			return err
 		}
 	}
 	if err := os.Rename(tmp, c.Dir()); err != nil {
@@ -135,44 +149,69 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	return nil
 }
 
-// seedConfig is the text a new config starts from: -f's file, or else the
-// system config's lxc.default_config (lxc-create(1), lxc.system.conf(5)),
-// which need not exist.
-func seedConfig(file string, warn func(string)) (string, error) {
+// ErrNoTemplate refuses a create without a template, as LXC's does: such a
+// container has no rootfs, and its start would run on the host's.
+var ErrNoTemplate = errors.New("a template must be specified; use -t none for a config that names its own rootfs")
+
+// checkOwnRootfs is -t none's condition: the config names a directory
+// rootfs that exists, since nothing will build one.
+func checkOwnRootfs(cfg *config.Config) error {
+	switch {
+	case cfg.Rootfs.Raw == "":
+		return errors.New("-t none: the config names no rootfs: set lxc.rootfs.path to an existing directory (in -f CONFIG or the default config)")
+	case cfg.Rootfs.Path == "" || strings.Contains(cfg.Rootfs.Raw, ":") && !strings.HasPrefix(cfg.Rootfs.Raw, "dir:") && !strings.HasPrefix(cfg.Rootfs.Raw, "/"):
+		return fmt.Errorf("lxc.rootfs.path %s: only directory rootfs (dir:) is supported yet", cfg.Rootfs.Raw)
+	}
+	st, err := os.Stat(cfg.Rootfs.Path)
+	if err != nil {
+		return fmt.Errorf("the rootfs %q does not exist (lxc.rootfs.path)", cfg.Rootfs.Path)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("the rootfs %q is not a directory (lxc.rootfs.path)", cfg.Rootfs.Path)
+	}
+	return nil
+}
+
+// seedConfig is the text a new config starts from, and that text parsed:
+// -f's file, or else the system config's lxc.default_config
+// (lxc-create(1), lxc.system.conf(5)), which need not exist.
+func seedConfig(file string, warn func(string)) (string, *config.Config, error) {
 	explicit := file != ""
 	if !explicit {
 		sys, err := config.LoadSystem()
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		file = sys.DefaultConfig
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		if !explicit && errors.Is(err, os.ErrNotExist) {
-			return "", nil
+			return "", config.New(), nil
 		}
-		return "", fmt.Errorf("read config %s: %w", file, err)
+		return "", nil, fmt.Errorf("read config %s: %w", file, err)
 	}
 	// Check it before building anything on it.
 	cfg, err := config.Load(file)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if warn != nil {
 		for _, w := range cfg.Warnings {
 			warn(w)
 		}
 	}
-	return string(b), nil
+	return string(b), cfg, nil
 }
 
 // findTemplate resolves -t: a name under the template dirs (lxc-NAME) or an
-// absolute path; "" and "none" mean no template.
+// absolute path; "none" means no template.
 func findTemplate(t string, dirs []string) (string, error) {
 	switch {
-	case t == "" || t == "none":
+	case t == "none":
 		return "", nil
+	case t == "":
+		return "", ErrNoTemplate
 	case strings.HasPrefix(t, "/"):
 		st, err := os.Stat(t)
 		if err != nil {

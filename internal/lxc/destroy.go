@@ -80,17 +80,15 @@ func (c *Container) destroyLock(force bool) (*Lock, error) {
 }
 
 // removeStaleCgroups removes the empty cgroups a killed monitor could not
-// (the next start of the name would otherwise reuse them). A populated one
-// is not ours to touch.
+// (the next start of the name would otherwise reuse them). One in use, by
+// a process or by a start of the same name in another lxcpath that holds
+// the name's lock, is not ours to touch.
 func removeStaleCgroups(name string) {
 	layout, err := cgroup.Detect()
 	if err != nil {
 		return
 	}
 	for _, prefix := range []string{"lxc.payload.", "lxc.monitor."} {
-		g := layout.Group(prefix + name)
-		if populated, err := g.Populated(); err == nil && !populated {
-			_ = g.Destroy()
-		}
+		_ = layout.RemoveStale(prefix + name)
 	}
 }

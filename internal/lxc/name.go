@@ -36,3 +36,28 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// hostNameMax is the longest host name the kernel takes (sethostname(2),
+// HOST_NAME_MAX; lxc.uts.name has the same limit).
+const hostNameMax = 64
+
+// checkCreateName refuses, before anything is made, a name too long to be
+// the container's host name: a new container's config records its name as
+// lxc.uts.name, as LXC's templates do, and LXC's own create then fails on
+// that line. Cutting the name instead would give two containers whose names
+// share 64 bytes the same host name. ValidateName still accepts such names
+// (up to 200 bytes), so existing containers can be listed and destroyed.
+func checkCreateName(name string) error {
+	if len(name) > hostNameMax {
+		return fmt.Errorf("invalid container name %q: %d bytes, longer than the %d a host name (lxc.uts.name) can hold", shortName(name), len(name), hostNameMax)
+	}
+	return nil
+}
+
+// shortName is name cut for an error message.
+func shortName(name string) string {
+	if len(name) <= 32 {
+		return name
+	}
+	return name[:32] + "..."
+}

@@ -84,6 +84,46 @@ func TestValidateName(t *testing.T) {
 	}
 }
 
+// A new container's name is its host name: lxc-create refuses what the
+// kernel would refuse there, before anything is made.
+func TestCheckCreateName(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{name: "64 bytes", in: strings.Repeat("a", 64), ok: true},
+		{name: "32 two-byte runes", in: strings.Repeat("é", 32), ok: true},
+		{name: "65 bytes", in: strings.Repeat("a", 65)},
+		{name: "33 two-byte runes", in: strings.Repeat("é", 33)},
+		{name: "200 bytes", in: strings.Repeat("a", 200)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkCreateName(tt.in)
+			if tt.ok != (err == nil) {
+				t.Fatalf("checkCreateName(%d bytes) = %v, want ok %v", len(tt.in), err, tt.ok)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "lxc.uts.name") || !strings.Contains(err.Error(), "64")) {
+				t.Errorf("error %q should name lxc.uts.name and its 64-byte limit", err)
+			}
+		})
+	}
+	// Nothing is made for a name refused.
+	skipUnlessRoot(t)
+	dir := filepath.Join(t.TempDir(), "lxc")
+	c, err := New(dir, strings.Repeat("a", 65))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(CreateOptions{Template: "none"}); err == nil {
+		t.Fatal("Create of a 65-byte name succeeded")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("Create of a 65-byte name made %s", dir)
+	}
+}
+
 func TestNewLXCPath(t *testing.T) {
 	t.Chdir(t.TempDir())
 	wd, err := os.Getwd()

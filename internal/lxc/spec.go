@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,10 +53,24 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		if !st.IsDir() {
 			return nil, nil, fmt.Errorf("lxc.rootfs.path %s: not a directory", root)
 		}
+		if isHostRoot(st) && len(o.Command) == 0 {
+			// The host's own root under another name: its init is the
+			// host's as surely as with no rootfs at all.
+			return nil, nil, fmt.Errorf("lxc.rootfs.path %s is the host's root filesystem: it runs only an explicit command (lxc-start -n NAME -- COMMAND, or lxc-execute), never an init", root)
+		}
 		oci.Root = &specs.Root{Path: root}
+	} else if len(o.Command) == 0 {
+		// Without a root of its own the container sees the host's root
+		// filesystem (lxc.container.conf(5), lxc.rootfs.path): an init
+		// there is the host's own, which would take the host over.
+		return nil, nil, ErrNoRootfs
 	}
 	oci.Hostname = cfg.UTSName
 	if oci.Hostname == "" {
+		if len(name) > hostNameMax {
+			// Made by hand or by another tool: lxc-create refuses such names.
+			return nil, nil, fmt.Errorf("container name %q is longer than %d bytes, too long for its host name: set lxc.uts.name", shortName(name), hostNameMax)
+		}
 		oci.Hostname = name
 	}
 
@@ -150,6 +165,32 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		cg = append(cg, monitor.CgroupSetting{Version: c.Version, Key: c.Key, Value: c.Value})
 	}
 	return s, cg, nil
+}
+
+// ErrNoRootfs refuses to boot an init in a container whose config names
+// no root filesystem: only an explicit command runs there.
+var ErrNoRootfs = errors.New("lxc.rootfs.path is not set: a container without a root filesystem of its own runs only an explicit command (lxc-start -n NAME -- COMMAND, or lxc-execute), never an init")
+
+// HostRootWarnings returns the line a tool prints when a start of cfg with
+// command (lxc-start -- CMD, lxc-execute) runs on the host's root
+// filesystem, so nobody does that unawares; nil otherwise.
+func HostRootWarnings(cfg *config.Config, command []string) []string {
+	if len(command) == 0 {
+		return nil
+	}
+	if cfg.Rootfs.Raw == "" {
+		return []string{"lxc.rootfs.path is not set: the container shares the host's root filesystem"}
+	}
+	if st, err := os.Stat(cfg.Rootfs.Path); err == nil && isHostRoot(st) {
+		return []string{"lxc.rootfs.path " + cfg.Rootfs.Path + " is the host's root: the container shares the host's root filesystem"}
+	}
+	return nil
+}
+
+// isHostRoot reports whether st is the directory the host sees as "/".
+func isHostRoot(st os.FileInfo) bool {
+	root, err := os.Stat("/")
+	return err == nil && os.SameFile(st, root)
 }
 
 // hostLSM says which Linux security modules the host runs.

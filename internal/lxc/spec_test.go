@@ -156,12 +156,19 @@ func TestBuildSpecRootfs(t *testing.T) {
 		name     string
 		value    string // lxc.rootfs.path
 		keys     [][2]string
+		command  []string
 		wantRoot string // "" with no error: no Root
 		wantErr  []string
 	}{
 		{name: "plain dir", value: dir, wantRoot: dir},
 		{name: "dir: prefix", value: "dir:" + dir, wantRoot: dir},
-		{name: "unset shares the host's", value: "", wantRoot: ""},
+		{name: "unset with a command shares the host's", value: "", command: []string{"/bin/true"}, wantRoot: ""},
+		// The host's own init on the host's root filesystem: never.
+		{name: "unset without a command", value: "", wantErr: []string{"lxc.rootfs.path is not set", "explicit command"}},
+		{name: "unset with lxc.init.cmd", value: "", keys: [][2]string{kv("lxc.init.cmd", "/sbin/init")}, wantErr: []string{"lxc.rootfs.path is not set"}},
+		{name: "the host's root", value: "dir:/", wantErr: []string{"lxc.rootfs.path /", "host's root"}},
+		{name: "the host's root, spelt otherwise", value: "/usr/..", wantErr: []string{"host's root"}},
+		{name: "the host's root with a command", value: "/", command: []string{"/bin/true"}, wantRoot: "/"},
 		{name: "missing", value: missing, wantErr: []string{"lxc.rootfs.path", missing}},
 		{name: "missing with dir:", value: "dir:" + missing, wantErr: []string{"lxc.rootfs.path", missing}},
 		{name: "a file", value: file, wantErr: []string{"lxc.rootfs.path", file, "not a directory"}},
@@ -181,7 +188,7 @@ func TestBuildSpecRootfs(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+			s, _, err := buildSpec("c1", cfg, layout, specOptions{Command: tt.command})
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("buildSpec accepted lxc.rootfs.path = %q", tt.value)
@@ -203,6 +210,58 @@ func TestBuildSpecRootfs(t *testing.T) {
 				t.Errorf("Root = %+v, want %q", s.OCI.Root, tt.wantRoot)
 			}
 		})
+	}
+}
+
+func TestHostRootWarnings(t *testing.T) {
+	withRoot, _ := specConfig(t)
+	hostRootCfg := config.New()
+	if err := hostRootCfg.Set("lxc.rootfs.path", "/"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		cfg     *config.Config
+		command []string
+		want    int
+	}{
+		{name: "own rootfs", cfg: withRoot, command: []string{"/bin/true"}, want: 0},
+		{name: "host's, with a command", cfg: config.New(), command: []string{"/bin/true"}, want: 1},
+		// Refused by buildSpec instead: nothing to warn about.
+		{name: "host's, no command", cfg: config.New(), want: 0},
+		{name: "rootfs /, with a command", cfg: hostRootCfg, command: []string{"/bin/true"}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := HostRootWarnings(tt.cfg, tt.command)
+			if len(w) != tt.want {
+				t.Fatalf("HostRootWarnings = %q, want %d line(s)", w, tt.want)
+			}
+			if tt.want == 1 && !strings.Contains(w[0], "shares the host's root filesystem") {
+				t.Errorf("HostRootWarnings = %q, want it to say the host's root filesystem is shared", w)
+			}
+		})
+	}
+}
+
+// A name too long for a host name (made by hand or another tool; lxc-create
+// refuses it) needs lxc.uts.name; with it, the container starts.
+func TestBuildSpecLongName(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	long := strings.Repeat("n", 65)
+	cfg, _ := specConfig(t)
+	if _, _, err := buildSpec(long, cfg, layout, specOptions{}); err == nil || !strings.Contains(err.Error(), "lxc.uts.name") {
+		t.Errorf("buildSpec(65-byte name, no lxc.uts.name) = %v, want an error naming lxc.uts.name", err)
+	}
+	cfg, _ = specConfig(t, kv("lxc.uts.name", "short"))
+	s, _, err := buildSpec(long, cfg, layout, specOptions{})
+	if err != nil || s.OCI.Hostname != "short" {
+		t.Errorf("buildSpec(65-byte name, lxc.uts.name = short): %v, hostname %q", err, s.OCI.Hostname)
+	}
+	cfg, _ = specConfig(t)
+	s, _, err = buildSpec(strings.Repeat("n", 64), cfg, layout, specOptions{})
+	if err != nil || s.OCI.Hostname != strings.Repeat("n", 64) {
+		t.Errorf("buildSpec(64-byte name): %v, want the name as host name", err)
 	}
 }
 

@@ -1,0 +1,79 @@
+package cgroup
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultLockDir holds the per-name locks of CreateGroup when a Layout
+// names no LockDir. /run is a tmpfs: a reboot, which also empties every
+// cgroup hierarchy, clears them.
+const DefaultLockDir = "/run/golxc/cgroup"
+
+// nameLock is an exclusive flock(2) on LockDir/<cgroup dir name>. Its
+// holder is the one user of that cgroup name on the host: the same name in
+// every hierarchy, whatever lxcpath the container lives in (the cgroup
+// names do not include the lxcpath). The kernel drops the lock when the
+// holder dies, however it dies, so a free lock on an existing directory
+// means the directory is stale.
+type nameLock struct{ f *os.File }
+
+func (l *Layout) lockDir() string {
+	if l.LockDir != "" {
+		return l.LockDir
+	}
+	return DefaultLockDir
+}
+
+// tryLockName takes the lock of cgroup name dirName without waiting. It
+// returns nil and no error when someone else holds it.
+func (l *Layout) tryLockName(dirName string) (*nameLock, error) {
+	dir := l.lockDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make cgroup lock dir: %w", err)
+	}
+	p := filepath.Join(dir, dirName)
+	for tries := 0; tries < 100; tries++ {
+		fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open cgroup lock %s: %w", p, err)
+		}
+		for {
+			err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if err == unix.EWOULDBLOCK {
+			unix.Close(fd)
+			return nil, nil
+		}
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		// A holder that released the name unlinked the file between our
+		// open and our flock: a lock on an unlinked file guards nothing.
+		var a, b unix.Stat_t
+		if unix.Fstat(fd, &a) == nil && unix.Stat(p, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+			return &nameLock{f: os.NewFile(uintptr(fd), p)}, nil
+		}
+		unix.Close(fd)
+	}
+	return nil, fmt.Errorf("lock %s: the lock file keeps being replaced", p)
+}
+
+// release unlinks the lock file while still holding it (so /run does not
+// fill with the names of containers long gone), then drops the lock.
+func (n *nameLock) release() {
+	if n == nil || n.f == nil {
+		return
+	}
+	// A file that cannot be removed is reused by the name's next holder.
+	_ = os.Remove(n.f.Name())
+	n.f.Close()
+	n.f = nil
+}
