@@ -57,7 +57,7 @@ func TestAttachedEnv(t *testing.T) {
 		}},
 		{name: "keep env overrides the host's container", o: AttachOptions{KeepEnv: true}, check: func(t *testing.T, env []string) {
 			t.Setenv("container", "docker")
-			env = attachedEnv(AttachOptions{KeepEnv: true}, "/home/u")
+			env = attachedEnv(AttachOptions{KeepEnv: true}, "/home/u", os.Environ())
 			n := 0
 			for _, e := range env {
 				if strings.HasPrefix(e, "container=") {
@@ -74,7 +74,7 @@ func TestAttachedEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := attachedEnv(tt.o, "/home/u")
+			env := attachedEnv(tt.o, "/home/u", callerEnv(tt.o))
 			if tt.check != nil {
 				tt.check(t, env)
 				return
