@@ -334,8 +334,13 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		return nil, rep.err()
 	}
 	// The pid comes from the helper, over a socket a process of the
-	// container could have reached: it must be this process's own child
-	// (CLONE_PARENT) before anything is done to it.
+	// container could have reached (the forked child holds it for a few
+	// instructions before it closes every fd): it must be this process's
+	// own child (CLONE_PARENT), and not the helper, before anything is
+	// done to it.
+	if rep.Pid == cmd.Process.Pid {
+		return nil, fmt.Errorf("attach helper reported its own pid %d as the command's", rep.Pid)
+	}
 	var si unix.Siginfo
 	if err := unix.Waitid(unix.P_PID, rep.Pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
 		return nil, fmt.Errorf("attach helper reported pid %d, not a child of lxc-attach: %w", rep.Pid, err)

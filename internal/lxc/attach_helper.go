@@ -52,13 +52,16 @@ func RunAttachHelper() int {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fail(fmt.Errorf("unshare fs: %w", err))
 	}
+	// The bounding set first, while /proc is still the host's (it reads
+	// cap_last_cap, which a container could fake in its own /proc); it
+	// does not take CAP_SYS_ADMIN from this thread, which setns needs.
+	if err := security.LimitBounding(req.Bounding); err != nil {
+		return fail(err)
+	}
 	if err := unix.Setns(helperPidFD, req.Namespaces); err != nil {
 		return fail(fmt.Errorf("join the container's namespaces: %w", err))
 	}
 	unix.Close(helperPidFD)
-	if err := security.LimitBounding(req.Bounding); err != nil {
-		return fail(err)
-	}
 	// From here on this thread sees the container's filesystem (when
 	// the mount namespace was joined): home, shell and PATH are the
 	// container's. /etc/passwd is read only when something needs it.
