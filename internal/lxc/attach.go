@@ -465,12 +465,14 @@ const passwdMax = 1 << 20
 // sees it (the container's): only a regular file, opened non-blocking
 // (a FIFO or a device there must not hang or touch anything), at most
 // passwdMax bytes.
-func passwdEntry(uid int) (home, shell string) {
+func passwdEntry(uid int) (home, shell string) { return passwdEntryIn("/etc/passwd", uid) }
+
+func passwdEntryIn(file string, uid int) (home, shell string) {
 	home, shell = "/root", "/bin/sh"
 	if uid != 0 {
 		home = "/"
 	}
-	fd, err := unix.Open("/etc/passwd", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
