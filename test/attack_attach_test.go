@@ -21,41 +21,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// attachAttacker builds test/attacker-attach (static) once per test run.
-var attachAttacker struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// installAttachAttacker copies the attacker into container n's rootfs as
-// /attacker and returns its path there.
+// installAttachAttacker builds test/attacker-attach (static; the go
+// build cache makes every build after the first quick) and copies it
+// into container n's rootfs as /attacker, whose path it returns.
 func (l *lab) installAttachAttacker(n string) string {
 	l.t.Helper()
-	attachAttacker.once.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		dir, err := os.MkdirTemp("", "golxc-attacker-attach-")
-		if err != nil {
-			attachAttacker.err = err
-			return
-		}
-		attachAttacker.path = filepath.Join(dir, "attacker")
-		cmd := exec.Command("go", "build", "-o", attachAttacker.path, "./attacker-attach")
-		cmd.Dir = filepath.Dir(file)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			attachAttacker.err = fmt.Errorf("build attacker-attach: %v\n%s", err, out)
-		}
-	})
-	if attachAttacker.err != nil {
-		l.t.Fatal(attachAttacker.err)
-	}
-	b, err := os.ReadFile(attachAttacker.path)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(l.path, n, "rootfs", "attacker"), b, 0o755); err != nil {
-		l.t.Fatal(err)
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", filepath.Join(l.path, n, "rootfs", "attacker"), "./attacker-attach")
+	cmd.Dir = filepath.Dir(file)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		l.t.Fatalf("build attacker-attach: %v\n%s", err, out)
 	}
 	return "/attacker"
 }
