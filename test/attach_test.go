@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const containerPATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -247,6 +250,92 @@ func TestAttach(t *testing.T) {
 		out, errs, code := l.run("lxc-attach", "-n", n, "--", "/bin/true")
 		if code != 1 || !strings.Contains(errs, "is not running") {
 			t.Errorf("lxc-attach -n %s -- /bin/true (stopped): exit %d, want 1 and \"is not running\"\nstdout: %s\nstderr: %s", n, code, out, errs)
+		}
+	})
+}
+
+// lxc-attach from a terminal: the command gets a pty of the container's
+// whose size follows the caller's terminal, keys reach it (Ctrl-C
+// included), and the caller's terminal modes come back as they were.
+func TestAttachTerminal(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	// attach runs lxc-attach on a fresh pty of the test's, as a shell on
+	// that terminal would; during runs while it does.
+	attach := func(t *testing.T, during func(master *os.File), cmd ...string) (string, int) {
+		t.Helper()
+		master, slave := openPty(t)
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 101}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+		defer cancel()
+		c := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), append([]string{"-P", l.path, "-n", n, "--"}, cmd...)...)
+		c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		var out strings.Builder
+		readDone := make(chan struct{})
+		go func() { defer close(readDone); io.Copy(&out, master) }()
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if during != nil {
+			during(master)
+		}
+		err = c.Wait()
+		after, terr := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+		slave.Close()
+		<-readDone
+		if terr != nil || *after != *before {
+			t.Errorf("lxc-attach -- %s: the terminal's modes after it %+v (%v), want them as before %+v", shellJoin(cmd), after, terr, before)
+		}
+		code := 0
+		if err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("lxc-attach -- %s: %v", shellJoin(cmd), err)
+			}
+			code = ee.ExitCode()
+		}
+		return out.String(), code
+	}
+
+	t.Run("size", func(t *testing.T) {
+		out, code := attach(t, nil, "stty", "size")
+		if code != 0 || strings.TrimSpace(out) != "33 101" {
+			t.Errorf("lxc-attach -- stty size on a 33x101 terminal: exit %d %q, want 0 and \"33 101\"", code, out)
+		}
+	})
+	t.Run("resize", func(t *testing.T) {
+		out, code := attach(t, func(m *os.File) {
+			time.Sleep(500 * time.Millisecond)
+			unix.IoctlSetWinsize(int(m.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 44, Col: 120})
+		}, "/bin/sh", "-c", "trap 'stty size; exit 0' WINCH; stty size; i=0; while [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; exit 9")
+		if f := strings.Fields(out); code != 0 || len(f) != 4 || f[2] != "44" || f[3] != "120" {
+			t.Errorf("lxc-attach -- sh (SIGWINCH trap), terminal resized to 44x120: exit %d %q, want 0 and the new size", code, out)
+		}
+	})
+	t.Run("ctrl-c", func(t *testing.T) {
+		out, code := attach(t, func(m *os.File) {
+			time.Sleep(500 * time.Millisecond)
+			m.Write([]byte{3})
+		}, "sleep", "30")
+		if code != 130 {
+			t.Errorf("lxc-attach -- sleep 30, Ctrl-C typed: exit %d, want 130\noutput: %q", code, out)
+		}
+	})
+	t.Run("keys and output", func(t *testing.T) {
+		out, code := attach(t, func(m *os.File) {
+			time.Sleep(300 * time.Millisecond)
+			m.Write([]byte("echo typed-$((6*7))\nexit 5\n"))
+		}, "/bin/sh")
+		if code != 5 || !strings.Contains(out, "typed-42") {
+			t.Errorf("lxc-attach -- sh, typing a command and exit 5: exit %d, output %q; want 5 and typed-42", code, out)
 		}
 	})
 }

@@ -37,8 +37,10 @@ func newAttach() *cobra.Command {
 		Short: "run a command in a running container",
 		Long: `Run COMMAND (default: the user's shell in the container) inside container NAME: in all its
 namespaces (or those of -s, e.g. -s 'NETWORK|PID') and its cgroups. stdin, stdout and stderr pass
-through; the exit status is the command's, 128+N when signal N killed it, 127 when it is not found,
-126 when it cannot be run.
+through, except those that are terminals: they are replaced by a pty of the container's own, which
+lxc-attach connects to the terminal (as LXC does: a host terminal inside the container could be made
+to type into the host's shell). The exit status is the command's, 128+N when signal N killed
+it, 127 when it is not found, 126 when it cannot be run.
 Environment: by default container=lxc, PATH=` + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" + `, HOME, and
 the caller's TERM, LANG, LC_ALL, LC_CTYPE, COLORTERM; --keep-env passes the caller's whole
 environment, --clear-env only container=lxc and PATH; -v and --keep-var add to either.`,

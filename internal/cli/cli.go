@@ -63,6 +63,8 @@ func Main(args []string) int {
 		case containerinit.StageArg:
 			containerinit.RunStage()
 			return 1
+		case lxc.AttachHelperArg:
+			return lxc.RunAttachHelper()
 		case lxc.MonitorArg:
 			return lxc.RunDetachedMonitor()
 		case lxc.SupervisorArg:

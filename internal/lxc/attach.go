@@ -1,14 +1,15 @@
 package lxc
 
 import (
-	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/monitor"
+	"golxc/internal/namespace"
 	"golxc/internal/security"
 )
 
@@ -35,33 +37,63 @@ type AttachOptions struct {
 	RCFile     string
 }
 
-// attachedEnv builds the environment of an attached process. The default
-// is a clean, documented set: container=lxc, the container's PATH, HOME,
-// and the caller's TERM and locale, never the host caller's PATH.
-func attachedEnv(o AttachOptions, home string) []string {
+// attachedEnv builds the environment of an attached process from the
+// caller's (callerEnv). The default is a clean, documented set:
+// container=lxc, the container's PATH, HOME, and the caller's TERM and
+// locale, never the host caller's PATH.
+func attachedEnv(o AttachOptions, home string, caller []string) []string {
 	var env []string
+	lookup := func(k string) (string, bool) {
+		v, ok := "", false
+		for _, e := range caller {
+			if ek, ev, _ := strings.Cut(e, "="); ek == k {
+				v, ok = ev, true // the last one wins, as getenv's users see it
+			}
+		}
+		return v, ok
+	}
 	switch {
 	case o.KeepEnv:
-		env = append(env, os.Environ()...)
+		env = append(env, caller...)
 		env = setEnv(env, "container", "lxc")
 	case o.ClearEnv:
 		env = []string{"container=lxc", "PATH=" + defaultPath}
 	default:
 		env = []string{"container=lxc", "PATH=" + defaultPath, "HOME=" + home}
-		for _, k := range []string{"TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM"} {
-			if v, ok := os.LookupEnv(k); ok {
+		for _, k := range passedVars {
+			if v, ok := lookup(k); ok {
 				env = append(env, k+"="+v)
 			}
 		}
 	}
 	for _, k := range o.KeepVars {
-		if v, ok := os.LookupEnv(k); ok {
+		if v, ok := lookup(k); ok {
 			env = setEnv(env, k, v)
 		}
 	}
 	for _, kv := range o.SetVars {
 		k, v, _ := strings.Cut(kv, "=")
 		env = setEnv(env, k, v)
+	}
+	return env
+}
+
+// passedVars are the caller's variables an attached process gets by
+// default.
+var passedVars = []string{"TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM"}
+
+// callerEnv is the part of this process's environment that attachedEnv
+// reads for o: the helper that builds the attached environment is
+// given no more of the caller's variables than that.
+func callerEnv(o AttachOptions) []string {
+	if o.KeepEnv {
+		return os.Environ()
+	}
+	var env []string
+	for _, k := range append(slices.Clone(passedVars), o.KeepVars...) {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
 	}
 	return env
 }
@@ -76,9 +108,25 @@ type AttachError struct {
 func (e *AttachError) Error() string { return e.Err.Error() }
 func (e *AttachError) Unwrap() error { return e.Err }
 
+// attachHelper is how lxc-attach runs its helper: the helper's fds.
+const (
+	helperRequestFD = 3 // the attachRequest, JSON, then EOF
+	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: attachReports, "go"
+	helperPidFD     = 5 // the container init's pidfd
+	helperSelfFD    = 6 // the sealed copy of golxc the helper runs from
+)
+
 // Attach runs a command in the running container's namespaces and
-// cgroups, with stdio passed through, and returns its exit status (128+N
-// when killed by signal N).
+// cgroups and returns its exit status (128+N when killed by signal N).
+// Standard fds that are not terminals pass through; those that are get
+// a pty of the container's own devpts instead, which lxc-attach proxies.
+//
+// What enters the container is never this process nor a child sharing
+// its memory: an exec'd helper (RunAttachHelper), holding nothing of the
+// host's but the fds it is given, joins the namespaces on one thread and
+// forks the command with a real fork; the command is a child of
+// lxc-attach (CLONE_PARENT), which puts it in the container's cgroups
+// before it runs anything, then waits for it.
 func (c *Container) Attach(o AttachOptions) (int, error) {
 	conn, err := monitor.Dial(c.LXCPath, c.Name)
 	if errors.Is(err, monitor.ErrNotRunning) {
@@ -101,69 +149,56 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, err
 	}
 	defer unix.Close(pidfd)
+	// Whatever is read about the init is read through its pidfd, never
+	// through a pid number a socket reported.
+	proc, err := namespace.OpenProc(pidfd)
+	if errors.Is(err, unix.ESRCH) {
+		return 1, &ErrNotRunning{Name: c.Name}
+	}
+	if err != nil {
+		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
+	}
+	defer proc.Close()
 
 	// The attached command gets the running init's bounding set: what the
 	// container was started with, whatever its config file says now.
-	keep, err := security.BoundingOf(info.Pid)
+	status, err := proc.ReadFile("status", 1<<20)
 	if err != nil {
 		return 1, err
+	}
+	keep, err := security.BoundingFromStatus(status)
+	if err != nil {
+		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
 	flags := o.Namespaces
 	if flags == 0 {
 		flags = AllNamespaces
 	}
-	layout, err := cgroup.Detect()
+	var group *cgroup.Group
+	if flags&unix.CLONE_NEWCGROUP != 0 {
+		layout, err := cgroup.Detect()
+		if err != nil {
+			return 1, err
+		}
+		group = layout.Group(info.Cgroup)
+	}
+
+	term, err := openAttachTerminal(proc)
 	if err != nil {
 		return 1, err
 	}
-	group := layout.Group(info.Cgroup)
-
-	type started struct {
-		cmd *exec.Cmd
-		err error
-	}
-	ch := make(chan started, 1)
-	go func() {
-		// This goroutine's thread joins the container and never returns to
-		// the pool: once the goroutine ends, the runtime retires it.
-		runtime.LockOSThread()
-		cmd, err := c.spawnAttached(o, pidfd, flags, keep, group)
-		ch <- started{cmd, err}
-	}()
-	s := <-ch
-	if s.err != nil {
-		var ae *AttachError
-		if errors.As(s.err, &ae) {
-			return ae.Code, s.err
+	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	ctty := -1
+	if term != nil {
+		defer term.Close()
+		for i := range stdio {
+			if term.isTTY[i] {
+				stdio[i] = term.slave
+				if ctty < 0 {
+					ctty = i
+				}
+			}
 		}
-		return 1, s.err
-	}
-	return waitForwarding(s.cmd), nil
-}
-
-// spawnAttached runs on a locked thread: it joins the container, limits
-// the thread's capability bounding set, and starts the command from that
-// thread so that the child inherits all of it.
-func (c *Container) spawnAttached(o AttachOptions, pidfd, flags int, keep []string, group *cgroup.Group) (*exec.Cmd, error) {
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return nil, fmt.Errorf("unshare fs: %w", err)
-	}
-	attr := &syscall.SysProcAttr{}
-	if flags&unix.CLONE_NEWCGROUP != 0 && group != nil {
-		if err := group.EnterThread(unix.Gettid()); err != nil {
-			return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
-		}
-		if f, err := group.OpenUnified(); err == nil {
-			defer f.Close()
-			attr.UseCgroupFD = true
-			attr.CgroupFD = int(f.Fd())
-		}
-	}
-	if err := unix.Setns(pidfd, flags); err != nil {
-		return nil, fmt.Errorf("join namespaces of %s: %w", c.Name, err)
-	}
-	if err := security.LimitBounding(keep); err != nil {
-		return nil, err
 	}
 	uid, gid := o.UID, o.GID
 	if uid < 0 {
@@ -172,30 +207,198 @@ func (c *Container) spawnAttached(o AttachOptions, pidfd, flags int, keep []stri
 	if gid < 0 {
 		gid = 0
 	}
-	if uid != 0 || gid != 0 {
-		attr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	req := attachRequest{
+		Options:    o,
+		Namespaces: flags,
+		Bounding:   keep,
+		UID:        uid,
+		GID:        gid,
+		CallerEnv:  callerEnv(o),
+		CTTY:       ctty,
 	}
-	// From here on the thread sees the container's filesystem (when the
-	// mount namespace was joined): home, shell and PATH are the container's.
-	home, shell := passwdEntry(uid)
-	env := attachedEnv(o, home)
-	args := o.Command
-	if len(args) == 0 {
-		args = []string{shell}
+	req.Options.RCFile = ""
+
+	// Signals that come while the command starts are held, then passed
+	// on once it runs.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+
+	child, err := c.startAttached(req, stdio, pidfd, group)
+	if term != nil {
+		// The helper and the command hold the slave now; with this copy
+		// closed, the master reads EIO once they are gone.
+		term.slave.Close()
 	}
-	path, err := findInPath(args[0], env)
+	if err != nil {
+		var ae *AttachError
+		if errors.As(err, &ae) {
+			return ae.Code, err
+		}
+		return 1, err
+	}
+	if term != nil {
+		stop := term.proxy()
+		defer stop() // the caller's terminal back, on every way out
+		code := waitForwarding(child, sigs, term)
+		stop()
+		return code, nil
+	}
+	return waitForwarding(child, sigs, nil), nil
+}
+
+// attachRequest is what lxc-attach asks its helper to do.
+type attachRequest struct {
+	Options    AttachOptions
+	Namespaces int      // clone flags to join
+	Bounding   []string // the capability bounding set to keep
+	UID, GID   int
+	CallerEnv  []string // the caller's variables attachedEnv may use
+	CTTY       int      // the standard fd to make the controlling terminal, or -1
+}
+
+// attachReport is one message of the helper to lxc-attach.
+type attachReport struct {
+	Pid   int    `json:",omitempty"` // the command, forked and waiting
+	Done  bool   `json:",omitempty"` // the command exec'd
+	Error string `json:",omitempty"`
+	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
+}
+
+// startAttached runs the helper from a sealed copy of golxc and returns
+// the command it forked, exec'd and running.
+func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int, group *cgroup.Group) (*os.Process, error) {
+	self, err := namespace.SealedSelf()
 	if err != nil {
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: path, Args: args, Env: env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, SysProcAttr: attr}
-	if err := cmd.Start(); err != nil {
-		code := 127
-		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.EISDIR) {
-			code = 126
-		}
-		return nil, &AttachError{Code: code, Err: fmt.Errorf("%s: %w", args[0], unwrapExec(err))}
+	defer self.Close()
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("request pipe: %w", err)
 	}
-	return cmd, nil
+	defer reqR.Close()
+	defer reqW.Close()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	ctl := os.NewFile(uintptr(pair[0]), "attach control")
+	defer ctl.Close()
+	helperCtl := os.NewFile(uintptr(pair[1]), "attach control (helper)")
+	defer helperCtl.Close()
+	dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup pidfd: %w", err)
+	}
+	pidf := os.NewFile(uintptr(dup), "pidfd")
+	defer pidf.Close()
+	extra := []*os.File{reqR, helperCtl, pidf, self}
+	if len(extra)+3 != helperSelfFD+1 {
+		panic("attach helper fds out of order")
+	}
+	cmd := &exec.Cmd{
+		Path: namespace.ExecPath(helperSelfFD),
+		Args: []string{"lxc-attach", AttachHelperArg},
+		// The helper's own: its Go runtime reads no host cgroup file
+		// and starts few threads. The command's environment comes in
+		// the request.
+		Env:        []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0", "GOMAXPROCS=1"},
+		Stdin:      stdio[0],
+		Stdout:     stdio[1],
+		Stderr:     stdio[2],
+		ExtraFiles: extra,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the attach helper: %w", err)
+	}
+	helperCtl.Close()
+	reqR.Close()
+	self.Close()
+	pidf.Close()
+	defer func() { _ = cmd.Wait() }()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode attach request: %w", err)
+	}
+	go func() {
+		_, _ = reqW.Write(b)
+		reqW.Close()
+	}()
+
+	rep, err := readReport(ctl)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Pid <= 0 {
+		return nil, rep.err()
+	}
+	// The pid comes from the helper, over a socket a process of the
+	// container could have reached (the forked child holds it for a few
+	// instructions before it closes every fd): it must be this process's
+	// own child (CLONE_PARENT), and not the helper, before anything is
+	// done to it.
+	if rep.Pid == cmd.Process.Pid {
+		return nil, fmt.Errorf("attach helper reported its own pid %d as the command's", rep.Pid)
+	}
+	var si unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, rep.Pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+		return nil, fmt.Errorf("attach helper reported pid %d, not a child of lxc-attach: %w", rep.Pid, err)
+	}
+	child, err := os.FindProcess(rep.Pid)
+	if err != nil {
+		return nil, fmt.Errorf("attached process %d: %w", rep.Pid, err)
+	}
+	abort := func(err error) (*os.Process, error) {
+		_ = child.Kill()
+		_, _ = child.Wait()
+		return nil, err
+	}
+	if group != nil {
+		if err := group.Enter(rep.Pid); err != nil {
+			return abort(fmt.Errorf("join cgroups of %s: %w", c.Name, err))
+		}
+	}
+	if _, err := ctl.Write([]byte("go")); err != nil {
+		return abort(fmt.Errorf("release the attached process: %w", err))
+	}
+	rep, err = readReport(ctl)
+	if err != nil {
+		return abort(err)
+	}
+	if !rep.Done {
+		_, _ = child.Wait()
+		return nil, rep.err()
+	}
+	return child, nil
+}
+
+// readReport reads one message of the helper.
+func readReport(ctl *os.File) (*attachReport, error) {
+	buf := make([]byte, 64<<10)
+	n, err := ctl.Read(buf)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("attach helper exited without a word")
+		}
+		return nil, fmt.Errorf("read attach helper: %w", err)
+	}
+	var r attachReport
+	if err := json.Unmarshal(buf[:n], &r); err != nil {
+		return nil, fmt.Errorf("decode attach helper's report: %w", err)
+	}
+	return &r, nil
+}
+
+func (r *attachReport) err() error {
+	msg := r.Error
+	if msg == "" {
+		msg = "attach helper failed"
+	}
+	if r.Code != 0 {
+		return &AttachError{Code: r.Code, Err: errors.New(msg)}
+	}
+	return errors.New(msg)
 }
 
 func unwrapExec(err error) error {
@@ -255,21 +458,43 @@ func findInPath(cmd string, env []string) (string, error) {
 	return "", &AttachError{Code: 127, Err: fmt.Errorf("%s: command not found", cmd)}
 }
 
+// passwdMax bounds how much of the container's /etc/passwd is read.
+const passwdMax = 1 << 20
+
 // passwdEntry reads uid's home and shell from /etc/passwd as this thread
-// sees it (the container's).
-func passwdEntry(uid int) (home, shell string) {
+// sees it (the container's): only a regular file, opened non-blocking
+// (a FIFO or a device there must not hang or touch anything), at most
+// passwdMax bytes.
+func passwdEntry(uid int) (home, shell string) { return passwdEntryIn("/etc/passwd", uid) }
+
+func passwdEntryIn(file string, uid int) (home, shell string) {
 	home, shell = "/root", "/bin/sh"
 	if uid != 0 {
 		home = "/"
 	}
-	f, err := os.Open("/etc/passwd")
+	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ":")
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return
+	}
+	buf := make([]byte, passwdMax)
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || m <= 0 {
+			break
+		}
+		n += m
+	}
+	for _, line := range strings.Split(string(buf[:n]), "\n") {
+		fields := strings.Split(line, ":")
 		if len(fields) < 7 || fields[2] != strconv.Itoa(uid) {
 			continue
 		}
@@ -277,7 +502,8 @@ func passwdEntry(uid int) (home, shell string) {
 			home = fields[5]
 		}
 		if fields[6] != "" {
-			if _, err := os.Stat(fields[6]); err == nil {
+			var sst unix.Stat_t
+			if unix.Stat(fields[6], &sst) == nil {
 				shell = fields[6]
 			}
 		}
@@ -286,40 +512,38 @@ func passwdEntry(uid int) (home, shell string) {
 	return
 }
 
-// waitForwarding waits for cmd, passing on the signals a sysadmin sends
-// to lxc-attach, and returns the shell-style exit status.
-func waitForwarding(cmd *exec.Cmd) int {
-	sigs := make(chan os.Signal, 8)
-	fwd := []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGINT, syscall.SIGQUIT}
-	signal.Notify(sigs, fwd...)
-	defer signal.Stop(sigs)
-	// On a terminal, Ctrl-C already reaches the command (same process
-	// group); forwarding it would deliver it twice.
-	tty := isTerminal(os.Stdin)
+// forwardedSignals are those a sysadmin sends lxc-attach that it passes
+// on to the command. The command is in a session of its own, so a
+// terminal's Ctrl-C reaches it only this way (or through its own pty).
+var forwardedSignals = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGINT, syscall.SIGQUIT}
+
+// waitForwarding waits for the attached process, passing on sigs, and
+// returns the shell-style exit status. With a pty, SIGWINCH becomes the
+// pty's new size instead (the kernel then signals the command).
+func waitForwarding(p *os.Process, sigs chan os.Signal, term *attachTerminal) int {
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case s := <-sigs:
-				if tty && (s == syscall.SIGINT || s == syscall.SIGQUIT || s == syscall.SIGWINCH) {
+				if s == syscall.SIGWINCH && term != nil {
+					term.copySize()
 					continue
 				}
-				_ = cmd.Process.Signal(s)
+				_ = p.Signal(s)
 			case <-done:
 				return
 			}
 		}
 	}()
-	_ = cmd.Wait()
+	st, err := p.Wait()
 	close(done)
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if err != nil {
+		return 1
+	}
+	ws, _ := st.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
-}
-
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

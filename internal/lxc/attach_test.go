@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // hostEnv sets the caller's environment an attach starts from: a
@@ -57,7 +60,7 @@ func TestAttachedEnv(t *testing.T) {
 		}},
 		{name: "keep env overrides the host's container", o: AttachOptions{KeepEnv: true}, check: func(t *testing.T, env []string) {
 			t.Setenv("container", "docker")
-			env = attachedEnv(AttachOptions{KeepEnv: true}, "/home/u")
+			env = attachedEnv(AttachOptions{KeepEnv: true}, "/home/u", os.Environ())
 			n := 0
 			for _, e := range env {
 				if strings.HasPrefix(e, "container=") {
@@ -74,7 +77,7 @@ func TestAttachedEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := attachedEnv(tt.o, "/home/u")
+			env := attachedEnv(tt.o, "/home/u", callerEnv(tt.o))
 			if tt.check != nil {
 				tt.check(t, env)
 				return
@@ -176,5 +179,46 @@ func TestAttachErrorUnwrap(t *testing.T) {
 	e := &AttachError{Code: 126, Err: inner}
 	if !errors.Is(e, inner) || e.Error() != "inner" {
 		t.Errorf("AttachError does not wrap its error: %v", e)
+	}
+}
+
+func TestPasswdEntry(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(good, []byte("root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/nonexistent/shell\nv:x:1001:1001::/home/v:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The entry is past the bound: not read.
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, append(make([]byte, passwdMax), "w:x:1002:1002::/home/w:/bin/sh\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file             string
+		uid              int
+		wantHome, wantSh string
+	}{
+		{good, 1001, "/home/v", "/bin/sh"},
+		{good, 1000, "/home/u", "/bin/sh"}, // a shell that does not exist is not used
+		{good, 4242, "/", "/bin/sh"},
+		{fifo, 0, "/root", "/bin/sh"}, // returns at once, without a writer
+		{big, 1002, "/", "/bin/sh"},
+		{dir, 0, "/root", "/bin/sh"},
+	} {
+		done := make(chan struct{})
+		var home, shell string
+		go func() { home, shell = passwdEntryIn(c.file, c.uid); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("passwdEntryIn(%s, %d) hangs", c.file, c.uid)
+		}
+		if home != c.wantHome || shell != c.wantSh {
+			t.Errorf("passwdEntryIn(%s, %d) = %q, %q; want %q, %q", c.file, c.uid, home, shell, c.wantHome, c.wantSh)
+		}
 	}
 }

@@ -42,7 +42,7 @@ func SealedSelf() (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create for a sealed copy of golxc: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "memfd:golxc")
-	if _, err := io.Copy(f, src); err != nil {
+	if err := copyInto(fd, src); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("copy golxc into a sealed memfd: %w", err)
 	}
@@ -52,6 +52,46 @@ func SealedSelf() (*os.File, error) {
 	}
 	return f, nil
 }
+
+// copyInto copies src whole into fd, in the kernel (sendfile: every
+// attach pays for this copy, and copy_file_range does not cross from a
+// disk's filesystem to a memfd), else through a buffer.
+func copyInto(fd int, src *os.File) error {
+	st, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	if err := unix.Ftruncate(fd, st.Size()); err != nil {
+		return err
+	}
+	var off int64
+	for off < st.Size() {
+		n, err := unix.Sendfile(fd, int(src.Fd()), &off, int(st.Size()-off))
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	if off == st.Size() {
+		return nil
+	}
+	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err = io.Copy(fdWriter(fd), src)
+	return err
+}
+
+// fdWriter writes to an fd it does not own (an *os.File would close it
+// when collected).
+type fdWriter int
+
+func (w fdWriter) Write(b []byte) (int, error) { return unix.Write(int(w), b) }
 
 // ExecPath is the path that execs the file open as fd in the process that
 // runs the exec (the child's descriptor number, not the parent's).

@@ -195,14 +195,24 @@ func BoundingOf(pid int) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read capabilities of pid %d: %w", pid, err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	caps, err := BoundingFromStatus(b)
+	if err != nil {
+		return nil, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	return caps, nil
+}
+
+// BoundingFromStatus returns the bounding set (OCI names) that a
+// /proc/PID/status file's CapBnd line holds.
+func BoundingFromStatus(status []byte) ([]string, error) {
+	for _, line := range strings.Split(string(status), "\n") {
 		v, ok := strings.CutPrefix(line, "CapBnd:")
 		if !ok {
 			continue
 		}
 		m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		if err != nil {
-			return nil, fmt.Errorf("parse CapBnd of pid %d: %w", pid, err)
+			return nil, fmt.Errorf("parse CapBnd: %w", err)
 		}
 		var caps []string
 		for i := 0; i < 64; i++ {
@@ -212,5 +222,5 @@ func BoundingOf(pid int) ([]string, error) {
 		}
 		return caps, nil
 	}
-	return nil, fmt.Errorf("no CapBnd in /proc/%d/status", pid)
+	return nil, fmt.Errorf("no CapBnd in status")
 }

@@ -1,0 +1,142 @@
+package lxc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/namespace"
+	"golxc/internal/security"
+)
+
+// AttachHelperArg is argv[1] of the attach helper, the stage of golxc
+// that lxc-attach execs (from a sealed copy) to enter a container.
+const AttachHelperArg = "__attach"
+
+// requestMax bounds the request (a --keep-env environment at most).
+const requestMax = 16 << 20
+
+// RunAttachHelper is the attach helper: it reads its request, joins the
+// container's namespaces on this thread, limits the thread's bounding
+// set, looks up the command inside, and forks it (a real fork, its own
+// memory) as a child of lxc-attach. It stays in the host's pid namespace:
+// no process of the container can see it. It holds stdio (the command's,
+// which it never writes to), the request pipe, the control socket and the
+// pidfd; everything it reports goes over the control socket.
+func RunAttachHelper() int {
+	unix.Close(helperSelfFD)
+	report := func(r attachReport) {
+		b, _ := json.Marshal(r)
+		_, _ = unix.Write(helperControlFD, b)
+	}
+	fail := func(err error) int {
+		r := attachReport{Error: err.Error(), Code: 1}
+		var ae *AttachError
+		if errors.As(err, &ae) {
+			r.Code = ae.Code
+		}
+		report(r)
+		return 1
+	}
+	req, err := readRequest()
+	if err != nil {
+		return fail(err)
+	}
+	// This thread joins the container and is the one that forks; the
+	// process exits when it is done.
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fail(fmt.Errorf("unshare fs: %w", err))
+	}
+	// The bounding set first, while /proc is still the host's (it reads
+	// cap_last_cap, which a container could fake in its own /proc); it
+	// does not take CAP_SYS_ADMIN from this thread, which setns needs.
+	if err := security.LimitBounding(req.Bounding); err != nil {
+		return fail(err)
+	}
+	if err := unix.Setns(helperPidFD, req.Namespaces); err != nil {
+		return fail(fmt.Errorf("join the container's namespaces: %w", err))
+	}
+	unix.Close(helperPidFD)
+	// From here on this thread sees the container's filesystem (when
+	// the mount namespace was joined): home, shell and PATH are the
+	// container's. /etc/passwd is read only when something needs it.
+	o := req.Options
+	home, shell := "/root", "/bin/sh"
+	if req.UID != 0 {
+		home = "/"
+	}
+	if len(o.Command) == 0 || req.UID != 0 && !o.KeepEnv && !o.ClearEnv {
+		home, shell = passwdEntry(req.UID)
+	}
+	env := attachedEnv(o, home, req.CallerEnv)
+	args := o.Command
+	if len(args) == 0 {
+		args = []string{shell}
+	}
+	path, err := findInPath(args[0], env)
+	if err != nil {
+		return fail(err)
+	}
+	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true}
+	if req.UID != 0 || req.GID != 0 {
+		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
+	}
+	child, err := namespace.Fork(spec)
+	if err != nil {
+		return fail(fmt.Errorf("fork the attached process: %w", err))
+	}
+	report(attachReport{Pid: child.Pid})
+	// lxc-attach puts the child in the container's cgroups, then says go.
+	var b [16]byte
+	n, err := unix.Read(helperControlFD, b[:])
+	if err != nil || string(b[:n]) != "go" {
+		child.Abandon()
+		return 1
+	}
+	if err := child.Release(); err != nil {
+		code := 126
+		var ee *namespace.ExecError
+		if errors.As(err, &ee) && ee.Op == "execve" && ee.Errno != unix.EACCES && ee.Errno != unix.ENOEXEC && ee.Errno != unix.EISDIR && ee.Errno != unix.EPERM {
+			code = 127
+		}
+		if ee != nil && ee.Op == "execve" {
+			err = ee.Errno // "sh: permission denied", as a shell says it
+		}
+		return fail(&AttachError{Code: code, Err: fmt.Errorf("%s: %w", args[0], err)})
+	}
+	report(attachReport{Done: true})
+	return 0
+}
+
+// readRequest reads the request from its pipe, to EOF.
+func readRequest() (*attachRequest, error) {
+	var buf []byte
+	chunk := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(helperRequestFD, chunk)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read attach request: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		buf = append(buf, chunk[:n]...)
+		if len(buf) > requestMax {
+			return nil, fmt.Errorf("attach request: %w", io.ErrShortBuffer)
+		}
+	}
+	unix.Close(helperRequestFD)
+	var req attachRequest
+	if err := json.Unmarshal(buf, &req); err != nil {
+		return nil, fmt.Errorf("decode attach request: %w", err)
+	}
+	return &req, nil
+}

@@ -1,0 +1,342 @@
+package namespace
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+	"unsafe" // and go:linkname
+
+	"golang.org/x/sys/unix"
+)
+
+// The runtime's fork hooks, exported for package syscall and, by the
+// runtime's own promise (go.dev/issue/67401), for code that forks itself:
+// BeforeFork blocks signals and makes any stack growth throw, AfterFork
+// undoes that in the parent, AfterForkInChild resets the signal handlers
+// and the mask in the child.
+
+//go:linkname runtimeBeforeFork syscall.runtime_BeforeFork
+func runtimeBeforeFork()
+
+//go:linkname runtimeAfterFork syscall.runtime_AfterFork
+func runtimeAfterFork()
+
+//go:linkname runtimeAfterForkInChild syscall.runtime_AfterForkInChild
+func runtimeAfterForkInChild()
+
+// ForkSpec says what the forked child does before its execve. Standard
+// input, output and error are the caller's fds 0, 1 and 2, as they are:
+// the caller arranges them before Fork.
+type ForkSpec struct {
+	Path string   // the program, as execve takes it (no PATH search)
+	Argv []string // argv[0] included
+	Env  []string
+	Dir  string // chdir before the exec; "" keeps the working directory
+	// Setsid makes the child a session leader without a controlling
+	// terminal; CTTY >= 0 (with Setsid) then makes that fd, a terminal,
+	// its controlling terminal.
+	Setsid bool
+	CTTY   int
+	// Cred, when set, is what the child runs as: supplementary groups
+	// cleared, then real/effective/saved gid, then uid.
+	Cred *Cred
+	// Parent makes the child a child of the caller's parent
+	// (CLONE_PARENT), which then waits for it; the caller can exit.
+	Parent bool
+}
+
+// Cred is a uid and gid to run as.
+type Cred struct{ UID, GID uint32 }
+
+// ExecError is why a forked child did not reach its program: the step
+// that failed and its errno.
+type ExecError struct {
+	Op    string
+	Errno syscall.Errno
+}
+
+func (e *ExecError) Error() string { return e.Op + ": " + e.Errno.Error() }
+func (e *ExecError) Unwrap() error { return e.Errno }
+
+// The steps of the child, reported with the errno of the first failure.
+const (
+	stepSync = iota + 1
+	stepSetsid
+	stepCTTY
+	stepSetgroups
+	stepSetgid
+	stepSetuid
+	stepChdir
+	stepExec
+)
+
+var stepNames = [...]string{stepSync: "wait for the parent", stepSetsid: "setsid", stepCTTY: "set the controlling terminal",
+	stepSetgroups: "setgroups", stepSetgid: "setresgid", stepSetuid: "setresuid", stepChdir: "chdir", stepExec: "execve"}
+
+// Child is a forked process held before its first step until Release.
+type Child struct {
+	Pid   int
+	sync  int // write end: one byte lets the child go, closing kills it
+	errRd int // read end: EOF when the exec succeeded, else step and errno
+}
+
+// forkArgs are ForkSpec as the child uses it: byte pointers made before
+// the fork, since the child may not allocate.
+type forkArgs struct {
+	path, dir  *byte
+	argv, envv []*byte
+	setsid     bool
+	ctty       int
+	cred       bool
+	uid, gid   uintptr
+	flags      uintptr
+	syncRd     int
+	errWr      int
+}
+
+// Fork clones the calling thread into a new process that owns its memory
+// (no CLONE_VM: the child is a copy-on-write copy, never the caller's own
+// pages, so whoever can see the child before its execve cannot read or
+// write the caller through it). The child is born in the namespaces,
+// working directory and capability bounding set of the calling thread
+// (call Fork on a locked thread that set them), closes every fd but 0, 1
+// and 2, and then waits until Release: the caller puts it in cgroups
+// first. Until Release the child has run no code but close_range and a
+// read.
+func Fork(s ForkSpec) (*Child, error) {
+	a := forkArgs{ctty: -1}
+	var err error
+	if a.path, err = unix.BytePtrFromString(s.Path); err != nil {
+		return nil, fmt.Errorf("program %q: %w", s.Path, err)
+	}
+	if s.Dir != "" {
+		if a.dir, err = unix.BytePtrFromString(s.Dir); err != nil {
+			return nil, fmt.Errorf("directory %q: %w", s.Dir, err)
+		}
+	}
+	if a.argv, err = bytePtrs(s.Argv); err != nil {
+		return nil, fmt.Errorf("arguments: %w", err)
+	}
+	if a.envv, err = bytePtrs(s.Env); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	a.setsid = s.Setsid
+	if s.Setsid {
+		a.ctty = s.CTTY
+	}
+	if s.Cred != nil {
+		a.cred, a.uid, a.gid = true, uintptr(s.Cred.UID), uintptr(s.Cred.GID)
+	}
+	a.flags = uintptr(unix.SIGCHLD)
+	if s.Parent {
+		a.flags |= unix.CLONE_PARENT
+	}
+
+	// Both pipes are close-on-exec: the exec closes the error pipe (EOF
+	// says it worked) and the child keeps nothing of them after it.
+	var syncP, errP [2]int
+	if err := unix.Pipe2(syncP[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("sync pipe: %w", err)
+	}
+	if err := unix.Pipe2(errP[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(syncP[0])
+		unix.Close(syncP[1])
+		return nil, fmt.Errorf("error pipe: %w", err)
+	}
+	a.syncRd, a.errWr = syncP[0], errP[1]
+
+	// ForkLock: no fd is being created without close-on-exec meanwhile
+	// (the child closes them all anyway, but only after a few
+	// instructions).
+	syscall.ForkLock.Lock()
+	pid, errno := forkChild(&a)
+	syscall.ForkLock.Unlock()
+	unix.Close(syncP[0])
+	unix.Close(errP[1])
+	if errno != 0 {
+		unix.Close(syncP[1])
+		unix.Close(errP[0])
+		return nil, fmt.Errorf("clone: %w", errno)
+	}
+	return &Child{Pid: pid, sync: syncP[1], errRd: errP[0]}, nil
+}
+
+// bytePtrs is ss as execve takes it: NUL-terminated strings, then nil.
+func bytePtrs(ss []string) ([]*byte, error) {
+	p := make([]*byte, len(ss)+1)
+	for i, s := range ss {
+		b, err := unix.BytePtrFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		p[i] = b
+	}
+	return p, nil
+}
+
+// Release lets the child run its steps and waits until it has exec'd
+// (nil) or failed (*ExecError; the child then exits 127 and still has to
+// be waited for by its parent).
+func (c *Child) Release() error {
+	_, err := unix.Write(c.sync, []byte{0})
+	unix.Close(c.sync)
+	c.sync = -1
+	defer func() { unix.Close(c.errRd); c.errRd = -1 }()
+	if err != nil {
+		return fmt.Errorf("release the child: %w", err)
+	}
+	var buf [8]byte
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(c.errRd, buf[n:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read the child's exec status: %w", err)
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	switch n {
+	case 0:
+		return nil
+	case len(buf):
+		step := *(*uint32)(unsafe.Pointer(&buf[0]))
+		errno := *(*uint32)(unsafe.Pointer(&buf[4]))
+		op := "step " + fmt.Sprint(step)
+		if int(step) < len(stepNames) && stepNames[step] != "" {
+			op = stepNames[step]
+		}
+		return &ExecError{Op: op, Errno: syscall.Errno(errno)}
+	default:
+		return fmt.Errorf("child's exec status cut short (%d bytes)", n)
+	}
+}
+
+// Abandon kills a child that is not to be released: closing the sync
+// pipe makes it exit before any step. Its parent still waits for it.
+func (c *Child) Abandon() {
+	if c.sync >= 0 {
+		unix.Close(c.sync)
+		c.sync = -1
+	}
+	if c.errRd >= 0 {
+		unix.Close(c.errRd)
+		c.errRd = -1
+	}
+}
+
+// forkChild is the fork itself. Between the clone and the execve the
+// child is a copy of this goroutine with no runtime around it (one
+// thread, no scheduler, no GC): it may only call nosplit functions
+// (rawSyscall, the runtime's AfterForkInChild) and touch memory prepared
+// before. runtimeBeforeFork makes any stack growth throw, so a mistake
+// here fails loudly in the tests instead of corrupting the child.
+//
+//go:noinline
+//go:norace
+//go:nocheckptr
+func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
+	runtimeBeforeFork()
+	r1, _, e := syscall.RawSyscall6(unix.SYS_CLONE, a.flags, 0, 0, 0, 0, 0)
+	if e != 0 || r1 != 0 {
+		runtimeAfterFork()
+		return int(r1), e
+	}
+
+	// In the child.
+	runtimeAfterForkInChild()
+	// First close what the child must not hold: every fd but stdio and
+	// its two pipe ends (the caller's sockets, the runtime's own fds).
+	lo, hi := a.syncRd, a.errWr
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	closeRange(3, lo-1)
+	closeRange(lo+1, hi-1)
+	closeRange(hi+1, 1<<31-1)
+
+	var b [1]byte
+	for {
+		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(a.syncRd), uintptr(unsafe.Pointer(&b[0])), 1)
+		if e == unix.EINTR {
+			continue
+		}
+		if e == 0 && n == 0 {
+			childExit() // abandoned: nobody reads the error pipe
+		}
+		if e != 0 {
+			childFail(a.errWr, stepSync, e)
+		}
+		break
+	}
+	if a.setsid {
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
+			childFail(a.errWr, stepSetsid, e)
+		}
+		if a.ctty >= 0 {
+			if _, _, e := syscall.RawSyscall(unix.SYS_IOCTL, uintptr(a.ctty), unix.TIOCSCTTY, 0); e != 0 {
+				childFail(a.errWr, stepCTTY, e)
+			}
+		}
+	}
+	if a.cred {
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+			childFail(a.errWr, stepSetgroups, e)
+		}
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, a.gid, a.gid, a.gid); e != 0 {
+			childFail(a.errWr, stepSetgid, e)
+		}
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, a.uid, a.uid, a.uid); e != 0 {
+			childFail(a.errWr, stepSetuid, e)
+		}
+	}
+	if a.dir != nil {
+		if _, _, e := syscall.RawSyscall(unix.SYS_CHDIR, uintptr(unsafe.Pointer(a.dir)), 0, 0); e != 0 {
+			childFail(a.errWr, stepChdir, e)
+		}
+	}
+	_, _, e = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)),
+		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
+	childFail(a.errWr, stepExec, e)
+	return 0, 0 // not reached
+}
+
+// closeRange closes fds first..last in the child, when the range is not
+// empty. A kernel without close_range (before 5.9) leaves them: they are
+// all close-on-exec in golxc, which marks every inherited fd so at start.
+//
+//go:nosplit
+//go:norace
+func closeRange(first, last int) {
+	if first < 0 || first > last {
+		return
+	}
+	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(first), uintptr(last), 0)
+}
+
+// childFail reports step and errno on the error pipe and exits 127.
+//
+//go:nosplit
+//go:norace
+func childFail(fd, step int, e syscall.Errno) {
+	var buf [8]byte
+	*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(step)
+	*(*uint32)(unsafe.Pointer(&buf[4])) = uint32(e)
+	syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+	childExit()
+}
+
+// childExit ends the child with status 127, as a shell does for a
+// command it could not run.
+//
+//go:nosplit
+//go:norace
+func childExit() {
+	for {
+		syscall.RawSyscall(unix.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+}

@@ -1,0 +1,109 @@
+package namespace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Proc is the /proc directory of the process a pidfd names, opened so
+// that what is read through it is that process's and no other's: a pid
+// number (one a socket reported, or one recycled since) is never trusted
+// on its own.
+type Proc struct {
+	Pid int // as this process's pid namespace numbers it
+	dir int
+}
+
+// OpenProc opens /proc/<pid> of the process pidfd refers to. The pid is
+// the pidfd's own (its fdinfo), and the process is checked to be alive
+// after the open: while it lives its pid cannot name another process, so
+// the directory opened is its own, and stays its own (a /proc/<pid>
+// directory fd of a process that has died reads nothing of its
+// successor).
+func OpenProc(pidfd int) (*Proc, error) {
+	pid, err := pidfdPid(pidfd)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := unix.Open("/proc/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /proc/%d: %w", pid, err)
+	}
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+		unix.Close(dir)
+		return nil, fmt.Errorf("process %d: %w", pid, err)
+	}
+	return &Proc{Pid: pid, dir: dir}, nil
+}
+
+// pidfdPid reads the pid a pidfd refers to from its fdinfo.
+func pidfdPid(pidfd int) (int, error) {
+	f, err := os.Open("/proc/self/fdinfo/" + strconv.Itoa(pidfd))
+	if err != nil {
+		return 0, fmt.Errorf("read pidfd's fdinfo: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		v, ok := strings.CutPrefix(sc.Text(), "Pid:")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("pidfd's fdinfo: Pid %q: %w", v, err)
+		case pid == -1:
+			return 0, fmt.Errorf("the process has exited: %w", unix.ESRCH)
+		case pid <= 0:
+			return 0, errors.New("the process is outside this pid namespace")
+		}
+		return pid, nil
+	}
+	return 0, errors.New("fd is not a pidfd (no Pid in its fdinfo)")
+}
+
+// Close closes the directory.
+func (p *Proc) Close() error { return unix.Close(p.dir) }
+
+// ReadFile reads the file name of the process's /proc directory (e.g.
+// "status"), at most max bytes.
+func (p *Proc) ReadFile(name string, max int64) ([]byte, error) {
+	fd, err := unix.Openat(p.dir, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /proc/%d/%s: %w", p.Pid, name, err)
+	}
+	f := os.NewFile(uintptr(fd), "/proc/"+strconv.Itoa(p.Pid)+"/"+name)
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	return b, nil
+}
+
+// OpenInRoot opens path inside the process's root directory, resolved
+// as if that root were "/" (symlinks, "..", absolute links all stay
+// inside; no /proc magic link is followed).
+func (p *Proc) OpenInRoot(path string, flags int) (int, error) {
+	root, err := unix.Openat(p.dir, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /proc/%d/root: %w", p.Pid, err)
+	}
+	defer unix.Close(root)
+	fd, err := unix.Openat2(root, path, &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("open %s in the root of process %d: %w", path, p.Pid, err)
+	}
+	return fd, nil
+}

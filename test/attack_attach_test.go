@@ -1,0 +1,235 @@
+package test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// installAttachAttacker builds test/attacker-attach (static; the go
+// build cache makes every build after the first quick) and copies it
+// into container n's rootfs as /attacker, whose path it returns.
+func (l *lab) installAttachAttacker(n string) string {
+	l.t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", filepath.Join(l.path, n, "rootfs", "attacker"), "./attacker-attach")
+	cmd.Dir = filepath.Dir(file)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		l.t.Fatalf("build attacker-attach: %v\n%s", err, out)
+	}
+	return "/attacker"
+}
+
+// While many attaches run, root in the container watches every process
+// that appears (from its clone to its exec and after) and tries what
+// /proc allows it: none may hold the host's lxc-attach's environment or
+// memory, a host fd, or a writable exe, nor run the host's golxc file.
+func TestAttackAttachWindow(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	attacker := l.installAttachAttacker(n)
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(binDir(t), "golxc"), &st); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	secret := "golxc-attach-secret-" + hex.EncodeToString(b)
+	stopFile := filepath.Join(l.path, n, "rootfs", "attacker.stop")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*toolTimeout)
+	defer cancel()
+	watcher := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--",
+		attacker, "watch", secret, strconv.FormatUint(st.Dev, 10), strconv.FormatUint(st.Ino, 10), "/attacker.stop")
+	out, err := watcher.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher.Stderr = os.Stderr
+	if err := watcher.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.WriteFile(stopFile, nil, 0o644)
+		cancel()
+		watcher.Wait()
+	})
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "READY" {
+		t.Fatalf("watcher in %s did not start: %q", n, lines.Text())
+	}
+
+	const attaches, workers = 120, 4
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < attaches/workers; i++ {
+				o, e, code := l.runWith(runOpts{env: []string{"GOLXC_ATTACK_SECRET=" + secret}}, "lxc-attach", "-n", n, "--", "/bin/sleep", "0.01")
+				if code != 0 {
+					t.Errorf("lxc-attach -n %s -- sleep 0.01: exit %d\nstdout: %s\nstderr: %s", n, code, o, e)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := os.WriteFile(stopFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seen := -1
+	for lines.Scan() {
+		line := lines.Text()
+		if strings.HasPrefix(line, "FOUND") {
+			t.Errorf("root in the container, watching lxc-attach: %s", line)
+		}
+		var pre int
+		if _, err := fmt.Sscanf(line, "SEEN %d PRE-EXEC %d", &seen, &pre); err == nil {
+			t.Logf("the watcher saw %d attached processes, %d of them before their exec", seen, pre)
+		}
+	}
+	// It must have looked at a good part of them, or this proves nothing.
+	if seen < attaches/4 {
+		t.Errorf("the watcher saw %d of %d attached processes, want at least %d", seen, attaches, attaches/4)
+	}
+}
+
+// openPty allocates a pty of the host's devpts for the test.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s
+}
+
+// lxc-attach run from a terminal (its controlling one, as from a shell):
+// the command pushes "echo INJECTED" into its stdin's terminal and into
+// /dev/tty with TIOCSTI. None of it may reach the host's terminal, whose
+// shell would run it once lxc-attach exits; the command's terminal is a
+// pty of the container's own devpts.
+func TestAttackAttachTIOCSTI(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	attacker := l.installAttachAttacker(n)
+	master, slave := openPty(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--", attacker, "tiocsti")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	var output strings.Builder
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		io.Copy(&output, master) // EIO once the slave is closed below
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("lxc-attach -- %s tiocsti: timed out", attacker)
+	}
+	// Anything queued for the host terminal's reader (the shell that ran
+	// lxc-attach) is still there now.
+	queued, qerr := unix.IoctlGetInt(int(slave.Fd()), unix.TIOCINQ)
+	var pending []byte
+	if qerr == nil && queued > 0 {
+		unix.SetNonblock(int(slave.Fd()), true)
+		pending = make([]byte, queued)
+		k, _ := unix.Read(int(slave.Fd()), pending)
+		pending = pending[:max(k, 0)]
+	}
+	slave.Close()
+	select {
+	case <-readDone:
+	case <-time.After(5 * time.Second):
+		t.Error("the host pty's output did not end")
+	}
+	got := output.String()
+	if err != nil {
+		t.Errorf("lxc-attach -- %s tiocsti: %v\noutput: %q", attacker, err, got)
+	}
+	if qerr != nil || queued != 0 {
+		t.Errorf("after lxc-attach, the host terminal has %d bytes of input queued (%v): %q", queued, qerr, pending)
+	}
+	// The attack was made: TIOCSTI worked on the command's own terminal.
+	if !strings.Contains(got, "TIOCSTI stdin: <nil>") {
+		t.Errorf("the command could not push input into its own terminal, so this test proves nothing\noutput: %q", got)
+	}
+	if !strings.Contains(got, "STDIN devpts=true same-devpts=true") {
+		t.Errorf("the command's stdin is not a pty of the container's devpts\noutput: %q", got)
+	}
+}
+
+// A FIFO as the container's /etc/passwd must not hang lxc-attach: as
+// root with a command it is not opened at all, and where it is needed it
+// is read only if it is a regular file.
+func TestAttackAttachPasswdFIFO(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	passwd := filepath.Join(l.path, n, "rootfs", "etc", "passwd")
+	if err := os.Remove(passwd); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(passwd, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	quick := runOpts{timeout: 10 * time.Second}
+	for _, c := range []struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		{args: []string{"--", "true"}},
+		// Not id: busybox's id reads /etc/passwd itself.
+		{args: []string{"-u", "1000", "--", "/bin/sh", "-c", "grep ^Uid: /proc/self/status | cut -f2"}, want: "1000\n"},
+		{stdin: "echo shell-ran\n", want: "shell-ran\n"},
+	} {
+		o := quick
+		o.stdin = c.stdin
+		args := append([]string{"-n", n}, c.args...)
+		start := time.Now()
+		out, errs, code := l.runWith(o, "lxc-attach", args...)
+		if took := time.Since(start); code != 0 || out != c.want || took > 5*time.Second {
+			t.Errorf("lxc-attach %s with /etc/passwd a FIFO: exit %d after %v, stdout %q; want 0 within 5s, %q\nstderr: %s", shellJoin(args), code, took.Round(time.Millisecond), out, c.want, errs)
+		}
+	}
+}
