@@ -3,6 +3,7 @@ package containerinit
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,9 +45,19 @@ func stage() error {
 	if m == nil || m.Type != "spec" || m.Spec == nil {
 		return fmt.Errorf("init stage: expected a spec from the parent")
 	}
+	if m.SealedFD > syncFD {
+		// The sealed copy of golxc this stage was exec'd from: it served
+		// the exec, and PID 1 must not hold it open for the container.
+		unix.Close(m.SealedFD)
+	}
 	spec := new(Spec)
 	if err := json.Unmarshal(m.Spec, spec); err != nil {
 		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
+	for _, fd := range spec.Terminal {
+		if fd < 0 || fd > 2 || !spec.WrapInit || !spec.Devpts {
+			return fmt.Errorf("init stage: a terminal on fd %d needs golxc's init and the container's devpts", fd)
+		}
 	}
 	// The parent has moved this process into the container's cgroups by
 	// now, so a cgroup namespace made here is rooted there.
@@ -119,7 +130,7 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 			return nil, err
 		}
 		want := spec.TTYs
-		if spec.Console {
+		if spec.hasConsole() {
 			want++
 		}
 		for i := 0; i < want; i++ {
@@ -128,10 +139,25 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 				return nil, err
 			}
 			ptys = append(ptys, p)
-			target := "/dev/console"
-			if !spec.Console || i > 0 {
-				n := i
+			var target string
+			if i == 0 && spec.hasConsole() {
+				// Sized before anything runs on it: a full-screen
+				// program reads the size once, at its start.
+				if p := spec.OCI.Process; p != nil && p.ConsoleSize != nil {
+					if err := ptys[0].SetSize(p.ConsoleSize.Height, p.ConsoleSize.Width); err != nil {
+						return nil, err
+					}
+				}
 				if !spec.Console {
+					// The command's terminal (lxc-execute) is bound
+					// nowhere: the command holds it as its controlling
+					// terminal, which /dev/tty reaches.
+					continue
+				}
+				target = "/dev/console"
+			} else {
+				n := i
+				if !spec.hasConsole() {
 					n++
 				}
 				target = fmt.Sprintf("/dev/tty%d", n)
@@ -161,32 +187,45 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 	return ptys, nil
 }
 
-// handOver sends the pty masters to the parent and makes the console the
-// stdio and controlling terminal of what is about to be exec'd.
+// handOver sends the pty masters to the parent and gives the console to
+// what runs next: to the container's init as its stdio and controlling
+// terminal, or (Terminal) to the descriptors golxc's init passes to the
+// command.
 func handOver(spec *Spec, ptys []*devpts.PTY) error {
 	if len(ptys) > 0 {
 		fds := make([]int, len(ptys))
 		for i, p := range ptys {
 			fds[i] = int(p.Master.Fd())
 		}
-		if err := send(syncFD, &message{Type: "ptys", Console: spec.Console, TTYs: spec.TTYs}, fds); err != nil {
+		if err := send(syncFD, &message{Type: "ptys", Console: spec.hasConsole(), TTYs: spec.TTYs}, fds); err != nil {
 			return err
 		}
 	}
 	for i, p := range ptys {
 		p.Master.Close()
-		if i == 0 && spec.Console {
+		if i == 0 && spec.hasConsole() {
 			continue
 		}
 		p.Slave.Close()
 	}
-	if !spec.Console || len(ptys) == 0 {
+	if !spec.hasConsole() || len(ptys) == 0 {
 		return nil
 	}
 	console := int(ptys[0].Slave.Fd())
-	if _, err := unix.Setsid(); err != nil {
-		return fmt.Errorf("setsid: %w", err)
+	defer ptys[0].Slave.Close()
+	if len(spec.Terminal) > 0 {
+		// Only the command makes it its controlling terminal, in a
+		// session of its own (a terminal belongs to one session): golxc's
+		// init, PID 1, holds it here only to pass it on.
+		for _, fd := range spec.Terminal {
+			if err := unix.Dup3(console, fd, 0); err != nil {
+				return fmt.Errorf("dup terminal to fd %d: %w", fd, err)
+			}
+		}
+		return nil
 	}
+	// The init stage leads a session of its own since its spawn, so it
+	// has no controlling terminal and may take the console as one.
 	if err := unix.IoctlSetInt(console, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("set controlling terminal: %w", err)
 	}
@@ -195,7 +234,6 @@ func handOver(spec *Spec, ptys []*devpts.PTY) error {
 			return fmt.Errorf("dup console to fd %d: %w", fd, err)
 		}
 	}
-	ptys[0].Slave.Close()
 	return nil
 }
 
@@ -230,7 +268,13 @@ func execInit(spec *Spec) error {
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir %s (lxc.init.cwd): %w", cwd, err)
 	}
-	unix.CloseOnExec(syncFD)
+	// Nothing open here but the standard descriptors may outlive the
+	// exec (or reach the command golxc's init starts): whatever the init
+	// stage opened on the host's side stays there. Close-on-exec rather
+	// than closed: the Go runtime still uses its own descriptors.
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
+	}
 	if spec.WrapInit {
 		// golxc's own init is this very process, already PID 1 with its
 		// runtime up: exec'ing it anew would only pay for a second start.
@@ -241,7 +285,11 @@ func execInit(spec *Spec) error {
 		}
 		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		unix.Close(syncFD)
-		os.Exit(wrapInit(p.Args, p.Env))
+		ctty := -1
+		if len(spec.Terminal) > 0 {
+			ctty = spec.Terminal[0]
+		}
+		os.Exit(wrapInit(p.Args, p.Env, ctty))
 	}
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {
