@@ -358,3 +358,27 @@ func TestAttackStartForegroundTerminal(t *testing.T) {
 		})
 	}
 }
+
+// Without a console, init's stdio is the container's /dev/null, not the
+// host's node, which the container's root could chmod through /proc/1/fd.
+func TestAttackStartNullStdio(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	buildAttackerExec(t, l, n)
+	l.mustRun("lxc-start", "-n", n, "-s", "lxc.console.path=none")
+	l.waitState(n, "RUNNING", 10*time.Second)
+	out := l.attach(n, "/attacker-exec", "exe")
+	var fds int
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "fd 1/") {
+			continue
+		}
+		fds++
+		if !strings.Contains(line, ": anon ") && !strings.Contains(line, ": container ") {
+			t.Errorf("lxc-start -s lxc.console.path=none: init holds a descriptor of the host's: %s", line)
+		}
+	}
+	if fds < 3 {
+		t.Errorf("lxc-start -s lxc.console.path=none: init's descriptors not listed:\n%s", out)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -66,7 +68,7 @@ func stage() error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	ptys, err := buildRoot(spec)
+	ptys, err := buildRoot(spec, m.NullFDs)
 	if err != nil {
 		return err
 	}
@@ -88,7 +90,8 @@ func stage() error {
 
 // buildRoot makes the container's filesystem view and its ptys, then
 // pivots into it. It returns the console (first, if any) and tty ptys.
-func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
+// nullFDs are the standard descriptors the parent left on /dev/null.
+func buildRoot(spec *Spec, nullFDs []int) ([]*devpts.PTY, error) {
 	dir := ""
 	if spec.OCI.Root != nil {
 		dir = spec.OCI.Root.Path
@@ -179,12 +182,56 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 			}
 		}
 	}
+	if err := nullStdio(root, spec, nullFDs); err != nil {
+		return nil, err
+	}
 	if dir != "" {
 		if err := root.PivotRoot(); err != nil {
 			return nil, err
 		}
 	}
 	return ptys, nil
+}
+
+// nullStdio points the standard descriptors the parent left on its
+// /dev/null, and that no console or terminal replaces, at the container's
+// own: the parent's is a node of the host's /dev, which the container's
+// root could chmod or chown through /proc/1/fd (or /proc/self/fd of init).
+func nullStdio(root *rootfs.Root, spec *Spec, nullFDs []int) error {
+	var need []int
+	for _, fd := range nullFDs {
+		if !spec.Console && !slices.Contains(spec.Terminal, fd) {
+			need = append(need, fd)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	// Resolved in the root, opened only once it is known to be the null
+	// device: the rootfs is the container's to plant anything in.
+	pfd, err := root.Open("/dev/null")
+	if err != nil {
+		return fmt.Errorf("init's stdio without a console needs /dev/null in the container (lxc.autodev = 1 makes one): %w", err)
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return fmt.Errorf("stat /dev/null in rootfs: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+		return fmt.Errorf("/dev/null in the container is not the null device: init's stdio without a console needs one (lxc.autodev = 1 makes one)")
+	}
+	null, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/null in rootfs: %w", err)
+	}
+	defer unix.Close(null)
+	for _, fd := range need {
+		if err := unix.Dup3(null, fd, 0); err != nil {
+			return fmt.Errorf("dup /dev/null to fd %d: %w", fd, err)
+		}
+	}
+	return nil
 }
 
 // handOver sends the pty masters to the parent and gives the console to

@@ -167,6 +167,11 @@ func (p *Process) handshake(sock int, o StartOptions) error {
 	if o.sealed {
 		m.SealedFD = sealedFD
 	}
+	for fd, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+		if f == nil {
+			m.NullFDs = append(m.NullFDs, fd)
+		}
+	}
 	if err := send(sock, m, nil); err != nil {
 		return err
 	}
