@@ -250,6 +250,48 @@ func TestAttackExecuteTerminal(t *testing.T) {
 		}
 	})
 
+	t.Run("ctrl-c", func(t *testing.T) {
+		// Ctrl-C is a key like any other: the container's terminal turns
+		// it into SIGINT for the command.
+		h := newHostTerminal(t, 24, 80)
+		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/bin/sh", "-c", "echo ready; exec sleep 30")
+		defer cancel()
+		if !h.waitOutput("ready", 20*time.Second) {
+			cancel()
+			cmd.Wait()
+			t.Fatalf("lxc-execute -- sh -c 'echo ready; exec sleep 30': no \"ready\"; output %q", h.out.String())
+		}
+		if _, err := h.master.Write([]byte{3}); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCode(t, cmd); code != 130 {
+			t.Errorf("lxc-execute -- sleep 30, Ctrl-C typed: exit %d, want 130 (SIGINT)\noutput: %q", code, h.out.String())
+		}
+	})
+
+	t.Run("pipe-passes", func(t *testing.T) {
+		// Only the descriptors that are terminals get the pty: a pipe on
+		// stdout stays the caller's pipe.
+		h := newHostTerminal(t, 24, 80)
+		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/attacker-exec", "inject")
+		var stdout syncBuffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = h.slave, &stdout, h.slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		before := h.termios(t)
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("lxc-execute -- attacker-exec inject >pipe: %v\nterminal: %q", err, h.out.String())
+		}
+		out := stdout.String()
+		for _, want := range []string{"fd0: container-tty", "fd1: not-a-tty", "fd2: container-tty", "/dev/tty: container-tty", "done"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("lxc-execute on a terminal, stdout a pipe: want %q, got:\n%s", want, out)
+			}
+		}
+		assertTerminalSafe(t, h, before, "lxc-execute -- attacker-exec inject >pipe")
+	})
+
 	t.Run("output-drained", func(t *testing.T) {
 		// All of the command's output reaches the terminal before
 		// lxc-execute exits, though the command exits right after it.
