@@ -146,8 +146,8 @@ func buildRoot(spec *Spec, nullFDs []int) ([]*devpts.PTY, error) {
 			if i == 0 && spec.hasConsole() {
 				// Sized before anything runs on it: a full-screen
 				// program reads the size once, at its start.
-				if p := spec.OCI.Process; p != nil && p.ConsoleSize != nil {
-					if err := ptys[0].SetSize(p.ConsoleSize.Height, p.ConsoleSize.Width); err != nil {
+				if proc := spec.OCI.Process; proc != nil && proc.ConsoleSize != nil {
+					if err := p.SetSize(proc.ConsoleSize.Height, proc.ConsoleSize.Width); err != nil {
 						return nil, err
 					}
 				}

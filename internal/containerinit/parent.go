@@ -48,8 +48,9 @@ type StartOptions struct {
 	// EncodedSpec, when set, is the spec already JSON-encoded; Spec is then
 	// not needed. A long-lived monitor passes the bytes it was given.
 	EncodedSpec []byte
-	// Stdin, Stdout, Stderr of init; nil is /dev/null. With Spec.Console
-	// init gets the console instead once its root is built.
+	// Stdin, Stdout, Stderr of init; nil is the container's /dev/null.
+	// With Spec.Console init gets the console instead once its root is
+	// built, and with Spec.Terminal the command gets its terminal there.
 	Stdin, Stdout, Stderr *os.File
 	// Enter puts the child into the container's cgroups while it waits for
 	// its spec, before it does anything.

@@ -71,7 +71,8 @@ type StartOptions struct {
 	// config (lxc-start -f, lxc-execute -f): the container need not exist.
 	RCFile string
 	// Execute runs Command as an application container (lxc-execute):
-	// under golxc's own init, in the foreground, with the caller's stdio.
+	// under golxc's own init, in the foreground, with the caller's stdio
+	// but for terminals, which become a pty of the container's, proxied.
 	Execute    bool
 	Command    []string // replaces the config's init (lxc-start -- CMD)
 	PidFile    string   // gets the monitor's pid

@@ -33,7 +33,7 @@ type Options struct {
 	EncodedSpec []byte
 	Cgroups     []CgroupSetting
 	// Stdin, Stdout, Stderr of init when the spec has no console
-	// (lxc-execute); nil is /dev/null.
+	// (lxc-execute); nil is the container's /dev/null.
 	Stdin, Stdout, Stderr *os.File
 	// Terminal, when set, is proxied to the console (lxc-start -F, and
 	// lxc-execute's terminal): keystrokes in, output out.
