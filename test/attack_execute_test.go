@@ -243,11 +243,41 @@ func TestAttackExecuteTerminal(t *testing.T) {
 
 	t.Run("signal-status", func(t *testing.T) {
 		h := newHostTerminal(t, 24, 80)
+		before := h.termios(t)
 		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/bin/sh", "-c", "kill -9 $$")
 		defer cancel()
 		if code := exitCode(t, cmd); code != 137 {
 			t.Errorf("lxc-execute -- sh -c 'kill -9 $$' on a terminal: exit %d, want 137\noutput: %q", code, h.out.String())
 		}
+		assertTerminalSafe(t, h, before, "lxc-execute -- sh -c 'kill -9 $$'")
+		// A start that fails puts the terminal back too.
+		cmd, cancel = h.start(t, "lxc-execute", "-P", l.path, "-n", n, "-s", "lxc.bogus.key=1", "--", "true")
+		defer cancel()
+		if code := exitCode(t, cmd); code == 0 {
+			t.Errorf("lxc-execute -s lxc.bogus.key=1: exit 0, want a failure")
+		}
+		assertTerminalSafe(t, h, before, "lxc-execute -s lxc.bogus.key=1 (a failed start)")
+	})
+
+	t.Run("controlling-terminal", func(t *testing.T) {
+		// The caller's terminal is its controlling terminal even when no
+		// standard descriptor is on it: the container's /dev/tty must
+		// not lead there.
+		h := newHostTerminal(t, 24, 80)
+		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/attacker-exec", "inject")
+		var stdout syncBuffer
+		cmd.Stdout = &stdout
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}
+		cmd.ExtraFiles = []*os.File{h.slave}
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("lxc-execute -- attacker-exec inject, the terminal only its controlling one: %v", err)
+		}
+		if out := stdout.String(); !strings.Contains(out, "/dev/tty: open /dev/tty: no such device or address") {
+			t.Errorf("lxc-execute with a controlling terminal but no tty on stdio: the container's /dev/tty opened:\n%s", out)
+		}
+		assertTerminalSafe(t, h, h.termios(t), "lxc-execute -- attacker-exec inject </dev/null >pipe")
 	})
 
 	t.Run("ctrl-c", func(t *testing.T) {
@@ -422,5 +452,19 @@ func TestAttackStartNullStdio(t *testing.T) {
 	}
 	if fds < 3 {
 		t.Errorf("lxc-start -s lxc.console.path=none: init's descriptors not listed:\n%s", out)
+	}
+}
+
+// lxc-start -F gives the console the caller's window size before init
+// runs.
+func TestStartForegroundConsoleSize(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	h := newHostTerminal(t, 33, 111)
+	cmd, cancel := h.start(t, "lxc-start", "-P", l.path, "-n", n, "-F", "--", "/bin/sh", "-c", "echo size=$(stty size)")
+	defer cancel()
+	code := exitCode(t, cmd)
+	if !h.waitOutput("size=33 111", 5*time.Second) || code != 0 {
+		t.Errorf("lxc-start -F -- sh -c 'stty size' on a 33x111 terminal: exit %d, output %q", code, h.out.String())
 	}
 }
