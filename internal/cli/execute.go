@@ -19,7 +19,7 @@ func newExecute() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "-n NAME [-f CONFIG] [-s KEY=VAL]... -- COMMAND",
 		Short: "run an application container",
-		Long:  "Run COMMAND as an application container NAME: its PID 1 is golxc's own small init, which reaps zombies, forwards signals and exits with the command's status. stdin and stdout pass through. Without lxc.rootfs.path the container shares the host's root filesystem.",
+		Long:  "Run COMMAND as an application container NAME: its PID 1 is golxc's own small init, which reaps zombies, forwards signals and exits with the command's status. stdin, stdout and stderr pass through, but a terminal never enters the container: the command gets a pty of its own in their place, as its controlling terminal, which this terminal drives. Without lxc.rootfs.path the container shares the host's root filesystem.",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return e.run(cmd, args) },
 	}

@@ -3,10 +3,13 @@ package containerinit
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -44,9 +47,19 @@ func stage() error {
 	if m == nil || m.Type != "spec" || m.Spec == nil {
 		return fmt.Errorf("init stage: expected a spec from the parent")
 	}
+	if m.SealedFD > syncFD {
+		// The sealed copy of golxc this stage was exec'd from: it served
+		// the exec, and PID 1 must not hold it open for the container.
+		unix.Close(m.SealedFD)
+	}
 	spec := new(Spec)
 	if err := json.Unmarshal(m.Spec, spec); err != nil {
 		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
+	for _, fd := range spec.Terminal {
+		if fd < 0 || fd > 2 || !spec.WrapInit || !spec.Devpts {
+			return fmt.Errorf("init stage: a terminal on fd %d needs golxc's init and the container's devpts", fd)
+		}
 	}
 	// The parent has moved this process into the container's cgroups by
 	// now, so a cgroup namespace made here is rooted there.
@@ -55,7 +68,7 @@ func stage() error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	ptys, err := buildRoot(spec)
+	ptys, err := buildRoot(spec, m.NullFDs)
 	if err != nil {
 		return err
 	}
@@ -77,7 +90,8 @@ func stage() error {
 
 // buildRoot makes the container's filesystem view and its ptys, then
 // pivots into it. It returns the console (first, if any) and tty ptys.
-func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
+// nullFDs are the standard descriptors the parent left on /dev/null.
+func buildRoot(spec *Spec, nullFDs []int) ([]*devpts.PTY, error) {
 	dir := ""
 	if spec.OCI.Root != nil {
 		dir = spec.OCI.Root.Path
@@ -119,7 +133,7 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 			return nil, err
 		}
 		want := spec.TTYs
-		if spec.Console {
+		if spec.hasConsole() {
 			want++
 		}
 		for i := 0; i < want; i++ {
@@ -128,10 +142,25 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 				return nil, err
 			}
 			ptys = append(ptys, p)
-			target := "/dev/console"
-			if !spec.Console || i > 0 {
-				n := i
+			var target string
+			if i == 0 && spec.hasConsole() {
+				// Sized before anything runs on it: a full-screen
+				// program reads the size once, at its start.
+				if proc := spec.OCI.Process; proc != nil && proc.ConsoleSize != nil {
+					if err := p.SetSize(proc.ConsoleSize.Height, proc.ConsoleSize.Width); err != nil {
+						return nil, err
+					}
+				}
 				if !spec.Console {
+					// The command's terminal (lxc-execute) is bound
+					// nowhere: the command holds it as its controlling
+					// terminal, which /dev/tty reaches.
+					continue
+				}
+				target = "/dev/console"
+			} else {
+				n := i
+				if !spec.hasConsole() {
 					n++
 				}
 				target = fmt.Sprintf("/dev/tty%d", n)
@@ -153,6 +182,9 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 			}
 		}
 	}
+	if err := nullStdio(root, spec, nullFDs); err != nil {
+		return nil, err
+	}
 	if dir != "" {
 		if err := root.PivotRoot(); err != nil {
 			return nil, err
@@ -161,32 +193,86 @@ func buildRoot(spec *Spec) ([]*devpts.PTY, error) {
 	return ptys, nil
 }
 
-// handOver sends the pty masters to the parent and makes the console the
-// stdio and controlling terminal of what is about to be exec'd.
+// nullStdio points the standard descriptors the parent left on its
+// /dev/null, and that no console or terminal replaces, at the container's
+// own: the parent's is a node of the host's /dev, which the container's
+// root could chmod or chown through /proc/1/fd (or /proc/self/fd of init).
+func nullStdio(root *rootfs.Root, spec *Spec, nullFDs []int) error {
+	var need []int
+	for _, fd := range nullFDs {
+		if !spec.Console && !slices.Contains(spec.Terminal, fd) {
+			need = append(need, fd)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	// Resolved in the root, opened only once it is known to be the null
+	// device: the rootfs is the container's to plant anything in.
+	pfd, err := root.Open("/dev/null")
+	if err != nil {
+		return fmt.Errorf("init's stdio without a console needs /dev/null in the container (lxc.autodev = 1 makes one): %w", err)
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return fmt.Errorf("stat /dev/null in rootfs: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+		return fmt.Errorf("/dev/null in the container is not the null device: init's stdio without a console needs one (lxc.autodev = 1 makes one)")
+	}
+	null, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/null in rootfs: %w", err)
+	}
+	defer unix.Close(null)
+	for _, fd := range need {
+		if err := unix.Dup3(null, fd, 0); err != nil {
+			return fmt.Errorf("dup /dev/null to fd %d: %w", fd, err)
+		}
+	}
+	return nil
+}
+
+// handOver sends the pty masters to the parent and gives the console to
+// what runs next: to the container's init as its stdio and controlling
+// terminal, or (Terminal) to the descriptors golxc's init passes to the
+// command.
 func handOver(spec *Spec, ptys []*devpts.PTY) error {
 	if len(ptys) > 0 {
 		fds := make([]int, len(ptys))
 		for i, p := range ptys {
 			fds[i] = int(p.Master.Fd())
 		}
-		if err := send(syncFD, &message{Type: "ptys", Console: spec.Console, TTYs: spec.TTYs}, fds); err != nil {
+		if err := send(syncFD, &message{Type: "ptys", Console: spec.hasConsole(), TTYs: spec.TTYs}, fds); err != nil {
 			return err
 		}
 	}
 	for i, p := range ptys {
 		p.Master.Close()
-		if i == 0 && spec.Console {
+		if i == 0 && spec.hasConsole() {
 			continue
 		}
 		p.Slave.Close()
 	}
-	if !spec.Console || len(ptys) == 0 {
+	if !spec.hasConsole() || len(ptys) == 0 {
 		return nil
 	}
 	console := int(ptys[0].Slave.Fd())
-	if _, err := unix.Setsid(); err != nil {
-		return fmt.Errorf("setsid: %w", err)
+	defer ptys[0].Slave.Close()
+	if len(spec.Terminal) > 0 {
+		// Only the command makes it its controlling terminal, in a
+		// session of its own (a terminal belongs to one session): golxc's
+		// init, PID 1, holds it here only to pass it on.
+		for _, fd := range spec.Terminal {
+			if err := unix.Dup3(console, fd, 0); err != nil {
+				return fmt.Errorf("dup terminal to fd %d: %w", fd, err)
+			}
+		}
+		return nil
 	}
+	// The init stage leads a session of its own since its spawn, so it
+	// has no controlling terminal and may take the console as one.
 	if err := unix.IoctlSetInt(console, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("set controlling terminal: %w", err)
 	}
@@ -195,7 +281,6 @@ func handOver(spec *Spec, ptys []*devpts.PTY) error {
 			return fmt.Errorf("dup console to fd %d: %w", fd, err)
 		}
 	}
-	ptys[0].Slave.Close()
 	return nil
 }
 
@@ -230,7 +315,13 @@ func execInit(spec *Spec) error {
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir %s (lxc.init.cwd): %w", cwd, err)
 	}
-	unix.CloseOnExec(syncFD)
+	// Nothing open here but the standard descriptors may outlive the
+	// exec (or reach the command golxc's init starts): whatever the init
+	// stage opened on the host's side stays there. Close-on-exec rather
+	// than closed: the Go runtime still uses its own descriptors.
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
+	}
 	if spec.WrapInit {
 		// golxc's own init is this very process, already PID 1 with its
 		// runtime up: exec'ing it anew would only pay for a second start.
@@ -241,7 +332,11 @@ func execInit(spec *Spec) error {
 		}
 		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		unix.Close(syncFD)
-		os.Exit(wrapInit(p.Args, p.Env))
+		ctty := -1
+		if len(spec.Terminal) > 0 {
+			ctty = spec.Terminal[0]
+		}
+		os.Exit(wrapInit(p.Args, p.Env, ctty))
 	}
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {

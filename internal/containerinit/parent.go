@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/namespace"
 )
 
 // cloneFlags maps OCI namespace types to clone(2) flags. The cgroup
@@ -26,14 +28,19 @@ var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
 }
 
 // namespacesOnly is the part of an encoded Spec the parent reads: the clone
-// flags.
+// flags, and whether the init stage stays as golxc's init.
 type namespacesOnly struct {
 	OCI struct {
 		Linux struct {
 			Namespaces []specs.LinuxNamespace `json:"namespaces"`
 		} `json:"linux"`
 	} `json:"oci"`
+	WrapInit bool `json:"wrapInit"`
 }
+
+// sealedFD is where the init stage finds the sealed copy of golxc it was
+// exec'd from (ExtraFiles[1]).
+const sealedFD = syncFD + 1
 
 // StartOptions says how to start a container's init.
 type StartOptions struct {
@@ -41,8 +48,9 @@ type StartOptions struct {
 	// EncodedSpec, when set, is the spec already JSON-encoded; Spec is then
 	// not needed. A long-lived monitor passes the bytes it was given.
 	EncodedSpec []byte
-	// Stdin, Stdout, Stderr of init; nil is /dev/null. With Spec.Console
-	// init gets the console instead once its root is built.
+	// Stdin, Stdout, Stderr of init; nil is the container's /dev/null.
+	// With Spec.Console init gets the console instead once its root is
+	// built, and with Spec.Terminal the command gets its terminal there.
 	Stdin, Stdout, Stderr *os.File
 	// Enter puts the child into the container's cgroups while it waits for
 	// its spec, before it does anything.
@@ -50,6 +58,8 @@ type StartOptions struct {
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
+
+	sealed bool // the init stage runs from a sealed copy of golxc
 }
 
 // Process is a started container init.
@@ -92,13 +102,38 @@ func Start(o StartOptions) (*Process, error) {
 	defer childEnd.Close()
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
-	cmd.Args[0] = "golxc-init"
-	cmd.Env = []string{}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.ExtraFiles = []*os.File{childEnd}
+	if ns.WrapInit {
+		// golxc's own init stays PID 1 of the container, whose root can
+		// then reach its binary through /proc/1/exe: the host's golxc,
+		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
+		// It runs from a sealed copy instead. An init stage that execs
+		// the container's init is gone before anything of the container
+		// runs, and is spared the copy.
+		sealed, err := namespace.SealedSelf()
+		if err != nil {
+			unix.Close(parent)
+			return nil, err
+		}
+		defer sealed.Close()
+		cmd.Path = namespace.ExecPath(sealedFD)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, sealed)
+		o.sealed = true
+	}
+	cmd.Args[0] = "golxc-init"
+	// containermaxprocs=0: the Go runtime otherwise keeps the host's
+	// cgroup CPU limit files open for the process's whole life
+	// (runtime/cgroup_linux.go), and golxc's init stays PID 1 of an
+	// application container, whose /proc/1/fd would hand them over.
+	cmd.Env = []string{"GODEBUG=containermaxprocs=0"}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	pidfd := -1
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: flags,
+		// A session of its own: the caller's controlling terminal (that
+		// of lxc-start -F or lxc-execute) must not be the container's,
+		// which /dev/tty would open and TIOCSTI type into.
+		Setsid: true,
 		// The container must not outlive its supervisor unseen: if the
 		// monitor dies, so does init, and with it the pid namespace.
 		Pdeathsig: syscall.SIGKILL,
@@ -129,7 +164,16 @@ func (p *Process) handshake(sock int, o StartOptions) error {
 			return err
 		}
 	}
-	if err := send(sock, &message{Type: "spec", Spec: o.EncodedSpec}, nil); err != nil {
+	m := &message{Type: "spec", Spec: o.EncodedSpec}
+	if o.sealed {
+		m.SealedFD = sealedFD
+	}
+	for fd, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+		if f == nil {
+			m.NullFDs = append(m.NullFDs, fd)
+		}
+	}
+	if err := send(sock, m, nil); err != nil {
 		return err
 	}
 	for {

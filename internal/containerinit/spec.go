@@ -30,7 +30,19 @@ type Spec struct {
 	// WrapInit runs Process.Args under golxc's own init, which reaps
 	// zombies, forwards signals and exits with the command's status.
 	WrapInit bool `json:"wrapInit,omitempty"`
+	// Terminal, with WrapInit, lists the command's standard descriptors
+	// (0, 1, 2) where the caller has a terminal. A host terminal never
+	// crosses into the container (with it, TIOCSTI types into the host's
+	// shell): those descriptors get a pty of the container's devpts
+	// instead, the command's controlling terminal, whose master goes to
+	// the parent as the console to proxy. Process.ConsoleSize, when set,
+	// is its window size before the command runs.
+	Terminal []int `json:"terminal,omitempty"`
 }
+
+// hasConsole says whether the init stage allocates a console pty: for
+// /dev/console, or for the command's terminal.
+func (s *Spec) hasConsole() bool { return s.Console || len(s.Terminal) > 0 }
 
 // HasNamespace reports whether the spec asks for a new namespace of type t.
 func (s *Spec) HasNamespace(t specs.LinuxNamespaceType) bool {

@@ -20,6 +20,12 @@ type message struct {
 	Error   string          `json:"error,omitempty"`
 	Console bool            `json:"console,omitempty"`
 	TTYs    int             `json:"ttys,omitempty"`
+	// SealedFD is the descriptor of the sealed copy of golxc the init
+	// stage runs from, for it to close.
+	SealedFD int `json:"sealedFD,omitempty"`
+	// NullFDs are the standard descriptors the parent left on its
+	// /dev/null, for the init stage to point at the container's.
+	NullFDs []int `json:"nullFDs,omitempty"`
 }
 
 const maxMessage = 1 << 20

@@ -15,8 +15,10 @@ import (
 // PID 1 of the container, it runs args with env, forwards the signals it
 // gets to it, reaps every orphan that is re-parented to it, and returns
 // the command's status (128+N when signal N killed it; 127 when the
-// command does not exist, 126 when it cannot be run).
-func wrapInit(args, env []string) int {
+// command does not exist, 126 when it cannot be run). ctty >= 0 is the
+// command's descriptor whose terminal becomes its controlling one, in a
+// session of its own.
+func wrapInit(args, env []string, ctty int) int {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
 	path, err := lookPath(args[0], env)
@@ -28,6 +30,9 @@ func wrapInit(args, env []string) int {
 	cmd.Args = args
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if ctty >= 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: ctty}
+	}
 	// The command gets a clean signal state: Go's handlers are ours.
 	if err := cmd.Start(); err != nil {
 		var pe *os.PathError

@@ -84,6 +84,15 @@ func (p *PTY) BindSlave(root *rootfs.Root, path string) error {
 	return root.Mount(specs.Mount{Source: src, Destination: path, Type: "bind", Options: []string{"bind"}})
 }
 
+// SetSize sets the pty's window size (rows, columns).
+func (p *PTY) SetSize(rows, cols uint) error {
+	ws := &unix.Winsize{Row: uint16(rows), Col: uint16(cols)}
+	if err := unix.IoctlSetWinsize(int(p.Master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+		return fmt.Errorf("set window size of pty %d: %w", p.Index, err)
+	}
+	return nil
+}
+
 // Close closes both ends held by this process.
 func (p *PTY) Close() {
 	p.Master.Close()

@@ -25,6 +25,12 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 type specOptions struct {
 	Command []string // replaces lxc.init.cmd
 	Execute bool     // lxc-execute: golxc's init, caller's stdio, no console
+	// Terminal lists the standard descriptors where lxc-execute's caller
+	// has a terminal: the command gets a pty of the container there.
+	Terminal []int
+	// ConsoleSize is the caller's window size (rows, columns) for the
+	// console or the command's terminal; nil when it has none.
+	ConsoleSize *specs.Box
 }
 
 // buildSpec translates a container config into what the init stage does.
@@ -152,6 +158,7 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		p.Args = []string{"/sbin/init"}
 	}
 	p.Env = initEnv(cfg.Environment)
+	p.ConsoleSize = o.ConsoleSize
 	caps, err := boundingSet(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -159,6 +166,9 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	p.Capabilities = &specs.LinuxCapabilities{Bounding: caps}
 	oci.Process = p
 	s.WrapInit = o.Execute
+	if o.Execute {
+		s.Terminal = o.Terminal
+	}
 
 	var cg []monitor.CgroupSetting
 	for _, c := range cfg.Cgroup {

@@ -802,3 +802,28 @@ func TestSetEnv(t *testing.T) {
 		})
 	}
 }
+
+// lxc-execute's terminal descriptors reach the init stage, with the size;
+// a start with a console has no use for them.
+func TestBuildSpecTerminal(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	cfg, _ := specConfig(t)
+	size := &specs.Box{Height: 40, Width: 120}
+	s, _, err := buildSpec("c1", cfg, layout, specOptions{Execute: true, Command: []string{"sh"}, Terminal: []int{0, 2}, ConsoleSize: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.WrapInit || s.Console || !slices.Equal(s.Terminal, []int{0, 2}) || !s.Devpts {
+		t.Errorf("lxc-execute on a terminal: WrapInit %v Console %v Terminal %v Devpts %v, want golxc's init, no console, terminal on 0 and 2, a devpts", s.WrapInit, s.Console, s.Terminal, s.Devpts)
+	}
+	if s.OCI.Process.ConsoleSize != size {
+		t.Errorf("ConsoleSize = %+v, want %+v", s.OCI.Process.ConsoleSize, size)
+	}
+	s, _, err = buildSpec("c1", cfg, layout, specOptions{Terminal: []int{0}, ConsoleSize: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Console || s.Terminal != nil || s.OCI.Process.ConsoleSize != size {
+		t.Errorf("lxc-start -F: Console %v Terminal %v ConsoleSize %+v, want the console, sized, and no command terminal", s.Console, s.Terminal, s.OCI.Process.ConsoleSize)
+	}
+}

@@ -71,7 +71,8 @@ type StartOptions struct {
 	// config (lxc-start -f, lxc-execute -f): the container need not exist.
 	RCFile string
 	// Execute runs Command as an application container (lxc-execute):
-	// under golxc's own init, in the foreground, with the caller's stdio.
+	// under golxc's own init, in the foreground, with the caller's stdio
+	// but for terminals, which become a pty of the container's, proxied.
 	Execute    bool
 	Command    []string // replaces the config's init (lxc-start -- CMD)
 	PidFile    string   // gets the monitor's pid
@@ -130,7 +131,26 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if err != nil {
 		return 1, err
 	}
-	spec, cg, err := buildSpec(c.Name, cfg, layout, specOptions{Command: o.Command, Execute: o.Execute})
+	var fg *foreground
+	switch {
+	case o.Execute:
+		fg = executeStdio(os.Stdin, os.Stdout, os.Stderr)
+	case o.Foreground:
+		in, out := o.TerminalIn, o.TerminalOut
+		if in == nil {
+			in = os.Stdin
+		}
+		if out == nil {
+			out = os.Stdout
+		}
+		fg = &foreground{in: in, out: out, size: firstTerminal(in, out)}
+	}
+	so := specOptions{Command: o.Command, Execute: o.Execute}
+	if fg != nil {
+		so.Terminal = fg.terminal
+		so.ConsoleSize = windowSize(fg.size)
+	}
+	spec, cg, err := buildSpec(c.Name, cfg, layout, so)
 	if err != nil {
 		return 1, err
 	}
@@ -152,18 +172,14 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			}
 			defer os.Remove(o.PidFile)
 		}
-		in, out := o.TerminalIn, o.TerminalOut
-		if in == nil {
-			in = os.Stdin
-		}
-		if out == nil {
-			out = os.Stdout
-		}
-		if !o.Execute {
-			restore := rawTerminal(in)
+		if fg.in != nil {
+			// Every key goes to the container's terminal, Ctrl-C
+			// included; the caller's terminal is put back on every way
+			// out of here (signals are forwarded, not fatal).
+			restore := rawTerminal(fg.in)
 			defer restore()
 		}
-		return runMonitor(req, in, out, nil)
+		return supervise(req, fg, nil)
 	}
 	if os.Getenv(SharedMonitorEnv) == "1" {
 		req.Shared = true
@@ -324,7 +340,19 @@ func RunDetachedMonitor() int {
 	return 0
 }
 
+// runMonitor supervises the container of req in this process. in and out,
+// when set, are lxc-start -F's terminal, proxied to the console.
 func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)) (int, error) {
+	var fg *foreground
+	if in != nil {
+		fg = &foreground{in: in, out: out, size: firstTerminal(in, out)}
+	}
+	return supervise(req, fg, ready)
+}
+
+// supervise runs the monitor of req's container in this process; fg is
+// the caller's side of a foreground container, nil for a detached one.
+func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error) {
 	log, closeLog, err := openLog(req.LogFile, req.LogLevel)
 	if err != nil {
 		if ready != nil {
@@ -343,11 +371,9 @@ func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)
 		Ready:       ready,
 		Shared:      req.Shared,
 	}
-	if req.Execute {
-		o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
-		o.ForwardSignals = true
-	} else if in != nil {
-		o.TerminalIn, o.TerminalOut = in, out
+	if fg != nil {
+		o.Stdin, o.Stdout, o.Stderr = fg.stdio[0], fg.stdio[1], fg.stdio[2]
+		o.TerminalIn, o.TerminalOut, o.TerminalSize = fg.in, fg.out, fg.size
 		o.ForwardSignals = true
 	}
 	return monitor.Run(o)

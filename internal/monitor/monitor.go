@@ -33,12 +33,15 @@ type Options struct {
 	EncodedSpec []byte
 	Cgroups     []CgroupSetting
 	// Stdin, Stdout, Stderr of init when the spec has no console
-	// (lxc-execute); nil is /dev/null.
+	// (lxc-execute); nil is the container's /dev/null.
 	Stdin, Stdout, Stderr *os.File
-	// Terminal, when set, is proxied to the console (lxc-start -F):
-	// keystrokes in, output out.
+	// Terminal, when set, is proxied to the console (lxc-start -F, and
+	// lxc-execute's terminal): keystrokes in, output out.
 	TerminalIn  *os.File
 	TerminalOut io.Writer
+	// TerminalSize is the terminal whose window size the console
+	// follows: taken when the console comes, and on every SIGWINCH.
+	TerminalSize *os.File
 	// ConsoleLog receives the console's output (lxc-start -L,
 	// lxc.console.logfile); "" discards it.
 	ConsoleLog string
@@ -76,6 +79,11 @@ type Monitor struct {
 	requestTimeout time.Duration
 	keys           *os.File // where the terminal's input goes (-F): the current console
 	keysOnce       sync.Once
+	// consoleOut is closed once the current console's output is copied
+	// out, its last byte included.
+	consoleOut chan struct{}
+	winch      chan os.Signal // SIGWINCH, while the console follows a terminal's size
+	winchOnce  sync.Once
 }
 
 // Run starts the container and supervises it until it stops. It returns
@@ -276,30 +284,118 @@ func (m *Monitor) console(master *os.File) {
 		m.o.Log.Warnf("console: %v", err)
 		return
 	}
+	done := make(chan struct{})
+	m.mu.Lock()
+	m.consoleOut = done
+	m.mu.Unlock()
 	go func() {
-		_, _ = io.Copy(out, rd)
+		// Until EIO: every slave closed, the buffered output read.
+		_, _ = io.Copy(&steadyWriter{w: out}, rd)
 		rd.Close()
 		if logf != nil {
 			logf.Close()
 		}
+		close(done)
 	}()
+	if m.o.TerminalIn == nil && m.o.TerminalSize == nil {
+		return
+	}
+	wr, err := dupFile(master)
+	if err != nil {
+		m.o.Log.Warnf("console: %v", err)
+		return
+	}
+	// One reader of the terminal for the monitor's life, writing to the
+	// current console: a reader per console would, after a reboot, eat
+	// keystrokes for the dead one.
+	m.mu.Lock()
+	old := m.keys
+	m.keys = wr
+	m.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
 	if m.o.TerminalIn != nil {
-		wr, err := dupFile(master)
-		if err != nil {
-			return
-		}
-		// One reader of the terminal for the monitor's life, writing to
-		// the current console: a reader per console would, after a
-		// reboot, eat keystrokes for the dead one.
-		m.mu.Lock()
-		old := m.keys
-		m.keys = wr
-		m.mu.Unlock()
-		if old != nil {
-			old.Close()
-		}
 		m.keysOnce.Do(func() { go m.forwardKeys() })
 	}
+	if m.o.TerminalSize != nil {
+		// Listening before the size is read: a resize in between is not
+		// lost.
+		m.winchOnce.Do(func() {
+			m.winch = make(chan os.Signal, 1)
+			signal.Notify(m.winch, syscall.SIGWINCH)
+			go func() {
+				for range m.winch {
+					m.followSize()
+				}
+			}()
+		})
+		m.followSize()
+	}
+}
+
+// followSize gives the current console the terminal's window size; the
+// kernel tells the console's foreground processes (SIGWINCH).
+func (m *Monitor) followSize() {
+	// Through SyscallConn: File.Fd would switch the files to blocking
+	// mode under the readers.
+	var ws *unix.Winsize
+	if rc, err := m.o.TerminalSize.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { ws, _ = unix.IoctlGetWinsize(int(fd), unix.TIOCGWINSZ) })
+	}
+	if ws == nil {
+		return // not a terminal (any more)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.keys == nil {
+		return
+	}
+	if rc, err := m.keys.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			if err := unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws); err != nil {
+				m.o.Log.Warnf("console: set window size: %v", err)
+			}
+		})
+	}
+}
+
+// closeConsole waits, briefly, for the last console's output to be
+// copied out (init is dead: the container's processes with it, so the
+// pty hangs up once its buffer is read), and stops following the
+// terminal's size.
+func (m *Monitor) closeConsole() {
+	m.mu.Lock()
+	done := m.consoleOut
+	m.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			m.o.Log.Warnf("console of %s: output not drained after 2s", m.o.Name)
+		}
+	}
+	if m.winch != nil {
+		signal.Stop(m.winch)
+		close(m.winch)
+	}
+}
+
+// steadyWriter writes to w until w fails, then discards: the console must
+// be read whatever becomes of the terminal, or the container blocks on a
+// full pty.
+type steadyWriter struct {
+	w      io.Writer
+	failed bool
+}
+
+func (s *steadyWriter) Write(p []byte) (int, error) {
+	if !s.failed {
+		if _, err := s.w.Write(p); err != nil {
+			s.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 // forwardKeys copies the terminal's input to the current console.
@@ -340,6 +436,7 @@ func (m *Monitor) abort(err error) {
 // teardown kills what is left of the container, removes its cgroups and
 // records STOPPED.
 func (m *Monitor) teardown() {
+	m.closeConsole()
 	if m.payload != nil {
 		if err := m.payload.Kill(); err != nil {
 			m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
