@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,21 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// installAttachAttacker builds test/attacker-attach (static; the go
-// build cache makes every build after the first quick) and copies it
-// into container n's rootfs as /attacker, whose path it returns.
-func (l *lab) installAttachAttacker(n string) string {
-	l.t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", filepath.Join(l.path, n, "rootfs", "attacker"), "./attacker-attach")
-	cmd.Dir = filepath.Dir(file)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		l.t.Fatalf("build attacker-attach: %v\n%s", err, out)
-	}
-	return "/attacker"
-}
-
 // While many attaches run, root in the container watches every process
 // that appears (from its clone to its exec and after) and tries what
 // /proc allows it: none may hold the host's lxc-attach's environment or
@@ -44,7 +28,7 @@ func TestAttackAttachWindow(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	n := l.startBusybox()
-	attacker := l.installAttachAttacker(n)
+	attacker := l.installAttacker(n)
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(binDir(t), "golxc"), &st); err != nil {
 		t.Fatal(err)
@@ -145,12 +129,12 @@ func TestAttackAttachTIOCSTI(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	n := l.startBusybox()
-	attacker := l.installAttachAttacker(n)
+	attacker := l.installAttacker(n)
 	master, slave := openPty(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--", attacker, "tiocsti")
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--", attacker, "inject")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	var output strings.Builder
@@ -164,7 +148,7 @@ func TestAttackAttachTIOCSTI(t *testing.T) {
 	}
 	err := cmd.Wait()
 	if ctx.Err() != nil {
-		t.Fatalf("lxc-attach -- %s tiocsti: timed out", attacker)
+		t.Fatalf("lxc-attach -- %s inject: timed out", attacker)
 	}
 	// Anything queued for the host terminal's reader (the shell that ran
 	// lxc-attach) is still there now.
@@ -184,16 +168,16 @@ func TestAttackAttachTIOCSTI(t *testing.T) {
 	}
 	got := output.String()
 	if err != nil {
-		t.Errorf("lxc-attach -- %s tiocsti: %v\noutput: %q", attacker, err, got)
+		t.Errorf("lxc-attach -- %s inject: %v\noutput: %q", attacker, err, got)
 	}
 	if qerr != nil || queued != 0 {
 		t.Errorf("after lxc-attach, the host terminal has %d bytes of input queued (%v): %q", queued, qerr, pending)
 	}
 	// The attack was made: TIOCSTI worked on the command's own terminal.
-	if !strings.Contains(got, "TIOCSTI stdin: <nil>") {
+	if !strings.Contains(got, "inject fd0: ok") {
 		t.Errorf("the command could not push input into its own terminal, so this test proves nothing\noutput: %q", got)
 	}
-	if !strings.Contains(got, "STDIN devpts=true same-devpts=true") {
+	if !strings.Contains(got, "fd0: container-tty") {
 		t.Errorf("the command's stdin is not a pty of the container's devpts\noutput: %q", got)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,32 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// buildAttackerExec builds test/attacker-exec static and copies it into
-// the rootfs of each container named, as /attacker-exec.
-func buildAttackerExec(t *testing.T, l *lab, names ...string) {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot find the test's source file to locate test/attacker-exec")
-	}
-	bin := filepath.Join(t.TempDir(), "attacker-exec")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "attacker-exec")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build test/attacker-exec: %v\n%s", err, out)
-	}
-	prog, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(l.path, n, "rootfs", "attacker-exec"), prog, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // hostTerminal is a pty of the host's, standing for the sysadmin's
 // terminal: the tool runs on its slave, as its controlling terminal; the
@@ -186,36 +159,36 @@ func assertTerminalSafe(t *testing.T, h *hostTerminal, before unix.Termios, what
 func TestAttackExecuteTerminal(t *testing.T) {
 	l := newLab(t)
 	n := l.createBusybox()
-	buildAttackerExec(t, l, n)
+	l.installAttacker(n)
 
 	t.Run("TIOCSTI", func(t *testing.T) {
 		h := newHostTerminal(t, 37, 113)
 		before := h.termios(t)
-		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/attacker-exec", "inject")
+		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/attacker", "inject")
 		defer cancel()
 		code := exitCode(t, cmd)
 		h.waitOutput("done", 5*time.Second)
 		out := h.out.String()
 		if code != 0 || !strings.Contains(out, "done") {
-			t.Fatalf("lxc-execute -- attacker-exec inject on a terminal: exit %d, output %q", code, out)
+			t.Fatalf("lxc-execute -- attacker inject on a terminal: exit %d, output %q", code, out)
 		}
 		for _, want := range []string{"fd0: container-tty", "fd1: container-tty", "fd2: container-tty", "/dev/tty: container-tty"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("lxc-execute on a terminal: want %q (a pty of the container's devpts), got:\n%s", want, out)
 			}
 		}
-		assertTerminalSafe(t, h, before, "lxc-execute -- attacker-exec inject")
+		assertTerminalSafe(t, h, before, "lxc-execute -- attacker inject")
 	})
 
 	t.Run("proxy", func(t *testing.T) {
 		h := newHostTerminal(t, 37, 113)
 		before := h.termios(t)
-		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/attacker-exec", "interact")
+		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/attacker", "interact")
 		defer cancel()
 		if !h.waitOutput("ready", 20*time.Second) {
 			cancel()
 			cmd.Wait()
-			t.Fatalf("lxc-execute -- attacker-exec interact: no \"ready\"; output %q", h.out.String())
+			t.Fatalf("lxc-execute -- attacker interact: no \"ready\"; output %q", h.out.String())
 		}
 		// Enter sends CR, as a terminal in raw mode does.
 		if _, err := h.master.Write([]byte("typed line\rhello\r")); err != nil {
@@ -224,21 +197,21 @@ func TestAttackExecuteTerminal(t *testing.T) {
 		if !h.waitOutput("winch-ready", 20*time.Second) {
 			cancel()
 			cmd.Wait()
-			t.Fatalf("lxc-execute -- attacker-exec interact: typed lines not read; output %q", h.out.String())
+			t.Fatalf("lxc-execute -- attacker interact: typed lines not read; output %q", h.out.String())
 		}
 		h.resize(t, 50, 140)
 		code := exitCode(t, cmd)
 		h.waitOutput("resized", 5*time.Second)
 		out := h.out.String()
 		if code != 7 {
-			t.Errorf("lxc-execute -- attacker-exec interact: exit %d, want the command's 7", code)
+			t.Errorf("lxc-execute -- attacker interact: exit %d, want the command's 7", code)
 		}
 		for _, want := range []string{"fd0: container-tty", "size: 37 113", "got: typed line", "got: hello", "resized: 50 140"} {
 			if !strings.Contains(out, want) {
-				t.Errorf("lxc-execute -- attacker-exec interact: want %q in the output:\n%s", want, out)
+				t.Errorf("lxc-execute -- attacker interact: want %q in the output:\n%s", want, out)
 			}
 		}
-		assertTerminalSafe(t, h, before, "lxc-execute -- attacker-exec interact")
+		assertTerminalSafe(t, h, before, "lxc-execute -- attacker interact")
 	})
 
 	t.Run("signal-status", func(t *testing.T) {
@@ -266,18 +239,18 @@ func TestAttackExecuteTerminal(t *testing.T) {
 		h := newHostTerminal(t, 24, 80)
 		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/attacker-exec", "inject")
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/attacker", "inject")
 		var stdout syncBuffer
 		cmd.Stdout = &stdout
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}
 		cmd.ExtraFiles = []*os.File{h.slave}
 		if err := cmd.Run(); err != nil {
-			t.Fatalf("lxc-execute -- attacker-exec inject, the terminal only its controlling one: %v", err)
+			t.Fatalf("lxc-execute -- attacker inject, the terminal only its controlling one: %v", err)
 		}
 		if out := stdout.String(); !strings.Contains(out, "/dev/tty: open /dev/tty: no such device or address") {
 			t.Errorf("lxc-execute with a controlling terminal but no tty on stdio: the container's /dev/tty opened:\n%s", out)
 		}
-		assertTerminalSafe(t, h, h.termios(t), "lxc-execute -- attacker-exec inject </dev/null >pipe")
+		assertTerminalSafe(t, h, h.termios(t), "lxc-execute -- attacker inject </dev/null >pipe")
 	})
 
 	t.Run("ctrl-c", func(t *testing.T) {
@@ -305,13 +278,13 @@ func TestAttackExecuteTerminal(t *testing.T) {
 		h := newHostTerminal(t, 24, 80)
 		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/attacker-exec", "inject")
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/attacker", "inject")
 		var stdout syncBuffer
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = h.slave, &stdout, h.slave
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 		before := h.termios(t)
 		if err := cmd.Run(); err != nil {
-			t.Fatalf("lxc-execute -- attacker-exec inject >pipe: %v\nterminal: %q", err, h.out.String())
+			t.Fatalf("lxc-execute -- attacker inject >pipe: %v\nterminal: %q", err, h.out.String())
 		}
 		out := stdout.String()
 		for _, want := range []string{"fd0: container-tty", "fd1: not-a-tty", "fd2: container-tty", "/dev/tty: container-tty", "done"} {
@@ -319,7 +292,7 @@ func TestAttackExecuteTerminal(t *testing.T) {
 				t.Errorf("lxc-execute on a terminal, stdout a pipe: want %q, got:\n%s", want, out)
 			}
 		}
-		assertTerminalSafe(t, h, before, "lxc-execute -- attacker-exec inject >pipe")
+		assertTerminalSafe(t, h, before, "lxc-execute -- attacker inject >pipe")
 	})
 
 	t.Run("output-drained", func(t *testing.T) {
@@ -344,7 +317,7 @@ func TestAttackExecuteTerminal(t *testing.T) {
 func TestAttackExecutePID1(t *testing.T) {
 	l := newLab(t)
 	n := l.createBusybox()
-	buildAttackerExec(t, l, n)
+	l.installAttacker(n)
 	check := func(t *testing.T, out, what string) {
 		t.Helper()
 		host, _ := filepath.EvalSymlinks(filepath.Join(binDir(t), "golxc"))
@@ -369,23 +342,23 @@ func TestAttackExecutePID1(t *testing.T) {
 			}
 		}
 		if fds < 3 || !strings.Contains(out, "open-write: ") || !strings.Contains(out, "exe: ") {
-			t.Errorf("%s: attacker-exec exe said too little:\n%s", what, out)
+			t.Errorf("%s: attacker exe said too little:\n%s", what, out)
 		}
 	}
 
 	t.Run("pipes", func(t *testing.T) {
-		out, errs, code := l.runWith(runOpts{stdin: "x\n"}, "lxc-execute", "-n", n, "--", "/attacker-exec", "exe")
+		out, errs, code := l.runWith(runOpts{stdin: "x\n"}, "lxc-execute", "-n", n, "--", "/attacker", "exe")
 		if code != 0 {
-			t.Fatalf("lxc-execute -- attacker-exec exe: exit %d\n%s%s", code, out, errs)
+			t.Fatalf("lxc-execute -- attacker exe: exit %d\n%s%s", code, out, errs)
 		}
 		check(t, out, "lxc-execute (stdio pipes)")
 	})
 	t.Run("terminal", func(t *testing.T) {
 		h := newHostTerminal(t, 24, 80)
-		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/attacker-exec", "exe")
+		cmd, cancel := h.start(t, "lxc-execute", "-P", l.path, "-n", n, "--", "/attacker", "exe")
 		defer cancel()
 		if code := exitCode(t, cmd); code != 0 {
-			t.Fatalf("lxc-execute -- attacker-exec exe on a terminal: exit %d\n%s", code, h.out.String())
+			t.Fatalf("lxc-execute -- attacker exe on a terminal: exit %d\n%s", code, h.out.String())
 		}
 		h.waitOutput("fd self/2", 5*time.Second)
 		check(t, strings.ReplaceAll(h.out.String(), "\r", ""), "lxc-execute (terminal)")
@@ -398,7 +371,7 @@ func TestAttackExecutePID1(t *testing.T) {
 func TestAttackStartForegroundTerminal(t *testing.T) {
 	l := newLab(t)
 	n := l.createBusybox()
-	buildAttackerExec(t, l, n)
+	l.installAttacker(n)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -411,7 +384,7 @@ func TestAttackStartForegroundTerminal(t *testing.T) {
 			h := newHostTerminal(t, 24, 80)
 			before := h.termios(t)
 			args := append([]string{"-P", l.path, "-n", n, "-F"}, tc.args...)
-			args = append(args, "--", "/attacker-exec", "inject", "/tmp/attack-report")
+			args = append(args, "--", "/attacker", "inject", "/tmp/attack-report")
 			report := filepath.Join(l.path, n, "rootfs", "tmp", "attack-report")
 			os.Remove(report)
 			cmd, cancel := h.start(t, "lxc-start", args...)
@@ -419,14 +392,14 @@ func TestAttackStartForegroundTerminal(t *testing.T) {
 			code := exitCode(t, cmd)
 			b, err := os.ReadFile(report)
 			if code != 0 || err != nil || !strings.Contains(string(b), "done") {
-				t.Fatalf("lxc-start -F %s -- attacker-exec inject: exit %d, report %q (%v), terminal %q", shellJoin(tc.args), code, b, err, h.out.String())
+				t.Fatalf("lxc-start -F %s -- attacker inject: exit %d, report %q (%v), terminal %q", shellJoin(tc.args), code, b, err, h.out.String())
 			}
 			for _, want := range tc.want {
 				if !strings.Contains(string(b), want) {
 					t.Errorf("lxc-start -F %s: want %q, got:\n%s", shellJoin(tc.args), want, b)
 				}
 			}
-			assertTerminalSafe(t, h, before, "lxc-start -F "+shellJoin(tc.args)+" -- attacker-exec inject")
+			assertTerminalSafe(t, h, before, "lxc-start -F "+shellJoin(tc.args)+" -- attacker inject")
 		})
 	}
 }
@@ -436,10 +409,10 @@ func TestAttackStartForegroundTerminal(t *testing.T) {
 func TestAttackStartNullStdio(t *testing.T) {
 	l := newLab(t)
 	n := l.createBusybox()
-	buildAttackerExec(t, l, n)
+	l.installAttacker(n)
 	l.mustRun("lxc-start", "-n", n, "-s", "lxc.console.path=none")
 	l.waitState(n, "RUNNING", 10*time.Second)
-	out := l.attach(n, "/attacker-exec", "exe")
+	out := l.attach(n, "/attacker", "exe")
 	var fds int
 	for _, line := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(line, "fd 1/") {
