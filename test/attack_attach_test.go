@@ -217,3 +217,34 @@ func TestAttackAttachPasswdFIFO(t *testing.T) {
 		}
 	}
 }
+
+// lxc-attach -s without CGROUP: the command is in the container's pid
+// namespace, so it must be in the container's cgroups too (LXC moves it
+// whatever -s says): outside them, the container's root could ptrace it
+// and use it past the container's limits.
+func TestAttackAttachNamespacesWithoutCgroup(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	out, errs, code := l.run("lxc-attach", "-n", n, "-s", "MOUNT|PID", "--", "/bin/cat", "/proc/self/cgroup")
+	if code != 0 {
+		t.Fatalf("lxc-attach -s 'MOUNT|PID' -- cat /proc/self/cgroup: exit %d\n%s", code, errs)
+	}
+	lines := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 || f[1] == "" && f[2] == "/" {
+			continue // the unified line on a host with nothing there
+		}
+		if strings.Contains(f[1], "process_api") || strings.Contains(f[2], "process_api") {
+			continue
+		}
+		lines++
+		if !strings.Contains(f[2], "lxc.payload."+n) {
+			t.Errorf("attached with -s 'MOUNT|PID', the command is in %q, not in the container's cgroup", line)
+		}
+	}
+	if lines == 0 {
+		t.Errorf("no cgroup lines in %q", out)
+	}
+}

@@ -331,3 +331,26 @@ func rssKiB(t *testing.T, pid int) int {
 	t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	return 0
 }
+
+// A container started on the host's root filesystem (no lxc.rootfs.path)
+// sees /run/golxc and runs as uid 0: its root must still not command
+// another container's monitor, nor be believed as one. Its own pid
+// namespace tells it apart.
+func TestAttackNoRootfsContainerSockets(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	victim := l.startBusybox()
+	attacker := l.newContainer()
+	conf := l.conf()
+	stop := filepath.Join(binDir(t), "lxc-stop")
+	out, errs, code := l.run("lxc-execute", "-q", "-n", attacker, "-f", conf, "--", stop, "-P", l.path, "-n", victim, "-k")
+	if code == 0 {
+		t.Errorf("lxc-stop -k run inside a container on the host's root filesystem succeeded\nstdout: %s\nstderr: %s", out, errs)
+	}
+	if !strings.Contains(errs, "pid namespace") {
+		t.Errorf("lxc-stop from inside: stderr %q, want it to name the other pid namespace", errs)
+	}
+	if st := l.state(victim); st != "RUNNING" {
+		t.Errorf("victim after lxc-stop -k from a container on the host's root: %s, want RUNNING", st)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -174,14 +175,18 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if flags == 0 {
 		flags = AllNamespaces
 	}
-	var group *cgroup.Group
-	if flags&unix.CLONE_NEWCGROUP != 0 {
-		layout, err := cgroup.Detect()
-		if err != nil {
-			return 1, err
-		}
-		group = layout.Group(info.Cgroup)
+	// The command joins the container's cgroups whatever namespaces it
+	// joins, as LXC's does: outside them, in the container's pid
+	// namespace, it would be a process the container's root can ptrace
+	// and use past the container's limits (its devices cgroup above all).
+	if info.Cgroup == "" {
+		return 1, fmt.Errorf("the monitor of %s reported no cgroup", c.Name)
 	}
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return 1, err
+	}
+	group := layout.Group(info.Cgroup)
 
 	term, err := openAttachTerminal(proc)
 	if err != nil {
@@ -215,6 +220,12 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		GID:        gid,
 		CallerEnv:  callerEnv(o),
 		CTTY:       ctty,
+	}
+	if len(o.Command) == 0 || uid != 0 {
+		// The user's shell or home is needed: the container's
+		// /etc/passwd is read here, through the init's root, so the
+		// helper inside the container opens no file of the container's.
+		req.Passwd = readPasswd(proc)
 	}
 	req.Options.RCFile = ""
 
@@ -255,6 +266,7 @@ type attachRequest struct {
 	UID, GID   int
 	CallerEnv  []string // the caller's variables attachedEnv may use
 	CTTY       int      // the standard fd to make the controlling terminal, or -1
+	Passwd     []byte   // the container's /etc/passwd, when needed
 }
 
 // attachReport is one message of the helper to lxc-attach.
@@ -281,6 +293,14 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	defer reqW.Close()
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	// Non-blocking on this side, for read deadlines: a helper stuck in
+	// the container (a file system that never answers) must not hang
+	// lxc-attach.
+	if err := unix.SetNonblock(pair[0], true); err != nil {
+		unix.Close(pair[0])
+		unix.Close(pair[1])
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	ctl := os.NewFile(uintptr(pair[0]), "attach control")
@@ -316,7 +336,21 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	reqR.Close()
 	self.Close()
 	pidf.Close()
-	defer func() { _ = cmd.Wait() }()
+	// On every way out the helper is told (its control socket closes) and
+	// waited for: closing only after the wait would leave both waiting.
+	defer func() {
+		ctl.Close()
+		_ = cmd.Wait()
+	}()
+	// The helper joins the container's cgroups before it reads its
+	// request, so the command it forks is born there: at no time is a
+	// process in the container's pid namespace outside them.
+	if err := group.Enter(cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
+	}
+	deadline := time.Now().Add(attachTimeout)
+	_ = ctl.SetReadDeadline(deadline)
 	b, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode attach request: %w", err)
@@ -328,6 +362,7 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 
 	rep, err := readReport(ctl)
 	if err != nil {
+		_ = cmd.Process.Kill()
 		return nil, err
 	}
 	if rep.Pid <= 0 {
@@ -354,16 +389,12 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		_, _ = child.Wait()
 		return nil, err
 	}
-	if group != nil {
-		if err := group.Enter(rep.Pid); err != nil {
-			return abort(fmt.Errorf("join cgroups of %s: %w", c.Name, err))
-		}
-	}
 	if _, err := ctl.Write([]byte("go")); err != nil {
 		return abort(fmt.Errorf("release the attached process: %w", err))
 	}
 	rep, err = readReport(ctl)
 	if err != nil {
+		_ = cmd.Process.Kill()
 		return abort(err)
 	}
 	if !rep.Done {
@@ -373,6 +404,10 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	return child, nil
 }
 
+// attachTimeout bounds the helper's way into the container, from its
+// start to the command's exec.
+const attachTimeout = 30 * time.Second
+
 // readReport reads one message of the helper.
 func readReport(ctl *os.File) (*attachReport, error) {
 	buf := make([]byte, 64<<10)
@@ -380,6 +415,9 @@ func readReport(ctl *os.File) (*attachReport, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("attach helper exited without a word")
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("the attach helper did not get into the container within %v (a file system in it that does not answer?)", attachTimeout)
 		}
 		return nil, fmt.Errorf("read attach helper: %w", err)
 	}
@@ -461,39 +499,46 @@ func findInPath(cmd string, env []string) (string, error) {
 // passwdMax bounds how much of the container's /etc/passwd is read.
 const passwdMax = 1 << 20
 
-// passwdEntry reads uid's home and shell from /etc/passwd as this thread
-// sees it (the container's): only a regular file, opened non-blocking
-// (a FIFO or a device there must not hang or touch anything), at most
-// passwdMax bytes.
-func passwdEntry(uid int) (home, shell string) { return passwdEntryIn("/etc/passwd", uid) }
+// readPasswd reads the container's /etc/passwd through its init's root:
+// resolved inside that root, checked to be a regular file through an
+// O_PATH descriptor before it is opened for reading (a FIFO must not
+// hang lxc-attach, and opening a device has effects of its own), at
+// most passwdMax bytes. nil when there is none to read.
+func readPasswd(proc *namespace.Proc) []byte {
+	pfd, err := proc.OpenInRoot("etc/passwd", unix.O_PATH)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(pfd)
+	return readRegular(pfd, passwdMax)
+}
 
-func passwdEntryIn(file string, uid int) (home, shell string) {
+// readRegular reads at most max bytes of the file open as O_PATH
+// descriptor pfd, if it is a regular file; nil otherwise.
+func readRegular(pfd int, max int64) []byte {
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "passwd")
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, max))
+	return b
+}
+
+// passwdEntry finds uid's home and shell in passwd (the container's
+// /etc/passwd, or nil); shellExists says whether a shell named there
+// exists (in the container, as the caller sees it).
+func passwdEntry(passwd []byte, uid int, shellExists func(string) bool) (home, shell string) {
 	home, shell = "/root", "/bin/sh"
 	if uid != 0 {
 		home = "/"
 	}
-	fd, err := unix.Open(file, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return
-	}
-	buf := make([]byte, passwdMax)
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || m <= 0 {
-			break
-		}
-		n += m
-	}
-	for _, line := range strings.Split(string(buf[:n]), "\n") {
+	for _, line := range strings.Split(string(passwd), "\n") {
 		fields := strings.Split(line, ":")
 		if len(fields) < 7 || fields[2] != strconv.Itoa(uid) {
 			continue
@@ -501,11 +546,8 @@ func passwdEntryIn(file string, uid int) (home, shell string) {
 		if fields[5] != "" {
 			home = fields[5]
 		}
-		if fields[6] != "" {
-			var sst unix.Stat_t
-			if unix.Stat(fields[6], &sst) == nil {
-				shell = fields[6]
-			}
+		if fields[6] != "" && shellExists(fields[6]) {
+			shell = fields[6]
 		}
 		return
 	}

@@ -70,8 +70,11 @@ func RunAttachHelper() int {
 	if req.UID != 0 {
 		home = "/"
 	}
-	if len(o.Command) == 0 || req.UID != 0 && !o.KeepEnv && !o.ClearEnv {
-		home, shell = passwdEntry(req.UID)
+	if req.Passwd != nil {
+		home, shell = passwdEntry(req.Passwd, req.UID, func(p string) bool {
+			var st unix.Stat_t
+			return unix.Stat(p, &st) == nil
+		})
 	}
 	env := attachedEnv(o, home, req.CallerEnv)
 	args := o.Command
@@ -81,6 +84,18 @@ func RunAttachHelper() int {
 	path, err := findInPath(args[0], env)
 	if err != nil {
 		return fail(err)
+	}
+	// What the command is forked with is no more than what the
+	// container's root has: the capabilities of its init's bounding set
+	// (every thread's effective, permitted and inheritable sets), and not
+	// dumpable until its exec. Until then it is in the container's pid
+	// namespace, and a container's root that ptraced it there would
+	// otherwise hold every capability of the host's root through it.
+	if err := security.LimitProcess(req.Bounding); err != nil {
+		return fail(err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fail(fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err))
 	}
 	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true}
 	if req.UID != 0 || req.GID != 0 {

@@ -211,14 +211,26 @@ func TestPasswdEntry(t *testing.T) {
 	} {
 		done := make(chan struct{})
 		var home, shell string
-		go func() { home, shell = passwdEntryIn(c.file, c.uid); close(done) }()
+		go func() {
+			defer close(done)
+			pfd, err := unix.Open(c.file, unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer unix.Close(pfd)
+			home, shell = passwdEntry(readRegular(pfd, passwdMax), c.uid, func(p string) bool {
+				_, err := os.Stat(p)
+				return err == nil
+			})
+		}()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			t.Fatalf("passwdEntryIn(%s, %d) hangs", c.file, c.uid)
+			t.Fatalf("reading %s for uid %d hangs", c.file, c.uid)
 		}
 		if home != c.wantHome || shell != c.wantSh {
-			t.Errorf("passwdEntryIn(%s, %d) = %q, %q; want %q, %q", c.file, c.uid, home, shell, c.wantHome, c.wantSh)
+			t.Errorf("%s, uid %d: %q, %q; want %q, %q", c.file, c.uid, home, shell, c.wantHome, c.wantSh)
 		}
 	}
 }

@@ -189,7 +189,12 @@ func (t *attachTerminal) proxy() (stop func()) {
 				if err != nil || n == 0 {
 					return
 				}
-				writeAll(master, buf[:n])
+				// Through the *os.File: if this copy is left behind
+				// stuck in a write (stop below), the descriptor stays
+				// open until the write returns, never reused.
+				if _, err := t.master.Write(buf[:n]); err != nil {
+					return
+				}
 			}
 		}
 	}()

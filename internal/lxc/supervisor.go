@@ -248,7 +248,7 @@ func RunSupervisor(lxcpath string) int {
 // held.
 func serveStart(conn *net.UnixConn, lxcpath string) {
 	defer conn.Close()
-	if cred, err := monitor.PeerCred(conn); err != nil || !monitor.Trusted(cred) {
+	if err := monitor.CheckPeer(conn); err != nil {
 		// Nothing the peer sent has been read.
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -170,10 +171,76 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 	return cred, nil
 }
 
-// Trusted says whether a peer may command, or answer for, golxc's
-// monitors: root, or the user this tool runs as.
-func Trusted(cred *unix.Ucred) bool {
-	return cred != nil && (cred.Uid == 0 || int(cred.Uid) == os.Geteuid())
+// CheckPeer says whether the process at the other end of c may command,
+// or answer for, golxc's monitors: root (or the user this tool runs as),
+// in this process's pid namespace. A container started on the host's root
+// filesystem (no lxc.rootfs.path) sees the socket directory and its root
+// is uid 0: its own pid namespace tells it apart.
+func CheckPeer(c *net.UnixConn) error {
+	cred, err := PeerCred(c)
+	if err != nil {
+		return err
+	}
+	if cred.Uid != 0 && int(cred.Uid) != os.Geteuid() {
+		return fmt.Errorf("peer is uid %d (pid %d), not root", cred.Uid, cred.Pid)
+	}
+	same, err := peerInOwnPidNS(c, int(cred.Pid))
+	if err != nil {
+		return fmt.Errorf("peer pid %d: %w", cred.Pid, err)
+	}
+	if !same {
+		return fmt.Errorf("peer pid %d is in another pid namespace (a container's)", cred.Pid)
+	}
+	return nil
+}
+
+// pidfdGetPidNamespace is PIDFD_GET_PID_NAMESPACE (linux/pidfd.h, 6.11):
+// a descriptor of the pid namespace of the pidfd's process.
+const pidfdGetPidNamespace = 0xFF05
+
+// peerInOwnPidNS compares the pid namespace of c's peer with this
+// process's: through the peer's pidfd (SO_PEERPIDFD, 6.5) where the
+// kernel has both, so no pid can be recycled in between; else through
+// /proc/<pid>, which the pid of a peer that is still connected names.
+func peerInOwnPidNS(c *net.UnixConn, pid int) (bool, error) {
+	var own unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &own); err != nil {
+		return false, fmt.Errorf("own pid namespace: %w", err)
+	}
+	var peer unix.Stat_t
+	err := peerPidNS(c, &peer)
+	if errors.Is(err, unix.ENOPROTOOPT) || errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
+		err = unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/pid", &peer)
+	}
+	if err != nil {
+		return false, fmt.Errorf("pid namespace: %w", err)
+	}
+	return peer.Dev == own.Dev && peer.Ino == own.Ino, nil
+}
+
+// peerPidNS stats the pid namespace of c's peer through its pidfd.
+func peerPidNS(c *net.UnixConn, st *unix.Stat_t) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	pidfd := -1
+	var cerr error
+	if err := rc.Control(func(fd uintptr) {
+		pidfd, cerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEERPIDFD)
+	}); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return cerr
+	}
+	defer unix.Close(pidfd)
+	ns, err := unix.IoctlRetInt(pidfd, pidfdGetPidNamespace)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ns)
+	return unix.Fstat(ns, st)
 }
 
 // ErrNotRunning says no monitor answers: the container is stopped.
@@ -203,14 +270,9 @@ func DialPath(path, what string) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("connect to monitor of %s: %w", what, err)
 	}
-	cred, err := PeerCred(c)
-	if err != nil {
+	if err := CheckPeer(c); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("check monitor of %s: %w", what, err)
-	}
-	if !Trusted(cred) {
-		c.Close()
-		return nil, fmt.Errorf("the monitor socket of %s (%s) is served by uid %d (pid %d), not root: refusing to use it", what, path, cred.Uid, cred.Pid)
+		return nil, fmt.Errorf("the monitor socket of %s (%s): %w: refusing to use it", what, path, err)
 	}
 	return &Conn{c: c, r: bufio.NewReaderSize(c, 4096)}, nil
 }

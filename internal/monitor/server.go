@@ -24,7 +24,8 @@ const maxClients = 512
 const requestTimeout = 10 * time.Second
 
 // clients are a monitor's open connections, and which of them are waiting
-// to read a request (those may be dropped).
+// to read a request (those may be dropped). n counts a connection until its
+// handler has left, dropped or not.
 type clients struct {
 	mu      sync.Mutex
 	room    *sync.Cond
@@ -38,7 +39,9 @@ func newClients() *clients {
 	return cs
 }
 
-// admit counts c in, first dropping the longest idle client when full.
+// admit counts c in. When full, it drops the client idle longest (its
+// handler's read fails and it leaves) and waits for room; with none idle,
+// it waits for a handler to end.
 func (cs *clients) admit(c *net.UnixConn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
@@ -50,18 +53,11 @@ func (cs *clients) admit(c *net.UnixConn) {
 				oldest, since = rc, t
 			}
 		}
-		if oldest == nil {
-			cs.room.Wait()
-			continue
+		if oldest != nil {
+			delete(cs.reading, oldest)
+			oldest.Close()
 		}
-		// Its handler's read fails and it leaves; it no longer counts as
-		// taking room from now on.
-		delete(cs.reading, oldest)
-		oldest.Close()
-		cs.n--
-		cs.reading[c] = time.Now()
-		cs.n++
-		return
+		cs.room.Wait()
 	}
 	cs.n++
 	cs.reading[c] = time.Now()
@@ -78,15 +74,12 @@ func (cs *clients) setReading(c *net.UnixConn, reading bool) {
 	}
 }
 
-// leave counts c out. inRead says its handler ended waiting for a
-// request, where admit may have dropped, and counted out, c already.
-func (cs *clients) leave(c *net.UnixConn, inRead bool) {
+// leave counts c out.
+func (cs *clients) leave(c *net.UnixConn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if _, ok := cs.reading[c]; ok || !inRead {
-		delete(cs.reading, c)
-		cs.n--
-	}
+	delete(cs.reading, c)
+	cs.n--
 	cs.room.Signal()
 }
 
@@ -109,8 +102,9 @@ func (m *Monitor) serve() {
 		// The peer is checked before anything it sent is read: only root
 		// (or the monitor's own user) may command a monitor. The socket's
 		// directory already keeps everyone else out; this holds even if
-		// that directory is ever shared into a container.
-		if cred, err := PeerCred(c); err != nil || !Trusted(cred) {
+		// that directory is ever shared into a container, or a container
+		// runs on the host's root filesystem.
+		if err := CheckPeer(c); err != nil {
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = c.Write([]byte(`{"error":"permission denied"}` + "\n"))
 			c.Close()
@@ -118,17 +112,16 @@ func (m *Monitor) serve() {
 		}
 		cs.admit(c)
 		go func() {
-			inRead := m.handle(c, timeout, cs)
+			m.handle(c, timeout, cs)
 			c.Close()
-			cs.leave(c, inRead)
+			cs.leave(c)
 		}()
 	}
 }
 
 // handle serves one connection: requests one per line, answered in order,
-// until the client hangs up or sends something that is not a request. It
-// reports whether it ended in a read (where admit may have dropped it).
-func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) (inRead bool) {
+// until the client hangs up or sends something that is not a request.
+func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) {
 	r := bufio.NewReaderSize(c, 512)
 	for {
 		// A client that connects and says nothing must not pin a slot.
@@ -139,10 +132,10 @@ func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) (i
 		line, err := readLine(r)
 		if err != nil {
 			if !errors.Is(err, errLineTooLong) {
-				return true
+				return
 			}
 			m.reply(c, &Response{Error: "request too long"}, -1)
-			return true
+			return
 		}
 		if cs != nil {
 			cs.setReading(c, false)
@@ -150,7 +143,7 @@ func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) (i
 		var req Request
 		if err := json.Unmarshal(line, &req); err != nil {
 			m.reply(c, &Response{Error: "malformed request: " + err.Error()}, -1)
-			return false
+			return
 		}
 		m.pending.Add(1)
 		gone, stopWatch := watchHangup(c, r)
@@ -161,7 +154,7 @@ func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) (i
 		// After STOPPED there is nothing left to ask, and the hang-up
 		// tells a waiting lxc-stop that the teardown is over.
 		if !ok || resp.State == Stopped {
-			return false
+			return
 		}
 	}
 }

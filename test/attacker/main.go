@@ -231,6 +231,8 @@ func classify(p, link string) string {
 
 func watch(secret []byte, dev, ino uint64, stop string) {
 	self := os.Getpid()
+	ownBnd = capField(self, "CapBnd:")
+	ownCgroup, _ = os.ReadFile("/proc/self/cgroup")
 	known := map[int]bool{}
 	for _, p := range pids() {
 		known[p] = true
@@ -305,6 +307,16 @@ func inspect(pid int, secret []byte, dev, ino uint64) (preExec bool) {
 		}
 		f.Close()
 	}
+	// What it holds before its exec is no more than the container's root
+	// has: capabilities within the container's bounding set, and the
+	// container's cgroups (through it, a container's root that ptraced
+	// it would otherwise gain the rest).
+	if eff := capField(pid, "CapEff:"); eff&^ownBnd != 0 {
+		fmt.Printf("FOUND pid %d holds capabilities %x outside the container's bounding set %x (exe %s)\n", pid, eff, ownBnd, exe)
+	}
+	if cg, err := os.ReadFile(dir + "/cgroup"); err == nil && len(cg) > 0 && !bytes.Equal(cg, ownCgroup) {
+		fmt.Printf("FOUND pid %d is in other cgroups than the container's: %q (exe %s)\n", pid, cg, exe)
+	}
 	if scanMem(pid, secret) {
 		fmt.Printf("FOUND pid %d memory holds the host's secret (exe %s)\n", pid, exe)
 	}
@@ -367,4 +379,26 @@ func scanMem(pid int, secret []byte) bool {
 		}
 	}
 	return false
+}
+
+// The watcher's own bounding set and cgroups: the container's.
+var (
+	ownBnd    uint64
+	ownCgroup []byte
+)
+
+// capField reads a capability mask line (CapEff:, CapBnd: ...) of pid's
+// status; 0 when it cannot.
+func capField(pid int, field string) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			m, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return m
+		}
+	}
+	return 0
 }
