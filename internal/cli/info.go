@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -199,7 +200,11 @@ func (i *infoCmd) printJSON(info *lxc.Info, values map[string]string) error {
 		}
 	}
 	if len(values) > 0 {
-		j.Config = values
+		// JSON has no use for the newline LXC's text ends a list with.
+		j.Config = map[string]string{}
+		for k, v := range values {
+			j.Config[k] = strings.TrimSuffix(v, "\n")
+		}
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
