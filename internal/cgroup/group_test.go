@@ -397,6 +397,18 @@ func TestStats(t *testing.T) {
 		if s, err := g.Stats(); err != nil || s.BlkIOBytes != 99 {
 			t.Errorf("with throttle file: Stats = %+v, %v; want BlkIOBytes 99", s, err)
 		}
+		// Swap accounting: memory+swap less memory, as lxc-ls's SWAP.
+		mustWrite(t, filepath.Join(p["memory"], "memory.memsw.usage_in_bytes"), "1572864\n")
+		if s, err := g.Stats(); err != nil || !s.HasSwap || s.SwapBytes != 524288 {
+			t.Errorf("with memsw: Stats = %+v, %v; want HasSwap and SwapBytes 524288", s, err)
+		}
+	})
+	t.Run("v2 swap", func(t *testing.T) {
+		_, g := v2Group(t)
+		mustWrite(t, filepath.Join(g.Paths()["unified"], "memory.swap.current"), "4096\n")
+		if s, err := g.Stats(); err != nil || !s.HasSwap || s.SwapBytes != 4096 {
+			t.Errorf("Stats = %+v, %v; want HasSwap and SwapBytes 4096", s, err)
+		}
 	})
 	t.Run("garbage", func(t *testing.T) {
 		_, g := v2Group(t)

@@ -17,10 +17,12 @@ type Stats struct {
 	MemoryBytes uint64 // memory in use, page cache included
 	KMemBytes   uint64 // kernel memory in use
 	BlkIOBytes  uint64 // bytes read and written on block devices
+	SwapBytes   uint64 // swap in use (v1: memory+swap less memory)
 	HasCPU      bool
 	HasMemory   bool
 	HasKMem     bool
 	HasBlkIO    bool
+	HasSwap     bool
 }
 
 // Stats reads the group's usage from the v1 hierarchy of each controller,
@@ -46,13 +48,23 @@ func (g *Group) Stats() (Stats, error) {
 		if s.MemoryBytes, s.HasMemory, err = readUintFile(filepath.Join(d.path, "memory.usage_in_bytes")); err != nil {
 			return s, err
 		}
-		s.KMemBytes, s.HasKMem, err = readUintFile(filepath.Join(d.path, "memory.kmem.usage_in_bytes"))
+		if s.KMemBytes, s.HasKMem, err = readUintFile(filepath.Join(d.path, "memory.kmem.usage_in_bytes")); err != nil {
+			return s, err
+		}
+		// memsw exists only with swap accounting (swapaccount=1).
+		var memsw uint64
+		if memsw, s.HasSwap, err = readUintFile(filepath.Join(d.path, "memory.memsw.usage_in_bytes")); s.HasSwap && memsw > s.MemoryBytes {
+			s.SwapBytes = memsw - s.MemoryBytes
+		}
 	} else if g.v2 != nil {
 		if s.MemoryBytes, s.HasMemory, err = readUintFile(filepath.Join(g.v2.path, "memory.current")); err != nil {
 			return s, err
 		}
 		// memory.stat "kernel" (Linux 5.18+) is v2's kernel memory total.
-		s.KMemBytes, s.HasKMem, err = readKeyed(filepath.Join(g.v2.path, "memory.stat"), "kernel")
+		if s.KMemBytes, s.HasKMem, err = readKeyed(filepath.Join(g.v2.path, "memory.stat"), "kernel"); err != nil {
+			return s, err
+		}
+		s.SwapBytes, s.HasSwap, err = readUintFile(filepath.Join(g.v2.path, "memory.swap.current"))
 	}
 	if err != nil {
 		return s, err

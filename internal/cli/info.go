@@ -2,18 +2,27 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"golxc/internal/config"
+	"golxc/internal/lxc"
+	"golxc/internal/monitor"
 )
 
 type infoCmd struct {
 	common
-	state, pid, ips, stats, humanOff bool
-	keys                             []string
-	format                           string
+	// -s, -p, -i and -S count their occurrences: LXC prints a bare value
+	// when -H comes with exactly one of them, and "-s -s -H" is two.
+	state, pid, ips, stats int
+	humanOff               bool
+	keys                   []string
+	format                 string
 }
 
 func newInfo() *cobra.Command {
@@ -21,18 +30,20 @@ func newInfo() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "-n NAME [-s] [-p] [-i] [-S] [-H] [-c KEY]... [--format table|json]",
 		Short: "show a container's state and usage",
-		Long:  "Show container NAME's state, init PID, CPU, block I/O and memory use. -s, -p, -i, -S pick what to show; -H prints raw numbers; -c KEY prints a config value.",
-		Args:  cobra.MaximumNArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return i.run(args) },
+		Long: "Show container NAME's state, init PID, CPU, block I/O and memory use. -s, -p, -i, -S pick what to show; " +
+			"-H prints raw numbers, and with exactly one of -s, -p, -i the bare value (pid=$(lxc-info -n c1 -p -H)); " +
+			"-c KEY prints a config value (bare with -H when it is the only key).",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return i.run(args) },
 	}
 	i.register(cmd, true)
 	i.registerRCFile(cmd, "")
 	f := cmd.Flags()
-	f.BoolVarP(&i.state, "state", "s", false, "show the state")
-	f.BoolVarP(&i.pid, "pid", "p", false, "show the init PID")
-	f.BoolVarP(&i.ips, "ips", "i", false, "show the IP addresses")
-	f.BoolVarP(&i.stats, "stats", "S", false, "show usage")
-	f.BoolVarP(&i.humanOff, "no-humanize", "H", false, "raw numbers")
+	f.CountVarP(&i.state, "state", "s", "show the state")
+	f.CountVarP(&i.pid, "pid", "p", "show the init PID")
+	f.CountVarP(&i.ips, "ips", "i", "show the IP addresses")
+	f.CountVarP(&i.stats, "stats", "S", "show usage")
+	f.BoolVarP(&i.humanOff, "no-humanize", "H", false, "raw numbers; the bare value with one of -s, -p, -i")
 	f.StringArrayVarP(&i.keys, "config", "c", nil, "show config KEY (repeatable)")
 	f.StringVar(&i.format, "format", "table", "output format: table or json")
 	return cmd
@@ -51,6 +62,14 @@ type infoJSON struct {
 	Config      map[string]string `json:"config,omitempty"`
 }
 
+// say prints a diagnostic as LXC's lxc-info words it, without the tool's
+// name, unless -q.
+func (i *infoCmd) say(format string, a ...any) {
+	if !i.quiet {
+		fmt.Fprintf(os.Stderr, format+"\n", a...)
+	}
+}
+
 func (i *infoCmd) run(args []string) error {
 	if i.format != "table" && i.format != "json" {
 		return i.fail(fmt.Errorf("unknown format %q (table or json)", i.format))
@@ -59,86 +78,137 @@ func (i *infoCmd) run(args []string) error {
 	if err != nil {
 		return err
 	}
-	all := !i.state && !i.pid && !i.ips && !i.stats && len(i.keys) == 0
-	info, err := ct.Info(all || i.stats || i.format == "json")
-	if err != nil {
+	// The config is read first, as LXC does: a container whose config
+	// does not load is an error whatever was asked, and --rcfile makes a
+	// container that has no directory one to show (STOPPED).
+	var cfg *config.Config
+	switch {
+	case i.rcfile != "":
+		if cfg, err = ct.LoadConfig(i.rcfile, nil); err != nil {
+			return i.fail(fmt.Errorf("load rcfile: %w", err))
+		}
+	case !ct.Defined():
+		i.say("%s doesn't exist", ct.Name)
+		return i.failCode(1, nil)
+	default:
+		if cfg, err = ct.LoadConfig("", nil); err != nil {
+			return i.fail(fmt.Errorf("Failed to load config for %s: %w", ct.Name, err))
+		}
+	}
+	all := i.state+i.pid+i.ips+i.stats == 0 && len(i.keys) == 0
+	info, err := ct.Info(all || i.stats > 0 || i.format == "json")
+	var nd *lxc.ErrNotDefined
+	switch {
+	case errors.As(err, &nd) && i.rcfile != "":
+		info = &lxc.Info{Name: ct.Name, State: monitor.Stopped}
+	case errors.As(err, &nd):
+		// Destroyed since the config was read.
+		i.say("%s doesn't exist", ct.Name)
+		return i.failCode(1, nil)
+	case err != nil:
 		return i.fail(err)
 	}
 	values := map[string]string{}
-	if len(i.keys) > 0 {
-		cfg, err := ct.LoadConfig(i.rcfile, nil)
+	var good []string
+	for _, k := range i.keys {
+		v, err := lxcInfoValue(cfg, k)
 		if err != nil {
-			return i.fail(err)
+			// LXC says only this, on stderr, and goes on (exit 0).
+			i.say("%s invalid", k)
+			continue
 		}
-		for _, k := range i.keys {
-			v, err := cfg.Get(k)
-			if err != nil {
-				return i.fail(err)
-			}
-			values[k] = v
-		}
+		values[k] = v
+		good = append(good, k)
 	}
 	if i.format == "json" {
-		j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}}
-		if s := info.Stats; s != nil {
-			if s.HasCPU {
-				j.CPUNanos = &s.CPUNanos
-			}
-			if s.HasBlkIO {
-				j.BlkIOBytes = &s.BlkIOBytes
-			}
-			if s.HasMemory {
-				j.MemoryBytes = &s.MemoryBytes
-			}
-			if s.HasKMem {
-				j.KMemBytes = &s.KMemBytes
-			}
-		}
-		if len(values) > 0 {
-			j.Config = values
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return i.fail(enc.Encode(j))
+		return i.fail(i.printJSON(info, values))
 	}
-	line := func(label, value string) { fmt.Printf("%-16s%s\n", label+":", value) }
+	// LXC prints the bare value of a State, PID or IP line when -H comes
+	// with exactly one of -s, -p, -i, -S (counting repeats), the idiom
+	// pid=$(lxc-info -n c1 -p -H).
+	bare := i.humanOff && i.state+i.pid+i.ips+i.stats == 1
+	line := func(label, value string) {
+		if bare {
+			fmt.Println(value)
+		} else {
+			fmt.Printf("%-16s%s\n", label+":", value)
+		}
+	}
+	stat := func(label, value string) { fmt.Printf("%-16s%s\n", label+":", value) }
 	if all {
-		line("Name", info.Name)
+		stat("Name", info.Name)
 	}
-	if all || i.state {
+	if all || i.state > 0 {
 		line("State", info.State)
 	}
 	if info.Pid > 0 {
-		if all || i.pid {
+		if all || i.pid > 0 {
 			line("PID", strconv.Itoa(info.Pid))
 		}
-		if s := info.Stats; s != nil && (all || i.stats) {
+		// -i: a container has only its loopback interface (networks
+		// other than empty and none are not built), and LXC lists no
+		// loopback address, so there is no IP line to print.
+		if s := info.Stats; s != nil && (all || i.stats > 0) {
 			if s.HasCPU {
 				if i.humanOff {
-					line("CPU use", strconv.FormatUint(s.CPUNanos, 10))
+					stat("CPU use", strconv.FormatUint(s.CPUNanos, 10))
 				} else {
-					line("CPU use", fmt.Sprintf("%.2f seconds", float64(s.CPUNanos)/1e9))
+					stat("CPU use", fmt.Sprintf("%.2f seconds", float64(s.CPUNanos)/1e9))
 				}
 			}
 			if s.HasBlkIO {
-				line("BlkIO use", i.size(s.BlkIOBytes))
+				stat("BlkIO use", i.size(s.BlkIOBytes))
 			}
 			if s.HasMemory {
-				line("Memory use", i.size(s.MemoryBytes))
+				stat("Memory use", i.size(s.MemoryBytes))
 			}
 			if s.HasKMem {
-				line("KMem use", i.size(s.KMemBytes))
+				stat("KMem use", i.size(s.KMemBytes))
 			}
 		}
 	}
-	for _, k := range i.keys {
-		if i.humanOff {
-			fmt.Println(values[k])
-		} else {
-			fmt.Printf("%s = %s\n", k, values[k])
+	// One key with -H is its bare value; otherwise "KEY = VALUE", and an
+	// empty value is "KEY =" with no trailing blank, as LXC prints them.
+	for _, k := range good {
+		v := values[k]
+		switch {
+		case i.humanOff && len(i.keys) == 1:
+			fmt.Println(v)
+		case v == "":
+			fmt.Printf("%s =\n", k)
+		default:
+			fmt.Printf("%s = %s\n", k, v)
 		}
 	}
 	return nil
+}
+
+func (i *infoCmd) printJSON(info *lxc.Info, values map[string]string) error {
+	j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}}
+	if s := info.Stats; s != nil {
+		if s.HasCPU {
+			j.CPUNanos = &s.CPUNanos
+		}
+		if s.HasBlkIO {
+			j.BlkIOBytes = &s.BlkIOBytes
+		}
+		if s.HasMemory {
+			j.MemoryBytes = &s.MemoryBytes
+		}
+		if s.HasKMem {
+			j.KMemBytes = &s.KMemBytes
+		}
+	}
+	if len(values) > 0 {
+		// JSON has no use for the newline LXC's text ends a list with.
+		j.Config = map[string]string{}
+		for k, v := range values {
+			j.Config[k] = strings.TrimSuffix(v, "\n")
+		}
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(j)
 }
 
 func (i *infoCmd) size(n uint64) string {

@@ -3,14 +3,16 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"golxc/internal/lxc"
 )
@@ -20,6 +22,9 @@ type lsCmd struct {
 	one, fancy                                bool
 	columns                                   string
 	running, stopped, active, frozen, defined bool
+	groups                                    string
+	filter                                    string
+	nesting                                   string
 	format                                    string
 }
 
@@ -32,22 +37,29 @@ const lsDefaultColumns = "NAME,STATE,AUTOSTART,GROUPS,IPV4,IPV6,UNPRIVILEGED"
 func newLs() *cobra.Command {
 	l := &lsCmd{}
 	cmd := &cobra.Command{
-		Use:   "[-1] [-f] [-F COLUMNS] [--running|--stopped|--active|--frozen|--defined] [REGEX]",
+		Use:   "[-1] [-f [-F COLUMNS]] [--running|--stopped|--active|--frozen|--defined] [-g GROUPS]... [--nesting[=NUM]] [--filter=REGEX | REGEX]",
 		Short: "list containers",
-		Long:  "List the containers of the lxcpath whose names match REGEX: names only, one per line with -1, or a table with -f (columns of -F: " + lsDefaultColumns + ", PID, RAM, SWAP, INTERFACE). --format json for scripts.",
-		Args:  cobra.MaximumNArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return l.run(args) },
+		Long: "List the containers of the lxcpath whose names match REGEX: names in columns on a terminal, one per line " +
+			"otherwise or with -1, or a table with -f (columns of -F: " + lsDefaultColumns + ", PID, RAM, SWAP, INTERFACE). " +
+			"-g lists the containers in every group of a comma-separated list. --format json for scripts.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return l.run(cmd, args) },
 	}
 	l.register(cmd, false)
 	f := cmd.Flags()
 	f.BoolVarP(&l.one, "line", "1", false, "one name per line")
 	f.BoolVarP(&l.fancy, "fancy", "f", false, "a table")
-	f.StringVarP(&l.columns, "fancy-format", "F", "", "the table's columns, comma separated")
+	f.StringVarP(&l.columns, "fancy-format", "F", "", "the table's columns (with -f), comma separated")
 	f.BoolVar(&l.running, "running", false, "only running containers")
 	f.BoolVar(&l.stopped, "stopped", false, "only stopped containers")
 	f.BoolVar(&l.active, "active", false, "only active (running or frozen) containers")
 	f.BoolVar(&l.frozen, "frozen", false, "only frozen containers")
 	f.BoolVar(&l.defined, "defined", false, "only defined containers (all of them)")
+	// Repeated, the last -g counts: LXC 5.0 keeps only that one.
+	f.StringVarP(&l.groups, "groups", "g", "", "only containers in all of these comma-separated groups")
+	f.StringVar(&l.filter, "filter", "", "only names matching this regular expression (wins over a REGEX argument)")
+	f.StringVar(&l.nesting, "nesting", "", "list nested containers up to NUM levels (not built yet: the top level only)")
+	f.Lookup("nesting").NoOptDefVal = "5"
 	f.StringVar(&l.format, "format", "table", "output format: table or json")
 	return cmd
 }
@@ -57,32 +69,59 @@ type lsRow struct {
 	State        string   `json:"state"`
 	Pid          int      `json:"pid,omitempty"`
 	RAMBytes     uint64   `json:"ram_bytes,omitempty"`
+	SwapBytes    uint64   `json:"-"`
+	Interfaces   []string `json:"-"`
 	Autostart    bool     `json:"autostart"`
 	Groups       []string `json:"groups"`
 	IPv4         []string `json:"ipv4"`
 	IPv6         []string `json:"ipv6"`
 	Unprivileged bool     `json:"unprivileged"`
+
+	loadErr error // the config did not load: LXC leaves the container out
 }
 
-func (l *lsCmd) run(args []string) error {
+// say prints a diagnostic on stderr unless -q.
+func (l *lsCmd) say(format string, a ...any) {
+	if !l.quiet {
+		fmt.Fprintf(os.Stderr, format+"\n", a...)
+	}
+}
+
+func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 	if l.format != "table" && l.format != "json" {
 		return l.fail(fmt.Errorf("unknown format %q (table or json)", l.format))
 	}
+	// -F shapes -f's table and is ignored without it, as in LXC. An
+	// unknown column is reported and lists nothing, with exit 0 (LXC's).
 	cols := strings.Split(lsDefaultColumns, ",")
-	if l.columns != "" {
-		l.fancy = true
-		cols = strings.Split(strings.ToUpper(l.columns), ",")
-		for _, c := range cols {
-			if !lsColumns[c] {
-				return l.fail(fmt.Errorf("Invalid key: %s", c))
+	if l.fancy && cmd.Flags().Changed("fancy-format") {
+		cols = nil
+		for _, c := range strings.Split(l.columns, ",") {
+			if c == "" {
+				continue
 			}
+			if !lsColumns[strings.ToUpper(c)] {
+				l.say("Invalid key: %s", c)
+				return nil
+			}
+			cols = append(cols, strings.ToUpper(c))
 		}
 	}
+	if n, _ := strconv.Atoi(strings.TrimLeftFunc(l.nesting, func(r rune) bool { return r == ' ' })); n > 0 {
+		l.say("lxc-ls: --nesting: nested containers are not built yet; listing the top level only")
+	}
+	pattern := l.filter
+	if pattern == "" && len(args) == 1 {
+		pattern = args[0]
+	}
 	var re *regexp.Regexp
-	if len(args) == 1 {
+	if pattern != "" {
 		var err error
-		if re, err = regexp.Compile(args[0]); err != nil {
-			return l.fail(fmt.Errorf("invalid filter %q: %w", args[0], err))
+		if re, err = regexp.Compile(pattern); err != nil {
+			// LXC lists nothing for a filter that does not compile and
+			// exits 0; say why.
+			l.say("lxc-ls: invalid filter %q, nothing matches: %v", pattern, err)
+			return nil
 		}
 	}
 	lxcpath, err := l.path()
@@ -100,31 +139,35 @@ func (l *lsCmd) run(args []string) error {
 		}
 	}
 	needState := l.fancy || l.running || l.stopped || l.active || l.frozen || l.format == "json"
+	needStats := l.fancy && (slices.Contains(cols, "RAM") || slices.Contains(cols, "SWAP"))
 	rows := make([]lsRow, len(keep))
 	var wg sync.WaitGroup
 	for i, n := range keep {
 		rows[i] = lsRow{Name: n, State: "STOPPED", Groups: []string{}, IPv4: []string{}, IPv6: []string{}}
-		if !needState {
-			continue
-		}
 		wg.Add(1)
 		go func(r *lsRow) {
 			defer wg.Done()
 			ct, err := lxc.New(lxcpath, r.Name)
 			if err != nil {
+				r.loadErr = err
 				return
 			}
-			if l.fancy || l.format == "json" {
-				// A config that does not load shows its defaults here;
-				// lxc-start is where it is reported.
-				if cfg, err := ct.LoadConfig("", nil); err == nil {
-					r.Autostart = cfg.Start.Auto
-					if len(cfg.Groups) > 0 {
-						r.Groups = cfg.Groups
-					}
-				}
+			// The config is read for every container, as LXC does: one
+			// that does not load is left out, with a message.
+			cfg, err := ct.LoadConfig("", nil)
+			if err != nil {
+				r.loadErr = err
+				return
 			}
-			info, err := ct.Info(l.fancy && strings.Contains(strings.Join(cols, ","), "RAM"))
+			r.Autostart = cfg.Start.Auto
+			if len(cfg.Groups) > 0 {
+				r.Groups = cfg.Groups
+			}
+			r.Unprivileged = len(cfg.IDMap) > 0
+			if !needState {
+				return
+			}
+			info, err := ct.Info(needStats)
 			if err != nil {
 				// A monitor that does not answer: the container is not
 				// known to be stopped.
@@ -132,17 +175,25 @@ func (l *lsCmd) run(args []string) error {
 				return
 			}
 			r.State, r.Pid = info.State, info.Pid
-			if info.Stats != nil && info.Stats.HasMemory {
-				r.RAMBytes = info.Stats.MemoryBytes
+			if st := info.Stats; st != nil {
+				r.RAMBytes, r.SwapBytes = st.MemoryBytes, st.SwapBytes
+			}
+			if l.fancy && r.Pid > 0 && slices.Contains(cols, "INTERFACE") {
+				r.Interfaces = netInterfaces(r.Pid)
 			}
 		}(&rows[i])
 	}
 	wg.Wait()
 	var out []lsRow
 	for _, r := range rows {
+		if r.loadErr != nil {
+			l.say("lxc-ls: Failed to load config for %s: %v", r.Name, r.loadErr)
+			continue
+		}
 		active := r.State != "STOPPED"
 		switch {
-		case l.running && r.State != "RUNNING",
+		case cmd.Flags().Changed("groups") && !inGroups(r.Groups, l.groups),
+			l.running && r.State != "RUNNING",
 			l.stopped && active,
 			l.active && !active,
 			l.frozen && r.State != "FROZEN":
@@ -159,30 +210,130 @@ func (l *lsCmd) run(args []string) error {
 		}
 		return l.fail(enc.Encode(out))
 	case l.fancy:
-		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(cols, "\t"))
-		for _, r := range out {
-			var cells []string
-			for _, c := range cols {
-				cells = append(cells, r.cell(c))
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-		return l.fail(tw.Flush())
+		return l.fail(printTable(os.Stdout, cols, out))
 	case l.one:
 		for _, r := range out {
 			fmt.Println(r.Name)
 		}
 	default:
-		var ns []string
-		for _, r := range out {
-			ns = append(ns, r.Name)
+		ns := make([]string, len(out))
+		for i, r := range out {
+			ns[i] = r.Name
 		}
-		if len(ns) > 0 {
-			fmt.Println(strings.Join(ns, "  "))
-		}
+		return l.fail(printNames(os.Stdout, ns, termWidth(os.Stdout)))
 	}
 	return nil
+}
+
+// inGroups is -g's test, LXC's: a container in no group never matches;
+// otherwise it must be in every group of the list. A value of lxc.group may
+// itself name several groups, comma separated.
+func inGroups(groups []string, list string) bool {
+	if len(groups) == 0 {
+		return false
+	}
+	var has []string
+	for _, g := range groups {
+		for _, part := range strings.Split(g, ",") {
+			has = append(has, strings.TrimSpace(part))
+		}
+	}
+	for _, g := range strings.Split(list, ",") {
+		if g = strings.TrimSpace(g); g != "" && !slices.Contains(has, g) {
+			return false
+		}
+	}
+	return true
+}
+
+// termWidth is the width of the terminal f is, 0 when it is not one.
+// (LXC's lxc-ls also asks stdin and stderr, so that "lxc-ls | wc -l" typed
+// at a terminal counts rows of columns there; lxc-ls(1) documents stdout,
+// which is what a pipe or a script needs.)
+func termWidth(f *os.File) int {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
+}
+
+// printNames lays names out as LXC's lxc-ls does: each padded to the
+// longest name (at least 4, "NAME"), in rows that fit width; with width 0
+// (not a terminal) that is one padded name per line.
+func printNames(w io.Writer, names []string, width int) error {
+	if len(names) == 0 {
+		return nil
+	}
+	nameLen := len("NAME")
+	for _, n := range names {
+		nameLen = max(nameLen, len(n))
+	}
+	var b strings.Builder
+	used := 0
+	for _, n := range names {
+		b.WriteString(n + strings.Repeat(" ", nameLen-len(n)))
+		used += nameLen
+		if used+nameLen >= width {
+			b.WriteByte('\n')
+			used = 0
+		} else {
+			b.WriteByte(' ')
+			used++
+		}
+	}
+	if used > 0 {
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// printTable is lxc-ls -f's table, byte for byte: every cell padded to its
+// column's widest (header included) and followed by one blank. An empty
+// list prints nothing, not even the header.
+func printTable(w io.Writer, cols []string, rows []lsRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cells := make([][]string, len(rows)+1)
+	cells[0] = cols
+	for i := range rows {
+		for _, c := range cols {
+			cells[i+1] = append(cells[i+1], rows[i].cell(c))
+		}
+	}
+	widths := make([]int, len(cols))
+	for _, line := range cells {
+		for j, c := range line {
+			widths[j] = max(widths[j], len(c))
+		}
+	}
+	var b strings.Builder
+	for _, line := range cells {
+		for j, c := range line {
+			b.WriteString(c + strings.Repeat(" ", widths[j]-len(c)) + " ")
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// netInterfaces lists the interfaces of pid's network namespace, in the
+// kernel's order, from /proc/PID/net/dev.
+func netInterfaces(pid int) []string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/dev", pid))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok {
+			names = append(names, strings.TrimSpace(name))
+		}
+	}
+	return names
 }
 
 func (r *lsRow) cell(col string) string {
@@ -192,6 +343,7 @@ func (r *lsRow) cell(col string) string {
 		}
 		return strings.Join(v, ", ")
 	}
+	mb := func(n uint64) string { return fmt.Sprintf("%.2fMB", float64(n)/1024/1024) }
 	switch col {
 	case "NAME":
 		return r.Name
@@ -203,9 +355,15 @@ func (r *lsRow) cell(col string) string {
 		}
 		return strconv.Itoa(r.Pid)
 	case "RAM":
-		return fmt.Sprintf("%.2fMB", float64(r.RAMBytes)/1024/1024)
+		if r.Pid == 0 {
+			return "-"
+		}
+		return mb(r.RAMBytes)
 	case "SWAP":
-		return "-" // swap accounting is not read yet
+		if r.Pid == 0 {
+			return "-"
+		}
+		return mb(r.SwapBytes)
 	case "AUTOSTART":
 		if r.Autostart {
 			return "1"
@@ -214,7 +372,7 @@ func (r *lsRow) cell(col string) string {
 	case "GROUPS":
 		return dash(r.Groups)
 	case "INTERFACE":
-		return "-"
+		return dash(r.Interfaces)
 	case "IPV4":
 		return dash(r.IPv4)
 	case "IPV6":
