@@ -86,3 +86,46 @@ func TestCompatIncludeMissingDirectory(t *testing.T) {
 		}
 	})
 }
+
+// LXC's lxc-update-config copies FILE to FILE.backup on every run, even
+// when nothing needs rewriting: scripts check for the backup. A second run
+// leaves FILE as it is.
+func TestCompatUpdateConfigBackup(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	current := "# current\nlxc.uts.name = c1\nlxc.net.0.type = empty\n"
+	if err := os.WriteFile(path, []byte(current), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		os.Remove(path + ".backup")
+		if out, errs, code := run(t, "lxc-update-config", "-c", path); code != 0 || out != "" || errs != "" {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, out, errs)
+		}
+		if b, err := os.ReadFile(path + ".backup"); err != nil || string(b) != current {
+			t.Fatalf("run %d: backup %q, %v; want a copy of the file", i, b, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != current {
+			t.Fatalf("run %d changed a current config: %q", i, b)
+		}
+	}
+	// A legacy config: the backup is the file before the rewrite.
+	legacy := "lxc.utsname = old\n"
+	os.WriteFile(path, []byte(legacy), 0o640)
+	if _, errs, code := run(t, "lxc-update-config", "--config", path); code != 0 {
+		t.Fatalf("legacy: exit %d, stderr %q", code, errs)
+	}
+	if b, _ := os.ReadFile(path + ".backup"); string(b) != legacy {
+		t.Fatalf("legacy: backup %q, want %q", b, legacy)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "lxc.uts.name = old\n" {
+		t.Fatalf("legacy: rewritten %q", b)
+	}
+	// No argument: usage on stdout, exit 0; a missing file: exit 1.
+	if out, _, code := run(t, "lxc-update-config"); code != 0 || !strings.Contains(out, "-c") {
+		t.Errorf("no argument: exit %d, stdout %q; want usage and 0", code, out)
+	}
+	if _, errs, code := run(t, "lxc-update-config", "-c", filepath.Join(dir, "missing")); code != 1 || errs == "" {
+		t.Errorf("missing file: exit %d, stderr %q; want 1 and a message", code, errs)
+	}
+}
