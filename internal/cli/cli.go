@@ -11,10 +11,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
@@ -104,7 +106,8 @@ func Main(args []string) int {
 	cmd.Version = Version
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
-	cmd.SetArgs(rest)
+	addHelpAliases(cmd, name)
+	cmd.SetArgs(attachOptionalValues(cmd.Flags(), rest))
 	err := cmd.Execute()
 	if err == nil {
 		return 0
@@ -119,6 +122,84 @@ func Main(args []string) int {
 	// Flag errors and the like: cobra's own.
 	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 	return 1
+}
+
+// attachOptionalValues rewrites "-eVALUE" to "-e=VALUE" for each short
+// flag whose value is optional (lxc-attach -e[PRIVILEGES]): getopt takes
+// an attached optional value, pflag only after "=". Only options are
+// looked at: the scan stops at "--" and at the command, which is the
+// first positional argument once there is a name (-n, or a first
+// positional one).
+func attachOptionalValues(f *pflag.FlagSet, args []string) []string {
+	out := slices.Clone(args)
+	named := false
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--":
+			return out
+		case len(a) < 2 || a[0] != '-':
+			if named {
+				return out
+			}
+			named = true
+			continue
+		case strings.HasPrefix(a, "--"):
+			k, _, hasValue := strings.Cut(a[2:], "=")
+			if k == "name" {
+				named = true
+			}
+			if fl := f.Lookup(k); fl != nil && !hasValue && fl.NoOptDefVal == "" {
+				i++ // its value
+			}
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			fl := f.ShorthandLookup(a[j : j+1])
+			if fl == nil {
+				break // pflag will say so
+			}
+			if fl.Name == "name" {
+				named = true
+			}
+			if fl.NoOptDefVal != "" {
+				if fl.Value.Type() != "bool" && j+1 < len(a) && a[j+1] != '=' {
+					out[i] = a[:j+1] + "=" + a[j+1:]
+					break
+				}
+				continue
+			}
+			if j+1 == len(a) {
+				i++ // its value is the next argument
+			}
+			break
+		}
+	}
+	return out
+}
+
+// addHelpAliases gives a tool LXC's other ways to ask for help: -? (as
+// -h, on stdout with exit 0; LXC's getopt prints the help on stderr and
+// exits 1 for it) and --usage (the one-line synopsis).
+func addHelpAliases(cmd *cobra.Command, name string) {
+	cmd.InitDefaultHelpFlag()
+	f := cmd.Flags()
+	f.Lookup("help").Usage = "help for " + name + " (-? too)"
+	var help, usage bool
+	f.BoolVarP(&help, "help-alias", "?", false, "help")
+	_ = f.MarkHidden("help-alias")
+	f.BoolVar(&usage, "usage", false, "print the synopsis")
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		switch {
+		case help:
+			return c.Help()
+		case usage:
+			fmt.Fprintln(c.OutOrStdout(), "Usage: "+c.UseLine())
+			return nil
+		}
+		return run(c, args)
+	}
 }
 
 // exitError is a tool's failure with the exit code its contract names.
@@ -168,6 +249,15 @@ func (c *common) register(cmd *cobra.Command, withName bool) {
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print no error messages")
 }
 
+// logLevel is -l when it was given, else "": the container's
+// lxc.log.level then applies (lxc-start, lxc-execute).
+func (c *common) logLevel(cmd *cobra.Command) string {
+	if cmd.Flags().Changed("logpriority") {
+		return c.loglevel
+	}
+	return ""
+}
+
 func (c *common) registerRCFile(cmd *cobra.Command, short string) {
 	cmd.Flags().StringVarP(&c.rcfile, "rcfile", short, "", "load the container's configuration from FILE")
 }
@@ -192,17 +282,29 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	return ct, nil
 }
 
-// splitCommand separates a tool's COMMAND from its positional name: what
-// follows "--", or, when -n named the container, every argument (LXC
-// accepts "lxc-attach -n c1 ps").
-func (c *common) splitCommand(cmd *cobra.Command, args []string) (command, rest []string) {
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		return args[dash:], args[:dash]
+// nameAndCommand separates a tool's COMMAND from its container name. With
+// -n, every argument is the command, after "--" or not ("lxc-attach -n c1
+// ps" runs ps). Without it, the first argument is the name, and, as
+// LXC's getopt lets them, options may follow it before the command
+// ("lxc-attach c1 -P /srv/lxc -- ps"). The rest of args, if any, is left
+// for container() to refuse.
+func (c *common) nameAndCommand(cmd *cobra.Command, args []string) (command, rest []string, err error) {
+	dash := cmd.ArgsLenAtDash()
+	if dash >= 0 {
+		return args[dash:], args[:dash], nil
 	}
-	if c.name != "" {
-		return args, nil
+	if c.name != "" || len(args) == 0 {
+		return args, nil, nil
 	}
-	return nil, args
+	c.name = args[0]
+	f := cmd.Flags()
+	if err := f.Parse(args[1:]); err != nil {
+		return nil, nil, c.fail(err)
+	}
+	if f.ArgsLenAtDash() >= 0 {
+		return f.Args()[f.ArgsLenAtDash():], f.Args()[:f.ArgsLenAtDash()], nil
+	}
+	return f.Args(), nil, nil
 }
 
 // path is -P, or else the system config's lxc.lxcpath (lxc.system.conf(5)).

@@ -27,15 +27,15 @@ func newExecute() *cobra.Command {
 	e.register(cmd, true)
 	e.registerRCFile(cmd, "f")
 	cmd.Flags().StringArrayVarP(&e.defines, "define", "s", nil, "set config KEY=VAL (repeatable)")
-	cmd.Flags().BoolVarP(&e.daemon, "daemon", "d", false, "not supported yet")
+	cmd.Flags().BoolVarP(&e.daemon, "daemon", "d", false, "run in the background: return once RUNNING; the command's stdio is the container's /dev/null")
 	return cmd
 }
 
 func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
-	if e.daemon {
-		return e.fail(errors.New("-d is not supported yet"))
+	command, args, err := e.nameAndCommand(cmd, args)
+	if err != nil {
+		return err
 	}
-	command, args := e.splitCommand(cmd, args)
 	if len(command) == 0 {
 		return e.fail(errors.New("no command given (lxc-execute -n NAME -- COMMAND)"))
 	}
@@ -48,7 +48,7 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 		return e.fail(err)
 	}
 	warn("lxc-execute", e.quiet, append(append(cfg.Warnings, lxc.StartWarnings(cfg)...), lxc.HostRootWarnings(cfg, command)...))
-	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.loglevel})
+	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, Daemon: e.daemon, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.logLevel(cmd)})
 	if err != nil {
 		return e.fail(err)
 	}

@@ -53,7 +53,10 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 	if s.console != "" || len(s.share) > 0 {
 		return s.fail(errors.New("--console and --share-* are not supported yet"))
 	}
-	command, args := s.splitCommand(cmd, args)
+	command, args, err := s.nameAndCommand(cmd, args)
+	if err != nil {
+		return err
+	}
 	ct, err := s.container(args)
 	if err != nil {
 		return err
@@ -70,7 +73,7 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 		PidFile:    s.pidfile,
 		ConsoleLog: s.conlog,
 		LogFile:    s.logfile,
-		LogLevel:   s.loglevel,
+		LogLevel:   s.logLevel(cmd),
 	})
 	var running *lxc.ErrAlreadyRunning
 	if errors.As(err, &running) {
