@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +296,125 @@ func TestCompatAttach(t *testing.T) {
 			t.Errorf("-L on a terminal: log %q, want what the command wrote to its pty", b)
 		}
 	})
+}
+
+// lxc-stop as LXC 5.0.2's: contradictory flags refused in its words
+// (exit 1) before anything is done, exit 2 for a container that is not
+// running or does not exist; the -p pid file of lxc-start goes when the
+// container stops.
+func TestCompatStop(t *testing.T) {
+	l := newLab(t)
+	pidfile := filepath.Join(l.aux, "monitor.pid")
+	n := l.createBusybox()
+	l.mustRun("lxc-start", "-n", n, "-p", pidfile)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	pid, err := strconv.Atoi(readTrim(t, pidfile))
+	if err != nil || !alive(pid) || !slices.Contains(monitorPIDs(l.path, n), pid) {
+		t.Fatalf("lxc-start -p %s: holds %q (%v), want the monitor's pid %v", pidfile, readTrim(t, pidfile), err, monitorPIDs(l.path, n))
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-k", "--nokill"}, "-k can't be used with --nokill"},
+		{[]string{"-k", "--nokill", "-r"}, "-k can't be used with --nokill"},
+		{[]string{"-k", "-r"}, "-k can't be used with -r"},
+		{[]string{"-k", "-t", "5"}, "-k doesn't allow timeouts"},
+		{[]string{"--kill", "--timeout=-1"}, "-k doesn't allow timeouts"},
+		{[]string{"-t", "-5"}, "Invalid timeout"},
+		{[]string{"--nolock"}, "--nolock may only be used with -k"},
+	} {
+		args := append([]string{"-n", n}, c.args...)
+		if out, errs, code := l.run("lxc-stop", args...); code != 1 || errs != "lxc-stop: "+c.want+"\n" || out != "" {
+			t.Errorf("lxc-stop %s: exit %d, stdout %q, stderr %q; want 1 and %q", shellJoin(args), code, out, errs, c.want)
+		}
+	}
+	if s := l.state(n); s != "RUNNING" {
+		t.Fatalf("after refused lxc-stop flags: state %s, want RUNNING", s)
+	}
+	if _, errs, code := l.run("lxc-stop", "-n", "nonexistent"); code != 2 || errs == "" {
+		t.Errorf("lxc-stop -n nonexistent: exit %d, stderr %q; want 2", code, errs)
+	}
+	// -k -W and -k -t 0 are allowed: no timeout to speak of.
+	l.mustRun("lxc-stop", "-n", n, "-k", "-t", "0")
+	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(pidfile); return os.IsNotExist(err) }) {
+		t.Errorf("the pid file %s outlived the container's monitor", pidfile)
+	}
+
+	t.Run("-F", func(t *testing.T) {
+		// In the foreground lxc-start is the monitor: its pid, removed
+		// when it returns.
+		l := l.with(t)
+		pidfile := filepath.Join(l.aux, "fg.pid")
+		n := l.createBusybox()
+		out, errs, code := l.run("lxc-start", "-n", n, "-F", "-p", pidfile, "--", "/bin/sh", "-c", "cat /proc/1/cmdline >/dev/null")
+		if code != 0 {
+			t.Fatalf("lxc-start -F -p: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+		}
+		if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
+			t.Errorf("lxc-start -F -p %s: the pid file is left after the container stopped (%v)", pidfile, err)
+		}
+	})
+}
+
+// lxc-execute -d runs the application container in the background: the
+// tool returns at once with 0, the container runs its command and goes.
+func TestCompatExecuteDaemon(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	marker := filepath.Join(l.path, n, "rootfs", "done")
+	start := time.Now()
+	out, errs, code := l.run("lxc-execute", "-n", n, "-d", "--", "/bin/sh", "-c", "echo to-nowhere; sleep 2; touch /done")
+	if code != 0 || out != "" {
+		t.Fatalf("lxc-execute -d: exit %d, stdout %q, stderr %q; want 0 and nothing", code, out, errs)
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("lxc-execute -d took %v: it waited for the command", took)
+	}
+	if s := l.state(n); s != "RUNNING" {
+		t.Errorf("after lxc-execute -d: state %s, want RUNNING", s)
+	}
+	// PID 1 is golxc's init, the command its child.
+	if out := l.attach(n, "cat", "/proc/1/cmdline"); strings.Contains(out, "/bin/sh") {
+		t.Errorf("lxc-execute -d: PID 1 is the command (%q), want golxc's init", out)
+	}
+	l.waitState(n, "STOPPED", 10*time.Second)
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("lxc-execute -d: the command did not run to its end: %v", err)
+	}
+}
+
+// lxc.log.file and lxc.log.level are honoured by lxc-start's monitor; -o
+// and -l win over them.
+func TestCompatLogConfig(t *testing.T) {
+	l := newLab(t)
+	confLog := filepath.Join(l.aux, "conf.log")
+	n := l.createBusybox("lxc.log.file = "+confLog, "lxc.log.level = DEBUG")
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	b, err := os.ReadFile(confLog)
+	if err != nil || !strings.Contains(string(b), "level=debug") {
+		t.Fatalf("lxc.log.file %s at DEBUG: %q, %v; want debug lines", confLog, b, err)
+	}
+	os.Remove(confLog)
+	// -l wins over lxc.log.level; the file is still the config's.
+	l.mustRun("lxc-start", "-n", n, "-l", "ERROR")
+	l.waitState(n, "RUNNING", 10*time.Second)
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	if b, err := os.ReadFile(confLog); err != nil || strings.Contains(string(b), "level=debug") || strings.Contains(string(b), "level=info") {
+		t.Errorf("-l ERROR over lxc.log.level = DEBUG: %q, %v; want the file made, without debug or info lines", b, err)
+	}
+	os.Remove(confLog)
+	// -o wins over lxc.log.file.
+	cliLog := filepath.Join(l.aux, "cli.log")
+	l.mustRun("lxc-start", "-n", n, "-o", cliLog)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	if b, err := os.ReadFile(cliLog); err != nil || !strings.Contains(string(b), "level=debug") {
+		t.Errorf("-o %s: %q, %v; want the debug lines there (lxc.log.level still applies)", cliLog, b, err)
+	}
+	if _, err := os.Stat(confLog); !os.IsNotExist(err) {
+		t.Errorf("-o given, yet lxc.log.file %s was written (%v)", confLog, err)
+	}
 }
