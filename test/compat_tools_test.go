@@ -418,3 +418,24 @@ func TestCompatLogConfig(t *testing.T) {
 		t.Errorf("-o given, yet lxc.log.file %s was written (%v)", confLog, err)
 	}
 }
+
+// Flags of LXC 5.0 that golxc lacked: lxc-execute -u/-g, the last of
+// lxc-start -d and -F winning, lxc-start --version's bare number.
+func TestCompatToolFlags(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	out, errs, code := l.run("lxc-execute", "-n", n, "-u", "1000", "-g", "1001", "--", "/bin/sh", "-c", "id -u; id -g")
+	if code != 0 || out != "1000\n1001\n" {
+		t.Errorf("lxc-execute -u 1000 -g 1001 -- id: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// -F then -d: -d wins, the tool returns with the container running.
+	l.mustRun("lxc-start", "-n", n, "-F", "-d")
+	l.waitState(n, "RUNNING", 10*time.Second)
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	if out, _, code := run(t, "lxc-start", "--version"); code != 0 || strings.Count(out, "\n") != 1 || strings.Contains(out, "version") {
+		t.Errorf("lxc-start --version: exit %d %q, want the bare version, as LXC prints it", code, out)
+	}
+	if out, errs, code := run(t, "lxc-stop", "-?"); code != 0 || !strings.Contains(out, "lxc-stop") || errs != "" {
+		t.Errorf("lxc-stop -?: exit %d, stdout %q, stderr %q; want the help", code, out, errs)
+	}
+}

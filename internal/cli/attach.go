@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -75,8 +74,8 @@ keeps the command out of the container's cgroups (CGROUP) or gives it the caller
 	a.registerRCFile(cmd, "f")
 	f := cmd.Flags()
 	f.StringVarP(&a.namespaces, "namespaces", "s", "", "namespaces to join, e.g. 'MOUNT|PID' (default: all); implies -e")
-	f.Var(&envPolicy{clear: &a.clearEnv, value: true}, "clear-env", "start from an empty environment (container=lxc, PATH)")
-	f.Var(&envPolicy{clear: &a.clearEnv, value: false}, "keep-env", "pass the caller's whole environment (the default)")
+	f.Var(&lastOf{target: &a.clearEnv, value: true}, "clear-env", "start from an empty environment (container=lxc, PATH)")
+	f.Var(&lastOf{target: &a.clearEnv, value: false}, "keep-env", "pass the caller's whole environment (the default)")
 	for _, n := range []string{"clear-env", "keep-env"} {
 		f.Lookup(n).NoOptDefVal = "true"
 	}
@@ -93,25 +92,6 @@ keeps the command out of the container's cgroups (CGROUP) or gives it the caller
 	return cmd
 }
 
-// envPolicy is --clear-env and --keep-env: one setting, the last given
-// wins, as with LXC's getopt.
-type envPolicy struct {
-	clear *bool
-	value bool
-}
-
-func (p *envPolicy) Set(s string) error {
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return err
-	}
-	if v {
-		*p.clear = p.value
-	}
-	return nil
-}
-func (p *envPolicy) String() string { return "false" }
-func (p *envPolicy) Type() string   { return "bool" }
 
 // parseNames ORs the values of a '|'-separated list of names, as LXC
 // spells them (empty items are skipped).

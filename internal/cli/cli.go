@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,6 +105,8 @@ func Main(args []string) int {
 	cmd := tools[name]()
 	cmd.Use = name + " " + cmd.Use
 	cmd.Version = Version
+	// The bare version, as LXC's tools print it.
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
 	addHelpAliases(cmd, name)
@@ -123,6 +126,27 @@ func Main(args []string) int {
 	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 	return 1
 }
+
+// lastOf is one of two or more boolean flags that set one setting
+// (lxc-attach --clear-env and --keep-env, lxc-start -d and -F): the last
+// given wins, as with LXC's getopt.
+type lastOf struct {
+	target *bool
+	value  bool
+}
+
+func (p *lastOf) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	if v {
+		*p.target = p.value
+	}
+	return nil
+}
+func (p *lastOf) String() string { return "false" }
+func (p *lastOf) Type() string   { return "bool" }
 
 // attachOptionalValues rewrites "-eVALUE" to "-e=VALUE" for each short
 // flag whose value is optional (lxc-attach -e[PRIVILEGES]): getopt takes

@@ -25,7 +25,8 @@ func TestLxcConfig(t *testing.T) {
 		{args: []string{"lxc.bdev.zfs.root"}, stdout: "lxc\n"},
 		{args: []string{"lxc.cgroup.pattern"}, stdout: "lxc/%n\n"},
 		{args: []string{"lxc.cgroup.use"}, stdout: "lxc.cgroup.use is not set.\n"},
-		{args: []string{"lxc.bogus"}, code: 1, errs: "Unknown configuration item: lxc.bogus\n"},
+		{args: []string{"lxc.bogus"}, code: 1, stdout: "Unknown configuration item: lxc.bogus\n"},
+		{args: []string{"lxc.lxcpath", "ignored"}, stdout: "/srv/lxc\n"},
 		{args: nil, stdout: configUsage},
 	}
 	for _, tt := range tests {

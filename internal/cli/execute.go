@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -10,8 +11,9 @@ import (
 
 type executeCmd struct {
 	common
-	defines []string
-	daemon  bool
+	defines  []string
+	daemon   bool
+	uid, gid int
 }
 
 func newExecute() *cobra.Command {
@@ -27,6 +29,8 @@ func newExecute() *cobra.Command {
 	e.register(cmd, true)
 	e.registerRCFile(cmd, "f")
 	cmd.Flags().StringArrayVarP(&e.defines, "define", "s", nil, "set config KEY=VAL (repeatable)")
+	cmd.Flags().IntVarP(&e.uid, "uid", "u", -1, "run COMMAND as UID (lxc.init.uid)")
+	cmd.Flags().IntVarP(&e.gid, "gid", "g", -1, "run COMMAND as GID (lxc.init.gid)")
 	cmd.Flags().BoolVarP(&e.daemon, "daemon", "d", false, "run in the background: return once RUNNING; the command's stdio is the container's /dev/null")
 	return cmd
 }
@@ -43,7 +47,14 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ct.LoadConfig(e.rcfile, e.defines)
+	defines := e.defines
+	if e.uid >= 0 {
+		defines = append(defines, "lxc.init.uid="+strconv.Itoa(e.uid))
+	}
+	if e.gid >= 0 {
+		defines = append(defines, "lxc.init.gid="+strconv.Itoa(e.gid))
+	}
+	cfg, err := ct.LoadConfig(e.rcfile, defines)
 	if err != nil {
 		return e.fail(err)
 	}
