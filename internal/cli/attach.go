@@ -92,7 +92,6 @@ keeps the command out of the container's cgroups (CGROUP) or gives it the caller
 	return cmd
 }
 
-
 // parseNames ORs the values of a '|'-separated list of names, as LXC
 // spells them (empty items are skipped).
 func parseNames[T ~int](list, what string, names map[string]T) (T, error) {

@@ -12,12 +12,12 @@ import (
 
 type startCmd struct {
 	common
-	foreground bool
-	defines            []string
-	pidfile, conlog    string
-	console            string
-	closeFDs           bool
-	share              []string
+	foreground      bool
+	defines         []string
+	pidfile, conlog string
+	console         string
+	closeFDs        bool
+	share           []string
 }
 
 func newStart() *cobra.Command {
