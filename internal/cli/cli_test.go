@@ -234,3 +234,26 @@ func TestToolNames(t *testing.T) {
 		t.Errorf("ToolNames = %v, want %v", names, want)
 	}
 }
+
+func TestAttachOptionalValues(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{[]string{"-n", "c1", "-eCAP", "--", "ls"}, []string{"-n", "c1", "-e=CAP", "--", "ls"}},
+		{[]string{"-qeCGROUP|LSM", "c1"}, []string{"-qe=CGROUP|LSM", "c1"}},
+		{[]string{"-e", "-n", "c1"}, []string{"-e", "-n", "c1"}},
+		{[]string{"-e=CAP", "-nc1"}, []string{"-e=CAP", "-nc1"}},
+		// After the name, the command's own arguments are left alone.
+		{[]string{"-n", "c1", "grep", "-eFOO"}, []string{"-n", "c1", "grep", "-eFOO"}},
+		{[]string{"c1", "-eCAP", "grep", "-eFOO"}, []string{"c1", "-e=CAP", "grep", "-eFOO"}},
+		{[]string{"--name", "c1", "grep", "-eFOO"}, []string{"--name", "c1", "grep", "-eFOO"}},
+		// A flag's value is not an option.
+		{[]string{"-v", "-eX", "c1", "--", "-eY"}, []string{"-v", "-eX", "c1", "--", "-eY"}},
+		{[]string{"-P", "/x", "c1", "-eCAP"}, []string{"-P", "/x", "c1", "-e=CAP"}},
+	}
+	for _, tt := range tests {
+		cmd := newAttach()
+		addHelpAliases(cmd, "lxc-attach")
+		if got := attachOptionalValues(cmd.Flags(), tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("attachOptionalValues(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
