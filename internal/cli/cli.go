@@ -80,7 +80,7 @@ func Main(args []string) int {
 	name := filepath.Base(args[0])
 	rest := args[1:]
 	if _, ok := tools[name]; !ok {
-		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" {
+		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-?" || rest[0] == "--help" {
 			fmt.Printf("golxc %s: the LXC tools, in Go.\nUsage: golxc TOOL [OPTIONS] (or run it through a link named after the tool)\nTools: %s\n", Version, strings.Join(ToolNames(), " "))
 			return 0
 		}

@@ -79,6 +79,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: lxc-attach", wantNoErr: true},
 		{name: "help", args: []string{"golxc", "--help"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-h", args: []string{"/usr/local/bin/golxc", "-h"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
+		{name: "-?", args: []string{"golxc", "-?"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "list tools", args: []string{"golxc", "--list-tools"}, exactOut: strings.Join(ToolNames(), "\n") + "\n", wantNoErr: true},
 		{name: "tool help", args: []string{"golxc", "lxc-info", "--help"}, wantOut: "lxc-info -n NAME", wantNoErr: true},
 		{name: "short tool name", args: []string{"golxc", "info", "--help"}, wantOut: "lxc-info -n NAME", wantNoErr: true},
