@@ -23,7 +23,9 @@ import (
 // While many attaches run, root in the container watches every process
 // that appears (from its clone to its exec and after) and tries what
 // /proc allows it: none may hold the host's lxc-attach's environment or
-// memory, a host fd, or a writable exe, nor run the host's golxc file.
+// memory (beyond what the command is given: with --clear-env, nothing of
+// the caller's), a host fd, or a writable exe, nor run the host's golxc
+// file.
 func TestAttackAttachWindow(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -69,9 +71,13 @@ func TestAttackAttachWindow(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < attaches/workers; i++ {
-				o, e, code := l.runWith(runOpts{env: []string{"GOLXC_ATTACK_SECRET=" + secret}}, "lxc-attach", "-n", n, "--", "/bin/sleep", "0.01")
+				// --clear-env: by default (as LXC's) the attached
+				// command is given the caller's environment; the
+				// boundary here is lxc-attach's own memory and
+				// environment, which hold the secret all the same.
+				o, e, code := l.runWith(runOpts{env: []string{"GOLXC_ATTACK_SECRET=" + secret}}, "lxc-attach", "-n", n, "--clear-env", "--", "/bin/sleep", "0.01")
 				if code != 0 {
-					t.Errorf("lxc-attach -n %s -- sleep 0.01: exit %d\nstdout: %s\nstderr: %s", n, code, o, e)
+					t.Errorf("lxc-attach -n %s --clear-env -- sleep 0.01: exit %d\nstdout: %s\nstderr: %s", n, code, o, e)
 					return
 				}
 			}

@@ -37,8 +37,8 @@ func TestLxcConfigTool(t *testing.T) {
 			t.Errorf("lxc-config %s: %d %q %q, want %q", key, code, out, errs, want)
 		}
 	}
-	if _, errs, code := runWith(t, runOpts{env: env}, "lxc-config", "lxc.nope"); code != 1 || errs != "Unknown configuration item: lxc.nope\n" {
-		t.Errorf("unknown item: %d %q", code, errs)
+	if out, errs, code := runWith(t, runOpts{env: env}, "lxc-config", "lxc.nope"); code != 1 || out != "Unknown configuration item: lxc.nope\n" || errs != "" {
+		t.Errorf("unknown item: %d %q %q, want 1 and the message on stdout, as LXC's", code, out, errs)
 	}
 }
 

@@ -11,10 +11,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
@@ -77,7 +80,7 @@ func Main(args []string) int {
 	name := filepath.Base(args[0])
 	rest := args[1:]
 	if _, ok := tools[name]; !ok {
-		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" {
+		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-?" || rest[0] == "--help" {
 			fmt.Printf("golxc %s: the LXC tools, in Go.\nUsage: golxc TOOL [OPTIONS] (or run it through a link named after the tool)\nTools: %s\n", Version, strings.Join(ToolNames(), " "))
 			return 0
 		}
@@ -102,9 +105,12 @@ func Main(args []string) int {
 	cmd := tools[name]()
 	cmd.Use = name + " " + cmd.Use
 	cmd.Version = Version
+	// The bare version, as LXC's tools print it.
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
-	cmd.SetArgs(rest)
+	addHelpAliases(cmd, name)
+	cmd.SetArgs(attachOptionalValues(cmd.Flags(), rest))
 	err := cmd.Execute()
 	if err == nil {
 		return 0
@@ -119,6 +125,107 @@ func Main(args []string) int {
 	// Flag errors and the like: cobra's own.
 	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 	return 1
+}
+
+// lastOf is one of two or more boolean flags that set one setting
+// (lxc-attach --clear-env and --keep-env, lxc-start -d and -F): the last
+// given wins, as with LXC's getopt.
+type lastOf struct {
+	target *bool
+	value  bool
+}
+
+func (p *lastOf) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	if v {
+		*p.target = p.value
+	}
+	return nil
+}
+func (p *lastOf) String() string { return "false" }
+func (p *lastOf) Type() string   { return "bool" }
+
+// attachOptionalValues rewrites "-eVALUE" to "-e=VALUE" for each short
+// flag whose value is optional (lxc-attach -e[PRIVILEGES]): getopt takes
+// an attached optional value, pflag only after "=". Only options are
+// looked at: the scan stops at "--" and at the command, which is the
+// first positional argument once there is a name (-n, or a first
+// positional one).
+func attachOptionalValues(f *pflag.FlagSet, args []string) []string {
+	out := slices.Clone(args)
+	named := false
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--":
+			return out
+		case len(a) < 2 || a[0] != '-':
+			if named {
+				return out
+			}
+			named = true
+			continue
+		case strings.HasPrefix(a, "--"):
+			k, _, hasValue := strings.Cut(a[2:], "=")
+			if k == "name" {
+				named = true
+			}
+			if fl := f.Lookup(k); fl != nil && !hasValue && fl.NoOptDefVal == "" {
+				i++ // its value
+			}
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			fl := f.ShorthandLookup(a[j : j+1])
+			if fl == nil {
+				break // pflag will say so
+			}
+			if fl.Name == "name" {
+				named = true
+			}
+			if fl.NoOptDefVal != "" {
+				// Flags that take no value (booleans, counters such
+				// as lxc-info's -s) are followed by more flags: -sH.
+				if t := fl.Value.Type(); t != "bool" && t != "count" && j+1 < len(a) && a[j+1] != '=' {
+					out[i] = a[:j+1] + "=" + a[j+1:]
+					break
+				}
+				continue
+			}
+			if j+1 == len(a) {
+				i++ // its value is the next argument
+			}
+			break
+		}
+	}
+	return out
+}
+
+// addHelpAliases gives a tool LXC's other ways to ask for help: -? (as
+// -h, on stdout with exit 0; LXC's getopt prints the help on stderr and
+// exits 1 for it) and --usage (the one-line synopsis).
+func addHelpAliases(cmd *cobra.Command, name string) {
+	cmd.InitDefaultHelpFlag()
+	f := cmd.Flags()
+	f.Lookup("help").Usage = "help for " + name + " (-? too)"
+	var help, usage bool
+	f.BoolVarP(&help, "help-alias", "?", false, "help")
+	_ = f.MarkHidden("help-alias")
+	f.BoolVar(&usage, "usage", false, "print the synopsis")
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		switch {
+		case help:
+			return c.Help()
+		case usage:
+			fmt.Fprintln(c.OutOrStdout(), "Usage: "+c.UseLine())
+			return nil
+		}
+		return run(c, args)
+	}
 }
 
 // exitError is a tool's failure with the exit code its contract names.
@@ -168,6 +275,15 @@ func (c *common) register(cmd *cobra.Command, withName bool) {
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print no error messages")
 }
 
+// logLevel is -l when it was given, else "": the container's
+// lxc.log.level then applies (lxc-start, lxc-execute).
+func (c *common) logLevel(cmd *cobra.Command) string {
+	if cmd.Flags().Changed("logpriority") {
+		return c.loglevel
+	}
+	return ""
+}
+
 func (c *common) registerRCFile(cmd *cobra.Command, short string) {
 	cmd.Flags().StringVarP(&c.rcfile, "rcfile", short, "", "load the container's configuration from FILE")
 }
@@ -192,17 +308,29 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	return ct, nil
 }
 
-// splitCommand separates a tool's COMMAND from its positional name: what
-// follows "--", or, when -n named the container, every argument (LXC
-// accepts "lxc-attach -n c1 ps").
-func (c *common) splitCommand(cmd *cobra.Command, args []string) (command, rest []string) {
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		return args[dash:], args[:dash]
+// nameAndCommand separates a tool's COMMAND from its container name. With
+// -n, every argument is the command, after "--" or not ("lxc-attach -n c1
+// ps" runs ps). Without it, the first argument is the name, and, as
+// LXC's getopt lets them, options may follow it before the command
+// ("lxc-attach c1 -P /srv/lxc -- ps"). The rest of args, if any, is left
+// for container() to refuse.
+func (c *common) nameAndCommand(cmd *cobra.Command, args []string) (command, rest []string, err error) {
+	dash := cmd.ArgsLenAtDash()
+	if dash >= 0 {
+		return args[dash:], args[:dash], nil
 	}
-	if c.name != "" {
-		return args, nil
+	if c.name != "" || len(args) == 0 {
+		return args, nil, nil
 	}
-	return nil, args
+	c.name = args[0]
+	f := cmd.Flags()
+	if err := f.Parse(args[1:]); err != nil {
+		return nil, nil, c.fail(err)
+	}
+	if f.ArgsLenAtDash() >= 0 {
+		return f.Args()[f.ArgsLenAtDash():], f.Args()[:f.ArgsLenAtDash()], nil
+	}
+	return f.Args(), nil, nil
 }
 
 // path is -P, or else the system config's lxc.lxcpath (lxc.system.conf(5)).

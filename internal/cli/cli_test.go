@@ -79,6 +79,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: lxc-attach", wantNoErr: true},
 		{name: "help", args: []string{"golxc", "--help"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-h", args: []string{"/usr/local/bin/golxc", "-h"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
+		{name: "-?", args: []string{"golxc", "-?"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "list tools", args: []string{"golxc", "--list-tools"}, exactOut: strings.Join(ToolNames(), "\n") + "\n", wantNoErr: true},
 		{name: "tool help", args: []string{"golxc", "lxc-info", "--help"}, wantOut: "lxc-info -n NAME", wantNoErr: true},
 		{name: "short tool name", args: []string{"golxc", "info", "--help"}, wantOut: "lxc-info -n NAME", wantNoErr: true},
@@ -99,11 +100,42 @@ func TestMainDispatch(t *testing.T) {
 		{name: "config key", args: []string{"lxc-info", "-n", "c1", "-P", lxcpath, "-c", "lxc.uts.name"}, exactOut: "lxc.uts.name = c1\n", wantNoErr: true},
 		{name: "bad format", args: []string{"lxc-info", "-n", "c1", "-P", lxcpath, "--format", "xml"}, wantCode: 1, wantErr: `unknown format "xml"`},
 		{name: "stop not running exits 2", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath}, wantCode: 2, wantErr: "c1 is not running"},
-		{name: "stop undefined exits 1", args: []string{"lxc-stop", "-n", "c2", "-P", lxcpath}, wantCode: 1, wantErr: "c2 doesn't exist"},
-		{name: "start -d -F", args: []string{"lxc-start", "-n", "c1", "-P", lxcpath, "-d", "-F"}, wantCode: 1, wantErr: "-d and -F exclude each other"},
-		{name: "attach bad namespace", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "MOUNT|BOGUS"}, wantCode: 1, wantErr: `unknown namespace "BOGUS"`},
-		{name: "attach good namespaces", args: []string{"lxc-attach", "-n", "c2", "-P", lxcpath, "-s", "network| pid |UTSNAME|IPC|MOUNT|CGROUP"}, wantCode: 1, wantErr: "c2 doesn't exist"},
-		{name: "attach env flags exclude", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--clear-env", "--keep-env"}, wantCode: 1, wantErr: "exclude each other"},
+		{name: "stop undefined exits 2", args: []string{"lxc-stop", "-n", "c2", "-P", lxcpath}, wantCode: 2, wantErr: "c2 doesn't exist"},
+		{name: "stop -k --nokill", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "--nokill", "-r"}, wantCode: 1, wantErr: "lxc-stop: -k can't be used with --nokill"},
+		{name: "stop -k -r", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "-r"}, wantCode: 1, wantErr: "lxc-stop: -k can't be used with -r"},
+		{name: "stop -k -t", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "-t", "5"}, wantCode: 1, wantErr: "lxc-stop: -k doesn't allow timeouts"},
+		{name: "stop -k -t -1", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "--timeout=-1"}, wantCode: 1, wantErr: "lxc-stop: -k doesn't allow timeouts"},
+		{name: "stop -k -t 0", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "-t", "0"}, wantCode: 2, wantErr: "c1 is not running"},
+		{name: "stop -k -W", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "-W"}, wantCode: 2, wantErr: "c1 is not running"},
+		{name: "stop -k --nolock", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-k", "--nolock"}, wantCode: 2, wantErr: "c1 is not running"},
+		{name: "stop --nolock", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "--nolock"}, wantCode: 1, wantErr: "lxc-stop: --nolock may only be used with -k"},
+		{name: "stop -t -5", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-t", "-5"}, wantCode: 1, wantErr: "lxc-stop: Invalid timeout"},
+		{name: "stop -t -1", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-t", "-1"}, wantCode: 2, wantErr: "c1 is not running"},
+		{name: "stop -r --nokill", args: []string{"lxc-stop", "-n", "c1", "-P", lxcpath, "-r", "--nokill"}, wantCode: 2, wantErr: "c1 is not running"},
+		{name: "-? is help", args: []string{"lxc-stop", "-?"}, wantOut: "lxc-stop -n NAME", wantNoErr: true},
+		{name: "-? is help everywhere", args: []string{"lxc-update-config", "-?"}, wantOut: "lxc-update-config -c CONFIG", wantNoErr: true},
+		{name: "--usage", args: []string{"lxc-destroy", "--usage"}, exactOut: "Usage: lxc-destroy -n NAME [-f] [flags]\n", wantNoErr: true},
+		{name: "attach bad namespace", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "MOUNT|BOGUS"}, wantCode: 1, wantErr: `unknown namespace in -s "BOGUS"`},
+		{name: "attach good namespaces", args: []string{"lxc-attach", "-n", "c2", "-P", lxcpath, "-s", "NETWORK|PID|UTSNAME|IPC|MOUNT|CGROUP|"}, wantCode: 1, wantErr: "c2 doesn't exist"},
+		{name: "attach namespaces as LXC spells them", args: []string{"lxc-attach", "-n", "c2", "-P", lxcpath, "-s", "network"}, wantCode: 1, wantErr: `unknown namespace in -s "network"`},
+		{name: "attach -s USER", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "USER"}, wantCode: 1, wantErr: "user namespace"},
+		{name: "attach env flags: the last wins", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--clear-env", "--keep-env"}, wantCode: 1, wantErr: "c1 is not running"},
+		{name: "attach -e bare", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-e", "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
+		{name: "attach -eCAP|LSM", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-eCAP|LSM", "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
+		{name: "attach --elevated-privileges=BAD", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--elevated-privileges=BAD"}, wantCode: 1, wantErr: `unknown privilege in -e "BAD"`},
+		{name: "attach -e takes no separate argument", args: []string{"lxc-attach", "-P", lxcpath, "-e", "BAD"}, wantCode: 1, wantErr: "BAD doesn't exist"},
+		{name: "attach positional name", args: []string{"lxc-attach", "-P", lxcpath, "c1", "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
+		{name: "attach positional name, then options", args: []string{"lxc-attach", "c1", "-P", lxcpath, "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
+		{name: "attach -L", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-L", "/nonexistent-dir/log", "-R"}, wantCode: 1, wantErr: "c1 is not running"},
+		{name: "attach -a foreign", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-a", "armhf"}, wantCode: 1, wantErr: "-a armhf"},
+		{name: "start -d -F: the last wins", args: []string{"lxc-start", "-n", "c2", "-P", lxcpath, "-d", "-F"}, wantCode: 1, wantErr: "c2 doesn't exist"},
+		{name: "start --share-pid", args: []string{"lxc-start", "-n", "c1", "-P", lxcpath, "--share-pid=1"}, wantCode: 1, wantErr: "not supported yet"},
+		{name: "create --dir", args: []string{"lxc-create", "-n", "c3", "-P", lxcpath, "-t", "busybox", "--dir=/srv/x"}, wantCode: 1, wantErr: "--dir is not supported yet"},
+		{name: "create -B dir with another store's option", args: []string{"lxc-create", "-n", "c1", "-P", lxcpath, "-t", "busybox", "--fstype=xfs"}, wantCode: 1, wantErr: "c1 already exists"},
+		{name: "destroy --rcfile", args: []string{"lxc-destroy", "-n", "c1", "-P", lxcpath, "--rcfile", "/x"}, wantCode: 1, wantErr: "--rcfile is not supported"},
+		{name: "bare version", args: []string{"lxc-start", "--version"}, exactOut: Version + "\n", wantNoErr: true},
+		{name: "execute -u -g", args: []string{"lxc-execute", "-n", "c2", "-P", lxcpath, "-u", "1000", "-g", "1000", "--", "/bin/true"}, wantCode: 1, wantErr: "c2 doesn't exist"},
+		{name: "execute -d", args: []string{"lxc-execute", "-n", "c2", "-P", lxcpath, "-d", "--", "/bin/true"}, wantCode: 1, wantErr: "c2 doesn't exist"},
 		{name: "attach -v without =", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-v", "NOEQ"}, wantCode: 1, wantErr: `invalid -v "NOEQ"`},
 		{name: "attach not running", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
 	}
@@ -207,5 +239,28 @@ func TestToolNames(t *testing.T) {
 	want := []string{"lxc-attach", "lxc-checkconfig", "lxc-config", "lxc-create", "lxc-destroy", "lxc-execute", "lxc-info", "lxc-ls", "lxc-start", "lxc-stop", "lxc-update-config"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("ToolNames = %v, want %v", names, want)
+	}
+}
+
+func TestAttachOptionalValues(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{[]string{"-n", "c1", "-eCAP", "--", "ls"}, []string{"-n", "c1", "-e=CAP", "--", "ls"}},
+		{[]string{"-qeCGROUP|LSM", "c1"}, []string{"-qe=CGROUP|LSM", "c1"}},
+		{[]string{"-e", "-n", "c1"}, []string{"-e", "-n", "c1"}},
+		{[]string{"-e=CAP", "-nc1"}, []string{"-e=CAP", "-nc1"}},
+		// After the name, the command's own arguments are left alone.
+		{[]string{"-n", "c1", "grep", "-eFOO"}, []string{"-n", "c1", "grep", "-eFOO"}},
+		{[]string{"c1", "-eCAP", "grep", "-eFOO"}, []string{"c1", "-e=CAP", "grep", "-eFOO"}},
+		{[]string{"--name", "c1", "grep", "-eFOO"}, []string{"--name", "c1", "grep", "-eFOO"}},
+		// A flag's value is not an option.
+		{[]string{"-v", "-eX", "c1", "--", "-eY"}, []string{"-v", "-eX", "c1", "--", "-eY"}},
+		{[]string{"-P", "/x", "c1", "-eCAP"}, []string{"-P", "/x", "c1", "-e=CAP"}},
+	}
+	for _, tt := range tests {
+		cmd := newAttach()
+		addHelpAliases(cmd, "lxc-attach")
+		if got := attachOptionalValues(cmd.Flags(), tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("attachOptionalValues(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

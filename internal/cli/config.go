@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +25,8 @@ func newConfig() *cobra.Command {
 		Short: "query the system configuration",
 		Long: "Print the value of ITEM of the system configuration (lxc.system.conf(5)), or its default, or with -l list the items. " +
 			"The file is /etc/lxc/lxc.conf (~/.config/lxc/lxc.conf for a user), or $" + config.SystemConfigEnv + " when set.",
-		Args: cobra.MaximumNArgs(1),
+		// LXC's looks at the first item only.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return c.run(args) },
 	}
 	cmd.Flags().BoolVarP(&c.list, "list", "l", false, "list all available configuration items")
@@ -48,7 +48,8 @@ func (c *configCmd) run(args []string) error {
 	}
 	v, set, err := sys.Get(args[0])
 	if errors.Is(err, config.ErrUnsupportedKey) {
-		fmt.Fprintf(os.Stderr, "Unknown configuration item: %s\n", args[0])
+		// On stdout, as LXC's lxc-config prints it.
+		fmt.Printf("Unknown configuration item: %s\n", args[0])
 		return &exitError{code: 1}
 	}
 	if err != nil {

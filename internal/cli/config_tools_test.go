@@ -25,7 +25,8 @@ func TestLxcConfig(t *testing.T) {
 		{args: []string{"lxc.bdev.zfs.root"}, stdout: "lxc\n"},
 		{args: []string{"lxc.cgroup.pattern"}, stdout: "lxc/%n\n"},
 		{args: []string{"lxc.cgroup.use"}, stdout: "lxc.cgroup.use is not set.\n"},
-		{args: []string{"lxc.bogus"}, code: 1, errs: "Unknown configuration item: lxc.bogus\n"},
+		{args: []string{"lxc.bogus"}, code: 1, stdout: "Unknown configuration item: lxc.bogus\n"},
+		{args: []string{"lxc.lxcpath", "ignored"}, stdout: "/srv/lxc\n"},
 		{args: nil, stdout: configUsage},
 	}
 	for _, tt := range tests {
@@ -59,15 +60,25 @@ func TestLxcUpdateConfig(t *testing.T) {
 	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", st.Mode())
 	}
-	// A second run changes nothing, the backup included.
-	if code, _, errs := runMain(t, "lxc-update-config", "--config", path); code != 0 || errs != "" {
+	// A second run changes nothing, but, as LXC's, copies the file as
+	// it is to the backup again.
+	if code, _, errs := runMain(t, "lxc-update-config", "--config="+path); code != 0 || errs != "" {
 		t.Fatalf("second run: %d %q", code, errs)
 	}
 	if b, _ := os.ReadFile(path); string(b) != want {
 		t.Fatalf("second run changed the file: %q", b)
 	}
-	if b, _ := os.ReadFile(path + ".backup"); string(b) != orig {
-		t.Fatalf("second run replaced the backup: %q", b)
+	if b, _ := os.ReadFile(path + ".backup"); string(b) != want {
+		t.Fatalf("second run's backup %q, want the file as it was (%q)", b, want)
+	}
+	// A current config gets its backup too.
+	cur := filepath.Join(dir, "current")
+	os.WriteFile(cur, []byte(want), 0o640)
+	if code, _, errs := runMain(t, "lxc-update-config", "-c", cur); code != 0 || errs != "" {
+		t.Fatalf("current config: %d %q", code, errs)
+	}
+	if b, err := os.ReadFile(cur + ".backup"); err != nil || string(b) != want {
+		t.Fatalf("current config's backup %q, %v", b, err)
 	}
 	// Errors name the file.
 	bad := filepath.Join(dir, "bad")

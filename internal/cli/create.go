@@ -11,6 +11,8 @@ import (
 type createCmd struct {
 	common
 	template, config, bdev string
+	dir                    string
+	bdevOptions            []string
 }
 
 func newCreate() *cobra.Command {
@@ -27,6 +29,12 @@ func newCreate() *cobra.Command {
 	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox), an absolute path, or none")
 	f.StringVarP(&c.config, "config", "f", "", "start from this config instead of the default one")
 	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store (only dir)")
+	f.StringVar(&c.dir, "dir", "", "place the rootfs directory under DIR (not supported yet)")
+	// The options of the backing stores that are not built: accepted, as
+	// LXC ignores those of a store not chosen, and moot with -B dir.
+	for _, o := range []string{"lvname", "vgname", "thinpool", "rbdname", "rbdpool", "zfsroot", "fstype", "fssize"} {
+		f.StringArrayVar(&c.bdevOptions, o, nil, "for -B lvm, rbd, zfs or loop (not built)")
+	}
 	return cmd
 }
 
@@ -38,6 +46,9 @@ func (c *createCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	if c.bdev != "dir" {
 		return c.fail(fmt.Errorf("backing store %q is not supported yet (only dir)", c.bdev))
+	}
+	if c.dir != "" {
+		return c.fail(fmt.Errorf("--dir is not supported yet: the rootfs is LXCPATH/NAME/rootfs"))
 	}
 	ct, err := c.container(args)
 	if err != nil {

@@ -21,6 +21,7 @@ func newDestroy() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, args []string) error { return d.run(args) },
 	}
 	d.register(cmd, true)
+	d.registerRCFile(cmd, "")
 	cmd.Flags().BoolVarP(&d.force, "force", "f", false, "kill a running container first")
 	cmd.Flags().BoolVarP(&d.snapshots, "snapshots", "s", false, "destroy snapshots too (not supported yet)")
 	return cmd
@@ -29,6 +30,11 @@ func newDestroy() *cobra.Command {
 func (d *destroyCmd) run(args []string) error {
 	if d.snapshots {
 		return d.fail(errors.New("-s (snapshots) is not supported yet"))
+	}
+	if d.rcfile != "" {
+		// LXC would destroy what that file names, which need not be
+		// the container's own rootfs.
+		return d.fail(errors.New("--rcfile is not supported by lxc-destroy: it destroys LXCPATH/NAME as it is"))
 	}
 	ct, err := d.container(args)
 	if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -10,8 +11,9 @@ import (
 
 type executeCmd struct {
 	common
-	defines []string
-	daemon  bool
+	defines  []string
+	daemon   bool
+	uid, gid int
 }
 
 func newExecute() *cobra.Command {
@@ -27,15 +29,17 @@ func newExecute() *cobra.Command {
 	e.register(cmd, true)
 	e.registerRCFile(cmd, "f")
 	cmd.Flags().StringArrayVarP(&e.defines, "define", "s", nil, "set config KEY=VAL (repeatable)")
-	cmd.Flags().BoolVarP(&e.daemon, "daemon", "d", false, "not supported yet")
+	cmd.Flags().IntVarP(&e.uid, "uid", "u", -1, "run COMMAND as UID (lxc.init.uid)")
+	cmd.Flags().IntVarP(&e.gid, "gid", "g", -1, "run COMMAND as GID (lxc.init.gid)")
+	cmd.Flags().BoolVarP(&e.daemon, "daemon", "d", false, "run in the background: return once RUNNING; the command's stdio is the container's /dev/null")
 	return cmd
 }
 
 func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
-	if e.daemon {
-		return e.fail(errors.New("-d is not supported yet"))
+	command, args, err := e.nameAndCommand(cmd, args)
+	if err != nil {
+		return err
 	}
-	command, args := e.splitCommand(cmd, args)
 	if len(command) == 0 {
 		return e.fail(errors.New("no command given (lxc-execute -n NAME -- COMMAND)"))
 	}
@@ -43,12 +47,19 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ct.LoadConfig(e.rcfile, e.defines)
+	defines := e.defines
+	if e.uid >= 0 {
+		defines = append(defines, "lxc.init.uid="+strconv.Itoa(e.uid))
+	}
+	if e.gid >= 0 {
+		defines = append(defines, "lxc.init.gid="+strconv.Itoa(e.gid))
+	}
+	cfg, err := ct.LoadConfig(e.rcfile, defines)
 	if err != nil {
 		return e.fail(err)
 	}
 	warn("lxc-execute", e.quiet, append(append(cfg.Warnings, lxc.StartWarnings(cfg)...), lxc.HostRootWarnings(cfg, command)...))
-	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.loglevel})
+	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, Daemon: e.daemon, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.logLevel(cmd)})
 	if err != nil {
 		return e.fail(err)
 	}

@@ -12,12 +12,12 @@ import (
 
 type startCmd struct {
 	common
-	daemon, foreground bool
-	defines            []string
-	pidfile, conlog    string
-	console            string
-	closeFDs           bool
-	share              []string
+	foreground      bool
+	defines         []string
+	pidfile, conlog string
+	console         string
+	closeFDs        bool
+	share           []string
 }
 
 func newStart() *cobra.Command {
@@ -33,8 +33,12 @@ func newStart() *cobra.Command {
 	s.register(cmd, true)
 	s.registerRCFile(cmd, "f")
 	f := cmd.Flags()
-	f.BoolVarP(&s.daemon, "daemon", "d", false, "run in the background (the default)")
-	f.BoolVarP(&s.foreground, "foreground", "F", false, "run in the foreground, the console on this terminal")
+	// The last of -d and -F wins, as with LXC's getopt.
+	f.VarP(&lastOf{target: &s.foreground, value: false}, "daemon", "d", "run in the background (the default)")
+	f.VarP(&lastOf{target: &s.foreground, value: true}, "foreground", "F", "run in the foreground, the console on this terminal")
+	for _, n := range []string{"daemon", "foreground"} {
+		f.Lookup(n).NoOptDefVal = "true"
+	}
 	f.StringArrayVarP(&s.defines, "define", "s", nil, "set config KEY=VAL (repeatable)")
 	f.StringVarP(&s.pidfile, "pidfile", "p", "", "write the monitor's pid to FILE")
 	f.StringVarP(&s.conlog, "console-log", "L", "", "log the console's output to FILE")
@@ -43,17 +47,18 @@ func newStart() *cobra.Command {
 	f.StringArrayVar(&s.share, "share-net", nil, "not supported yet")
 	f.StringArrayVar(&s.share, "share-ipc", nil, "not supported yet")
 	f.StringArrayVar(&s.share, "share-uts", nil, "not supported yet")
+	f.StringArrayVar(&s.share, "share-pid", nil, "not supported yet")
 	return cmd
 }
 
 func (s *startCmd) run(cmd *cobra.Command, args []string) error {
-	if s.daemon && s.foreground {
-		return s.fail(errors.New("-d and -F exclude each other"))
-	}
 	if s.console != "" || len(s.share) > 0 {
 		return s.fail(errors.New("--console and --share-* are not supported yet"))
 	}
-	command, args := s.splitCommand(cmd, args)
+	command, args, err := s.nameAndCommand(cmd, args)
+	if err != nil {
+		return err
+	}
 	ct, err := s.container(args)
 	if err != nil {
 		return err
@@ -70,7 +75,7 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 		PidFile:    s.pidfile,
 		ConsoleLog: s.conlog,
 		LogFile:    s.logfile,
-		LogLevel:   s.loglevel,
+		LogLevel:   s.logLevel(cmd),
 	})
 	var running *lxc.ErrAlreadyRunning
 	if errors.As(err, &running) {

@@ -21,7 +21,7 @@ func newUpdateConfig() *cobra.Command {
 		Short: "rewrite a container config's legacy keys to their current names",
 		Long: "Rewrite every legacy key of CONFIG (lxc.network.*, lxc.utsname, lxc.rootfs, lxc.tty, lxc.id_map, lxc.aa_profile ...) " +
 			"to its current form, numbering unnumbered networks in order. Comments and other lines stay as written. " +
-			"The original is kept as CONFIG.backup; a config with nothing to update is left alone, so a second run changes nothing.",
+			"CONFIG is first copied to CONFIG.backup, on every run; a config with nothing to update is left as it is, so a second run changes nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if u.file == "" {
@@ -40,6 +40,15 @@ func (u *updateConfigCmd) run() error {
 	if err != nil {
 		return fail(err)
 	}
+	st, err := os.Stat(u.file)
+	if err != nil {
+		return fail(err)
+	}
+	// LXC's lxc-update-config copies FILE to FILE.backup first, on
+	// every run, whatever the file holds: scripts look for it.
+	if err := os.WriteFile(u.file+".backup", orig, st.Mode().Perm()); err != nil {
+		return fail(fmt.Errorf("keep a backup: %w", err))
+	}
 	d := config.ParseDocument(orig)
 	n, err := config.UpdateLegacy(d)
 	if err != nil {
@@ -51,13 +60,6 @@ func (u *updateConfigCmd) run() error {
 	}
 	if n == 0 {
 		return nil
-	}
-	st, err := os.Stat(u.file)
-	if err != nil {
-		return fail(err)
-	}
-	if err := os.WriteFile(u.file+".backup", orig, st.Mode().Perm()); err != nil {
-		return fail(fmt.Errorf("keep a backup: %w", err))
 	}
 	if err := d.WriteFile(u.file); err != nil {
 		return fail(err)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -486,7 +487,9 @@ func (p *parser) include(file string, line int, path string) error {
 		return &ParseError{File: file, Line: line, Key: includeKey, Err: fmt.Errorf("%s: %w", includeKey, err)}
 	}
 	if path == "" {
-		return fail(errors.New("empty path"))
+		// LXC takes an empty lxc.include as clearing its list of
+		// includes, which golxc does not keep: nothing to read.
+		return nil
 	}
 	id := fileIdentity(path)
 	if slices.Contains(p.chain, id) {
@@ -502,6 +505,13 @@ func (p *parser) include(file string, line int, path string) error {
 	defer func() { p.chain = p.chain[:len(p.chain)-1] }()
 
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(path, "/") {
+		// A path ending in "/" names a directory of optional drop-ins:
+		// LXC 5.0 skips it when it does not exist, and Debian's
+		// userns.conf ends with one it does not ship
+		// (userns.conf.d/). A missing file stays an error.
+		return nil
+	}
 	if err != nil {
 		return fail(err)
 	}

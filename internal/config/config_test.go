@@ -369,10 +369,36 @@ func TestInclude(t *testing.T) {
 			t.Fatalf("err = %v, want a not-exist error at %s:2", err, top)
 		}
 	})
-	t.Run("empty path", func(t *testing.T) {
-		_, err := parse(t, "lxc.include =\n")
-		if err == nil || err.Error() != "c1/config:1: lxc.include: empty path" {
-			t.Fatalf("err = %v", err)
+	t.Run("missing directory is skipped", func(t *testing.T) {
+		// A trailing "/" names a directory; LXC 5.0 skips one that
+		// does not exist (Debian's userns.conf ends with such a line).
+		dir := t.TempDir()
+		top := writeFile(t, dir, "config", "lxc.include = "+filepath.Join(dir, "nope.d")+"/\nlxc.uts.name = after\n")
+		c, err := Load(top)
+		if err != nil || c.UTSName != "after" {
+			t.Fatalf("UTSName %q, err %v", c.UTSName, err)
+		}
+	})
+	t.Run("missing path without the slash stays an error", func(t *testing.T) {
+		dir := t.TempDir()
+		top := writeFile(t, dir, "config", "lxc.include = "+filepath.Join(dir, "nope.d")+"\n")
+		if _, err := Load(top); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("err = %v, want a not-exist error", err)
+		}
+	})
+	t.Run("a file named with a slash is an error", func(t *testing.T) {
+		dir := t.TempDir()
+		inc := writeFile(t, dir, "x.conf", "lxc.uts.name = x\n")
+		top := writeFile(t, dir, "config", "lxc.include = "+inc+"/\n")
+		if _, err := Load(top); err == nil || !strings.HasPrefix(err.Error(), top+":1: lxc.include: ") {
+			t.Fatalf("err = %v, want an error at %s:1", err, top)
+		}
+	})
+	t.Run("empty path reads nothing", func(t *testing.T) {
+		// LXC takes it as clearing its list of includes.
+		c, err := parse(t, "lxc.include =\nlxc.uts.name = x\n")
+		if err != nil || c.UTSName != "x" {
+			t.Fatalf("UTSName %q, err %v", c.UTSName, err)
 		}
 	})
 	t.Run("loop", func(t *testing.T) {

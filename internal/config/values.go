@@ -28,6 +28,10 @@ func parseArch(s string) (string, error) {
 
 // isHostArch reports whether lxc.arch asks for what the container gets
 // anyway: the host's own 64-bit personality.
+// IsHostArch reports whether s, a value of lxc.arch, names the host's own
+// architecture (nothing to change for a process to run as it).
+func IsHostArch(s string) bool { return isHostArch(s) }
+
 func isHostArch(s string) bool {
 	names := map[string][]string{
 		"amd64":   {"amd64", "x86_64"},

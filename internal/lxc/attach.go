@@ -30,20 +30,45 @@ const AllNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS |
 type AttachOptions struct {
 	Command    []string // default: the user's shell in the container
 	Namespaces int      // clone flags to join; 0: AllNamespaces
-	KeepEnv    bool     // the caller's whole environment
-	ClearEnv   bool     // nothing but container=lxc and PATH
-	SetVars    []string // -v VAR=VALUE
-	KeepVars   []string // --keep-var NAME
-	UID, GID   int      // -u, -g; -1: root
-	RCFile     string
+	// ClearEnv starts from an empty environment (--clear-env); by
+	// default the caller's whole environment passes, as in LXC 5.0.
+	ClearEnv bool
+	SetVars  []string // -v VAR=VALUE
+	KeepVars []string // --keep-var NAME, with ClearEnv
+	UID, GID int      // -u, -g; -1: root
+	RCFile   string
+	// Elevated are the privileges the command keeps (-e): it is then
+	// not put in the container's cgroups (ElevateCgroup), or keeps the
+	// caller's capability bounding set (ElevateCap).
+	Elevated Privileges
+	// RemountSysProc (-R) gives a command that does not join the mount
+	// namespace a private copy of the host's mounts with /proc and /sys
+	// mounted afresh, so they show the namespaces it joined.
+	RemountSysProc bool
+	// PtyLog (-L) receives what the command writes to its pty.
+	PtyLog string
+	// Warn gets what the tool should print as a warning.
+	Warn func(string) `json:"-"`
 }
 
-// attachedEnv builds the environment of an attached process from the
-// caller's (callerEnv). The default is a clean, documented set:
-// container=lxc, the container's PATH, HOME, and the caller's TERM and
-// locale, never the host caller's PATH.
-func attachedEnv(o AttachOptions, home string, caller []string) []string {
-	var env []string
+// Privileges are what lxc-attach -e may keep from the caller
+// (lxc-attach(1): CGROUP, CAP, LSM).
+type Privileges int
+
+const (
+	ElevateCgroup Privileges = 1 << iota
+	ElevateCap
+	ElevateLSM
+	ElevateAll = ElevateCgroup | ElevateCap | ElevateLSM
+)
+
+// attachedEnv builds the environment of an attached process as LXC 5.0's
+// lxc-attach does: the caller's whole environment, or with ClearEnv only
+// the --keep-var variables and a PATH (the container's default unless
+// PATH was kept); then container=lxc, the config's lxc.environment
+// (confEnv: "K=V", or "K" for the caller's value) and -v, later ones
+// winning.
+func attachedEnv(o AttachOptions, caller, confEnv []string) []string {
 	lookup := func(k string) (string, bool) {
 		v, ok := "", false
 		for _, e := range caller {
@@ -53,48 +78,36 @@ func attachedEnv(o AttachOptions, home string, caller []string) []string {
 		}
 		return v, ok
 	}
-	switch {
-	case o.KeepEnv:
-		env = append(env, caller...)
-		env = setEnv(env, "container", "lxc")
-	case o.ClearEnv:
-		env = []string{"container=lxc", "PATH=" + defaultPath}
-	default:
-		env = []string{"container=lxc", "PATH=" + defaultPath, "HOME=" + home}
-		for _, k := range passedVars {
+	var env []string
+	if o.ClearEnv {
+		for _, k := range o.KeepVars {
 			if v, ok := lookup(k); ok {
-				env = append(env, k+"="+v)
+				env = setEnv(env, k, v)
+			}
+		}
+		if _, ok := lookup("PATH"); !ok || !slices.Contains(o.KeepVars, "PATH") {
+			env = setEnv(env, "PATH", defaultPath)
+		}
+	} else {
+		for _, e := range caller {
+			if k, v, ok := strings.Cut(e, "="); ok {
+				env = setEnv(env, k, v)
 			}
 		}
 	}
-	for _, k := range o.KeepVars {
-		if v, ok := lookup(k); ok {
-			env = setEnv(env, k, v)
+	env = setEnv(env, "container", "lxc")
+	for _, e := range confEnv {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok {
+			if v, ok = lookup(k); !ok {
+				continue
+			}
 		}
+		env = setEnv(env, k, v)
 	}
 	for _, kv := range o.SetVars {
 		k, v, _ := strings.Cut(kv, "=")
 		env = setEnv(env, k, v)
-	}
-	return env
-}
-
-// passedVars are the caller's variables an attached process gets by
-// default.
-var passedVars = []string{"TERM", "LANG", "LC_ALL", "LC_CTYPE", "COLORTERM"}
-
-// callerEnv is the part of this process's environment that attachedEnv
-// reads for o: the helper that builds the attached environment is
-// given no more of the caller's variables than that.
-func callerEnv(o AttachOptions) []string {
-	if o.KeepEnv {
-		return os.Environ()
-	}
-	var env []string
-	for _, k := range append(slices.Clone(passedVars), o.KeepVars...) {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
 	}
 	return env
 }
@@ -141,6 +154,30 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	// lxc.environment applies to attached commands too, read from the
+	// config as it is now, as LXC does. A config gone bad must not make
+	// a running container unreachable: it is then left out.
+	var confEnv []string
+	if o.RCFile != "" || c.Defined() {
+		cfg, err := c.LoadConfig(o.RCFile, nil)
+		switch {
+		case err == nil:
+			confEnv = cfg.Environment
+		case o.Warn != nil:
+			o.Warn(fmt.Sprintf("%v: lxc.environment not applied", err))
+		}
+	}
+	var ptyLog *os.File
+	if o.PtyLog != "" {
+		// Created (0600) and appended to whether or not a pty is
+		// needed, as LXC's -L does.
+		ptyLog, err = os.OpenFile(o.PtyLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			conn.Close()
+			return 1, fmt.Errorf("pty log: %w", err)
+		}
+		defer ptyLog.Close()
+	}
 	pidfd, info, err := conn.PidFD()
 	conn.Close()
 	if err != nil {
@@ -176,17 +213,21 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		flags = AllNamespaces
 	}
 	// The command joins the container's cgroups whatever namespaces it
-	// joins, as LXC's does: outside them, in the container's pid
-	// namespace, it would be a process the container's root can ptrace
-	// and use past the container's limits (its devices cgroup above all).
-	if info.Cgroup == "" {
-		return 1, fmt.Errorf("the monitor of %s reported no cgroup", c.Name)
+	// joins, unless -e CGROUP asks otherwise: outside them, in the
+	// container's pid namespace, it would be a process the container's
+	// root can ptrace and use past the container's limits (its devices
+	// cgroup above all). (LXC's -s implies -e; golxc's does not.)
+	var group *cgroup.Group
+	if o.Elevated&ElevateCgroup == 0 {
+		if info.Cgroup == "" {
+			return 1, fmt.Errorf("the monitor of %s reported no cgroup", c.Name)
+		}
+		layout, err := cgroup.Detect()
+		if err != nil {
+			return 1, err
+		}
+		group = layout.Group(info.Cgroup)
 	}
-	layout, err := cgroup.Detect()
-	if err != nil {
-		return 1, err
-	}
-	group := layout.Group(info.Cgroup)
 
 	term, err := openAttachTerminal(proc)
 	if err != nil {
@@ -196,6 +237,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	ctty := -1
 	if term != nil {
 		defer term.Close()
+		term.log = ptyLog
 		for i := range stdio {
 			if term.isTTY[i] {
 				stdio[i] = term.slave
@@ -218,13 +260,13 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		Bounding:   keep,
 		UID:        uid,
 		GID:        gid,
-		CallerEnv:  callerEnv(o),
+		Env:        attachedEnv(o, os.Environ(), confEnv),
 		CTTY:       ctty,
 	}
-	if len(o.Command) == 0 || uid != 0 {
-		// The user's shell or home is needed: the container's
-		// /etc/passwd is read here, through the init's root, so the
-		// helper inside the container opens no file of the container's.
+	if len(o.Command) == 0 {
+		// The user's shell is needed: the container's /etc/passwd is
+		// read here, through the init's root, so the helper inside the
+		// container opens no file of the container's.
 		req.Passwd = readPasswd(proc)
 	}
 	req.Options.RCFile = ""
@@ -262,9 +304,9 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 type attachRequest struct {
 	Options    AttachOptions
 	Namespaces int      // clone flags to join
-	Bounding   []string // the capability bounding set to keep
+	Bounding   []string // the capability bounding set to keep, unless -e CAP
 	UID, GID   int
-	CallerEnv  []string // the caller's variables attachedEnv may use
+	Env        []string // the command's environment
 	CTTY       int      // the standard fd to make the controlling terminal, or -1
 	Passwd     []byte   // the container's /etc/passwd, when needed
 }
@@ -345,9 +387,11 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	// The helper joins the container's cgroups before it reads its
 	// request, so the command it forks is born there: at no time is a
 	// process in the container's pid namespace outside them.
-	if err := group.Enter(cmd.Process.Pid); err != nil {
-		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
+	if group != nil {
+		if err := group.Enter(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
+		}
 	}
 	deadline := time.Now().Add(attachTimeout)
 	_ = ctl.SetReadDeadline(deadline)

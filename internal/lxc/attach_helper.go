@@ -55,30 +55,40 @@ func RunAttachHelper() int {
 	// The bounding set first, while /proc is still the host's (it reads
 	// cap_last_cap, which a container could fake in its own /proc); it
 	// does not take CAP_SYS_ADMIN from this thread, which setns needs.
-	if err := security.LimitBounding(req.Bounding); err != nil {
-		return fail(err)
+	o := req.Options
+	if o.Elevated&ElevateCap == 0 {
+		if err := security.LimitBounding(req.Bounding); err != nil {
+			return fail(err)
+		}
 	}
 	if err := unix.Setns(helperPidFD, req.Namespaces); err != nil {
 		return fail(fmt.Errorf("join the container's namespaces: %w", err))
 	}
 	unix.Close(helperPidFD)
-	// From here on this thread sees the container's filesystem (when
-	// the mount namespace was joined): home, shell and PATH are the
-	// container's. /etc/passwd is read only when something needs it.
-	o := req.Options
-	home, shell := "/root", "/bin/sh"
-	if req.UID != 0 {
-		home = "/"
+	remount := o.RemountSysProc && req.Namespaces&unix.CLONE_NEWNS == 0
+	if remount {
+		// A mount namespace of the command's own, a copy of the host's
+		// that passes nothing back (slave), where the forked child
+		// mounts /proc and /sys afresh: only a process in the joined
+		// pid namespace can mount a /proc that shows it.
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			return fail(fmt.Errorf("unshare the mount namespace for -R: %w", err))
+		}
+		if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			return fail(fmt.Errorf("make / a slave mount for -R: %w", err))
+		}
 	}
-	if req.Passwd != nil {
-		home, shell = passwdEntry(req.Passwd, req.UID, func(p string) bool {
+	// From here on this thread sees the container's filesystem (when
+	// the mount namespace was joined): the shell and the command are
+	// looked up there, in the container's /etc/passwd lxc-attach read
+	// when no command is given.
+	env := req.Env
+	args := o.Command
+	if len(args) == 0 {
+		_, shell := passwdEntry(req.Passwd, req.UID, func(p string) bool {
 			var st unix.Stat_t
 			return unix.Stat(p, &st) == nil
 		})
-	}
-	env := attachedEnv(o, home, req.CallerEnv)
-	args := o.Command
-	if len(args) == 0 {
 		args = []string{shell}
 	}
 	path, err := findInPath(args[0], env)
@@ -86,18 +96,21 @@ func RunAttachHelper() int {
 		return fail(err)
 	}
 	// What the command is forked with is no more than what the
-	// container's root has: the capabilities of its init's bounding set
-	// (every thread's effective, permitted and inheritable sets), and not
-	// dumpable until its exec. Until then it is in the container's pid
-	// namespace, and a container's root that ptraced it there would
-	// otherwise hold every capability of the host's root through it.
-	if err := security.LimitProcess(req.Bounding); err != nil {
-		return fail(err)
+	// container's root has (unless -e CAP): the capabilities of its
+	// init's bounding set (every thread's effective, permitted and
+	// inheritable sets), and not dumpable until its exec. Until then it
+	// is in the container's pid namespace, and a container's root that
+	// ptraced it there would otherwise hold every capability of the
+	// host's root through it.
+	if o.Elevated&ElevateCap == 0 {
+		if err := security.LimitProcess(req.Bounding); err != nil {
+			return fail(err)
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err))
 	}
-	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true}
+	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount}
 	if req.UID != 0 || req.GID != 0 {
 		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
 	}

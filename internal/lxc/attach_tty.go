@@ -22,6 +22,7 @@ type attachTerminal struct {
 	slave  *os.File // closed once the helper has it
 	isTTY  [3]bool  // which of the caller's fds 0, 1, 2 are terminals
 	size   int      // the caller's terminal the pty's size follows
+	log    *os.File // -L: gets a copy of what the command writes, or nil
 }
 
 // openAttachTerminal allocates a pty in the container's own devpts when
@@ -140,6 +141,7 @@ func (t *attachTerminal) proxy() (stop func()) {
 				n, err := unix.Read(master, buf)
 				if n > 0 {
 					writeAll(out, buf[:n])
+					t.logOutput(buf[:n])
 				}
 				if err != nil && err != unix.EINTR && err != unix.EAGAIN || n == 0 && err == nil {
 					return // EIO: no slave is open any more
@@ -156,6 +158,7 @@ func (t *attachTerminal) proxy() (stop func()) {
 					n, err := unix.Read(master, buf)
 					if n > 0 {
 						writeAll(out, buf[:n])
+						t.logOutput(buf[:n])
 					}
 					if err == unix.EINTR {
 						continue
@@ -213,6 +216,13 @@ func (t *attachTerminal) proxy() (stop func()) {
 			}
 			restore()
 		})
+	}
+}
+
+// logOutput copies what the command wrote to the -L file, if any.
+func (t *attachTerminal) logOutput(b []byte) {
+	if t.log != nil {
+		writeAll(int(t.log.Fd()), b)
 	}
 }
 

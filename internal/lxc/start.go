@@ -73,12 +73,16 @@ type StartOptions struct {
 	// Execute runs Command as an application container (lxc-execute):
 	// under golxc's own init, in the foreground, with the caller's stdio
 	// but for terminals, which become a pty of the container's, proxied.
-	Execute    bool
+	Execute bool
+	// Daemon runs an Execute container under a detached monitor, as
+	// lxc-start does (lxc-execute -d): its stdio is the container's
+	// /dev/null, and Start returns once it is RUNNING.
+	Daemon     bool
 	Command    []string // replaces the config's init (lxc-start -- CMD)
 	PidFile    string   // gets the monitor's pid
 	ConsoleLog string
-	LogFile    string
-	LogLevel   string
+	LogFile    string // -o; "": lxc.log.file
+	LogLevel   string // -l; "": lxc.log.level, else ERROR
 	// Terminal for -F; os.Stdin/os.Stdout when nil.
 	TerminalIn  *os.File
 	TerminalOut io.Writer
@@ -96,6 +100,10 @@ type startRequest struct {
 	ConsoleLog string `json:"consoleLog,omitempty"`
 	LogFile    string `json:"logFile,omitempty"`
 	LogLevel   string `json:"logLevel,omitempty"`
+	// PidFile (lxc-start -p) is written by the detached monitor with its
+	// own pid before it starts the container, and removed when it is
+	// done, as LXC's monitor does.
+	PidFile string `json:"pidFile,omitempty"`
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -122,7 +130,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		// its lock must not outlive it. A detached monitor takes care of
 		// that itself; here only a failed start is left to clean.
 		defer func() {
-			if o.Foreground || o.Execute || code != 0 || err != nil {
+			if o.Foreground || o.Execute && !o.Daemon || code != 0 || err != nil {
 				lock.remove()
 			}
 		}()
@@ -133,7 +141,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	}
 	var fg *foreground
 	switch {
-	case o.Execute:
+	case o.Execute && !o.Daemon:
 		fg = executeStdio(os.Stdin, os.Stdout, os.Stderr)
 	case o.Foreground:
 		in, out := o.TerminalIn, o.TerminalOut
@@ -164,8 +172,17 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if err != nil {
 		return 1, fmt.Errorf("encode spec: %w", err)
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, ConsoleLog: absPath(consoleLog), LogFile: absPath(o.LogFile), LogLevel: o.LogLevel, Execute: o.Execute}
-	if o.Foreground || o.Execute {
+	// lxc.log.file and lxc.log.level, each unless -o or -l says
+	// otherwise, as LXC does.
+	logFile, logLevel := o.LogFile, o.LogLevel
+	if logFile == "" {
+		logFile = cfg.LogFile
+	}
+	if logLevel == "" {
+		logLevel = cfg.LogLevel
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, ConsoleLog: absPath(consoleLog), LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
+	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
 				return 1, err
@@ -185,7 +202,8 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		req.Shared = true
 		return 0, c.startShared(req, lock, o.PidFile)
 	}
-	return 0, c.daemonize(req, lock, o.PidFile)
+	req.PidFile = absPath(o.PidFile)
+	return 0, c.daemonize(req, lock)
 }
 
 // startLock takes the lock a start needs. A monitor holds it for the
@@ -210,7 +228,7 @@ func (c *Container) startLock() (*Lock, error) {
 	}
 }
 
-func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) error {
+func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("monitor status pipe: %w", err)
@@ -246,11 +264,6 @@ func (c *Container) daemonize(req *startRequest, lock *Lock, pidFile string) err
 	line = strings.TrimSpace(line)
 	switch {
 	case line == "OK":
-		if pidFile != "" {
-			if err := writePidFile(pidFile, cmd.Process.Pid); err != nil {
-				return err
-			}
-		}
 		return cmd.Process.Release()
 	case strings.HasPrefix(line, "ERR "):
 		_ = cmd.Wait()
@@ -273,6 +286,14 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// removePidFile removes the pid file at path if it still holds pid: a
+// later start may have taken the same path for another monitor.
+func removePidFile(path string, pid int) {
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+		os.Remove(path)
+	}
 }
 
 // writePidFile writes the file whole or not at all (temp + rename), so a
@@ -313,6 +334,13 @@ func RunDetachedMonitor() int {
 		return 1
 	}
 	_ = os.Chdir("/")
+	if req.PidFile != "" {
+		if err := writePidFile(req.PidFile, os.Getpid()); err != nil {
+			fmt.Fprintf(status, "ERR %v\n", err)
+			return 1
+		}
+		defer removePidFile(req.PidFile, os.Getpid())
+	}
 	// The lock stays open (and held) for the monitor's whole life; a
 	// container that exists only in an rcfile takes its lock file along.
 	c := &Container{Name: req.Name, LXCPath: req.LXCPath}

@@ -43,6 +43,11 @@ type ForkSpec struct {
 	// Parent makes the child a child of the caller's parent
 	// (CLONE_PARENT), which then waits for it; the caller can exit.
 	Parent bool
+	// RemountSysProc makes the child, first thing after Release, mount
+	// /proc and /sys afresh over the ones it has (detached), so they
+	// show its own pid and network namespaces. The caller gives it a
+	// mount namespace of its own for that.
+	RemountSysProc bool
 }
 
 // Cred is a uid and gid to run as.
@@ -61,6 +66,7 @@ func (e *ExecError) Unwrap() error { return e.Errno }
 // The steps of the child, reported with the errno of the first failure.
 const (
 	stepSync = iota + 1
+	stepRemount
 	stepSetsid
 	stepCTTY
 	stepSetgroups
@@ -70,7 +76,7 @@ const (
 	stepExec
 )
 
-var stepNames = [...]string{stepSync: "wait for the parent", stepSetsid: "setsid", stepCTTY: "set the controlling terminal",
+var stepNames = [...]string{stepSync: "wait for the parent", stepRemount: "remount /proc and /sys", stepSetsid: "setsid", stepCTTY: "set the controlling terminal",
 	stepSetgroups: "setgroups", stepSetgid: "setresgid", stepSetuid: "setresuid", stepChdir: "chdir", stepExec: "execve"}
 
 // Child is a forked process held before its first step until Release.
@@ -92,6 +98,9 @@ type forkArgs struct {
 	flags      uintptr
 	syncRd     int
 	errWr      int
+	remount    bool
+	// What the remount takes: targets and file system types.
+	procDir, procType, sysDir, sysType *byte
 }
 
 // Fork clones the calling thread into a new process that owns its memory
@@ -126,6 +135,13 @@ func Fork(s ForkSpec) (*Child, error) {
 	}
 	if s.Cred != nil {
 		a.cred, a.uid, a.gid = true, uintptr(s.Cred.UID), uintptr(s.Cred.GID)
+	}
+	if s.RemountSysProc {
+		a.remount = true
+		a.procDir, _ = unix.BytePtrFromString("/proc")
+		a.procType, _ = unix.BytePtrFromString("proc")
+		a.sysDir, _ = unix.BytePtrFromString("/sys")
+		a.sysType, _ = unix.BytePtrFromString("sysfs")
 	}
 	a.flags = uintptr(unix.SIGCHLD)
 	if s.Parent {
@@ -273,6 +289,14 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 		}
 		break
 	}
+	if a.remount {
+		if e := remountFresh(a.procDir, a.procType); e != 0 {
+			childFail(a.errWr, stepRemount, e)
+		}
+		if e := remountFresh(a.sysDir, a.sysType); e != 0 {
+			childFail(a.errWr, stepRemount, e)
+		}
+	}
 	if a.setsid {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
 			childFail(a.errWr, stepSetsid, e)
@@ -316,6 +340,18 @@ func closeRange(first, last int) {
 		return
 	}
 	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(first), uintptr(last), 0)
+}
+
+// remountFresh detaches what is mounted on dir (EINVAL when nothing is:
+// ignored) and mounts a new file system of type typ there.
+//
+//go:nosplit
+//go:norace
+func remountFresh(dir, typ *byte) syscall.Errno {
+	syscall.RawSyscall(unix.SYS_UMOUNT2, uintptr(unsafe.Pointer(dir)), unix.MNT_DETACH, 0)
+	_, _, e := syscall.RawSyscall6(unix.SYS_MOUNT, uintptr(unsafe.Pointer(typ)), uintptr(unsafe.Pointer(dir)),
+		uintptr(unsafe.Pointer(typ)), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0)
+	return e
 }
 
 // childFail reports step and errno on the error pipe and exits 127.
