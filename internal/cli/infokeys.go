@@ -23,7 +23,9 @@ import (
 //   - lxc.namespace.clone and .keep are one namespace per line, in LXC's
 //     order;
 //   - an unset lxc.log.level is NOTSET, unset console sizes are 0 and
-//     "auto" is LXC's 128 KiB;
+//     sizes are byte counts ("auto" is LXC's 128 KiB);
+//   - unset signals and lxc.autodev.tmpfs.size are 0 (the defaults apply
+//     at use), and lxc.execute.cmd and lxc.init.cmd are as written;
 //   - a key of a network that is not configured, and the bare lxc.hook,
 //     are invalid.
 //
@@ -58,11 +60,21 @@ func lxcInfoValue(cfg *config.Config, key string) (string, error) {
 		return "NOTSET", nil
 	case key == "lxc.console.size" || key == "lxc.console.buffer.size":
 		// LXC keeps these as a byte count: unset is 0, auto 128 KiB.
-		switch v {
-		case "":
+		if v == "" {
 			return "0", nil
-		case "auto":
-			return "131072", nil
+		}
+		if n, err := config.ByteSize(v); err == nil {
+			return strconv.FormatInt(n, 10), nil
+		}
+	case strings.HasPrefix(key, "lxc.signal.") || key == "lxc.autodev.tmpfs.size":
+		// LXC keeps 0 for "not set" and applies its default at use.
+		if _, set := cfg.Written(key); !set {
+			return "0", nil
+		}
+	case key == "lxc.execute.cmd" || key == "lxc.init.cmd":
+		// As written, not re-quoted.
+		if w, set := cfg.Written(key); set {
+			return w, nil
 		}
 	case lxcListKey(key) && v != "":
 		return v + "\n", nil

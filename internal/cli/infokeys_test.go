@@ -31,6 +31,9 @@ lxc.idmap = u 0 100000 65536
 lxc.idmap = g 0 100000 65536
 lxc.init.groups = 1,2
 lxc.console.size = auto
+lxc.console.buffer.size = 64KB
+lxc.signal.halt = SIGUSR1
+lxc.execute.cmd = "echo hi"
 `
 	if err := cfg.Parse(strings.NewReader(text), "test.conf"); err != nil {
 		t.Fatal(err)
@@ -58,7 +61,11 @@ lxc.console.size = auto
 		{"lxc.init.groups", "1,2"},
 		{"lxc.log.level", "NOTSET"},
 		{"lxc.console.size", "131072"},
-		{"lxc.console.buffer.size", "0"},
+		{"lxc.console.buffer.size", "65536"},
+		{"lxc.signal.halt", "10"},
+		{"lxc.signal.stop", "0"},
+		{"lxc.autodev.tmpfs.size", "0"},
+		{"lxc.execute.cmd", "echo hi"},
 		{"lxc.apparmor.profile", ""},
 	}
 	for _, tt := range tests {

@@ -107,6 +107,10 @@ type Config struct {
 	// source is the file ParseFile read first and its text, kept so that
 	// SetAndSave writes it back as written.
 	source *sourceFile
+	// written holds each exact key's value as the config last wrote it
+	// (unquoted), for tools that show what was written rather than what
+	// it means (lxc-info -c, as LXC's).
+	written map[string]string
 }
 
 type sourceFile struct {
@@ -219,8 +223,12 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	if e.File == "" {
+	switch {
+	case e.File == "":
 		return e.Err.Error()
+	case e.Line == 0:
+		// A fault of the whole file, not of one line.
+		return fmt.Sprintf("%s: %s", e.File, e.Err)
 	}
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Err)
 }
@@ -268,6 +276,11 @@ func Load(path string) (*Config, error) {
 	c := New()
 	if err := c.ParseFile(path); err != nil {
 		return nil, err
+	}
+	// lxc.container.conf(5): the two are mutually exclusive; LXC does not
+	// load a config that sets both.
+	if len(c.Namespace.Clone) > 0 && len(c.Namespace.Keep) > 0 {
+		return nil, &ParseError{File: path, Key: "lxc.namespace.keep", Err: errors.New("lxc.namespace.clone and lxc.namespace.keep are mutually exclusive")}
 	}
 	return c, nil
 }
@@ -376,7 +389,25 @@ func (c *Config) apply(key, value string) error {
 	if err != nil {
 		return keyError(key, value, err)
 	}
+	if !k.prefix {
+		if value == "" {
+			delete(c.written, key)
+		} else {
+			if c.written == nil {
+				c.written = map[string]string{}
+			}
+			c.written[key] = value
+		}
+	}
 	return nil
+}
+
+// Written returns exact key's value as the config last wrote it
+// (unquoted), and whether it wrote one at all: LXC's lxc-info -c shows an
+// unset signal as 0 and lxc.execute.cmd as written.
+func (c *Config) Written(key string) (string, bool) {
+	v, ok := c.written[key]
+	return v, ok
 }
 
 // keyError turns a field's bare reason into the message a user sees.

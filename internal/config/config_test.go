@@ -258,6 +258,13 @@ func TestBusyboxConfig(t *testing.T) {
 		t.Fatalf("Load kept no source text of %s", path)
 	}
 	c.source = nil
+	if v, ok := c.Written("lxc.signal.halt"); !ok || v != "SIGUSR1" {
+		t.Errorf("Written(lxc.signal.halt) = %q, %v; want SIGUSR1 as written", v, ok)
+	}
+	if _, ok := c.Written("lxc.signal.stop"); ok {
+		t.Errorf("Written(lxc.signal.stop) says written; the config does not set it")
+	}
+	c.written = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load:\n got %+v\nwant %+v", c, want)
 	}
@@ -520,4 +527,29 @@ func TestBounds(t *testing.T) {
 			t.Fatalf("err = %v, want %q", err, want)
 		}
 	})
+}
+
+// Sizes as LXC takes them: auto, bytes, and binary units with or without B.
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"auto": 131072, "4096": 4096, "64KB": 65536, "64k": 65536, "1M": 1 << 20, "1MB": 1 << 20, "2G": 2 << 30, "10B": 10} {
+		if got, err := ByteSize(in); err != nil || got != want {
+			t.Errorf("ByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "1T", "-1", "1.5M", "99999999999999999999G"} {
+		if got, err := ByteSize(in); err == nil {
+			t.Errorf("ByteSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+// LXC does not load a config that sets both lxc.namespace.clone and .keep.
+func TestLoadCloneAndKeep(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(p, []byte("lxc.namespace.clone = net\nlxc.namespace.keep = user\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "mutually exclusive") {
+		t.Errorf("Load with clone and keep: %v, want an error saying they are mutually exclusive", err)
+	}
 }

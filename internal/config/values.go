@@ -62,16 +62,27 @@ func parseID(s string) (string, error) {
 // parseByteSize takes auto or a size in bytes with an optional KB, MB or GB
 // (powers of 1024, any case), as the console buffer keys do.
 func parseByteSize(s string) (string, error) {
-	if s == "auto" {
-		return s, nil
-	}
-	num := strings.TrimRight(s, "kKmMgGbB")
-	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
-	num = strings.TrimSpace(num)
-	if _, err := strconv.ParseUint(num, 10, 64); err != nil || !slices.Contains([]string{"", "B", "KB", "MB", "GB"}, unit) {
-		return "", errors.New("want auto, or a size such as 65536, 64KB or 1MB")
+	if _, err := ByteSize(s); err != nil {
+		return "", err
 	}
 	return s, nil
+}
+
+// ByteSize is the byte count of a size key's value (lxc.console.size,
+// lxc.console.buffer.size): auto is LXC's 128 KiB; a number takes an
+// optional unit B, K or KB, M or MB, G or GB (binary multiples, as LXC's).
+func ByteSize(s string) (int64, error) {
+	if s == "auto" {
+		return 128 << 10, nil
+	}
+	num := strings.TrimSpace(strings.TrimRight(s, "kKmMgGbB"))
+	unit := strings.ToUpper(strings.TrimSpace(s[len(strings.TrimRight(s, "kKmMgGbB")):]))
+	shift, ok := map[string]uint{"": 0, "B": 0, "K": 10, "KB": 10, "M": 20, "MB": 20, "G": 30, "GB": 30}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || !ok || n < 0 || n > math.MaxInt64>>shift {
+		return 0, errors.New("want auto, or a size such as 65536, 64KB or 1M")
+	}
+	return n << shift, nil
 }
 
 // parseRelPath takes a relative path that stays below its base.
