@@ -183,19 +183,22 @@ func memory(b *bench, n int, started *[]string, shared bool) error {
 	if err != nil {
 		return err
 	}
-	var priv []int
+	var priv, pss []int
 	if shared {
-		if kb, err := anonKB("[lxc monitor] " + b.lxcpath + " (shared)"); err == nil {
-			priv = append(priv, kb/n)
+		if m, err := monitorKB("[lxc monitor] " + b.lxcpath + " (shared)"); err == nil {
+			priv = append(priv, m["Anonymous"]/n)
+			pss = append(pss, m["Pss"]/n)
 		}
 	} else {
 		for _, name := range names {
-			if kb, err := anonKB("[lxc monitor] " + b.lxcpath + " " + name); err == nil {
-				priv = append(priv, kb)
+			if m, err := monitorKB("[lxc monitor] " + b.lxcpath + " " + name); err == nil {
+				priv = append(priv, m["Anonymous"])
+				pss = append(pss, m["Pss"])
 			}
 		}
 	}
 	sort.Ints(priv)
+	sort.Ints(pss)
 	mode := "a monitor process each"
 	if shared {
 		mode = "GOLXC_SHARED_MONITOR=1"
@@ -203,7 +206,8 @@ func memory(b *bench, n int, started *[]string, shared bool) error {
 	fmt.Printf("memory, %d running busybox containers, %s:\n", n, mode)
 	fmt.Printf("  %-36s %10.2f MiB\n", "host cost per container", float64(before-after)/float64(n)/1024)
 	if len(priv) > 0 {
-		fmt.Printf("  %-36s %10.2f MiB\n", "monitor private memory per container", float64(priv[len(priv)/2])/1024)
+		fmt.Printf("  %-36s %10.2f MiB\n", "monitor PSS per container", float64(pss[len(pss)/2])/1024)
+		fmt.Printf("  %-36s %10.2f MiB\n", "monitor anonymous memory per container", float64(priv[len(priv)/2])/1024)
 	}
 	for _, name := range names {
 		_ = b.tool("lxc-stop", "-k", "-n", name).Run()
@@ -226,9 +230,9 @@ func memAvailable() (int, error) {
 	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
 }
 
-// anonKB is the anonymous memory of the process titled title (its
-// private memory but the binary's shared text).
-func anonKB(title string) (int, error) {
+// monitorKB reads the smaps_rollup figures (Pss, Anonymous ...) in KiB of
+// the process titled title.
+func monitorKB(title string) (map[string]int, error) {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
@@ -237,13 +241,17 @@ func anonKB(title string) (int, error) {
 		}
 		s, err := os.ReadFile(filepath.Join(filepath.Dir(p), "smaps_rollup"))
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
+		m := map[string]int{}
 		for _, line := range strings.Split(string(s), "\n") {
-			if v, ok := strings.CutPrefix(line, "Anonymous:"); ok {
-				return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if f := strings.Fields(line); len(f) == 3 && f[2] == "kB" {
+				if v, err := strconv.Atoi(f[1]); err == nil {
+					m[strings.TrimSuffix(f[0], ":")] = v
+				}
 			}
 		}
+		return m, nil
 	}
-	return 0, fmt.Errorf("no process titled %q", title)
+	return nil, fmt.Errorf("no process titled %q", title)
 }
