@@ -49,6 +49,7 @@ type infoJSON struct {
 	KMemBytes   *uint64           `json:"kmem_use_bytes,omitempty"`
 	IPs         []string          `json:"ips"`
 	Config      map[string]string `json:"config,omitempty"`
+	RunBy       string            `json:"run_by,omitempty"` // "lxc": LXC's own tools run it
 }
 
 func (i *infoCmd) run(args []string) error {
@@ -79,7 +80,7 @@ func (i *infoCmd) run(args []string) error {
 		}
 	}
 	if i.format == "json" {
-		j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}}
+		j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}, RunBy: runBy(info)}
 		if s := info.Stats; s != nil {
 			if s.HasCPU {
 				j.CPUNanos = &s.CPUNanos
@@ -107,6 +108,9 @@ func (i *infoCmd) run(args []string) error {
 	}
 	if all || i.state {
 		line("State", info.State)
+	}
+	if all && info.RunByLXC {
+		line("Run by", "LXC's own tools (lxc-start), not golxc")
 	}
 	if info.Pid > 0 {
 		if all || i.pid {

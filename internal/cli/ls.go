@@ -62,6 +62,7 @@ type lsRow struct {
 	IPv4         []string `json:"ipv4"`
 	IPv6         []string `json:"ipv6"`
 	Unprivileged bool     `json:"unprivileged"`
+	RunBy        string   `json:"run_by,omitempty"` // "lxc": LXC's own tools run it
 }
 
 func (l *lsCmd) run(args []string) error {
@@ -131,7 +132,7 @@ func (l *lsCmd) run(args []string) error {
 				r.State = "UNKNOWN"
 				return
 			}
-			r.State, r.Pid = info.State, info.Pid
+			r.State, r.Pid, r.RunBy = info.State, info.Pid, runBy(info)
 			if info.Stats != nil && info.Stats.HasMemory {
 				r.RAMBytes = info.Stats.MemoryBytes
 			}
@@ -196,7 +197,7 @@ func (r *lsRow) cell(col string) string {
 	case "NAME":
 		return r.Name
 	case "STATE":
-		return r.State
+		return stateCell(r.State, r.RunBy)
 	case "PID":
 		if r.Pid == 0 {
 			return "-"

@@ -30,6 +30,10 @@ func (c *Container) Destroy(force bool) error {
 	if !c.Defined() {
 		return &ErrNotDefined{Name: c.Name}
 	}
+	// Not even with -f: golxc cannot kill what LXC's monitor supervises.
+	if err := c.notRunByLXC(); err != nil {
+		return err
+	}
 	// Out of sight first, in one step; then the slow removal.
 	gone, err := makeWorkDir(c.LXCPath, "."+c.Name+destroyingInfix)
 	if err != nil {
