@@ -76,7 +76,7 @@ func assertMade(t *testing.T, lxcpath, name, what string) {
 // config after template: ... no such file or directory").
 func TestCompatStoreAliasConcurrentCreates(t *testing.T) {
 	t.Parallel()
-	l := newLab(t)
+	l := newRelLab(t)
 	alias := l.alias()
 	script, conf := l.slowTemplate(), l.conf()
 	for round := range 10 {
@@ -157,7 +157,7 @@ func lockDir(t *testing.T, p string) func() {
 // holds, whatever path the sweeping create came by.
 func TestCompatStoreSweepTakesLeftoverLock(t *testing.T) {
 	t.Parallel()
-	l := newLab(t)
+	l := newRelLab(t)
 	alias := l.alias()
 	script, conf := l.slowTemplate(), l.conf()
 	mk := func(name string) string {
@@ -206,7 +206,7 @@ func TestCompatStoreSweepTakesLeftoverLock(t *testing.T) {
 // and the other way round: one monitor, reached through either.
 func TestCompatStoreAliasRunning(t *testing.T) {
 	t.Parallel()
-	l := newLab(t)
+	l := newRelLab(t)
 	alias := l.alias()
 	n := l.startBusybox()
 	pid := l.initPID(n)
@@ -362,7 +362,7 @@ func assertRefusedForLXC(t *testing.T, lxcpath, name, tool string, args ...strin
 func TestCompatLXCSquatter(t *testing.T) {
 	t.Parallel()
 	requireBusybox(t)
-	l := newLab(t)
+	l := newRelLab(t)
 	alias := l.alias()
 	n := l.createBusybox()
 	sock := l.path + "/" + n + "/command"
@@ -489,7 +489,7 @@ func TestCompatLXCRunning(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/lxc-start"); err != nil {
 		t.Skip("Debian's lxc is not installed (/usr/bin/lxc-start)")
 	}
-	l := newLab(t)
+	l := newRelLab(t)
 	alias := l.alias()
 	long := filepath.Join(l.aux, strings.Repeat("L", 110))
 	if err := os.Symlink(l.path, long); err != nil {

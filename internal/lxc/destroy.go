@@ -31,7 +31,9 @@ func (c *Container) Destroy(force bool) error {
 		return &ErrNotDefined{Name: c.Name}
 	}
 	// Not even with -f: golxc cannot kill what LXC's monitor supervises.
+	// The lock file goes: LXC may destroy the container without golxc.
 	if err := c.notRunByLXC(); err != nil {
+		lock.remove()
 		return err
 	}
 	// Out of sight first, in one step; then the slow removal.
