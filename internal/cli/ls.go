@@ -102,6 +102,7 @@ func (l *lsCmd) run(args []string) error {
 	}
 	needState := l.fancy || l.running || l.stopped || l.active || l.frozen || l.format == "json"
 	rows := make([]lsRow, len(keep))
+	lxcScan := lxcScanFor(needState)
 	var wg sync.WaitGroup
 	for i, n := range keep {
 		rows[i] = lsRow{Name: n, State: "STOPPED", Groups: []string{}, IPv4: []string{}, IPv6: []string{}}
@@ -115,6 +116,7 @@ func (l *lsCmd) run(args []string) error {
 			if err != nil {
 				return
 			}
+			ct.UseLXCScan(lxcScan)
 			if l.fancy || l.format == "json" {
 				// A config that does not load shows its defaults here;
 				// lxc-start is where it is reported.

@@ -19,3 +19,12 @@ func stateCell(state, runBy string) string {
 	}
 	return state
 }
+
+// lxcScanFor is the one look at LXC's monitors that every container of a
+// listing shares (nil when no state is shown).
+func lxcScanFor(needState bool) *lxc.LXCScan {
+	if !needState {
+		return nil
+	}
+	return lxc.ScanLXC()
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -60,31 +61,63 @@ func (e *ErrRunByLXC) Error() string {
 	return e.Name + " is running under LXC's own tools (LXC's lxc-start), not golxc: stop it with LXC's lxc-stop first"
 }
 
+// LXCScan is what RunByLXC looks at, read once for many containers
+// (lxc-ls): the host's listening abstract sockets and, when needed, its
+// LXC monitor processes. A container asked alone reads its own.
+type LXCScan struct {
+	listening map[string]bool
+	err       error
+
+	monitorsOnce sync.Once
+	monitors     []lxcMonitorProc
+}
+
+// lxcMonitorProc is a root process titled "[lxc monitor] LXCPATH NAME".
+type lxcMonitorProc struct {
+	pid           int
+	lxcpath, name string // LXCPATH as LXC's user typed it
+}
+
+// ScanLXC reads the host's listening abstract sockets.
+func ScanLXC() *LXCScan {
+	s := &LXCScan{listening: map[string]bool{}}
+	names, err := abstractListeners()
+	for _, n := range names {
+		s.listening[n] = true
+	}
+	s.err = err
+	return s
+}
+
+// UseLXCScan makes RunByLXC (and Info) look at s instead of reading its own.
+func (c *Container) UseLXCScan(s *LXCScan) { c.lxcScan = s }
+
 // RunByLXC reports whether LXC's own monitor runs the container, nil when
 // it does not. It finds LXC's command socket under any spelling of the
 // lxcpath that resolves to this store: a plain name by its lxcpath, a
 // hashed one by the path as given here or resolved, else (a hash cannot be
 // traced back) by the title of a monitor that names this store.
 func (c *Container) RunByLXC() (*LXCRun, error) {
+	scan := c.lxcScan
+	if scan == nil {
+		scan = ScanLXC()
+	}
+	if scan.err != nil {
+		return nil, scan.err
+	}
 	want := map[string]bool{}
 	for _, p := range []string{c.typed, c.LXCPath} {
 		if p != "" {
 			want[lxcSocketName(p, c.Name)] = true
 		}
 	}
-	listeners, err := abstractListeners()
-	if err != nil {
-		return nil, err
-	}
-	listening := map[string]bool{}
 	otherHashed := false
-	for _, l := range listeners {
-		listening[l] = true
+	for l := range scan.listening {
 		prefix, named := strings.CutSuffix(l, "/"+c.Name+"/command")
 		switch {
 		case want[l] || named && c.resolvesHere(prefix):
 			if rootListener(l) {
-				return c.lxcRun(l, 0), nil
+				return c.lxcRun(scan, l), nil
 			}
 		case strings.HasPrefix(l, "lxc/") && strings.HasSuffix(l, "/command"):
 			otherHashed = true
@@ -93,22 +126,23 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 	if !otherHashed {
 		return nil, nil
 	}
-	pid, typed := c.lxcMonitor()
-	if pid == 0 {
-		return nil, nil
-	}
-	if l := lxcSocketName(typed, c.Name); listening[l] && rootListener(l) {
-		return c.lxcRun(l, pid), nil
+	for _, m := range c.lxcMonitors(scan) {
+		if l := lxcSocketName(m.lxcpath, c.Name); scan.listening[l] && rootListener(l) {
+			return c.lxcRun(scan, l), nil
+		}
 	}
 	return nil, nil
 }
 
-// lxcRun describes the container LXC runs with command socket l and, when
-// known, monitor pid.
-func (c *Container) lxcRun(l string, pid int) *LXCRun {
-	run := &LXCRun{Socket: l, MonitorPid: pid}
-	if run.MonitorPid == 0 {
-		run.MonitorPid, _ = c.lxcMonitor()
+// lxcRun describes the container LXC runs with command socket l.
+func (c *Container) lxcRun(scan *LXCScan, l string) *LXCRun {
+	run := &LXCRun{Socket: l}
+	// The monitor whose title names that socket; else, LXC having been
+	// given the same store twice, any of them.
+	for _, m := range c.lxcMonitors(scan) {
+		if run.MonitorPid == 0 || lxcSocketName(m.lxcpath, c.Name) == l {
+			run.MonitorPid = m.pid
+		}
 	}
 	if run.MonitorPid > 0 {
 		run.InitPid = firstChild(run.MonitorPid)
@@ -117,6 +151,19 @@ func (c *Container) lxcRun(l string, pid int) *LXCRun {
 		run.Cgroup = topCgroup(run.InitPid)
 	}
 	return run
+}
+
+// lxcMonitors are the LXC monitors of this container: its name, an
+// lxcpath that resolves to this store.
+func (c *Container) lxcMonitors(scan *LXCScan) []lxcMonitorProc {
+	scan.monitorsOnce.Do(func() { scan.monitors = lxcMonitorProcs() })
+	var mine []lxcMonitorProc
+	for _, m := range scan.monitors {
+		if m.name == c.Name && c.resolvesHere(m.lxcpath) {
+			mine = append(mine, m)
+		}
+	}
+	return mine
 }
 
 // notRunByLXC is ErrRunByLXC when LXC's own monitor runs the container
@@ -170,6 +217,9 @@ func abstractListeners() ([]string, error) {
 	for sc.Scan() {
 		// Num RefCount Protocol Flags Type St Inode Path
 		line := sc.Text()
+		if !strings.HasSuffix(line, "/command") {
+			continue // nothing LXC names (most lines: cheap to skip)
+		}
 		fields := strings.Fields(line)
 		if len(fields) < 8 || fields[4] != "0001" {
 			continue
@@ -213,14 +263,15 @@ func rootListener(name string) bool {
 	return cred.Uid == 0
 }
 
-// lxcMonitor finds the root process titled "[lxc monitor] LXCPATH NAME"
-// (its only argument) whose LXCPATH resolves to this store, and returns
-// its pid and that LXCPATH as typed; 0 when there is none.
-func (c *Container) lxcMonitor() (int, string) {
+// lxcMonitorProcs lists the root processes titled "[lxc monitor] LXCPATH
+// NAME", that being their only argument (golxc's own monitors have more).
+// A name has no spaces (ValidateName), so it is the title's last word.
+func lxcMonitorProcs() []lxcMonitorProc {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, ""
+		return nil
 	}
+	var procs []lxcMonitorProc
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -232,15 +283,16 @@ func (c *Container) lxcMonitor() (int, string) {
 		}
 		title, ok := strings.CutSuffix(string(b), "\x00")
 		if !ok || strings.Contains(title, "\x00") {
-			continue // golxc's own monitors have more arguments
-		}
-		path, ok := strings.CutSuffix(strings.TrimPrefix(title, "[lxc monitor] "), " "+c.Name)
-		if !ok || !c.resolvesHere(path) || !rootProcess(pid) {
 			continue
 		}
-		return pid, path
+		rest := strings.TrimPrefix(title, "[lxc monitor] ")
+		i := strings.LastIndexByte(rest, ' ')
+		if i < 1 || !rootProcess(pid) {
+			continue
+		}
+		procs = append(procs, lxcMonitorProc{pid: pid, lxcpath: rest[:i], name: rest[i+1:]})
 	}
-	return 0, ""
+	return procs
 }
 
 // rootProcess reports whether pid's real and effective uids are 0.

@@ -29,6 +29,8 @@ type Container struct {
 	// typed is the lxcpath as given, made absolute: LXC's own tools name
 	// a container's command socket after the path as typed (see lxcrun.go).
 	typed string
+	// lxcScan, when set, is shared by the containers of one listing.
+	lxcScan *LXCScan
 }
 
 // New returns the container name under lxcpath after checking the name.
