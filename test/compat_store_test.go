@@ -264,9 +264,10 @@ func TestCompatStoreAliasRunning(t *testing.T) {
 	}
 }
 
-// squatter runs test/attacker squat NAME, as uid when uid > 0, and returns
-// a func that ends it.
-func (l *lab) squatter(name string, uid uint32) func() {
+// squatter runs test/attacker squat NAME, as uid when uid > 0, in a pid
+// namespace of its own when ownPidNS (as a privileged container's root in
+// the host's network namespace would), and returns a func that ends it.
+func (l *lab) squatter(name string, uid uint32, ownPidNS bool) func() {
 	l.t.Helper()
 	bin := filepath.Join(l.aux, "attacker")
 	if _, err := os.Stat(bin); err != nil {
@@ -290,8 +291,12 @@ func (l *lab) squatter(name string, uid uint32) func() {
 		l.t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "squat", name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	if uid > 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: uid}
+	}
+	if ownPidNS {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWPID
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -356,9 +361,11 @@ func assertRefusedForLXC(t *testing.T, lxcpath, name, tool string, args ...strin
 }
 
 // Anybody can bind an abstract socket name: a listener on LXC's command
-// socket name counts only when root's. A squatter that is not root proves
-// nothing (the container is stopped and golxc runs it); a root listener,
-// under the lxcpath or an alias of it, is LXC's monitor for golxc.
+// socket name counts only when root's and held by a process of the host's
+// pid namespace. A squatter that is not root, or root of a container that
+// shares the host's network namespace, proves nothing (the container is
+// stopped and golxc runs it); a root listener of the host, under the
+// lxcpath or an alias of it, is LXC's monitor for golxc.
 func TestCompatLXCSquatter(t *testing.T) {
 	t.Parallel()
 	requireBusybox(t)
@@ -367,23 +374,32 @@ func TestCompatLXCSquatter(t *testing.T) {
 	n := l.createBusybox()
 	sock := l.path + "/" + n + "/command"
 
-	stop := l.squatter(sock, 65534)
-	if st := l.state(n); st != "STOPPED" {
-		t.Errorf("with a non-root squatter on @%s: %s is %s, want STOPPED", sock, n, st)
+	for _, sq := range []struct {
+		what     string
+		uid      uint32
+		ownPidNS bool
+	}{
+		{"a non-root squatter", 65534, false},
+		{"root of another pid namespace (a container sharing the host's network)", 0, true},
+	} {
+		stop := l.squatter(sock, sq.uid, sq.ownPidNS)
+		if st := l.state(n); st != "STOPPED" {
+			t.Errorf("with %s on @%s: %s is %s, want STOPPED", sq.what, sock, n, st)
+		}
+		if r := l.lsRow(l.path, n); r.RunBy != "" || r.State != "STOPPED" {
+			t.Errorf("with %s: lxc-ls --format json says %+v, want STOPPED and no run_by", sq.what, r)
+		}
+		l.mustRun("lxc-start", "-n", n)
+		l.waitState(n, "RUNNING", 10*time.Second)
+		if r := l.lsRow(l.path, n); r.RunBy != "" {
+			t.Errorf("with %s: golxc's own running container: run_by %q, want none", sq.what, r.RunBy)
+		}
+		l.mustRun("lxc-stop", "-n", n, "-k")
+		stop()
 	}
-	if r := l.lsRow(l.path, n); r.RunBy != "" || r.State != "STOPPED" {
-		t.Errorf("with a non-root squatter: lxc-ls --format json says %+v, want STOPPED and no run_by", r)
-	}
-	l.mustRun("lxc-start", "-n", n)
-	l.waitState(n, "RUNNING", 10*time.Second)
-	if r := l.lsRow(l.path, n); r.RunBy != "" {
-		t.Errorf("golxc's own running container: run_by %q, want none", r.RunBy)
-	}
-	l.mustRun("lxc-stop", "-n", n, "-k")
-	stop()
 
 	for _, at := range []string{l.path, alias} {
-		stop := l.squatter(at+"/"+n+"/command", 0)
+		stop := l.squatter(at+"/"+n+"/command", 0, false)
 		for _, p := range []string{l.path, alias} {
 			if st := strings.Fields(mustOut(t, "lxc-info", "-P", p, "-n", n, "-s")); len(st) != 2 || st[1] != "RUNNING" {
 				t.Errorf("root listener on @%s/%s/command: lxc-info -P %s -s says %v, want RUNNING", at, n, p, st)
@@ -477,8 +493,9 @@ func removeCgroupTree(t *testing.T, d string) {
 	}
 }
 
-// Debian's own LXC runs two containers: one started under the lxcpath,
-// one through a symlink long enough that LXC hashes its socket's name.
+// Debian's own LXC runs three containers: one started under the lxcpath,
+// one through a symlink long enough that LXC hashes its socket's name, one
+// in the foreground (lxc-start -F).
 // golxc refuses to start, stop, destroy or execute either, through the
 // lxcpath, the alias or the long path; lxc-info and lxc-ls show them
 // running under LXC with LXC's init pid. Once LXC has stopped one, golxc
@@ -495,13 +512,41 @@ func TestCompatLXCRunning(t *testing.T) {
 	if err := os.Symlink(l.path, long); err != nil {
 		t.Fatal(err)
 	}
-	n, h := newName(t), newName(t)
+	n, h, f := newName(t), newName(t), newName(t)
 	l.lxcContainer(n, l.path)
 	l.lxcContainer(h, long)
-	for _, c := range []struct{ name, path string }{{n, l.path}, {h, long}} {
-		if out, code := debianLXC(t, "lxc-start", "-P", c.path, "-n", c.name, "-o", filepath.Join(l.aux, c.name+".log"), "-l", "INFO"); code != 0 {
-			log, _ := os.ReadFile(filepath.Join(l.aux, c.name+".log"))
-			t.Fatalf("LXC's lxc-start -P %s -n %s: exit %d: %s\n%s", c.path, c.name, code, out, log)
+	l.lxcContainer(f, l.path)
+	// f in the foreground (lxc-start -F): no monitor title, lxc-start
+	// itself holds the socket.
+	fg := exec.Command("/usr/bin/lxc-start", "-F", "-P", l.path, "-n", f)
+	fg.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	fgOut, err := os.Create(filepath.Join(l.aux, f+".out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fgOut.Close()
+	fg.Stdout, fg.Stderr = fgOut, fgOut
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fgDone := make(chan error, 1)
+	go func() { fgDone <- fg.Wait() }()
+	t.Cleanup(func() {
+		debianLXC(t, "lxc-stop", "-P", l.path, "-n", f, "-k")
+		select {
+		case <-fgDone:
+		case <-time.After(10 * time.Second):
+			t.Errorf("cleanup: LXC's lxc-start -F -n %s (pid %d) did not end after lxc-stop -k; killing it", f, fg.Process.Pid)
+			fg.Process.Kill()
+			<-fgDone
+		}
+	})
+	for _, c := range []struct{ name, path string }{{n, l.path}, {h, long}, {f, l.path}} {
+		if c.name != f {
+			if out, code := debianLXC(t, "lxc-start", "-P", c.path, "-n", c.name, "-o", filepath.Join(l.aux, c.name+".log"), "-l", "INFO"); code != 0 {
+				log, _ := os.ReadFile(filepath.Join(l.aux, c.name+".log"))
+				t.Fatalf("LXC's lxc-start -P %s -n %s: exit %d: %s\n%s", c.path, c.name, code, out, log)
+			}
 		}
 		if !waitFor(10*time.Second, func() bool {
 			out, _ := debianLXC(t, "lxc-info", "-P", c.path, "-n", c.name, "-s", "-H")
@@ -517,7 +562,7 @@ func TestCompatLXCRunning(t *testing.T) {
 		t.Errorf("LXC's lxc-start -P %s -n %s: no listener on @%s (the hashed name's case is not tested)", long, h, hashed)
 	}
 
-	for _, c := range []struct{ name, path string }{{n, l.path}, {h, long}} {
+	for _, c := range []struct{ name, path string }{{n, l.path}, {h, long}, {f, l.path}} {
 		out, _ := debianLXC(t, "lxc-info", "-P", c.path, "-n", c.name, "-p", "-H")
 		lxcPid, _ := strconv.Atoi(strings.TrimSpace(out))
 		for _, p := range []string{l.path, alias, long} {
@@ -540,7 +585,7 @@ func TestCompatLXCRunning(t *testing.T) {
 		}
 	}
 	table := mustOut(t, "lxc-ls", "-P", l.path, "-f")
-	for _, c := range []string{n, h} {
+	for _, c := range []string{n, h, f} {
 		if !strings.Contains(table, c+" ") || !strings.Contains(table[strings.Index(table, c):], "RUNNING (LXC)") {
 			t.Errorf("lxc-ls -f: %s not shown RUNNING (LXC):\n%s", c, table)
 		}

@@ -18,19 +18,21 @@ import (
 
 // A host may still run some containers with LXC's own tools. LXC's
 // lxc-start (LXC 5.0.2, as Debian 12 ships it; observed in /proc/net/unix,
-// ss -xlp and strace of lxc-info) runs a container under a monitor titled
-// "[lxc monitor] LXCPATH NAME" that listens on an abstract unix stream
-// socket named "LXCPATH/NAME/command", LXCPATH as its user typed it,
-// symlinks and all. When that name is longer than lxcSocketPlainMax bytes,
-// the socket is "lxc/HASH/command" instead, HASH the 64-bit FNV-1a of
-// "LXCPATH/NAME" in 16 hex digits. The socket is created before lxc-start
-// daemonizes, so its credentials name a process that is gone: the
-// listener's uid is the proof, the title only finds the pids.
+// ss -xlp and strace of lxc-info) listens on an abstract unix stream socket
+// named "LXCPATH/NAME/command", LXCPATH as its user typed it, symlinks and
+// all; when that name is longer than lxcSocketPlainMax bytes, on
+// "lxc/HASH/command" instead, HASH the 64-bit FNV-1a of "LXCPATH/NAME" in 16
+// hex digits. In the background its monitor is titled "[lxc monitor]
+// LXCPATH NAME" and holds the socket (created before it daemonized, so the
+// socket's credentials name a process that is gone); with -F, lxc-start
+// itself holds it. The container's init is that process's child.
 //
-// Anybody may bind an abstract name, so a listener counts as LXC's only if
-// its owner is root (SO_PEERCRED, as the kernel recorded it at listen(2),
-// in our user namespace): a squatter that is not root is not LXC, and the
-// container is not running. root is trusted anyway.
+// Anybody may bind an abstract name, and a privileged container in the
+// host's network namespace is root there. So a listener counts as LXC's
+// only when root owns it (SO_PEERCRED, recorded at listen(2)) and a root
+// process of our own pid namespace holds it open (its /proc/PID/fd names
+// the socket's inode): a squatter that is not root, or a container's
+// process, is not LXC, and the container is not running.
 
 // lxcSocketPlainMax is the longest "LXCPATH/NAME/command" LXC 5.0 uses
 // as is (measured: 105 bytes plain, 106 hashed).
@@ -65,7 +67,7 @@ func (e *ErrRunByLXC) Error() string {
 // (lxc-ls): the host's listening abstract sockets and, when needed, its
 // LXC monitor processes. A container asked alone reads its own.
 type LXCScan struct {
-	listening map[string]bool
+	listening map[string]uint64 // name: socket inode
 	err       error
 
 	monitorsOnce sync.Once
@@ -80,17 +82,17 @@ type lxcMonitorProc struct {
 
 // ScanLXC reads the host's listening abstract sockets.
 func ScanLXC() *LXCScan {
-	s := &LXCScan{listening: map[string]bool{}}
-	names, err := abstractListeners()
-	for _, n := range names {
-		s.listening[n] = true
-	}
-	s.err = err
-	return s
+	l, err := abstractListeners()
+	return &LXCScan{listening: l, err: err}
 }
 
 // UseLXCScan makes RunByLXC (and Info) look at s instead of reading its own.
 func (c *Container) UseLXCScan(s *LXCScan) { c.lxcScan = s }
+
+// lxcStartWindow is how long a root listener on LXC's socket name may go
+// without a process that proves it LXC's: the socket exists a moment
+// before lxc-start's daemonized monitor takes its title.
+const lxcStartWindow = 500 * time.Millisecond
 
 // RunByLXC reports whether LXC's own monitor runs the container, nil when
 // it does not. It finds LXC's command socket under any spelling of the
@@ -112,12 +114,17 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 		}
 	}
 	otherHashed := false
-	for l := range scan.listening {
+	for l, inode := range scan.listening {
 		prefix, named := strings.CutSuffix(l, "/"+c.Name+"/command")
 		switch {
-		case want[l] || named && c.resolvesHere(prefix):
-			if rootListener(l) {
-				return c.lxcRun(scan, l), nil
+		case want[l] || named && filepath.IsAbs(prefix):
+			// Root first: a path a squatter chose is never resolved.
+			pid, ok := rootListener(l)
+			if !ok || !want[l] && !c.resolvesHere(prefix) {
+				continue
+			}
+			if run := c.proveLXC(scan, l, inode, pid); run != nil {
+				return run, nil
 			}
 		case strings.HasPrefix(l, "lxc/") && strings.HasSuffix(l, "/command"):
 			otherHashed = true
@@ -126,39 +133,59 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 	if !otherHashed {
 		return nil, nil
 	}
-	for _, m := range c.lxcMonitors(scan) {
-		if l := lxcSocketName(m.lxcpath, c.Name); scan.listening[l] && rootListener(l) {
-			return c.lxcRun(scan, l), nil
+	for _, m := range c.lxcMonitors(scan.titled()) {
+		l := lxcSocketName(m.lxcpath, c.Name)
+		if inode, ok := scan.listening[l]; ok {
+			if pid, ok := rootListener(l); ok {
+				if run := c.proveLXC(scan, l, inode, pid); run != nil {
+					return run, nil
+				}
+			}
 		}
 	}
 	return nil, nil
 }
 
-// lxcRun describes the container LXC runs with command socket l.
-func (c *Container) lxcRun(scan *LXCScan, l string) *LXCRun {
-	run := &LXCRun{Socket: l}
-	// The monitor whose title names that socket; else, LXC having been
-	// given the same store twice, any of them.
-	for _, m := range c.lxcMonitors(scan) {
-		if run.MonitorPid == 0 || lxcSocketName(m.lxcpath, c.Name) == l {
-			run.MonitorPid = m.pid
+// proveLXC looks for the process of our pid namespace that holds root's
+// listening socket l: lxc-start -F itself (the listener's pid), or the
+// monitor titled for this container. A listener none holds is given
+// lxcStartWindow for LXC's monitor to take its title, then taken for a
+// squatter's.
+func (c *Container) proveLXC(scan *LXCScan, l string, inode uint64, listenerPid int) *LXCRun {
+	monitors := scan.titled()
+	for deadline := time.Now().Add(lxcStartWindow); ; {
+		candidates := []int{listenerPid}
+		for _, m := range c.lxcMonitors(monitors) {
+			candidates = append(candidates, m.pid)
 		}
+		for _, pid := range candidates {
+			if holdsSocket(pid, inode) {
+				run := &LXCRun{Socket: l, MonitorPid: pid, InitPid: firstChild(pid)}
+				if run.InitPid > 0 {
+					run.Cgroup = topCgroup(run.InitPid)
+				}
+				return run
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+		monitors = lxcMonitorProcs()
 	}
-	if run.MonitorPid > 0 {
-		run.InitPid = firstChild(run.MonitorPid)
-	}
-	if run.InitPid > 0 {
-		run.Cgroup = topCgroup(run.InitPid)
-	}
-	return run
 }
 
-// lxcMonitors are the LXC monitors of this container: its name, an
-// lxcpath that resolves to this store.
-func (c *Container) lxcMonitors(scan *LXCScan) []lxcMonitorProc {
-	scan.monitorsOnce.Do(func() { scan.monitors = lxcMonitorProcs() })
+// titled is the host's LXC monitors, read once per scan.
+func (s *LXCScan) titled() []lxcMonitorProc {
+	s.monitorsOnce.Do(func() { s.monitors = lxcMonitorProcs() })
+	return s.monitors
+}
+
+// lxcMonitors are those of monitors that are this container's: its name,
+// an lxcpath that resolves to this store.
+func (c *Container) lxcMonitors(monitors []lxcMonitorProc) []lxcMonitorProc {
 	var mine []lxcMonitorProc
-	for _, m := range scan.monitors {
+	for _, m := range monitors {
 		if m.name == c.Name && c.resolvesHere(m.lxcpath) {
 			mine = append(mine, m)
 		}
@@ -201,17 +228,18 @@ func (c *Container) resolvesHere(p string) bool {
 	return err == nil && r == c.LXCPath
 }
 
-// abstractListeners lists the abstract unix stream sockets of our network
-// namespace that listen, by name. Names are as /proc/net/unix prints them
-// (a NUL inside becomes '@'); one that fakes a line of its own only adds a
-// name that rootListener then checks.
-func abstractListeners() ([]string, error) {
+// abstractListeners maps the abstract unix stream sockets of our network
+// namespace that listen, by name, to their inodes. Names are as
+// /proc/net/unix prints them (a NUL inside becomes '@'); one that fakes a
+// line of its own only adds a name that rootListener and holdsSocket then
+// check.
+func abstractListeners() (map[string]uint64, error) {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
 		return nil, fmt.Errorf("look for LXC's monitors: %w", err)
 	}
 	defer f.Close()
-	var names []string
+	names := map[string]uint64{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
@@ -228,11 +256,12 @@ func abstractListeners() ([]string, error) {
 		if err != nil || flags&soAcceptCon == 0 {
 			continue
 		}
+		inode, err := strconv.ParseUint(fields[6], 10, 64)
 		i := strings.Index(line, " @")
-		if i < 0 {
+		if err != nil || i < 0 {
 			continue
 		}
-		names = append(names, line[i+2:])
+		names[line[i+2:]] = inode
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read /proc/net/unix: %w", err)
@@ -241,26 +270,55 @@ func abstractListeners() ([]string, error) {
 }
 
 // rootListener reports whether abstract socket name is listened on by
-// root.
-func rootListener(name string) bool {
+// root, and the pid that listened (in our pid namespace; 0 if outside it).
+func rootListener(name string) (int, bool) {
 	d := net.Dialer{Timeout: lxcDialTimeout}
 	conn, err := d.Dial("unix", "@"+name)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	defer conn.Close()
 	raw, err := conn.(*net.UnixConn).SyscallConn()
 	if err != nil {
-		return false
+		return 0, false
 	}
 	var cred *unix.Ucred
 	var cerr error
 	if err := raw.Control(func(fd uintptr) {
 		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	}); err != nil || cerr != nil {
+		return 0, false
+	}
+	return int(cred.Pid), cred.Uid == 0
+}
+
+// holdsSocket reports whether pid is a root process of our pid namespace
+// with socket inode open.
+func holdsSocket(pid int, inode uint64) bool {
+	if pid <= 0 || !rootProcess(pid) || !samePidNS(pid) {
 		return false
 	}
-	return cred.Uid == 0
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	want := "socket:[" + strconv.FormatUint(inode, 10) + "]"
+	for _, fd := range fds {
+		if link, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && link == want {
+			return true
+		}
+	}
+	return false
+}
+
+// samePidNS reports whether pid is in our pid namespace: a container's
+// processes are not, whatever their uid and title.
+func samePidNS(pid int) bool {
+	var a, b unix.Stat_t
+	return unix.Stat("/proc/self/ns/pid", &a) == nil &&
+		unix.Stat(filepath.Join("/proc", strconv.Itoa(pid), "ns", "pid"), &b) == nil &&
+		a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // lxcMonitorProcs lists the root processes titled "[lxc monitor] LXCPATH

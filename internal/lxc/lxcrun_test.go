@@ -1,8 +1,10 @@
 package lxc
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,5 +116,34 @@ func TestSweepTakesWorkDirLock(t *testing.T) {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s (lock free) not swept", filepath.Base(p))
 		}
+	}
+}
+
+// A listener of this process is found with its inode, and this process
+// (root, in its own pid namespace) holds it; nobody holds another inode.
+func TestAbstractListenerHolder(t *testing.T) {
+	skipUnlessRoot(t)
+	name := "golxc-test/" + strconv.Itoa(os.Getpid()) + "/c1/command"
+	ln, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l, err := abstractListeners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inode, ok := l[name]
+	if !ok {
+		t.Fatalf("abstractListeners has no %s", name)
+	}
+	if pid, root := rootListener(name); !root || pid != os.Getpid() {
+		t.Errorf("rootListener(%s) = %d, %v; want %d, true", name, pid, root, os.Getpid())
+	}
+	if !holdsSocket(os.Getpid(), inode) {
+		t.Errorf("holdsSocket(self, %d) = false", inode)
+	}
+	if holdsSocket(os.Getpid(), inode+1_000_000_000) {
+		t.Errorf("holdsSocket(self, another inode) = true")
 	}
 }
