@@ -60,6 +60,7 @@ type infoJSON struct {
 	KMemBytes   *uint64           `json:"kmem_use_bytes,omitempty"`
 	IPs         []string          `json:"ips"`
 	Config      map[string]string `json:"config,omitempty"`
+	RunBy       string            `json:"run_by,omitempty"` // "lxc": LXC's own tools run it
 }
 
 // say prints a diagnostic as LXC's lxc-info words it, without the tool's
@@ -141,6 +142,9 @@ func (i *infoCmd) run(args []string) error {
 	if all || i.state > 0 {
 		line("State", info.State)
 	}
+	if all && info.RunByLXC {
+		stat("Run by", "LXC's own tools (lxc-start), not golxc")
+	}
 	if info.Pid > 0 {
 		if all || i.pid > 0 {
 			line("PID", strconv.Itoa(info.Pid))
@@ -184,7 +188,7 @@ func (i *infoCmd) run(args []string) error {
 }
 
 func (i *infoCmd) printJSON(info *lxc.Info, values map[string]string) error {
-	j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}}
+	j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}, RunBy: runBy(info)}
 	if s := info.Stats; s != nil {
 		if s.HasCPU {
 			j.CPUNanos = &s.CPUNanos

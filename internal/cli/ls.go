@@ -76,6 +76,7 @@ type lsRow struct {
 	IPv4         []string `json:"ipv4"`
 	IPv6         []string `json:"ipv6"`
 	Unprivileged bool     `json:"unprivileged"`
+	RunBy        string   `json:"run_by,omitempty"` // "lxc": LXC's own tools run it
 
 	loadErr error // the config did not load: LXC leaves the container out
 }
@@ -141,6 +142,7 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 	needState := l.fancy || l.running || l.stopped || l.active || l.frozen || l.format == "json"
 	needStats := l.fancy && (slices.Contains(cols, "RAM") || slices.Contains(cols, "SWAP"))
 	rows := make([]lsRow, len(keep))
+	lxcScan := lxcScanFor(needState)
 	var wg sync.WaitGroup
 	for i, n := range keep {
 		rows[i] = lsRow{Name: n, State: "STOPPED", Groups: []string{}, IPv4: []string{}, IPv6: []string{}}
@@ -152,6 +154,7 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 				r.loadErr = err
 				return
 			}
+			ct.UseLXCScan(lxcScan)
 			// The config is read for every container, as LXC does: one
 			// that does not load is left out, with a message.
 			cfg, err := ct.LoadConfig("", nil)
@@ -174,7 +177,7 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 				r.State = "UNKNOWN"
 				return
 			}
-			r.State, r.Pid = info.State, info.Pid
+			r.State, r.Pid, r.RunBy = info.State, info.Pid, runBy(info)
 			if st := info.Stats; st != nil {
 				r.RAMBytes, r.SwapBytes = st.MemoryBytes, st.SwapBytes
 			}
@@ -348,7 +351,7 @@ func (r *lsRow) cell(col string) string {
 	case "NAME":
 		return r.Name
 	case "STATE":
-		return r.State
+		return stateCell(r.State, r.RunBy)
 	case "PID":
 		if r.Pid == 0 {
 			return "-"

@@ -82,15 +82,19 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		return fmt.Errorf("make lxcpath %s: %w", c.LXCPath, err)
 	}
 	sweepStale(c.LXCPath, c.Name)
-	tmp, err := os.MkdirTemp(c.LXCPath, "."+c.Name+creatingInfix)
+	work, err := makeWorkDir(c.LXCPath, "."+c.Name+creatingInfix)
 	if err != nil {
 		return fmt.Errorf("make container directory in %s: %w", c.LXCPath, err)
 	}
+	// Locked until it is renamed into place or removed: no sweep takes it
+	// from under the template.
 	defer func() {
 		if err != nil {
-			os.RemoveAll(tmp)
+			_ = work.remove()
 		}
+		work.release()
 	}()
+	tmp := work.path
 	if err := os.Chmod(tmp, 0o770); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
@@ -264,46 +268,6 @@ func runTemplate(script, dir, name string, args []string) error {
 		_ = cmd.Process.Kill()
 		<-done
 		return fmt.Errorf("interrupted by %v", s)
-	}
-}
-
-// sweepStale removes the hidden directories of creates and destroys that
-// were killed: one whose container lock nobody holds is no longer being
-// worked on.
-// own is the name whose lock the caller holds (its debris is stale by
-// definition: a second lock on it would fail, flock(2) locks belong to the
-// open file).
-func sweepStale(lxcpath, own string) {
-	entries, err := os.ReadDir(lxcpath)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		n := e.Name()
-		i := strings.Index(n, creatingInfix)
-		if i < 0 {
-			i = strings.Index(n, destroyingInfix)
-		}
-		if !e.IsDir() || !strings.HasPrefix(n, ".") || i < 1 {
-			continue
-		}
-		if n[1:i] == own {
-			os.RemoveAll(filepath.Join(lxcpath, n))
-			continue
-		}
-		other, err := New(lxcpath, n[1:i])
-		if err != nil {
-			continue
-		}
-		l, err := other.TryLock()
-		if err != nil {
-			continue
-		}
-		os.RemoveAll(filepath.Join(lxcpath, n))
-		if !other.Defined() {
-			l.remove() // the lock file this TryLock made, of a name now gone
-		}
-		l.Release()
 	}
 }
 

@@ -30,21 +30,25 @@ func (c *Container) Destroy(force bool) error {
 	if !c.Defined() {
 		return &ErrNotDefined{Name: c.Name}
 	}
+	// Not even with -f: golxc cannot kill what LXC's monitor supervises.
+	// The lock file goes: LXC may destroy the container without golxc.
+	if err := c.notRunByLXC(); err != nil {
+		lock.remove()
+		return err
+	}
 	// Out of sight first, in one step; then the slow removal.
-	gone, err := os.MkdirTemp(c.LXCPath, "."+c.Name+destroyingInfix)
+	gone, err := makeWorkDir(c.LXCPath, "."+c.Name+destroyingInfix)
 	if err != nil {
 		return fmt.Errorf("destroy %s: %w", c.Name, err)
 	}
-	if err := os.Rename(c.Dir(), filepath.Join(gone, c.Name)); err != nil {
-		os.Remove(gone)
+	defer gone.release()
+	if err := os.Rename(c.Dir(), filepath.Join(gone.path, c.Name)); err != nil {
+		_ = gone.remove()
 		return fmt.Errorf("destroy %s: %w", c.Name, err)
 	}
 	lock.remove()
 	removeStaleCgroups(c.Name)
-	if err := os.RemoveAll(gone); err != nil {
-		return fmt.Errorf("remove %s: %w", gone, err)
-	}
-	return nil
+	return gone.remove()
 }
 
 // destroyLock takes the container's lock for a destroy. A running

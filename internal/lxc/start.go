@@ -120,6 +120,13 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		return 1, err
 	}
 	defer lock.Release()
+	// LXC's own tools know nothing of golxc's lock: its monitor is asked
+	// for, under the lock, so that no golxc start races another. The lock
+	// file goes: LXC may destroy the container without golxc.
+	if err := c.notRunByLXC(); err != nil {
+		lock.remove()
+		return 1, err
+	}
 	if !c.Defined() {
 		if o.RCFile == "" {
 			// Destroyed between reading its config and taking the lock.

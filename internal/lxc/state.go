@@ -30,6 +30,8 @@ type Info struct {
 	Cgroups map[string]string
 	Cgroup  string
 	Stats   *cgroup.Stats
+	// RunByLXC: LXC's own lxc-start runs it, not golxc (see lxcrun.go).
+	RunByLXC bool
 }
 
 // State returns the container's state; an undefined container is an error.
@@ -46,22 +48,30 @@ func (c *Container) State() (string, error) {
 func (c *Container) Info(withStats bool) (*Info, error) {
 	info := &Info{Name: c.Name, State: monitor.Stopped}
 	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
-	if errors.Is(err, monitor.ErrNotRunning) {
+	switch {
+	case errors.Is(err, monitor.ErrNotRunning):
 		if err := c.mustBeDefined(); err != nil {
 			return nil, err
 		}
-		return info, nil
-	}
-	if err != nil {
+		run, err := c.RunByLXC()
+		if err != nil {
+			return nil, err
+		}
+		if run == nil {
+			return info, nil
+		}
+		info.State, info.Pid, info.Cgroup, info.RunByLXC = monitor.Running, run.InitPid, run.Cgroup, true
+	case err != nil:
 		return nil, c.monitorError(err)
+	default:
+		info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
 	}
-	info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
-	if withStats && info.Pid > 0 {
+	if withStats && info.Pid > 0 && info.Cgroup != "" {
 		layout, err := cgroup.Detect()
 		if err != nil {
 			return nil, err
 		}
-		st, err := layout.Group(r.Cgroup).Stats()
+		st, err := layout.Group(info.Cgroup).Stats()
 		if err != nil {
 			return nil, fmt.Errorf("read usage of %s: %w", c.Name, err)
 		}

@@ -34,6 +34,11 @@ func (c *Container) Stop(o StopOptions) error {
 		if err := c.mustBeDefined(); err != nil && o.RCFile == "" {
 			return err
 		}
+		// Not golxc's to stop, and not stopped either (exit 2 would
+		// tell a script it is).
+		if err := c.notRunByLXC(); err != nil {
+			return err
+		}
 		return &ErrNotRunning{Name: c.Name}
 	}
 	if err != nil {

@@ -20,8 +20,17 @@ const lockRoot = "/run/golxc/lock"
 
 // Container is one container of a store.
 type Container struct {
-	Name    string
+	Name string
+	// LXCPath is the lxcpath with its symlinks resolved: the store's
+	// identity. The lock, the command socket, the monitor's title and the
+	// sweeps key on it, so -P /alias (a symlink to /real) and -P /real are
+	// one store.
 	LXCPath string
+	// typed is the lxcpath as given, made absolute: LXC's own tools name
+	// a container's command socket after the path as typed (see lxcrun.go).
+	typed string
+	// lxcScan, when set, is shared by the containers of one listing.
+	lxcScan *LXCScan
 }
 
 // New returns the container name under lxcpath after checking the name.
@@ -36,7 +45,39 @@ func New(lxcpath, name string) (*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lxcpath %s: %w", lxcpath, err)
 	}
-	return &Container{Name: name, LXCPath: abs}, nil
+	resolved, err := ResolveLXCPath(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &Container{Name: name, LXCPath: resolved, typed: abs}, nil
+}
+
+// ResolveLXCPath follows the symlinks of an absolute lxcpath. One that does
+// not exist yet (lxc-create makes it) resolves through its deepest existing
+// ancestor: creating it through the path as typed makes exactly the
+// directory this names, so the key does not change when it appears. A
+// dangling symlink stays as typed; nothing can be created through it
+// (mkdir does not follow one), so no container lives under that key.
+func ResolveLXCPath(abs string) (string, error) {
+	var rest []string
+	for p := abs; ; {
+		r, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Join(append([]string{r}, rest...)...), nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("resolve lxcpath %s: %w", abs, err)
+		}
+		if _, lerr := os.Lstat(p); lerr == nil {
+			return abs, nil // p is a dangling symlink, or leads through one
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return abs, nil
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
 }
 
 // Dir is the container's directory.

@@ -17,6 +17,10 @@
 //	          whether it is the host's golxc (DEV, INO). Print "READY" after
 //	          the first scan, one "FOUND ..." line per finding, and "SEEN n
 //	          PRE-EXEC m" when STOPFILE appears.
+//	squat NAME
+//	          on the host: listen on the abstract unix socket NAME (LXC's
+//	          command socket's name, say), print "READY", accept and close
+//	          connections until stdin closes
 package main
 
 import (
@@ -39,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE")
+		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE | squat NAME")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -56,6 +60,11 @@ func main() {
 		dev, _ := strconv.ParseUint(os.Args[3], 10, 64)
 		ino, _ := strconv.ParseUint(os.Args[4], 10, 64)
 		watch([]byte(os.Args[2]), dev, ino, os.Args[5])
+	case "squat":
+		if len(os.Args) != 3 {
+			os.Exit(2)
+		}
+		squat(os.Args[2])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
@@ -401,4 +410,30 @@ func capField(pid int, field string) uint64 {
 		}
 	}
 	return 0
+}
+
+// squat holds abstract socket name for as long as stdin is open.
+func squat(name string) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + name})
+	}
+	if err == nil {
+		err = unix.Listen(fd, 16)
+	}
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	go func() {
+		for {
+			c, _, err := unix.Accept(fd)
+			if err != nil {
+				return
+			}
+			unix.Close(c)
+		}
+	}()
+	fmt.Println("READY")
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }

@@ -1,0 +1,149 @@
+package lxc
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// LXC 5.0.2's command socket names, as observed (/proc/net/unix, strace of
+// lxc-info): plain up to 105 bytes, hashed from 106.
+func TestLXCSocketName(t *testing.T) {
+	tests := []struct {
+		lxcpath, name, want string
+	}{
+		{"/tmp/c8store/lp", "stlxc1", "/tmp/c8store/lp/stlxc1/command"},
+		{"/var/lib/lxc", "c1", "/var/lib/lxc/c1/command"},
+		// 105 bytes: still plain.
+		{"/tmp/c8store/" + strings.Repeat("b", 77), "stlxc1", "/tmp/c8store/" + strings.Repeat("b", 77) + "/stlxc1/command"},
+		// 106 bytes: hashed.
+		{"/tmp/c8store/" + strings.Repeat("b", 78), "stlxc1", "lxc/2fa2f8f458092fa9/command"},
+		{"/tmp/c8store/" + strings.Repeat("a", 100), "stlxc2", "lxc/d588b439315bc414/command"},
+	}
+	for _, tt := range tests {
+		if got := lxcSocketName(tt.lxcpath, tt.name); got != tt.want {
+			t.Errorf("lxcSocketName(%q, %q) = %q, want %q", tt.lxcpath, tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestTopCgroup(t *testing.T) {
+	if got := topCgroup(os.Getpid()); strings.Contains(got, "/") {
+		t.Errorf("topCgroup(self) = %q: not a top-level name", got)
+	}
+	if got := topCgroup(-1); got != "" {
+		t.Errorf("topCgroup(-1) = %q, want \"\"", got)
+	}
+}
+
+func TestResolveLXCPath(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := func(name, to string) string {
+		p := filepath.Join(dir, name)
+		if err := os.Symlink(to, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	alias := link("alias", real)
+	chain := link("chain", alias)
+	rel := link("rel", "real")
+	dangling := link("dangling", filepath.Join(dir, "nowhere"))
+	tests := []struct{ in, want string }{
+		{real, real},
+		{alias, real},
+		{chain, real},
+		{rel, real},
+		{filepath.Join(alias, "not", "yet"), filepath.Join(real, "not", "yet")},
+		{filepath.Join(dir, "missing"), filepath.Join(dir, "missing")},
+		{dangling, dangling},
+		{filepath.Join(dangling, "sub"), filepath.Join(dangling, "sub")},
+	}
+	for _, tt := range tests {
+		got, err := ResolveLXCPath(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ResolveLXCPath(%s) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	// New keys the container on the resolved path.
+	a, err := New(alias, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(real, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.LXCPath != b.LXCPath || a.lockPath() != b.lockPath() {
+		t.Errorf("through %s: %s (lock %s); through %s: %s (lock %s): want one store", alias, a.LXCPath, a.lockPath(), real, b.LXCPath, b.lockPath())
+	}
+}
+
+// A work directory a live worker holds is never swept; one whose worker is
+// gone is, and so is the debris of the sweeping create's own name.
+func TestSweepTakesWorkDirLock(t *testing.T) {
+	lxcpath := t.TempDir()
+	held, err := makeWorkDir(lxcpath, ".held"+creatingInfix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.release()
+	dropped, err := makeWorkDir(lxcpath, ".dropped"+destroyingInfix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped.release()
+	own, err := makeWorkDir(lxcpath, ".own"+creatingInfix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.release()
+	sweepStale(lxcpath, "own")
+	if _, err := os.Stat(held.path); err != nil {
+		t.Errorf("swept a held work dir: %v", err)
+	}
+	for _, p := range []string{dropped.path, own.path} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s (lock free) not swept", filepath.Base(p))
+		}
+	}
+}
+
+// A listener of this process is found with its inode, and this process
+// (root, in its own pid namespace) holds it; nobody holds another inode.
+func TestAbstractListenerHolder(t *testing.T) {
+	skipUnlessRoot(t)
+	name := "golxc-test/" + strconv.Itoa(os.Getpid()) + "/c1/command"
+	ln, err := net.Listen("unix", "@"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l, err := abstractListeners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inode, ok := l[name]
+	if !ok {
+		t.Fatalf("abstractListeners has no %s", name)
+	}
+	if pid, root := rootListener(name); !root || pid != os.Getpid() {
+		t.Errorf("rootListener(%s) = %d, %v; want %d, true", name, pid, root, os.Getpid())
+	}
+	if !holdsSocket(os.Getpid(), inode) {
+		t.Errorf("holdsSocket(self, %d) = false", inode)
+	}
+	if holdsSocket(os.Getpid(), inode+1_000_000_000) {
+		t.Errorf("holdsSocket(self, another inode) = true")
+	}
+}
