@@ -503,9 +503,7 @@ func removeCgroupTree(t *testing.T, d string) {
 func TestCompatLXCRunning(t *testing.T) {
 	t.Parallel()
 	requireBusybox(t)
-	if _, err := os.Stat("/usr/bin/lxc-start"); err != nil {
-		t.Skip("Debian's lxc is not installed (/usr/bin/lxc-start)")
-	}
+	requireDebianLXC(t)
 	l := newRelLab(t)
 	alias := l.alias()
 	long := filepath.Join(l.aux, strings.Repeat("L", 110))
@@ -616,4 +614,46 @@ func hasAbstract(name string) bool {
 	defer f.Close()
 	b, _ := io.ReadAll(f)
 	return bytes.Contains(b, []byte(" @"+name+"\n"))
+}
+
+// requireDebianLXC fails when Debian's own LXC tools are missing: the tests
+// that run them side by side with golxc's must not pass by not running.
+func requireDebianLXC(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/lxc-start"); err != nil {
+		t.Fatalf("Debian's lxc is not installed (apt-get install --no-install-recommends lxc; .ci/run does it): %v", err)
+	}
+}
+
+// The other way round: LXC's own lxc-start of a container golxc runs
+// fails (golxc's monitor holds the name of LXC's command socket) instead
+// of starting a second copy on the same rootfs; golxc's copy runs on.
+func TestCompatLXCCannotStartGolxcs(t *testing.T) {
+	t.Parallel()
+	requireDebianLXC(t)
+	l := newRelLab(t)
+	n := l.startBusybox()
+	pid := l.initPID(n)
+	l.t.Cleanup(func() {
+		// Whatever LXC made of its failed start.
+		debianLXC(t, "lxc-stop", "-P", l.path, "-n", n, "-k")
+		for _, kind := range []string{"payload", "monitor"} {
+			dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/lxc.%s.%s-*", kind, n))
+			for _, d := range dirs {
+				removeCgroupTree(t, d)
+			}
+		}
+	})
+	out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", n)
+	if code == 0 {
+		t.Errorf("LXC's lxc-start of %s, which golxc runs, exited 0: %s", n, out)
+	}
+	if got := l.initPID(n); got != pid {
+		t.Errorf("golxc's %s: init %d, was %d", n, got, pid)
+	}
+	if out, _ := debianLXC(t, "lxc-info", "-P", l.path, "-n", n, "-s"); !strings.Contains(out, "STOPPED") {
+		t.Errorf("LXC's lxc-info after its failed start: %q, want STOPPED (no LXC copy runs)", out)
+	}
+	// And golxc still owns it: a clean stop works.
+	l.mustRun("lxc-stop", "-n", n, "-k")
 }

@@ -413,3 +413,23 @@ func topCgroup(pid int) string {
 	}
 	return ""
 }
+
+// reserveLXCName binds, for as long as golxc's monitor runs the container,
+// the abstract name LXC's own tools give its command socket, and never
+// listens on it: LXC cannot see golxc's monitor, and its lxc-start of a
+// container golxc runs would otherwise start a second copy on the same
+// rootfs. With the name taken, LXC's monitor cannot make its command
+// socket and its start fails. Nobody can connect to the name (no listen:
+// ECONNREFUSED), so it opens no way in. A name already taken (a
+// squatter) changes nothing for golxc.
+func reserveLXCName(lxcpath, name string) (release func()) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return func() {}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + lxcSocketName(lxcpath, name)}); err != nil {
+		unix.Close(fd)
+		return func() {}
+	}
+	return func() { unix.Close(fd) }
+}

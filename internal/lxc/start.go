@@ -396,6 +396,8 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		return 0, err
 	}
 	defer closeLog()
+	release := reserveLXCName(req.LXCPath, req.Name)
+	defer release()
 	o := monitor.Options{
 		Name:        req.Name,
 		LXCPath:     req.LXCPath,
