@@ -18,9 +18,15 @@ type call struct {
 	args [6]uint64
 }
 
-func x86_64(name string, args ...uint64) call { return mk(unix.AUDIT_ARCH_X86_64, syscallsX86_64, 0, name, args) }
-func x32(name string, args ...uint64) call    { return mk(unix.AUDIT_ARCH_X86_64, syscallsX32, x32Bit, name, args) }
-func i386(name string, args ...uint64) call   { return mk(unix.AUDIT_ARCH_I386, syscallsI386, 0, name, args) }
+func x86_64(name string, args ...uint64) call {
+	return mk(unix.AUDIT_ARCH_X86_64, syscallsX86_64, 0, name, args)
+}
+func x32(name string, args ...uint64) call {
+	return mk(unix.AUDIT_ARCH_X86_64, syscallsX32, x32Bit, name, args)
+}
+func i386(name string, args ...uint64) call {
+	return mk(unix.AUDIT_ARCH_I386, syscallsI386, 0, name, args)
+}
 
 func mk(arch uint32, table map[string]uint32, bit uint32, name string, args []uint64) call {
 	n, ok := table[name]
@@ -349,7 +355,7 @@ func TestCommonSeccomp(t *testing.T) {
 			}
 			cases = append(cases,
 				expect{abi("umount2", 0, unix.MNT_FORCE), errno(13)},
-				expect{abi("umount2", 0, unix.MNT_FORCE | unix.MNT_DETACH), errno(13)},
+				expect{abi("umount2", 0, unix.MNT_FORCE|unix.MNT_DETACH), errno(13)},
 				expect{abi("umount2", 0, unix.MNT_DETACH), allow},
 				expect{abi("mkdir"), allow}, expect{abi("execve"), allow})
 		}

@@ -67,7 +67,9 @@ func write(b *bytes.Buffer, name, doc string, m map[string]int) {
 	for k := range m {
 		names = append(names, k)
 	}
-	sort.Slice(names, func(i, j int) bool { return m[names[i]] < m[names[j]] || m[names[i]] == m[names[j]] && names[i] < names[j] })
+	sort.Slice(names, func(i, j int) bool {
+		return m[names[i]] < m[names[j]] || m[names[i]] == m[names[j]] && names[i] < names[j]
+	})
 	fmt.Fprintf(b, "// %s is the %s\nvar %s = map[string]uint32{\n", name, doc, name)
 	for _, k := range names {
 		fmt.Fprintf(b, "\t%q: %d,\n", k, m[k])
