@@ -114,7 +114,7 @@ func (p *Policy) Unknown(arch string) ([]string, error) {
 			}
 		}
 		if applies && !known {
-			out = append(out, fmt.Sprintf("%s:%d: system call %s is unknown on %s: the rule is skipped", p.File, r.Line, r.Name, arch))
+			out = append(out, fmt.Sprintf("%s:%d: system call %s is unknown on %s: the rule is skipped", p.File, r.Line, r.Name, abis[0].name))
 		}
 	}
 	return out, nil

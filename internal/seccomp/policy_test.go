@@ -167,3 +167,30 @@ func errOf(e unix.Errno) error {
 	}
 	return e
 }
+
+func TestEncode(t *testing.T) {
+	prog, err := Compile(&Policy{Version: 2, Default: Action{Kind: Allow}, Rules: []Rule{{Name: "ioctl", Number: -1, Action: Action{Kind: Notify}, Section: "all"}}}, "x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(Encode(prog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(prog) {
+		t.Fatalf("%d instructions back of %d", len(back), len(prog))
+	}
+	for i := range prog {
+		if back[i] != prog[i] {
+			t.Errorf("instruction %d: %+v, want %+v", i, back[i], prog[i])
+		}
+	}
+	if !Returns(prog, unix.SECCOMP_RET_USER_NOTIF) || Returns(prog, unix.SECCOMP_RET_TRAP) {
+		t.Errorf("Returns is wrong")
+	}
+	for _, b := range [][]byte{nil, make([]byte, 7), make([]byte, 8*4097)} {
+		if _, err := Decode(b); err == nil {
+			t.Errorf("Decode of %d bytes succeeded", len(b))
+		}
+	}
+}

@@ -17,6 +17,10 @@
 //	          whether it is the host's golxc (DEV, INO). Print "READY" after
 //	          the first scan, one "FOUND ..." line per finding, and "SEEN n
 //	          PRE-EXEC m" when STOPFILE appears.
+//	syscall DIR [ABI:]NAME...
+//	          make each system call (ABI 64, x32 or i386) with arguments the
+//	          kernel refuses harmlessly, print "ABI:NAME errno N" or "ok"
+//	          (mkdir makes DIR-ABI, umount2 force-unmounts DIR)
 package main
 
 import (
@@ -39,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE")
+		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE | syscall DIR [ABI:]NAME...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -56,6 +60,11 @@ func main() {
 		dev, _ := strconv.ParseUint(os.Args[3], 10, 64)
 		ino, _ := strconv.ParseUint(os.Args[4], 10, 64)
 		watch([]byte(os.Args[2]), dev, ino, os.Args[5])
+	case "syscall":
+		if len(os.Args) < 4 {
+			os.Exit(2)
+		}
+		syscalls(os.Args[2], os.Args[3:])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
