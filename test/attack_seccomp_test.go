@@ -2,6 +2,7 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -265,4 +266,37 @@ func TestSeccompNoNewPrivs(t *testing.T) {
 		t.Errorf("init's Seccomp and NoNewPrivs: %q, want \"2 1\"", got)
 	}
 	l.mustRun("lxc-stop", "-n", n, "-k")
+}
+
+// A golxc that already runs under a filter (nested in a container) loads
+// no profile of its own, as LXC, and says so; lxc.seccomp.allow_nesting = 1
+// stacks it.
+func TestSeccompAllowNesting(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("p.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	attacker := filepath.Join(l.aux, "attacker")
+	l.installAttacker(n)
+	cmd := "grep ^Seccomp_filters: /proc/self/status; mkdir /tmp/m && echo made"
+	for _, tc := range []struct {
+		nesting    string
+		want, warn string
+	}{
+		{"0", "Seccomp_filters:\t1\nmade\n", "lxc.seccomp.profile " + profile + " is not loaded: golxc already runs under a seccomp filter (lxc.seccomp.allow_nesting = 1 stacks it)"},
+		{"1", "Seccomp_filters:\t2\n", ""},
+	} {
+		out, errs, _ := run(t, "lxc-execute", "-P", l.path, "-n", n, "-s", "lxc.seccomp.allow_nesting="+tc.nesting, "--", "/bin/sh", "-c", cmd)
+		if out != "Seccomp_filters:\t1\n" || !strings.Contains(errs, "Operation not permitted") {
+			t.Errorf("unconfined golxc, allow_nesting %s: %q (stderr %q)", tc.nesting, out, errs)
+		}
+		// The same run from under an allow-all filter.
+		args := []string{"confine", filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "-s", "lxc.seccomp.allow_nesting=" + tc.nesting, "--", "/bin/sh", "-c", cmd}
+		c := exec.Command(attacker, args...)
+		var so, se strings.Builder
+		c.Stdout, c.Stderr = &so, &se
+		_ = c.Run()
+		if so.String() != tc.want || !strings.Contains(se.String(), tc.warn) {
+			t.Errorf("confined golxc, allow_nesting %s: stdout %q, stderr %q; want %q and %q", tc.nesting, so.String(), se.String(), tc.want, tc.warn)
+		}
+	}
 }
