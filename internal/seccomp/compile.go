@@ -17,6 +17,8 @@ const (
 	offArgs = 16
 )
 
+//go:generate go run gen_syscalls.go
+
 // x32Bit marks an x32 system call on an x86_64 kernel (__X32_SYSCALL_BIT);
 // such calls arrive with AUDIT_ARCH_X86_64.
 const x32Bit = 0x40000000
