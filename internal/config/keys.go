@@ -201,15 +201,15 @@ var keyTable = []keyDef{
 	{name: "lxc.keyring.session", doc: "0 to let init inherit the caller's session keyring instead of a new one",
 		field: flagField{ptr: func(c *Config) *bool { return &c.KeyringSession }, def: true}, support: NotBuilt},
 	{name: "lxc.seccomp.profile", doc: "file of the seccomp policy loaded before init runs",
-		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.Profile }}, support: NotBuilt},
+		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.Profile }}, support: Built},
 	{name: "lxc.seccomp.allow_nesting", doc: "1 to stack the container's seccomp filter on one already loaded",
-		field: flagField{ptr: func(c *Config) *bool { return &c.Seccomp.AllowNesting }}, support: NotBuilt},
+		field: flagField{ptr: func(c *Config) *bool { return &c.Seccomp.AllowNesting }}, support: Built},
 	{name: "lxc.seccomp.notify.proxy", doc: "unix:PATH or unix:@NAME socket seccomp notifications are forwarded to",
 		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.NotifyProxy }, parse: parseNotifyProxy}, support: NotBuilt},
 	{name: "lxc.seccomp.notify.cookie", doc: "a string sent along with forwarded seccomp notifications",
 		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.NotifyCookie }}, support: NotBuilt},
 	{name: "lxc.no_new_privs", doc: "1 to set PR_SET_NO_NEW_PRIVS for the container",
-		field: flagField{ptr: func(c *Config) *bool { return &c.NoNewPrivs }}, support: NotBuilt},
+		field: flagField{ptr: func(c *Config) *bool { return &c.NoNewPrivs }}, support: Built},
 
 	// User namespace.
 	{name: "lxc.idmap", list: true, doc: "an id mapping: u|g CONTAINER-ID HOST-ID COUNT",

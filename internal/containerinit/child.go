@@ -18,6 +18,7 @@ import (
 
 	"golxc/internal/devpts"
 	"golxc/internal/rootfs"
+	"golxc/internal/seccomp"
 	"golxc/internal/security"
 )
 
@@ -298,6 +299,21 @@ func execInit(spec *Spec) error {
 	if err := security.LimitBounding(keep); err != nil {
 		return err
 	}
+	if p.NoNewPrivileges {
+		if err := seccomp.SetNoNewPrivs(); err != nil {
+			return err
+		}
+	}
+	filter := spec.Seccomp
+	if filter != nil && (p.User.UID != 0 || p.User.GID != 0) {
+		// Loaded while still root: after the switch the stage has no
+		// CAP_SYS_ADMIN, and loading would need no_new_privs, which
+		// would take set-user-ID programs from the container's user.
+		if err := loadSeccomp(filter); err != nil {
+			return err
+		}
+		filter = nil
+	}
 	if p.User.GID != 0 {
 		if err := syscall.Setresgid(int(p.User.GID), int(p.User.GID), int(p.User.GID)); err != nil {
 			return fmt.Errorf("setgid %d: %w", p.User.GID, err)
@@ -326,7 +342,11 @@ func execInit(spec *Spec) error {
 		// golxc's own init is this very process, already PID 1 with its
 		// runtime up: exec'ing it anew would only pay for a second start.
 		// Staying, it must shed what an exec would have: capabilities
-		// beyond the container's, and ptrace-ability.
+		// beyond the container's, and ptrace-ability. The filter comes
+		// first, while CAP_SYS_ADMIN may still be there to load it.
+		if err := loadSeccomp(filter); err != nil {
+			return err
+		}
 		if err := security.LimitProcess(keep); err != nil {
 			return err
 		}
@@ -342,10 +362,49 @@ func execInit(spec *Spec) error {
 	if err != nil {
 		return err
 	}
+	// The last step: the policy is written for the container's programs,
+	// and as little of golxc as possible should run under it.
+	if err := loadSeccomp(filter); err != nil {
+		return err
+	}
 	if err := unix.Exec(path, p.Args, p.Env); err != nil {
 		return fmt.Errorf("exec %s: %w", p.Args[0], err)
 	}
 	return nil
+}
+
+// loadSeccomp loads the container's system call filter on every thread;
+// nil loads nothing. Like LXC, a stage that already runs under a filter
+// loads none of its own unless lxc.seccomp.allow_nesting says to stack it.
+// Without CAP_SYS_ADMIN (an lxc.cap.drop of it cannot have taken it yet,
+// but a user namespace may lack it) the kernel wants no_new_privs first.
+func loadSeccomp(f *Seccomp) error {
+	if f == nil {
+		return nil
+	}
+	if !f.AllowNesting {
+		confined, err := seccomp.Confined()
+		if err != nil {
+			return err
+		}
+		if confined {
+			return nil
+		}
+	}
+	prog, err := seccomp.Decode(f.Program)
+	if err != nil {
+		return err
+	}
+	need, err := seccomp.NeedsNoNewPrivs()
+	if err != nil {
+		return err
+	}
+	if need {
+		if err := seccomp.SetNoNewPrivs(); err != nil {
+			return err
+		}
+	}
+	return seccomp.Load(prog)
 }
 
 // lookPath finds cmd on the PATH of the container's environment (not

@@ -38,6 +38,21 @@ type Spec struct {
 	// the parent as the console to proxy. Process.ConsoleSize, when set,
 	// is its window size before the command runs.
 	Terminal []int `json:"terminal,omitempty"`
+	// Seccomp is the system call filter init runs under (from
+	// lxc.seccomp.profile); nil for none. OCI's own seccomp section
+	// names system calls; this is the program already compiled, so the
+	// init stage does no parsing.
+	Seccomp *Seccomp `json:"seccomp,omitempty"`
+}
+
+// Seccomp is a compiled seccomp filter and how to load it.
+type Seccomp struct {
+	// Program is the classic BPF program, as seccomp.Encode packs it.
+	Program []byte `json:"program"`
+	// AllowNesting loads the filter even when the init stage already
+	// runs under one (lxc.seccomp.allow_nesting); without it such a
+	// start loads none, as LXC does.
+	AllowNesting bool `json:"allowNesting,omitempty"`
 }
 
 // hasConsole says whether the init stage allocates a console pty: for

@@ -164,6 +164,10 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		return nil, nil, err
 	}
 	p.Capabilities = &specs.LinuxCapabilities{Bounding: caps}
+	p.NoNewPrivileges = cfg.NoNewPrivs
+	if s.Seccomp, err = seccompFilter(cfg); err != nil {
+		return nil, nil, err
+	}
 	oci.Process = p
 	s.WrapInit = o.Execute
 	if o.Execute {
@@ -245,7 +249,7 @@ func checkSupport(cfg *config.Config, lsm hostLSM) ([]string, error) {
 // should print: security module keys on a host without that module.
 func StartWarnings(cfg *config.Config) []string {
 	w, _ := checkSupport(cfg, detectLSM())
-	return w
+	return append(w, seccompWarnings(cfg)...)
 }
 
 // initEnv is the environment of the container's init: LXC's container=lxc,

@@ -21,6 +21,13 @@
 //	          on the host: listen on the abstract unix socket NAME (LXC's
 //	          command socket's name, say), print "READY", accept and close
 //	          connections until stdin closes
+//	syscall DIR [ABI:]NAME...
+//	          make each system call (ABI 64, x32 or i386) with arguments the
+//	          kernel refuses harmlessly, print "ABI:NAME errno N" or "ok"
+//	          (mkdir makes DIR-ABI, umount2 force-unmounts DIR)
+//	confine PROGRAM ARG...
+//	          (on the host) run PROGRAM under a seccomp filter that allows
+//	          everything, as a golxc nested in a container runs
 package main
 
 import (
@@ -43,7 +50,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE | squat NAME")
+		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE | squat NAME | syscall DIR [ABI:]NAME... | confine PROGRAM ARG...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -65,6 +72,16 @@ func main() {
 			os.Exit(2)
 		}
 		squat(os.Args[2])
+	case "syscall":
+		if len(os.Args) < 4 {
+			os.Exit(2)
+		}
+		syscalls(os.Args[2], os.Args[3:])
+	case "confine":
+		if len(os.Args) < 3 {
+			os.Exit(2)
+		}
+		confine(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)

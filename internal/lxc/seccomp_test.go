@@ -1,0 +1,65 @@
+package lxc
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/seccomp"
+)
+
+// The spec carries the compiled profile, allow_nesting and no_new_privs;
+// a profile the start cannot apply is refused with the key, file and line.
+func TestBuildSpecSeccomp(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the profile compiles for x86 machines only")
+	}
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good", "2\ndenylist\nmkdir errno 1\nno_such_call errno 1\n")
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+
+	cfg, _ := specConfig(t, kv("lxc.seccomp.profile", good), kv("lxc.seccomp.allow_nesting", "1"), kv("lxc.no_new_privs", "1"))
+	s, _, err := buildSpec("c1", cfg, layout, specOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Seccomp == nil || !s.Seccomp.AllowNesting || !s.OCI.Process.NoNewPrivileges {
+		t.Fatalf("spec: seccomp %+v, no_new_privs %v", s.Seccomp, s.OCI.Process.NoNewPrivileges)
+	}
+	prog, err := seccomp.Decode(s.Seccomp.Program)
+	if err != nil || !seccomp.Returns(prog, unix.SECCOMP_RET_ERRNO) {
+		t.Fatalf("program: %v", err)
+	}
+	w := seccompWarnings(cfg)
+	if len(w) != 1 || w[0] != good+":4: system call no_such_call is unknown on x86_64: the rule is skipped" {
+		t.Errorf("warnings = %q", w)
+	}
+
+	cfg, _ = specConfig(t)
+	if s, _, err = buildSpec("c1", cfg, layout, specOptions{}); err != nil || s.Seccomp != nil || s.OCI.Process.NoNewPrivileges {
+		t.Fatalf("no profile: %v, %+v", err, s.Seccomp)
+	}
+
+	for _, tc := range []struct{ text, want string }{
+		{"2\nallowlist\nread trace 1x\n", ":3: read: trace \"1x\""},
+		{"2\ndenylist\n[x86_64]\nioctl notify\n", ":4: action notify needs lxc.seccomp.notify.proxy: lxc.seccomp.notify.proxy is not supported yet"},
+	} {
+		p := write("bad", tc.text)
+		cfg, _ := specConfig(t, kv("lxc.seccomp.profile", p))
+		_, _, err := buildSpec("c1", cfg, layout, specOptions{})
+		if err == nil || !strings.HasPrefix(err.Error(), "lxc.seccomp.profile: "+p+tc.want) {
+			t.Errorf("%q: %v", tc.text, err)
+		}
+	}
+}

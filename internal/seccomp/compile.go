@@ -1,0 +1,388 @@
+package seccomp
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// The layout of struct seccomp_data (<linux/seccomp.h>) as a filter loads
+// it, in 32-bit words of the machine's order: x86 is little-endian, so an
+// argument's low word comes first.
+const (
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+)
+
+//go:generate go run gen_syscalls.go
+
+// x32Bit marks an x32 system call on an x86_64 kernel (__X32_SYSCALL_BIT);
+// such calls arrive with AUDIT_ARCH_X86_64.
+const x32Bit = 0x40000000
+
+// abi is one system call table a filter may face.
+type abi struct {
+	name     string
+	audit    uint32 // seccomp_data.arch
+	table    map[string]uint32
+	bit      uint32 // or'ed into every number (x32)
+	sections []string
+	args32   bool // arguments are 32 bits wide, zero-extended
+}
+
+// abisFor lists the ABIs a process on a machine of arch can call, the
+// native one first; the sections of a policy that apply to each follow
+// LXC: rules outside any section (or in [all]) apply to every ABI, [x86]
+// to i386 (the compat ABI of x86_64), [x32] to x32.
+func abisFor(arch string) ([]abi, error) {
+	switch arch {
+	case "x86_64", "amd64":
+		return []abi{
+			{name: "x86_64", audit: unix.AUDIT_ARCH_X86_64, table: syscallsX86_64, sections: []string{"all", "x86_64", "native"}},
+			{name: "x32", audit: unix.AUDIT_ARCH_X86_64, table: syscallsX32, bit: x32Bit, sections: []string{"all", "x32"}},
+			{name: "i386", audit: unix.AUDIT_ARCH_I386, table: syscallsI386, sections: []string{"all", "x86"}, args32: true},
+		}, nil
+	case "i386", "386", "x86":
+		return []abi{
+			{name: "i386", audit: unix.AUDIT_ARCH_I386, table: syscallsI386, sections: []string{"all", "x86", "native"}, args32: true},
+		}, nil
+	}
+	return nil, fmt.Errorf("seccomp filters for %s are not supported yet (x86_64 and i386 are)", arch)
+}
+
+func (a *abi) applies(section string) bool {
+	for _, s := range a.sections {
+		if s == section {
+			return true
+		}
+	}
+	return false
+}
+
+// number resolves r's system call on a; false when a has no such call.
+func (a *abi) number(r *Rule) (uint32, bool) {
+	if r.Number >= 0 {
+		return uint32(r.Number) | a.bit, true
+	}
+	if n, err := strconv.ParseUint(r.Name, 10, 31); err == nil {
+		return uint32(n) | a.bit, true
+	}
+	n, ok := a.table[r.Name]
+	return n | a.bit, ok
+}
+
+// retValue is the filter's return value for an action. LXC's kill is
+// SECCOMP_RET_KILL_PROCESS: the whole process dies, never one thread of a
+// program that then goes on half alive.
+func retValue(a Action) uint32 {
+	switch a.Kind {
+	case Kill:
+		return unix.SECCOMP_RET_KILL_PROCESS
+	case Trap:
+		return unix.SECCOMP_RET_TRAP
+	case Errno:
+		return unix.SECCOMP_RET_ERRNO | uint32(a.Data)
+	case Notify:
+		return unix.SECCOMP_RET_USER_NOTIF
+	case Trace:
+		return unix.SECCOMP_RET_TRACE | uint32(a.Data)
+	case Log:
+		return unix.SECCOMP_RET_LOG
+	}
+	return unix.SECCOMP_RET_ALLOW
+}
+
+// Unknown lists the system call names of p that no ABI of arch has: LXC
+// skips such rules with a warning, and so does Compile.
+func (p *Policy) Unknown(arch string) ([]string, error) {
+	abis, err := abisFor(arch)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		applies, known := false, false
+		for j := range abis {
+			if !abis[j].applies(r.Section) {
+				continue
+			}
+			applies = true
+			if _, ok := abis[j].number(r); ok {
+				known = true
+			}
+		}
+		if applies && !known {
+			out = append(out, fmt.Sprintf("%s:%d: system call %s is unknown on %s: the rule is skipped", p.File, r.Line, r.Name, abis[0].name))
+		}
+	}
+	return out, nil
+}
+
+// Compile translates p into a seccomp filter for a process on a machine of
+// arch ("x86_64" or "i386"). The program checks seccomp_data.arch first: a
+// call of an ABI the policy does not cover (every compat ABI in version 1,
+// whose numbers are the native table's) and of any other architecture is
+// killed, as a filter built by LXC does. Within an ABI, the rules of each
+// system call are tried from the most restrictive action to the least, so
+// the outcome does not hang on the order of the lines; a call no rule
+// matches gets the policy's default.
+func Compile(p *Policy, arch string) ([]unix.SockFilter, error) {
+	abis, err := abisFor(arch)
+	if err != nil {
+		return nil, err
+	}
+	covered := func(a *abi) bool { return p.Version == 2 || a.applies("native") }
+
+	var as assembler
+	start := make(map[string]label, len(abis))
+	for _, a := range abis {
+		start[a.name] = as.newLabel()
+	}
+	// Dispatch on the architecture. x86_64 and x32 share AUDIT_ARCH_X86_64
+	// and part by the number, below.
+	as.load(offArch)
+	seen := map[uint32]bool{}
+	for i := range abis {
+		a := &abis[i]
+		if seen[a.audit] {
+			continue
+		}
+		seen[a.audit] = true
+		skip := as.newLabel()
+		as.jump(unix.BPF_JEQ, a.audit, next, skip)
+		as.ja(start[a.name])
+		as.mark(skip)
+	}
+	as.ret(noLabel, retValue(Action{Kind: Kill}))
+
+	for i := range abis {
+		a := &abis[i]
+		as.mark(start[a.name])
+		if !covered(a) {
+			as.ret(noLabel, retValue(Action{Kind: Kill}))
+			continue
+		}
+		as.load(offNr)
+		if a.name == "x86_64" {
+			// An x32 call on this ABI's arch value: its own table.
+			x32 := &abis[1]
+			notX32 := as.newLabel()
+			as.jump(unix.BPF_JGE, x32Bit, next, notX32)
+			as.ja(start[x32.name])
+			as.mark(notX32)
+		}
+		if err := as.rules(p, a); err != nil {
+			return nil, err
+		}
+		as.ret(noLabel, retValue(p.Default))
+	}
+	prog, err := as.assemble()
+	if err != nil {
+		return nil, err
+	}
+	if len(prog) > unix.BPF_MAXINSNS {
+		return nil, fmt.Errorf("%s: the compiled filter has %d instructions, more than the kernel's %d", p.File, len(prog), unix.BPF_MAXINSNS)
+	}
+	return prog, nil
+}
+
+// rules emits the rules of p that apply to a, grouped by system call
+// number; the accumulator holds the number on entry.
+func (as *assembler) rules(p *Policy, a *abi) error {
+	byNr := map[uint32][]*Rule{}
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		if !a.applies(r.Section) {
+			continue
+		}
+		nr, ok := a.number(r)
+		if !ok {
+			continue
+		}
+		byNr[nr] = append(byNr[nr], r)
+	}
+	nrs := make([]uint32, 0, len(byNr))
+	for nr, rs := range byNr {
+		nrs = append(nrs, nr)
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Action.Kind < rs[j].Action.Kind })
+	}
+	sort.Slice(nrs, func(i, j int) bool { return nrs[i] < nrs[j] })
+	loaded := true
+	for _, nr := range nrs {
+		for _, r := range byNr[nr] {
+			if !loaded {
+				as.load(offNr)
+			}
+			fail := as.newLabel()
+			as.jump(unix.BPF_JEQ, nr, next, fail)
+			for _, c := range r.Args {
+				pass := as.newLabel()
+				as.compare(c, a.args32, pass, fail)
+				as.mark(pass)
+			}
+			as.ret(noLabel, retValue(r.Action))
+			as.mark(fail)
+			loaded = len(r.Args) == 0
+		}
+	}
+	return nil
+}
+
+// compare emits a jump to pass when argument c.Index compares as c says,
+// to fail otherwise, as unsigned 64-bit numbers: the high words decide
+// unless they are equal, then the low words. A 32-bit ABI's high word is
+// zero, so its comparison is settled here, not in the filter.
+func (as *assembler) compare(c ArgCmp, args32 bool, pass, fail label) {
+	off := uint32(offArgs + 8*c.Index)
+	vlo, vhi := uint32(c.Value), uint32(c.Value>>32)
+	mlo, mhi := uint32(c.Mask), uint32(c.Mask>>32)
+	loOnly := as.newLabel()
+	if args32 {
+		switch {
+		case vhi == 0:
+			as.ja(loOnly)
+		case c.Op == Ne || c.Op == Lt || c.Op == Le:
+			as.ja(pass)
+		default:
+			as.ja(fail)
+		}
+	} else {
+		as.load(off + 4)
+		if c.Op == MaskedEq {
+			as.and(mhi)
+		}
+		switch c.Op {
+		case Eq, MaskedEq:
+			as.jump(unix.BPF_JEQ, vhi, loOnly, fail)
+		case Ne:
+			as.jump(unix.BPF_JEQ, vhi, loOnly, pass)
+		case Gt, Ge:
+			as.jump(unix.BPF_JGT, vhi, pass, next)
+			as.jump(unix.BPF_JEQ, vhi, loOnly, fail)
+		case Lt, Le:
+			as.jump(unix.BPF_JGT, vhi, fail, next)
+			as.jump(unix.BPF_JEQ, vhi, loOnly, pass)
+		}
+	}
+	as.mark(loOnly)
+	as.load(off)
+	if c.Op == MaskedEq {
+		as.and(mlo)
+	}
+	switch c.Op {
+	case Eq, MaskedEq:
+		as.jump(unix.BPF_JEQ, vlo, pass, fail)
+	case Ne:
+		as.jump(unix.BPF_JEQ, vlo, fail, pass)
+	case Gt:
+		as.jump(unix.BPF_JGT, vlo, pass, fail)
+	case Ge:
+		as.jump(unix.BPF_JGE, vlo, pass, fail)
+	case Lt:
+		as.jump(unix.BPF_JGE, vlo, fail, pass)
+	case Le:
+		as.jump(unix.BPF_JGT, vlo, fail, pass)
+	}
+}
+
+// label names an instruction position before it is known.
+type label int
+
+const (
+	next    label = -1 // the following instruction
+	noLabel label = -2
+)
+
+type insn struct {
+	f      unix.SockFilter
+	jt, jf label // conditional jumps
+	ja     label // BPF_JA
+}
+
+// assembler lays out classic BPF with symbolic jumps and resolves them.
+type assembler struct {
+	code   []insn
+	labels []int // position of each label, -1 until marked
+}
+
+func (as *assembler) newLabel() label {
+	as.labels = append(as.labels, -1)
+	return label(len(as.labels) - 1)
+}
+
+func (as *assembler) mark(l label) { as.labels[l] = len(as.code) }
+
+func (as *assembler) emit(i insn) { as.code = append(as.code, i) }
+
+func (as *assembler) load(off uint32) {
+	as.emit(insn{f: unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: off}, jt: noLabel, jf: noLabel, ja: noLabel})
+}
+
+func (as *assembler) and(k uint32) {
+	as.emit(insn{f: unix.SockFilter{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: k}, jt: noLabel, jf: noLabel, ja: noLabel})
+}
+
+func (as *assembler) jump(op uint16, k uint32, jt, jf label) {
+	as.emit(insn{f: unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, K: k}, jt: jt, jf: jf, ja: noLabel})
+}
+
+func (as *assembler) ja(l label) {
+	as.emit(insn{f: unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JA}, jt: noLabel, jf: noLabel, ja: l})
+}
+
+// ret emits a return of v, marking it l first unless l is noLabel.
+func (as *assembler) ret(l label, v uint32) {
+	if l != noLabel {
+		as.mark(l)
+	}
+	as.emit(insn{f: unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: v}, jt: noLabel, jf: noLabel, ja: noLabel})
+}
+
+// assemble resolves every jump. Conditional jumps reach at most 255
+// instructions ahead; the layout keeps them within a rule.
+func (as *assembler) assemble() ([]unix.SockFilter, error) {
+	out := make([]unix.SockFilter, len(as.code))
+	offset := func(pc int, l label) (int, error) {
+		if l == next || l == noLabel {
+			return 0, nil
+		}
+		at := as.labels[l]
+		if at < 0 {
+			return 0, fmt.Errorf("seccomp compiler: label %d never placed", l)
+		}
+		d := at - pc - 1
+		if d < 0 {
+			return 0, fmt.Errorf("seccomp compiler: backward jump at %d", pc)
+		}
+		return d, nil
+	}
+	for pc, i := range as.code {
+		f := i.f
+		if i.ja != noLabel {
+			d, err := offset(pc, i.ja)
+			if err != nil {
+				return nil, err
+			}
+			f.K = uint32(d)
+		} else if f.Code&0x07 == unix.BPF_JMP {
+			t, err := offset(pc, i.jt)
+			if err != nil {
+				return nil, err
+			}
+			e, err := offset(pc, i.jf)
+			if err != nil {
+				return nil, err
+			}
+			if t > 255 || e > 255 {
+				return nil, fmt.Errorf("seccomp compiler: conditional jump at %d too far (%d, %d)", pc, t, e)
+			}
+			f.Jt, f.Jf = uint8(t), uint8(e)
+		}
+		out[pc] = f
+	}
+	return out, nil
+}

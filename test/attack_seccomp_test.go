@@ -1,0 +1,302 @@
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The attacks here are a container's root calling what its seccomp
+// profile denies: directly, through the i386 compat entry (int 0x80) and
+// through the x32 numbers, which a filter that checked only x86_64's
+// numbers would let through. Each runs through the container's init
+// (lxc-execute, lxc-start -- CMD), where golxc loads the filter.
+
+// callResults parses the attacker's "ABI:NAME errno N" / "ABI:NAME ok"
+// lines into ABI:NAME → "errno N" or "ok".
+func callResults(t *testing.T, out string) map[string]string {
+	t.Helper()
+	res := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, result, ok := strings.Cut(l, " ")
+		if !ok {
+			t.Fatalf("attacker said %q", l)
+		}
+		res[name] = result
+	}
+	return res
+}
+
+// seccompStatus returns the Seccomp and NoNewPrivs lines of a process's
+// status, e.g. "2 1".
+func seccompStatus(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc, nnp string
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Seccomp:"); ok {
+			sc = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(l, "NoNewPrivs:"); ok {
+			nnp = strings.TrimSpace(v)
+		}
+	}
+	return sc + " " + nnp
+}
+
+// A denied mkdir fails with the profile's errno on every x86 ABI, in
+// lxc-execute (golxc's init runs the command) and in lxc-start -- CMD (the
+// command is init); without the profile the same calls reach the kernel.
+func TestAttackSeccompErrno(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	bare := l.createBusybox()
+	attacker := l.installAttacker(n, bare)
+	calls := []string{"64:mkdir", "i386:mkdir", "x32:mkdir"}
+
+	out, errs, code := l.run("lxc-execute", "-n", n, "--", "/bin/mkdir", "/tmp/x")
+	if code != 1 || !strings.Contains(errs+out, "Operation not permitted") {
+		t.Errorf("busybox mkdir under the profile: exit %d, output %q; want exit 1, EPERM", code, errs+out)
+	}
+	out, errs, code = l.run("lxc-execute", "-n", n, "--", attacker, "syscall", "/tmp/d", calls[0], calls[1], calls[2])
+	if code != 0 {
+		t.Fatalf("attacker: exit %d\n%s%s", code, out, errs)
+	}
+	for c, got := range callResults(t, out) {
+		if got != "errno 1" {
+			t.Errorf("lxc-execute: %s under the profile: %s, want errno 1 (EPERM)", c, got)
+		}
+	}
+	out, errs, code = l.run("lxc-execute", "-n", bare, "--", attacker, "syscall", "/tmp/d", calls[0], calls[1], calls[2])
+	if code != 0 {
+		t.Fatalf("attacker: exit %d\n%s%s", code, out, errs)
+	}
+	control := callResults(t, out)
+	if control["64:mkdir"] != "ok" || control["i386:mkdir"] != "ok" || control["x32:mkdir"] == "errno 1" {
+		t.Errorf("without a profile the calls should reach the kernel: %v", control)
+	}
+
+	// lxc-start -- CMD: the command is init, exec'd by the init stage.
+	l.mustRun("lxc-start", "-n", n, "--", "/bin/sh", "-c", attacker+" syscall /tmp/d 64:mkdir i386:mkdir x32:mkdir > /result")
+	waitFor(10*time.Second, func() bool { return l.state(n) == "STOPPED" })
+	b, err := os.ReadFile(filepath.Join(l.path, n, "rootfs", "result"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, got := range callResults(t, string(b)) {
+		if got != "errno 1" {
+			t.Errorf("lxc-start -- CMD: %s under the profile: %s, want errno 1", c, got)
+		}
+	}
+}
+
+// kill and trap end the caller with SIGSYS; argument filters pick calls
+// by their arguments, masked or compared.
+func TestAttackSeccompKillAndArguments(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("p.seccomp", `2
+denylist
+rmdir kill
+rename trap
+# Signals from 9 up are refused, lower ones pass.
+kill errno 13 [1,9,SCMP_CMP_GE]
+# chmod of any mode with the set-user-ID bit.
+chmod errno 22 [1,04000,SCMP_CMP_MASKED_EQ,04000]
+fchmodat errno 22 [2,04000,SCMP_CMP_MASKED_EQ,04000]
+`, 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	for _, tc := range []struct {
+		cmd  string
+		code int
+		out  string
+	}{
+		{"rmdir /tmp", 128 + 31, ""},
+		{"mv /etc/passwd /etc/p", 128 + 31, ""},
+		{"sleep 5 & kill -9 $!", 1, "Permission denied"},
+		{"sleep 5 & kill -15 $!", 1, "Permission denied"},
+		{"sleep 5 & kill -1 $! && wait $!; echo status $?", 0, "status 129"},
+		{"touch /tmp/f && chmod 4755 /tmp/f", 1, "Invalid argument"},
+		{"touch /tmp/f && chmod 755 /tmp/f && echo changed", 0, "changed"},
+	} {
+		out, errs, code := l.run("lxc-execute", "-n", n, "--", "/bin/sh", "-c", tc.cmd)
+		if code != tc.code || !strings.Contains(out+errs, tc.out) {
+			t.Errorf("%s: exit %d, output %q; want exit %d and %q", tc.cmd, code, out+errs, tc.code, tc.out)
+		}
+	}
+}
+
+// LXC's common.seccomp, with the capabilities and mounts of LXC's
+// common.conf: a busybox system container boots and runs under it, and
+// the calls it denies fail inside on every ABI while the same calls reach
+// the kernel in a container without it.
+func TestAttackSeccompCommonProfile(t *testing.T) {
+	l := newLab(t)
+	profile := "/usr/share/lxc/config/common.seccomp"
+	if _, err := os.Stat(profile); err != nil {
+		profile, _ = filepath.Abs("../internal/seccomp/testdata/common.seccomp")
+	}
+	common := []string{
+		"lxc.seccomp.profile = " + profile,
+		"lxc.cap.drop = mac_admin mac_override sys_time sys_module sys_rawio",
+		"lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed",
+	}
+	n := l.createBusybox(common...)
+	bare := l.createBusybox()
+	attacker := l.installAttacker(n, bare)
+
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	if got := seccompStatus(t, l.initPID(n)); got != "2 0" {
+		t.Errorf("the container's init: Seccomp and NoNewPrivs %q, want \"2 0\" (filtered, set-user-ID programs still work)", got)
+	}
+	if out := l.attach(n, "/bin/sh", "-c", "echo works > /tmp/w && cat /tmp/w"); !strings.Contains(out, "works") {
+		t.Errorf("the container does not work: %q", out)
+	}
+	l.mustRun("lxc-stop", "-n", n)
+
+	var calls []string
+	for _, abi := range []string{"64", "i386", "x32"} {
+		for _, c := range []string{"kexec_load", "open_by_handle_at", "init_module", "finit_module", "delete_module"} {
+			calls = append(calls, abi+":"+c)
+		}
+	}
+	calls = append(calls, "64:umount2", "i386:umount2")
+	args := append([]string{"-n", n, "--", attacker, "syscall", "/proc"}, calls...)
+	out, errs, code := l.run("lxc-execute", args...)
+	if code != 0 {
+		t.Fatalf("attacker: exit %d\n%s%s", code, out, errs)
+	}
+	got := callResults(t, out)
+	args[1] = bare
+	out, errs, code = l.run("lxc-execute", args...)
+	if code != 0 {
+		t.Fatalf("attacker: exit %d\n%s%s", code, out, errs)
+	}
+	control := callResults(t, out)
+	for _, c := range calls {
+		want := "errno 1"
+		if strings.HasSuffix(c, "umount2") {
+			want = "errno 13" // reject_force_umount: EACCES
+		}
+		if got[c] != want {
+			t.Errorf("%s under common.seccomp: %s, want %s", c, got[c], want)
+		}
+		if control[c] == want || control[c] == "" {
+			t.Errorf("%s without a profile: %q, the same as with it: the test proves nothing", c, control[c])
+		}
+	}
+}
+
+// A profile the start cannot apply stops the start with one line naming
+// the file and line; nothing is left running.
+func TestSeccompProfileRefused(t *testing.T) {
+	l := newLab(t)
+	bad := l.writeFile("bad.seccomp", "2\ndenylist\n# fine\nmkdir errno 1\nrmdir erno 1\n", 0o644)
+	notify := l.writeFile("notify.seccomp", "2\ndenylist\nioctl notify\n", 0o644)
+	badArg := l.writeFile("arg.seccomp", "2\ndenylist\nmkdir errno 1 [7,1,SCMP_CMP_EQ]\n", 0o644)
+	n := l.createBusybox()
+	for _, tc := range []struct {
+		set  []string
+		want string
+	}{
+		{[]string{"lxc.seccomp.profile=" + bad}, "lxc.seccomp.profile: " + bad + ":5: rmdir: unknown action \"erno\""},
+		{[]string{"lxc.seccomp.profile=" + badArg}, badArg + ":3: mkdir: argument filter [7,1,SCMP_CMP_EQ]: argument index"},
+		{[]string{"lxc.seccomp.profile=" + filepath.Join(l.aux, "none")}, "lxc.seccomp.profile: open seccomp policy: open " + filepath.Join(l.aux, "none")},
+		{[]string{"lxc.seccomp.profile=" + notify}, notify + ":3: action notify needs lxc.seccomp.notify.proxy: lxc.seccomp.notify.proxy is not supported yet"},
+		{[]string{"lxc.seccomp.notify.proxy=unix:/run/x.sock"}, "lxc.seccomp.notify.proxy is not supported yet"},
+	} {
+		for _, tool := range []string{"lxc-start", "lxc-execute"} {
+			args := []string{"-n", n}
+			for _, s := range tc.set {
+				args = append(args, "-s", s)
+			}
+			if tool == "lxc-execute" {
+				args = append(args, "--", "/bin/true")
+			}
+			_, errs, code := l.run(tool, args...)
+			if code == 0 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Errorf("%s %v: exit %d, stderr %q; want one line with %q", tool, tc.set, code, errs, tc.want)
+			}
+			if s := l.state(n); s != "STOPPED" {
+				t.Errorf("%s %v: container %s", tool, tc.set, s)
+			}
+		}
+	}
+}
+
+// lxc.no_new_privs = 1 reaches init and what it runs; without it, and
+// with a profile and an init that is not root (the filter is loaded before
+// the switch of user, so no_new_privs is not forced on), it stays off.
+func TestSeccompNoNewPrivs(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("p.seccomp", "2\ndenylist\nmkdir errno 1\n", 0o644)
+	n := l.createBusybox()
+	status := "grep -e ^Seccomp: -e ^NoNewPrivs: /proc/self/status | tr -s '\\t\\n' '  '"
+	for _, tc := range []struct {
+		set  []string
+		want string
+	}{
+		{nil, "NoNewPrivs: 0 Seccomp: 0"},
+		{[]string{"lxc.no_new_privs=1"}, "NoNewPrivs: 1 Seccomp: 0"},
+		{[]string{"lxc.seccomp.profile=" + profile}, "NoNewPrivs: 0 Seccomp: 2"},
+		{[]string{"lxc.seccomp.profile=" + profile, "lxc.no_new_privs=1"}, "NoNewPrivs: 1 Seccomp: 2"},
+		{[]string{"lxc.seccomp.profile=" + profile, "lxc.init.uid=1000", "lxc.init.gid=1000"}, "NoNewPrivs: 0 Seccomp: 2"},
+	} {
+		args := []string{"-n", n}
+		for _, s := range tc.set {
+			args = append(args, "-s", s)
+		}
+		out, errs, code := l.run("lxc-execute", append(args, "--", "/bin/sh", "-c", status)...)
+		if code != 0 || strings.TrimSpace(out) != tc.want {
+			t.Errorf("lxc-execute %v: exit %d, %q (stderr %q), want %q", tc.set, code, out, errs, tc.want)
+		}
+	}
+	// And the init lxc-start execs.
+	l.mustRun("lxc-start", "-n", n, "-s", "lxc.no_new_privs=1", "-s", "lxc.seccomp.profile="+profile)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	if got := seccompStatus(t, l.initPID(n)); got != "2 1" {
+		t.Errorf("init's Seccomp and NoNewPrivs: %q, want \"2 1\"", got)
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+}
+
+// A golxc that already runs under a filter (nested in a container) loads
+// no profile of its own, as LXC, and says so; lxc.seccomp.allow_nesting = 1
+// stacks it.
+func TestSeccompAllowNesting(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("p.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	attacker := filepath.Join(l.aux, "attacker")
+	l.installAttacker(n)
+	cmd := "grep ^Seccomp_filters: /proc/self/status; mkdir /tmp/m && echo made"
+	for _, tc := range []struct {
+		nesting    string
+		want, warn string
+	}{
+		{"0", "Seccomp_filters:\t1\nmade\n", "lxc.seccomp.profile " + profile + " is not loaded: golxc already runs under a seccomp filter (lxc.seccomp.allow_nesting = 1 stacks it)"},
+		{"1", "Seccomp_filters:\t2\n", ""},
+	} {
+		out, errs, _ := run(t, "lxc-execute", "-P", l.path, "-n", n, "-s", "lxc.seccomp.allow_nesting="+tc.nesting, "--", "/bin/sh", "-c", cmd)
+		if out != "Seccomp_filters:\t1\n" || !strings.Contains(errs, "Operation not permitted") {
+			t.Errorf("unconfined golxc, allow_nesting %s: %q (stderr %q)", tc.nesting, out, errs)
+		}
+		// The same run from under an allow-all filter.
+		args := []string{"confine", filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "-s", "lxc.seccomp.allow_nesting=" + tc.nesting, "--", "/bin/sh", "-c", cmd}
+		c := exec.Command(attacker, args...)
+		var so, se strings.Builder
+		c.Stdout, c.Stderr = &so, &se
+		_ = c.Run()
+		if so.String() != tc.want || !strings.Contains(se.String(), tc.warn) {
+			t.Errorf("confined golxc, allow_nesting %s: stdout %q, stderr %q; want %q and %q", tc.nesting, so.String(), se.String(), tc.want, tc.warn)
+		}
+	}
+}
