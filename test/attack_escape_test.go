@@ -38,26 +38,11 @@ var commonConfLines = []string{
 func (l *lab) startConfined(extraDrop string) string {
 	l.t.Helper()
 	n := l.createBusybox()
-	cfgPath := filepath.Join(l.path, n, "config")
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	var lines []string
-	for _, line := range strings.Split(string(b), "\n") {
-		k, _, _ := strings.Cut(line, "=")
-		if k = strings.TrimSpace(k); k == "lxc.cap.drop" || k == "lxc.mount.auto" {
-			continue
-		}
-		lines = append(lines, line)
-	}
-	lines = append(lines, commonConfLines...)
+	lines := append([]string{}, commonConfLines...)
 	if extraDrop != "" {
 		lines = append(lines, "lxc.cap.drop = "+extraDrop)
 	}
-	if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		l.t.Fatal(err)
-	}
+	rewriteKeys(l.t, l, n, lines)
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	return n
