@@ -32,6 +32,11 @@ func (l *lab) containerMounts(n string) map[string]mountLine {
 			continue
 		}
 		ro := strings.HasPrefix(f[5], "ro,") || f[5] == "ro"
+		if _, dup := ms[f[4]]; dup {
+			// A mount stacked on another at the same point: LXC makes
+			// each of these mounts once.
+			l.t.Errorf("container %s: two mounts on %s", n, f[4])
+		}
 		ms[f[4]] = mountLine{fstype: g[0], ro: ro, root: f[3]}
 	}
 	return ms
