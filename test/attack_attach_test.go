@@ -29,7 +29,14 @@ import (
 func TestAttackAttachWindow(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
-	n := l.startBusybox()
+	attackAttachWindow(l, l.startBusybox(), 120)
+}
+
+// attackAttachWindow runs the watcher in container n while attaches
+// lxc-attach's run, and fails the test on anything it finds.
+func attackAttachWindow(l *lab, n string, attaches int) {
+	t := l.t
+	t.Helper()
 	attacker := l.installAttacker(n)
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join(binDir(t), "golxc"), &st); err != nil {
@@ -64,7 +71,7 @@ func TestAttackAttachWindow(t *testing.T) {
 		t.Fatalf("watcher in %s did not start: %q", n, lines.Text())
 	}
 
-	const attaches, workers = 120, 4
+	const workers = 4
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/monitor"
+	"golxc/internal/rootfs"
 	"golxc/internal/security"
 )
 
@@ -117,7 +119,11 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		}
 		s.DevSymlinks = true
 	}
-	if err := autoMounts(s, cfg.MountAuto, layout); err != nil {
+	caps, err := boundingSet(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := autoMounts(s, cfg.MountAuto, layout, slices.Contains(caps, "CAP_SYS_ADMIN")); err != nil {
 		return nil, nil, err
 	}
 	if cfg.MountFstab != "" {
@@ -159,10 +165,6 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	}
 	p.Env = initEnv(cfg.Environment)
 	p.ConsoleSize = o.ConsoleSize
-	caps, err := boundingSet(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
 	p.Capabilities = &specs.LinuxCapabilities{Bounding: caps}
 	p.NoNewPrivileges = cfg.NoNewPrivs
 	if s.Seccomp, err = seccompFilter(cfg); err != nil {
@@ -316,11 +318,14 @@ func boundingSet(cfg *config.Config) ([]string, error) {
 }
 
 // autoMounts adds the mounts of lxc.mount.auto, in the order LXC makes
-// them: proc, sys, cgroup (lxc.container.conf(5)).
-func autoMounts(s *containerinit.Spec, auto []string, layout *cgroup.Layout) error {
+// them: proc, sys, cgroup (lxc.container.conf(5)), and the masked paths
+// every golxc container gets. sysAdmin says whether the container keeps
+// CAP_SYS_ADMIN.
+func autoMounts(s *containerinit.Spec, auto []string, layout *cgroup.Layout, sysAdmin bool) error {
 	var proc, sys, cg string
+	cgForce := false
 	for _, a := range auto {
-		a = strings.TrimSuffix(a, ":force")
+		a, force := strings.CutSuffix(a, ":force")
 		kind, mode, _ := strings.Cut(a, ":")
 		switch kind {
 		case "proc":
@@ -329,40 +334,57 @@ func autoMounts(s *containerinit.Spec, auto []string, layout *cgroup.Layout) err
 			// A bare "sys" is sys:mixed (lxc.container.conf(5)).
 			sys = or(mode, "mixed")
 		case "cgroup", "cgroup-full":
+			// In the container's cgroup namespace the root of every
+			// hierarchy is the container's own cgroup, so the full
+			// hierarchy is the container's subtree and cgroup-full mounts
+			// what cgroup does (as LXC 5 does). A bare cgroup is rw with
+			// CAP_SYS_ADMIN, mixed without; both leave the container's
+			// own cgroup, the only one it sees, writable.
 			cg = or(mode, "mixed")
-			if kind == "cgroup-full" {
-				cg = "full-" + cg
-			}
+			cgForce = force
 		case "shmounts":
 			return fmt.Errorf("lxc.mount.auto = %s is not supported yet", a)
 		}
 	}
 	oci := &s.OCI
 	base := []string{"nosuid", "nodev", "noexec"}
+	// A bind of a path of the container's own /proc or /sys onto itself,
+	// to be made read-only (or kept writable) apart from the rest.
+	self := func(p string) specs.Mount {
+		return specs.Mount{Destination: p, Source: p, Type: "bind", Options: []string{"bind", "relative"}}
+	}
 	if proc != "" {
 		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: base})
 		if proc == "mixed" {
-			oci.Linux.ReadonlyPaths = append(oci.Linux.ReadonlyPaths, "/proc/sys", "/proc/sysrq-trigger")
+			// /proc/sys read-only but for /proc/sys/net, which belongs
+			// to the container's network namespace (lxc.container.conf(5)).
+			oci.Mounts = append(oci.Mounts, self("/proc/sys"), self("/proc/sys/net"))
+			oci.Linux.ReadonlyPaths = append(oci.Linux.ReadonlyPaths, "/proc/sys")
+			oci.Linux.ReadonlyPaths = append(oci.Linux.ReadonlyPaths, rootfs.ProcReadonlyPaths()...)
 		}
-		// Kernel memory and the host's keys are no business of a
-		// container; LXC leaves this to AppArmor, absent here.
-		oci.Linux.MaskedPaths = append(oci.Linux.MaskedPaths, "/proc/kcore", "/proc/keys", "/proc/timer_list")
 	}
-	if sys != "" {
-		opts := append([]string{}, base...)
-		if sys != "rw" {
-			// sys:mixed would leave /sys/devices/virtual/net writable; it
-			// is read-only as a whole for now.
-			opts = append(opts, "ro")
-		}
-		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: opts})
+	switch sys {
+	case "":
+	case "ro":
+		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "nodev", "noexec", "ro"}})
+	case "rw":
+		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: base})
+	default:
+		// sys:mixed: read-only but for /sys/devices/virtual/net, the
+		// container's own network devices (sysfs shows the network
+		// namespace of whoever mounts it). The writable bind is made
+		// first; /sys is then remounted read-only in place.
+		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: base},
+			self("/sys/devices/virtual/net"))
+		oci.Linux.ReadonlyPaths = append(oci.Linux.ReadonlyPaths, "/sys")
 	}
-	if cg != "" {
-		if strings.HasPrefix(cg, "full-") {
-			return fmt.Errorf("lxc.mount.auto = cgroup-full is not supported yet")
-		}
+	// LXC leaves the cgroup file systems to the container when it can
+	// mount them itself in its cgroup namespace (it keeps CAP_SYS_ADMIN),
+	// unless :force asks (lxc.container.conf(5)).
+	if cg != "" && (cgForce || !sysAdmin) {
 		oci.Mounts = append(oci.Mounts, cgroupMounts(layout, cg == "ro")...)
 	}
+	oci.Linux.MaskedPaths = append(oci.Linux.MaskedPaths, rootfs.MaskedPaths()...)
 	return nil
 }
 
@@ -377,7 +399,8 @@ func cgroupMounts(layout *cgroup.Layout, ro bool) []specs.Mount {
 	if len(layout.V1) == 0 && layout.Unified != "" {
 		return []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2", Options: opts}}
 	}
-	ms := []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "tmpfs", Source: "cgroup", Options: []string{"nosuid", "nodev", "noexec", "mode=755", "size=64k"}}}
+	// Read-write whatever the mode, as LXC's (lxc.container.conf(5)).
+	ms := []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "tmpfs", Source: "none", Options: []string{"nosuid", "nodev", "noexec", "mode=755", "size=10240k"}}}
 	for _, h := range layout.V1 {
 		data := strings.Join(h.Controllers, ",")
 		if strings.HasPrefix(data, "name=") {

@@ -367,15 +367,16 @@ func TestBuildSpecMountAuto(t *testing.T) {
 		{"/sys/fs/cgroup/memory", "cgroup", "memory"},
 	}
 	v2Only := []mnt{{"/sys/fs/cgroup", "cgroup2", ""}}
+	const noAdmin = "sys_admin"
 
 	tests := []struct {
 		name     string
 		auto     string
+		drop     string // lxc.cap.drop
 		layout   *cgroup.Layout
 		wantProc bool
-		procRO   bool // /proc/sys read-only
-		wantSys  bool
-		sysRO    bool
+		procRO   bool   // /proc/sys read-only but /proc/sys/net
+		sys      string // "", "ro", "rw", "mixed"
 		wantCg   []mnt
 		cgRO     bool
 		wantErr  string
@@ -383,24 +384,37 @@ func TestBuildSpecMountAuto(t *testing.T) {
 		{name: "proc:mixed", auto: "proc:mixed", layout: v2, wantProc: true, procRO: true},
 		{name: "proc is proc:mixed", auto: "proc", layout: v2, wantProc: true, procRO: true},
 		{name: "proc:rw", auto: "proc:rw", layout: v2, wantProc: true, procRO: false},
-		{name: "sys:ro", auto: "sys:ro", layout: v2, wantSys: true, sysRO: true},
-		{name: "sys:rw", auto: "sys:rw", layout: v2, wantSys: true, sysRO: false},
-		{name: "sys:mixed is read-only", auto: "sys:mixed", layout: v2, wantSys: true, sysRO: true},
-		{name: "cgroup:mixed on hybrid", auto: "cgroup:mixed", layout: hybrid, wantCg: hybridMixed},
-		{name: "cgroup on hybrid", auto: "cgroup", layout: hybrid, wantCg: hybridMixed},
+		{name: "sys:ro", auto: "sys:ro", layout: v2, sys: "ro"},
+		{name: "sys:rw", auto: "sys:rw", layout: v2, sys: "rw"},
+		{name: "sys:mixed", auto: "sys:mixed", layout: v2, sys: "mixed"},
+		{name: "sys is sys:mixed", auto: "sys", layout: v2, sys: "mixed"},
+		// With CAP_SYS_ADMIN the container mounts its cgroups itself, in
+		// its cgroup namespace, unless :force (LXC 5.0.2 does the same).
+		{name: "cgroup:mixed with sys_admin", auto: "cgroup:mixed", layout: hybrid},
 		{name: "cgroup:mixed:force on hybrid", auto: "cgroup:mixed:force", layout: hybrid, wantCg: hybridMixed},
-		{name: "cgroup:ro on hybrid", auto: "cgroup:ro", layout: hybrid, wantCg: hybridMixed, cgRO: true},
-		{name: "cgroup:mixed on v1", auto: "cgroup:mixed", layout: v1, wantCg: v1Mixed},
-		{name: "cgroup:mixed on v2", auto: "cgroup:mixed", layout: v2, wantCg: v2Only},
-		{name: "cgroup:ro on v2", auto: "cgroup:ro", layout: v2, wantCg: v2Only, cgRO: true},
-		{name: "all three on hybrid", auto: "proc:mixed sys:ro cgroup:mixed", layout: hybrid,
-			wantProc: true, procRO: true, wantSys: true, sysRO: true, wantCg: hybridMixed},
-		{name: "cgroup-full refused", auto: "cgroup-full:mixed", layout: v2, wantErr: "cgroup-full"},
+		{name: "cgroup:mixed on hybrid", auto: "cgroup:mixed", drop: noAdmin, layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup on hybrid", auto: "cgroup", drop: noAdmin, layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup:force on hybrid", auto: "cgroup:force", layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup:ro on hybrid", auto: "cgroup:ro", drop: noAdmin, layout: hybrid, wantCg: hybridMixed, cgRO: true},
+		{name: "cgroup:ro:force on hybrid", auto: "cgroup:ro:force", layout: hybrid, wantCg: hybridMixed, cgRO: true},
+		{name: "cgroup:rw:force on hybrid", auto: "cgroup:rw:force", layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup:mixed on v1", auto: "cgroup:mixed", drop: noAdmin, layout: v1, wantCg: v1Mixed},
+		{name: "cgroup:mixed on v2", auto: "cgroup:mixed", drop: noAdmin, layout: v2, wantCg: v2Only},
+		{name: "cgroup:ro on v2", auto: "cgroup:ro:force", layout: v2, wantCg: v2Only, cgRO: true},
+		{name: "cgroup-full:mixed is cgroup:mixed", auto: "cgroup-full:mixed:force", layout: hybrid, wantCg: hybridMixed},
+		{name: "cgroup-full:ro is cgroup:ro", auto: "cgroup-full:ro", drop: noAdmin, layout: hybrid, wantCg: hybridMixed, cgRO: true},
+		{name: "cgroup-full without sys_admin", auto: "cgroup-full", drop: noAdmin, layout: v2, wantCg: v2Only},
+		{name: "all three on hybrid", auto: "proc:mixed sys:ro cgroup:mixed:force", layout: hybrid,
+			wantProc: true, procRO: true, sys: "ro", wantCg: hybridMixed},
 		{name: "shmounts refused", auto: "shmounts:/srv/shared", layout: v2, wantErr: "shmounts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, _ := specConfig(t, kv("lxc.autodev", "0"), kv("lxc.mount.auto", tt.auto))
+			keys := [][2]string{kv("lxc.autodev", "0"), kv("lxc.mount.auto", tt.auto)}
+			if tt.drop != "" {
+				keys = append(keys, kv("lxc.cap.drop", tt.drop))
+			}
+			cfg, _ := specConfig(t, keys...)
 			s, _, err := buildSpec("c1", cfg, tt.layout, specOptions{})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -413,6 +427,10 @@ func TestBuildSpecMountAuto(t *testing.T) {
 			}
 			ms := s.OCI.Mounts
 			lin := s.OCI.Linux
+			isBindOfItself := func(p string) bool {
+				i := mountIndex(ms, p)
+				return i >= 0 && ms[i].Source == p && slices.Contains(ms[i].Options, "bind") && slices.Contains(ms[i].Options, "relative")
+			}
 
 			pi := mountIndex(ms, "/proc")
 			if (pi >= 0) != tt.wantProc {
@@ -427,32 +445,50 @@ func TestBuildSpecMountAuto(t *testing.T) {
 						t.Errorf("/proc options %v lack %s", ms[pi].Options, o)
 					}
 				}
-				if ro := slices.Contains(lin.ReadonlyPaths, "/proc/sys"); ro != tt.procRO {
-					t.Errorf("/proc/sys read-only = %v, want %v (ReadonlyPaths %v)", ro, tt.procRO, lin.ReadonlyPaths)
+			}
+			for _, p := range append([]string{"/proc/sys"}, rootfs.ProcReadonlyPaths()...) {
+				if ro := slices.Contains(lin.ReadonlyPaths, p); ro != tt.procRO {
+					t.Errorf("%s read-only = %v, want %v (ReadonlyPaths %v)", p, ro, tt.procRO, lin.ReadonlyPaths)
 				}
-				if ro := slices.Contains(lin.ReadonlyPaths, "/proc/sysrq-trigger"); ro != tt.procRO {
-					t.Errorf("/proc/sysrq-trigger read-only = %v, want %v", ro, tt.procRO)
+			}
+			if tt.procRO {
+				// /proc/sys is bound onto itself to be remounted read-only in
+				// place, /proc/sys/net bound above it stays writable.
+				ps, pn := mountIndex(ms, "/proc/sys"), mountIndex(ms, "/proc/sys/net")
+				if !isBindOfItself("/proc/sys") || !isBindOfItself("/proc/sys/net") || ps > pn || pi > ps {
+					t.Errorf("proc:mixed mounts %+v, want /proc, then /proc/sys and /proc/sys/net bound onto themselves", ms)
 				}
-				if !slices.Contains(lin.MaskedPaths, "/proc/kcore") {
-					t.Errorf("MaskedPaths %v lack /proc/kcore", lin.MaskedPaths)
+				if slices.Contains(lin.ReadonlyPaths, "/proc/sys/net") {
+					t.Errorf("/proc/sys/net is read-only: %v", lin.ReadonlyPaths)
 				}
-			} else if len(lin.ReadonlyPaths) != 0 || len(lin.MaskedPaths) != 0 {
-				t.Errorf("no /proc, yet ReadonlyPaths %v MaskedPaths %v", lin.ReadonlyPaths, lin.MaskedPaths)
+			} else if mountIndex(ms, "/proc/sys") >= 0 {
+				t.Errorf("proc:rw, yet a /proc/sys mount: %+v", ms)
+			}
+			// Every container gets the runtimes' masked paths.
+			if !reflect.DeepEqual(lin.MaskedPaths, rootfs.MaskedPaths()) {
+				t.Errorf("MaskedPaths %v, want %v", lin.MaskedPaths, rootfs.MaskedPaths())
 			}
 
 			si := mountIndex(ms, "/sys")
-			if (si >= 0) != tt.wantSys {
-				t.Fatalf("/sys mount present = %v, want %v (mounts %+v)", si >= 0, tt.wantSys, ms)
+			if (si >= 0) != (tt.sys != "") {
+				t.Fatalf("/sys mount present = %v, want %v (mounts %+v)", si >= 0, tt.sys != "", ms)
 			}
-			if tt.wantSys {
+			if si >= 0 {
 				if ms[si].Type != "sysfs" {
 					t.Errorf("/sys type %q, want sysfs", ms[si].Type)
 				}
-				if ro := slices.Contains(ms[si].Options, "ro"); ro != tt.sysRO {
-					t.Errorf("/sys read-only = %v, want %v (options %v)", ro, tt.sysRO, ms[si].Options)
+				mountedRO := slices.Contains(ms[si].Options, "ro")
+				remountRO := slices.Contains(lin.ReadonlyPaths, "/sys")
+				net := isBindOfItself("/sys/devices/virtual/net")
+				want := map[string][3]bool{"ro": {true, false, false}, "rw": {false, false, false}, "mixed": {false, true, true}}[tt.sys]
+				if got := [3]bool{mountedRO, remountRO, net}; got != want {
+					t.Errorf("sys:%s: mounted ro %v, remounted ro %v, writable /sys/devices/virtual/net %v; want %v (mounts %+v)", tt.sys, got[0], got[1], got[2], want, ms)
+				}
+				if net && mountIndex(ms, "/sys/devices/virtual/net") < si {
+					t.Errorf("/sys/devices/virtual/net bound before /sys is mounted")
 				}
 			}
-			if tt.wantProc && tt.wantSys && pi > si {
+			if tt.wantProc && si >= 0 && pi > si {
 				t.Errorf("/proc mounted after /sys: LXC's order is proc, sys, cgroup")
 			}
 
@@ -478,27 +514,10 @@ func TestBuildSpecMountAuto(t *testing.T) {
 			if !reflect.DeepEqual(cg, tt.wantCg) {
 				t.Errorf("cgroup mounts\n got %v\nwant %v", cg, tt.wantCg)
 			}
-			if tt.wantSys && len(cg) > 0 && mountIndex(ms, "/sys") > mountIndex(ms, "/sys/fs/cgroup") {
+			if si >= 0 && len(cg) > 0 && si > mountIndex(ms, "/sys/fs/cgroup") {
 				t.Errorf("/sys mounted after /sys/fs/cgroup would hide it")
 			}
 		})
-	}
-}
-
-// lxc.container.conf(5): "sys:mixed (or sys): mount /sys as read-only but
-// with /sys/devices/virtual/net writable".
-func TestBuildSpecBareSysIsReadOnly(t *testing.T) {
-	cfg, _ := specConfig(t, kv("lxc.mount.auto", "proc sys"))
-	s, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := mountIndex(s.OCI.Mounts, "/sys")
-	if i < 0 {
-		t.Fatal("no /sys mount")
-	}
-	if !slices.Contains(s.OCI.Mounts[i].Options, "ro") {
-		t.Fatalf("lxc.mount.auto = sys mounts /sys read-write (options %v); lxc.container.conf(5) makes bare sys sys:mixed, read-only", s.OCI.Mounts[i].Options)
 	}
 }
 
@@ -525,6 +544,8 @@ func TestBuildSpecMountEntries(t *testing.T) {
 	}
 	want := []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "nodev", "noexec"}},
+		{Destination: "/proc/sys", Type: "bind", Source: "/proc/sys", Options: []string{"bind", "relative"}},
+		{Destination: "/proc/sys/net", Type: "bind", Source: "/proc/sys/net", Options: []string{"bind", "relative"}},
 		{Destination: "/mnt/data", Type: "", Source: "/srv/data", Options: []string{"bind", "ro", "create=dir"}},
 		{Destination: "/run", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "size=10m"}},
 		{Destination: "/var/log", Type: "", Source: "/srv/log", Options: []string{"rbind"}},
@@ -535,12 +556,12 @@ func TestBuildSpecMountEntries(t *testing.T) {
 		t.Errorf("Mounts\n got %+v\nwant %+v", s.OCI.Mounts, want)
 	}
 	// fstype none is a bind, made by the options rootfs acts on.
-	for _, i := range []int{1, 3, 4} {
+	for _, i := range []int{3, 5, 6} {
 		if o := rootfs.ParseOptions(s.OCI.Mounts[i].Options); o.Flags&unix.MS_BIND == 0 {
 			t.Errorf("mount %s: options %v are not a bind", s.OCI.Mounts[i].Destination, s.OCI.Mounts[i].Options)
 		}
 	}
-	if o := rootfs.ParseOptions(s.OCI.Mounts[3].Options); o.Flags&unix.MS_REC == 0 {
+	if o := rootfs.ParseOptions(s.OCI.Mounts[5].Options); o.Flags&unix.MS_REC == 0 {
 		t.Errorf("rbind without MS_REC")
 	}
 

@@ -114,7 +114,12 @@ func (r *Root) mount(m specs.Mount, o Options) error {
 	return nil
 }
 
-// ReadOnly binds path onto itself read-only; a missing path is skipped.
+// ReadOnly makes path read-only; a missing path is skipped. A path that is
+// already a mount's root (sysfs on /sys, a bind made for the purpose) is
+// remounted read-only in place, so the mount table shows one read-only
+// mount, as LXC's does, and what is mounted below it keeps its own flags
+// (sys:mixed's writable /sys/devices/virtual/net). Anything else is bound
+// onto itself first.
 func (r *Root) ReadOnly(path string) error {
 	if !r.Exists(path) {
 		return nil
@@ -124,8 +129,10 @@ func (r *Root) ReadOnly(path string) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := unix.Mount(fdPath(fd), fdPath(fd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind %s read-only: %w", path, err)
+	if !isMountRoot(fd) {
+		if err := unix.Mount(fdPath(fd), fdPath(fd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s read-only: %w", path, err)
+		}
 	}
 	mounted, err := r.Open(path)
 	if err != nil {
@@ -137,6 +144,15 @@ func (r *Root) ReadOnly(path string) error {
 		return fmt.Errorf("remount %s read-only: %w", path, err)
 	}
 	return nil
+}
+
+// isMountRoot reports whether fd is the root of a mount.
+func isMountRoot(fd int) bool {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, 0, &stx); err != nil {
+		return false
+	}
+	return stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0 && stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0
 }
 
 // Mask hides path: /dev/null over a file, an empty read-only tmpfs over a

@@ -9,6 +9,8 @@
 //	interact  print the window size, echo typed lines until "hello",
 //	          print the size again after a SIGWINCH, exit 7
 //	exe       try to read and rewrite /proc/1/exe; classify /proc/1/fd
+//	escape MAJOR:MINOR FSTYPE MARKER SOCKET HOSTNAME [mounts]
+//	          try each way out of a privileged container (escape.go)
 //	watch SECRET DEV INO STOPFILE
 //	          scan /proc for processes that appear, and try on each what a
 //	          container's root can: read its environment and its memory for
@@ -50,7 +52,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | watch SECRET DEV INO STOPFILE | squat NAME | syscall DIR [ABI:]NAME... | confine PROGRAM ARG...")
+		fmt.Fprintln(os.Stderr, "usage: attacker inject [FILE] | interact | exe | escape ... | watch SECRET DEV INO STOPFILE | squat NAME | syscall DIR [ABI:]NAME... | confine PROGRAM ARG...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -60,6 +62,8 @@ func main() {
 		os.Exit(interact())
 	case "exe":
 		exe()
+	case "escape":
+		escape(os.Args[2:])
 	case "watch":
 		if len(os.Args) != 6 {
 			os.Exit(2)
