@@ -68,13 +68,17 @@ func Main(args []string) int {
 			return 1
 		case lxc.AttachHelperArg:
 			return lxc.RunAttachHelper()
-		case lxc.MonitorArg:
+		}
+	}
+	// A monitor's argv is its title alone, as LXC's: ps shows
+	// "[lxc monitor] LXCPATH NAME" and nothing else. Its role comes in the
+	// environment golxc gives it, with the title as a second check.
+	if len(args) == 1 && strings.HasPrefix(args[0], lxc.MonitorTitlePrefix) {
+		switch os.Getenv(lxc.StageEnv) {
+		case lxc.MonitorStage:
 			return lxc.RunDetachedMonitor()
-		case lxc.SupervisorArg:
-			if len(args) < 3 {
-				return 1
-			}
-			return lxc.RunSupervisor(args[2])
+		case lxc.SupervisorStage:
+			return lxc.RunSupervisor(os.Getenv(lxc.SupervisorPathEnv))
 		}
 	}
 	name := filepath.Base(args[0])

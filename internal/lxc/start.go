@@ -22,8 +22,17 @@ import (
 	"golxc/internal/monitor"
 )
 
-// MonitorArg is argv[1] of a re-exec that runs a detached monitor.
-const MonitorArg = "__monitor"
+// A monitor process is a re-exec of golxc whose argv is its title alone
+// ("[lxc monitor] LXCPATH NAME", as LXC titles its monitors): StageEnv in
+// its environment says which monitor it is.
+const (
+	MonitorTitlePrefix = "[lxc monitor] "
+	StageEnv           = "GOLXC_STAGE"
+	MonitorStage       = "monitor"    // a container's own monitor
+	SupervisorStage    = "supervisor" // an lxcpath's shared monitor
+	// SupervisorPathEnv is the lxcpath of a shared monitor.
+	SupervisorPathEnv = "GOLXC_LXCPATH"
+)
 
 // Monitor's inherited descriptors (ExtraFiles order).
 const (
@@ -246,12 +255,12 @@ func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 		statusW.Close()
 		return fmt.Errorf("monitor request pipe: %w", err)
 	}
-	cmd := exec.Command("/proc/self/exe", MonitorArg)
+	cmd := exec.Command("/proc/self/exe")
 	// What ps shows, as LXC titles its monitors.
-	cmd.Args[0] = "[lxc monitor] " + c.LXCPath + " " + c.Name
+	cmd.Args = []string{MonitorTitlePrefix + c.LXCPath + " " + c.Name}
 	// One P is plenty for a supervisor that mostly sleeps, and every
 	// extra P costs memory in each of possibly thousands of monitors.
-	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1"}
+	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1", StageEnv + "=" + MonitorStage}
 	cmd.ExtraFiles = []*os.File{statusW, lock.File(), reqR}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -328,7 +337,7 @@ func writePidFile(path string, pid int) error {
 }
 
 // RunDetachedMonitor is the body of a detached monitor process (argv[1] ==
-// MonitorArg): it reads its start request, supervises the container until
+// MonitorStage): it reads its start request, supervises the container until
 // it stops and returns the process's exit code.
 func RunDetachedMonitor() int {
 	status := os.NewFile(monitorStatusFD, "status")

@@ -31,9 +31,6 @@ import (
 // price is the blast radius: if that process dies, every container it
 // supervises dies with it (as each would with its own monitor).
 
-// SupervisorArg is argv[1] of the shared monitor process.
-const SupervisorArg = "__supervisor"
-
 // SharedMonitorEnv set to "1" makes lxc-start -d use the shared monitor.
 const SharedMonitorEnv = "GOLXC_SHARED_MONITOR"
 
@@ -129,9 +126,9 @@ func handStart(conn *net.UnixConn, req []byte, lock *Lock) error {
 }
 
 func spawnSupervisor(lxcpath string) error {
-	cmd := exec.Command("/proc/self/exe", SupervisorArg, lxcpath)
-	cmd.Args[0] = "[lxc monitor] " + lxcpath + " (shared)"
-	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1"}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{MonitorTitlePrefix + lxcpath + " (shared)"}
+	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1", StageEnv + "=" + SupervisorStage, SupervisorPathEnv + "=" + lxcpath}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the shared monitor: %w", err)
