@@ -91,7 +91,7 @@ func run(bin string, runs, memN int) error {
 	var started []string
 	defer func() {
 		for _, n := range started {
-			_ = b.tool("lxc-stop", "-k", "-n", n).Run()
+			_ = b.tool("lxc-stop", "-q", "-k", "-n", n).Run()
 			_ = b.tool("lxc-destroy", "-f", "-n", n).Run()
 		}
 	}()

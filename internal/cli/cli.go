@@ -106,11 +106,20 @@ func Main(args []string) int {
 			return 1
 		}
 	}
+	// --version anywhere among the options prints the bare version, as
+	// LXC's tools do. Not through cobra's version template: a template
+	// makes the linker keep every exported method (text/template), 1.4 MB.
+	for _, a := range rest {
+		if a == "--" {
+			break
+		}
+		if a == "--version" {
+			fmt.Println(Version)
+			return 0
+		}
+	}
 	cmd := tools[name]()
 	cmd.Use = name + " " + cmd.Use
-	cmd.Version = Version
-	// The bare version, as LXC's tools print it.
-	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
 	addHelpAliases(cmd, name)
@@ -219,6 +228,8 @@ func addHelpAliases(cmd *cobra.Command, name string) {
 	f.BoolVarP(&help, "help-alias", "?", false, "help")
 	_ = f.MarkHidden("help-alias")
 	f.BoolVar(&usage, "usage", false, "print the synopsis")
+	// Handled by Main before the tool runs; here for help and parsing.
+	f.Bool("version", false, "print the version number")
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		switch {
