@@ -300,3 +300,47 @@ func TestSeccompAllowNesting(t *testing.T) {
 		}
 	}
 }
+
+// The container's rootfs may hold anything at /proc when lxc.mount.auto
+// mounts no proc there: a plain file at /proc/self/status that says
+// "Seccomp: 2" must not make the init stage (which looks after pivot_root)
+// believe it already runs under a filter and skip the profile. Such a
+// container still starts, with the profile.
+func TestAttackSeccompStatusSpoof(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	confPath := filepath.Join(l.path, n, "config")
+	b, err := os.ReadFile(confPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noProc := strings.ReplaceAll(string(b), "lxc.mount.auto = cgroup:mixed proc:mixed sys:ro", "lxc.mount.auto = cgroup:mixed sys:ro")
+	if noProc == string(b) {
+		t.Fatalf("the busybox template's lxc.mount.auto line changed: %s", b)
+	}
+	if err := os.WriteFile(confPath, []byte(noProc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(l.path, n, "rootfs")
+	if err := os.MkdirAll(filepath.Join(rootfs, "proc/self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "proc/self/status"), []byte("Name:\tinit\nSeccomp:\t2\nSeccomp_filters:\t1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errs, code := l.run("lxc-execute", "-n", n, "--", "/bin/sh", "-c", "cat /proc/self/status; mkdir /tmp/x && echo MADE")
+	if code != 1 || strings.Contains(out, "MADE") || !strings.Contains(errs, "Operation not permitted") || !strings.Contains(out, "Seccomp:\t2") {
+		t.Errorf("lxc-execute with a planted /proc/self/status: exit %d, stdout %q, stderr %q; want the planted file read, mkdir EPERM, exit 1", code, out, errs)
+	}
+	l.mustRun("lxc-start", "-n", n, "--", "/bin/sh", "-c", "mkdir /tmp/y 2>/result; echo rc=$? >> /result")
+	waitFor(10*time.Second, func() bool { return l.state(n) == "STOPPED" })
+	res, err := os.ReadFile(filepath.Join(rootfs, "result"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res), "Operation not permitted") || !strings.Contains(string(res), "rc=1") {
+		t.Errorf("lxc-start -- CMD with a planted /proc/self/status: %q, want mkdir EPERM", res)
+	}
+}
