@@ -344,3 +344,36 @@ func TestAttackSeccompStatusSpoof(t *testing.T) {
 		t.Errorf("lxc-start -- CMD with a planted /proc/self/status: %q, want mkdir EPERM", res)
 	}
 }
+
+// On i386 the socket and System V IPC calls are also reached through the
+// multiplexers socketcall(2) and ipc(2): a profile that denies socket or
+// shmget must deny socketcall(SYS_SOCKET) and ipc(SHMGET) too, ipc's
+// version bits (the high 16 of the call, which the kernel drops)
+// included, and a denial with argument filters, which socketcall's
+// arguments in memory cannot be checked against, denies every
+// socketcall(SYS_SOCKETPAIR). And an argument the kernel reads as an int
+// (ioctl's command) is not dodged by setting its high 32 bits.
+func TestAttackSeccompMultiplexed(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-net.seccomp", "2\ndenylist\nsocket errno 1\nshmget errno 1\nsocketpair errno 1 [0,9999,SCMP_CMP_EQ]\nioctl errno 1 [1,0x5401,SCMP_CMP_EQ]\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	bare := l.createBusybox()
+	attacker := l.installAttacker(n, bare)
+	calls := []string{"64:socket", "i386:socket", "i386:socketcall", "i386:socketpaircall", "i386:ipc", "i386:ipcv", "64:ioctl", "64:ioctlhi", "i386:ioctl"}
+	results := func(name string) map[string]string {
+		out, errs, code := l.run("lxc-execute", append([]string{"-n", name, "--", attacker, "syscall", "/tmp/d"}, calls...)...)
+		if code != 0 {
+			t.Fatalf("attacker in %s: exit %d\n%s%s", name, code, out, errs)
+		}
+		return callResults(t, out)
+	}
+	got, control := results(n), results(bare)
+	for _, c := range calls {
+		if got[c] != "errno 1" {
+			t.Errorf("%s under the profile: %q, want errno 1 (EPERM)", c, got[c])
+		}
+		if control[c] == "errno 1" || control[c] == "" {
+			t.Errorf("%s without a profile: %q: the call should reach the kernel (EAFNOSUPPORT, EINVAL, EBADF)", c, control[c])
+		}
+	}
+}
