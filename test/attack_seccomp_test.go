@@ -377,3 +377,56 @@ func TestAttackSeccompMultiplexed(t *testing.T) {
 		}
 	}
 }
+
+// A filter loaded before one of the init stage's own steps (the switch to
+// lxc.init.uid, capset of golxc's init, PR_SET_DUMPABLE) may answer that
+// step's call with "errno 0", success with nothing done: the start must
+// fail, or the step must come before the filter, never go on as if it had
+// taken.
+func TestAttackSeccompFakedSteps(t *testing.T) {
+	l := newLab(t)
+	ids := l.writeFile("ids.seccomp", "2\ndenylist\nsetresuid errno 0\nsetresgid errno 0\nsetresuid32 errno 0\nsetresgid32 errno 0\n", 0o644)
+	caps := l.writeFile("caps.seccomp", "2\ndenylist\ncapset errno 0\n", 0o644)
+	// PR_SET_DUMPABLE is 4.
+	dumpable := l.writeFile("dumpable.seccomp", "2\ndenylist\nprctl errno 0 [0,4,SCMP_CMP_EQ]\n", 0o644)
+	n := l.createBusybox()
+
+	user := []string{"-s", "lxc.init.uid=1000", "-s", "lxc.init.gid=1000"}
+	for _, tool := range []string{"lxc-execute", "lxc-start"} {
+		if err := os.RemoveAll(filepath.Join(l.path, n, "rootfs", "ids")); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"-n", n, "-s", "lxc.seccomp.profile=" + ids}, user...)
+		args = append(args, "--", "/bin/sh", "-c", "id > /ids")
+		_, errs, code := l.run(tool, args...)
+		if code == 0 || !strings.Contains(errs, "setgid 1000 did not take") {
+			t.Errorf("%s with setresuid/setresgid faked: exit %d, stderr %q; want a failed start naming the step", tool, code, errs)
+		}
+		waitFor(10*time.Second, func() bool { return l.state(n) == "STOPPED" })
+		if b, err := os.ReadFile(filepath.Join(l.path, n, "rootfs", "ids")); err == nil {
+			t.Errorf("%s: the command ran: %s", tool, b)
+		}
+	}
+
+	// golxc's init, PID 1 of lxc-execute, keeps only the container's
+	// capabilities: a faked capset stops the start.
+	out, errs, code := l.run("lxc-execute", "-n", n, "-s", "lxc.seccomp.profile="+caps, "-s", "lxc.cap.drop=sys_module", "--", "/bin/sh", "-c", "grep CapEff /proc/1/status")
+	if code == 0 || !strings.Contains(errs, "capset did not take") {
+		t.Errorf("lxc-execute with capset faked: exit %d, stdout %q, stderr %q; want a failed start", code, out, errs)
+	}
+
+	// PID 1 of lxc-execute is not dumpable, so a container root without
+	// CAP_SYS_PTRACE cannot open its memory (or ptrace it); a faked
+	// PR_SET_DUMPABLE changes nothing.
+	read := "exec 3< /proc/1/mem && echo READ"
+	for _, profile := range []string{"", dumpable} {
+		args := []string{"-n", n, "-s", "lxc.cap.drop=sys_ptrace"}
+		if profile != "" {
+			args = append(args, "-s", "lxc.seccomp.profile="+profile)
+		}
+		out, errs, code := l.run("lxc-execute", append(args, "--", "/bin/sh", "-c", read)...)
+		if code != 1 || strings.Contains(out, "READ") || !strings.Contains(errs, "Permission denied") {
+			t.Errorf("lxc-execute (profile %q): opening PID 1's memory without CAP_SYS_PTRACE: exit %d, stdout %q, stderr %q; want EACCES", profile, code, out, errs)
+		}
+	}
+}
