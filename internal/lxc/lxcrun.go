@@ -67,8 +67,11 @@ func (e *ErrRunByLXC) Error() string {
 // (lxc-ls): the host's listening abstract sockets and, when needed, its
 // LXC monitor processes. A container asked alone reads its own.
 type LXCScan struct {
-	listening map[string]uint64 // name: socket inode
+	listening map[string][]uint64 // name: socket inodes (a forged /proc/net/unix line may add one)
 	err       error
+
+	deadlineOnce sync.Once
+	deadline     time.Time // one lxcStartWindow per scan, however many listeners
 
 	monitorsOnce sync.Once
 	monitors     []lxcMonitorProc
@@ -123,8 +126,10 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 			if !ok || !want[l] && !c.resolvesHere(prefix) {
 				continue
 			}
-			if run := c.proveLXC(scan, l, inode, pid); run != nil {
-				return run, nil
+			for _, ino := range inode {
+				if run := c.proveLXC(scan, l, ino, pid); run != nil {
+					return run, nil
+				}
 			}
 		case strings.HasPrefix(l, "lxc/") && strings.HasSuffix(l, "/command"):
 			otherHashed = true
@@ -135,10 +140,12 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 	}
 	for _, m := range c.lxcMonitors(scan.titled()) {
 		l := lxcSocketName(m.lxcpath, c.Name)
-		if inode, ok := scan.listening[l]; ok {
+		if inodes, ok := scan.listening[l]; ok {
 			if pid, ok := rootListener(l); ok {
-				if run := c.proveLXC(scan, l, inode, pid); run != nil {
-					return run, nil
+				for _, inode := range inodes {
+					if run := c.proveLXC(scan, l, inode, pid); run != nil {
+						return run, nil
+					}
 				}
 			}
 		}
@@ -153,7 +160,8 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 // squatter's.
 func (c *Container) proveLXC(scan *LXCScan, l string, inode uint64, listenerPid int) *LXCRun {
 	monitors := scan.titled()
-	for deadline := time.Now().Add(lxcStartWindow); ; {
+	scan.deadlineOnce.Do(func() { scan.deadline = time.Now().Add(lxcStartWindow) })
+	for deadline := scan.deadline; ; {
 		candidates := []int{listenerPid}
 		for _, m := range c.lxcMonitors(monitors) {
 			candidates = append(candidates, m.pid)
@@ -233,13 +241,13 @@ func (c *Container) resolvesHere(p string) bool {
 // /proc/net/unix prints them (a NUL inside becomes '@'); one that fakes a
 // line of its own only adds a name that rootListener and holdsSocket then
 // check.
-func abstractListeners() (map[string]uint64, error) {
+func abstractListeners() (map[string][]uint64, error) {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
 		return nil, fmt.Errorf("look for LXC's monitors: %w", err)
 	}
 	defer f.Close()
-	names := map[string]uint64{}
+	names := map[string][]uint64{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
@@ -261,7 +269,7 @@ func abstractListeners() (map[string]uint64, error) {
 		if err != nil || i < 0 {
 			continue
 		}
-		names[line[i+2:]] = inode
+		names[line[i+2:]] = append(names[line[i+2:]], inode)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read /proc/net/unix: %w", err)
