@@ -131,13 +131,13 @@ type forkArgs struct {
 	remount    bool
 	// What the remount takes: targets and file system types.
 	procDir, procType, sysDir, sysType *byte
-	userns     int // -1: none
-	dropBound  []uintptr
-	limitCaps  bool
-	capHdr     unix.CapUserHeader
-	capData    [2]unix.CapUserData
-	nnp        bool
-	filter     *unix.SockFprog
+	userns                             int // -1: none
+	dropBound                          []uintptr
+	limitCaps                          bool
+	capHdr                             unix.CapUserHeader
+	capData                            [2]unix.CapUserData
+	nnp                                bool
+	filter                             *unix.SockFprog
 }
 
 // Fork clones the calling thread into a new process that owns its memory
