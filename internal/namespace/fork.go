@@ -131,13 +131,16 @@ type forkArgs struct {
 	remount    bool
 	// What the remount takes: targets and file system types.
 	procDir, procType, sysDir, sysType *byte
-	userns                             int // -1: none
-	dropBound                          []uintptr
-	limitCaps                          bool
-	capHdr                             unix.CapUserHeader
-	capData                            [2]unix.CapUserData
-	nnp                                bool
-	filter                             *unix.SockFprog
+
+	// The user namespace to join, what is kept after the join, and the
+	// confinement loaded last.
+	userns    int // -1: none
+	dropBound []uintptr
+	limitCaps bool
+	capHdr    unix.CapUserHeader
+	capData   [2]unix.CapUserData
+	nnp       bool
+	filter    *unix.SockFprog
 }
 
 // Fork clones the calling thread into a new process that owns its memory
