@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -259,5 +260,99 @@ func TestAttackAttachNamespacesWithoutCgroup(t *testing.T) {
 	}
 	if lines == 0 {
 		t.Errorf("no cgroup lines in %q", out)
+	}
+}
+
+// runAttachOnHostNull runs lxc-attach with stdin, stdout and stderr all
+// the host's /dev/null, as `lxc-attach ... </dev/null >/dev/null 2>&1`.
+func (l *lab) runAttachOnHostNull(args ...string) int {
+	l.t.Helper()
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	defer null.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(l.t), "lxc-attach"), append([]string{"-P", l.path}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		l.t.Fatalf("lxc-attach %v on the host's /dev/null: timed out", args)
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		l.t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// A command run with the host's /dev/null as stdin, stdout and stderr
+// does not hold it: container root could change its mode or owner through
+// /proc/PID/fd/N. Each fd is the container's own /dev/null instead (another
+// device and inode), and a chmod through /proc/self/fd leaves the host's
+// alone; in a container without /dev/null the fds are pipes, read at EOF
+// or drained by lxc-attach.
+func TestAttackAttachHostNull(t *testing.T) {
+	l := newLab(t)
+	n := l.startBusybox()
+	var host unix.Stat_t
+	if err := unix.Stat("/dev/null", &host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var now unix.Stat_t
+		if err := unix.Stat("/dev/null", &now); err == nil && now.Mode != host.Mode {
+			t.Errorf("the host's /dev/null mode went from %o to %o: restoring it", host.Mode&0o7777, now.Mode&0o7777)
+			_ = unix.Chmod("/dev/null", host.Mode&0o7777)
+		}
+	})
+	result := filepath.Join(l.path, n, "rootfs", "result")
+	// The shell's own fds ($$), looked at from a subshell whose stdout
+	// is /result (busybox may run stat in the shell itself).
+	script := `exec 3>/result; for i in 0 1 2; do (stat -L -c "%d %i %F" /proc/$$/fd/$i) >&3; done; chmod 0600 /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; echo chmod $? >&3; cat; echo out; echo err >&2`
+	if code := l.runAttachOnHostNull("-n", n, "--", "/bin/sh", "-c", script); code != 0 {
+		t.Fatalf("lxc-attach on the host's /dev/null: exit %d", code)
+	}
+	b, err := os.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 || lines[3] != "chmod 0" {
+		t.Fatalf("inside: %q, want the three fds' stat and chmod 0", b)
+	}
+	hostID := fmt.Sprintf("%d %d ", host.Dev, host.Ino)
+	for i, line := range lines[:3] {
+		if strings.HasPrefix(line, hostID) || !strings.HasSuffix(line, "character special file") {
+			t.Errorf("fd %d inside: %q; want a character device that is not the host's /dev/null (%s)", i, line, hostID)
+		}
+	}
+	var now unix.Stat_t
+	if err := unix.Stat("/dev/null", &now); err != nil || now.Mode != host.Mode {
+		t.Errorf("the host's /dev/null after a chmod through /proc/self/fd inside: mode %o (%v), was %o", now.Mode&0o7777, err, host.Mode&0o7777)
+	}
+
+	// Without a /dev/null of its own: pipes. cat reads EOF at once, and
+	// what is written is drained: lxc-attach ends.
+	l.mustRun("lxc-attach", "-n", n, "--", "/bin/rm", "/dev/null")
+	if code := l.runAttachOnHostNull("-n", n, "--", "/bin/sh", "-c", script); code != 0 {
+		t.Fatalf("lxc-attach on the host's /dev/null, no /dev/null inside: exit %d", code)
+	}
+	b, err = os.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("inside: %q, want the three fds' stat and chmod", b)
+	}
+	for i, line := range lines[:3] {
+		if !strings.HasSuffix(line, "fifo") {
+			t.Errorf("fd %d inside a container without /dev/null: %q, want a fifo", i, line)
+		}
+	}
+	if err := unix.Stat("/dev/null", &now); err != nil || now.Mode != host.Mode {
+		t.Errorf("the host's /dev/null after a chmod through /proc/self/fd inside: mode %o (%v), was %o", now.Mode&0o7777, err, host.Mode&0o7777)
 	}
 }
