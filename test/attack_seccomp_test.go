@@ -422,3 +422,59 @@ func TestAttackAttachSeccompNoNewPrivs(t *testing.T) {
 		}
 	}
 }
+
+// golxc's lxc-attach confines its command as Debian's LXC 5.0 lxc-attach
+// does, side by side on the same profile: the filter unless -e LSM (or a
+// bare -e), lxc.no_new_privs whatever -e says, the filter loaded for -u's
+// user without no_new_privs. (-s is left out: LXC's implies -e, golxc's
+// does not, on purpose.)
+func TestCompatAttachSeccompAsLXC(t *testing.T) {
+	requireBusybox(t)
+	requireDebianLXC(t)
+	l := newRelLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	variants := [][]string{nil, {"-e"}, {"--elevated-privileges=LSM"}, {"--elevated-privileges=CAP"}, {"--elevated-privileges=CGROUP"}, {"-u", "1000", "-g", "1000"}}
+	for _, lines := range [][]string{
+		{"lxc.seccomp.profile = " + profile},
+		{"lxc.seccomp.profile = " + profile, "lxc.no_new_privs = 1"},
+	} {
+		ours := l.createBusybox(lines...)
+		l.mustRun("lxc-start", "-n", ours)
+		l.waitState(ours, "RUNNING", 10*time.Second)
+		theirs := newName(t)
+		l.lxcContainer(theirs, l.path)
+		f, err := os.OpenFile(filepath.Join(l.path, theirs, "config"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(strings.Join(lines, "\n") + "\n")
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", theirs); code != 0 {
+			t.Fatalf("LXC's lxc-start: exit %d: %s", code, out)
+		}
+		if !waitFor(10*time.Second, func() bool {
+			out, _ := debianLXC(t, "lxc-info", "-P", l.path, "-n", theirs, "-s", "-H")
+			return strings.TrimSpace(out) == "RUNNING"
+		}) {
+			t.Fatalf("LXC's %s never RUNNING", theirs)
+		}
+		for _, v := range variants {
+			args := append(append([]string{"-n", ours}, v...), "--", "/bin/sh", "-c", attachedStatusCmd)
+			got, errs, code := l.run("lxc-attach", args...)
+			if code != 0 {
+				t.Errorf("%v: golxc's lxc-attach %v: exit %d: %s", lines, v, code, errs)
+			}
+			args = append(append([]string{"-P", l.path, "-n", theirs}, v...), "--", "/bin/sh", "-c", attachedStatusCmd)
+			want, code := debianLXC(t, "lxc-attach", args...)
+			if code != 0 {
+				t.Errorf("%v: LXC's lxc-attach %v: exit %d: %s", lines, v, code, want)
+			}
+			if len(strings.Fields(got)) != 3 || strings.TrimSpace(got) != strings.TrimSpace(want) {
+				t.Errorf("%v: lxc-attach %v: golxc's command says %q, LXC's %q", lines, v, strings.TrimSpace(got), strings.TrimSpace(want))
+			}
+		}
+	}
+}

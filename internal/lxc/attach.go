@@ -269,6 +269,14 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 			}
 		}
 	}
+	if term != nil && !sameUser {
+		// The slave is the opener's, the host's root: unmapped in the
+		// container's user namespace. It becomes its root's, as a pty
+		// of the container's own is.
+		if err := chownToMappedRoot(proc, term.slave); err != nil {
+			return 1, err
+		}
+	}
 	nulls, err := replaceHostNull(proc, stdio, isTTY)
 	if err != nil {
 		return 1, err

@@ -182,3 +182,46 @@ func (n *hostNulls) started() {
 }
 
 func (n *hostNulls) close() { n.started() }
+
+// chownToMappedRoot gives f to the host ids that root of the process's
+// user namespace maps to (its uid_map and gid_map).
+func chownToMappedRoot(proc *namespace.Proc, f *os.File) error {
+	var ids [2]int
+	for i, name := range []string{"uid_map", "gid_map"} {
+		b, err := proc.ReadFile(name, 64<<10)
+		if err != nil {
+			return err
+		}
+		id, ok := mapRoot(b)
+		if !ok {
+			return fmt.Errorf("the container's %s maps no root: %q", name, b)
+		}
+		ids[i] = id
+	}
+	if err := f.Chown(ids[0], ids[1]); err != nil {
+		return fmt.Errorf("give the pty to the container's root (%d:%d): %w", ids[0], ids[1], err)
+	}
+	return nil
+}
+
+// mapRoot finds the host id that id 0 maps to in a /proc/PID/uid_map or
+// gid_map ("INSIDE OUTSIDE COUNT" lines, as the reader's namespace sees
+// OUTSIDE).
+func mapRoot(b []byte) (int, bool) {
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 32)
+		out, err2 := strconv.ParseUint(f[1], 10, 32)
+		n, err3 := strconv.ParseUint(f[2], 10, 32)
+		if err1 != nil || err2 != nil || err3 != nil || n == 0 {
+			continue
+		}
+		if in == 0 {
+			return int(out), true
+		}
+	}
+	return 0, false
+}
