@@ -356,3 +356,108 @@ func TestAttackAttachHostNull(t *testing.T) {
 		t.Errorf("the host's /dev/null after a chmod through /proc/self/fd inside: mode %o (%v), was %o", now.Mode&0o7777, err, host.Mode&0o7777)
 	}
 }
+
+// userNSContainer starts a busybox container whose init moves into a user
+// namespace of its own (mapping 0..65535 to host ids base..) before it
+// execs sleep: a stand-in for an id-mapped container (lxc.idmap), whose
+// init is in a user namespace the other namespaces are not owned by.
+func (l *lab) userNSContainer(base int, confLines ...string) (string, int) {
+	l.t.Helper()
+	n := l.createBusybox(confLines...)
+	l.mustRun("lxc-start", "-n", n, "--", "/bin/busybox", "unshare", "-U", "sh", "-c",
+		`while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.05; done; exec sleep 1000`)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	pid := l.initPID(n)
+	for _, w := range []struct{ file, data string }{
+		{"setgroups", "allow"},
+		{"uid_map", fmt.Sprintf("0 %d 65536", base)},
+		{"gid_map", fmt.Sprintf("0 %d 65536", base)},
+	} {
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", pid, w.file), []byte(w.data), 0); err != nil {
+			l.t.Fatalf("map the ids of %s's init: %v", n, err)
+		}
+	}
+	return n, pid
+}
+
+// childOf returns the first process whose parent is pid, waiting for one.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	var child int
+	waitFor(10*time.Second, func() bool {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			p, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...: comm may hold spaces.
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				child = p
+				return true
+			}
+		}
+		return false
+	})
+	if child == 0 {
+		t.Fatalf("no child of %d", pid)
+	}
+	return child
+}
+
+// lxc-attach into a container whose init has a user namespace of its own
+// joins it: the command is that namespace's root (or -u's user), whose
+// host ids are the mapped ones, never the host's root, and it runs under
+// the container's filter, loaded with the capabilities of that namespace
+// (no no_new_privs needed).
+func TestAttackAttachUserNamespace(t *testing.T) {
+	l := newLab(t)
+	const base = 720000
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n, initPid := l.userNSContainer(base, "lxc.seccomp.profile = "+profile)
+	initNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", initPid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		id   int // inside
+	}{{nil, 0}, {[]string{"-u", "1000", "-g", "1000"}, 1000}} {
+		out, errs, code := l.run("lxc-attach", append(append([]string{"-n", n}, tc.args...), "--", "/bin/sh", "-c",
+			`echo $(id -u) $(id -g) $(readlink /proc/self/ns/user); `+attachedStatusCmd)...)
+		want := fmt.Sprintf("%d %d %s\n2 0 EPERM\n", tc.id, tc.id, initNS)
+		if code != 0 || out != want {
+			t.Errorf("lxc-attach %v into a user namespace: exit %d, %q (stderr %q); want %q", tc.args, code, out, errs, want)
+		}
+
+		// The host's view of the attached process.
+		cmd := exec.Command(filepath.Join(binDir(t), "lxc-attach"), append(append([]string{"-P", l.path, "-n", n}, tc.args...), "--", "/bin/sleep", "30")...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := childOf(t, cmd.Process.Pid)
+		var st string
+		waitFor(10*time.Second, func() bool {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if !strings.HasPrefix(string(b), "/bin/sleep\x00") {
+				return false
+			}
+			s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			st = string(s)
+			return true
+		})
+		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+		syscall.Kill(pid, syscall.SIGKILL)
+		cmd.Wait()
+		host := base + tc.id
+		wantIDs := fmt.Sprintf("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", host, host, host, host, host, host, host, host)
+		if !strings.Contains(st, wantIDs) || ns != initNS {
+			t.Errorf("lxc-attach %v: the command on the host: user namespace %s (want %s), status\n%s\nwant %q", tc.args, ns, initNS, st, wantIDs)
+		}
+	}
+}

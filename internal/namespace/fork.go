@@ -61,8 +61,9 @@ type ForkSpec struct {
 	UserNS *os.File
 	// KeepCaps, with UserNS, is what the child keeps of the full set of
 	// capabilities the join gives it (bit n: capability n): the others
-	// leave its bounding set at once and its permitted, effective and
-	// inheritable sets after the switch of user. nil keeps them all.
+	// leave its bounding set at once and its permitted and effective sets
+	// after the switch of user (the join empties the inheritable set).
+	// nil keeps them all.
 	KeepCaps *uint64
 	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS before the exec.
 	NoNewPrivs bool
@@ -199,7 +200,8 @@ func Fork(s ForkSpec) (*Child, error) {
 			a.capHdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 			for i := range a.capData {
 				w := uint32(keep >> (32 * uint(i)))
-				a.capData[i] = unix.CapUserData{Effective: w, Permitted: w, Inheritable: w}
+				// Inheritable stays empty, as the join left it.
+				a.capData[i] = unix.CapUserData{Effective: w, Permitted: w}
 			}
 		}
 	}

@@ -298,8 +298,8 @@ func TestForkJoinsUserNamespace(t *testing.T) {
 		if f := strings.Fields(string(uidMap)); len(f) != 3 || f[0] != "0" || f[1] != fmt.Sprint(base) {
 			t.Errorf("%s: child's uid_map %q, want 0 %d 65536", c.what, uidMap, base)
 		}
-		if st["CapBnd"] != fmt.Sprintf("%016x", keep) || st["CapEff"] != c.caps || st["CapPrm"] != c.caps {
-			t.Errorf("%s: CapBnd %s CapEff %s CapPrm %s, want %016x, %s, %s", c.what, st["CapBnd"], st["CapEff"], st["CapPrm"], keep, c.caps, c.caps)
+		if st["CapBnd"] != fmt.Sprintf("%016x", keep) || st["CapEff"] != c.caps || st["CapPrm"] != c.caps || st["CapInh"] != "0000000000000000" {
+			t.Errorf("%s: CapBnd %s CapEff %s CapPrm %s CapInh %s, want %016x, %s, %s, none", c.what, st["CapBnd"], st["CapEff"], st["CapPrm"], st["CapInh"], keep, c.caps, c.caps)
 		}
 	}
 }
