@@ -460,4 +460,22 @@ func TestAttackAttachUserNamespace(t *testing.T) {
 			t.Errorf("lxc-attach %v: the command on the host: user namespace %s (want %s), status\n%s\nwant %q", tc.args, ns, initNS, st, wantIDs)
 		}
 	}
+
+	// From a terminal: the command's pty is the namespace's root's, not
+	// an unmapped owner's (the host's root).
+	master, slave := openPty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--", "/bin/sh", "-c", `stat -c "owner %u:%g" $(tty)`)
+	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	var out strings.Builder
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); io.Copy(&out, master) }()
+	err = c.Run()
+	slave.Close()
+	<-readDone
+	if err != nil || !strings.Contains(out.String(), "owner 0:0") {
+		t.Errorf("lxc-attach from a terminal into a user namespace: %v, %q; want the pty owned by 0:0 inside", err, out.String())
+	}
 }
