@@ -461,6 +461,14 @@ func TestAttackAttachUserNamespace(t *testing.T) {
 		}
 	}
 
+	// -s naming USER or not: the user namespace is joined all the same.
+	for _, ns := range []string{"USER", "NETWORK", "NETWORK|USER"} {
+		out, errs, code := l.run("lxc-attach", "-n", n, "-s", ns, "--", "/bin/sh", "-c", `echo $(id -u) $(readlink /proc/self/ns/user)`)
+		if want := "0 " + initNS + "\n"; code != 0 || out != want {
+			t.Errorf("lxc-attach -s %s into a user namespace: exit %d, %q (stderr %q); want %q", ns, code, out, errs, want)
+		}
+	}
+
 	// From a terminal: the command's pty is the namespace's root's, not
 	// an unmapped owner's (the host's root).
 	master, slave := openPty(t)

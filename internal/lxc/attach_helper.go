@@ -65,8 +65,10 @@ func RunAttachHelper() int {
 	}
 	// The user namespace is the forked child's to join: setns of it is
 	// refused to a process with threads.
-	if err := unix.Setns(helperPidFD, req.Namespaces&^unix.CLONE_NEWUSER); err != nil {
-		return fail(fmt.Errorf("join the container's namespaces: %w", err))
+	if ns := req.Namespaces &^ unix.CLONE_NEWUSER; ns != 0 {
+		if err := unix.Setns(helperPidFD, ns); err != nil {
+			return fail(fmt.Errorf("join the container's namespaces: %w", err))
+		}
 	}
 	var userns *os.File
 	if req.JoinUser {
