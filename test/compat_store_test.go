@@ -577,6 +577,7 @@ func TestCompatLXCRunning(t *testing.T) {
 			assertRefusedForLXC(t, p, c.name, "lxc-destroy")
 			assertRefusedForLXC(t, p, c.name, "lxc-destroy", "-f")
 			assertRefusedForLXC(t, p, c.name, "lxc-execute", "--", "/bin/true")
+			assertRefusedForLXC(t, p, c.name, "lxc-attach", "--", "/bin/true")
 		}
 		if out, _ := debianLXC(t, "lxc-info", "-P", c.path, "-n", c.name, "-s", "-H"); strings.TrimSpace(out) != "RUNNING" {
 			t.Errorf("after golxc's refusals LXC's %s is %q, want RUNNING", c.name, out)

@@ -107,3 +107,16 @@ func (p *Proc) OpenInRoot(path string, flags int) (int, error) {
 	}
 	return fd, nil
 }
+
+// SharesNamespace reports whether the process is in the same namespace of
+// kind (as /proc/PID/ns names it: "user", "net" ...) as the caller.
+func (p *Proc) SharesNamespace(kind string) (bool, error) {
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstatat(p.dir, "ns/"+kind, &theirs, 0); err != nil {
+		return false, fmt.Errorf("stat /proc/%d/ns/%s: %w", p.Pid, kind, err)
+	}
+	if err := unix.Stat("/proc/self/ns/"+kind, &ours); err != nil {
+		return false, fmt.Errorf("stat own %s namespace: %w", kind, err)
+	}
+	return theirs.Dev == ours.Dev && theirs.Ino == ours.Ino, nil
+}
