@@ -633,10 +633,18 @@ func TestCompatLXCCannotStartGolxcs(t *testing.T) {
 	t.Parallel()
 	requireDebianLXC(t)
 	l := newRelLab(t)
-	n := l.startBusybox()
+	alias := l.alias()
+	n := l.createBusybox()
+	// Started through an alias: LXC names its socket after the path as
+	// typed, so both spellings must be taken.
+	if out, errs, code := run(t, "lxc-start", "-P", alias, "-n", n); code != 0 {
+		t.Fatalf("lxc-start -P %s -n %s: exit %d\n%s%s", alias, n, code, out, errs)
+	}
+	l.waitState(n, "RUNNING", 10*time.Second)
 	pid := l.initPID(n)
 	l.t.Cleanup(func() {
 		// Whatever LXC made of its failed start.
+		debianLXC(t, "lxc-stop", "-P", alias, "-n", n, "-k")
 		debianLXC(t, "lxc-stop", "-P", l.path, "-n", n, "-k")
 		for _, kind := range []string{"payload", "monitor"} {
 			dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/lxc.%s.%s-*", kind, n))
@@ -645,9 +653,11 @@ func TestCompatLXCCannotStartGolxcs(t *testing.T) {
 			}
 		}
 	})
-	out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", n)
-	if code == 0 {
-		t.Errorf("LXC's lxc-start of %s, which golxc runs, exited 0: %s", n, out)
+	for _, p := range []string{l.path, alias} {
+		out, code := debianLXC(t, "lxc-start", "-P", p, "-n", n)
+		if code == 0 {
+			t.Errorf("LXC's lxc-start -P %s of %s, which golxc runs, exited 0: %s", p, n, out)
+		}
 	}
 	if got := l.initPID(n); got != pid {
 		t.Errorf("golxc's %s: init %d, was %d", n, got, pid)

@@ -422,22 +422,36 @@ func topCgroup(pid int) string {
 	return ""
 }
 
-// reserveLXCName binds, for as long as golxc's monitor runs the container,
-// the abstract name LXC's own tools give its command socket, and never
-// listens on it: LXC cannot see golxc's monitor, and its lxc-start of a
-// container golxc runs would otherwise start a second copy on the same
-// rootfs. With the name taken, LXC's monitor cannot make its command
-// socket and its start fails. Nobody can connect to the name (no listen:
-// ECONNREFUSED), so it opens no way in. A name already taken (a
-// squatter) changes nothing for golxc.
-func reserveLXCName(lxcpath, name string) (release func()) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return func() {}
+// reserveLXCNames binds the abstract names LXC's own tools give this
+// container's command socket (LXC names it after the lxcpath as typed: the
+// spelling given here and the resolved one), never listening on them, and
+// hands them to the lock, which the monitor holds for the container's
+// life. LXC cannot see golxc's monitor; with the names taken, its monitor
+// cannot make its command socket and its lxc-start fails instead of
+// starting a second copy on the same rootfs. Taken under the lock and
+// before the check for LXC's own monitor, so no LXC start slips in
+// between. Nobody can connect to a name that is not listened on, so it
+// opens no way in; a name already taken (LXC's, found by the check, or a
+// squatter's) is skipped.
+func (c *Container) reserveLXCNames(l *Lock) {
+	seen := map[string]bool{}
+	for _, p := range []string{c.typed, c.LXCPath} {
+		if p == "" {
+			continue
+		}
+		name := lxcSocketName(p, c.Name)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + name}); err != nil {
+			unix.Close(fd)
+			continue
+		}
+		l.reserved = append(l.reserved, os.NewFile(uintptr(fd), "@"+name))
 	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + lxcSocketName(lxcpath, name)}); err != nil {
-		unix.Close(fd)
-		return func() {}
-	}
-	return func() { unix.Close(fd) }
 }
