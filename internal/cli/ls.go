@@ -307,6 +307,13 @@ func printTable(w io.Writer, cols []string, rows []lsRow) error {
 		}
 	}
 	widths := make([]int, len(cols))
+	for j, c := range cols {
+		// LXC pads the memory columns to fit "0.00MB", even when every
+		// value is "-".
+		if c == "RAM" || c == "SWAP" {
+			widths[j] = len("0.00MB")
+		}
+	}
 	for _, line := range cells {
 		for j, c := range line {
 			widths[j] = max(widths[j], len(c))

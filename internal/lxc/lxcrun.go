@@ -123,11 +123,15 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 		case want[l] || named && filepath.IsAbs(prefix):
 			// Root first: a path a squatter chose is never resolved.
 			pid, ok := rootListener(l)
-			if !ok || !want[l] && !c.resolvesHere(prefix) {
+			if !ok {
 				continue
 			}
 			for _, ino := range inode {
-				if run := c.proveLXC(scan, l, ino, pid); run != nil {
+				// The holder is proven before the path in the name is
+				// resolved: root of a container that shares the host's
+				// network namespace could otherwise make golxc follow a
+				// path of its choosing.
+				if run := c.proveLXC(scan, l, ino, pid); run != nil && (want[l] || c.resolvesHere(prefix)) {
 					return run, nil
 				}
 			}
@@ -330,7 +334,8 @@ func samePidNS(pid int) bool {
 }
 
 // lxcMonitorProcs lists the root processes titled "[lxc monitor] LXCPATH
-// NAME", that being their only argument (golxc's own monitors have more).
+// NAME", that being their only argument, and not golxc's own monitors
+// (titled the same, told apart by the GOLXC_STAGE of their environment).
 // A name has no spaces (ValidateName), so it is the title's last word.
 func lxcMonitorProcs() []lxcMonitorProc {
 	entries, err := os.ReadDir("/proc")
@@ -353,12 +358,18 @@ func lxcMonitorProcs() []lxcMonitorProc {
 		}
 		rest := strings.TrimPrefix(title, "[lxc monitor] ")
 		i := strings.LastIndexByte(rest, ' ')
-		if i < 1 || !rootProcess(pid) {
+		if i < 1 || !rootProcess(pid) || golxcMonitor(pid) {
 			continue
 		}
 		procs = append(procs, lxcMonitorProc{pid: pid, lxcpath: rest[:i], name: rest[i+1:]})
 	}
 	return procs
+}
+
+// golxcMonitor reports whether pid is one of golxc's own monitors.
+func golxcMonitor(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	return err == nil && (bytes.HasPrefix(b, []byte(StageEnv+"=")) || bytes.Contains(b, []byte("\x00"+StageEnv+"=")))
 }
 
 // rootProcess reports whether pid's real and effective uids are 0.
@@ -413,10 +424,12 @@ func topCgroup(pid int) string {
 			memory = parts[2]
 		}
 	}
+	// The container's cgroup is the top one; its init may have moved
+	// below it (systemd's init.scope).
 	for _, p := range []string{memory, unified} {
-		name := strings.TrimPrefix(p, "/")
-		if name != "" && name != p && !strings.Contains(name, "/") {
-			return name
+		rel, ok := strings.CutPrefix(p, "/")
+		if top, _, _ := strings.Cut(rel, "/"); ok && strings.HasPrefix(top, "lxc.payload.") {
+			return top
 		}
 	}
 	return ""
