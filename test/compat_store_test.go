@@ -553,6 +553,15 @@ func TestCompatLXCRunning(t *testing.T) {
 			t.Fatalf("LXC's %s never RUNNING", c.name)
 		}
 	}
+	// A user's abstract name may hold a newline and a whole forged line of
+	// /proc/net/unix naming LXC's socket with another inode: it must not
+	// hide LXC's container from golxc (which would then start, stop as
+	// stopped or destroy it).
+	forged := "x\n0: 2 0 10000 0001 01 9 @" + l.path + "/" + n + "/command"
+	defer l.squatter(forged, 65534, false)()
+	if out, errs, code := l.run("lxc-info", "-n", n, "-s", "-H"); strings.TrimSpace(out) != "RUNNING" {
+		t.Errorf("lxc-info of LXC's %s with a forged /proc/net/unix line: %q, exit %d, %s; want RUNNING", n, out, code, errs)
+	}
 	// LXC 5.0 names the socket of a long LXCPATH/NAME by its 64-bit FNV-1a.
 	fnv := fnv.New64a()
 	fnv.Write([]byte(long + "/" + h))

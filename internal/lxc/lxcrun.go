@@ -126,14 +126,12 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 			if !ok {
 				continue
 			}
-			for _, ino := range inode {
-				// The holder is proven before the path in the name is
-				// resolved: root of a container that shares the host's
-				// network namespace could otherwise make golxc follow a
-				// path of its choosing.
-				if run := c.proveLXC(scan, l, ino, pid); run != nil && (want[l] || c.resolvesHere(prefix)) {
-					return run, nil
-				}
+			// The holder is proven before the path in the name is
+			// resolved: root of a container that shares the host's
+			// network namespace could otherwise make golxc follow a
+			// path of its choosing.
+			if run := c.proveLXC(scan, l, inode, pid); run != nil && (want[l] || c.resolvesHere(prefix)) {
+				return run, nil
 			}
 		case strings.HasPrefix(l, "lxc/") && strings.HasSuffix(l, "/command"):
 			otherHashed = true
@@ -146,10 +144,8 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 		l := lxcSocketName(m.lxcpath, c.Name)
 		if inodes, ok := scan.listening[l]; ok {
 			if pid, ok := rootListener(l); ok {
-				for _, inode := range inodes {
-					if run := c.proveLXC(scan, l, inode, pid); run != nil {
-						return run, nil
-					}
+				if run := c.proveLXC(scan, l, inodes, pid); run != nil {
+					return run, nil
 				}
 			}
 		}
@@ -158,11 +154,12 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 }
 
 // proveLXC looks for the process of our pid namespace that holds root's
-// listening socket l: lxc-start -F itself (the listener's pid), or the
-// monitor titled for this container. A listener none holds is given
-// lxcStartWindow for LXC's monitor to take its title, then taken for a
-// squatter's.
-func (c *Container) proveLXC(scan *LXCScan, l string, inode uint64, listenerPid int) *LXCRun {
+// listening socket l (any of the inodes /proc/net/unix lists for the name:
+// a user's forged line adds one): lxc-start -F itself (the listener's
+// pid), or the monitor titled for this container. A listener none holds
+// is given lxcStartWindow, once per scan, for LXC's monitor to take its
+// title, then taken for a squatter's.
+func (c *Container) proveLXC(scan *LXCScan, l string, inodes []uint64, listenerPid int) *LXCRun {
 	monitors := scan.titled()
 	scan.deadlineOnce.Do(func() { scan.deadline = time.Now().Add(lxcStartWindow) })
 	for deadline := scan.deadline; ; {
@@ -171,12 +168,14 @@ func (c *Container) proveLXC(scan *LXCScan, l string, inode uint64, listenerPid 
 			candidates = append(candidates, m.pid)
 		}
 		for _, pid := range candidates {
-			if holdsSocket(pid, inode) {
-				run := &LXCRun{Socket: l, MonitorPid: pid, InitPid: firstChild(pid)}
-				if run.InitPid > 0 {
-					run.Cgroup = topCgroup(run.InitPid)
+			for _, inode := range inodes {
+				if holdsSocket(pid, inode) {
+					run := &LXCRun{Socket: l, MonitorPid: pid, InitPid: firstChild(pid)}
+					if run.InitPid > 0 {
+						run.Cgroup = topCgroup(run.InitPid)
+					}
+					return run
 				}
-				return run
 			}
 		}
 		if time.Now().After(deadline) {
