@@ -43,6 +43,13 @@ type Spec struct {
 	// names system calls; this is the program already compiled, so the
 	// init stage does no parsing.
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
+	// RootIDMap, with a user namespace (OCI.Linux.UIDMappings), mounts
+	// the rootfs idmapped (mount_setattr(2) MOUNT_ATTR_IDMAP) through a
+	// user namespace: "container" is the container's own, anything else
+	// the path of a user namespace file (lxc.rootfs.options = idmap=).
+	// A file owned by host id N then shows as owned by the id that N is
+	// in that namespace mapped from.
+	RootIDMap string `json:"rootIDMap,omitempty"`
 }
 
 // Seccomp is a compiled seccomp filter and how to load it.

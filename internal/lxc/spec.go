@@ -33,6 +33,9 @@ type specOptions struct {
 	// ConsoleSize is the caller's window size (rows, columns) for the
 	// console or the command's terminal; nil when it has none.
 	ConsoleSize *specs.Box
+	// Shared maps the namespaces to join (lxc.namespace.share.*,
+	// lxc-start --share-*) to their /proc/PID/ns paths (ResolveShares).
+	Shared map[string]string
 }
 
 // buildSpec translates a container config into what the init stage does.
@@ -50,8 +53,8 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	if cfg.Rootfs.Raw != "" && root == "" || strings.Contains(cfg.Rootfs.Raw, ":") && !strings.HasPrefix(cfg.Rootfs.Raw, "dir:") && !strings.HasPrefix(cfg.Rootfs.Raw, "/") {
 		return nil, nil, fmt.Errorf("lxc.rootfs.path %s: only directory rootfs (dir:) is supported yet", cfg.Rootfs.Raw)
 	}
-	if cfg.Rootfs.Mount != "" || cfg.Rootfs.Options != "" {
-		return nil, nil, fmt.Errorf("lxc.rootfs.mount and lxc.rootfs.options are not supported yet")
+	if cfg.Rootfs.Mount != "" {
+		return nil, nil, fmt.Errorf("lxc.rootfs.mount is not supported yet")
 	}
 	if root != "" {
 		st, err := os.Stat(root)
@@ -82,25 +85,32 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		oci.Hostname = name
 	}
 
-	nsTypes := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace}
-	shareNet := false
+	hostNet := false
 	for _, n := range cfg.Net {
 		switch n.Type {
 		case "empty", "":
 		case "none":
-			shareNet = true
+			hostNet = true
 		default:
 			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use empty or none)", n.Index, n.Type)
 		}
 	}
-	if !shareNet {
-		nsTypes = append(nsTypes, specs.NetworkNamespace)
-	}
 	if _, err := checkSupport(cfg, detectLSM()); err != nil {
 		return nil, nil, err
 	}
-	for _, t := range nsTypes {
-		oci.Linux.Namespaces = append(oci.Linux.Namespaces, specs.LinuxNamespace{Type: t})
+	maps, err := idMaps(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	userns := len(cfg.IDMap) > 0
+	if oci.Linux.Namespaces, err = namespaceSet(cfg, userns, hostNet, o.Shared); err != nil {
+		return nil, nil, err
+	}
+	if userns {
+		oci.Linux.UIDMappings, oci.Linux.GIDMappings = maps.UID, maps.GID
+	}
+	if s.RootIDMap, err = rootIDMap(cfg, root, maps); err != nil {
+		return nil, nil, err
 	}
 
 	if cfg.Autodev {

@@ -1,0 +1,242 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"golxc/internal/config"
+	"golxc/internal/monitor"
+	"golxc/internal/namespace"
+)
+
+// IDMaps are a config's lxc.idmap lines as a user namespace's maps; empty
+// when it has none (a privileged container).
+func IDMaps(cfg *config.Config) namespace.IDMaps {
+	var m namespace.IDMaps
+	for _, e := range cfg.IDMap {
+		x := specs.LinuxIDMapping{ContainerID: e.ContainerID, HostID: e.HostID, Size: e.Count}
+		if e.Kind == "u" {
+			m.UID = append(m.UID, x)
+		} else {
+			m.GID = append(m.GID, x)
+		}
+	}
+	return m
+}
+
+// idMaps checks a config's lxc.idmap lines, naming the key.
+func idMaps(cfg *config.Config) (namespace.IDMaps, error) {
+	m := IDMaps(cfg)
+	if len(cfg.IDMap) == 0 {
+		return m, nil
+	}
+	if err := m.Validate(); err != nil {
+		return m, fmt.Errorf("lxc.idmap: %w", err)
+	}
+	return m, nil
+}
+
+// rootIDMap decides how the mapped root gets a rootfs it can use
+// (Spec.RootIDMap). lxc.rootfs.options = idmap=container or idmap=PATH
+// asks for an idmapped mount (lxc.container.conf(5)); without it, a rootfs
+// whose top directory belongs to a host uid the map does not reach (one
+// made for a privileged container, owned by host root) is idmapped
+// through the container's namespace, and one that already belongs to the
+// mapped ids (lxc-create of a container with lxc.idmap makes such) is
+// used as it is. golxc never chowns a rootfs, as LXC does not: a rootfs
+// on a filesystem without idmapped mounts must be made for the mapped ids.
+func rootIDMap(cfg *config.Config, root string, m namespace.IDMaps) (string, error) {
+	idmap := ""
+	for _, opt := range strings.Split(cfg.Rootfs.Options, ",") {
+		switch v, ok := strings.CutPrefix(opt, "idmap="); {
+		case opt == "":
+		case ok && v != "":
+			idmap = v
+		default:
+			return "", fmt.Errorf("lxc.rootfs.options = %s: only idmap=container or idmap=PATH is supported yet", cfg.Rootfs.Options)
+		}
+	}
+	if idmap != "" {
+		if len(m.UID) == 0 && idmap == "container" {
+			return "", errors.New("lxc.rootfs.options = idmap=container needs lxc.idmap: the container has no user namespace to idmap its rootfs through")
+		}
+		if idmap != "container" && !filepath.IsAbs(idmap) {
+			return "", fmt.Errorf("lxc.rootfs.options = idmap=%s: want container or the absolute path of a user namespace file", idmap)
+		}
+		if len(m.UID) == 0 {
+			return "", errors.New("lxc.rootfs.options = idmap=PATH is supported only with lxc.idmap yet")
+		}
+		return idmap, nil
+	}
+	if len(m.UID) == 0 || root == "" {
+		return "", nil
+	}
+	st, err := os.Stat(root)
+	if err != nil {
+		return "", fmt.Errorf("lxc.rootfs.path %s: %w", root, err)
+	}
+	owner := st.Sys().(*syscall.Stat_t).Uid
+	if _, mapped := namespace.ContainerID(m.UID, owner); mapped {
+		return "", nil
+	}
+	return "container", nil
+}
+
+// namespaceSet is the container's namespaces: the ones it gets by
+// default, or lxc.namespace.clone's, less lxc.namespace.keep's, with
+// lxc.namespace.share.*'s joined (shared maps a kind to the
+// /proc/PID/ns path already resolved). hostNet is lxc.net.N.type = none.
+func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]string) ([]specs.LinuxNamespace, error) {
+	var want []namespace.Kind
+	switch {
+	case len(cfg.Namespace.Clone) > 0:
+		for _, n := range cfg.Namespace.Clone {
+			k, err := namespace.ByName(n)
+			if err != nil {
+				return nil, fmt.Errorf("lxc.namespace.clone: %w", err)
+			}
+			if k.Name == "user" && !userns {
+				return nil, errors.New("lxc.namespace.clone = user needs lxc.idmap: a user namespace without maps would run as nobody")
+			}
+			want = append(want, k)
+		}
+		if userns && !slices.ContainsFunc(want, func(k namespace.Kind) bool { return k.Name == "user" }) {
+			return nil, errors.New("lxc.namespace.clone lacks user, but lxc.idmap asks for a user namespace")
+		}
+	default:
+		for _, k := range namespace.ContainerKinds() {
+			if k.Name == "net" && hostNet {
+				continue
+			}
+			want = append(want, k)
+		}
+		if userns {
+			u, _ := namespace.ByName("user")
+			want = append(want, u)
+		}
+		for _, n := range cfg.Namespace.Keep {
+			k, err := namespace.ByName(n)
+			if err != nil {
+				return nil, fmt.Errorf("lxc.namespace.keep: %w", err)
+			}
+			if k.Name == "user" && userns {
+				return nil, errors.New("lxc.namespace.keep = user and lxc.idmap conflict: a kept user namespace cannot have the container's maps")
+			}
+			want = slices.DeleteFunc(want, func(w namespace.Kind) bool { return w.Name == k.Name })
+		}
+	}
+	var out []specs.LinuxNamespace
+	has := func(name string) bool {
+		return slices.ContainsFunc(want, func(k namespace.Kind) bool { return k.Name == name })
+	}
+	if !has("mnt") {
+		return nil, errors.New("the container needs a mount namespace of its own (lxc.namespace.clone or .keep leave it out): golxc builds the container's root filesystem in it")
+	}
+	for _, k := range namespace.Kinds() {
+		path, share := shared[k.Name]
+		switch {
+		case share:
+			out = append(out, specs.LinuxNamespace{Type: k.OCI, Path: path})
+		case has(k.Name):
+			out = append(out, specs.LinuxNamespace{Type: k.OCI})
+		}
+	}
+	return out, nil
+}
+
+// sharable are the namespaces lxc.namespace.share.* and lxc-start
+// --share-* can join yet: the init stage enters them with setns on the
+// one thread it execs from. A pid namespace is entered only by a
+// process's children and a mount namespace only with unshare(CLONE_FS),
+// which that stage cannot do; a user namespace not at all (a Go process
+// is multithreaded).
+var sharable = []string{"net", "ipc", "uts"}
+
+// ResolveShares turns lxc.namespace.share.* of cfg, with extra (lxc-start
+// --share-NAME, which wins) over it, into /proc/PID/ns paths: a value is a
+// pid, the name of a running container of lxcpath, or the path of one
+// (lxcpath/name).
+func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) (map[string]string, error) {
+	want := map[string]string{}
+	for _, s := range cfg.Namespace.Share {
+		want[s.Name] = s.Value
+	}
+	for k, v := range extra {
+		want[k] = v
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for name, value := range want {
+		k, err := namespace.ByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("lxc.namespace.share.%s: %w", name, err)
+		}
+		if !slices.Contains(sharable, k.Name) {
+			return nil, fmt.Errorf("lxc.namespace.share.%s is not supported yet (only %s)", k.Name, strings.Join(sharable, ", "))
+		}
+		if len(cfg.IDMap) > 0 {
+			return nil, fmt.Errorf("lxc.namespace.share.%s with lxc.idmap is not supported yet: a new user namespace may not join a namespace it does not own", k.Name)
+		}
+		if slices.Contains(cfg.Namespace.Keep, k.Name) {
+			return nil, fmt.Errorf("lxc.namespace.share.%s and lxc.namespace.keep = %s conflict", k.Name, k.Name)
+		}
+		pid, err := sharePid(lxcpath, value)
+		if err != nil {
+			return nil, fmt.Errorf("lxc.namespace.share.%s = %s: %w", k.Name, value, err)
+		}
+		out[k.Name] = "/proc/" + strconv.Itoa(pid) + "/ns/" + k.ProcFile()
+	}
+	return out, nil
+}
+
+// sharePid is the pid a share value names: a pid as it is, a container
+// (a name in lxcpath, or a path lxcpath/name) by its init, which its
+// monitor reports through a pidfd.
+func sharePid(lxcpath, value string) (int, error) {
+	if pid, err := strconv.Atoi(value); err == nil {
+		if pid <= 0 {
+			return 0, errors.New("not a pid")
+		}
+		if _, err := os.Stat("/proc/" + value); err != nil {
+			return 0, fmt.Errorf("no process %d", pid)
+		}
+		return pid, nil
+	}
+	name := value
+	if strings.Contains(value, "/") {
+		lxcpath, name = filepath.Dir(value), filepath.Base(value)
+	}
+	c, err := New(lxcpath, name)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	if err != nil {
+		if errors.Is(err, monitor.ErrNotRunning) {
+			return 0, &ErrNotRunning{Name: c.Name}
+		}
+		return 0, err
+	}
+	pidfd, _, err := conn.PidFD()
+	conn.Close()
+	if err != nil {
+		return 0, fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	defer syscall.Close(pidfd)
+	proc, err := namespace.OpenProc(pidfd)
+	if err != nil {
+		return 0, fmt.Errorf("container %s's init: %w", c.Name, err)
+	}
+	defer proc.Close()
+	return proc.Pid, nil
+}
