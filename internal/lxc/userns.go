@@ -240,3 +240,95 @@ func sharePid(lxcpath, value string) (int, error) {
 	defer proc.Close()
 	return proc.Pid, nil
 }
+
+// usernsAttr spawns a process as root of a new user namespace with maps,
+// which root (this process) writes itself. Without the Credential the
+// process would exec as the unmapped overflow uid and lose every
+// capability it has in the namespace.
+func usernsAttr(maps namespace.IDMaps) *syscall.SysProcAttr {
+	conv := func(ms []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+		out := make([]syscall.SysProcIDMap, len(ms))
+		for i, m := range ms {
+			out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
+		}
+		return out
+	}
+	return &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                conv(maps.UID),
+		GidMappings:                conv(maps.GID),
+		GidMappingsEnableSetgroups: true,
+		Credential:                 &syscall.Credential{Uid: 0, Gid: 0},
+	}
+}
+
+// mappedRoot is the host uid and gid of the namespace's root.
+func mappedRoot(maps namespace.IDMaps) (int, int, error) {
+	uid, uok := namespace.HostID(maps.UID, 0)
+	gid, gok := namespace.HostID(maps.GID, 0)
+	if !uok || !gok {
+		return 0, 0, errors.New("lxc.idmap maps no root (uid and gid 0)")
+	}
+	return int(uid), int(gid), nil
+}
+
+// searchableBy checks that the container's root, as the host sees it,
+// may walk through dir and its parents to the container's directory: the
+// template runs as that user. LXC needs the same of an lxcpath.
+func searchableBy(dir string, maps namespace.IDMaps) error {
+	uid, gid, err := mappedRoot(maps)
+	if err != nil {
+		return err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("lxcpath %s: %w", dir, err)
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		m := st.Mode().Perm()
+		ok := m&0o001 != 0 || int(sys.Uid) == uid && m&0o100 != 0 || int(sys.Gid) == gid && m&0o010 != 0
+		if !ok {
+			return fmt.Errorf("%s is not searchable by the container's root (host uid %d), as whom the template runs: chmod o+x %s (LXC needs the same of an lxcpath)", d, uid, d)
+		}
+		if d == "/" {
+			return nil
+		}
+	}
+}
+
+// lendToMappedRoot gives the container directory under construction, its
+// config and its rootfs to the mapped root for the template to fill, and
+// returns what takes the directory and the config back to host root once
+// it is done (the rootfs stays the mapped root's). A config the
+// container's ids own could be rewritten by any process of theirs: a
+// container's root that got out of its rootfs could drop lxc.idmap.
+func lendToMappedRoot(dir string, maps namespace.IDMaps) (func() error, error) {
+	uid, gid, err := mappedRoot(maps)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "config"), filepath.Join(dir, "rootfs")} {
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return nil, fmt.Errorf("give %s to the container's root: %w", p, err)
+		}
+	}
+	return func() error {
+		cfg := filepath.Join(dir, "config")
+		// The template may have replaced the config: only a regular
+		// file is taken back, never what a link points at.
+		st, err := os.Lstat(cfg)
+		if err != nil {
+			return fmt.Errorf("config after template: %w", err)
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("config after template: %s is not a regular file", cfg)
+		}
+		for _, p := range []string{dir, cfg} {
+			if err := os.Lchown(p, 0, 0); err != nil {
+				return fmt.Errorf("take %s back from the container's root: %w", p, err)
+			}
+		}
+		return os.Chmod(cfg, 0o640)
+	}, nil
+}
