@@ -27,7 +27,6 @@ type attachCmd struct {
 	ptyLog            string
 }
 
-
 // privilegeNames are lxc-attach -e's names.
 var privilegeNames = map[string]lxc.Privileges{
 	"CGROUP": lxc.ElevateCgroup,

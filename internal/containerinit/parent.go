@@ -59,14 +59,6 @@ func (ns *namespacesOnly) cloneFlags() (uintptr, error) {
 	return flags, nil
 }
 
-func sysProcIDMap(ms []specs.LinuxIDMapping) []syscall.SysProcIDMap {
-	out := make([]syscall.SysProcIDMap, len(ms))
-	for i, m := range ms {
-		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
-	}
-	return out
-}
-
 // sealedFD is where the init stage finds the sealed copy of golxc it was
 // exec'd from (ExtraFiles[1]).
 const sealedFD = syncFD + 1
@@ -174,8 +166,8 @@ func Start(o StartOptions) (*Process, error) {
 		// monitor is root): the stage then starts as the namespace's
 		// root, with every capability in it. Without Credential it would
 		// exec as the unmapped overflow uid and lose them all.
-		cmd.SysProcAttr.UidMappings = sysProcIDMap(ns.OCI.Linux.UIDMappings)
-		cmd.SysProcAttr.GidMappings = sysProcIDMap(ns.OCI.Linux.GIDMappings)
+		cmd.SysProcAttr.UidMappings = namespace.SysProcIDMap(ns.OCI.Linux.UIDMappings)
+		cmd.SysProcAttr.GidMappings = namespace.SysProcIDMap(ns.OCI.Linux.GIDMappings)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}

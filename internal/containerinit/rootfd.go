@@ -71,4 +71,3 @@ func idmapTree(tree int, dir string, pid int, idmap string) error {
 	}
 	return nil
 }
-

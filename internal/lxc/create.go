@@ -264,7 +264,7 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 				err = rerr
 			}
 		}()
-		cmd.SysProcAttr = usernsAttr(maps)
+		cmd.SysProcAttr = maps.SpawnAttr()
 	}
 	// A failing template's own last word becomes the one-line error; on
 	// success whatever it said is passed on.

@@ -241,27 +241,6 @@ func sharePid(lxcpath, value string) (int, error) {
 	return proc.Pid, nil
 }
 
-// usernsAttr spawns a process as root of a new user namespace with maps,
-// which root (this process) writes itself. Without the Credential the
-// process would exec as the unmapped overflow uid and lose every
-// capability it has in the namespace.
-func usernsAttr(maps namespace.IDMaps) *syscall.SysProcAttr {
-	conv := func(ms []specs.LinuxIDMapping) []syscall.SysProcIDMap {
-		out := make([]syscall.SysProcIDMap, len(ms))
-		for i, m := range ms {
-			out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
-		}
-		return out
-	}
-	return &syscall.SysProcAttr{
-		Cloneflags:                 syscall.CLONE_NEWUSER,
-		UidMappings:                conv(maps.UID),
-		GidMappings:                conv(maps.GID),
-		GidMappingsEnableSetgroups: true,
-		Credential:                 &syscall.Credential{Uid: 0, Gid: 0},
-	}
-}
-
 // mappedRoot is the host uid and gid of the namespace's root.
 func mappedRoot(maps namespace.IDMaps) (int, int, error) {
 	uid, uok := namespace.HostID(maps.UID, 0)

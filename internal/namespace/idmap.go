@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -119,6 +120,30 @@ func ContainerID(maps []specs.LinuxIDMapping, id uint32) (uint32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// SpawnAttr is what spawns a process (os/exec) as root of a new user
+// namespace with these maps, written between clone and exec by the Go
+// runtime, as root may. Without the Credential the process would exec as
+// the unmapped overflow uid and lose every capability it has in the
+// namespace. Setgroups stays allowed: the maps are root's choice.
+func (m IDMaps) SpawnAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER,
+		UidMappings:                SysProcIDMap(m.UID),
+		GidMappings:                SysProcIDMap(m.GID),
+		GidMappingsEnableSetgroups: true,
+		Credential:                 &syscall.Credential{Uid: 0, Gid: 0},
+	}
+}
+
+// SysProcIDMap converts maps to package syscall's.
+func SysProcIDMap(ms []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(ms))
+	for i, m := range ms {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
+	}
+	return out
 }
 
 // mapFileText is a uid_map or gid_map as the kernel takes it: the whole
