@@ -28,6 +28,14 @@ func rootTree(dir string, pid int, idmap string) (int, error) {
 	return tree, nil
 }
 
+// fsNames names the filesystems a rootfs is most often on, for the
+// message of one that cannot be idmapped (statfs(2)'s magic numbers).
+var fsNames = map[int64]string{
+	unix.EXT4_SUPER_MAGIC: "ext4", unix.XFS_SUPER_MAGIC: "xfs", unix.BTRFS_SUPER_MAGIC: "btrfs",
+	unix.TMPFS_MAGIC: "tmpfs", unix.OVERLAYFS_SUPER_MAGIC: "overlay", unix.NFS_SUPER_MAGIC: "nfs",
+	unix.FUSE_SUPER_MAGIC: "fuse",
+}
+
 // attachRoot attaches the detached tree the parent made (rootTree) in the
 // stage's own mount namespace and returns a descriptor of its root, the
 // container's root from now on. A mount is attached only in the caller's
@@ -63,6 +71,9 @@ func idmapTree(tree int, dir string, pid int, idmap string) error {
 		fsName := "its filesystem"
 		if unix.Fstatfs(tree, &fs) == nil {
 			fsName = fmt.Sprintf("its filesystem (magic %#x)", fs.Type)
+			if n, ok := fsNames[fs.Type]; ok {
+				fsName = "its filesystem (" + n + ")"
+			}
 		}
 		return fmt.Errorf("idmapped mount of rootfs %s: %s does not support idmapped mounts (%w): give the rootfs to the mapped ids instead (lxc-create of a container with lxc.idmap does)", dir, fsName, err)
 	}
