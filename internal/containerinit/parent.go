@@ -26,8 +26,9 @@ type namespacesOnly struct {
 			GIDMappings []specs.LinuxIDMapping `json:"gidMappings"`
 		} `json:"linux"`
 	} `json:"oci"`
-	WrapInit  bool   `json:"wrapInit"`
-	RootIDMap string `json:"rootIDMap"`
+	WrapInit  bool                                               `json:"wrapInit"`
+	RootIDMap string                                             `json:"rootIDMap"`
+	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
 }
 
 // userns says whether the spec asks for a user namespace of its own.
@@ -238,6 +239,13 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return fmt.Errorf("open %s namespace %s: %w", n.Type, n.Path, err)
 		}
 		defer unix.Close(fd)
+		want, ok := ns.JoinIDs[n.Type]
+		if !ok {
+			return fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", n.Type, n.Path)
+		}
+		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+			return fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", n.Path, n.Type)
+		}
 		fds = append(fds, fd)
 		m.Join = append(m.Join, n.Type)
 	}

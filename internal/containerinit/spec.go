@@ -7,6 +7,8 @@ package containerinit
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"golxc/internal/namespace"
 )
 
 // StageArg is argv[1] of a re-exec that runs the init stage.
@@ -50,6 +52,11 @@ type Spec struct {
 	// A file owned by host id N then shows as owned by the id that N is
 	// in that namespace mapped from.
 	RootIDMap string `json:"rootIDMap,omitempty"`
+	// JoinIDs are the identities of the namespaces to join (those of
+	// OCI.Linux.Namespaces with a Path) as the caller found them: the
+	// parent checks that the path it opens is still that namespace (a
+	// /proc/PID path whose process has exited names another, or none).
+	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs,omitempty"`
 }
 
 // Seccomp is a compiled seccomp filter and how to load it.

@@ -15,6 +15,7 @@ import (
 	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/monitor"
+	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/security"
 )
@@ -33,9 +34,9 @@ type specOptions struct {
 	// ConsoleSize is the caller's window size (rows, columns) for the
 	// console or the command's terminal; nil when it has none.
 	ConsoleSize *specs.Box
-	// Shared maps the namespaces to join (lxc.namespace.share.*,
-	// lxc-start --share-*) to their /proc/PID/ns paths (ResolveShares).
-	Shared map[string]string
+	// Shared are the namespaces to join (lxc.namespace.share.*,
+	// lxc-start --share-*), by kind (ResolveShares).
+	Shared map[string]SharedNamespace
 }
 
 // buildSpec translates a container config into what the init stage does.
@@ -108,6 +109,16 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	}
 	if userns {
 		oci.Linux.UIDMappings, oci.Linux.GIDMappings = maps.UID, maps.GID
+	}
+	for name, ns := range o.Shared {
+		k, err := namespace.ByName(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if s.JoinIDs == nil {
+			s.JoinIDs = map[specs.LinuxNamespaceType]namespace.NamespaceID{}
+		}
+		s.JoinIDs[k.OCI] = ns.ID
 	}
 	if s.RootIDMap, err = rootIDMap(cfg, root, maps); err != nil {
 		return nil, nil, err

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
 	"golxc/internal/monitor"
@@ -92,9 +93,8 @@ func rootIDMap(cfg *config.Config, root string, m namespace.IDMaps) (string, err
 
 // namespaceSet is the container's namespaces: the ones it gets by
 // default, or lxc.namespace.clone's, less lxc.namespace.keep's, with
-// lxc.namespace.share.*'s joined (shared maps a kind to the
-// /proc/PID/ns path already resolved). hostNet is lxc.net.N.type = none.
-func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]string) ([]specs.LinuxNamespace, error) {
+// lxc.namespace.share.*'s joined (shared, as ResolveShares made it). hostNet is lxc.net.N.type = none.
+func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]SharedNamespace) ([]specs.LinuxNamespace, error) {
 	var want []namespace.Kind
 	switch {
 	case len(cfg.Namespace.Clone) > 0:
@@ -141,10 +141,10 @@ func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]st
 		return nil, errors.New("the container needs a mount namespace of its own (lxc.namespace.clone or .keep leave it out): golxc builds the container's root filesystem in it")
 	}
 	for _, k := range namespace.Kinds() {
-		path, share := shared[k.Name]
+		ns, share := shared[k.Name]
 		switch {
 		case share:
-			out = append(out, specs.LinuxNamespace{Type: k.OCI, Path: path})
+			out = append(out, specs.LinuxNamespace{Type: k.OCI, Path: ns.Path})
 		case has(k.Name):
 			out = append(out, specs.LinuxNamespace{Type: k.OCI})
 		}
@@ -160,11 +160,20 @@ func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]st
 // is multithreaded).
 var sharable = []string{"net", "ipc", "uts"}
 
+// SharedNamespace is a namespace to join: the /proc path the monitor
+// opens, and the identity it must find there.
+type SharedNamespace struct {
+	Path string
+	ID   namespace.NamespaceID
+}
+
 // ResolveShares turns lxc.namespace.share.* of cfg, with extra (lxc-start
-// --share-NAME, which wins) over it, into /proc/PID/ns paths: a value is a
-// pid, the name of a running container of lxcpath, or the path of one
-// (lxcpath/name).
-func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) (map[string]string, error) {
+// --share-NAME, which wins) over it, into the namespaces to join: a value
+// is a pid, the name of a running container of lxcpath, or the path of
+// one (lxcpath/name). Each is read through a pidfd of the process, and its
+// identity goes with its path: a pid that is reused before the monitor
+// opens the path names another namespace, and the start fails.
+func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) (map[string]SharedNamespace, error) {
 	want := map[string]string{}
 	for _, s := range cfg.Namespace.Share {
 		want[s.Name] = s.Value
@@ -175,7 +184,7 @@ func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) 
 	if len(want) == 0 {
 		return nil, nil
 	}
-	out := map[string]string{}
+	out := map[string]SharedNamespace{}
 	for name, value := range want {
 		k, err := namespace.ByName(name)
 		if err != nil {
@@ -190,55 +199,60 @@ func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) 
 		if slices.Contains(cfg.Namespace.Keep, k.Name) {
 			return nil, fmt.Errorf("lxc.namespace.share.%s and lxc.namespace.keep = %s conflict", k.Name, k.Name)
 		}
-		pid, err := sharePid(lxcpath, value)
+		ns, err := shareNamespace(lxcpath, value, k)
 		if err != nil {
 			return nil, fmt.Errorf("lxc.namespace.share.%s = %s: %w", k.Name, value, err)
 		}
-		out[k.Name] = "/proc/" + strconv.Itoa(pid) + "/ns/" + k.ProcFile()
+		out[k.Name] = ns
 	}
 	return out, nil
 }
 
-// sharePid is the pid a share value names: a pid as it is, a container
-// (a name in lxcpath, or a path lxcpath/name) by its init, which its
-// monitor reports through a pidfd.
-func sharePid(lxcpath, value string) (int, error) {
+// shareNamespace finds namespace k of what a share value names: a pid,
+// or a container (a name in lxcpath, or a path lxcpath/name) by its
+// init, whose pidfd its monitor passes.
+func shareNamespace(lxcpath, value string, k namespace.Kind) (SharedNamespace, error) {
+	var pidfd int
 	if pid, err := strconv.Atoi(value); err == nil {
 		if pid <= 0 {
-			return 0, errors.New("not a pid")
+			return SharedNamespace{}, errors.New("not a pid")
 		}
-		if _, err := os.Stat("/proc/" + value); err != nil {
-			return 0, fmt.Errorf("no process %d", pid)
+		if pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+			return SharedNamespace{}, fmt.Errorf("process %d: %w", pid, err)
 		}
-		return pid, nil
-	}
-	name := value
-	if strings.Contains(value, "/") {
-		lxcpath, name = filepath.Dir(value), filepath.Base(value)
-	}
-	c, err := New(lxcpath, name)
-	if err != nil {
-		return 0, err
-	}
-	conn, err := monitor.Dial(c.LXCPath, c.Name)
-	if err != nil {
-		if errors.Is(err, monitor.ErrNotRunning) {
-			return 0, &ErrNotRunning{Name: c.Name}
+	} else {
+		name := value
+		if strings.Contains(value, "/") {
+			lxcpath, name = filepath.Dir(value), filepath.Base(value)
 		}
-		return 0, err
+		c, err := New(lxcpath, name)
+		if err != nil {
+			return SharedNamespace{}, err
+		}
+		conn, err := monitor.Dial(c.LXCPath, c.Name)
+		if err != nil {
+			if errors.Is(err, monitor.ErrNotRunning) {
+				return SharedNamespace{}, &ErrNotRunning{Name: c.Name}
+			}
+			return SharedNamespace{}, err
+		}
+		pidfd, _, err = conn.PidFD()
+		conn.Close()
+		if err != nil {
+			return SharedNamespace{}, fmt.Errorf("container %s: %w", c.Name, err)
+		}
 	}
-	pidfd, _, err := conn.PidFD()
-	conn.Close()
-	if err != nil {
-		return 0, fmt.Errorf("container %s: %w", c.Name, err)
-	}
-	defer syscall.Close(pidfd)
+	defer unix.Close(pidfd)
 	proc, err := namespace.OpenProc(pidfd)
 	if err != nil {
-		return 0, fmt.Errorf("container %s's init: %w", c.Name, err)
+		return SharedNamespace{}, err
 	}
 	defer proc.Close()
-	return proc.Pid, nil
+	id, err := proc.Namespace(k)
+	if err != nil {
+		return SharedNamespace{}, err
+	}
+	return SharedNamespace{Path: "/proc/" + strconv.Itoa(proc.Pid) + "/ns/" + k.ProcFile(), ID: id}, nil
 }
 
 // mappedRoot is the host uid and gid of the namespace's root.

@@ -3,12 +3,15 @@ package lxc
 import (
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/namespace"
 )
 
 var idmapKeys = [][2]string{kv("lxc.idmap", "u 0 100000 65536"), kv("lxc.idmap", "g 0 100000 65536")}
@@ -82,7 +85,7 @@ func TestBuildSpecNamespaceCloneKeepShare(t *testing.T) {
 	tests := []struct {
 		name   string
 		keys   [][2]string
-		shared map[string]string
+		shared map[string]SharedNamespace
 		want   []specs.LinuxNamespaceType
 		joined map[specs.LinuxNamespaceType]string
 	}{
@@ -94,7 +97,7 @@ func TestBuildSpecNamespaceCloneKeepShare(t *testing.T) {
 			want: []specs.LinuxNamespaceType{specs.UTSNamespace, specs.PIDNamespace, specs.MountNamespace}},
 		{name: "clone mount pid", keys: [][2]string{kv("lxc.namespace.clone", "mount pid")},
 			want: []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace}},
-		{name: "share net", shared: map[string]string{"net": "/proc/42/ns/net"}, want: all,
+		{name: "share net", shared: map[string]SharedNamespace{"net": {Path: "/proc/42/ns/net", ID: namespace.NamespaceID{Dev: 4, Ino: 4026531840}}}, want: all,
 			joined: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "/proc/42/ns/net"}},
 	}
 	for _, tt := range tests {
@@ -111,24 +114,34 @@ func TestBuildSpecNamespaceCloneKeepShare(t *testing.T) {
 				if n.Path != tt.joined[n.Type] {
 					t.Errorf("%s path %q, want %q", n.Type, n.Path, tt.joined[n.Type])
 				}
+				// The identity the monitor checks goes with the path.
+				k, _ := namespace.ByOCI(n.Type)
+				if id, ok := s.JoinIDs[n.Type]; ok != (n.Path != "") || ok && id != tt.shared[k.Name].ID {
+					t.Errorf("%s: JoinIDs %v", n.Type, s.JoinIDs)
+				}
 			}
 		})
 	}
 }
 
 func TestResolveShares(t *testing.T) {
-	cfg, _ := specConfig(t, kv("lxc.namespace.share.net", "1"), kv("lxc.namespace.share.uts", "1"))
-	got, err := ResolveShares(t.TempDir(), cfg, map[string]string{"ipc": "1"})
+	self := strconv.Itoa(os.Getpid())
+	cfg, _ := specConfig(t, kv("lxc.namespace.share.net", self), kv("lxc.namespace.share.uts", self))
+	got, err := ResolveShares(t.TempDir(), cfg, map[string]string{"ipc": self})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"net": "/proc/1/ns/net", "uts": "/proc/1/ns/uts", "ipc": "/proc/1/ns/ipc"}
-	if len(got) != len(want) {
-		t.Fatalf("ResolveShares = %v, want %v", got, want)
+	if len(got) != 3 {
+		t.Fatalf("ResolveShares = %v, want net, uts and ipc", got)
 	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
+	for _, k := range []string{"net", "uts", "ipc"} {
+		want := "/proc/" + self + "/ns/" + k
+		var st syscall.Stat_t
+		if err := syscall.Stat(want, &st); err != nil {
+			t.Fatal(err)
+		}
+		if got[k].Path != want || got[k].ID.Ino != st.Ino || got[k].ID.Dev != st.Dev {
+			t.Errorf("%s = %+v, want %s with inode %d", k, got[k], want, st.Ino)
 		}
 	}
 	for _, tt := range []struct {
@@ -142,6 +155,7 @@ func TestResolveShares(t *testing.T) {
 		{keys: idmapKeys, extra: map[string]string{"net": "1"}, wantErr: "with lxc.idmap"},
 		{extra: map[string]string{"net": "nosuchcontainer"}, wantErr: "nosuchcontainer"},
 		{extra: map[string]string{"net": "0"}, wantErr: "not a pid"},
+		{extra: map[string]string{"net": "2147483646"}, wantErr: "process 2147483646"},
 	} {
 		cfg, _ := specConfig(t, tt.keys...)
 		_, err := ResolveShares(t.TempDir(), cfg, tt.extra)
