@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
 	"golxc/internal/lxc"
+	"golxc/internal/namespace"
 )
 
 type attachCmd struct {
@@ -24,18 +24,6 @@ type attachCmd struct {
 	remount           bool
 	arch, context     string
 	ptyLog            string
-}
-
-// namespaceFlags are lxc-attach -s's names (lxc-attach(1)), spelled as
-// LXC takes them: upper case, no blanks.
-var namespaceFlags = map[string]int{
-	"MOUNT":   unix.CLONE_NEWNS,
-	"PID":     unix.CLONE_NEWPID,
-	"UTSNAME": unix.CLONE_NEWUTS,
-	"IPC":     unix.CLONE_NEWIPC,
-	"NETWORK": unix.CLONE_NEWNET,
-	"CGROUP":  unix.CLONE_NEWCGROUP,
-	"USER":    unix.CLONE_NEWUSER,
 }
 
 // privilegeNames are lxc-attach -e's names.
@@ -140,7 +128,7 @@ func (a *attachCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	ns := 0
 	if a.namespaces != "" {
-		if ns, err = parseNames(a.namespaces, "namespace in -s", namespaceFlags); err != nil {
+		if ns, err = parseNames(a.namespaces, "namespace in -s", namespace.AttachNames()); err != nil {
 			return a.fail(err)
 		}
 	}

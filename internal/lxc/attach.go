@@ -24,13 +24,10 @@ import (
 	"golxc/internal/security"
 )
 
-// AllNamespaces are the namespaces lxc-attach joins by default.
-const AllNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
-
 // AttachOptions say what to run in a container and how.
 type AttachOptions struct {
 	Command    []string // default: the user's shell in the container
-	Namespaces int      // clone flags to join; 0: AllNamespaces
+	Namespaces int      // clone flags to join; 0: namespace.AttachFlags
 	// ClearEnv starts from an empty environment (--clear-env); by
 	// default the caller's whole environment passes, as in LXC 5.0.
 	ClearEnv bool
@@ -221,7 +218,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	flags := o.Namespaces
 	if flags == 0 {
-		flags = AllNamespaces
+		flags = namespace.AttachFlags
 	}
 	// A container in a user namespace of its own is always entered
 	// through it: the command is then its root (or -u's), never the

@@ -95,6 +95,10 @@ type StartOptions struct {
 	ConsoleLog string
 	LogFile    string // -o; "": lxc.log.file
 	LogLevel   string // -l; "": lxc.log.level, else ERROR
+	// Share maps namespaces (net, ipc, uts) to a pid or container whose
+	// namespace to join (lxc-start --share-NAME), over the config's
+	// lxc.namespace.share.*.
+	Share map[string]string
 	// Terminal for -F; os.Stdin/os.Stdout when nil.
 	TerminalIn  *os.File
 	TerminalOut io.Writer
@@ -180,6 +184,9 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if fg != nil {
 		so.Terminal = fg.terminal
 		so.ConsoleSize = windowSize(fg.size)
+	}
+	if so.Shared, err = ResolveShares(c.LXCPath, cfg, o.Share); err != nil {
+		return 1, err
 	}
 	spec, cg, err := buildSpec(c.Name, cfg, layout, so)
 	if err != nil {
