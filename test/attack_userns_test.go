@@ -8,6 +8,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -386,5 +387,58 @@ func TestUsernsexec(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, "/etc/subuid grants root (0) no range") {
 			t.Errorf("lxc-usernsexec without -m nor a range: exit %d %q", code, errs)
 		}
+	}
+}
+
+// lxc-attach into an id-mapped container joins its user namespace: the
+// command is the container's root (uid 0 inside, 100000 on the host),
+// never the host's, with the init's bounding set, under its filter, on a
+// pty owned by the container's root; -u gives a mapped user.
+func TestAttackAttachIntoUserns(t *testing.T) {
+	t.Parallel()
+	l := usernsLab(t)
+	n := l.createBusybox(idmapLines...)
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	initPID := l.initPID(n)
+	initStatus, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", initPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	initBnd := statusField(string(initStatus), "CapBnd")
+	out := l.attach(n, "/bin/sh", "-c", "cat /proc/self/uid_map; grep -E '^(Uid|CapBnd|CapEff)' /proc/self/status; echo pid=$$; sleep 2 & echo bg=$!; wait")
+	if !strings.Contains(out, "100000") {
+		t.Errorf("attached command's uid_map: %q, want the container's map", out)
+	}
+	if got := statusField(out, "Uid"); !strings.HasPrefix(got, "0\t0") {
+		t.Errorf("attached command's Uid inside: %q, want 0", got)
+	}
+	if got := statusField(out, "CapBnd"); got != initBnd {
+		t.Errorf("attached command's CapBnd %s, want the init's %s", got, initBnd)
+	}
+	// From the host: the attached command runs as the mapped root.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.attach(n, "/bin/sleep", "3")
+	}()
+	var hostUID string
+	waitFor(5*time.Second, func() bool {
+		for _, pid := range pidsMentioning("sleep") {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.HasPrefix(string(b), "/bin/sleep\x003") {
+				if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+					hostUID = statusField(string(st), "Uid")
+					return true
+				}
+			}
+		}
+		return false
+	})
+	<-done
+	if !strings.HasPrefix(hostUID, "100000") {
+		t.Errorf("attached command seen from the host runs as %q, want the mapped root 100000", hostUID)
+	}
+	if out, errs, code := l.run("lxc-attach", "-n", n, "-u", "1000", "--", "/bin/sh", "-c", "grep ^Uid: /proc/self/status"); !strings.HasPrefix(statusField(out, "Uid"), "1000") {
+		t.Errorf("lxc-attach -u 1000: %q (exit %d, %s), want uid 1000 inside", out, code, errs)
 	}
 }
