@@ -337,3 +337,19 @@ func TestAttachTerminal(t *testing.T) {
 		}
 	})
 }
+
+// lxc-attach into a container that LXC's own tools run (a root listener
+// of the host's on LXC's command socket name stands in for LXC's monitor
+// here; TestCompatLXCRunning runs Debian's) says so in one line, as
+// lxc-start and lxc-stop do, instead of "not running".
+func TestAttachRunByLXC(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	stop := l.squatter(l.path+"/"+n+"/command", 0, false)
+	defer stop()
+	assertRefusedForLXC(t, l.path, n, "lxc-attach", "--", "/bin/true")
+	_, errs, _ := l.run("lxc-attach", "-n", n, "--", "/bin/true")
+	if want := n + " is running under LXC's own tools (LXC's lxc-start), not golxc"; !strings.Contains(errs, want) {
+		t.Errorf("lxc-attach of a container LXC runs: %q, want lxc-start's message", errs)
+	}
+}

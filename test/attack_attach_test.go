@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -259,5 +260,230 @@ func TestAttackAttachNamespacesWithoutCgroup(t *testing.T) {
 	}
 	if lines == 0 {
 		t.Errorf("no cgroup lines in %q", out)
+	}
+}
+
+// runAttachOnHostNull runs lxc-attach with stdin, stdout and stderr all
+// the host's /dev/null, as `lxc-attach ... </dev/null >/dev/null 2>&1`.
+func (l *lab) runAttachOnHostNull(args ...string) int {
+	l.t.Helper()
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	defer null.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(l.t), "lxc-attach"), append([]string{"-P", l.path}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		l.t.Fatalf("lxc-attach %v on the host's /dev/null: timed out", args)
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		l.t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// A command run with the host's /dev/null as stdin, stdout and stderr
+// does not hold it: container root could change its mode or owner through
+// /proc/PID/fd/N. Each fd is the container's own /dev/null instead (another
+// device and inode), and a chmod through /proc/self/fd leaves the host's
+// alone; in a container without /dev/null the fds are pipes, read at EOF
+// or drained by lxc-attach.
+func TestAttackAttachHostNull(t *testing.T) {
+	l := newLab(t)
+	n := l.startBusybox()
+	var host unix.Stat_t
+	if err := unix.Stat("/dev/null", &host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var now unix.Stat_t
+		if err := unix.Stat("/dev/null", &now); err == nil && now.Mode != host.Mode {
+			t.Errorf("the host's /dev/null mode went from %o to %o: restoring it", host.Mode&0o7777, now.Mode&0o7777)
+			_ = unix.Chmod("/dev/null", host.Mode&0o7777)
+		}
+	})
+	result := filepath.Join(l.path, n, "rootfs", "result")
+	// The shell's own fds ($$), looked at from a subshell whose stdout
+	// is /result (busybox may run stat in the shell itself).
+	script := `exec 3>/result; for i in 0 1 2; do (stat -L -c "%d %i %F" /proc/$$/fd/$i) >&3; done; chmod 0600 /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; echo chmod $? >&3; cat; echo out; echo err >&2`
+	if code := l.runAttachOnHostNull("-n", n, "--", "/bin/sh", "-c", script); code != 0 {
+		t.Fatalf("lxc-attach on the host's /dev/null: exit %d", code)
+	}
+	b, err := os.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 || lines[3] != "chmod 0" {
+		t.Fatalf("inside: %q, want the three fds' stat and chmod 0", b)
+	}
+	hostID := fmt.Sprintf("%d %d ", host.Dev, host.Ino)
+	for i, line := range lines[:3] {
+		if strings.HasPrefix(line, hostID) || !strings.HasSuffix(line, "character special file") {
+			t.Errorf("fd %d inside: %q; want a character device that is not the host's /dev/null (%s)", i, line, hostID)
+		}
+	}
+	var now unix.Stat_t
+	if err := unix.Stat("/dev/null", &now); err != nil || now.Mode != host.Mode {
+		t.Errorf("the host's /dev/null after a chmod through /proc/self/fd inside: mode %o (%v), was %o", now.Mode&0o7777, err, host.Mode&0o7777)
+	}
+
+	// Without a /dev/null of its own: pipes. cat reads EOF at once, and
+	// what is written is drained: lxc-attach ends.
+	l.mustRun("lxc-attach", "-n", n, "--", "/bin/rm", "/dev/null")
+	if code := l.runAttachOnHostNull("-n", n, "--", "/bin/sh", "-c", script); code != 0 {
+		t.Fatalf("lxc-attach on the host's /dev/null, no /dev/null inside: exit %d", code)
+	}
+	b, err = os.ReadFile(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("inside: %q, want the three fds' stat and chmod", b)
+	}
+	for i, line := range lines[:3] {
+		if !strings.HasSuffix(line, "fifo") {
+			t.Errorf("fd %d inside a container without /dev/null: %q, want a fifo", i, line)
+		}
+	}
+	if err := unix.Stat("/dev/null", &now); err != nil || now.Mode != host.Mode {
+		t.Errorf("the host's /dev/null after a chmod through /proc/self/fd inside: mode %o (%v), was %o", now.Mode&0o7777, err, host.Mode&0o7777)
+	}
+}
+
+// userNSContainer starts a busybox container whose init moves into a user
+// namespace of its own (mapping 0..65535 to host ids base..) before it
+// execs sleep: a stand-in for an id-mapped container (lxc.idmap), whose
+// init is in a user namespace the other namespaces are not owned by.
+func (l *lab) userNSContainer(base int, confLines ...string) (string, int) {
+	l.t.Helper()
+	n := l.createBusybox(confLines...)
+	l.mustRun("lxc-start", "-n", n, "--", "/bin/busybox", "unshare", "-U", "sh", "-c",
+		`while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.05; done; exec sleep 1000`)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	pid := l.initPID(n)
+	for _, w := range []struct{ file, data string }{
+		{"setgroups", "allow"},
+		{"uid_map", fmt.Sprintf("0 %d 65536", base)},
+		{"gid_map", fmt.Sprintf("0 %d 65536", base)},
+	} {
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", pid, w.file), []byte(w.data), 0); err != nil {
+			l.t.Fatalf("map the ids of %s's init: %v", n, err)
+		}
+	}
+	return n, pid
+}
+
+// childOf returns the first process whose parent is pid, waiting for one.
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	var child int
+	waitFor(10*time.Second, func() bool {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			p, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...: comm may hold spaces.
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				child = p
+				return true
+			}
+		}
+		return false
+	})
+	if child == 0 {
+		t.Fatalf("no child of %d", pid)
+	}
+	return child
+}
+
+// lxc-attach into a container whose init has a user namespace of its own
+// joins it: the command is that namespace's root (or -u's user), whose
+// host ids are the mapped ones, never the host's root, and it runs under
+// the container's filter, loaded with the capabilities of that namespace
+// (no no_new_privs needed).
+func TestAttackAttachUserNamespace(t *testing.T) {
+	l := newLab(t)
+	const base = 720000
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n, initPid := l.userNSContainer(base, "lxc.seccomp.profile = "+profile)
+	initNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", initPid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		id   int // inside
+	}{{nil, 0}, {[]string{"-u", "1000", "-g", "1000"}, 1000}} {
+		out, errs, code := l.run("lxc-attach", append(append([]string{"-n", n}, tc.args...), "--", "/bin/sh", "-c",
+			`echo $(id -u) $(id -g) $(readlink /proc/self/ns/user); `+attachedStatusCmd)...)
+		want := fmt.Sprintf("%d %d %s\n2 0 EPERM\n", tc.id, tc.id, initNS)
+		if code != 0 || out != want {
+			t.Errorf("lxc-attach %v into a user namespace: exit %d, %q (stderr %q); want %q", tc.args, code, out, errs, want)
+		}
+
+		// The host's view of the attached process.
+		cmd := exec.Command(filepath.Join(binDir(t), "lxc-attach"), append(append([]string{"-P", l.path, "-n", n}, tc.args...), "--", "/bin/sleep", "30")...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := childOf(t, cmd.Process.Pid)
+		var st string
+		waitFor(10*time.Second, func() bool {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if !strings.HasPrefix(string(b), "/bin/sleep\x00") {
+				return false
+			}
+			s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			st = string(s)
+			return true
+		})
+		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+		syscall.Kill(pid, syscall.SIGKILL)
+		cmd.Wait()
+		host := base + tc.id
+		wantIDs := fmt.Sprintf("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", host, host, host, host, host, host, host, host)
+		if !strings.Contains(st, wantIDs) || ns != initNS {
+			t.Errorf("lxc-attach %v: the command on the host: user namespace %s (want %s), status\n%s\nwant %q", tc.args, ns, initNS, st, wantIDs)
+		}
+	}
+
+	// -s naming USER or not: the user namespace is joined all the same.
+	for _, ns := range []string{"USER", "NETWORK", "NETWORK|USER"} {
+		out, errs, code := l.run("lxc-attach", "-n", n, "-s", ns, "--", "/bin/sh", "-c", `echo $(id -u) $(readlink /proc/self/ns/user)`)
+		if want := "0 " + initNS + "\n"; code != 0 || out != want {
+			t.Errorf("lxc-attach -s %s into a user namespace: exit %d, %q (stderr %q); want %q", ns, code, out, errs, want)
+		}
+	}
+
+	// From a terminal: the command's pty is the namespace's root's, not
+	// an unmapped owner's (the host's root).
+	master, slave := openPty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-attach"), "-P", l.path, "-n", n, "--", "/bin/sh", "-c", `stat -c "owner %u:%g" $(tty)`)
+	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	var out strings.Builder
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); io.Copy(&out, master) }()
+	err = c.Run()
+	slave.Close()
+	<-readDone
+	if err != nil || !strings.Contains(out.String(), "owner 0:0") {
+		t.Errorf("lxc-attach from a terminal into a user namespace: %v, %q; want the pty owned by 0:0 inside", err, out.String())
 	}
 }

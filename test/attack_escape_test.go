@@ -91,6 +91,13 @@ func hostCanReadDisk(t *testing.T, dir string, dev uint64) bool {
 // escapeReport runs the attacker's escape attempts in container n and
 // returns its verdict line per attempt.
 func (l *lab) escapeReport(n, marker string, mounts bool) map[string]string {
+	l.t.Helper()
+	return l.escapeReportVia("lxc-attach", n, marker, mounts)
+}
+
+// escapeReportVia is escapeReport with the attacker run by tool: lxc-attach
+// into a running container, or lxc-execute of a stopped one.
+func (l *lab) escapeReportVia(tool, n, marker string, mounts bool) map[string]string {
 	t := l.t
 	t.Helper()
 	dev, fstype := hostRootDisk(t)
@@ -103,9 +110,9 @@ func (l *lab) escapeReport(n, marker string, mounts bool) map[string]string {
 	}
 	// stdin a pipe, stdout and stderr pipes: the attached process holds no
 	// file of the host's but what the caller passes, and the test passes none.
-	out, errs, code := l.runWith(runOpts{stdin: "\n"}, "lxc-attach", args...)
+	out, errs, code := l.runWith(runOpts{stdin: "\n"}, tool, args...)
 	if code != 0 || !strings.HasSuffix(out, "done\n") {
-		t.Fatalf("lxc-attach -n %s -- /attacker escape: exit %d\nstdout: %s\nstderr: %s", n, code, out, errs)
+		t.Fatalf("%s -n %s -- /attacker escape: exit %d\nstdout: %s\nstderr: %s", tool, n, code, out, errs)
 	}
 	got := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(out))

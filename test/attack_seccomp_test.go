@@ -301,6 +301,184 @@ func TestSeccompAllowNesting(t *testing.T) {
 	}
 }
 
+// attachStatus is what attachedStatusCmd prints: "Seccomp NoNewPrivs
+// mkdir", e.g. "2 0 EPERM".
+const attachedStatusCmd = `s=$(grep ^Seccomp: /proc/self/status | cut -f2); n=$(grep ^NoNewPrivs: /proc/self/status | cut -f2); ` +
+	`if mkdir /tmp/m$$ 2>/dev/null; then m=made; else m=EPERM; fi; echo "$s $n $m"`
+
+// lxc-attach's command runs under the filter the container runs with, on
+// every x86 ABI, whatever user it runs as, and even after the profile is
+// taken out of the config on disk; -e with LSM (a bare -e too) leaves it
+// out, as LXC 5.0's lxc-attach does (measured with Debian's, see
+// TestCompatAttachSeccompAsLXC), the other privileges do not.
+func TestAttackAttachSeccomp(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	bare := l.createBusybox()
+	attacker := l.installAttacker(n, bare)
+	for _, c := range []string{n, bare} {
+		l.mustRun("lxc-start", "-n", c)
+		l.waitState(c, "RUNNING", 10*time.Second)
+	}
+	// The profile goes from the config on disk: the running one counts.
+	cfgPath := filepath.Join(l.path, n, "config")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if !strings.Contains(line, "lxc.seccomp.profile") {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errs, code := l.run("lxc-attach", "-n", n, "--", "/bin/mkdir", "/x")
+	if code != 1 || !strings.Contains(errs+out, "Operation not permitted") {
+		t.Errorf("lxc-attach -- mkdir /x under the profile: exit %d, output %q; want exit 1, EPERM", code, errs+out)
+	}
+	calls := []string{"64:mkdir", "i386:mkdir", "x32:mkdir"}
+	for _, who := range [][]string{nil, {"-u", "1000", "-g", "1000"}} {
+		args := append(append([]string{"-n", n}, who...), "--", attacker, "syscall", "/tmp/d")
+		out, errs, code := l.run("lxc-attach", append(args, calls...)...)
+		if code != 0 {
+			t.Fatalf("attacker %v: exit %d\n%s%s", who, code, out, errs)
+		}
+		got := callResults(t, out)
+		for _, c := range calls {
+			if got[c] != "errno 1" {
+				t.Errorf("lxc-attach %v: %s under the profile: %q, want errno 1 (EPERM)", who, c, got[c])
+			}
+		}
+	}
+	out, errs, code = l.run("lxc-attach", append([]string{"-n", bare, "--", attacker, "syscall", "/tmp/d"}, calls...)...)
+	if code != 0 {
+		t.Fatalf("attacker: exit %d\n%s%s", code, out, errs)
+	}
+	if control := callResults(t, out); control["64:mkdir"] != "ok" || control["i386:mkdir"] != "ok" || control["x32:mkdir"] == "errno 1" {
+		t.Errorf("without a profile the calls should reach the kernel: %v", control)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "2 0 EPERM"},
+		{[]string{"-u", "1000", "-g", "1000"}, "2 0 EPERM"}, // loaded before the switch of user: no no_new_privs needed
+		{[]string{"-e"}, "0 0 made"},
+		{[]string{"--elevated-privileges=LSM"}, "0 0 made"},
+		{[]string{"--elevated-privileges=CAP|LSM"}, "0 0 made"},
+		{[]string{"--elevated-privileges=CAP"}, "2 0 EPERM"},
+		{[]string{"-eCGROUP"}, "2 0 EPERM"},
+		{[]string{"-s", "MOUNT|PID"}, "2 0 EPERM"}, // golxc's -s does not imply -e
+	} {
+		args := append(append([]string{"-n", n}, tc.args...), "--", "/bin/sh", "-c", attachedStatusCmd)
+		out, errs, code := l.run("lxc-attach", args...)
+		if code != 0 || strings.TrimSpace(out) != tc.want {
+			t.Errorf("lxc-attach %v: exit %d, %q (stderr %q); want %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+// lxc.no_new_privs reaches attached commands whatever -e says, as LXC's;
+// a container whose bounding set lacks CAP_SYS_ADMIN gets it with its
+// filter (the kernel loads one only with either, and the command holds no
+// more than the container's root) where LXC's, whose child keeps every
+// capability until its exec, does not.
+func TestAttackAttachSeccompNoNewPrivs(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	nnp := l.createBusybox("lxc.seccomp.profile = "+profile, "lxc.no_new_privs = 1")
+	noAdmin := l.createBusybox("lxc.seccomp.profile = "+profile, "lxc.cap.drop = sys_admin")
+	for _, c := range []string{nnp, noAdmin} {
+		l.mustRun("lxc-start", "-n", c)
+		l.waitState(c, "RUNNING", 10*time.Second)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{nnp, nil, "2 1 EPERM"},
+		{nnp, []string{"-e"}, "0 1 made"},
+		{nnp, []string{"-u", "1000", "-g", "1000"}, "2 1 EPERM"},
+		{noAdmin, nil, "2 1 EPERM"},
+		{noAdmin, []string{"-u", "1000", "-g", "1000"}, "2 1 EPERM"},
+		{noAdmin, []string{"--elevated-privileges=CAP"}, "2 0 EPERM"},
+		{noAdmin, []string{"--elevated-privileges=LSM"}, "0 0 made"},
+	} {
+		args := append(append([]string{"-n", tc.name}, tc.args...), "--", "/bin/sh", "-c", attachedStatusCmd)
+		out, errs, code := l.run("lxc-attach", args...)
+		if code != 0 || strings.TrimSpace(out) != tc.want {
+			what := "no_new_privs"
+			if tc.name == noAdmin {
+				what = "no sys_admin"
+			}
+			t.Errorf("%s: lxc-attach %v: exit %d, %q (stderr %q); want %q", what, tc.args, code, out, errs, tc.want)
+		}
+	}
+}
+
+// golxc's lxc-attach confines its command as Debian's LXC 5.0 lxc-attach
+// does, side by side on the same profile: the filter unless -e LSM (or a
+// bare -e), lxc.no_new_privs whatever -e says, the filter loaded for -u's
+// user without no_new_privs. (-s is left out: LXC's implies -e, golxc's
+// does not, on purpose.)
+func TestCompatAttachSeccompAsLXC(t *testing.T) {
+	requireBusybox(t)
+	requireDebianLXC(t)
+	l := newRelLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	variants := [][]string{nil, {"-e"}, {"--elevated-privileges=LSM"}, {"--elevated-privileges=CAP"}, {"--elevated-privileges=CGROUP"}, {"-u", "1000", "-g", "1000"}}
+	for _, lines := range [][]string{
+		{"lxc.seccomp.profile = " + profile},
+		{"lxc.seccomp.profile = " + profile, "lxc.no_new_privs = 1"},
+	} {
+		ours := l.createBusybox(lines...)
+		l.mustRun("lxc-start", "-n", ours)
+		l.waitState(ours, "RUNNING", 10*time.Second)
+		theirs := newName(t)
+		l.lxcContainer(theirs, l.path)
+		f, err := os.OpenFile(filepath.Join(l.path, theirs, "config"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(strings.Join(lines, "\n") + "\n")
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", theirs); code != 0 {
+			t.Fatalf("LXC's lxc-start: exit %d: %s", code, out)
+		}
+		if !waitFor(10*time.Second, func() bool {
+			out, _ := debianLXC(t, "lxc-info", "-P", l.path, "-n", theirs, "-s", "-H")
+			return strings.TrimSpace(out) == "RUNNING"
+		}) {
+			t.Fatalf("LXC's %s never RUNNING", theirs)
+		}
+		for _, v := range variants {
+			args := append(append([]string{"-n", ours}, v...), "--", "/bin/sh", "-c", attachedStatusCmd)
+			got, errs, code := l.run("lxc-attach", args...)
+			if code != 0 {
+				t.Errorf("%v: golxc's lxc-attach %v: exit %d: %s", lines, v, code, errs)
+			}
+			args = append(append([]string{"-P", l.path, "-n", theirs}, v...), "--", "/bin/sh", "-c", attachedStatusCmd)
+			want, code := debianLXC(t, "lxc-attach", args...)
+			if code != 0 {
+				t.Errorf("%v: LXC's lxc-attach %v: exit %d: %s", lines, v, code, want)
+			}
+			if len(strings.Fields(got)) != 3 || strings.TrimSpace(got) != strings.TrimSpace(want) {
+				t.Errorf("%v: lxc-attach %v: golxc's command says %q, LXC's %q", lines, v, strings.TrimSpace(got), strings.TrimSpace(want))
+			}
+		}
+	}
+}
+
 // The container's rootfs may hold anything at /proc when lxc.mount.auto
 // mounts no proc there: a plain file at /proc/self/status that says
 // "Seccomp: 2" must not make the init stage (which looks after pivot_root)

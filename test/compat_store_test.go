@@ -553,6 +553,15 @@ func TestCompatLXCRunning(t *testing.T) {
 			t.Fatalf("LXC's %s never RUNNING", c.name)
 		}
 	}
+	// A user's abstract name may hold a newline and a whole forged line of
+	// /proc/net/unix naming LXC's socket with another inode: it must not
+	// hide LXC's container from golxc (which would then start, stop as
+	// stopped or destroy it).
+	forged := "x\n0: 2 0 10000 0001 01 9 @" + l.path + "/" + n + "/command"
+	defer l.squatter(forged, 65534, false)()
+	if out, errs, code := l.run("lxc-info", "-n", n, "-s", "-H"); strings.TrimSpace(out) != "RUNNING" {
+		t.Errorf("lxc-info of LXC's %s with a forged /proc/net/unix line: %q, exit %d, %s; want RUNNING", n, out, code, errs)
+	}
 	// LXC 5.0 names the socket of a long LXCPATH/NAME by its 64-bit FNV-1a.
 	fnv := fnv.New64a()
 	fnv.Write([]byte(long + "/" + h))
@@ -577,6 +586,7 @@ func TestCompatLXCRunning(t *testing.T) {
 			assertRefusedForLXC(t, p, c.name, "lxc-destroy")
 			assertRefusedForLXC(t, p, c.name, "lxc-destroy", "-f")
 			assertRefusedForLXC(t, p, c.name, "lxc-execute", "--", "/bin/true")
+			assertRefusedForLXC(t, p, c.name, "lxc-attach", "--", "/bin/true")
 		}
 		if out, _ := debianLXC(t, "lxc-info", "-P", c.path, "-n", c.name, "-s", "-H"); strings.TrimSpace(out) != "RUNNING" {
 			t.Errorf("after golxc's refusals LXC's %s is %q, want RUNNING", c.name, out)
@@ -632,10 +642,18 @@ func TestCompatLXCCannotStartGolxcs(t *testing.T) {
 	t.Parallel()
 	requireDebianLXC(t)
 	l := newRelLab(t)
-	n := l.startBusybox()
+	alias := l.alias()
+	n := l.createBusybox()
+	// Started through an alias: LXC names its socket after the path as
+	// typed, so both spellings must be taken.
+	if out, errs, code := run(t, "lxc-start", "-P", alias, "-n", n); code != 0 {
+		t.Fatalf("lxc-start -P %s -n %s: exit %d\n%s%s", alias, n, code, out, errs)
+	}
+	l.waitState(n, "RUNNING", 10*time.Second)
 	pid := l.initPID(n)
 	l.t.Cleanup(func() {
 		// Whatever LXC made of its failed start.
+		debianLXC(t, "lxc-stop", "-P", alias, "-n", n, "-k")
 		debianLXC(t, "lxc-stop", "-P", l.path, "-n", n, "-k")
 		for _, kind := range []string{"payload", "monitor"} {
 			dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/lxc.%s.%s-*", kind, n))
@@ -644,9 +662,11 @@ func TestCompatLXCCannotStartGolxcs(t *testing.T) {
 			}
 		}
 	})
-	out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", n)
-	if code == 0 {
-		t.Errorf("LXC's lxc-start of %s, which golxc runs, exited 0: %s", n, out)
+	for _, p := range []string{l.path, alias} {
+		out, code := debianLXC(t, "lxc-start", "-P", p, "-n", n)
+		if code == 0 {
+			t.Errorf("LXC's lxc-start -P %s of %s, which golxc runs, exited 0: %s", p, n, out)
+		}
 	}
 	if got := l.initPID(n); got != pid {
 		t.Errorf("golxc's %s: init %d, was %d", n, got, pid)

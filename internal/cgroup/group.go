@@ -428,7 +428,18 @@ func (g *Group) Destroy() error {
 	}()
 	deadline := time.Now().Add(destroyWait)
 	var errs []error
-	rm := func(p string) {
+	var rm func(p string)
+	rm = func(p string) {
+		// A container's root may have made child cgroups of its own
+		// (a delegated group, or cgroup:rw): they go first, deepest
+		// first, or the group's rmdir is EBUSY.
+		if ents, err := os.ReadDir(p); err == nil {
+			for _, e := range ents {
+				if e.IsDir() {
+					rm(filepath.Join(p, e.Name()))
+				}
+			}
+		}
 		delay := time.Millisecond
 		for {
 			err := unix.Rmdir(p)
@@ -465,6 +476,33 @@ func (l *Layout) EnterBase(pid int) error {
 	if l.Unified != "" {
 		if err := writeFile(filepath.Join(l.Unified, "cgroup.procs"), s); err != nil {
 			return fmt.Errorf("move pid %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// delegatedFiles are the files of a cgroup directory that whoever manages
+// the cgroup from inside writes to (cgroup(7), "Delegation"): with the
+// directory itself, they go to the container's root.
+var delegatedFiles = []string{"cgroup.procs", "tasks", "cgroup.subtree_control", "cgroup.threads", "cgroup.clone_children", "notify_on_release"}
+
+// Chown gives the group's directories, and the files a manager of the
+// group writes, to uid and gid: the host ids of a user namespace's root,
+// who may then make, fill and remove child cgroups, as systemd does.
+// The limits the group was given stay root's.
+func (g *Group) Chown(uid, gid int) error {
+	if g.err != nil {
+		return g.err
+	}
+	for _, dir := range g.dirs() {
+		if err := os.Lchown(dir, uid, gid); err != nil {
+			return fmt.Errorf("chown cgroup %s: %w", dir, err)
+		}
+		for _, f := range delegatedFiles {
+			p := filepath.Join(dir, f)
+			if err := os.Lchown(p, uid, gid); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("chown %s: %w", p, err)
+			}
 		}
 	}
 	return nil

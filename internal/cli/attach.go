@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
 	"golxc/internal/lxc"
+	"golxc/internal/namespace"
 )
 
 type attachCmd struct {
@@ -24,18 +24,6 @@ type attachCmd struct {
 	remount           bool
 	arch, context     string
 	ptyLog            string
-}
-
-// namespaceFlags are lxc-attach -s's names (lxc-attach(1)), spelled as
-// LXC takes them: upper case, no blanks.
-var namespaceFlags = map[string]int{
-	"MOUNT":   unix.CLONE_NEWNS,
-	"PID":     unix.CLONE_NEWPID,
-	"UTSNAME": unix.CLONE_NEWUTS,
-	"IPC":     unix.CLONE_NEWIPC,
-	"NETWORK": unix.CLONE_NEWNET,
-	"CGROUP":  unix.CLONE_NEWCGROUP,
-	"USER":    unix.CLONE_NEWUSER,
 }
 
 // privilegeNames are lxc-attach -e's names.
@@ -63,10 +51,14 @@ Environment, as LXC 5.0: the caller's whole environment (--keep-env, the default
 --clear-env, only --keep-var's variables and PATH=` + "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" + `;
 then container=lxc, the config's lxc.environment and -v. The last of --clear-env and --keep-env wins.
 -e[CGROUP|CAP|LSM] (all when bare; the list must be attached: -eCAP or --elevated-privileges=CAP)
-keeps the command out of the container's cgroups (CGROUP) or gives it the caller's bounding set
-(CAP); golxc applies no LSM to attached commands. Unlike LXC's, -s does not imply -e: the command
-stays in the container's cgroups and bounding set (in the container's pid namespace outside them,
-the container's root could ptrace it and act beyond the container's limits); add -e for LXC's.
+keeps the command out of the container's cgroups (CGROUP), gives it the caller's bounding set
+(CAP) or leaves out the container's seccomp filter (LSM; golxc applies no AppArmor or SELinux
+label); lxc.no_new_privs applies whatever -e says. Unlike LXC's, -s does not imply -e: the command
+stays in the container's cgroups, bounding set and filter (in the container's pid namespace outside
+them, the container's root could ptrace it and act beyond the container's limits); add -e for
+LXC's. A container with a user namespace of its own is always entered through it (-s USER or not):
+the command is that namespace's root, or -u/-g's ids in it. A standard fd that is the host's null
+device becomes the container's /dev/null (or a pipe when it has none).
 -R, with -s but without MOUNT, mounts /proc and /sys afresh in a private copy of the host's mounts.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return a.run(cmd, args) },
@@ -136,11 +128,8 @@ func (a *attachCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	ns := 0
 	if a.namespaces != "" {
-		if ns, err = parseNames(a.namespaces, "namespace in -s", namespaceFlags); err != nil {
+		if ns, err = parseNames(a.namespaces, "namespace in -s", namespace.AttachNames()); err != nil {
 			return a.fail(err)
-		}
-		if ns&unix.CLONE_NEWUSER != 0 {
-			return a.fail(errors.New("-s USER: golxc does not build containers with a user namespace yet"))
 		}
 	}
 	ct, err := a.container(args)

@@ -36,6 +36,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-config":        newConfig,
 	"lxc-create":        newCreate,
 	"lxc-update-config": newUpdateConfig,
+	"lxc-usernsexec":    newUsernsexec,
 	"lxc-destroy":       newDestroy,
 	"lxc-execute":       newExecute,
 	"lxc-info":          newInfo,

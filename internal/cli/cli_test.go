@@ -118,7 +118,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "attach bad namespace", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "MOUNT|BOGUS"}, wantCode: 1, wantErr: `unknown namespace in -s "BOGUS"`},
 		{name: "attach good namespaces", args: []string{"lxc-attach", "-n", "c2", "-P", lxcpath, "-s", "NETWORK|PID|UTSNAME|IPC|MOUNT|CGROUP|"}, wantCode: 1, wantErr: "c2 doesn't exist"},
 		{name: "attach namespaces as LXC spells them", args: []string{"lxc-attach", "-n", "c2", "-P", lxcpath, "-s", "network"}, wantCode: 1, wantErr: `unknown namespace in -s "network"`},
-		{name: "attach -s USER", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "USER"}, wantCode: 1, wantErr: "user namespace"},
+		{name: "attach -s USER", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-s", "USER"}, wantCode: 1, wantErr: "c1 is not running"},
 		{name: "attach env flags: the last wins", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "--clear-env", "--keep-env"}, wantCode: 1, wantErr: "c1 is not running"},
 		{name: "attach -e bare", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-e", "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
 		{name: "attach -eCAP|LSM", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-eCAP|LSM", "--", "/bin/true"}, wantCode: 1, wantErr: "c1 is not running"},
@@ -236,7 +236,7 @@ func TestMainLs(t *testing.T) {
 
 func TestToolNames(t *testing.T) {
 	names := ToolNames()
-	want := []string{"lxc-attach", "lxc-checkconfig", "lxc-config", "lxc-create", "lxc-destroy", "lxc-execute", "lxc-info", "lxc-ls", "lxc-start", "lxc-stop", "lxc-update-config"}
+	want := []string{"lxc-attach", "lxc-checkconfig", "lxc-config", "lxc-create", "lxc-destroy", "lxc-execute", "lxc-info", "lxc-ls", "lxc-start", "lxc-stop", "lxc-update-config", "lxc-usernsexec"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("ToolNames = %v, want %v", names, want)
 	}

@@ -81,6 +81,9 @@ type lsRow struct {
 	loadErr error // the config did not load: LXC leaves the container out
 }
 
+// lsParallel bounds the containers lxc-ls looks at concurrently.
+const lsParallel = 64
+
 // say prints a diagnostic on stderr unless -q.
 func (l *lsCmd) say(format string, a ...any) {
 	if !l.quiet {
@@ -144,11 +147,16 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 	rows := make([]lsRow, len(keep))
 	lxcScan := lxcScanFor(needState)
 	var wg sync.WaitGroup
+	// A bounded number at once: each asks a monitor over a socket, and a
+	// host may hold thousands of containers.
+	slots := make(chan struct{}, lsParallel)
 	for i, n := range keep {
 		rows[i] = lsRow{Name: n, State: "STOPPED", Groups: []string{}, IPv4: []string{}, IPv6: []string{}}
 		wg.Add(1)
+		slots <- struct{}{}
 		go func(r *lsRow) {
 			defer wg.Done()
+			defer func() { <-slots }()
 			ct, err := lxc.New(lxcpath, r.Name)
 			if err != nil {
 				r.loadErr = err
@@ -307,6 +315,13 @@ func printTable(w io.Writer, cols []string, rows []lsRow) error {
 		}
 	}
 	widths := make([]int, len(cols))
+	for j, c := range cols {
+		// LXC pads the memory columns to fit "0.00MB", even when every
+		// value is "-".
+		if c == "RAM" || c == "SWAP" {
+			widths[j] = len("0.00MB")
+		}
+	}
 	for _, line := range cells {
 		for j, c := range line {
 			widths[j] = max(widths[j], len(c))

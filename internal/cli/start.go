@@ -17,7 +17,7 @@ type startCmd struct {
 	pidfile, conlog string
 	console         string
 	closeFDs        bool
-	share           []string
+	share           map[string]*string
 }
 
 func newStart() *cobra.Command {
@@ -44,16 +44,25 @@ func newStart() *cobra.Command {
 	f.StringVarP(&s.conlog, "console-log", "L", "", "log the console's output to FILE")
 	f.StringVarP(&s.console, "console", "c", "", "use DEVICE as the console (not supported yet)")
 	f.BoolVarP(&s.closeFDs, "close-all-fds", "C", false, "close inherited descriptors (golxc always does)")
-	f.StringArrayVar(&s.share, "share-net", nil, "not supported yet")
-	f.StringArrayVar(&s.share, "share-ipc", nil, "not supported yet")
-	f.StringArrayVar(&s.share, "share-uts", nil, "not supported yet")
-	f.StringArrayVar(&s.share, "share-pid", nil, "not supported yet")
+	// lxc-start(1): --share-KIND NAME|PID joins the KIND namespace of a
+	// running container (of this lxcpath, or a path lxcpath/name) or of
+	// a process, as lxc.namespace.share.KIND does.
+	s.share = map[string]*string{}
+	for _, k := range []string{"net", "ipc", "uts", "pid"} {
+		s.share[k] = f.String("share-"+k, "", "join the "+k+" namespace of container NAME (or of process PID)")
+	}
 	return cmd
 }
 
 func (s *startCmd) run(cmd *cobra.Command, args []string) error {
-	if s.console != "" || len(s.share) > 0 {
-		return s.fail(errors.New("--console and --share-* are not supported yet"))
+	if s.console != "" {
+		return s.fail(errors.New("--console is not supported yet"))
+	}
+	share := map[string]string{}
+	for k, v := range s.share {
+		if *v != "" {
+			share[k] = *v
+		}
 	}
 	command, args, err := s.nameAndCommand(cmd, args)
 	if err != nil {
@@ -76,6 +85,7 @@ func (s *startCmd) run(cmd *cobra.Command, args []string) error {
 		ConsoleLog: s.conlog,
 		LogFile:    s.logfile,
 		LogLevel:   s.logLevel(cmd),
+		Share:      share,
 	})
 	var running *lxc.ErrAlreadyRunning
 	if errors.As(err, &running) {

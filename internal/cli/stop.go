@@ -40,7 +40,12 @@ func (s *stopCmd) run(cmd *cobra.Command, args []string) error {
 	// LXC's defaults: no timeout for -k, 0 for -W, else 60 s; then its
 	// checks, in its order and words (lxc-stop(1)).
 	timeout := s.timeout
-	if !cmd.Flags().Changed("timeout") && s.kill {
+	// -2 is LXC's "not given" (its getopt default), whatever the flags.
+	given := cmd.Flags().Changed("timeout") && s.timeout != -2
+	if !given {
+		timeout = 60
+	}
+	if !given && s.kill {
 		timeout = 0
 	}
 	if s.nowait {

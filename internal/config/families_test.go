@@ -282,7 +282,7 @@ lxc.cgroup.dir = x
 		"lxc.net.0.type":                 Built,
 		"lxc.net.1.type":                 NotBuilt,
 		"lxc.net.1.link":                 NotBuilt,
-		"lxc.idmap":                      NotBuilt,
+		"lxc.idmap":                      Built,
 		"lxc.start.auto":                 OtherTools,
 		"lxc.hook.destroy":               OtherTools,
 		"lxc.hook.start":                 NotBuilt,

@@ -126,7 +126,7 @@ var keyTable = []keyDef{
 	{name: "lxc.rootfs.mount", doc: "where the rootfs is bound before pivot_root",
 		field: textField{ptr: func(c *Config) *string { return &c.Rootfs.Mount }}, support: NotBuilt},
 	{name: "lxc.rootfs.options", doc: "extra mount options for the rootfs",
-		field: textField{ptr: func(c *Config) *string { return &c.Rootfs.Options }}, support: NotBuilt},
+		field: textField{ptr: func(c *Config) *string { return &c.Rootfs.Options }}, support: Built},
 	{name: "lxc.rootfs.managed", doc: "0 when golxc must not modify the container's storage",
 		field: flagField{ptr: func(c *Config) *bool { return &c.Rootfs.Managed }, def: true}, support: OtherTools},
 
@@ -161,13 +161,13 @@ var keyTable = []keyDef{
 	// Namespaces.
 	{name: "lxc.namespace.clone", list: true, doc: "namespaces to create, space separated (cgroup ipc mnt net pid time user uts)",
 		field:   listField{ptr: func(c *Config) *[]string { return &c.Namespace.Clone }, words: true, parse: parseNamespace, sep: " "},
-		support: NotBuilt},
+		support: Built},
 	{name: "lxc.namespace.keep", list: true, doc: "namespaces to inherit from the caller, space separated",
 		field:   listField{ptr: func(c *Config) *[]string { return &c.Namespace.Keep }, words: true, parse: parseNamespace, sep: " "},
-		support: NotBuilt},
+		support: Built},
 	{name: "lxc.namespace.share.", prefix: true, doc: "lxc.namespace.share.NS: a pid, a container name or a container path whose namespace NS to join",
 		field:   namedField{ptr: func(c *Config) *[]NamedValue { return &c.Namespace.Share }, prefix: "lxc.namespace.share.", name: parseNamespace, value: parseNonEmpty},
-		support: NotBuilt},
+		support: Built},
 	{name: "lxc.time.offset.boot", doc: "offset of the boot time clock: [-]N with h, m, s, ms, us or ns",
 		field: textField{ptr: func(c *Config) *string { return &c.TimeOffset.Boot }, parse: parseTimeOffset}, support: NotBuilt},
 	{name: "lxc.time.offset.monotonic", doc: "offset of the monotonic clock: [-]N with h, m, s, ms, us or ns",
@@ -213,7 +213,7 @@ var keyTable = []keyDef{
 
 	// User namespace.
 	{name: "lxc.idmap", list: true, doc: "an id mapping: u|g CONTAINER-ID HOST-ID COUNT",
-		field: idmapField{}, support: NotBuilt},
+		field: idmapField{}, support: Built},
 
 	// Hooks.
 	{name: "lxc.hook.version", doc: "0 to pass hook arguments as arguments, 1 as environment variables",

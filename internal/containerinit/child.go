@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/devpts"
+	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/seccomp"
 	"golxc/internal/security"
@@ -41,12 +42,38 @@ func RunStage() {
 }
 
 func stage() error {
-	m, _, err := recv(syncFD)
+	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
 	}
 	if m == nil || m.Type != "spec" || m.Spec == nil {
 		return fmt.Errorf("init stage: expected a spec from the parent")
+	}
+	for _, f := range files {
+		defer f.Close()
+	}
+	want := len(m.Join)
+	if m.RootFD {
+		want++
+	}
+	if len(files) != want {
+		return fmt.Errorf("init stage: %d descriptors came with the spec, want %d", len(files), want)
+	}
+	rootFD := -1
+	if m.RootFD {
+		rootFD = int(files[0].Fd())
+		files = files[1:]
+	}
+	// Joined first, on this thread, which the container's init is
+	// exec'd from: a namespace entered with setns is the thread's.
+	for i, t := range m.Join {
+		k, ok := namespace.ByOCI(t)
+		if !ok {
+			return fmt.Errorf("init stage: unknown namespace %q to join", t)
+		}
+		if err := unix.Setns(int(files[i].Fd()), k.Flag); err != nil {
+			return fmt.Errorf("join %s namespace: %w", k.Name, err)
+		}
 	}
 	if m.SealedFD > syncFD {
 		// The sealed copy of golxc this stage was exec'd from: it served
@@ -69,7 +96,7 @@ func stage() error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	ptys, err := buildRoot(spec, m.NullFDs)
+	ptys, err := buildRoot(spec, m.NullFDs, rootFD)
 	if err != nil {
 		return err
 	}
@@ -92,21 +119,35 @@ func stage() error {
 // buildRoot makes the container's filesystem view and its ptys, then
 // pivots into it. It returns the console (first, if any) and tty ptys.
 // nullFDs are the standard descriptors the parent left on /dev/null.
-func buildRoot(spec *Spec, nullFDs []int) ([]*devpts.PTY, error) {
+// rootFD, when >= 0, is the rootfs mount tree the parent made (see
+// rootTree).
+func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 	dir := ""
 	if spec.OCI.Root != nil {
 		dir = spec.OCI.Root.Path
 	}
-	if err := rootfs.Prepare(dir); err != nil {
-		return nil, err
-	}
-	rootDir := dir
-	if rootDir == "" {
-		rootDir = "/"
-	}
-	root, err := rootfs.OpenRoot(rootDir)
-	if err != nil {
-		return nil, err
+	var root *rootfs.Root
+	if rootFD >= 0 && dir != "" {
+		if err := rootfs.Prepare(""); err != nil {
+			return nil, err
+		}
+		fd, err := attachRoot(rootFD)
+		if err != nil {
+			return nil, err
+		}
+		root = rootfs.RootFromFD(dir, fd)
+	} else {
+		if err := rootfs.Prepare(dir); err != nil {
+			return nil, err
+		}
+		rootDir := dir
+		if rootDir == "" {
+			rootDir = "/"
+		}
+		var err error
+		if root, err = rootfs.OpenRoot(rootDir); err != nil {
+			return nil, err
+		}
 	}
 	defer root.Close()
 	for _, m := range spec.OCI.Mounts {

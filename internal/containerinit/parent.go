@@ -14,28 +14,50 @@ import (
 	"golxc/internal/namespace"
 )
 
-// cloneFlags maps OCI namespace types to clone(2) flags. The cgroup
-// namespace is not among them: the child unshares it once it is in its
-// cgroups (a namespace made at clone time would be rooted where the child
-// was born).
-var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.TimeNamespace:    unix.CLONE_NEWTIME,
-}
-
-// namespacesOnly is the part of an encoded Spec the parent reads: the clone
-// flags, and whether the init stage stays as golxc's init.
+// namespacesOnly is the part of an encoded Spec the parent reads: the
+// namespaces, the id maps, the rootfs and its idmapping, and whether the
+// init stage stays as golxc's init.
 type namespacesOnly struct {
 	OCI struct {
+		Root  *specs.Root `json:"root"`
 		Linux struct {
-			Namespaces []specs.LinuxNamespace `json:"namespaces"`
+			Namespaces  []specs.LinuxNamespace `json:"namespaces"`
+			UIDMappings []specs.LinuxIDMapping `json:"uidMappings"`
+			GIDMappings []specs.LinuxIDMapping `json:"gidMappings"`
 		} `json:"linux"`
 	} `json:"oci"`
-	WrapInit bool `json:"wrapInit"`
+	WrapInit  bool                                               `json:"wrapInit"`
+	RootIDMap string                                             `json:"rootIDMap"`
+	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+}
+
+// userns says whether the spec asks for a user namespace of its own.
+func (ns *namespacesOnly) userns() bool {
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.UserNamespace && n.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// cloneFlags are the namespaces the child is spawned in. The cgroup
+// namespace is not among them: the child unshares it once it is in its
+// cgroups (a namespace made at clone time would be rooted where the child
+// was born). Joined namespaces (a Path) are the child's to enter.
+func (ns *namespacesOnly) cloneFlags() (uintptr, error) {
+	var flags uintptr
+	for _, n := range ns.OCI.Linux.Namespaces {
+		k, ok := namespace.ByOCI(n.Type)
+		if !ok {
+			return 0, fmt.Errorf("unknown namespace type %q", n.Type)
+		}
+		if n.Path != "" || n.Type == specs.CgroupNamespace {
+			continue
+		}
+		flags |= uintptr(k.Flag)
+	}
+	return flags, nil
 }
 
 // sealedFD is where the init stage finds the sealed copy of golxc it was
@@ -55,6 +77,10 @@ type StartOptions struct {
 	// Enter puts the child into the container's cgroups while it waits for
 	// its spec, before it does anything.
 	Enter func(pid int) error
+	// Delegate, with a user namespace, hands the container's cgroups to
+	// the host uid and gid its root maps to, so that its init (systemd)
+	// can manage them, as LXC does for its payload cgroup.
+	Delegate func(uid, gid int) error
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
@@ -86,12 +112,9 @@ func Start(o StartOptions) (*Process, error) {
 	if err := json.Unmarshal(o.EncodedSpec, &ns); err != nil {
 		return nil, fmt.Errorf("decode spec: %w", err)
 	}
-	var flags uintptr
-	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Path != "" {
-			return nil, fmt.Errorf("joining namespace %s of %s is not supported yet", n.Type, n.Path)
-		}
-		flags |= cloneFlags[n.Type]
+	flags, err := ns.cloneFlags()
+	if err != nil {
+		return nil, err
 	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -139,6 +162,16 @@ func Start(o StartOptions) (*Process, error) {
 		Pdeathsig: syscall.SIGKILL,
 		PidFD:     &pidfd,
 	}
+	if ns.userns() {
+		// Written by Go between clone and exec, as root may (the
+		// monitor is root): the stage then starts as the namespace's
+		// root, with every capability in it. Without Credential it would
+		// exec as the unmapped overflow uid and lose them all.
+		cmd.SysProcAttr.UidMappings = namespace.SysProcIDMap(ns.OCI.Linux.UIDMappings)
+		cmd.SysProcAttr.GidMappings = namespace.SysProcIDMap(ns.OCI.Linux.GIDMappings)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
 	if o.CgroupFD >= 0 {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = o.CgroupFD
@@ -149,7 +182,7 @@ func Start(o StartOptions) (*Process, error) {
 	}
 	childEnd.Close()
 	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd}
-	if err := p.handshake(parent, o); err != nil {
+	if err := p.handshake(parent, o, &ns); err != nil {
 		unix.Close(parent)
 		p.abort()
 		return nil, err
@@ -158,13 +191,35 @@ func Start(o StartOptions) (*Process, error) {
 	return p, nil
 }
 
-func (p *Process) handshake(sock int, o StartOptions) error {
+func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error {
 	if o.Enter != nil {
 		if err := o.Enter(p.Pid); err != nil {
 			return err
 		}
 	}
 	m := &message{Type: "spec", Spec: o.EncodedSpec}
+	var fds []int
+	if ns.userns() {
+		uid, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
+		gid, gok := namespace.HostID(ns.OCI.Linux.GIDMappings, 0)
+		if !uok || !gok {
+			return errors.New("the user namespace maps no root (uid and gid 0)")
+		}
+		if o.Delegate != nil {
+			if err := o.Delegate(int(uid), int(gid)); err != nil {
+				return err
+			}
+		}
+		if ns.OCI.Root != nil && ns.OCI.Root.Path != "" {
+			root, err := rootTree(ns.OCI.Root.Path, p.Pid, ns.RootIDMap)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(root)
+			m.RootFD = true
+			fds = []int{root}
+		}
+	}
 	if o.sealed {
 		m.SealedFD = sealedFD
 	}
@@ -173,7 +228,28 @@ func (p *Process) handshake(sock int, o StartOptions) error {
 			m.NullFDs = append(m.NullFDs, fd)
 		}
 	}
-	if err := send(sock, m, nil); err != nil {
+	// Namespaces to join (lxc.namespace.share.*) are opened here, on the
+	// host's side, and entered by the stage through the descriptors.
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Path == "" {
+			continue
+		}
+		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s namespace %s: %w", n.Type, n.Path, err)
+		}
+		defer unix.Close(fd)
+		want, ok := ns.JoinIDs[n.Type]
+		if !ok {
+			return fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", n.Type, n.Path)
+		}
+		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+			return fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", n.Path, n.Type)
+		}
+		fds = append(fds, fd)
+		m.Join = append(m.Join, n.Type)
+	}
+	if err := send(sock, m, fds); err != nil {
 		return err
 	}
 	for {

@@ -7,6 +7,8 @@ package containerinit
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"golxc/internal/namespace"
 )
 
 // StageArg is argv[1] of a re-exec that runs the init stage.
@@ -43,6 +45,18 @@ type Spec struct {
 	// names system calls; this is the program already compiled, so the
 	// init stage does no parsing.
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
+	// RootIDMap, with a user namespace (OCI.Linux.UIDMappings), mounts
+	// the rootfs idmapped (mount_setattr(2) MOUNT_ATTR_IDMAP) through a
+	// user namespace: "container" is the container's own, anything else
+	// the path of a user namespace file (lxc.rootfs.options = idmap=).
+	// A file owned by host id N then shows as owned by the id that N is
+	// in that namespace mapped from.
+	RootIDMap string `json:"rootIDMap,omitempty"`
+	// JoinIDs are the identities of the namespaces to join (those of
+	// OCI.Linux.Namespaces with a Path) as the caller found them: the
+	// parent checks that the path it opens is still that namespace (a
+	// /proc/PID path whose process has exited names another, or none).
+	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs,omitempty"`
 }
 
 // Seccomp is a compiled seccomp filter and how to load it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +27,13 @@ type message struct {
 	// NullFDs are the standard descriptors the parent left on its
 	// /dev/null, for the init stage to point at the container's.
 	NullFDs []int `json:"nullFDs,omitempty"`
+	// RootFD says the spec comes with a descriptor of the container's
+	// root, a detached mount the parent made (a user namespace's start:
+	// see rootTree).
+	RootFD bool `json:"rootFD,omitempty"`
+	// Join lists the namespaces whose descriptors come with the spec
+	// (after the rootfs's), for the stage to enter.
+	Join []specs.LinuxNamespaceType `json:"join,omitempty"`
 }
 
 const maxMessage = 1 << 20

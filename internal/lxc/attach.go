@@ -18,18 +18,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/config"
 	"golxc/internal/monitor"
 	"golxc/internal/namespace"
 	"golxc/internal/security"
 )
 
-// AllNamespaces are the namespaces lxc-attach joins by default.
-const AllNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP
-
 // AttachOptions say what to run in a container and how.
 type AttachOptions struct {
 	Command    []string // default: the user's shell in the container
-	Namespaces int      // clone flags to join; 0: AllNamespaces
+	Namespaces int      // clone flags to join; 0: namespace.AttachFlags
 	// ClearEnv starts from an empty environment (--clear-env); by
 	// default the caller's whole environment passes, as in LXC 5.0.
 	ClearEnv bool
@@ -149,6 +147,10 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 				return 1, err
 			}
 		}
+		// Not golxc's to enter, and not stopped either.
+		if err := c.notRunByLXC(); err != nil {
+			return 1, err
+		}
 		return 1, &ErrNotRunning{Name: c.Name}
 	}
 	if err != nil {
@@ -158,8 +160,9 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	// config as it is now, as LXC does. A config gone bad must not make
 	// a running container unreachable: it is then left out.
 	var confEnv []string
+	var cfg *config.Config
 	if o.RCFile != "" || c.Defined() {
-		cfg, err := c.LoadConfig(o.RCFile, nil)
+		cfg, err = c.LoadConfig(o.RCFile, nil)
 		switch {
 		case err == nil:
 			confEnv = cfg.Environment
@@ -179,14 +182,19 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		defer ptyLog.Close()
 	}
 	pidfd, info, err := conn.PidFD()
-	conn.Close()
 	if err != nil {
+		conn.Close()
 		if info != nil && info.State != "" && info.State != monitor.Running {
 			return 1, &ErrNotRunning{Name: c.Name}
 		}
 		return 1, err
 	}
 	defer unix.Close(pidfd)
+	conf, err := c.runningConfinement(conn, cfg, o.Warn)
+	conn.Close()
+	if err != nil {
+		return 1, err
+	}
 	// Whatever is read about the init is read through its pidfd, never
 	// through a pid number a socket reported.
 	proc, err := namespace.OpenProc(pidfd)
@@ -210,8 +218,17 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	flags := o.Namespaces
 	if flags == 0 {
-		flags = AllNamespaces
+		flags = namespace.AttachFlags
 	}
+	// A container in a user namespace of its own is always entered
+	// through it: the command is then its root (or -u's), never the
+	// host's, whatever -s names.
+	sameUser, err := proc.SharesNamespace("user")
+	if err != nil {
+		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
+	}
+	flags &^= unix.CLONE_NEWUSER
+	filter, nnp := attachConfinement(conf, o.Elevated, !sameUser, keep, o.Warn)
 	// The command joins the container's cgroups whatever namespaces it
 	// joins, unless -e CGROUP asks otherwise: outside them, in the
 	// container's pid namespace, it would be a process the container's
@@ -235,11 +252,13 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
 	ctty := -1
+	var isTTY [3]bool
 	if term != nil {
 		defer term.Close()
 		term.log = ptyLog
 		for i := range stdio {
 			if term.isTTY[i] {
+				isTTY[i] = true
 				stdio[i] = term.slave
 				if ctty < 0 {
 					ctty = i
@@ -247,6 +266,19 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 			}
 		}
 	}
+	if term != nil && !sameUser {
+		// The slave is the opener's, the host's root: unmapped in the
+		// container's user namespace. It becomes its root's, as a pty
+		// of the container's own is.
+		if err := chownToMappedRoot(proc, term.slave); err != nil {
+			return 1, err
+		}
+	}
+	nulls, err := replaceHostNull(proc, stdio, isTTY)
+	if err != nil {
+		return 1, err
+	}
+	defer nulls.close()
 	uid, gid := o.UID, o.GID
 	if uid < 0 {
 		uid = 0
@@ -262,6 +294,9 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		GID:        gid,
 		Env:        attachedEnv(o, os.Environ(), confEnv),
 		CTTY:       ctty,
+		JoinUser:   !sameUser,
+		Seccomp:    filter,
+		NoNewPrivs: nnp,
 	}
 	if len(o.Command) == 0 {
 		// The user's shell is needed: the container's /etc/passwd is
@@ -283,6 +318,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		// closed, the master reads EIO once they are gone.
 		term.slave.Close()
 	}
+	nulls.started()
 	if err != nil {
 		var ae *AttachError
 		if errors.As(err, &ae) {
@@ -309,6 +345,14 @@ type attachRequest struct {
 	Env        []string // the command's environment
 	CTTY       int      // the standard fd to make the controlling terminal, or -1
 	Passwd     []byte   // the container's /etc/passwd, when needed
+	// JoinUser: the init is in a user namespace of its own, which the
+	// forked command joins (the helper cannot: it has threads).
+	JoinUser bool
+	// Seccomp is the filter the command is loaded with before its exec
+	// (seccomp.Encode's form; none: no filter), NoNewPrivs whether it
+	// gets no_new_privs.
+	Seccomp    []byte
+	NoNewPrivs bool
 }
 
 // attachReport is one message of the helper to lxc-attach.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/namespace"
+	"golxc/internal/seccomp"
 	"golxc/internal/security"
 )
 
@@ -61,10 +63,20 @@ func RunAttachHelper() int {
 			return fail(err)
 		}
 	}
-	if err := unix.Setns(helperPidFD, req.Namespaces); err != nil {
-		return fail(fmt.Errorf("join the container's namespaces: %w", err))
+	// The user namespace is the forked child's to join: setns of it is
+	// refused to a process with threads.
+	if ns := req.Namespaces &^ unix.CLONE_NEWUSER; ns != 0 {
+		if err := unix.Setns(helperPidFD, ns); err != nil {
+			return fail(fmt.Errorf("join the container's namespaces: %w", err))
+		}
 	}
-	unix.Close(helperPidFD)
+	var userns *os.File
+	if req.JoinUser {
+		userns = os.NewFile(helperPidFD, "pidfd")
+		defer userns.Close()
+	} else {
+		unix.Close(helperPidFD)
+	}
 	remount := o.RemountSysProc && req.Namespaces&unix.CLONE_NEWNS == 0
 	if remount {
 		// A mount namespace of the command's own, a copy of the host's
@@ -102,17 +114,38 @@ func RunAttachHelper() int {
 	// is in the container's pid namespace, and a container's root that
 	// ptraced it there would otherwise hold every capability of the
 	// host's root through it.
+	//
+	// Not when the child joins the container's user namespace: it needs
+	// CAP_SYS_ADMIN there to join, which the container's bounding set
+	// may lack, and the join itself leaves it nothing of the host's (a
+	// full set in that namespace, which it then cuts to the bounding
+	// set). Until its exec it is not dumpable, so only a process with
+	// CAP_SYS_PTRACE in the host's user namespace can ptrace it, which
+	// that container's root never has.
+	var keepCaps *uint64
 	if o.Elevated&ElevateCap == 0 {
-		if err := security.LimitProcess(req.Bounding); err != nil {
+		if req.JoinUser {
+			m, err := security.CapMask(req.Bounding)
+			if err != nil {
+				return fail(err)
+			}
+			keepCaps = &m
+		} else if err := security.LimitProcess(req.Bounding); err != nil {
 			return fail(err)
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err))
 	}
-	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount}
-	if req.UID != 0 || req.GID != 0 {
+	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount,
+		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs}
+	if req.UID != 0 || req.GID != 0 || req.JoinUser {
 		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
+	}
+	if len(req.Seccomp) > 0 {
+		if spec.Seccomp, err = seccomp.Decode(req.Seccomp); err != nil {
+			return fail(fmt.Errorf("the container's seccomp filter: %w", err))
+		}
 	}
 	child, err := namespace.Fork(spec)
 	if err != nil {

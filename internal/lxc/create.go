@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"golxc/internal/config"
+	"golxc/internal/namespace"
 )
 
 // creatingInfix marks a container directory still being built; such a
@@ -78,8 +79,17 @@ func (c *Container) Create(o CreateOptions) (err error) {
 			return err
 		}
 	}
+	maps, err := idMaps(seedCfg)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(c.LXCPath, 0o755); err != nil {
 		return fmt.Errorf("make lxcpath %s: %w", c.LXCPath, err)
+	}
+	if script != "" && len(seedCfg.IDMap) > 0 {
+		if err := searchableBy(c.LXCPath, maps); err != nil {
+			return err
+		}
 	}
 	sweepStale(c.LXCPath, c.Name)
 	work, err := makeWorkDir(c.LXCPath, "."+c.Name+creatingInfix)
@@ -114,7 +124,7 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		return fmt.Errorf("write config: %w", err)
 	}
 	if script != "" {
-		if err := runTemplate(script, tmp, c.Name, o.TemplateArgs); err != nil {
+		if err := runTemplate(script, tmp, c.Name, o.TemplateArgs, maps); err != nil {
 			return err
 		}
 		// The template saw the hidden directory; its config must name the
@@ -239,8 +249,23 @@ func findTemplate(t string, dirs []string) (string, error) {
 
 // runTemplate runs a template with LXC's calling convention. An interrupt
 // stops it, and the create fails (and cleans up) as for any failure.
-func runTemplate(script, dir, name string, args []string) error {
+// With id maps (lxc.idmap) it runs as the container's root in a user
+// namespace of those maps, as LXC's lxc-create does through
+// lxc-usernsexec, so that what it makes belongs to the mapped ids.
+func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps) (err error) {
 	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
+	if len(maps.UID) > 0 {
+		restore, err := lendToMappedRoot(dir, maps)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if rerr := restore(); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+		cmd.SysProcAttr = maps.SpawnAttr()
+	}
 	// A failing template's own last word becomes the one-line error; on
 	// success whatever it said is passed on.
 	var errOut tailBuffer

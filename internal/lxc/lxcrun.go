@@ -67,8 +67,11 @@ func (e *ErrRunByLXC) Error() string {
 // (lxc-ls): the host's listening abstract sockets and, when needed, its
 // LXC monitor processes. A container asked alone reads its own.
 type LXCScan struct {
-	listening map[string]uint64 // name: socket inode
+	listening map[string][]uint64 // name: socket inodes (a forged /proc/net/unix line may add one)
 	err       error
+
+	deadlineOnce sync.Once
+	deadline     time.Time // one lxcStartWindow per scan, however many listeners
 
 	monitorsOnce sync.Once
 	monitors     []lxcMonitorProc
@@ -120,10 +123,14 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 		case want[l] || named && filepath.IsAbs(prefix):
 			// Root first: a path a squatter chose is never resolved.
 			pid, ok := rootListener(l)
-			if !ok || !want[l] && !c.resolvesHere(prefix) {
+			if !ok {
 				continue
 			}
-			if run := c.proveLXC(scan, l, inode, pid); run != nil {
+			// The holder is proven before the path in the name is
+			// resolved: root of a container that shares the host's
+			// network namespace could otherwise make golxc follow a
+			// path of its choosing.
+			if run := c.proveLXC(scan, l, inode, pid); run != nil && (want[l] || c.resolvesHere(prefix)) {
 				return run, nil
 			}
 		case strings.HasPrefix(l, "lxc/") && strings.HasSuffix(l, "/command"):
@@ -135,9 +142,9 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 	}
 	for _, m := range c.lxcMonitors(scan.titled()) {
 		l := lxcSocketName(m.lxcpath, c.Name)
-		if inode, ok := scan.listening[l]; ok {
+		if inodes, ok := scan.listening[l]; ok {
 			if pid, ok := rootListener(l); ok {
-				if run := c.proveLXC(scan, l, inode, pid); run != nil {
+				if run := c.proveLXC(scan, l, inodes, pid); run != nil {
 					return run, nil
 				}
 			}
@@ -147,24 +154,28 @@ func (c *Container) RunByLXC() (*LXCRun, error) {
 }
 
 // proveLXC looks for the process of our pid namespace that holds root's
-// listening socket l: lxc-start -F itself (the listener's pid), or the
-// monitor titled for this container. A listener none holds is given
-// lxcStartWindow for LXC's monitor to take its title, then taken for a
-// squatter's.
-func (c *Container) proveLXC(scan *LXCScan, l string, inode uint64, listenerPid int) *LXCRun {
+// listening socket l (any of the inodes /proc/net/unix lists for the name:
+// a user's forged line adds one): lxc-start -F itself (the listener's
+// pid), or the monitor titled for this container. A listener none holds
+// is given lxcStartWindow, once per scan, for LXC's monitor to take its
+// title, then taken for a squatter's.
+func (c *Container) proveLXC(scan *LXCScan, l string, inodes []uint64, listenerPid int) *LXCRun {
 	monitors := scan.titled()
-	for deadline := time.Now().Add(lxcStartWindow); ; {
+	scan.deadlineOnce.Do(func() { scan.deadline = time.Now().Add(lxcStartWindow) })
+	for deadline := scan.deadline; ; {
 		candidates := []int{listenerPid}
 		for _, m := range c.lxcMonitors(monitors) {
 			candidates = append(candidates, m.pid)
 		}
 		for _, pid := range candidates {
-			if holdsSocket(pid, inode) {
-				run := &LXCRun{Socket: l, MonitorPid: pid, InitPid: firstChild(pid)}
-				if run.InitPid > 0 {
-					run.Cgroup = topCgroup(run.InitPid)
+			for _, inode := range inodes {
+				if holdsSocket(pid, inode) {
+					run := &LXCRun{Socket: l, MonitorPid: pid, InitPid: firstChild(pid)}
+					if run.InitPid > 0 {
+						run.Cgroup = topCgroup(run.InitPid)
+					}
+					return run
 				}
-				return run
 			}
 		}
 		if time.Now().After(deadline) {
@@ -233,13 +244,13 @@ func (c *Container) resolvesHere(p string) bool {
 // /proc/net/unix prints them (a NUL inside becomes '@'); one that fakes a
 // line of its own only adds a name that rootListener and holdsSocket then
 // check.
-func abstractListeners() (map[string]uint64, error) {
+func abstractListeners() (map[string][]uint64, error) {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
 		return nil, fmt.Errorf("look for LXC's monitors: %w", err)
 	}
 	defer f.Close()
-	names := map[string]uint64{}
+	names := map[string][]uint64{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
@@ -261,7 +272,7 @@ func abstractListeners() (map[string]uint64, error) {
 		if err != nil || i < 0 {
 			continue
 		}
-		names[line[i+2:]] = inode
+		names[line[i+2:]] = append(names[line[i+2:]], inode)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read /proc/net/unix: %w", err)
@@ -322,7 +333,8 @@ func samePidNS(pid int) bool {
 }
 
 // lxcMonitorProcs lists the root processes titled "[lxc monitor] LXCPATH
-// NAME", that being their only argument (golxc's own monitors have more).
+// NAME", that being their only argument, and not golxc's own monitors
+// (titled the same, told apart by the GOLXC_STAGE of their environment).
 // A name has no spaces (ValidateName), so it is the title's last word.
 func lxcMonitorProcs() []lxcMonitorProc {
 	entries, err := os.ReadDir("/proc")
@@ -345,12 +357,18 @@ func lxcMonitorProcs() []lxcMonitorProc {
 		}
 		rest := strings.TrimPrefix(title, "[lxc monitor] ")
 		i := strings.LastIndexByte(rest, ' ')
-		if i < 1 || !rootProcess(pid) {
+		if i < 1 || !rootProcess(pid) || golxcMonitor(pid) {
 			continue
 		}
 		procs = append(procs, lxcMonitorProc{pid: pid, lxcpath: rest[:i], name: rest[i+1:]})
 	}
 	return procs
+}
+
+// golxcMonitor reports whether pid is one of golxc's own monitors.
+func golxcMonitor(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	return err == nil && (bytes.HasPrefix(b, []byte(StageEnv+"=")) || bytes.Contains(b, []byte("\x00"+StageEnv+"=")))
 }
 
 // rootProcess reports whether pid's real and effective uids are 0.
@@ -405,31 +423,47 @@ func topCgroup(pid int) string {
 			memory = parts[2]
 		}
 	}
+	// The container's cgroup is the top one; its init may have moved
+	// below it (systemd's init.scope).
 	for _, p := range []string{memory, unified} {
-		name := strings.TrimPrefix(p, "/")
-		if name != "" && name != p && !strings.Contains(name, "/") {
-			return name
+		rel, ok := strings.CutPrefix(p, "/")
+		if top, _, _ := strings.Cut(rel, "/"); ok && strings.HasPrefix(top, "lxc.payload.") {
+			return top
 		}
 	}
 	return ""
 }
 
-// reserveLXCName binds, for as long as golxc's monitor runs the container,
-// the abstract name LXC's own tools give its command socket, and never
-// listens on it: LXC cannot see golxc's monitor, and its lxc-start of a
-// container golxc runs would otherwise start a second copy on the same
-// rootfs. With the name taken, LXC's monitor cannot make its command
-// socket and its start fails. Nobody can connect to the name (no listen:
-// ECONNREFUSED), so it opens no way in. A name already taken (a
-// squatter) changes nothing for golxc.
-func reserveLXCName(lxcpath, name string) (release func()) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return func() {}
+// reserveLXCNames binds the abstract names LXC's own tools give this
+// container's command socket (LXC names it after the lxcpath as typed: the
+// spelling given here and the resolved one), never listening on them, and
+// hands them to the lock, which the monitor holds for the container's
+// life. LXC cannot see golxc's monitor; with the names taken, its monitor
+// cannot make its command socket and its lxc-start fails instead of
+// starting a second copy on the same rootfs. Taken under the lock and
+// before the check for LXC's own monitor, so no LXC start slips in
+// between. Nobody can connect to a name that is not listened on, so it
+// opens no way in; a name already taken (LXC's, found by the check, or a
+// squatter's) is skipped.
+func (c *Container) reserveLXCNames(l *Lock) {
+	seen := map[string]bool{}
+	for _, p := range []string{c.typed, c.LXCPath} {
+		if p == "" {
+			continue
+		}
+		name := lxcSocketName(p, c.Name)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + name}); err != nil {
+			unix.Close(fd)
+			continue
+		}
+		l.reserved = append(l.reserved, os.NewFile(uintptr(fd), "@"+name))
 	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + lxcSocketName(lxcpath, name)}); err != nil {
-		unix.Close(fd)
-		return func() {}
-	}
-	return func() { unix.Close(fd) }
 }

@@ -133,10 +133,11 @@ func TestAbstractListenerHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inode, ok := l[name]
-	if !ok {
-		t.Fatalf("abstractListeners has no %s", name)
+	inodes, ok := l[name]
+	if !ok || len(inodes) != 1 {
+		t.Fatalf("abstractListeners has %v for %s, want one inode", inodes, name)
 	}
+	inode := inodes[0]
 	if pid, root := rootListener(name); !root || pid != os.Getpid() {
 		t.Errorf("rootListener(%s) = %d, %v; want %d, true", name, pid, root, os.Getpid())
 	}

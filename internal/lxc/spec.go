@@ -15,6 +15,7 @@ import (
 	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/monitor"
+	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/security"
 )
@@ -33,6 +34,9 @@ type specOptions struct {
 	// ConsoleSize is the caller's window size (rows, columns) for the
 	// console or the command's terminal; nil when it has none.
 	ConsoleSize *specs.Box
+	// Shared are the namespaces to join (lxc.namespace.share.*,
+	// lxc-start --share-*), by kind (ResolveShares).
+	Shared map[string]SharedNamespace
 }
 
 // buildSpec translates a container config into what the init stage does.
@@ -50,8 +54,8 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	if cfg.Rootfs.Raw != "" && root == "" || strings.Contains(cfg.Rootfs.Raw, ":") && !strings.HasPrefix(cfg.Rootfs.Raw, "dir:") && !strings.HasPrefix(cfg.Rootfs.Raw, "/") {
 		return nil, nil, fmt.Errorf("lxc.rootfs.path %s: only directory rootfs (dir:) is supported yet", cfg.Rootfs.Raw)
 	}
-	if cfg.Rootfs.Mount != "" || cfg.Rootfs.Options != "" {
-		return nil, nil, fmt.Errorf("lxc.rootfs.mount and lxc.rootfs.options are not supported yet")
+	if cfg.Rootfs.Mount != "" {
+		return nil, nil, fmt.Errorf("lxc.rootfs.mount is not supported yet")
 	}
 	if root != "" {
 		st, err := os.Stat(root)
@@ -82,25 +86,42 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		oci.Hostname = name
 	}
 
-	nsTypes := []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace, specs.UTSNamespace, specs.IPCNamespace, specs.CgroupNamespace}
-	shareNet := false
+	hostNet := false
 	for _, n := range cfg.Net {
 		switch n.Type {
 		case "empty", "":
 		case "none":
-			shareNet = true
+			hostNet = true
 		default:
 			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use empty or none)", n.Index, n.Type)
 		}
 	}
-	if !shareNet {
-		nsTypes = append(nsTypes, specs.NetworkNamespace)
-	}
 	if _, err := checkSupport(cfg, detectLSM()); err != nil {
 		return nil, nil, err
 	}
-	for _, t := range nsTypes {
-		oci.Linux.Namespaces = append(oci.Linux.Namespaces, specs.LinuxNamespace{Type: t})
+	maps, err := idMaps(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	userns := len(cfg.IDMap) > 0
+	if oci.Linux.Namespaces, err = namespaceSet(cfg, userns, hostNet, o.Shared); err != nil {
+		return nil, nil, err
+	}
+	if userns {
+		oci.Linux.UIDMappings, oci.Linux.GIDMappings = maps.UID, maps.GID
+	}
+	for name, ns := range o.Shared {
+		k, err := namespace.ByName(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if s.JoinIDs == nil {
+			s.JoinIDs = map[specs.LinuxNamespaceType]namespace.NamespaceID{}
+		}
+		s.JoinIDs[k.OCI] = ns.ID
+	}
+	if s.RootIDMap, err = rootIDMap(cfg, root, maps); err != nil {
+		return nil, nil, err
 	}
 
 	if cfg.Autodev {

@@ -18,7 +18,7 @@ func TestCheckSupport(t *testing.T) {
 	}{
 		{name: "built only", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.cgroup2.memory.max", "1G")}},
 		{name: "other tools", keys: [][2]string{kv("lxc.start.auto", "1"), kv("lxc.group", "onboot"), kv("lxc.log.level", "DEBUG"), kv("lxc.hook.destroy", "/bin/true"), kv("lxc.rootfs.managed", "0")}},
-		{name: "idmap", keys: [][2]string{kv("lxc.idmap", "u 0 100000 65536")}, wantErr: "lxc.idmap is not supported yet"},
+		{name: "idmap", keys: [][2]string{kv("lxc.idmap", "u 0 100000 65536"), kv("lxc.namespace.keep", "net")}},
 		{name: "net subkey", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.0.flags", "up")}, wantErr: "lxc.net.0.flags is not supported yet"},
 		{name: "sysctl", keys: [][2]string{kv("lxc.sysctl.net.ipv4.ip_forward", "1")}, wantErr: "lxc.sysctl.net.ipv4.ip_forward is not supported yet"},
 		{name: "32-bit arch", keys: [][2]string{kv("lxc.arch", "i686")}, wantErr: "lxc.arch is not supported yet"},

@@ -39,6 +39,9 @@ const (
 	monitorStatusFD  = 3 // the monitor writes "OK" or "ERR <reason>" here
 	monitorLockFD    = 4 // the container's start lock, held for life
 	monitorRequestFD = 5 // the start request, JSON
+	// monitorReservedFD on: the names of LXC's command socket the start
+	// reserved (startRequest.Reserved of them), held for life.
+	monitorReservedFD = 6
 )
 
 // ErrAlreadyRunning is returned by Start for a container that is running or
@@ -92,6 +95,10 @@ type StartOptions struct {
 	ConsoleLog string
 	LogFile    string // -o; "": lxc.log.file
 	LogLevel   string // -l; "": lxc.log.level, else ERROR
+	// Share maps namespaces (net, ipc, uts) to a pid or container whose
+	// namespace to join (lxc-start --share-NAME), over the config's
+	// lxc.namespace.share.*.
+	Share map[string]string
 	// Terminal for -F; os.Stdin/os.Stdout when nil.
 	TerminalIn  *os.File
 	TerminalOut io.Writer
@@ -113,6 +120,9 @@ type startRequest struct {
 	// own pid before it starts the container, and removed when it is
 	// done, as LXC's monitor does.
 	PidFile string `json:"pidFile,omitempty"`
+	// Reserved counts the descriptors of LXC's socket names that come
+	// with the request (after the lock).
+	Reserved int `json:"reserved,omitempty"`
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -132,6 +142,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	// LXC's own tools know nothing of golxc's lock: its monitor is asked
 	// for, under the lock, so that no golxc start races another. The lock
 	// file goes: LXC may destroy the container without golxc.
+	c.reserveLXCNames(lock)
 	if err := c.notRunByLXC(); err != nil {
 		lock.remove()
 		return 1, err
@@ -173,6 +184,9 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if fg != nil {
 		so.Terminal = fg.terminal
 		so.ConsoleSize = windowSize(fg.size)
+	}
+	if so.Shared, err = ResolveShares(c.LXCPath, cfg, o.Share); err != nil {
+		return 1, err
 	}
 	spec, cg, err := buildSpec(c.Name, cfg, layout, so)
 	if err != nil {
@@ -261,7 +275,8 @@ func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 	// One P is plenty for a supervisor that mostly sleeps, and every
 	// extra P costs memory in each of possibly thousands of monitors.
 	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1", StageEnv + "=" + MonitorStage}
-	cmd.ExtraFiles = []*os.File{statusW, lock.File(), reqR}
+	cmd.ExtraFiles = append([]*os.File{statusW, lock.File(), reqR}, lock.reserved...)
+	req.Reserved = len(lock.reserved)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		statusW.Close()
@@ -292,6 +307,10 @@ func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 		return fmt.Errorf("monitor of %s exited before the container started (%v); see the log file (-o)", c.Name, rerr)
 	}
 }
+
+// maxReserved bounds the reserved names a start hands over (a typed and a
+// resolved spelling).
+const maxReserved = 4
 
 // absPath makes a path given on the command line absolute ("" stays "").
 func absPath(p string) string {
@@ -361,6 +380,9 @@ func RunDetachedMonitor() int {
 	// container that exists only in an rcfile takes its lock file along.
 	c := &Container{Name: req.Name, LXCPath: req.LXCPath}
 	lock := &Lock{f: os.NewFile(monitorLockFD, c.lockPath())}
+	for i := 0; i < req.Reserved && i < maxReserved; i++ {
+		lock.reserved = append(lock.reserved, os.NewFile(uintptr(monitorReservedFD+i), "reserved"))
+	}
 	defer func() {
 		if !c.Defined() {
 			lock.remove()
@@ -405,8 +427,6 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		return 0, err
 	}
 	defer closeLog()
-	release := reserveLXCName(req.LXCPath, req.Name)
-	defer release()
 	o := monitor.Options{
 		Name:        req.Name,
 		LXCPath:     req.LXCPath,

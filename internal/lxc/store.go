@@ -133,7 +133,13 @@ func List(lxcpath string) ([]string, error) {
 // Lock is a held container lock (flock(2) on a file under /run). The
 // monitor inherits the start lock and holds it while the container runs,
 // so the kernel releases it when the monitor dies, however it dies.
-type Lock struct{ f *os.File }
+type Lock struct {
+	f *os.File
+	// reserved are the names of LXC's command socket for this container,
+	// bound by the start that took the lock and held with it for the
+	// container's life (see reserveLXCNames).
+	reserved []*os.File
+}
 
 func (c *Container) lockPath() string {
 	return filepath.Join(lockRoot, strings.TrimPrefix(c.LXCPath, "/"), c.Name)
@@ -194,7 +200,14 @@ func (c *Container) lock(how int) (*Lock, error) {
 
 // Release drops the lock.
 func (l *Lock) Release() {
-	if l != nil && l.f != nil {
+	if l == nil {
+		return
+	}
+	for _, r := range l.reserved {
+		r.Close()
+	}
+	l.reserved = nil
+	if l.f != nil {
 		l.f.Close()
 		l.f = nil
 	}

@@ -105,7 +105,11 @@ var errHungUp = errors.New("the shared monitor hung up")
 // the answer: "OK" once the container runs, "ACK" first once the request
 // is taken (so a hang-up before it means "not taken"), or "ERR <reason>".
 func handStart(conn *net.UnixConn, req []byte, lock *Lock) error {
-	if _, _, err := conn.WriteMsgUnix(append(req, '\n'), unix.UnixRights(int(lock.File().Fd())), nil); err != nil {
+	fds := []int{int(lock.File().Fd())}
+	for _, r := range lock.reserved {
+		fds = append(fds, int(r.Fd()))
+	}
+	if _, _, err := conn.WriteMsgUnix(append(req, '\n'), unix.UnixRights(fds...), nil); err != nil {
 		return errHungUp
 	}
 	r := bufio.NewReader(conn)
@@ -264,13 +268,21 @@ func serveStart(conn *net.UnixConn, lxcpath string) {
 			}
 		}
 	}
-	if len(fds) != 1 {
+	// The lock, then the names of LXC's socket the start reserved: only
+	// sockets are kept.
+	if len(fds) == 0 || len(fds) > 1+maxReserved || !allSockets(fds[1:]) {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
 		return
 	}
 	lockFD := fds[0]
+	reserved := fds[1:]
+	closeReserved := func() {
+		for _, fd := range reserved {
+			unix.Close(fd)
+		}
+	}
 	data := buf[:n]
 	r := bufio.NewReader(io.LimitReader(conn, maxStartRequest))
 	for !strings.Contains(string(data), "\n") {
@@ -284,17 +296,22 @@ func serveStart(conn *net.UnixConn, lxcpath string) {
 	var req startRequest
 	if err := json.Unmarshal(data, &req); err != nil {
 		unix.Close(lockFD)
+		closeReserved()
 		fmt.Fprintf(conn, "ERR decode start request: %v\n", err)
 		return
 	}
 	c, err := checkStartRequest(&req, lxcpath, lockFD)
 	if err != nil {
 		unix.Close(lockFD)
+		closeReserved()
 		fmt.Fprintf(conn, "ERR %v\n", err)
 		return
 	}
 	req.Shared = true
 	lock := &Lock{f: os.NewFile(uintptr(lockFD), c.lockPath())}
+	for _, fd := range reserved {
+		lock.reserved = append(lock.reserved, os.NewFile(uintptr(fd), "reserved"))
+	}
 	if _, err := fmt.Fprintln(conn, "ACK"); err != nil {
 		lock.Release()
 		return
@@ -353,4 +370,15 @@ func checkStartRequest(req *startRequest, lxcpath string, lockFD int) (*Containe
 		return nil, fmt.Errorf("the start of %s came without its lock held", req.Name)
 	}
 	return c, nil
+}
+
+// allSockets reports whether every fd is a socket.
+func allSockets(fds []int) bool {
+	for _, fd := range fds {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			return false
+		}
+	}
+	return true
 }

@@ -234,6 +234,7 @@ func (m *Monitor) spawn() error {
 		Stdout:      m.o.Stdout,
 		Stderr:      m.o.Stderr,
 		Enter:       m.payload.Enter,
+		Delegate:    m.payload.Chown,
 		CgroupFD:    -1,
 	})
 	if err != nil {

@@ -67,6 +67,15 @@ type Response struct {
 	Started int64 `json:"started,omitempty"`
 	// Exit is init's wait status once it has exited.
 	Exit int `json:"exit,omitempty"`
+	// For "seccomp": how the container's init was confined when it
+	// started (its config on disk may have changed since), for
+	// lxc-attach to confine what it runs alike. Seccomp is the system call
+	// filter, as seccomp.Encode packs it (none: no filter);
+	// SeccompNesting its lxc.seccomp.allow_nesting; NoNewPrivs
+	// lxc.no_new_privs.
+	Seccomp        []byte `json:"seccomp,omitempty"`
+	SeccompNesting bool   `json:"seccomp_nesting,omitempty"`
+	NoNewPrivs     bool   `json:"no_new_privs,omitempty"`
 }
 
 // maxRequest bounds a request line: a client cannot make the monitor

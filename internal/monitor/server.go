@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/containerinit"
 )
 
 // maxClients bounds the connections a monitor serves at once. Past it, the
@@ -247,11 +249,36 @@ func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) 
 		return m.waitFor([]string{Stopped}, -1, gone), -1
 	case "reboot":
 		return m.reboot(req, gone), -1
+	case "seccomp":
+		return m.confinement(), -1
 	case "wait":
 		return m.waitFor(req.States, time.Duration(req.TimeoutMS)*time.Millisecond, gone), -1
 	default:
 		return &Response{Error: "unknown command " + req.Command}, -1
 	}
+}
+
+// confinement answers "seccomp": the filter and no_new_privs of the spec
+// the container runs with (it does not change while the monitor lives, a
+// reboot included).
+func (m *Monitor) confinement() *Response {
+	spec := m.o.Spec
+	if spec == nil {
+		spec = &containerinit.Spec{}
+		if len(m.o.EncodedSpec) > 0 {
+			if err := json.Unmarshal(m.o.EncodedSpec, spec); err != nil {
+				return &Response{Error: "decode the container's spec: " + err.Error()}
+			}
+		}
+	}
+	r := &Response{}
+	if spec.Seccomp != nil {
+		r.Seccomp, r.SeccompNesting = spec.Seccomp.Program, spec.Seccomp.AllowNesting
+	}
+	if p := spec.OCI.Process; p != nil {
+		r.NoNewPrivs = p.NoNewPrivileges
+	}
+	return r
 }
 
 // waitFor answers once the state is one of states, or after timeout (<= 0:

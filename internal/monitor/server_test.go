@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/containerinit"
 )
 
 // testServer is a Monitor with no container: only its command socket,
@@ -653,5 +656,38 @@ func TestIdleFloodDoesNotLockOut(t *testing.T) {
 	}
 	if d := time.Since(t0); d > 2*time.Second {
 		t.Errorf("state during an idle flood took %v", d)
+	}
+}
+
+// "seccomp" answers the filter and no_new_privs of the spec the
+// container runs with, whether the monitor holds it decoded or encoded
+// (a detached monitor's), and nothing for a spec without them.
+func TestServeSeccomp(t *testing.T) {
+	prog := []byte{6, 0, 0, 0, 0, 0, 0xff, 0x7f} // BPF_RET|BPF_K ALLOW
+	spec := &containerinit.Spec{Seccomp: &containerinit.Seccomp{Program: prog, AllowNesting: true}}
+	spec.OCI.Process = &specs.Process{NoNewPrivileges: true}
+	encoded, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what    string
+		spec    *containerinit.Spec
+		encoded []byte
+		want    Response
+	}{
+		{"decoded", spec, nil, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
+		{"encoded", nil, encoded, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
+		{"none", &containerinit.Spec{}, nil, Response{}},
+	} {
+		s := startServer(t, Running)
+		s.m.o.Spec, s.m.o.EncodedSpec = c.spec, c.encoded
+		resp, err := s.dial(t).Call(Request{Command: "seccomp"}, time.Now().Add(10*time.Second))
+		if err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if string(resp.Seccomp) != string(c.want.Seccomp) || resp.SeccompNesting != c.want.SeccompNesting || resp.NoNewPrivs != c.want.NoNewPrivs {
+			t.Errorf("%s: seccomp answer %+v, want %+v", c.what, resp, c.want)
+		}
 	}
 }

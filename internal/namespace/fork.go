@@ -3,6 +3,10 @@ package namespace
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe" // and go:linkname
 
@@ -48,6 +52,26 @@ type ForkSpec struct {
 	// show its own pid and network namespaces. The caller gives it a
 	// mount namespace of its own for that.
 	RemountSysProc bool
+	// UserNS, when set (a /proc/PID/ns/user file or a pidfd), is a user
+	// namespace the child joins after the remount: a process with more
+	// than one thread cannot, a Go program always has more. The child
+	// then switches to Cred inside it (root of that namespace when Cred
+	// is nil), never staying the host's root. It needs CAP_SYS_ADMIN in
+	// that namespace when it joins.
+	UserNS *os.File
+	// KeepCaps, with UserNS, is what the child keeps of the full set of
+	// capabilities the join gives it (bit n: capability n): the others
+	// leave its bounding set at once and its permitted and effective sets
+	// after the switch of user (the join empties the inheritable set).
+	// nil keeps them all.
+	KeepCaps *uint64
+	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS before the exec.
+	NoNewPrivs bool
+	// Seccomp is a filter the child loads as late as it can: after its
+	// switch of group, before its switch of user (which would take the
+	// CAP_SYS_ADMIN the kernel wants for a filter without no_new_privs),
+	// so only setresuid, chdir and execve run under it. nil loads none.
+	Seccomp []unix.SockFilter
 }
 
 // Cred is a uid and gid to run as.
@@ -74,10 +98,17 @@ const (
 	stepSetuid
 	stepChdir
 	stepExec
+	stepUserNS
+	stepBounding
+	stepNoNewPrivs
+	stepSeccomp
+	stepCaps
 )
 
 var stepNames = [...]string{stepSync: "wait for the parent", stepRemount: "remount /proc and /sys", stepSetsid: "setsid", stepCTTY: "set the controlling terminal",
-	stepSetgroups: "setgroups", stepSetgid: "setresgid", stepSetuid: "setresuid", stepChdir: "chdir", stepExec: "execve"}
+	stepSetgroups: "setgroups", stepSetgid: "setresgid", stepSetuid: "setresuid", stepChdir: "chdir", stepExec: "execve",
+	stepUserNS: "join the user namespace", stepBounding: "drop from the bounding set", stepNoNewPrivs: "prctl PR_SET_NO_NEW_PRIVS",
+	stepSeccomp: "load the seccomp filter", stepCaps: "capset"}
 
 // Child is a forked process held before its first step until Release.
 type Child struct {
@@ -101,6 +132,16 @@ type forkArgs struct {
 	remount    bool
 	// What the remount takes: targets and file system types.
 	procDir, procType, sysDir, sysType *byte
+
+	// The user namespace to join, what is kept after the join, and the
+	// confinement loaded last.
+	userns    int // -1: none
+	dropBound []uintptr
+	limitCaps bool
+	capHdr    unix.CapUserHeader
+	capData   [2]unix.CapUserData
+	nnp       bool
+	filter    *unix.SockFprog
 }
 
 // Fork clones the calling thread into a new process that owns its memory
@@ -113,7 +154,7 @@ type forkArgs struct {
 // first. Until Release the child has run no code but close_range and a
 // read.
 func Fork(s ForkSpec) (*Child, error) {
-	a := forkArgs{ctty: -1}
+	a := forkArgs{ctty: -1, userns: -1}
 	var err error
 	if a.path, err = unix.BytePtrFromString(s.Path); err != nil {
 		return nil, fmt.Errorf("program %q: %w", s.Path, err)
@@ -143,6 +184,34 @@ func Fork(s ForkSpec) (*Child, error) {
 		a.sysDir, _ = unix.BytePtrFromString("/sys")
 		a.sysType, _ = unix.BytePtrFromString("sysfs")
 	}
+	if s.UserNS != nil {
+		a.userns = int(s.UserNS.Fd())
+		if !a.cred {
+			a.cred = true // root of the namespace joined, not the host's
+		}
+		if s.KeepCaps != nil {
+			keep := *s.KeepCaps
+			for i := 0; i <= lastCap(); i++ {
+				if keep&(1<<uint(i)) == 0 {
+					a.dropBound = append(a.dropBound, uintptr(i))
+				}
+			}
+			a.limitCaps = true
+			a.capHdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+			for i := range a.capData {
+				w := uint32(keep >> (32 * uint(i)))
+				// Inheritable stays empty, as the join left it.
+				a.capData[i] = unix.CapUserData{Effective: w, Permitted: w}
+			}
+		}
+	}
+	a.nnp = s.NoNewPrivs
+	if len(s.Seccomp) > 0 {
+		if len(s.Seccomp) > unix.BPF_MAXINSNS {
+			return nil, fmt.Errorf("seccomp filter of %d instructions: at most %d", len(s.Seccomp), unix.BPF_MAXINSNS)
+		}
+		a.filter = &unix.SockFprog{Len: uint16(len(s.Seccomp)), Filter: &s.Seccomp[0]}
+	}
 	a.flags = uintptr(unix.SIGCHLD)
 	if s.Parent {
 		a.flags |= unix.CLONE_PARENT
@@ -167,6 +236,8 @@ func Fork(s ForkSpec) (*Child, error) {
 	syscall.ForkLock.Lock()
 	pid, errno := forkChild(&a)
 	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(s.UserNS)
+	runtime.KeepAlive(s.Seccomp)
 	unix.Close(syncP[0])
 	unix.Close(errP[1])
 	if errno != 0 {
@@ -267,13 +338,16 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 	runtimeAfterForkInChild()
 	// First close what the child must not hold: every fd but stdio and
 	// its two pipe ends (the caller's sockets, the runtime's own fds).
-	lo, hi := a.syncRd, a.errWr
-	if lo > hi {
-		lo, hi = hi, lo
+	keep := [3]int{a.syncRd, a.errWr, a.userns}
+	sort3(&keep)
+	next := 3
+	for _, fd := range keep {
+		if fd >= next {
+			closeRange(next, fd-1)
+			next = fd + 1
+		}
 	}
-	closeRange(3, lo-1)
-	closeRange(lo+1, hi-1)
-	closeRange(hi+1, 1<<31-1)
+	closeRange(next, 1<<31-1)
 
 	var b [1]byte
 	for {
@@ -297,6 +371,19 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 			childFail(a.errWr, stepRemount, e)
 		}
 	}
+	if a.userns >= 0 {
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.userns), unix.CLONE_NEWUSER, 0); e != 0 {
+			childFail(a.errWr, stepUserNS, e)
+		}
+		syscall.RawSyscall(unix.SYS_CLOSE, uintptr(a.userns), 0, 0)
+		// The join gave every capability of that namespace, a full
+		// bounding set too: it is cut back before anything else runs.
+		for _, c := range a.dropBound {
+			if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0, 0, 0, 0); e != 0 && e != unix.EINVAL {
+				childFail(a.errWr, stepBounding, e)
+			}
+		}
+	}
 	if a.setsid {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
 			childFail(a.errWr, stepSetsid, e)
@@ -314,8 +401,28 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, a.gid, a.gid, a.gid); e != 0 {
 			childFail(a.errWr, stepSetgid, e)
 		}
+	}
+	if a.nnp {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); e != 0 {
+			childFail(a.errWr, stepNoNewPrivs, e)
+		}
+	}
+	if a.filter != nil {
+		// One thread: no TSYNC needed.
+		if _, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(a.filter))); e != 0 {
+			childFail(a.errWr, stepSeccomp, e)
+		}
+	}
+	if a.cred {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, a.uid, a.uid, a.uid); e != 0 {
 			childFail(a.errWr, stepSetuid, e)
+		}
+	}
+	if a.limitCaps && a.uid == 0 {
+		// Still root of the namespace joined (a switch to another user
+		// has cleared them already): down to what its root has.
+		if _, _, e := syscall.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&a.capHdr)), uintptr(unsafe.Pointer(&a.capData[0])), 0); e != 0 {
+			childFail(a.errWr, stepCaps, e)
 		}
 	}
 	if a.dir != nil {
@@ -327,6 +434,37 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
 	childFail(a.errWr, stepExec, e)
 	return 0, 0 // not reached
+}
+
+// sort3 sorts three ints in place, without the sort package (the child
+// may call only nosplit code).
+//
+//go:nosplit
+//go:norace
+func sort3(a *[3]int) {
+	if a[0] > a[1] {
+		a[0], a[1] = a[1], a[0]
+	}
+	if a[1] > a[2] {
+		a[1], a[2] = a[2], a[1]
+	}
+	if a[0] > a[1] {
+		a[0], a[1] = a[1], a[0]
+	}
+}
+
+// lastCap is the highest capability this kernel knows; 63 when it cannot
+// be read (dropping one the kernel does not know is EINVAL, ignored).
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 63
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 63
+	}
+	return n
 }
 
 // closeRange closes fds first..last in the child, when the range is not

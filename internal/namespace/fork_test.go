@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/seccomp"
 )
 
 // wait reaps pid and returns its wait status.
@@ -207,5 +210,178 @@ func TestForkAbandon(t *testing.T) {
 	c.Abandon()
 	if ws := wait(t, c.Pid); !ws.Exited() || ws.ExitStatus() != 127 {
 		t.Errorf("abandoned child ended with %#x, want exit 127", ws)
+	}
+}
+
+// userNSHolder starts a process in a new user namespace mapping 0..65535
+// to host ids base..base+65535 and returns it; the test ends it.
+func userNSHolder(t *testing.T, base int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("/bin/sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: 65536}},
+		// As golxc writes them: setgroups allowed in the namespace.
+		GidMappingsEnableSetgroups: true,
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a process in a user namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// The forked child joins a user namespace (through its /proc/PID/ns/user
+// file, or through the pidfd of a process in it, as lxc-attach does),
+// runs as that namespace's root or the user asked for, and never as the
+// host's root; it keeps only the capabilities asked for, whatever full
+// set the join gave it.
+func TestForkJoinsUserNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to map ids")
+	}
+	const base = 700000
+	holder := userNSHolder(t, base)
+	nsFile, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", holder.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsFile.Close()
+	pidfd, err := unix.PidfdOpen(holder.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidFile.Close()
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", holder.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := uint64(1<<unix.CAP_CHOWN | 1<<unix.CAP_KILL | 1<<unix.CAP_NET_BIND_SERVICE)
+	for _, c := range []struct {
+		what     string
+		ns       *os.File
+		cred     *Cred
+		uid, gid int // on the host
+		caps     string
+	}{
+		{"ns file, root", nsFile, nil, base, base, fmt.Sprintf("%016x", keep)},
+		{"pidfd, root", pidFile, nil, base, base, fmt.Sprintf("%016x", keep)},
+		{"pidfd, uid 1000 gid 1001", pidFile, &Cred{UID: 1000, GID: 1001}, base + 1000, base + 1001, "0000000000000000"},
+	} {
+		child, err := Fork(ForkSpec{Path: "/bin/sleep", Argv: []string{"sleep", "30"}, UserNS: c.ns, KeepCaps: &keep, Cred: c.cred})
+		if err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if err := child.Release(); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		st := procStatus(t, child.Pid)
+		got, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", child.Pid))
+		uidMap, _ := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", child.Pid))
+		unix.Kill(child.Pid, unix.SIGKILL)
+		wait(t, child.Pid)
+		if got != want {
+			t.Errorf("%s: child's user namespace %s, want %s", c.what, got, want)
+		}
+		if u := fmt.Sprintf("%d %d %d %d", c.uid, c.uid, c.uid, c.uid); st["Uid"] != u {
+			t.Errorf("%s: child's host Uid %q, want %q", c.what, st["Uid"], u)
+		}
+		if g := fmt.Sprintf("%d %d %d %d", c.gid, c.gid, c.gid, c.gid); st["Gid"] != g || st["Groups"] != "" {
+			t.Errorf("%s: child's host Gid %q Groups %q, want %q and none", c.what, st["Gid"], st["Groups"], g)
+		}
+		// Inside, the mapping turns the host id back into 0 (or -u's).
+		if f := strings.Fields(string(uidMap)); len(f) != 3 || f[0] != "0" || f[1] != fmt.Sprint(base) {
+			t.Errorf("%s: child's uid_map %q, want 0 %d 65536", c.what, uidMap, base)
+		}
+		if st["CapBnd"] != fmt.Sprintf("%016x", keep) || st["CapEff"] != c.caps || st["CapPrm"] != c.caps || st["CapInh"] != "0000000000000000" {
+			t.Errorf("%s: CapBnd %s CapEff %s CapPrm %s CapInh %s, want %016x, %s, %s, none", c.what, st["CapBnd"], st["CapEff"], st["CapPrm"], st["CapInh"], keep, c.caps, c.caps)
+		}
+	}
+}
+
+// denyMkdir is a filter that fails mkdir and mkdirat with EPERM on
+// x86_64 and lets everything else through.
+func denyMkdir(t *testing.T) []unix.SockFilter {
+	t.Helper()
+	p, err := seccomp.Parse(strings.NewReader("2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n"), "deny-mkdir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := seccomp.Compile(p, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
+}
+
+// The child loads the filter last, after it has set no_new_privs when
+// asked, and before its switch of user: a child that drops to another
+// uid still loads it without no_new_privs, and what it execs is under it.
+func TestForkSeccomp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change credentials")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("no /bin/busybox")
+	}
+	filter := denyMkdir(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what   string
+		nnp    bool
+		cred   *Cred
+		status string
+	}{
+		{"root", false, nil, "2 0"},
+		{"root, no_new_privs", true, nil, "2 1"},
+		{"uid 65534", false, &Cred{UID: 65534, GID: 65534}, "2 0"},
+	} {
+		child, err := Fork(ForkSpec{Path: "/bin/sleep", Argv: []string{"sleep", "30"}, Seccomp: filter, NoNewPrivs: c.nnp, Cred: c.cred})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := child.Release(); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		st := procStatus(t, child.Pid)
+		unix.Kill(child.Pid, unix.SIGKILL)
+		wait(t, child.Pid)
+		if got := st["Seccomp"] + " " + st["NoNewPrivs"]; got != c.status {
+			t.Errorf("%s: Seccomp and NoNewPrivs %q, want %q", c.what, got, c.status)
+		}
+
+		target := fmt.Sprintf("%s/%d", dir, len(c.what))
+		child, err = Fork(ForkSpec{Path: "/bin/busybox", Argv: []string{"mkdir", target}, Seccomp: filter, NoNewPrivs: c.nnp, Cred: c.cred})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := child.Release(); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		if ws := wait(t, child.Pid); !ws.Exited() || ws.ExitStatus() != 1 {
+			t.Errorf("%s: mkdir under the filter ended with %#x, want exit 1", c.what, ws)
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Errorf("%s: mkdir under the filter made %s", c.what, target)
+		}
+	}
+	// The control: the same mkdir without the filter works.
+	child, err := Fork(ForkSpec{Path: "/bin/busybox", Argv: []string{"mkdir", dir + "/control"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if ws := wait(t, child.Pid); !ws.Exited() || ws.ExitStatus() != 0 {
+		t.Errorf("mkdir without a filter ended with %#x", ws)
 	}
 }

@@ -107,3 +107,41 @@ func (p *Proc) OpenInRoot(path string, flags int) (int, error) {
 	}
 	return fd, nil
 }
+
+// SharesNamespace reports whether the process is in the same namespace of
+// kind (as /proc/PID/ns names it: "user", "net" ...) as the caller.
+func (p *Proc) SharesNamespace(kind string) (bool, error) {
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstatat(p.dir, "ns/"+kind, &theirs, 0); err != nil {
+		return false, fmt.Errorf("stat /proc/%d/ns/%s: %w", p.Pid, kind, err)
+	}
+	if err := unix.Stat("/proc/self/ns/"+kind, &ours); err != nil {
+		return false, fmt.Errorf("stat own %s namespace: %w", kind, err)
+	}
+	return theirs.Dev == ours.Dev && theirs.Ino == ours.Ino, nil
+}
+
+// NamespaceID identifies a namespace: the device and inode of its nsfs
+// file, the same through every /proc/PID/ns link to it.
+type NamespaceID struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
+}
+
+// Namespace returns the identity of the process's namespace of kind k.
+func (p *Proc) Namespace(k Kind) (NamespaceID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(p.dir, "ns/"+k.ProcFile(), &st, 0); err != nil {
+		return NamespaceID{}, fmt.Errorf("stat /proc/%d/ns/%s: %w", p.Pid, k.ProcFile(), err)
+	}
+	return NamespaceID{Dev: st.Dev, Ino: st.Ino}, nil
+}
+
+// FDNamespace returns the identity of the namespace fd (an nsfs file) is.
+func FDNamespace(fd int) (NamespaceID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return NamespaceID{}, fmt.Errorf("stat namespace descriptor: %w", err)
+	}
+	return NamespaceID{Dev: st.Dev, Ino: st.Ino}, nil
+}

@@ -54,3 +54,41 @@ func TestOpenProc(t *testing.T) {
 		t.Error("OpenProc of /dev/null succeeded")
 	}
 }
+
+// A process in a user namespace of its own is told apart from one in the
+// caller's.
+func TestSharesNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to map ids")
+	}
+	for _, c := range []struct {
+		what string
+		own  bool
+		want bool
+	}{{"same user namespace", false, true}, {"a user namespace of its own", true, false}} {
+		var holder *exec.Cmd
+		if c.own {
+			holder = userNSHolder(t, 710000)
+		} else {
+			holder = exec.Command("/bin/sleep", "60")
+			if err := holder.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+		}
+		pidfd, err := unix.PidfdOpen(holder.Process.Pid, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := OpenProc(pidfd)
+		unix.Close(pidfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := p.SharesNamespace("user")
+		p.Close()
+		if err != nil || same != c.want {
+			t.Errorf("%s: SharesNamespace(user) = %v, %v; want %v", c.what, same, err, c.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
-// Package namespace owns how golxc's own code enters a container: the
-// sealed copy of the golxc binary that runs where a container can see it,
-// and (with attach) the fork that joins a running container.
+// Package namespace owns Linux namespaces for golxc: their kinds and
+// names (kinds.go), id maps and user namespaces (idmap.go), joining a
+// running container (the raw fork, fork.go), and the sealed copy of the
+// golxc binary that runs where a container can see it.
 package namespace
 
 import (

@@ -29,6 +29,13 @@ func OpenRoot(dir string) (*Root, error) {
 	return &Root{Path: dir, fd: fd}, nil
 }
 
+// RootFromFD makes a container root of fd, a descriptor of the root
+// directory (of a mount already attached where dir names it), which the
+// Root owns from now on. dir is for messages only.
+func RootFromFD(dir string, fd int) *Root {
+	return &Root{Path: dir, fd: fd}
+}
+
 // Close releases the root's descriptor.
 func (r *Root) Close() error {
 	return unix.Close(r.fd)

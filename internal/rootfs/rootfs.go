@@ -101,6 +101,14 @@ func (r *Root) mount(m specs.Mount, o Options) error {
 		defer unix.Close(mounted)
 		if bind && o.Flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
 			flags := o.Flags&^unix.MS_REC | unix.MS_REMOUNT | unix.MS_BIND
+			// The bind keeps what its source enforces, as LXC's does: a
+			// remount with only the entry's flags would make a read-only
+			// (or nosuid, nodev, noexec) source's bind lose it.
+			var sfs unix.Statfs_t
+			if err := unix.Fstatfs(mounted, &sfs); err != nil {
+				return fmt.Errorf("statfs %s: %w", dst, err)
+			}
+			flags |= uintptr(sfs.Flags) & (unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC)
 			if err := unix.Mount("", fdPath(mounted), "", flags, ""); err != nil {
 				return fmt.Errorf("remount %s with %q: %w", dst, strings.Join(m.Options, ","), err)
 			}

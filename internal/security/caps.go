@@ -147,6 +147,10 @@ func LimitBounding(keep []string) error {
 	return nil
 }
 
+// CapMask is the bit set of the capabilities named (OCI names): bit n
+// for capability n.
+func CapMask(names []string) (uint64, error) { return capMask(names) }
+
 // capMask is the bit set of the capabilities named (OCI names).
 func capMask(names []string) (uint64, error) {
 	var m uint64
