@@ -7,12 +7,16 @@ package test
 // lxc-usernsexec.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -440,5 +444,111 @@ func TestAttackAttachIntoUserns(t *testing.T) {
 	}
 	if out, errs, code := l.run("lxc-attach", "-n", n, "-u", "1000", "--", "/bin/sh", "-c", "grep ^Uid: /proc/self/status"); !strings.HasPrefix(statusField(out, "Uid"), "1000") {
 		t.Errorf("lxc-attach -u 1000: %q (exit %d, %s), want uid 1000 inside", out, code, errs)
+	}
+}
+
+// A template of an id-mapped container runs as the mapped root: what it
+// does to the container directory it was lent must not reach host root's
+// files or the container's config once it is taken back.
+func TestAttackUsernsTemplate(t *testing.T) {
+	t.Parallel()
+	l := usernsLab(t)
+	// Scripts and a victim somewhere the mapped root may read.
+	dir, err := os.MkdirTemp("", "golxc-tmpl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("host root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "late-write")
+	for _, tc := range []struct {
+		what, script, want string
+	}{
+		{"rootfs replaced by a link to a host tree", `rm -rf "$LXC_ROOTFS_PATH" && ln -s /root "$LXC_ROOTFS_PATH"`, "replaced the rootfs"},
+		{"config replaced by a link to a host file", `rm -f "$LXC_CONFIG_FILE" && ln -s ` + victim + ` "$LXC_CONFIG_FILE"`, "config after template"},
+		{"config given a second name", `ln "$LXC_CONFIG_FILE" "$LXC_PATH/extra"`, "one name"},
+		{"lxc.idmap changed", `echo "lxc.idmap = u 0 0 1" >> "$LXC_CONFIG_FILE"`, "changed lxc.idmap"},
+		{"a writer left behind", `(exec 3>>"$LXC_CONFIG_FILE"; sleep 1; echo "lxc.hook.pre-start = /bin/false" >&3; touch ` + marker + `) </dev/null >/dev/null 2>&1 &`, ""},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			l := l.with(t)
+			script := filepath.Join(dir, newName(t))
+			if err := os.WriteFile(script, []byte("#!/bin/sh\nset -e\n"+tc.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			n := l.newContainer()
+			conf := l.conf(idmapLines...)
+			_, errs, code := l.run("lxc-create", "-n", n, "-t", script, "-f", conf)
+			if tc.want != "" {
+				if code == 0 || !strings.Contains(errs, tc.want) {
+					t.Errorf("lxc-create with a template that does %s: exit %d, stderr %q; want a failure naming %q", tc.what, code, errs, tc.want)
+				}
+				if _, err := os.Lstat(filepath.Join(l.path, n)); err == nil {
+					t.Errorf("the failed create left %s", filepath.Join(l.path, n))
+				}
+			} else if code != 0 {
+				t.Fatalf("lxc-create: exit %d: %s", code, errs)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if _, err := os.Stat(marker); err == nil {
+				t.Errorf("a process the template left behind still ran after the create")
+			}
+			if b, err := os.ReadFile(filepath.Join(l.path, n, "config")); err == nil && strings.Contains(string(b), "lxc.hook") {
+				t.Errorf("the container's config was written after the create:\n%s", b)
+			}
+			var st unix.Stat_t
+			if err := unix.Stat(victim, &st); err != nil || st.Uid != 0 || st.Mode&0o777 != 0o600 {
+				t.Errorf("victim %s: uid %d mode %o (%v), want root's 0600 untouched", victim, st.Uid, st.Mode&0o777, err)
+			}
+		})
+	}
+}
+
+// The template runs in a session of its own with no terminal of the
+// caller's: run from a sysadmin's terminal, it cannot type into that
+// terminal's shell with TIOCSTI (through its stdout or /dev/tty).
+func TestAttackTemplateTerminal(t *testing.T) {
+	t.Parallel()
+	l := usernsLab(t)
+	l.installAttacker()
+	dir, err := os.MkdirTemp("", "golxc-tmpl-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := os.ReadFile(filepath.Join(l.aux, "attacker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := filepath.Join(dir, "attacker")
+	if err := os.WriteFile(attacker, prog, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "template")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"+attacker+" inject\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	master, slave := openPty(t)
+	go io.Copy(io.Discard, master)
+	n := l.newContainer()
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-create"), "-P", l.path, "-n", n, "-t", script, "-f", l.conf(idmapLines...))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("lxc-create with the template: %v", err)
+	}
+	if queued, err := unix.IoctlGetInt(int(slave.Fd()), unix.TIOCINQ); err != nil || queued != 0 {
+		t.Errorf("after lxc-create, the caller's terminal has %d bytes of input queued (%v): the template typed into it", queued, err)
 	}
 }

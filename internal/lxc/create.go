@@ -3,12 +3,16 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
 	"golxc/internal/namespace"
@@ -112,9 +116,13 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	if text != "" && !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}
+	var rootfsID unix.Stat_t
 	if script != "" {
 		text += "lxc.rootfs.path = dir:" + filepath.Join(c.Dir(), "rootfs") + "\n"
 		if err := os.Mkdir(filepath.Join(tmp, "rootfs"), 0o755); err != nil {
+			return fmt.Errorf("make rootfs dir: %w", err)
+		}
+		if err := unix.Lstat(filepath.Join(tmp, "rootfs"), &rootfsID); err != nil {
 			return fmt.Errorf("make rootfs dir: %w", err)
 		}
 	}
@@ -126,6 +134,13 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	if script != "" {
 		if err := runTemplate(script, tmp, c.Name, o.TemplateArgs, maps); err != nil {
 			return err
+		}
+		// The rootfs is still the directory made for it: a template run
+		// as the mapped root could have put a link to a host tree in its
+		// place, which a start would then mount (idmapped) as the root.
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(tmp, "rootfs"), &st); err != nil || st.Dev != rootfsID.Dev || st.Ino != rootfsID.Ino || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("template %s replaced the rootfs directory it was given", filepath.Base(script))
 		}
 		// The template saw the hidden directory; its config must name the
 		// final one.
@@ -147,6 +162,13 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return fmt.Errorf("the new config is not valid: %w", err)
+	}
+	if len(maps.UID) > 0 {
+		// The template ran as the mapped root: the id map it was given
+		// is the one the container keeps.
+		if now, err := idMaps(cfg); err != nil || !slices.Equal(now.UID, maps.UID) || !slices.Equal(now.GID, maps.GID) {
+			return errors.New("the template changed lxc.idmap")
+		}
 	}
 	if script == "" {
 		// The config as written (lxc.include and all) must still say so.
@@ -255,7 +277,10 @@ func findTemplate(t string, dirs []string) (string, error) {
 func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps) (err error) {
 	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
 	if len(maps.UID) > 0 {
-		restore, err := lendToMappedRoot(dir, maps)
+		// err is the named result: the take-back's failure must fail
+		// the create.
+		var restore func() error
+		restore, err = lendToMappedRoot(dir, maps)
 		if err != nil {
 			return err
 		}
@@ -265,11 +290,21 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 			}
 		}()
 		cmd.SysProcAttr = maps.SpawnAttr()
+		// In a pid namespace of its own: whatever it leaves running
+		// (as the mapped root) dies with it, before the config and the
+		// directory are taken back.
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
+	// A session of its own and no terminal of the caller's: a template
+	// (run as the mapped root, or a script from anywhere) must not be
+	// able to type into the sysadmin's shell (TIOCSTI).
+	cmd.SysProcAttr.Setsid = true
 	// A failing template's own last word becomes the one-line error; on
 	// success whatever it said is passed on.
 	var errOut tailBuffer
-	cmd.Stdout, cmd.Stderr = os.Stdout, &errOut
+	cmd.Stdout, cmd.Stderr = writerOnly{os.Stdout}, &errOut
 	cmd.Env = append(os.Environ(), "LXC_NAME="+name, "LXC_PATH="+dir, "LXC_ROOTFS_PATH="+filepath.Join(dir, "rootfs"), "LXC_CONFIG_FILE="+filepath.Join(dir, "config"))
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -295,6 +330,10 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 		return fmt.Errorf("interrupted by %v", s)
 	}
 }
+
+// writerOnly hides that a writer is a file, so that exec gives the child a
+// pipe to it rather than the file (a terminal) itself.
+type writerOnly struct{ io.Writer }
 
 // tailBuffer keeps the last 64 KiB written to it.
 type tailBuffer struct{ b []byte }

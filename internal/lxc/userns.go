@@ -3,6 +3,7 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,20 @@ func idMaps(cfg *config.Config) (namespace.IDMaps, error) {
 // used as it is. golxc never chowns a rootfs, as LXC does not: a rootfs
 // on a filesystem without idmapped mounts must be made for the mapped ids.
 func rootIDMap(cfg *config.Config, root string, m namespace.IDMaps) (string, error) {
+	idmap, err := rootIDMapOf(cfg, root, m)
+	if err != nil || idmap == "" || root == "" {
+		return idmap, err
+	}
+	// An idmapped mount gives the mapped root the tree as its own: only
+	// the directory the config names, never one a link there leads to
+	// (a link the container's ids could have planted).
+	if fi, err := os.Lstat(root); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return "", fmt.Errorf("lxc.rootfs.path %s is a symbolic link: an idmapped rootfs must be named by its own path", root)
+	}
+	return idmap, nil
+}
+
+func rootIDMapOf(cfg *config.Config, root string, m namespace.IDMaps) (string, error) {
 	idmap := ""
 	for _, opt := range strings.Split(cfg.Rootfs.Options, ",") {
 		switch v, ok := strings.CutPrefix(opt, "idmap="); {
@@ -307,21 +322,52 @@ func lendToMappedRoot(dir string, maps namespace.IDMaps) (func() error, error) {
 		}
 	}
 	return func() error {
+		// The directory first: then no process of the mapped ids can
+		// add, rename or replace anything in it. (The template ran in a
+		// pid namespace of its own, so none is left anyway.)
+		if err := os.Lchown(dir, 0, 0); err != nil {
+			return fmt.Errorf("take %s back from the container's root: %w", dir, err)
+		}
+		// The config is read through a descriptor that cannot follow a
+		// link, only if it is a regular file with one name, and written
+		// anew as host root's: the template's file, and any descriptor
+		// of it the mapped ids kept, are left behind.
 		cfg := filepath.Join(dir, "config")
-		// The template may have replaced the config: only a regular
-		// file is taken back, never what a link points at.
-		st, err := os.Lstat(cfg)
+		fd, err := unix.Open(cfg, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("config after template: %w", err)
 		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("config after template: %s is not a regular file", cfg)
+		f := os.NewFile(uintptr(fd), cfg)
+		defer f.Close()
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return fmt.Errorf("config after template: %w", err)
 		}
-		for _, p := range []string{dir, cfg} {
-			if err := os.Lchown(p, 0, 0); err != nil {
-				return fmt.Errorf("take %s back from the container's root: %w", p, err)
-			}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 {
+			return fmt.Errorf("config after template: %s is not a regular file with one name", cfg)
 		}
-		return os.Chmod(cfg, 0o640)
+		b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+		if err != nil {
+			return fmt.Errorf("config after template: %w", err)
+		}
+		tmp, err := os.CreateTemp(dir, ".config.*")
+		if err != nil {
+			return fmt.Errorf("rewrite config after template: %w", err)
+		}
+		_, werr := tmp.Write(b)
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Chmod(tmp.Name(), 0o640)
+		}
+		if werr == nil {
+			werr = os.Rename(tmp.Name(), cfg)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("rewrite config after template: %w", werr)
+		}
+		return nil
 	}, nil
 }

@@ -524,6 +524,11 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 	if err := m.proc.Signal(sig); err != nil {
 		return err
 	}
+	// The kernel drops a signal to a pid namespace's init that neither
+	// handles nor blocks it, as an init that is still starting may not
+	// yet: a stop right after a start would be lost. It is sent again a
+	// few times while the same init lives.
+	go m.resendHalt(m.proc, sig)
 	if t > 0 && m.killT == nil {
 		m.killT = time.AfterFunc(t, func() {
 			m.mu.Lock()
@@ -553,4 +558,21 @@ func listen(lxcpath, name string) (*net.UnixListener, error) {
 		return nil, err
 	}
 	return Listen(SocketPath(lxcpath, name))
+}
+
+// resendHalt sends sig to init proc again after 0.5, 1.5 and 3.5 s, for as
+// long as proc is the init being stopped. Few enough, and far enough
+// apart, for an init that counts them (systemd reboots at once on seven
+// SIGINTs within two seconds).
+func (m *Monitor) resendHalt(proc *containerinit.Process, sig syscall.Signal) {
+	for _, d := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second} {
+		time.Sleep(d)
+		m.mu.Lock()
+		if m.proc != proc || proc.PidFD < 0 || m.state != Stopping {
+			m.mu.Unlock()
+			return
+		}
+		_ = proc.Signal(sig)
+		m.mu.Unlock()
+	}
 }
