@@ -109,7 +109,7 @@ func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) 
 	l := &Layout{}
 	if root != "" {
 		// A fixture tree gets locks of its own.
-		l.LockDir = filepath.Join(root, DefaultLockDir)
+		l.LockDir = filepath.Join(root, "run/golxc/cgroup")
 	}
 	seen := map[string]bool{} // by device: bind mounts of one hierarchy count once
 	sc := bufio.NewScanner(mountinfo)
