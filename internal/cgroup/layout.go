@@ -46,13 +46,17 @@ func (h *Hierarchy) HasController(c string) bool {
 }
 
 // Detect reads the host's cgroup layout from /proc/self/mountinfo and
-// /proc/1/cgroup.
+// /proc/1/cgroup; for a user other than root, the hierarchies delegated
+// to it, under its own cgroup (see keepDelegated).
 func Detect() (*Layout, error) {
 	mi, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("open /proc/self/mountinfo: %w", err)
 	}
 	defer mi.Close()
+	if os.Geteuid() != 0 {
+		return detectUser(mi)
+	}
 	cg, err := os.Open("/proc/1/cgroup")
 	if err != nil {
 		return nil, fmt.Errorf("open /proc/1/cgroup: %w", err)

@@ -87,6 +87,13 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		return fmt.Errorf("make lxcpath %s: %w", c.LXCPath, err)
 	}
 	if script != "" && len(seedCfg.IDMap) > 0 {
+		if os.Geteuid() != 0 {
+			// The template's maps go through newuidmap/newgidmap: say
+			// which /etc/subuid or /etc/subgid line is missing first.
+			if err := namespace.Preflight(namespace.CurrentCaller(), maps); err != nil {
+				return err
+			}
+		}
 		if err := searchableBy(c.LXCPath, maps); err != nil {
 			return err
 		}
@@ -254,7 +261,8 @@ func findTemplate(t string, dirs []string) (string, error) {
 // lxc-usernsexec, so that what it makes belongs to the mapped ids.
 func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps) (err error) {
 	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
-	if len(maps.UID) > 0 {
+	user := len(maps.UID) > 0 && os.Geteuid() != 0
+	if len(maps.UID) > 0 && !user {
 		restore, err := lendToMappedRoot(dir, maps)
 		if err != nil {
 			return err
@@ -274,7 +282,17 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if user {
+		// A user cannot lend the directory to the mapped root with
+		// chown: the template's namespace maps the user's own ids too,
+		// so its root may write the user's directory and config, and
+		// the user stage gives the rootfs to the mapped root.
+		start = func() error {
+			return namespace.StartMapped(cmd, maps.WithCaller(namespace.CurrentCaller()), []string{filepath.Join(dir, "rootfs")})
+		}
+	}
+	if err := start(); err != nil {
 		return fmt.Errorf("run template %s: %w", script, err)
 	}
 	done := make(chan error, 1)
