@@ -70,6 +70,8 @@ func Main(args []string) int {
 			return 1
 		case lxc.AttachHelperArg:
 			return lxc.RunAttachHelper()
+		case lxc.RemoveTreeArg:
+			return lxc.RunRemoveTree(args[2:])
 		case namespace.UserStageArg:
 			namespace.RunUserStage(args[2:])
 			return 1

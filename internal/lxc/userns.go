@@ -75,6 +75,9 @@ func rootIDMap(cfg *config.Config, root string, m namespace.IDMaps) (string, err
 		if len(m.UID) == 0 {
 			return "", errors.New("lxc.rootfs.options = idmap=PATH is supported only with lxc.idmap yet")
 		}
+		if os.Geteuid() != 0 {
+			return "", errors.New("lxc.rootfs.options = idmap= is not supported yet for a user other than root: an idmapped mount takes host root; make the rootfs for the mapped ids (lxc-create does)")
+		}
 		return idmap, nil
 	}
 	if len(m.UID) == 0 || root == "" {
@@ -87,6 +90,9 @@ func rootIDMap(cfg *config.Config, root string, m namespace.IDMaps) (string, err
 	owner := st.Sys().(*syscall.Stat_t).Uid
 	if _, mapped := namespace.ContainerID(m.UID, owner); mapped {
 		return "", nil
+	}
+	if os.Geteuid() != 0 {
+		return "", fmt.Errorf("lxc.rootfs.path %s belongs to host uid %d, which lxc.idmap does not map: a user other than root cannot idmap it (not supported yet); make the rootfs for the mapped ids (lxc-create as this user does)", root, owner)
 	}
 	return "container", nil
 }
