@@ -49,7 +49,7 @@ func (l *Layout) keepDelegated() error {
 	if unified != "" {
 		where = unified
 	}
-	return fmt.Errorf("no cgroup is delegated to uid %d: %s (from /proc/self/cgroup) is not writable; run under a systemd unit or scope with Delegate=yes (systemd-run --user --scope -p Delegate=yes lxc-start ...), or have root mkdir a cgroup on the unified hierarchy, chown it and its cgroup.procs, cgroup.subtree_control and cgroup.threads to the user, and move the user's shell into it", os.Geteuid(), where)
+	return fmt.Errorf("no cgroup is delegated to uid %d: %s (from /proc/self/cgroup) is not writable; run under a systemd unit or scope with Delegate=yes (systemd-run --user --scope -p Delegate=yes lxc-start ...), or have root mkdir a cgroup under %s, chown it and its cgroup.procs, cgroup.subtree_control and cgroup.threads to uid %d, and move the user's shell into it (its cgroup.procs)", os.Geteuid(), where, where, os.Geteuid())
 }
 
 // userBase is the base to make a user's container cgroups under: the

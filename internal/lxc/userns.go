@@ -33,14 +33,27 @@ func IDMaps(cfg *config.Config) namespace.IDMaps {
 	return m
 }
 
-// idMaps checks a config's lxc.idmap lines, naming the key.
+// idMaps checks a config's lxc.idmap lines, naming the key. A user other
+// than root runs only unprivileged containers, as with LXC: they need
+// lxc.idmap, and ranges /etc/subuid and /etc/subgid grant the user, which
+// the pre-flight names in one line when one is missing.
 func idMaps(cfg *config.Config) (namespace.IDMaps, error) {
 	m := IDMaps(cfg)
+	user := os.Geteuid() != 0
 	if len(cfg.IDMap) == 0 {
+		if user {
+			c := namespace.CurrentCaller()
+			return m, fmt.Errorf("a user other than root runs only unprivileged containers: the config needs lxc.idmap = u 0 START COUNT and lxc.idmap = g 0 START COUNT with ranges /etc/subuid and /etc/subgid grant %s (uid %d) (LXC's ~/.config/lxc/default.conf is the place for them)", c.Name, c.UID)
+		}
 		return m, nil
 	}
 	if err := m.Validate(); err != nil {
 		return m, fmt.Errorf("lxc.idmap: %w", err)
+	}
+	if user {
+		if err := namespace.Preflight(namespace.CurrentCaller(), m); err != nil {
+			return m, fmt.Errorf("lxc.idmap: %w", err)
+		}
 	}
 	return m, nil
 }
