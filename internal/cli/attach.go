@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
