@@ -37,6 +37,14 @@ func Sub(name string) string { return filepath.Join(Dir(), name) }
 // take a lock or a socket name from under golxc.
 func Prepare(name string) (string, error) {
 	dir := Sub(name)
+	if os.Geteuid() != 0 {
+		// The user's runtime directory is made by whoever logs users in
+		// (systemd-logind), never by golxc: one it made under a shared
+		// directory could be another user's first.
+		if _, err := os.Lstat(filepath.Dir(Dir())); err != nil {
+			return "", fmt.Errorf("runtime directory %s: %w (log in through systemd-logind, or set XDG_RUNTIME_DIR to a directory of yours, mode 0700)", filepath.Dir(Dir()), err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("make runtime directory %s: %w", dir, err)
 	}
