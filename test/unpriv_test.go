@@ -31,6 +31,7 @@ type unprivUser struct {
 	subStart   int    // first id of its /etc/subuid and /etc/subgid range
 	cgroup     string // its delegated cgroup ("" until delegate)
 	cgroupFile *os.File
+	v1cgroup   string // its delegated v1 memory cgroup ("" until delegateV1)
 }
 
 // unprivRange is the size of the user's id range.
@@ -248,6 +249,33 @@ func (u *unprivUser) delegate() {
 	u.cgroupFile = f
 }
 
+// delegateV1 makes a cgroup in the v1 memory hierarchy and gives the
+// directory and its cgroup.procs to the user (as pam_cgfs does); the
+// user's tools move themselves into it before they run.
+func (u *unprivUser) delegateV1() {
+	t := u.t
+	t.Helper()
+	mem := "/sys/fs/cgroup/memory"
+	if _, err := os.Stat(filepath.Join(mem, "cgroup.procs")); err != nil {
+		t.Skipf("no v1 memory hierarchy: %v", err)
+	}
+	u.v1cgroup = filepath.Join(mem, "golxc-test-"+u.name)
+	if err := os.Mkdir(u.v1cgroup, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		u.v1cgroup = ""
+		if err := rmCgroupTree(filepath.Join(mem, "golxc-test-"+u.name)); err != nil {
+			t.Errorf("remove the v1 test cgroup: %v", err)
+		}
+	})
+	for _, f := range []string{"", "cgroup.procs"} {
+		if err := os.Chown(filepath.Join(u.v1cgroup, f), u.uid, u.gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // rmCgroupTree removes a cgroup directory and its children, deepest
 // first, waiting a little for exiting processes.
 func rmCgroupTree(dir string) error {
@@ -277,6 +305,11 @@ func (u *unprivUser) run(tool string, args ...string) (stdout, stderr string, co
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), tool), args...)
+	if u.v1cgroup != "" {
+		// A v1 cgroup is entered by the process itself (no clone into
+		// it): the shell moves into it and execs the tool.
+		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(u.v1cgroup, "cgroup.procs"), filepath.Join(binDir(t), tool)}, args...)...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Dir = u.home
@@ -343,10 +376,13 @@ func (u *unprivUser) defaultConf() {
 // in ~/.local/share/lxc with no -P and no -f (LXC's user defaults): the
 // template runs as the mapped root, the init runs as the user's first
 // subordinate id on the host, in lxc.payload.NAME under the delegated
-// cgroup, and nothing is left behind.
+// cgroups (the unified one, and a v1 memory one as pam_cgfs delegates;
+// the other v1 controllers, root's, are skipped), and nothing is left
+// behind.
 func TestUnprivContainer(t *testing.T) {
 	u := newUnprivUser(t, true)
 	u.delegate()
+	u.delegateV1()
 	u.defaultConf()
 	name := newName(t)
 	lxcpath := filepath.Join(u.home, ".local", "share", "lxc")
@@ -396,9 +432,14 @@ func TestUnprivContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCg := "0::/" + filepath.Base(u.cgroup) + "/lxc.payload." + name + "\n"
-	if !strings.Contains(string(cg), wantCg) {
-		t.Errorf("init's cgroups:\n%s\nwant the line %q", cg, wantCg)
+	for _, want := range []string{"0::/" + filepath.Base(u.cgroup) + "/lxc.payload." + name + "\n",
+		":memory:/" + filepath.Base(u.v1cgroup) + "/lxc.payload." + name + "\n", ":pids:/\n"} {
+		if !strings.Contains(string(cg), want) {
+			t.Errorf("init's cgroups:\n%s\nwant the line %q", cg, want)
+		}
+	}
+	if info := u.mustRun("lxc-info", "-n", name); !strings.Contains(info, "Memory use:") {
+		t.Errorf("lxc-info shows no memory use from the delegated memory cgroup:\n%s", info)
 	}
 	if _, err := os.Stat(filepath.Join(u.cgroup, "lxc.monitor."+name)); err != nil {
 		t.Errorf("no monitor cgroup under the delegated one: %v", err)
@@ -441,8 +482,10 @@ func TestUnprivContainer(t *testing.T) {
 		t.Errorf("init %d still runs after lxc-stop", pid)
 	}
 	for _, g := range []string{"lxc.payload." + name, "lxc.monitor." + name} {
-		if _, err := os.Stat(filepath.Join(u.cgroup, g)); err == nil {
-			t.Errorf("%s is left after lxc-stop", g)
+		for _, base := range []string{u.cgroup, u.v1cgroup} {
+			if _, err := os.Stat(filepath.Join(base, g)); err == nil {
+				t.Errorf("%s is left in %s after lxc-stop", g, base)
+			}
 		}
 	}
 	u.mustRun("lxc-destroy", "-n", name)

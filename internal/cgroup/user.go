@@ -14,13 +14,16 @@ import (
 // as LXC does for unprivileged users: the cgroup /proc/self/cgroup names
 // in each hierarchy (its parent, when the caller is a golxc monitor that
 // already moved into lxc.monitor.NAME there), kept only where the user
-// may make a sub-cgroup and move processes (the directory and its
-// cgroup.procs writable: a cgroup delegated to it, by systemd's
-// Delegate=yes or by root's mkdir and chown). The others are skipped, as
-// LXC skips what it cannot write: on a hybrid host the v1 controllers are
-// root's, and a user's containers get only the unified hierarchy
-// (accounting and limits of the controllers enabled there) and whatever
-// v1 hierarchy was delegated.
+// may make a sub-cgroup and move its processes into it: on cgroup2 the
+// directory and its cgroup.procs writable (a move needs write access to
+// the cgroup.procs of the common ancestor: systemd's Delegate=yes, or
+// root's mkdir and chown), on v1 the directory writable (a move needs the
+// destination's file, which a cgroup the user made is the user's, and the
+// mover's uid; pam_cgfs hands v1 cgroups to users so). The others are
+// skipped, as LXC skips what it cannot write: on a hybrid host the v1
+// controllers are root's unless delegated, and a user's containers get the
+// unified hierarchy (the controllers enabled there) and whatever v1
+// hierarchy was delegated.
 
 // keepDelegated drops from l every hierarchy whose base the caller cannot
 // make cgroups in. It fails with one line naming what to set up when
@@ -29,7 +32,7 @@ func (l *Layout) keepDelegated() error {
 	var kept []Hierarchy
 	for _, h := range l.V1 {
 		h.Base = userBase(h.Base, h.Mount)
-		if delegated(h.Base) {
+		if unix.Access(h.Base, unix.W_OK|unix.X_OK) == nil {
 			kept = append(kept, h)
 		}
 	}
@@ -64,8 +67,8 @@ func userBase(base, mount string) string {
 	return base
 }
 
-// delegated says whether this user may make cgroups under dir and move
-// its processes there.
+// delegated says whether this user may make cgroups under dir, a cgroup2
+// directory, and move its processes there.
 func delegated(dir string) bool {
 	return unix.Access(dir, unix.W_OK|unix.X_OK) == nil && unix.Access(filepath.Join(dir, "cgroup.procs"), unix.W_OK) == nil
 }

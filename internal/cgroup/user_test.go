@@ -104,27 +104,32 @@ func TestKeepDelegated(t *testing.T) {
 			t.Errorf("nothing delegated: %q lacks %q", msg, want)
 		}
 	}
-	// The unified /u and name=systemd's, as systemd's Delegate=yes gives.
-	for _, h := range []string{"unified", "systemd"} {
-		d := filepath.Join(root, "c", h, "u")
-		for _, p := range []string{d, filepath.Join(d, "cgroup.procs")} {
-			if err := os.Chown(p, 65534, 65534); err != nil {
+	chown := func(rel ...string) {
+		t.Helper()
+		for _, r := range rel {
+			if err := os.Chown(filepath.Join(root, "c", r), 65534, 65534); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	// memory's directory but not its cgroup.procs: not delegated.
-	if err := os.Chown(filepath.Join(root, "c", "memory", "u"), 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
+	// The unified directory without its cgroup.procs is not delegated; a
+	// v1 directory is (pam_cgfs's way), its files being the user's in the
+	// cgroups the user makes.
+	chown("unified/u", "memory/u")
 	unified, v1, msg := run(root)
+	if msg != "" || unified != "" || strings.Join(v1, ",") != filepath.Join(root, "c", "memory", "u") {
+		t.Errorf("unified dir and memory delegated: unified %q, v1 %q, error %q; want memory only", unified, v1, msg)
+	}
+	// systemd's Delegate=yes: the unified /u with its cgroup.procs.
+	chown("unified/u/cgroup.procs", "systemd/u")
+	unified, v1, msg = run(root)
 	if msg != "" {
 		t.Fatalf("with a delegated cgroup: %s", msg)
 	}
 	if want := filepath.Join(root, "c", "unified", "u"); unified != want {
 		t.Errorf("unified base %q, want %q", unified, want)
 	}
-	if want := []string{filepath.Join(root, "c", "systemd", "u")}; strings.Join(v1, ",") != strings.Join(want, ",") {
+	if want := []string{filepath.Join(root, "c", "memory", "u"), filepath.Join(root, "c", "systemd", "u")}; strings.Join(v1, ",") != strings.Join(want, ",") {
 		t.Errorf("v1 bases %q, want %q", v1, want)
 	}
 }
