@@ -274,3 +274,45 @@ func TestAttackEscapePrivileged(t *testing.T) {
 		assertBlocked(t, got, attempts, canReadDisk)
 	})
 }
+
+// The masks themselves are no way in: a masked file is the container's
+// /dev/null bound read-only (no chmod or chown of the null device under
+// another name; writes reach the null device), a masked directory an empty
+// tmpfs, read-only, with room for nothing, where nothing is a device,
+// set-user-ID or executable.
+func TestAttackMasks(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	for _, p := range []string{"/proc/keys", "/sys/firmware"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s is not on this host", p)
+		}
+	}
+	script := `for a in "chmod 0666 /proc/keys" "chown 1:1 /proc/keys" "touch /sys/firmware/f" "mkdir /sys/firmware/d"; do
+	if sh -c "$a" 2>/dev/null; then echo "DONE $a"; fi
+done
+grep -E ' /(proc/keys|sys/firmware) ' /proc/self/mountinfo | cut -d' ' -f5,6,9-
+ls -ln /dev/null | cut -c1-10`
+	out, errs, code := l.run("lxc-execute", "-n", n, "--", "/bin/sh", "-c", script)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	if strings.Contains(out, "DONE") {
+		t.Errorf("a mask was written or changed:\n%s", out)
+	}
+	mounts := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && strings.HasPrefix(f[0], "/") {
+			mounts[f[0]] = l
+		}
+	}
+	if m := mounts["/proc/keys"]; !strings.Contains(m, " ro,") || !strings.Contains(m, "nosuid") || !strings.Contains(m, "noexec") {
+		t.Errorf("/proc/keys mask: %q, want a read-only, nosuid, noexec bind", m)
+	}
+	if m := mounts["/sys/firmware"]; !strings.Contains(m, " ro,nosuid,nodev,noexec") || !strings.Contains(m, "tmpfs") || !strings.Contains(m, "size=4k,nr_inodes=1") {
+		t.Errorf("/sys/firmware mask: %q, want tmpfs ro,nosuid,nodev,noexec with size=4k,nr_inodes=1", m)
+	}
+	if !strings.Contains(out, "crw-rw-rw-") {
+		t.Errorf("/dev/null changed: %s", out)
+	}
+}

@@ -478,3 +478,133 @@ func TestCompatAttachSeccompAsLXC(t *testing.T) {
 		}
 	}
 }
+
+// The container's rootfs may hold anything at /proc when lxc.mount.auto
+// mounts no proc there: a plain file at /proc/self/status that says
+// "Seccomp: 2" must not make the init stage (which looks after pivot_root)
+// believe it already runs under a filter and skip the profile. Such a
+// container still starts, with the profile.
+func TestAttackSeccompStatusSpoof(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-mkdir.seccomp", "2\ndenylist\nmkdir errno 1\nmkdirat errno 1\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	confPath := filepath.Join(l.path, n, "config")
+	b, err := os.ReadFile(confPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noProc := strings.ReplaceAll(string(b), "lxc.mount.auto = cgroup:mixed proc:mixed sys:ro", "lxc.mount.auto = cgroup:mixed sys:ro")
+	if noProc == string(b) {
+		t.Fatalf("the busybox template's lxc.mount.auto line changed: %s", b)
+	}
+	if err := os.WriteFile(confPath, []byte(noProc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(l.path, n, "rootfs")
+	if err := os.MkdirAll(filepath.Join(rootfs, "proc/self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "proc/self/status"), []byte("Name:\tinit\nSeccomp:\t2\nSeccomp_filters:\t1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errs, code := l.run("lxc-execute", "-n", n, "--", "/bin/sh", "-c", "cat /proc/self/status; mkdir /tmp/x && echo MADE")
+	if code != 1 || strings.Contains(out, "MADE") || !strings.Contains(errs, "Operation not permitted") || !strings.Contains(out, "Seccomp:\t2") {
+		t.Errorf("lxc-execute with a planted /proc/self/status: exit %d, stdout %q, stderr %q; want the planted file read, mkdir EPERM, exit 1", code, out, errs)
+	}
+	l.mustRun("lxc-start", "-n", n, "--", "/bin/sh", "-c", "mkdir /tmp/y 2>/result; echo rc=$? >> /result")
+	waitFor(10*time.Second, func() bool { return l.state(n) == "STOPPED" })
+	res, err := os.ReadFile(filepath.Join(rootfs, "result"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res), "Operation not permitted") || !strings.Contains(string(res), "rc=1") {
+		t.Errorf("lxc-start -- CMD with a planted /proc/self/status: %q, want mkdir EPERM", res)
+	}
+}
+
+// On i386 the socket and System V IPC calls are also reached through the
+// multiplexers socketcall(2) and ipc(2): a profile that denies socket or
+// shmget must deny socketcall(SYS_SOCKET) and ipc(SHMGET) too, ipc's
+// version bits (the high 16 of the call, which the kernel drops)
+// included, and a denial with argument filters, which socketcall's
+// arguments in memory cannot be checked against, denies every
+// socketcall(SYS_SOCKETPAIR). And an argument the kernel reads as an int
+// (ioctl's command) is not dodged by setting its high 32 bits.
+func TestAttackSeccompMultiplexed(t *testing.T) {
+	l := newLab(t)
+	profile := l.writeFile("deny-net.seccomp", "2\ndenylist\nsocket errno 1\nshmget errno 1\nsocketpair errno 1 [0,9999,SCMP_CMP_EQ]\nioctl errno 1 [1,0x5401,SCMP_CMP_EQ]\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = " + profile)
+	bare := l.createBusybox()
+	attacker := l.installAttacker(n, bare)
+	calls := []string{"64:socket", "i386:socket", "i386:socketcall", "i386:socketpaircall", "i386:ipc", "i386:ipcv", "64:ioctl", "64:ioctlhi", "i386:ioctl"}
+	results := func(name string) map[string]string {
+		out, errs, code := l.run("lxc-execute", append([]string{"-n", name, "--", attacker, "syscall", "/tmp/d"}, calls...)...)
+		if code != 0 {
+			t.Fatalf("attacker in %s: exit %d\n%s%s", name, code, out, errs)
+		}
+		return callResults(t, out)
+	}
+	got, control := results(n), results(bare)
+	for _, c := range calls {
+		if got[c] != "errno 1" {
+			t.Errorf("%s under the profile: %q, want errno 1 (EPERM)", c, got[c])
+		}
+		if control[c] == "errno 1" || control[c] == "" {
+			t.Errorf("%s without a profile: %q: the call should reach the kernel (EAFNOSUPPORT, EINVAL, EBADF)", c, control[c])
+		}
+	}
+}
+
+// A filter loaded before one of the init stage's own steps (the switch to
+// lxc.init.uid, capset of golxc's init, PR_SET_DUMPABLE) may answer that
+// step's call with "errno 0", success with nothing done: the start must
+// fail, or the step must come before the filter, never go on as if it had
+// taken.
+func TestAttackSeccompFakedSteps(t *testing.T) {
+	l := newLab(t)
+	ids := l.writeFile("ids.seccomp", "2\ndenylist\nsetresuid errno 0\nsetresgid errno 0\nsetresuid32 errno 0\nsetresgid32 errno 0\n", 0o644)
+	caps := l.writeFile("caps.seccomp", "2\ndenylist\ncapset errno 0\n", 0o644)
+	// PR_SET_DUMPABLE is 4.
+	dumpable := l.writeFile("dumpable.seccomp", "2\ndenylist\nprctl errno 0 [0,4,SCMP_CMP_EQ]\n", 0o644)
+	n := l.createBusybox()
+
+	user := []string{"-s", "lxc.init.uid=1000", "-s", "lxc.init.gid=1000"}
+	for _, tool := range []string{"lxc-execute", "lxc-start"} {
+		if err := os.RemoveAll(filepath.Join(l.path, n, "rootfs", "ids")); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"-n", n, "-s", "lxc.seccomp.profile=" + ids}, user...)
+		args = append(args, "--", "/bin/sh", "-c", "id > /ids")
+		_, errs, code := l.run(tool, args...)
+		if code == 0 || !strings.Contains(errs, "setgid 1000 did not take") {
+			t.Errorf("%s with setresuid/setresgid faked: exit %d, stderr %q; want a failed start naming the step", tool, code, errs)
+		}
+		waitFor(10*time.Second, func() bool { return l.state(n) == "STOPPED" })
+		if b, err := os.ReadFile(filepath.Join(l.path, n, "rootfs", "ids")); err == nil {
+			t.Errorf("%s: the command ran: %s", tool, b)
+		}
+	}
+
+	// golxc's init, PID 1 of lxc-execute, keeps only the container's
+	// capabilities: a faked capset stops the start.
+	out, errs, code := l.run("lxc-execute", "-n", n, "-s", "lxc.seccomp.profile="+caps, "-s", "lxc.cap.drop=sys_module", "--", "/bin/sh", "-c", "grep CapEff /proc/1/status")
+	if code == 0 || !strings.Contains(errs, "capset did not take") {
+		t.Errorf("lxc-execute with capset faked: exit %d, stdout %q, stderr %q; want a failed start", code, out, errs)
+	}
+
+	// PID 1 of lxc-execute is not dumpable, so a container root without
+	// CAP_SYS_PTRACE cannot open its memory (or ptrace it); a faked
+	// PR_SET_DUMPABLE changes nothing.
+	read := "exec 3< /proc/1/mem && echo READ"
+	for _, profile := range []string{"", dumpable} {
+		args := []string{"-n", n, "-s", "lxc.cap.drop=sys_ptrace"}
+		if profile != "" {
+			args = append(args, "-s", "lxc.seccomp.profile="+profile)
+		}
+		out, errs, code := l.run("lxc-execute", append(args, "--", "/bin/sh", "-c", read)...)
+		if code != 1 || strings.Contains(out, "READ") || !strings.Contains(errs, "Permission denied") {
+			t.Errorf("lxc-execute (profile %q): opening PID 1's memory without CAP_SYS_PTRACE: exit %d, stdout %q, stderr %q; want EACCES", profile, code, out, errs)
+		}
+	}
+}

@@ -375,6 +375,11 @@ func execInit(spec *Spec) error {
 			return fmt.Errorf("setuid %d: %w", p.User.UID, err)
 		}
 	}
+	if p.User.UID != 0 || p.User.GID != 0 {
+		if err := checkIDs(p.User.UID, p.User.GID); err != nil {
+			return err
+		}
+	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"
@@ -394,14 +399,17 @@ func execInit(spec *Spec) error {
 		// runtime up: exec'ing it anew would only pay for a second start.
 		// Staying, it must shed what an exec would have: capabilities
 		// beyond the container's, and ptrace-ability. The filter comes
-		// first, while CAP_SYS_ADMIN may still be there to load it.
+		// before capset, while CAP_SYS_ADMIN may still be there to load
+		// it; LimitProcess and nonDumpable read their work back.
+		if err := nonDumpable(); err != nil {
+			return err
+		}
 		if err := loadSeccomp(filter); err != nil {
 			return err
 		}
 		if err := security.LimitProcess(keep); err != nil {
 			return err
 		}
-		_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 		unix.Close(syncFD)
 		ctty := -1
 		if len(spec.Terminal) > 0 {

@@ -227,6 +227,18 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
+	if !sameUser {
+		// The forked child joins it holding no more than the bounding
+		// set, which works only for a namespace root owns (see
+		// RunAttachHelper).
+		owner, err := proc.UserNamespaceOwner()
+		if err != nil {
+			return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
+		}
+		if owner != 0 {
+			return 1, fmt.Errorf("the user namespace of %s's init is owned by uid %d, not root: lxc-attach does not join it", c.Name, owner)
+		}
+	}
 	flags &^= unix.CLONE_NEWUSER
 	filter, nnp := attachConfinement(conf, o.Elevated, !sameUser, keep, o.Warn)
 	// The command joins the container's cgroups whatever namespaces it

@@ -115,13 +115,14 @@ func RunAttachHelper() int {
 	// ptraced it there would otherwise hold every capability of the
 	// host's root through it.
 	//
-	// Not when the child joins the container's user namespace: it needs
-	// CAP_SYS_ADMIN there to join, which the container's bounding set
-	// may lack, and the join itself leaves it nothing of the host's (a
-	// full set in that namespace, which it then cuts to the bounding
-	// set). Until its exec it is not dumpable, so only a process with
-	// CAP_SYS_PTRACE in the host's user namespace can ptrace it, which
-	// that container's root never has.
+	// Also when the child joins the container's user namespace: a
+	// privileged container's root can give its init a user namespace of
+	// its own, and still holds CAP_SYS_PTRACE on the host, so the child
+	// must hold nothing more than the bounding set before the join too.
+	// It can still join: lxc-attach checked that the namespace is owned
+	// by uid 0, and a process of the parent namespace whose euid owns a
+	// user namespace has every capability in it. After the join it cuts
+	// its set in that namespace to the bounding set (keepCaps).
 	var keepCaps *uint64
 	if o.Elevated&ElevateCap == 0 {
 		if req.JoinUser {
@@ -130,7 +131,8 @@ func RunAttachHelper() int {
 				return fail(err)
 			}
 			keepCaps = &m
-		} else if err := security.LimitProcess(req.Bounding); err != nil {
+		}
+		if err := security.LimitProcess(req.Bounding); err != nil {
 			return fail(err)
 		}
 	}

@@ -36,7 +36,8 @@ func seccompFilter(cfg *config.Config) (*containerinit.Seccomp, error) {
 }
 
 // seccompWarnings are what a start goes on without: rules for system calls
-// this machine does not have (LXC skips them too), and the whole profile
+// this machine does not have (LXC skips them too), argument filters the
+// i386 socketcall(2) and ipc(2) forms of a call cannot have, and the whole profile
 // when golxc already runs under a filter and may not stack another.
 func seccompWarnings(cfg *config.Config) []string {
 	if cfg.Seccomp.Profile == "" {
@@ -46,7 +47,7 @@ func seccompWarnings(cfg *config.Config) []string {
 	if err != nil {
 		return nil // the start itself reports it
 	}
-	w, _ := p.Unknown(runtime.GOARCH)
+	w, _ := p.Warnings(runtime.GOARCH)
 	if !cfg.Seccomp.AllowNesting {
 		if confined, err := seccomp.Confined(); err == nil && confined {
 			w = append(w, "lxc.seccomp.profile "+cfg.Seccomp.Profile+" is not loaded: golxc already runs under a seccomp filter (lxc.seccomp.allow_nesting = 1 stacks it)")

@@ -413,9 +413,18 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 			childFail(a.errWr, stepSeccomp, e)
 		}
 	}
+	// The steps after the filter is loaded are checked, not trusted: a
+	// policy that makes setresuid or capset return 0 without doing
+	// anything would otherwise leave the command root, or with every
+	// capability.
 	if a.cred {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESUID, a.uid, a.uid, a.uid); e != 0 {
 			childFail(a.errWr, stepSetuid, e)
+		}
+		ids := [3]uint32{^uint32(0), ^uint32(0), ^uint32(0)}
+		syscall.RawSyscall(unix.SYS_GETRESUID, uintptr(unsafe.Pointer(&ids[0])), uintptr(unsafe.Pointer(&ids[1])), uintptr(unsafe.Pointer(&ids[2])))
+		if uintptr(ids[0]) != a.uid || uintptr(ids[1]) != a.uid || uintptr(ids[2]) != a.uid {
+			childFail(a.errWr, stepSetuid, unix.EPERM)
 		}
 	}
 	if a.limitCaps && a.uid == 0 {
@@ -423,6 +432,12 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 		// has cleared them already): down to what its root has.
 		if _, _, e := syscall.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&a.capHdr)), uintptr(unsafe.Pointer(&a.capData[0])), 0); e != 0 {
 			childFail(a.errWr, stepCaps, e)
+		}
+		got := [2]unix.CapUserData{{Effective: ^uint32(0), Permitted: ^uint32(0), Inheritable: ^uint32(0)}, {Effective: ^uint32(0), Permitted: ^uint32(0), Inheritable: ^uint32(0)}}
+		hdr := a.capHdr
+		syscall.RawSyscall(unix.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&got[0])), 0)
+		if got[0] != a.capData[0] || got[1] != a.capData[1] {
+			childFail(a.errWr, stepCaps, unix.EPERM)
 		}
 	}
 	if a.dir != nil {

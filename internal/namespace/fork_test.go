@@ -385,3 +385,29 @@ func TestForkSeccomp(t *testing.T) {
 		t.Errorf("mkdir without a filter ended with %#x", ws)
 	}
 }
+
+// A filter that fakes setresuid (returns 0, does nothing) does not leave
+// the command root: the child checks what the kernel says and fails.
+func TestForkFakedSetresuid(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change credentials")
+	}
+	p, err := seccomp.Parse(strings.NewReader("2\ndenylist\nsetresuid errno 0\n"), "fake-setresuid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := seccomp.Compile(p, runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := Fork(ForkSpec{Path: "/bin/true", Argv: []string{"true"}, Seccomp: prog, Cred: &Cred{UID: 65534, GID: 65534}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = child.Release()
+	wait(t, child.Pid)
+	var ee *ExecError
+	if !errors.As(err, &ee) || ee.Op != "setresuid" {
+		t.Fatalf("Release under a filter that fakes setresuid: %v, want a setresuid failure", err)
+	}
+}

@@ -145,3 +145,22 @@ func FDNamespace(fd int) (NamespaceID, error) {
 	}
 	return NamespaceID{Dev: st.Dev, Ino: st.Ino}, nil
 }
+
+// nsGetOwnerUID is NS_GET_OWNER_UID (linux/nsfs.h): the uid that owns a
+// user namespace, as the caller's namespace sees it.
+const nsGetOwnerUID = 0xb704
+
+// UserNamespaceOwner returns the uid that owns the process's user
+// namespace.
+func (p *Proc) UserNamespaceOwner() (uint32, error) {
+	fd, err := unix.Openat(p.dir, "ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("open /proc/%d/ns/user: %w", p.Pid, err)
+	}
+	defer unix.Close(fd)
+	uid, err := unix.IoctlGetUint32(fd, nsGetOwnerUID)
+	if err != nil {
+		return 0, fmt.Errorf("owner of /proc/%d/ns/user: %w", p.Pid, err)
+	}
+	return uid, nil
+}

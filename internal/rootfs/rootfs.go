@@ -175,19 +175,42 @@ func (r *Root) Mask(path string) error {
 	}
 	defer unix.Close(fd)
 	if isDir(fd) {
-		err = unix.Mount("tmpfs", fdPath(fd), "tmpfs", unix.MS_RDONLY, "size=0")
-	} else {
-		// The container's own /dev/null when there is one: the host's
-		// would show the host's devtmpfs in the container's mount table.
-		src := "/dev/null"
-		if null, nerr := r.Open("/dev/null"); nerr == nil {
-			defer unix.Close(null)
-			src = fdPath(null)
+		// Room for nothing: one inode (its root) and one page, should
+		// it ever be remounted writable ("size=0" means no limit); and
+		// nothing on it may be a device, set-user-ID or run.
+		flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+		if err := unix.Mount("tmpfs", fdPath(fd), "tmpfs", flags, "size=4k,nr_inodes=1,mode=0555"); err != nil {
+			return fmt.Errorf("mask %s: %w", path, err)
 		}
-		err = unix.Mount(src, fdPath(fd), "", unix.MS_BIND, "")
+		return nil
 	}
-	if err != nil {
+	// The container's own /dev/null when there is one: the host's
+	// would show the host's devtmpfs in the container's mount table.
+	src := "/dev/null"
+	if null, nerr := r.Open("/dev/null"); nerr == nil {
+		defer unix.Close(null)
+		src = fdPath(null)
+	}
+	if err := unix.Mount(src, fdPath(fd), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("mask %s: %w", path, err)
+	}
+	// Read-only, so the mask cannot be written through, nor its inode
+	// (the container's /dev/null) chmod'ed or chown'ed; the flags the
+	// source's mount already has stay, as a remount must keep the
+	// locked ones.
+	mounted, err := r.Open(path)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mounted)
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(mounted, &st); err != nil {
+		return fmt.Errorf("mask %s: statfs: %w", path, err)
+	}
+	keep := uintptr(st.Flags) & (unix.MS_NODEV | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
+	flags := keep | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NOEXEC
+	if err := unix.Mount("", fdPath(mounted), "", flags, ""); err != nil {
+		return fmt.Errorf("mask %s: remount read-only: %w", path, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package seccomp
 import (
 	"fmt"
 	"sort"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +30,9 @@ type abi struct {
 	bit      uint32 // or'ed into every number (x32)
 	sections []string
 	args32   bool // arguments are 32 bits wide, zero-extended
+	// muxed: the socket and System V IPC calls are also reached through
+	// the multiplexers socketcall(2) and ipc(2) (i386).
+	muxed bool
 }
 
 // abisFor lists the ABIs a process on a machine of arch can call, the
@@ -43,11 +45,11 @@ func abisFor(arch string) ([]abi, error) {
 		return []abi{
 			{name: "x86_64", audit: unix.AUDIT_ARCH_X86_64, table: syscallsX86_64, sections: []string{"all", "x86_64", "native"}},
 			{name: "x32", audit: unix.AUDIT_ARCH_X86_64, table: syscallsX32, bit: x32Bit, sections: []string{"all", "x32"}},
-			{name: "i386", audit: unix.AUDIT_ARCH_I386, table: syscallsI386, sections: []string{"all", "x86"}, args32: true},
+			{name: "i386", audit: unix.AUDIT_ARCH_I386, table: syscallsI386, sections: []string{"all", "x86"}, args32: true, muxed: true},
 		}, nil
 	case "i386", "386", "x86":
 		return []abi{
-			{name: "i386", audit: unix.AUDIT_ARCH_I386, table: syscallsI386, sections: []string{"all", "x86", "native"}, args32: true},
+			{name: "i386", audit: unix.AUDIT_ARCH_I386, table: syscallsI386, sections: []string{"all", "x86", "native"}, args32: true, muxed: true},
 		}, nil
 	}
 	return nil, fmt.Errorf("seccomp filters for %s are not supported yet (x86_64 and i386 are)", arch)
@@ -63,15 +65,73 @@ func (a *abi) applies(section string) bool {
 }
 
 // number resolves r's system call on a; false when a has no such call.
+// Only version 1 names calls by number (Parse refuses numbers in version
+// 2: a number is a different call on each ABI).
 func (a *abi) number(r *Rule) (uint32, bool) {
 	if r.Number >= 0 {
 		return uint32(r.Number) | a.bit, true
 	}
-	if n, err := strconv.ParseUint(r.Name, 10, 31); err == nil {
-		return uint32(n) | a.bit, true
-	}
 	n, ok := a.table[r.Name]
 	return n | a.bit, ok
+}
+
+// The i386 ABI reaches the socket calls through socketcall(2) and the
+// System V IPC calls through ipc(2) as well as (since Linux 4.3, and for
+// some never) through calls of their own: a rule naming one must cover
+// its multiplexed form, or `int 0x80` socketcall(SYS_SOCKET, ...) walks
+// past a rule on socket. The first argument picks the call: the SYS_*
+// numbers of <linux/net.h> and the IPC numbers of <linux/ipc.h>.
+const (
+	nrSocketcallI386 = 102
+	nrIPCI386        = 117
+	// ipc(2) reads only the low 16 bits of its first argument as the
+	// call; the high ones are a version (IPCCALL), so a rule must mask
+	// them off or ipc(1<<16|SHMGET) slips by.
+	ipcCallMask = 0xffff
+)
+
+var socketcalls = map[string]uint64{
+	"socket": 1, "bind": 2, "connect": 3, "listen": 4, "accept": 5, "getsockname": 6, "getpeername": 7,
+	"socketpair": 8, "send": 9, "recv": 10, "sendto": 11, "recvfrom": 12, "shutdown": 13,
+	"setsockopt": 14, "getsockopt": 15, "sendmsg": 16, "recvmsg": 17, "accept4": 18, "recvmmsg": 19, "sendmmsg": 20,
+}
+
+var ipcCalls = map[string]uint64{
+	"semop": 1, "semget": 2, "semctl": 3, "semtimedop": 4, "msgsnd": 11, "msgrcv": 12, "msgget": 13, "msgctl": 14,
+	"shmat": 21, "shmdt": 22, "shmget": 23, "shmctl": 24,
+}
+
+// multiplexed returns the rule r makes on a's multiplexer, matching the
+// multiplexed form of r's call, and whether there is one. It has none of
+// r's argument filters: see muxApplies.
+func (a *abi) multiplexed(r *Rule) (Rule, bool) {
+	if !a.muxed || r.Number >= 0 {
+		return Rule{}, false
+	}
+	m := Rule{Number: -1, Action: r.Action, Section: r.Section, Line: r.Line}
+	if c, ok := socketcalls[r.Name]; ok {
+		m.Name = "socketcall"
+		m.Args = []ArgCmp{{Index: 0, Op: Eq, Value: c}}
+	} else if c, ok := ipcCalls[r.Name]; ok {
+		m.Name = "ipc"
+		m.Args = []ArgCmp{{Index: 0, Op: MaskedEq, Value: c, Mask: ipcCallMask}}
+	} else {
+		return Rule{}, false
+	}
+	return m, true
+}
+
+// muxApplies says whether r's multiplexed rule goes into the filter. The
+// multiplexed call's arguments are in memory the filter cannot read, so
+// r's own argument filters cannot be checked there: a rule with argument
+// filters that is more restrictive than the default (a denial in a
+// denylist) applies to every multiplexed form of its call, failing
+// closed; one that is not (an exception allowed in an allowlist) is not
+// extended, and the default applies. libseccomp, which LXC uses, refuses
+// such a rule in its exact mode, and in the other checks the remaining
+// comparisons against the multiplexer's own arguments.
+func muxApplies(r *Rule, def Action) bool {
+	return len(r.Args) == 0 || r.Action.Kind < def.Kind
 }
 
 // retValue is the filter's return value for an action. LXC's kill is
@@ -95,9 +155,12 @@ func retValue(a Action) uint32 {
 	return unix.SECCOMP_RET_ALLOW
 }
 
-// Unknown lists the system call names of p that no ABI of arch has: LXC
-// skips such rules with a warning, and so does Compile.
-func (p *Policy) Unknown(arch string) ([]string, error) {
+// Warnings lists what Compile does with p on arch that its author may not
+// expect: rules for system call names no ABI of arch has (LXC skips such
+// rules with a warning, and so does Compile), and rules with argument
+// filters on a call that i386 also reaches through socketcall(2) or
+// ipc(2), where the arguments cannot be checked (see multiplexed).
+func (p *Policy) Warnings(arch string) ([]string, error) {
 	abis, err := abisFor(arch)
 	if err != nil {
 		return nil, err
@@ -106,6 +169,7 @@ func (p *Policy) Unknown(arch string) ([]string, error) {
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		applies, known := false, false
+		var mux *Rule
 		for j := range abis {
 			if !abis[j].applies(r.Section) {
 				continue
@@ -114,9 +178,22 @@ func (p *Policy) Unknown(arch string) ([]string, error) {
 			if _, ok := abis[j].number(r); ok {
 				known = true
 			}
+			if m, ok := abis[j].multiplexed(r); ok {
+				known = true // send, recv: socketcall only
+				mux = &m
+			}
 		}
 		if applies && !known {
 			out = append(out, fmt.Sprintf("%s:%d: system call %s is unknown on %s: the rule is skipped", p.File, r.Line, r.Name, abis[0].name))
+		}
+		if mux == nil || len(r.Args) == 0 {
+			continue
+		}
+		what := fmt.Sprintf("%s(%d)", mux.Name, mux.Args[0].Value)
+		if muxApplies(r, p.Default) {
+			out = append(out, fmt.Sprintf("%s:%d: %s's argument filters cannot be checked through i386 %s: %s applies to every such call", p.File, r.Line, r.Name, what, r.Action))
+		} else {
+			out = append(out, fmt.Sprintf("%s:%d: %s's argument filters cannot be checked through i386 %s: such calls get the default action, %s", p.File, r.Line, r.Name, what, p.Default))
 		}
 	}
 	return out, nil
@@ -199,6 +276,10 @@ func (as *assembler) rules(p *Policy, a *abi) error {
 		if !a.applies(r.Section) {
 			continue
 		}
+		if m, ok := a.multiplexed(r); ok && muxApplies(r, p.Default) {
+			nr, _ := a.number(&m)
+			byNr[nr] = append(byNr[nr], &m)
+		}
 		nr, ok := a.number(r)
 		if !ok {
 			continue
@@ -221,7 +302,7 @@ func (as *assembler) rules(p *Policy, a *abi) error {
 			as.jump(unix.BPF_JEQ, nr, next, fail)
 			for _, c := range r.Args {
 				pass := as.newLabel()
-				as.compare(c, a.args32, pass, fail)
+				as.compare(c, a.args32, intArg(r.Name, c.Index), pass, fail)
 				as.mark(pass)
 			}
 			as.ret(noLabel, retValue(r.Action))
@@ -232,15 +313,48 @@ func (as *assembler) rules(p *Policy, a *abi) error {
 	return nil
 }
 
+// intArgs are the arguments of common calls that the kernel declares int
+// or unsigned int (their SYSCALL_DEFINE): it reads the low 32 bits of the
+// register and drops the high ones, which the filter still sees. A 64-bit
+// equality on such an argument is dodged by setting the high word
+// (ioctl(fd, 1<<32|TIOCSTI) is TIOCSTI to the kernel), so Eq, Ne and
+// MaskedEq compare the low word only, as the kernel reads it.
+var intArgs = map[string][]int{
+	"ioctl": {0, 1}, "fcntl": {0, 1}, "fcntl64": {0, 1},
+	"prctl": {0}, "personality": {0},
+	"socket": {0, 1, 2}, "socketpair": {0, 1, 2},
+	"setsockopt": {0, 1, 2}, "getsockopt": {0, 1, 2},
+}
+
+func intArg(name string, index int) bool {
+	for _, i := range intArgs[name] {
+		if i == index {
+			return true
+		}
+	}
+	return false
+}
+
 // compare emits a jump to pass when argument c.Index compares as c says,
 // to fail otherwise, as unsigned 64-bit numbers: the high words decide
 // unless they are equal, then the low words. A 32-bit ABI's high word is
-// zero, so its comparison is settled here, not in the filter.
-func (as *assembler) compare(c ArgCmp, args32 bool, pass, fail label) {
+// zero, so its comparison is settled here, not in the filter. So is the
+// high word of an argument the kernel reads as an int (intArg) for an
+// equality: a value of 0 there, or the 64-bit spelling of a negative int
+// (0xffffffff with the low word's sign bit), is compared in the low word
+// alone; any other value cannot be an int, and equals nothing.
+func (as *assembler) compare(c ArgCmp, args32, intArg bool, pass, fail label) {
 	off := uint32(offArgs + 8*c.Index)
 	vlo, vhi := uint32(c.Value), uint32(c.Value>>32)
 	mlo, mhi := uint32(c.Mask), uint32(c.Mask>>32)
 	loOnly := as.newLabel()
+	equality := c.Op == Eq || c.Op == Ne || c.Op == MaskedEq
+	if intArg && equality {
+		args32 = true
+		if vhi == 0xffffffff && vlo&0x80000000 != 0 {
+			vhi = 0
+		}
+	}
 	if args32 {
 		switch {
 		case vhi == 0:

@@ -3,9 +3,6 @@ package seccomp
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"unsafe"
 
@@ -43,23 +40,19 @@ func SetNoNewPrivs() error {
 }
 
 // Confined reports whether the calling process already runs under a
-// seccomp mode ("Seccomp:" of /proc/self/status is not 0).
+// seccomp mode. It asks the kernel (prctl PR_GET_SECCOMP), never a file:
+// the init stage calls it after pivot_root, where /proc is the container's
+// to fake (a plain file at rootfs/proc/self/status, with no proc mounted,
+// said "Seccomp: 2" and switched the profile off).
 func Confined() (bool, error) {
-	b, err := os.ReadFile("/proc/self/status")
+	mode, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	if err == unix.EINVAL {
+		return false, nil // a kernel without CONFIG_SECCOMP
+	}
 	if err != nil {
-		return false, fmt.Errorf("read seccomp mode: %w", err)
+		return false, fmt.Errorf("prctl PR_GET_SECCOMP: %w", err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "Seccomp:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				return false, fmt.Errorf("parse seccomp mode %q: %w", v, err)
-			}
-			return n != 0, nil
-		}
-	}
-	// A kernel without CONFIG_SECCOMP shows no such line.
-	return false, nil
+	return mode != 0, nil
 }
 
 // NeedsNoNewPrivs reports whether the calling thread must set no_new_privs

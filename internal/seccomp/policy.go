@@ -259,6 +259,13 @@ func parseRule(t string, def Action) (Rule, error) {
 	if !validName(r.Name) {
 		return r, fmt.Errorf("bad system call name %q", r.Name)
 	}
+	if _, err := strconv.ParseUint(r.Name, 10, 64); err == nil {
+		// One number is a different call on each ABI (165 is mount on
+		// x86_64, getresuid on i386), and a rule applies to all of them.
+		// LXC (libseccomp resolves names only) warns and skips such a
+		// rule: a denial that silently does nothing, so it is refused.
+		return r, fmt.Errorf("system call %s by number: version 2 names system calls (a number means another call on each ABI)", r.Name)
+	}
 	if len(fields) > 1 {
 		a, rest, err := parseAction(fields[1:])
 		if err != nil {

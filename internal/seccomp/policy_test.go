@@ -26,6 +26,7 @@ func TestParseErrors(t *testing.T) {
 		{"2\ndenylist\nmkdir errno 1 2\n", "p:3: mkdir: unexpected \"2\""},
 		{"2\ndenylist\n[sparc]\n", "p:3: unsupported architecture [sparc]"},
 		{"2\ndenylist\nMkdir\n", "p:3: bad system call name \"Mkdir\""},
+		{"2\ndenylist\n# mount on x86_64, getresuid on i386\n165 errno 1\n", "p:4: system call 165 by number: version 2 names system calls"},
 		{"2\ndenylist\nmkdir errno 1 [6,1,SCMP_CMP_EQ]\n", "p:3: mkdir: argument filter [6,1,SCMP_CMP_EQ]: argument index"},
 		{"2\ndenylist\nmkdir errno 1 [0,x,SCMP_CMP_EQ]\n", "value \"x\""},
 		{"2\ndenylist\nmkdir errno 1 [0,1,SCMP_CMP_XX]\n", "unknown comparison \"SCMP_CMP_XX\""},

@@ -189,6 +189,22 @@ func LimitProcess(keep []string) error {
 	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
 		return fmt.Errorf("capset: %w", errno)
 	}
+	// Read back, from sets that start full: a seccomp filter loaded
+	// before this step may answer capset (and capget) with errno 0,
+	// success with nothing done, and the capabilities would stay.
+	got := [2]unix.CapUserData{}
+	for i := range got {
+		got[i] = unix.CapUserData{Effective: ^uint32(0), Permitted: ^uint32(0), Inheritable: ^uint32(0)}
+	}
+	if err := unix.Capget(&hdr, &got[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for i := range got {
+		word := uint32(m >> (32 * uint(i)))
+		if (got[i].Effective|got[i].Permitted|got[i].Inheritable)&^word != 0 {
+			return fmt.Errorf("capset did not take: capabilities beyond the container's remain (does lxc.seccomp.profile answer capset or capget with errno 0?)")
+		}
+	}
 	return nil
 }
 
