@@ -304,11 +304,15 @@ func (u *unprivUser) run(tool string, args ...string) (stdout, stderr string, co
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), tool), args...)
+	path := tool
+	if !filepath.IsAbs(tool) {
+		path = filepath.Join(binDir(t), tool)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
 	if u.v1cgroup != "" {
 		// A v1 cgroup is entered by the process itself (no clone into
 		// it): the shell moves into it and execs the tool.
-		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(u.v1cgroup, "cgroup.procs"), filepath.Join(binDir(t), tool)}, args...)...)
+		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, filepath.Join(u.v1cgroup, "cgroup.procs"), path}, args...)...)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -390,6 +394,20 @@ func TestUnprivContainer(t *testing.T) {
 		u.run("lxc-stop", "-n", name, "-k")
 		u.run("lxc-destroy", "-n", name, "-f")
 	})
+
+	// The user's defaults are LXC's: golxc's lxc-config says what Debian's
+	// says for the same user.
+	for _, key := range []string{"lxc.lxcpath", "lxc.default_config"} {
+		got := strings.TrimSpace(u.mustRun("lxc-config", key))
+		if _, err := os.Stat("/usr/bin/lxc-config"); err == nil {
+			if want := strings.TrimSpace(u.mustRun("/usr/bin/lxc-config", key)); got != want {
+				t.Errorf("lxc-config %s as the user = %q, LXC's = %q", key, got, want)
+			}
+		}
+		if key == "lxc.lxcpath" && got != lxcpath {
+			t.Errorf("lxc-config lxc.lxcpath as the user = %q, want %q", got, lxcpath)
+		}
+	}
 
 	u.mustRun("lxc-create", "-n", name, "-t", "busybox")
 	cfg, err := os.ReadFile(filepath.Join(lxcpath, name, "config"))
