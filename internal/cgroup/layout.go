@@ -46,13 +46,17 @@ func (h *Hierarchy) HasController(c string) bool {
 }
 
 // Detect reads the host's cgroup layout from /proc/self/mountinfo and
-// /proc/1/cgroup.
+// /proc/1/cgroup; for a user other than root, the hierarchies delegated
+// to it, under its own cgroup (see keepDelegated).
 func Detect() (*Layout, error) {
 	mi, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("open /proc/self/mountinfo: %w", err)
 	}
 	defer mi.Close()
+	if os.Geteuid() != 0 {
+		return detectUser(mi)
+	}
 	cg, err := os.Open("/proc/1/cgroup")
 	if err != nil {
 		return nil, fmt.Errorf("open /proc/1/cgroup: %w", err)
@@ -109,7 +113,7 @@ func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) 
 	l := &Layout{}
 	if root != "" {
 		// A fixture tree gets locks of its own.
-		l.LockDir = filepath.Join(root, DefaultLockDir)
+		l.LockDir = filepath.Join(root, "run/golxc/cgroup")
 	}
 	seen := map[string]bool{} // by device: bind mounts of one hierarchy count once
 	sc := bufio.NewScanner(mountinfo)

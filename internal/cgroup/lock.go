@@ -6,12 +6,16 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/rundir"
 )
 
 // DefaultLockDir holds the per-name locks of CreateGroup when a Layout
-// names no LockDir. /run is a tmpfs: a reboot, which also empties every
-// cgroup hierarchy, clears them.
-const DefaultLockDir = "/run/golxc/cgroup"
+// names no LockDir: /run/golxc/cgroup for root, under the user's runtime
+// directory for another user, whose cgroups are its own delegated ones.
+// Both are tmpfs: a reboot, which also empties every cgroup hierarchy,
+// clears them.
+func DefaultLockDir() string { return rundir.Sub("cgroup") }
 
 // nameLock is an exclusive flock(2) on LockDir/<cgroup dir name>. Its
 // holder is the one user of that cgroup name on the host: the same name in
@@ -25,14 +29,18 @@ func (l *Layout) lockDir() string {
 	if l.LockDir != "" {
 		return l.LockDir
 	}
-	return DefaultLockDir
+	return DefaultLockDir()
 }
 
 // tryLockName takes the lock of cgroup name dirName without waiting. It
 // returns nil and no error when someone else holds it.
 func (l *Layout) tryLockName(dirName string) (*nameLock, error) {
 	dir := l.lockDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if l.LockDir == "" {
+		if _, err := rundir.Prepare("cgroup"); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("make cgroup lock dir: %w", err)
 	}
 	p := filepath.Join(dir, dirName)

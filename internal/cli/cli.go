@@ -23,6 +23,7 @@ import (
 	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/lxc"
+	"golxc/internal/namespace"
 )
 
 // Version is golxc's version, set at build time with -ldflags -X.
@@ -69,6 +70,11 @@ func Main(args []string) int {
 			return 1
 		case lxc.AttachHelperArg:
 			return lxc.RunAttachHelper()
+		case lxc.RemoveTreeArg:
+			return lxc.RunRemoveTree(args[2:])
+		case namespace.UserStageArg:
+			namespace.RunUserStage(args[2:])
+			return 1
 		}
 	}
 	// A monitor's argv is its title alone, as LXC's: ps shows

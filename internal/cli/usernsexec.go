@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -58,13 +56,12 @@ func (u *usernsexecCmd) run(args []string) error {
 		return fail(err)
 	}
 	if os.Geteuid() != 0 {
-		// The maps would go through newuidmap and newgidmap, which
-		// need the new namespace's first process held between its
-		// clone and its exec: that is built with the raw fork, later.
+		// The maps go through newuidmap and newgidmap, which write only
+		// what /etc/subuid and /etc/subgid grant: say which line is
+		// missing before anything is spawned.
 		if err := namespace.Preflight(caller, maps); err != nil {
 			return fail(err)
 		}
-		return fail(errors.New("running as a user other than root is not built yet"))
 	}
 	if len(args) == 0 {
 		args = []string{"/bin/sh"}
@@ -76,13 +73,20 @@ func (u *usernsexecCmd) run(args []string) error {
 	c := exec.Command(path, args[1:]...)
 	c.Args[0] = args[0]
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	c.SysProcAttr = maps.SpawnAttr()
+	user := os.Geteuid() != 0
+	if !user {
+		c.SysProcAttr = maps.SpawnAttr()
+	}
 	// The terminal's signals reach the command through its process
 	// group; the others sent to this process are passed on.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
-	if err := c.Start(); err != nil {
+	start := c.Start
+	if user {
+		start = func() error { return namespace.StartMapped(c, maps, nil) }
+	}
+	if err := start(); err != nil {
 		return fail(fmt.Errorf("run %s in a new user namespace: %w", args[0], err))
 	}
 	done := make(chan struct{})
@@ -116,12 +120,4 @@ func (u *usernsexecCmd) run(args []string) error {
 }
 
 // currentCaller is who runs the tool, and where the user's id ranges are.
-func currentCaller() (namespace.Caller, error) {
-	c := namespace.Caller{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), SubUID: "/etc/subuid", SubGID: "/etc/subgid"}
-	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
-		c.Name = u.Username
-	} else {
-		c.Name = strconv.Itoa(os.Getuid())
-	}
-	return c, nil
-}
+func currentCaller() (namespace.Caller, error) { return namespace.CurrentCaller(), nil }

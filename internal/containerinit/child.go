@@ -64,6 +64,16 @@ func stage() error {
 		rootFD = int(files[0].Fd())
 		files = files[1:]
 	}
+	if m.BecomeRoot {
+		tree, err := userRoot(m.Spec)
+		if err != nil {
+			return err
+		}
+		if tree >= 0 {
+			defer unix.Close(tree)
+			rootFD = tree
+		}
+	}
 	// Joined first, on this thread, which the container's init is
 	// exec'd from: a namespace entered with setns is the thread's.
 	for i, t := range m.Join {

@@ -162,7 +162,19 @@ func Start(o StartOptions) (*Process, error) {
 		Pdeathsig: syscall.SIGKILL,
 		PidFD:     &pidfd,
 	}
-	if ns.userns() {
+	user := ns.userns() && os.Geteuid() != 0
+	if user {
+		// A user's maps go through newuidmap/newgidmap once the stage
+		// exists (handshake): it is born unmapped, keeping its
+		// namespace's capabilities across the exec.
+		attr, err := namespace.UnmappedAttr(flags)
+		if err != nil {
+			unix.Close(parent)
+			return nil, err
+		}
+		cmd.SysProcAttr.Cloneflags = attr.Cloneflags
+		cmd.SysProcAttr.AmbientCaps = attr.AmbientCaps
+	} else if ns.userns() {
 		// Written by Go between clone and exec, as root may (the
 		// monitor is root): the stage then starts as the namespace's
 		// root, with every capability in it. Without Credential it would
@@ -205,12 +217,22 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		if !uok || !gok {
 			return errors.New("the user namespace maps no root (uid and gid 0)")
 		}
-		if o.Delegate != nil {
+		if os.Geteuid() != 0 {
+			// newuidmap/newgidmap write the ranges /etc/subuid and
+			// /etc/subgid grant; the stage waits for the spec. The
+			// cgroups stay the user's (a user cannot chown them to the
+			// mapped root), and the stage clones its rootfs's mount
+			// itself: only its own mount namespace is its to mount in.
+			if err := namespace.WriteMaps(p.Pid, namespace.IDMaps{UID: ns.OCI.Linux.UIDMappings, GID: ns.OCI.Linux.GIDMappings}); err != nil {
+				return err
+			}
+			m.BecomeRoot = true
+		} else if o.Delegate != nil {
 			if err := o.Delegate(int(uid), int(gid)); err != nil {
 				return err
 			}
 		}
-		if ns.OCI.Root != nil && ns.OCI.Root.Path != "" {
+		if ns.OCI.Root != nil && ns.OCI.Root.Path != "" && !m.BecomeRoot {
 			root, err := rootTree(ns.OCI.Root.Path, p.Pid, ns.RootIDMap)
 			if err != nil {
 				return err

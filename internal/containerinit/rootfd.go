@@ -1,11 +1,15 @@
 package containerinit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/namespace"
 )
 
 // rootTree makes, on the host's side, the root of a container with a
@@ -81,4 +85,47 @@ func idmapTree(tree int, dir string, pid int, idmap string) error {
 		return fmt.Errorf("idmapped mount of rootfs %s: %w", dir, err)
 	}
 	return nil
+}
+
+// userRoot is the stage's first step when a user other than root spawned
+// it (message.BecomeRoot): while it still acts as that user on the host
+// (its maps are written, but it has not switched ids yet), it clones the
+// mount of the rootfs, whose path only that user may be able to walk (a
+// home directory), in its own mount namespace; then it becomes the
+// namespace's root. It returns the detached tree (-1 without a rootfs),
+// which attachRoot attaches as for root's start.
+func userRoot(encoded []byte) (int, error) {
+	var ns namespacesOnly
+	if err := json.Unmarshal(encoded, &ns); err != nil {
+		return -1, fmt.Errorf("init stage: decode spec: %w", err)
+	}
+	tree := -1
+	if r := ns.OCI.Root; r != nil && r.Path != "" {
+		// The clone's source must be a mount of this namespace, and
+		// nothing done here may propagate to the host's.
+		if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			return -1, fmt.Errorf("make / rslave: %w", err)
+		}
+		var err error
+		if tree, err = unix.OpenTree(unix.AT_FDCWD, r.Path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE); err != nil {
+			return -1, fmt.Errorf("clone the mount of rootfs %s: %w", r.Path, err)
+		}
+	}
+	if err := namespace.BecomeRoot(syscall.SIGKILL); err != nil {
+		if tree >= 0 {
+			unix.Close(tree)
+		}
+		return -1, err
+	}
+	// The switch of ids cleared the parent-death signal until it was set
+	// again: a monitor that died in between has closed its end of the
+	// sync socket (its pid cannot tell: it is outside this pid namespace).
+	fds := []unix.PollFd{{Fd: syncFD, Events: unix.POLLRDHUP}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
+		if tree >= 0 {
+			unix.Close(tree)
+		}
+		return -1, errors.New("init stage: the monitor is gone")
+	}
+	return tree, nil
 }

@@ -31,6 +31,12 @@ type message struct {
 	// root, a detached mount the parent made (a user namespace's start:
 	// see rootTree).
 	RootFD bool `json:"rootFD,omitempty"`
+	// BecomeRoot says the stage was spawned unmapped in its user
+	// namespace by a user other than root, whose maps newuidmap and
+	// newgidmap have now written: it clones its rootfs's mount itself,
+	// as that user, and becomes the namespace's root (see
+	// namespace.UnmappedAttr).
+	BecomeRoot bool `json:"becomeRoot,omitempty"`
 	// Join lists the namespaces whose descriptors come with the spec
 	// (after the rootfs's), for the stage to enter.
 	Join []specs.LinuxNamespaceType `json:"join,omitempty"`

@@ -276,7 +276,8 @@ func findTemplate(t string, dirs []string) (string, error) {
 // lxc-usernsexec, so that what it makes belongs to the mapped ids.
 func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps) (err error) {
 	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
-	if len(maps.UID) > 0 {
+	user := len(maps.UID) > 0 && os.Geteuid() != 0
+	if len(maps.UID) > 0 && !user {
 		// err is the named result: the take-back's failure must fail
 		// the create.
 		var restore func() error
@@ -294,13 +295,16 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 		// (as the mapped root) dies with it, before the config and the
 		// directory are taken back.
 		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
-	} else {
+	} else if !user {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	// A session of its own and no terminal of the caller's: a template
 	// (run as the mapped root, or a script from anywhere) must not be
-	// able to type into the sysadmin's shell (TIOCSTI).
-	cmd.SysProcAttr.Setsid = true
+	// able to type into root's shell (TIOCSTI). (A user's template runs
+	// as that user: its terminal is its own.)
+	if cmd.SysProcAttr != nil {
+		cmd.SysProcAttr.Setsid = true
+	}
 	// A failing template's own last word becomes the one-line error; on
 	// success whatever it said is passed on.
 	var errOut tailBuffer
@@ -309,7 +313,17 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if user {
+		// A user cannot lend the directory to the mapped root with
+		// chown: the template's namespace maps the user's own ids too,
+		// so its root may write the user's directory and config, and
+		// the user stage gives the rootfs to the mapped root.
+		start = func() error {
+			return namespace.StartMapped(cmd, maps.WithCaller(namespace.CurrentCaller()), []string{filepath.Join(dir, "rootfs")})
+		}
+	}
+	if err := start(); err != nil {
 		return fmt.Errorf("run template %s: %w", script, err)
 	}
 	done := make(chan error, 1)

@@ -9,14 +9,17 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/rundir"
 )
 
 // DefaultLXCPath is where containers live unless -P says otherwise.
 const DefaultLXCPath = "/var/lib/lxc"
 
-// lockRoot holds the per-container lock files; /run is a tmpfs, so a
-// reboot clears them.
-const lockRoot = "/run/golxc/lock"
+// lockRoot holds the per-container lock files: /run/golxc/lock for root,
+// under the user's runtime directory for another user (package rundir).
+// Both are tmpfs, so a reboot clears them.
+func lockRoot() string { return rundir.Sub("lock") }
 
 // Container is one container of a store.
 type Container struct {
@@ -142,7 +145,7 @@ type Lock struct {
 }
 
 func (c *Container) lockPath() string {
-	return filepath.Join(lockRoot, strings.TrimPrefix(c.LXCPath, "/"), c.Name)
+	return filepath.Join(lockRoot(), strings.TrimPrefix(c.LXCPath, "/"), c.Name)
 }
 
 // ErrLocked says another golxc process holds the container's lock.
@@ -159,6 +162,9 @@ func (c *Container) WaitLock() (*Lock, error) {
 }
 
 func (c *Container) lock(how int) (*Lock, error) {
+	if _, err := rundir.Prepare("lock"); err != nil {
+		return nil, err
+	}
 	p := c.lockPath()
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, fmt.Errorf("make lock dir: %w", err)
@@ -221,7 +227,7 @@ func (l *Lock) remove() {
 		return
 	}
 	os.Remove(l.f.Name())
-	for dir := filepath.Dir(l.f.Name()); strings.HasPrefix(dir, lockRoot+"/"); dir = filepath.Dir(dir) {
+	for dir := filepath.Dir(l.f.Name()); strings.HasPrefix(dir, lockRoot()+"/"); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {
 			break
 		}

@@ -144,7 +144,7 @@ func lockedContainer(t *testing.T, name string) *Container {
 		t.Fatal(err)
 	}
 	var made []string
-	for d := filepath.Dir(c.lockPath()); d != lockRoot && strings.HasPrefix(d, lockRoot+"/"); d = filepath.Dir(d) {
+	for d := filepath.Dir(c.lockPath()); d != lockRoot() && strings.HasPrefix(d, lockRoot()+"/"); d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
 			break
 		}

@@ -34,14 +34,27 @@ func IDMaps(cfg *config.Config) namespace.IDMaps {
 	return m
 }
 
-// idMaps checks a config's lxc.idmap lines, naming the key.
+// idMaps checks a config's lxc.idmap lines, naming the key. A user other
+// than root runs only unprivileged containers, as with LXC: they need
+// lxc.idmap, and ranges /etc/subuid and /etc/subgid grant the user, which
+// the pre-flight names in one line when one is missing.
 func idMaps(cfg *config.Config) (namespace.IDMaps, error) {
 	m := IDMaps(cfg)
+	user := os.Geteuid() != 0
 	if len(cfg.IDMap) == 0 {
+		if user {
+			c := namespace.CurrentCaller()
+			return m, fmt.Errorf("a user other than root runs only unprivileged containers: the config needs lxc.idmap = u 0 START COUNT and lxc.idmap = g 0 START COUNT with ranges /etc/subuid and /etc/subgid grant %s (uid %d) (LXC's ~/.config/lxc/default.conf is the place for them)", c.Name, c.UID)
+		}
 		return m, nil
 	}
 	if err := m.Validate(); err != nil {
 		return m, fmt.Errorf("lxc.idmap: %w", err)
+	}
+	if user {
+		if err := namespace.Preflight(namespace.CurrentCaller(), m); err != nil {
+			return m, fmt.Errorf("lxc.idmap: %w", err)
+		}
 	}
 	return m, nil
 }
@@ -90,6 +103,9 @@ func rootIDMapOf(cfg *config.Config, root string, m namespace.IDMaps) (string, e
 		if len(m.UID) == 0 {
 			return "", errors.New("lxc.rootfs.options = idmap=PATH is supported only with lxc.idmap yet")
 		}
+		if os.Geteuid() != 0 {
+			return "", errors.New("lxc.rootfs.options = idmap= is not supported yet for a user other than root: an idmapped mount takes host root; make the rootfs for the mapped ids (lxc-create does)")
+		}
 		return idmap, nil
 	}
 	if len(m.UID) == 0 || root == "" {
@@ -102,6 +118,9 @@ func rootIDMapOf(cfg *config.Config, root string, m namespace.IDMaps) (string, e
 	owner := st.Sys().(*syscall.Stat_t).Uid
 	if _, mapped := namespace.ContainerID(m.UID, owner); mapped {
 		return "", nil
+	}
+	if os.Geteuid() != 0 {
+		return "", fmt.Errorf("lxc.rootfs.path %s belongs to host uid %d, which lxc.idmap does not map: a user other than root cannot idmap it (not supported yet); make the rootfs for the mapped ids (lxc-create as this user does)", root, owner)
 	}
 	return "container", nil
 }

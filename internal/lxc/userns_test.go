@@ -2,6 +2,8 @@ package lxc
 
 import (
 	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,5 +164,32 @@ func TestResolveShares(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("%v %v: err = %v, want %q", tt.keys, tt.extra, err, tt.wantErr)
 		}
+	}
+}
+
+// callerMaps maps every range of the user's, one after another, and the
+// user's own ids after them: lxc-destroy's namespace for removing what
+// containers made with any of them own.
+func TestCallerMaps(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "subuid")
+	if err := os.WriteFile(sub, []byte("other:5:5\nu:100000:65536\n1000:300000:10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := namespace.Caller{Name: "u", UID: 1000, GID: 1000, SubUID: sub, SubGID: sub}
+	m, err := callerMaps(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}, {ContainerID: 65536, HostID: 300000, Size: 10}, {ContainerID: 65546, HostID: 1000, Size: 1}}
+	if !reflect.DeepEqual(m.UID, want) || !reflect.DeepEqual(m.GID, want) {
+		t.Errorf("callerMaps = %v / %v, want %v", m.UID, m.GID, want)
+	}
+	if err := m.Validate(); err != nil {
+		t.Error(err)
+	}
+	c.Name, c.UID, c.GID = "nobody", 2000, 2000
+	if _, err := callerMaps(c); err == nil || !strings.Contains(err.Error(), "grants nobody (2000) no range") {
+		t.Errorf("callerMaps of a user without ranges: %v", err)
 	}
 }

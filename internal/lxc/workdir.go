@@ -65,7 +65,7 @@ func (w *workDir) release() {
 // remove deletes the directory while still holding its lock, then drops it.
 func (w *workDir) remove() error {
 	defer w.release()
-	if err := os.RemoveAll(w.path); err != nil {
+	if err := removeTree(w.path); err != nil {
 		return fmt.Errorf("remove %s: %w", w.path, err)
 	}
 	return nil
@@ -121,7 +121,7 @@ func sweepLeftover(p string) bool {
 	if !sameFile(f, p) {
 		return false
 	}
-	return os.RemoveAll(p) == nil
+	return removeTree(p) == nil
 }
 
 // openDirNoFollow opens directory p itself, never what a symlink there

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/rundir"
 )
 
 // States of a container, as LXC names them.
@@ -90,15 +92,7 @@ const maxRequest = 8 << 10
 // namespace (abstract sockets, which golxc used before, are reachable from
 // any process in the network namespace). Another user's golxc keeps its
 // sockets under its own runtime directory.
-func SocketDir() string {
-	if os.Geteuid() == 0 {
-		return "/run/golxc/sock"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "golxc", "sock")
-	}
-	return fmt.Sprintf("/run/user/%d/golxc/sock", os.Geteuid())
-}
+func SocketDir() string { return rundir.Sub("sock") }
 
 // SocketPath is the command socket of a container's monitor: a fixed-size
 // name (sun_path holds 108 bytes, an lxcpath may be longer). FNV, not a
@@ -114,37 +108,7 @@ func SocketPath(lxcpath, name string) string {
 // that both are directories of this user that nobody else can write, and
 // that the socket directory is closed to everyone else: a directory that a
 // local user made or replaced with a symlink first must not be used.
-func PrepareSocketDir() (string, error) {
-	dir := SocketDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("make socket directory: %w", err)
-	}
-	if err := checkOwnDir(filepath.Dir(dir), false); err != nil {
-		return "", err
-	}
-	if err := checkOwnDir(dir, true); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
-
-// checkOwnDir refuses d unless it is a directory (not a symlink) of this
-// user that nobody else can write; closed also makes it 0700.
-func checkOwnDir(d string, closed bool) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(d, &st); err != nil {
-		return fmt.Errorf("check socket directory %s: %w", d, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
-		return fmt.Errorf("socket directory %s is not a directory of uid %d that only it can write: refusing to use it", d, os.Geteuid())
-	}
-	if closed && st.Mode&0o077 != 0 {
-		if err := unix.Chmod(d, 0o700); err != nil {
-			return fmt.Errorf("close socket directory %s: %w", d, err)
-		}
-	}
-	return nil
-}
+func PrepareSocketDir() (string, error) { return rundir.Prepare("sock") }
 
 // Listen binds the command socket at path, removing a stale socket a dead
 // monitor left. The caller must hold the container's lock: that is what

@@ -72,29 +72,6 @@ func TestPrepareSocketDir(t *testing.T) {
 	if st.Mode&0o777 != 0o700 || int(st.Uid) != os.Geteuid() {
 		t.Errorf("%s: mode %o uid %d, want 0700 of uid %d", dir, st.Mode&0o777, st.Uid, os.Geteuid())
 	}
-	if os.Geteuid() != 0 {
-		return
-	}
-	// A directory another user owns (as a local user could make under a
-	// world-writable runtime directory) is refused.
-	t.Setenv("XDG_RUNTIME_DIR", "") // unused by root; the check is what matters
-	bad := filepath.Join(t.TempDir(), "golxc")
-	if err := os.Mkdir(bad, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(bad, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	if err := checkOwnDir(bad, false); err == nil {
-		t.Errorf("a directory of uid 65534 passes the socket directory check")
-	}
-	link := filepath.Join(t.TempDir(), "link")
-	if err := os.Symlink(t.TempDir(), link); err != nil {
-		t.Fatal(err)
-	}
-	if err := checkOwnDir(link, false); err == nil {
-		t.Errorf("a symlink passes the socket directory check")
-	}
 }
 
 func TestDialNotRunning(t *testing.T) {

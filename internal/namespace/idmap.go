@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -241,6 +243,42 @@ type Caller struct {
 	Name           string
 	UID, GID       uint32
 	SubUID, SubGID string // /etc/subuid, /etc/subgid
+}
+
+// CurrentCaller is the user this process runs as, with the system's
+// range files.
+func CurrentCaller() Caller {
+	c := Caller{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), SubUID: "/etc/subuid", SubGID: "/etc/subgid"}
+	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
+		c.Name = u.Username
+	} else {
+		c.Name = strconv.Itoa(os.Getuid())
+	}
+	return c
+}
+
+// WithCaller is m with the caller's own uid and gid mapped too, each to
+// the first id inside past m's ranges, unless m maps them already: a
+// process of the namespace can then use what the caller made for it
+// (lxc-create's directory and config, as LXC's does). newuidmap lets a
+// user map its own ids without a range.
+func (m IDMaps) WithCaller(c Caller) IDMaps {
+	add := func(maps []specs.LinuxIDMapping, own uint32) []specs.LinuxIDMapping {
+		if _, ok := ContainerID(maps, own); ok {
+			return maps
+		}
+		var next uint64
+		for _, e := range maps {
+			if end := uint64(e.ContainerID) + uint64(e.Size); end > next {
+				next = end
+			}
+		}
+		if next >= 1<<32-1 {
+			return maps
+		}
+		return append(slices.Clone(maps), specs.LinuxIDMapping{ContainerID: uint32(next), HostID: own, Size: 1})
+	}
+	return IDMaps{UID: add(m.UID, c.UID), GID: add(m.GID, c.GID)}
 }
 
 // Preflight checks that newuidmap and newgidmap will write m for c: every

@@ -235,3 +235,26 @@ func TestWriteMapsAsRoot(t *testing.T) {
 		t.Error("second WriteMaps succeeded")
 	}
 }
+
+func TestWithCaller(t *testing.T) {
+	c := Caller{Name: "u", UID: 1000, GID: 1001}
+	m := IDMaps{UID: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}, GID: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}}
+	got := m.WithCaller(c)
+	if len(got.UID) != 2 || got.UID[1] != (specs.LinuxIDMapping{ContainerID: 65536, HostID: 1000, Size: 1}) {
+		t.Errorf("uid maps %v: want the caller's 1000 at 65536", got.UID)
+	}
+	if len(got.GID) != 2 || got.GID[1] != (specs.LinuxIDMapping{ContainerID: 65536, HostID: 1001, Size: 1}) {
+		t.Errorf("gid maps %v: want the caller's 1001 at 65536", got.GID)
+	}
+	if len(m.UID) != 1 {
+		t.Errorf("WithCaller changed its receiver's maps: %v", m.UID)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("WithCaller's maps do not validate: %v", err)
+	}
+	// A caller whose ids the maps reach already is not mapped twice.
+	c.UID, c.GID = 100005, 100005
+	if got := m.WithCaller(c); len(got.UID) != 1 || len(got.GID) != 1 {
+		t.Errorf("a caller mapped already got another line: %v %v", got.UID, got.GID)
+	}
+}
