@@ -78,6 +78,15 @@ func (c *Container) Console(o ConsoleOptions) error {
 	if output != nil {
 		defer output.Close()
 	} else {
+		// A master reads EIO while no slave is open: before the tty's
+		// getty has opened it, or between two of them. Holding one here
+		// keeps the session up until the monitor says the tty is gone.
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+		if errno != 0 {
+			return fmt.Errorf("open tty %d's slave: %w", resp.TTY, errno)
+		}
+		slave := os.NewFile(r, "tty slave")
+		defer slave.Close()
 		output = master
 	}
 	p := &consoleProxy{master: master, escape: o.Escape, done: make(chan struct{})}
