@@ -102,7 +102,7 @@ var keyTable = []keyDef{
 		field: textField{ptr: func(c *Config) *string { return &c.ConsoleLogfile }}},
 	{name: "lxc.console.rotate", doc: "1 to keep the console log's previous contents in FILE.1 when it reaches lxc.console.size, instead of truncating it",
 		field: flagField{ptr: func(c *Config) *bool { return &c.Console.Rotate }}},
-	{name: "lxc.console.path", doc: "host device the console is attached to, or none",
+	{name: "lxc.console.path", doc: "host device or file the console is attached to, or none; unset: a pty",
 		field: textField{ptr: func(c *Config) *string { return &c.ConsolePath }}},
 	{name: "lxc.tty.max", doc: "number of ttys made available in the container",
 		field: numberField{ptr: func(c *Config) *int { return &c.TTYMax }, limit: math.MaxInt32}},
