@@ -343,3 +343,46 @@ func TestConsolePtyShortage(t *testing.T) {
 		t.Errorf("kernel.pty.nr went from %s to %s: ptys were taken", before, after)
 	}
 }
+
+// TestConsoleSignalAndReboot: lxc-console killed with SIGTERM restores
+// the terminal; one attached while the container reboots ends (its tty
+// is gone with the old init) with the terminal restored, and the new
+// init's ttys are free again.
+func TestConsoleSignalAndReboot(t *testing.T) {
+	l := newLab(t)
+	n := l.startBusybox()
+	h := newHostTerminal(t, 24, 80)
+	before := h.termios(t)
+
+	cmd, cancel := h.start(t, "lxc-console", "-P", l.path, "-n", n, "-t", "1")
+	defer cancel()
+	h.expect(t, "Connected to tty 1", 5*time.Second)
+	if err := cmd.Process.Signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exitCode(t, cmd)
+	if after := h.termios(t); !sameMode(before, after) {
+		t.Errorf("terminal mode after SIGTERM to lxc-console: %+v, before: %+v", after, before)
+	}
+
+	cmd, cancel = h.start(t, "lxc-console", "-P", l.path, "-n", n, "-t", "1")
+	defer cancel()
+	if !waitFor(5*time.Second, func() bool { return strings.Count(h.out.String(), "Connected to tty 1") == 2 }) {
+		t.Fatalf("second lxc-console did not connect:\n%s", h.out.String())
+	}
+	l.mustRun("lxc-stop", "-n", n, "-r")
+	done := make(chan int, 1)
+	go func() { done <- exitCode(t, cmd) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("lxc-console still attached 10s after a reboot")
+	}
+	if after := h.termios(t); !sameMode(before, after) {
+		t.Errorf("terminal mode after a reboot under lxc-console: %+v, before: %+v", after, before)
+	}
+	l.waitState(n, "RUNNING", 10*time.Second)
+	if _, errs, code := l.runWith(runOpts{stdin: "\x01q"}, "lxc-console", "-n", n, "-t", "1"); code != 0 {
+		t.Errorf("lxc-console -t 1 after the reboot: exit %d, %s", code, errs)
+	}
+}
