@@ -35,6 +35,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-attach":        newAttach,
 	"lxc-checkconfig":   newCheckconfig,
 	"lxc-config":        newConfig,
+	"lxc-console":       newConsole,
 	"lxc-create":        newCreate,
 	"lxc-update-config": newUpdateConfig,
 	"lxc-usernsexec":    newUsernsexec,

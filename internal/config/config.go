@@ -118,7 +118,8 @@ type sourceFile struct {
 	doc  *Document
 }
 
-// Console holds the console keys a start does not use yet.
+// Console holds the lxc.console.* keys that shape the monitor's copy of
+// the console's output.
 type Console struct {
 	BufferSize string // lxc.console.buffer.size: auto or a size
 	Size       string // lxc.console.size: auto or a size

@@ -2,6 +2,7 @@ package containerinit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -181,15 +182,21 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 	}
 	var ptys []*devpts.PTY
 	if spec.Devpts {
-		if err := devpts.Mount(root); err != nil {
-			return nil, err
-		}
 		want := spec.TTYs
 		if spec.hasConsole() {
 			want++
 		}
+		if err := devpts.CheckAvailable(want, spec.TTYs, spec.hasConsole()); err != nil {
+			return nil, err
+		}
+		if err := devpts.Mount(root, spec.devptsMax()); err != nil {
+			return nil, err
+		}
 		for i := 0; i < want; i++ {
 			p, err := devpts.Open(root)
+			if errors.Is(err, devpts.ErrExhausted) {
+				err = devpts.Shortage(want, spec.TTYs, spec.hasConsole())
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -217,7 +224,7 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 				}
 				target = fmt.Sprintf("/dev/tty%d", n)
 			}
-			if err := p.BindSlave(root, target); err != nil {
+			if err := bindTTY(root, p, target, spec.TTYDir); err != nil {
 				return nil, err
 			}
 		}
@@ -243,6 +250,27 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		}
 	}
 	return ptys, nil
+}
+
+// bindTTY binds a pty's slave on target (/dev/console, /dev/ttyN). With
+// lxc.tty.dir it lays them out as LXC does (lxc.container.conf(5)): the
+// slave bound on /dev/DIR/NAME, /dev/console bound too, /dev/ttyN a
+// symlink to DIR/ttyN (bound instead where the rootfs has a file there).
+func bindTTY(root *rootfs.Root, p *devpts.PTY, target, dir string) error {
+	if dir == "" {
+		return p.BindSlave(root, target)
+	}
+	name := filepath.Base(target)
+	if err := root.MkdirAll(filepath.Join("/dev", dir), 0o755); err != nil {
+		return err
+	}
+	if err := p.BindSlave(root, filepath.Join("/dev", dir, name)); err != nil {
+		return err
+	}
+	if name == "console" || root.Exists(target) {
+		return p.BindSlave(root, target)
+	}
+	return root.Symlink(filepath.Join(dir, name), target)
 }
 
 // nullStdio points the standard descriptors the parent left on its

@@ -25,6 +25,12 @@ type Spec struct {
 	Console bool `json:"console,omitempty"`
 	// TTYs ptys are bound on /dev/tty1..N, their masters sent to the parent.
 	TTYs int `json:"ttys,omitempty"`
+	// TTYDir (lxc.tty.dir) puts the console and ttys under /dev/TTYDir,
+	// with /dev/console bound and /dev/ttyN symlinks to them.
+	TTYDir string `json:"ttyDir,omitempty"`
+	// PTYs (lxc.pty.max), when > 0, caps the ptys the container may open
+	// beyond its console and ttys: its devpts gets max= of all three.
+	PTYs int `json:"ptys,omitempty"`
 	// Devpts mounts a new devpts instance on /dev/pts.
 	Devpts bool `json:"devpts,omitempty"`
 	// DevSymlinks makes /dev/fd, stdin, stdout, stderr (autodev).
@@ -72,6 +78,21 @@ type Seccomp struct {
 // hasConsole says whether the init stage allocates a console pty: for
 // /dev/console, or for the command's terminal.
 func (s *Spec) hasConsole() bool { return s.Console || len(s.Terminal) > 0 }
+
+// devptsMax is the devpts max= option: 0 for no cap. LXC mounts its
+// instance with lxc.pty.max + lxc.tty.max (its console comes from the
+// host's devpts); golxc's console is in the container's own instance, so
+// it counts one more, and the container keeps lxc.pty.max for itself.
+func (s *Spec) devptsMax() int {
+	if s.PTYs <= 0 {
+		return 0
+	}
+	n := s.PTYs + s.TTYs
+	if s.hasConsole() {
+		n++
+	}
+	return n
+}
 
 // HasNamespace reports whether the spec asks for a new namespace of type t.
 func (s *Spec) HasNamespace(t specs.LinuxNamespaceType) bool {

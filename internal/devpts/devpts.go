@@ -4,9 +4,12 @@
 package devpts
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -20,9 +23,14 @@ import (
 var MountOptions = []string{"newinstance", "ptmxmode=0666", "mode=0620", "gid=5", "nosuid", "noexec"}
 
 // Mount mounts the container's devpts on /dev/pts and points /dev/ptmx at
-// its ptmx.
-func Mount(root *rootfs.Root) error {
-	m := specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: MountOptions}
+// its ptmx. max > 0 caps the ptys of the instance (devpts max=): every pty
+// opened in it counts, the console and ttys the init stage makes included.
+func Mount(root *rootfs.Root, max int) error {
+	opts := MountOptions
+	if max > 0 {
+		opts = append(slices.Clone(MountOptions), "max="+strconv.Itoa(max))
+	}
+	m := specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: opts}
 	if err := root.Mount(m); err != nil {
 		return err
 	}
@@ -52,6 +60,9 @@ type PTY struct {
 func Open(root *rootfs.Root) (*PTY, error) {
 	fd, err := root.OpenFile("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
 	if err != nil {
+		if errors.Is(err, unix.ENOSPC) {
+			return nil, ErrExhausted
+		}
 		return nil, fmt.Errorf("allocate pty: %w", err)
 	}
 	master := os.NewFile(uintptr(fd), "ptmx")
@@ -97,4 +108,63 @@ func (p *PTY) SetSize(rows, cols uint) error {
 func (p *PTY) Close() {
 	p.Master.Close()
 	p.Slave.Close()
+}
+
+// ErrExhausted is opening a pty when none is left: the instance's max=, or
+// the ptys kernel.pty.max leaves to devpts instances other than the host's.
+var ErrExhausted = errors.New("no pty left")
+
+// HostLimits reads kernel.pty.max, kernel.pty.reserve and kernel.pty.nr
+// (ptys in use on the whole machine). A devpts instance other than the
+// host's initial one may allocate only while nr < max - reserve
+// (Documentation/filesystems/devpts.rst).
+func HostLimits() (limit, reserve, inUse int, err error) {
+	read := func(name string) (int, error) {
+		b, err := os.ReadFile("/proc/sys/kernel/pty/" + name)
+		if err != nil {
+			return 0, err
+		}
+		return strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if limit, err = read("max"); err != nil {
+		return 0, 0, 0, fmt.Errorf("read kernel.pty.max: %w", err)
+	}
+	if reserve, err = read("reserve"); err != nil {
+		return 0, 0, 0, fmt.Errorf("read kernel.pty.reserve: %w", err)
+	}
+	if inUse, err = read("nr"); err != nil {
+		return 0, 0, 0, fmt.Errorf("read kernel.pty.nr: %w", err)
+	}
+	return limit, reserve, inUse, nil
+}
+
+// Shortage is the one line that says a container cannot have the ptys
+// it asks for: want of them (the console, if any, and lxc.tty.max ttys),
+// what the host's limit leaves to containers and how many are in use.
+func Shortage(want, ttys int, console bool) error {
+	asked := fmt.Sprintf("lxc.tty.max = %d", ttys)
+	if console {
+		asked = "console + " + asked
+	}
+	max, reserve, inUse, err := HostLimits()
+	if err != nil {
+		return fmt.Errorf("out of ptys: the container asks for %d (%s); the host's limit is kernel.pty.max", want, asked)
+	}
+	return fmt.Errorf("out of ptys: the container asks for %d (%s), and kernel.pty.max = %d leaves %d to containers (kernel.pty.reserve = %d), %d in use: lower lxc.tty.max or raise kernel.pty.max",
+		want, asked, max, max-reserve, reserve, inUse)
+}
+
+// CheckAvailable refuses, before any is opened, a number of ptys that
+// the host's limit could never give a container: a container asking for
+// thousands of ttys must not take every pty of the machine on its way to
+// failing.
+func CheckAvailable(want, ttys int, console bool) error {
+	max, reserve, _, err := HostLimits()
+	if err != nil {
+		return nil // no /proc/sys: the allocation itself will say
+	}
+	if want > max-reserve {
+		return Shortage(want, ttys, console)
+	}
+	return nil
 }

@@ -173,6 +173,8 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	s.Devpts = true
 	s.Console = !o.Execute && cfg.ConsolePath != "none"
 	s.TTYs = cfg.TTYMax
+	s.TTYDir = cfg.TTYDir
+	s.PTYs = cfg.PTYMax
 
 	p := &specs.Process{Cwd: cfg.InitCwd}
 	p.User.UID, p.User.GID = uint32(cfg.InitUID), uint32(cfg.InitGID)

@@ -23,7 +23,7 @@ func TestCheckSupport(t *testing.T) {
 		{name: "sysctl", keys: [][2]string{kv("lxc.sysctl.net.ipv4.ip_forward", "1")}, wantErr: "lxc.sysctl.net.ipv4.ip_forward is not supported yet"},
 		{name: "32-bit arch", keys: [][2]string{kv("lxc.arch", "i686")}, wantErr: "lxc.arch is not supported yet"},
 		{name: "default value asks for nothing", keys: [][2]string{kv("lxc.keyring.session", "1"), kv("lxc.no_new_privs", "0")}},
-		{name: "console device", keys: [][2]string{kv("lxc.console.path", "/dev/tty1")}, wantErr: "lxc.console.path is not supported yet"},
+		{name: "console and ttys", keys: [][2]string{kv("lxc.console.path", "/dev/ttyS0"), kv("lxc.tty.dir", "lxc"), kv("lxc.console.buffer.size", "auto"), kv("lxc.console.size", "1MB"), kv("lxc.console.rotate", "1")}},
 		{name: "apparmor absent", keys: [][2]string{kv("lxc.apparmor.profile", "unconfined"), kv("lxc.apparmor.allow_nesting", "1")},
 			warnings: []string{"lxc.apparmor.profile is ignored: AppArmor is not enabled on this host", "lxc.apparmor.allow_nesting is ignored: AppArmor is not enabled on this host"}},
 		{name: "apparmor present", keys: [][2]string{kv("lxc.apparmor.profile", "unconfined")}, lsm: hostLSM{apparmor: true}, wantErr: "lxc.apparmor.profile is not supported yet"},

@@ -114,8 +114,10 @@ type startRequest struct {
 	// Shared: run in the lxcpath's shared monitor (see supervisor.go).
 	Shared     bool   `json:"shared,omitempty"`
 	ConsoleLog string `json:"consoleLog,omitempty"`
-	LogFile    string `json:"logFile,omitempty"`
-	LogLevel   string `json:"logLevel,omitempty"`
+	// Console is what the other lxc.console.* keys ask of the monitor.
+	Console  monitor.ConsoleOptions `json:"console,omitempty"`
+	LogFile  string                 `json:"logFile,omitempty"`
+	LogLevel string                 `json:"logLevel,omitempty"`
 	// PidFile (lxc-start -p) is written by the detached monitor with its
 	// own pid before it starts the container, and removed when it is
 	// done, as LXC's monitor does.
@@ -211,7 +213,11 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if logLevel == "" {
 		logLevel = cfg.LogLevel
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, ConsoleLog: absPath(consoleLog), LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
+	consoleOpts, err := consoleOptions(cfg, o.Execute)
+	if err != nil {
+		return 1, err
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -433,6 +439,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		EncodedSpec: req.Spec,
 		Cgroups:     req.Cgroups,
 		ConsoleLog:  req.ConsoleLog,
+		Console:     req.Console,
 		Log:         log,
 		Ready:       ready,
 		Shared:      req.Shared,

@@ -45,6 +45,8 @@ type Options struct {
 	// ConsoleLog receives the console's output (lxc-start -L,
 	// lxc.console.logfile); "" discards it.
 	ConsoleLog string
+	// Console is what the other lxc.console.* keys ask for.
+	Console ConsoleOptions
 	// ForwardSignals passes the signals the monitor gets on to init (a
 	// foreground container: lxc-start -F, lxc-execute); otherwise a
 	// signal to the monitor stops the container.
@@ -84,6 +86,12 @@ type Monitor struct {
 	consoleOut chan struct{}
 	winch      chan os.Signal // SIGWINCH, while the console follows a terminal's size
 	winchOnce  sync.Once
+	// sink gets the console's output for the ring buffer and lxc-console.
+	sink consoleSink
+	// ttyBusy are the ttys lxc-console clients hold (0: the console), of
+	// the init started at ttyGen.
+	ttyBusy map[int]bool
+	ttyGen  int64
 }
 
 // Run starts the container and supervises it until it stops. It returns
@@ -97,6 +105,17 @@ func Run(o Options) (int, error) {
 		o.Ready = func(error) {}
 	}
 	m := &Monitor{o: o, state: Starting, changed: make(chan struct{})}
+	if o.Console.BufferSize > 0 {
+		m.sink.ring = newRingBuffer(o.Console.BufferSize)
+	}
+	if o.Console.Path != "" && o.Console.Path != "none" {
+		undo, err := m.openConsolePath()
+		if err != nil {
+			o.Ready(err)
+			return 0, err
+		}
+		defer undo()
+	}
 	// The caller holds the container's lock: a socket file at the path is
 	// a dead monitor's.
 	ln, err := listen(o.LXCPath, o.Name)
@@ -260,24 +279,25 @@ func (m *Monitor) spawn() error {
 // else to the console log or nowhere. Someone must read it, or init
 // blocks once the pty's buffer is full.
 func (m *Monitor) console(master *os.File) {
-	out := m.o.TerminalOut
-	var logf *os.File
+	var logf *sizedLog
 	if m.o.ConsoleLog != "" {
-		f, err := os.OpenFile(m.o.ConsoleLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+		f, err := openSizedLog(m.o.ConsoleLog, m.o.Console.LogSize, m.o.Console.LogRotate)
 		if err != nil {
 			m.o.Log.Warnf("open console log %s: %v", m.o.ConsoleLog, err)
 		} else {
 			logf = f
 		}
 	}
-	switch {
-	case out != nil && logf != nil:
-		out = io.MultiWriter(out, logf)
-	case logf != nil:
-		out = logf
-	case out == nil:
-		out = io.Discard
+	// Each output fails on its own: a full disk under the log must not
+	// cut the terminal off, nor a gone terminal the log.
+	outs := []io.Writer{&m.sink}
+	if m.o.TerminalOut != nil {
+		outs = append(outs, &steadyWriter{w: m.o.TerminalOut})
 	}
+	if logf != nil {
+		outs = append(outs, &steadyWriter{w: logf})
+	}
+	out := io.MultiWriter(outs...)
 	// Duplicates: Process.Close closes the master when init exits, and the
 	// copies must not race a reused descriptor number.
 	rd, err := dupFile(master)
@@ -291,7 +311,7 @@ func (m *Monitor) console(master *os.File) {
 	m.mu.Unlock()
 	go func() {
 		// Until EIO: every slave closed, the buffered output read.
-		_, _ = io.Copy(&steadyWriter{w: out}, rd)
+		_, _ = io.Copy(out, rd)
 		rd.Close()
 		if logf != nil {
 			logf.Close()
@@ -380,6 +400,7 @@ func (m *Monitor) closeConsole() {
 		signal.Stop(m.winch)
 		close(m.winch)
 	}
+	m.sink.closeClients()
 }
 
 // steadyWriter writes to w until w fails, then discards: the console must

@@ -55,6 +55,11 @@ type Request struct {
 	NoWait bool `json:"nowait,omitempty"`
 	// States for "wait": answer once the container is in one of them.
 	States []string `json:"states,omitempty"`
+	// TTY for "console": the tty to attach to, 0 for the console, -1
+	// for the first free one.
+	TTY int `json:"tty,omitempty"`
+	// Clear for "console-buffer": empty the ring buffer once read.
+	Clear bool `json:"clear,omitempty"`
 }
 
 // Response is the monitor's one-line answer.
@@ -78,6 +83,10 @@ type Response struct {
 	Seccomp        []byte `json:"seccomp,omitempty"`
 	SeccompNesting bool   `json:"seccomp_nesting,omitempty"`
 	NoNewPrivs     bool   `json:"no_new_privs,omitempty"`
+	// TTY for "console": the tty attached.
+	TTY int `json:"tty,omitempty"`
+	// Buffer for "console-buffer": the console ring buffer's contents.
+	Buffer []byte `json:"buffer,omitempty"`
 }
 
 // maxRequest bounds a request line: a client cannot make the monitor
@@ -351,4 +360,59 @@ func Ask(lxcpath, name string, req Request, deadline time.Time) (*Response, erro
 		return nil, ErrNotRunning
 	}
 	return r, err
+}
+
+// Console asks the monitor for tty n of the container (0: the console,
+// -1: the first free tty): the tty's master, and for the console a pipe
+// of its output (nil otherwise: read the master). The tty is the
+// caller's until it closes the connection; the monitor closes it when
+// the container stops.
+func (c *Conn) Console(n int) (master, output *os.File, resp *Response, err error) {
+	req := Request{Version: ProtocolVersion, Command: "console", TTY: n}
+	b, _ := json.Marshal(req)
+	if _, err := c.c.Write(append(b, '\n')); err != nil {
+		return nil, nil, nil, fmt.Errorf("send console to monitor: %w", err)
+	}
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	nr, oobn, _, _, err := c.c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("read monitor's console answer: %w", err)
+	}
+	var fds []int
+	if oobn > 0 {
+		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for _, m := range msgs {
+				if got, err := unix.ParseUnixRights(&m); err == nil {
+					fds = append(fds, got...)
+				}
+			}
+		}
+	}
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	resp = new(Response)
+	if err := json.Unmarshal(buf[:nr], resp); err != nil {
+		closeAll()
+		return nil, nil, nil, fmt.Errorf("decode monitor's console answer: %w", err)
+	}
+	if resp.Error != "" {
+		closeAll()
+		return nil, nil, resp, errors.New(resp.Error)
+	}
+	if len(fds) < 1 || len(fds) > 2 || n == 0 && len(fds) != 2 {
+		closeAll()
+		return nil, nil, resp, fmt.Errorf("monitor sent %d descriptors for tty %d", len(fds), resp.TTY)
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+	}
+	master = os.NewFile(uintptr(fds[0]), "tty master")
+	if len(fds) == 2 {
+		output = os.NewFile(uintptr(fds[1]), "console output")
+	}
+	return master, output, resp, nil
 }

@@ -147,6 +147,10 @@ func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) {
 			m.reply(c, &Response{Error: "malformed request: " + err.Error()}, -1)
 			return
 		}
+		if req.Command == "console" {
+			m.serveConsole(c, r, &req)
+			return
+		}
 		m.pending.Add(1)
 		gone, stopWatch := watchHangup(c, r)
 		resp, fd := m.dispatch(&req, gone)
@@ -181,19 +185,66 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 }
 
 func (m *Monitor) reply(c *net.UnixConn, resp *Response, fd int) bool {
+	if fd >= 0 {
+		return m.replyFDs(c, resp, []int{fd})
+	}
+	return m.replyFDs(c, resp, nil)
+}
+
+// replyFDs sends resp with fds (closed here) as SCM_RIGHTS.
+func (m *Monitor) replyFDs(c *net.UnixConn, resp *Response, fds []int) bool {
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
 	b, err := json.Marshal(resp)
 	if err != nil {
 		return false
 	}
 	b = append(b, '\n')
 	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if fd >= 0 {
-		defer unix.Close(fd)
-		_, _, err = c.WriteMsgUnix(b, unix.UnixRights(fd), nil)
+	if len(fds) > 0 {
+		_, _, err = c.WriteMsgUnix(b, unix.UnixRights(fds...), nil)
 	} else {
 		_, err = c.Write(b)
 	}
 	return err == nil
+}
+
+// serveConsole answers "console" (lxc-console): the tty's descriptors go
+// with the answer, and the connection then stays open for as long as the
+// client holds the tty: its hang-up frees the tty, and the monitor hangs
+// up when the container stops (or its init reboots), which tells the
+// client that its tty is gone. The connection is no longer one a flood
+// could pin: only root reaches this far.
+func (m *Monitor) serveConsole(c *net.UnixConn, r *bufio.Reader, req *Request) {
+	resp, fds, release := m.takeTTY(req.TTY)
+	if !m.replyFDs(c, resp, fds) || release == nil {
+		if release != nil {
+			release()
+		}
+		return
+	}
+	defer release()
+	_ = c.SetReadDeadline(time.Time{})
+	gone, stopWatch := watchHangup(c, r)
+	defer stopWatch()
+	started := resp.Started
+	for {
+		m.mu.Lock()
+		over := m.state == Stopped || m.state == Aborting || m.started != started
+		ch := m.changed
+		m.mu.Unlock()
+		if over {
+			return
+		}
+		select {
+		case <-ch:
+		case <-gone:
+			return
+		}
+	}
 }
 
 func (m *Monitor) info() *Response {
@@ -253,6 +304,8 @@ func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) 
 		return m.confinement(), -1
 	case "wait":
 		return m.waitFor(req.States, time.Duration(req.TimeoutMS)*time.Millisecond, gone), -1
+	case "console-buffer":
+		return m.consoleBuffer(req.Clear), -1
 	default:
 		return &Response{Error: "unknown command " + req.Command}, -1
 	}
