@@ -89,11 +89,11 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	hostNet := false
 	for _, n := range cfg.Net {
 		switch n.Type {
-		case "empty", "":
+		case "empty", "", "veth":
 		case "none":
 			hostNet = true
 		default:
-			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use empty or none)", n.Index, n.Type)
+			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use veth, empty or none)", n.Index, n.Type)
 		}
 	}
 	if _, err := checkSupport(cfg, detectLSM()); err != nil {

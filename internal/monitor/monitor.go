@@ -17,6 +17,7 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/containerinit"
+	"golxc/internal/network"
 )
 
 // CgroupSetting is one lxc.cgroup.* (Version 1) or lxc.cgroup2.* (2) key.
@@ -32,6 +33,9 @@ type Options struct {
 	// EncodedSpec is Spec already encoded (a detached monitor's case).
 	EncodedSpec []byte
 	Cgroups     []CgroupSetting
+	// Network are the interfaces to build in the container's network
+	// namespace at each start of its init (lxc.net.N of type veth).
+	Network []network.Iface
 	// Stdin, Stdout, Stderr of init when the spec has no console
 	// (lxc-execute); nil is the container's /dev/null.
 	Stdin, Stdout, Stderr *os.File
@@ -65,6 +69,9 @@ type Monitor struct {
 	payload *cgroup.Group
 	self    *cgroup.Group
 	layout  *cgroup.Layout
+	// hostEnds are the host's interfaces the current init's network
+	// set-up made, removed when it is gone.
+	hostEnds []network.HostEnd
 
 	mu       sync.Mutex
 	state    string
@@ -157,6 +164,7 @@ func Run(o Options) (int, error) {
 		m.proc.Close()
 		m.mu.Unlock()
 		o.Log.Infof("init of %s exited: %s", o.Name, describe(ws))
+		m.networkDown()
 		if !reboot {
 			break
 		}
@@ -234,10 +242,14 @@ func (m *Monitor) spawn() error {
 		Stdout:      m.o.Stdout,
 		Stderr:      m.o.Stderr,
 		Enter:       m.payload.Enter,
+		Network:     m.networkUp,
 		Delegate:    m.payload.Chown,
 		CgroupFD:    -1,
 	})
 	if err != nil {
+		// The init stage is dead: its namespace with it, but a pair's
+		// host end goes now, not when the kernel gets to it.
+		m.networkDown()
 		return err
 	}
 	m.mu.Lock()
@@ -254,6 +266,30 @@ func (m *Monitor) spawn() error {
 	}
 	m.setState(Running)
 	return nil
+}
+
+// networkUp builds the container's interfaces while its init stage
+// waits (pid is the stage, in its new network namespace).
+func (m *Monitor) networkUp(pid int) error {
+	if len(m.o.Network) == 0 {
+		return nil
+	}
+	ends, err := network.Setup(pid, m.o.Network)
+	if err != nil {
+		return err
+	}
+	m.hostEnds = ends
+	return nil
+}
+
+// networkDown removes the host ends of the init that is gone. The kernel
+// would delete them with the namespace, but later, and not at all while
+// anything else holds the namespace.
+func (m *Monitor) networkDown() {
+	if err := network.Teardown(m.hostEnds); err != nil {
+		m.o.Log.Warnf("network of %s: %v", m.o.Name, err)
+	}
+	m.hostEnds = nil
 }
 
 // console keeps the console's output flowing: to the terminal under -F,
