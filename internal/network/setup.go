@@ -297,8 +297,11 @@ func addGateway(host, inside *netlink.Handle, cl, bridge netlink.Link, gw Gatewa
 		}
 		if !onLink {
 			// A gateway outside the interface's networks is still
-			// on its link, as LXC takes it.
-			r.Flags = int(netlink.FLAG_ONLINK)
+			// on its link, as LXC takes it: a host route to it first.
+			h := &netlink.Route{LinkIndex: cl.Attrs().Index, Dst: &net.IPNet{IP: r.Gw, Mask: net.CIDRMask(bits, bits)}, Scope: netlink.SCOPE_LINK, Family: family}
+			if err := inside.RouteAdd(h); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("%s route to gateway %s on %s: %w", label, gw.Addr, cl.Attrs().Name, err)
+			}
 		}
 	}
 	if err := inside.RouteAdd(r); err != nil {
