@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -269,16 +270,25 @@ func (m *Monitor) spawn() error {
 }
 
 // networkUp builds the container's interfaces while its init stage
-// waits (pid is the stage, in its new network namespace).
+// waits (pid is the stage, in its new network namespace). The host ends
+// are recorded beside the command socket first, for the next start to
+// remove should this monitor be killed while something outside the
+// container holds its network namespace (and so the pair) alive.
 func (m *Monitor) networkUp(pid int) error {
 	if len(m.o.Network) == 0 {
 		return nil
 	}
+	m.removeStaleNetwork()
 	ends, err := network.Setup(pid, m.o.Network)
 	if err != nil {
 		return err
 	}
 	m.hostEnds = ends
+	if b, err := json.Marshal(ends); err == nil {
+		if err := os.WriteFile(m.networkRecord(), b, 0o600); err != nil {
+			m.o.Log.Warnf("record the host interfaces of %s: %v", m.o.Name, err)
+		}
+	}
 	return nil
 }
 
@@ -286,11 +296,35 @@ func (m *Monitor) networkUp(pid int) error {
 // would delete them with the namespace, but later, and not at all while
 // anything else holds the namespace.
 func (m *Monitor) networkDown() {
+	if len(m.hostEnds) == 0 {
+		return
+	}
 	if err := network.Teardown(m.hostEnds); err != nil {
 		m.o.Log.Warnf("network of %s: %v", m.o.Name, err)
 	}
 	m.hostEnds = nil
+	_ = os.Remove(m.networkRecord())
 }
+
+// removeStaleNetwork removes what a killed monitor of this container left
+// on the host: only interfaces still of the recorded name and index.
+func (m *Monitor) removeStaleNetwork() {
+	b, err := os.ReadFile(m.networkRecord())
+	if err != nil {
+		return
+	}
+	var ends []network.HostEnd
+	if json.Unmarshal(b, &ends) == nil {
+		if err := network.Teardown(ends); err != nil {
+			m.o.Log.Warnf("network left by a previous monitor of %s: %v", m.o.Name, err)
+		}
+	}
+	_ = os.Remove(m.networkRecord())
+}
+
+// networkRecord is the file of the host ends, in the monitor's private
+// socket directory.
+func (m *Monitor) networkRecord() string { return SocketPath(m.o.LXCPath, m.o.Name) + ".net" }
 
 // console keeps the console's output flowing: to the terminal under -F,
 // else to the console log or nowhere. Someone must read it, or init
