@@ -3,6 +3,7 @@ package network
 import (
 	"bytes"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,7 +141,7 @@ func describe(i Iface) string {
 	if i.Up {
 		b.WriteString(" up")
 	}
-	b.WriteString(" mtu " + strings.Repeat("I", i.MTU/100))
+	b.WriteString(" mtu " + strconv.Itoa(i.MTU))
 	return b.String()
 }
 
