@@ -118,7 +118,8 @@ func TestNetVethBridge(t *testing.T) {
 	l := newLab(t)
 	b := newBridge(t)
 	pair, mac := uniquePair(t), randomMAC()
-	n := l.createBusybox(vethConf(b, pair, mac, 2)...)
+	v6 := fmt.Sprintf("fd42:%x::2", mrand.IntN(0xffff))
+	n := l.createBusybox(append(vethConf(b, pair, mac, 2), "lxc.net.0.ipv6.address = "+v6+"/64")...)
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 
@@ -144,18 +145,19 @@ func TestNetVethBridge(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^Link:\s{11}` + pair + "\n TX bytes:\\s+\\d.*\n RX bytes:\\s+\\d.*\n Total bytes:\\s+\\d").MatchString(info) {
 		t.Errorf("lxc-info: no Link block for %s:\n%s", pair, info)
 	}
-	if out := l.mustRun("lxc-info", "-n", n, "-i", "-H"); out != b.addr(2)+"\n" {
-		t.Errorf("lxc-info -i -H = %q, want the bare address", out)
+	if out := l.mustRun("lxc-info", "-n", n, "-i", "-H"); out != b.addr(2)+"\n"+v6+"\n" {
+		t.Errorf("lxc-info -i -H = %q, want the bare addresses, IPv4 first", out)
 	}
 	ls := l.mustRun("lxc-ls", "-f", "-F", "NAME,IPV4,IPV6")
-	if !regexp.MustCompile(`(?m)^` + n + `\s+` + regexp.QuoteMeta(b.addr(2)) + `\s+-\s*$`).MatchString(ls) {
-		t.Errorf("lxc-ls -f: want %s with IPV4 %s and no IPV6:\n%s", n, b.addr(2), ls)
+	if !regexp.MustCompile(`(?m)^` + n + `\s+` + regexp.QuoteMeta(b.addr(2)) + `\s+` + v6 + `\s*$`).MatchString(ls) {
+		t.Errorf("lxc-ls -f: want %s with IPV4 %s and IPV6 %s:\n%s", n, b.addr(2), v6, ls)
 	}
 	var rows []struct {
 		Name string   `json:"name"`
 		IPv4 []string `json:"ipv4"`
+		IPv6 []string `json:"ipv6"`
 	}
-	if err := json.Unmarshal([]byte(l.mustRun("lxc-ls", "--format", "json")), &rows); err != nil || len(rows) != 1 || len(rows[0].IPv4) != 1 || rows[0].IPv4[0] != b.addr(2) {
+	if err := json.Unmarshal([]byte(l.mustRun("lxc-ls", "--format", "json")), &rows); err != nil || len(rows) != 1 || len(rows[0].IPv4) != 1 || rows[0].IPv4[0] != b.addr(2) || len(rows[0].IPv6) != 1 || rows[0].IPv6[0] != v6 {
 		t.Errorf("lxc-ls --format json: %+v, %v", rows, err)
 	}
 
@@ -248,6 +250,32 @@ func TestNetVethNoLeaks(t *testing.T) {
 	l.mustRun("lxc-stop", "-n", n, "-k")
 	if linkExists(pair) {
 		t.Errorf("%s still on the host after lxc-stop -k", pair)
+	}
+}
+
+// Debian's stock /etc/lxc/default.conf, its bridge being a test bridge:
+// lxc-create fills the hwaddr template once, and the container's eth0 has
+// that MAC, is up, and is a port of the bridge.
+func TestNetVethStockDefaultConf(t *testing.T) {
+	t.Parallel()
+	requireBusybox(t)
+	l := newLab(t)
+	b := newBridge(t)
+	n := l.newContainer()
+	conf := l.writeFile(n+".conf", "lxc.net.0.type = veth\nlxc.net.0.link = "+b.name+"\nlxc.net.0.flags = up\nlxc.net.0.hwaddr = 00:16:3e:xx:xx:xx\n", 0o644)
+	l.mustRun("lxc-create", "-n", n, "-t", "busybox", "-f", conf)
+	m := regexp.MustCompile(`(?m)^lxc\.net\.0\.hwaddr = (00:16:3e:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2})$`).FindStringSubmatch(readTrim(t, filepath.Join(l.path, n, "config")))
+	if m == nil {
+		t.Fatalf("the created config has no filled hwaddr:\n%s", readTrim(t, filepath.Join(l.path, n, "config")))
+	}
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	out := l.attach(n, "ip", "link", "show", "eth0")
+	if !strings.Contains(out, "link/ether "+m[1]) || !regexp.MustCompile(`<[^>]*\bUP\b`).MatchString(out) {
+		t.Errorf("eth0 inside: want MAC %s and up:\n%s", m[1], out)
+	}
+	if ports := b.ports(t); len(ports) != 1 {
+		t.Errorf("ports of %s: %v", b.name, ports)
 	}
 }
 

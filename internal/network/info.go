@@ -88,4 +88,3 @@ func inNamespace(pid int, f func(*netlink.Handle) error) error {
 	defer h.Close()
 	return f(h)
 }
-

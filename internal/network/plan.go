@@ -235,28 +235,15 @@ func parseGateway(s string, v4 bool) (Gateway, error) {
 	return Gateway{Mode: GatewayAddr, Addr: a}, nil
 }
 
-// FillHwaddr replaces the x digits of a MAC address with random ones and
-// keeps the result a unicast address (the first octet's low bit clear), as
-// an interface's own address must be.
+// FillHwaddr fills the x digits of a MAC address template with random ones
+// (a config that lxc-create did not fill: an rcfile, an include) and checks
+// that the result is a unicast address, as an interface's own must be.
 func FillHwaddr(s string, rnd io.Reader) (string, error) {
-	b := []byte(strings.ToLower(s))
-	random := make([]byte, len(b))
-	if _, err := io.ReadFull(rnd, random); err != nil {
-		return "", fmt.Errorf("random MAC digits: %w", err)
+	filled, err := config.FillHwaddr(s, rnd)
+	if err != nil {
+		return "", err
 	}
-	const hex = "0123456789abcdef"
-	for i, c := range b {
-		if c == 'x' {
-			d := random[i] & 0xf
-			if i == 1 {
-				// The second digit of the first octet holds the
-				// multicast bit.
-				d &^= 1
-			}
-			b[i] = hex[d]
-		}
-	}
-	mac, err := net.ParseMAC(string(b))
+	mac, err := net.ParseMAC(filled)
 	if err != nil || len(mac) != 6 {
 		return "", errors.New("not a MAC address")
 	}
