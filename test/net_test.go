@@ -279,6 +279,47 @@ func TestNetVethStockDefaultConf(t *testing.T) {
 	}
 }
 
+// Router mode: no bridge port; the host routes the container's /32 through
+// the host end and answers for the gateway, so the container reaches an
+// address of the host (the test bridge's). The route goes with the
+// container, also when its monitor is killed.
+func TestNetVethRouter(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	b := newBridge(t)
+	pair := uniquePair(t)
+	n := l.createBusybox("lxc.net.0.type = veth", "lxc.net.0.veth.mode = router", "lxc.net.0.flags = up", "lxc.net.0.veth.pair = "+pair,
+		"lxc.net.0.ipv4.address = "+b.addr(9)+"/32", "lxc.net.0.ipv4.gateway = "+b.addr(1))
+	hostRoute := func() bool {
+		rs, _ := netlink.RouteList(nil, netlink.FAMILY_V4)
+		for _, r := range rs {
+			if r.Dst != nil && r.Dst.String() == b.addr(9)+"/32" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, stop := range []string{"lxc-stop", "kill -9 of the monitor"} {
+		l.mustRun("lxc-start", "-n", n)
+		l.waitState(n, "RUNNING", 10*time.Second)
+		if !hostRoute() || len(b.ports(t)) != 0 {
+			t.Fatalf("router mode: host route to %s/32 %v, bridge ports %v (want none)", b.addr(9), hostRoute(), b.ports(t))
+		}
+		l.attach(n, "ping", "-c", "1", "-W", "5", b.addr(1))
+		if stop == "lxc-stop" {
+			l.mustRun("lxc-stop", "-n", n, "-k")
+		} else {
+			for _, pid := range monitorPIDs(l.path, n) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			l.waitState(n, "STOPPED", 10*time.Second)
+		}
+		if !waitFor(5*time.Second, func() bool { return !hostRoute() && !linkExists(pair) }) {
+			t.Errorf("after %s: host route to %s %v, %s exists %v", stop, b.addr(9), hostRoute(), pair, linkExists(pair))
+		}
+	}
+}
+
 // Two containers on one bridge reach each other.
 func TestNetVethTwoContainers(t *testing.T) {
 	t.Parallel()
