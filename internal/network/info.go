@@ -54,7 +54,9 @@ func HostLinks(pid int) ([]LinkStats, error) {
 			return fmt.Errorf("list interfaces: %w", err)
 		}
 		for _, cl := range links {
-			if cl.Type() != "veth" || cl.Attrs().ParentIndex == 0 {
+			// A veth whose peer is in another namespace; one that the
+			// container made with both ends inside names no host index.
+			if cl.Type() != "veth" || cl.Attrs().ParentIndex == 0 || cl.Attrs().NetNsID < 0 {
 				continue
 			}
 			hl, err := host.LinkByIndex(cl.Attrs().ParentIndex)
