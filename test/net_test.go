@@ -320,6 +320,28 @@ func TestNetVethRouter(t *testing.T) {
 	}
 }
 
+// An id-mapped container (lxc.idmap) gets its veth the same way: its
+// network namespace belongs to its user namespace, and the host's root
+// builds the interface in it.
+func TestNetVethIDMapped(t *testing.T) {
+	t.Parallel()
+	requireBusybox(t)
+	l := usernsLab(t)
+	b := newBridge(t)
+	pair := uniquePair(t)
+	n := l.createBusybox(append(vethConf(b, pair, randomMAC(), 8), idmapLines...)...)
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	l.attach(n, "ping", "-c", "1", "-W", "5", b.addr(1))
+	if out := l.mustRun("lxc-info", "-n", n, "-i"); !strings.Contains(out, b.addr(8)) {
+		t.Errorf("lxc-info -i: %q", out)
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	if linkExists(pair) {
+		t.Errorf("%s left after lxc-stop -k", pair)
+	}
+}
+
 // Two containers on one bridge reach each other.
 func TestNetVethTwoContainers(t *testing.T) {
 	t.Parallel()
