@@ -6,7 +6,6 @@ package test
 
 import (
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,12 +53,7 @@ func TestAttackNetTeardownOnlyItsOwn(t *testing.T) {
 			if end == "lxc-stop -k" {
 				l.mustRun("lxc-stop", "-n", n, "-k")
 			} else {
-				for _, pid := range monitorPIDs(l.path, n) {
-					if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-						t.Fatal(err)
-					}
-				}
-				l.waitState(n, "STOPPED", 10*time.Second)
+				killMonitorAndWait(t, l, n)
 				// This start finds the killed monitor's record of the
 				// pair: the host's interface is not it. Its own pair
 				// then cannot have the name, and the start says so.

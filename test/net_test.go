@@ -103,6 +103,28 @@ func randomMAC() string {
 	return fmt.Sprintf("00:16:3e:%02x:%02x:%02x", mrand.IntN(256), mrand.IntN(256), mrand.IntN(256))
 }
 
+// killMonitorAndWait kills the monitor of n with SIGKILL and waits for it
+// and the container's init to be gone and for n to be STOPPED.
+func killMonitorAndWait(t *testing.T, l *lab, n string) {
+	t.Helper()
+	pid := l.initPID(n)
+	start, ok := procStart(pid)
+	if !ok {
+		t.Fatalf("init %d of %s does not exist", pid, n)
+	}
+	mons := monitorPIDs(l.path, n)
+	if len(mons) != 1 {
+		t.Fatalf("monitors of %s: %v, want one", n, mons)
+	}
+	mstart, _ := procStart(mons[0])
+	if err := syscall.Kill(mons[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, mons[0], mstart, fmt.Sprintf("kill -9 of monitor %d", mons[0]))
+	waitGone(t, pid, start, fmt.Sprintf("kill -9 %d (monitor of %s): its init", mons[0], n))
+	l.waitState(n, "STOPPED", 10*time.Second)
+}
+
 func linkExists(name string) bool {
 	_, err := netlink.LinkByName(name)
 	return err == nil
@@ -207,15 +229,10 @@ func TestNetVethNoLeaks(t *testing.T) {
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	l.attach(n, "ping", "-c", "1", "-W", "5", b.addr(1))
-	mons = monitorPIDs(l.path, n)
-	if len(mons) != 1 {
-		t.Fatalf("monitors of %s: %v, want one", n, mons)
-	}
-	syscall.Kill(mons[0], syscall.SIGKILL)
+	killMonitorAndWait(t, l, n)
 	if !waitFor(5*time.Second, func() bool { return !linkExists(pair) && len(b.ports(t)) == 0 }) {
 		t.Errorf("after kill -9 of the monitor: %s exists %v, ports of %s: %v", pair, linkExists(pair), b.name, b.ports(t))
 	}
-	l.waitState(n, "STOPPED", 10*time.Second)
 
 	// Something outside holds the container's network namespace when the
 	// monitor is killed: the namespace, and the pair in it, outlive the
@@ -232,12 +249,7 @@ func TestNetVethNoLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mons = monitorPIDs(l.path, n)
-	if len(mons) != 1 {
-		t.Fatalf("monitors of %s: %v, want one", n, mons)
-	}
-	syscall.Kill(mons[0], syscall.SIGKILL)
-	l.waitState(n, "STOPPED", 10*time.Second)
+	killMonitorAndWait(t, l, n)
 	if !linkExists(pair) {
 		t.Fatalf("%s went with the monitor although its namespace is held: the test proves nothing", pair)
 	}
@@ -309,10 +321,7 @@ func TestNetVethRouter(t *testing.T) {
 		if stop == "lxc-stop" {
 			l.mustRun("lxc-stop", "-n", n, "-k")
 		} else {
-			for _, pid := range monitorPIDs(l.path, n) {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-			l.waitState(n, "STOPPED", 10*time.Second)
+			killMonitorAndWait(t, l, n)
 		}
 		if !waitFor(5*time.Second, func() bool { return !hostRoute() && !linkExists(pair) }) {
 			t.Errorf("after %s: host route to %s %v, %s exists %v", stop, b.addr(9), hostRoute(), pair, linkExists(pair))
