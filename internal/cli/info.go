@@ -13,6 +13,7 @@ import (
 	"golxc/internal/config"
 	"golxc/internal/lxc"
 	"golxc/internal/monitor"
+	"golxc/internal/network"
 )
 
 type infoCmd struct {
@@ -149,9 +150,14 @@ func (i *infoCmd) run(args []string) error {
 		if all || i.pid > 0 {
 			line("PID", strconv.Itoa(info.Pid))
 		}
-		// -i: a container has only its loopback interface (networks
-		// other than empty and none are not built), and LXC lists no
-		// loopback address, so there is no IP line to print.
+		if all || i.ips > 0 {
+			// Global addresses outside loopback, as LXC lists them. A
+			// container sharing the host's network lists the host's.
+			v4, v6, _ := network.Addresses(info.Pid)
+			for _, ip := range append(v4, v6...) {
+				line("IP", ip)
+			}
+		}
 		if s := info.Stats; s != nil && (all || i.stats > 0) {
 			if s.HasCPU {
 				if i.humanOff {
@@ -170,6 +176,9 @@ func (i *infoCmd) run(args []string) error {
 				stat("KMem use", i.size(s.KMemBytes))
 			}
 		}
+		if all || i.stats > 0 {
+			i.linkStats(info.Pid)
+		}
 	}
 	// One key with -H is its bare value; otherwise "KEY = VALUE", and an
 	// empty value is "KEY =" with no trailing blank, as LXC prints them.
@@ -187,8 +196,26 @@ func (i *infoCmd) run(args []string) error {
 	return nil
 }
 
+// linkStats prints the counters of each veth of the container from its
+// host end, as LXC does: its TX is what the container sent, which the
+// host end received.
+func (i *infoCmd) linkStats(pid int) {
+	links, _ := network.HostLinks(pid)
+	for _, l := range links {
+		fmt.Printf("%-16s%s\n", "Link:", l.Name)
+		fmt.Printf("%-16s%s\n", " TX bytes:", i.size(l.RxBytes))
+		fmt.Printf("%-16s%s\n", " RX bytes:", i.size(l.TxBytes))
+		fmt.Printf("%-16s%s\n", " Total bytes:", i.size(l.RxBytes+l.TxBytes))
+	}
+}
+
 func (i *infoCmd) printJSON(info *lxc.Info, values map[string]string) error {
 	j := infoJSON{Name: info.Name, State: info.State, Pid: info.Pid, IPs: []string{}, RunBy: runBy(info)}
+	if info.Pid > 0 {
+		if v4, v6, err := network.Addresses(info.Pid); err == nil {
+			j.IPs = append(append(j.IPs, v4...), v6...)
+		}
+	}
 	if s := info.Stats; s != nil {
 		if s.HasCPU {
 			j.CPUNanos = &s.CPUNanos

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/lxc"
+	"golxc/internal/network"
 )
 
 type lsCmd struct {
@@ -191,6 +192,13 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 			}
 			if l.fancy && r.Pid > 0 && slices.Contains(cols, "INTERFACE") {
 				r.Interfaces = netInterfaces(r.Pid)
+			}
+			if r.Pid > 0 && (l.format == "json" || l.fancy && (slices.Contains(cols, "IPV4") || slices.Contains(cols, "IPV6"))) {
+				// Those of global scope, outside loopback, as LXC lists
+				// them; a container gone meanwhile has none.
+				if v4, v6, err := network.Addresses(r.Pid); err == nil {
+					r.IPv4, r.IPv6 = append(r.IPv4, v4...), append(r.IPv6, v6...)
+				}
 			}
 		}(&rows[i])
 	}

@@ -292,25 +292,35 @@ func (d *Document) FillHwaddrs(random io.Reader) (bool, error) {
 		if !hwaddrKey.MatchString(e.Key) || !strings.ContainsAny(e.Value, "xX") {
 			continue
 		}
-		b := []byte(e.Value)
-		r := make([]byte, len(b))
-		if _, err := io.ReadFull(random, r); err != nil {
-			return false, fmt.Errorf("random hwaddr: %w", err)
+		v, err := FillHwaddr(e.Value, random)
+		if err != nil {
+			return false, err
 		}
-		for i := range b {
-			if b[i] != 'x' && b[i] != 'X' {
-				continue
-			}
-			n := r[i] & 0x0f
-			if i == 1 {
-				n &= 0x0e
-			}
-			b[i] = "0123456789abcdef"[n]
-		}
-		d.Replace(e.Line, e.Key, string(b))
+		d.Replace(e.Line, e.Key, v)
 		changed = true
 	}
 	return changed, nil
+}
+
+// FillHwaddr replaces every x (or X) of a hwaddr template with a random
+// hex digit, keeping the address unicast (see FillHwaddrs).
+func FillHwaddr(s string, random io.Reader) (string, error) {
+	b := []byte(s)
+	r := make([]byte, len(b))
+	if _, err := io.ReadFull(random, r); err != nil {
+		return "", fmt.Errorf("random hwaddr: %w", err)
+	}
+	for i := range b {
+		if b[i] != 'x' && b[i] != 'X' {
+			continue
+		}
+		n := r[i] & 0x0f
+		if i == 1 {
+			n &= 0x0e
+		}
+		b[i] = "0123456789abcdef"[n]
+	}
+	return string(b), nil
 }
 
 // FillHwaddrsFile fills the hwaddr templates of the config file at path in

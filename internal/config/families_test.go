@@ -255,8 +255,11 @@ func TestSetKeys(t *testing.T) {
 	c, err := parse(t, `lxc.uts.name = c1
 lxc.arch = i686
 lxc.net.0.type = empty
-lxc.net.1.type = veth
+lxc.net.1.type = macvlan
 lxc.net.1.link = br0
+lxc.net.2.type = veth
+lxc.net.2.link = br0
+lxc.net.2.script.up = /bin/true
 lxc.idmap = u 0 100000 65536
 lxc.start.auto = 1
 lxc.hook.destroy = /bin/true
@@ -281,7 +284,10 @@ lxc.cgroup.dir = x
 		"lxc.arch":                       NotBuilt,
 		"lxc.net.0.type":                 Built,
 		"lxc.net.1.type":                 NotBuilt,
-		"lxc.net.1.link":                 NotBuilt,
+		"lxc.net.1.link":                 Built,
+		"lxc.net.2.type":                 Built,
+		"lxc.net.2.link":                 Built,
+		"lxc.net.2.script.up":            NotBuilt,
 		"lxc.idmap":                      Built,
 		"lxc.start.auto":                 OtherTools,
 		"lxc.hook.destroy":               OtherTools,

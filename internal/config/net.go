@@ -42,9 +42,9 @@ type Net struct {
 	VLANID          int      // the VLAN of a vlan interface
 }
 
-// netTypes are the types lxc.net.N.type takes in LXC. Only empty and none are
-// built by golxc so far; the rest are refused when a start tries them, not
-// here, so a config written for LXC still reads.
+// netTypes are the types lxc.net.N.type takes in LXC. Those golxc does not
+// build (builtNetTypes) are refused when a start tries them, not here, so a
+// config written for LXC still reads.
 var netTypes = []string{"empty", "none", "veth", "macvlan", "vlan", "phys", "ipvlan"}
 
 // netSubkey is one row of the per-network key table: the part of the key
@@ -249,8 +249,18 @@ func (netField) clear(c *Config, key string) error {
 	return nil
 }
 
-// setKeys lists every lxc.net.N.* key that holds a value. Only the type of a
-// network, and only empty or none, is built so far.
+// builtNetTypes are the network types a start builds (internal/network);
+// the others are refused.
+var builtNetTypes = []string{"empty", "none", "veth"}
+
+// builtNetSubkeys are the lxc.net.N.* keys a start applies to a veth.
+// l2proxy, the scripts, the VLANs of a bridge port and the keys of the
+// other types are not built yet.
+var builtNetSubkeys = []string{"flags", "link", "mtu", "name", "hwaddr", "ipv4.address", "ipv4.gateway",
+	"ipv6.address", "ipv6.gateway", "veth.pair", "veth.mode", "veth.ipv4.route", "veth.ipv6.route"}
+
+// setKeys lists every lxc.net.N.* key that holds a value, with whether a
+// start builds it.
 func (netField) setKeys(c *Config, _ Support) []SetKey {
 	var keys []SetKey
 	for i := range c.Net {
@@ -262,7 +272,7 @@ func (netField) setKeys(c *Config, _ Support) []SetKey {
 				continue
 			}
 			s := NotBuilt
-			if sk.name == "type" && (v == "empty" || v == "none") {
+			if sk.name == "type" && slices.Contains(builtNetTypes, v) || sk.name != "type" && slices.Contains(builtNetSubkeys, sk.name) {
 				s = Built
 			}
 			keys = append(keys, SetKey{Key: "lxc.net." + strconv.Itoa(n.Index) + "." + sk.name, Value: v, Support: s})

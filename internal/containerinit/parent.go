@@ -77,6 +77,10 @@ type StartOptions struct {
 	// Enter puts the child into the container's cgroups while it waits for
 	// its spec, before it does anything.
 	Enter func(pid int) error
+	// Network, called after Enter while the child still waits, builds
+	// the interfaces of its new network namespace from the host's side:
+	// they are there before anything of the container runs.
+	Network func(pid int) error
 	// Delegate, with a user namespace, hands the container's cgroups to
 	// the host uid and gid its root maps to, so that its init (systemd)
 	// can manage them, as LXC does for its payload cgroup.
@@ -206,6 +210,11 @@ func Start(o StartOptions) (*Process, error) {
 func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error {
 	if o.Enter != nil {
 		if err := o.Enter(p.Pid); err != nil {
+			return err
+		}
+	}
+	if o.Network != nil {
+		if err := o.Network(p.Pid); err != nil {
 			return err
 		}
 	}

@@ -86,16 +86,21 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		oci.Hostname = name
 	}
 
-	hostNet := false
+	hostNet, veth := false, false
 	for _, n := range cfg.Net {
 		switch n.Type {
 		case "empty", "":
+		case "veth":
+			veth = true
 		case "none":
 			hostNet = true
 		default:
-			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use empty or none)", n.Index, n.Type)
+			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use veth, empty or none)", n.Index, n.Type)
 		}
 	}
+	// A veth beside none gets a namespace of its own to be in, as LXC
+	// 5.0.2 gives it.
+	hostNet = hostNet && !veth
 	if _, err := checkSupport(cfg, detectLSM()); err != nil {
 		return nil, nil, err
 	}

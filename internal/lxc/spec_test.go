@@ -104,7 +104,9 @@ func TestBuildSpecNamespaces(t *testing.T) {
 		{name: "empty", keys: [][2]string{kv("lxc.net.0.type", "empty")}, wantNet: true},
 		{name: "none shares the host's", keys: [][2]string{kv("lxc.net.0.type", "none")}, wantNet: false},
 		{name: "none among empties", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.1.type", "none")}, wantNet: false},
-		{name: "veth refused", keys: [][2]string{kv("lxc.net.0.type", "veth")}, wantErr: []string{"lxc.net.0.type", "veth"}},
+		{name: "veth", keys: [][2]string{kv("lxc.net.0.type", "veth")}, wantNet: true},
+		{name: "veth beside none", keys: [][2]string{kv("lxc.net.0.type", "none"), kv("lxc.net.1.type", "veth")}, wantNet: true},
+		{name: "phys refused", keys: [][2]string{kv("lxc.net.0.type", "phys")}, wantErr: []string{"lxc.net.0.type", "phys"}},
 		{name: "macvlan at index 3", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.3.type", "macvlan")}, wantErr: []string{"lxc.net.3.type", "macvlan"}},
 	}
 	for _, tt := range tests {

@@ -15,11 +15,13 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
 	"golxc/internal/cgroup"
 	"golxc/internal/config"
 	"golxc/internal/monitor"
+	"golxc/internal/network"
 )
 
 // A monitor process is a re-exec of golxc whose argv is its title alone
@@ -110,6 +112,7 @@ type startRequest struct {
 	LXCPath string                  `json:"lxcpath"`
 	Spec    json.RawMessage         `json:"spec"`
 	Cgroups []monitor.CgroupSetting `json:"cgroups"`
+	Network []network.Iface         `json:"network,omitempty"`
 	Execute bool                    `json:"execute,omitempty"`
 	// Shared: run in the lxcpath's shared monitor (see supervisor.go).
 	Shared     bool   `json:"shared,omitempty"`
@@ -217,7 +220,15 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if err != nil {
 		return 1, err
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
+	// Built by the monitor, from the host's side of the container's
+	// network namespace (none of it when the config keeps the host's).
+	var nets []network.Iface
+	if spec.HasNamespace(specs.NetworkNamespace) {
+		if nets, err = network.Plan(cfg.Net, nil); err != nil {
+			return 1, err
+		}
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -438,6 +449,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		LXCPath:     req.LXCPath,
 		EncodedSpec: req.Spec,
 		Cgroups:     req.Cgroups,
+		Network:     req.Network,
 		ConsoleLog:  req.ConsoleLog,
 		Console:     req.Console,
 		Log:         log,

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/containerinit"
+	"golxc/internal/network"
 )
 
 // CgroupSetting is one lxc.cgroup.* (Version 1) or lxc.cgroup2.* (2) key.
@@ -32,6 +34,9 @@ type Options struct {
 	// EncodedSpec is Spec already encoded (a detached monitor's case).
 	EncodedSpec []byte
 	Cgroups     []CgroupSetting
+	// Network are the interfaces to build in the container's network
+	// namespace at each start of its init (lxc.net.N of type veth).
+	Network []network.Iface
 	// Stdin, Stdout, Stderr of init when the spec has no console
 	// (lxc-execute); nil is the container's /dev/null.
 	Stdin, Stdout, Stderr *os.File
@@ -67,6 +72,9 @@ type Monitor struct {
 	payload *cgroup.Group
 	self    *cgroup.Group
 	layout  *cgroup.Layout
+	// hostEnds are the host's interfaces the current init's network
+	// set-up made, removed when it is gone.
+	hostEnds []network.HostEnd
 
 	mu       sync.Mutex
 	state    string
@@ -176,6 +184,7 @@ func Run(o Options) (int, error) {
 		m.proc.Close()
 		m.mu.Unlock()
 		o.Log.Infof("init of %s exited: %s", o.Name, describe(ws))
+		m.networkDown()
 		if !reboot {
 			break
 		}
@@ -253,10 +262,14 @@ func (m *Monitor) spawn() error {
 		Stdout:      m.o.Stdout,
 		Stderr:      m.o.Stderr,
 		Enter:       m.payload.Enter,
+		Network:     m.networkUp,
 		Delegate:    m.payload.Chown,
 		CgroupFD:    -1,
 	})
 	if err != nil {
+		// The init stage is dead: its namespace with it, but a pair's
+		// host end goes now, not when the kernel gets to it.
+		m.networkDown()
 		return err
 	}
 	m.mu.Lock()
@@ -274,6 +287,63 @@ func (m *Monitor) spawn() error {
 	m.setState(Running)
 	return nil
 }
+
+// networkUp builds the container's interfaces while its init stage
+// waits (pid is the stage, in its new network namespace). The host ends
+// are recorded beside the command socket first, for the next start to
+// remove should this monitor be killed while something outside the
+// container holds its network namespace (and so the pair) alive.
+func (m *Monitor) networkUp(pid int) error {
+	if len(m.o.Network) == 0 {
+		return nil
+	}
+	m.removeStaleNetwork()
+	ends, err := network.Setup(pid, m.o.Network)
+	if err != nil {
+		return err
+	}
+	m.hostEnds = ends
+	if b, err := json.Marshal(ends); err == nil {
+		if err := os.WriteFile(m.networkRecord(), b, 0o600); err != nil {
+			m.o.Log.Warnf("record the host interfaces of %s: %v", m.o.Name, err)
+		}
+	}
+	return nil
+}
+
+// networkDown removes the host ends of the init that is gone. The kernel
+// would delete them with the namespace, but later, and not at all while
+// anything else holds the namespace.
+func (m *Monitor) networkDown() {
+	if len(m.hostEnds) == 0 {
+		return
+	}
+	if err := network.Teardown(m.hostEnds); err != nil {
+		m.o.Log.Warnf("network of %s: %v", m.o.Name, err)
+	}
+	m.hostEnds = nil
+	_ = os.Remove(m.networkRecord())
+}
+
+// removeStaleNetwork removes what a killed monitor of this container left
+// on the host: only interfaces still of the recorded name and index.
+func (m *Monitor) removeStaleNetwork() {
+	b, err := os.ReadFile(m.networkRecord())
+	if err != nil {
+		return
+	}
+	var ends []network.HostEnd
+	if json.Unmarshal(b, &ends) == nil {
+		if err := network.Teardown(ends); err != nil {
+			m.o.Log.Warnf("network left by a previous monitor of %s: %v", m.o.Name, err)
+		}
+	}
+	_ = os.Remove(m.networkRecord())
+}
+
+// networkRecord is the file of the host ends, in the monitor's private
+// socket directory.
+func (m *Monitor) networkRecord() string { return SocketPath(m.o.LXCPath, m.o.Name) + ".net" }
 
 // console keeps the console's output flowing: to the terminal under -F,
 // else to the console log or nowhere. Someone must read it, or init
