@@ -576,6 +576,12 @@ func TestUnprivPreflight(t *testing.T) {
 	}
 	addSubIDLine(t, "/etc/subuid", line)
 
+	// A veth: host interfaces are root's to make (no lxc-user-nic yet).
+	_, errOut, code = u.run("lxc-start", "-n", name, "-s", "lxc.net.0.type=veth")
+	if code == 0 || !strings.Contains(errOut, "lxc.net.0.type = veth is not supported yet") {
+		t.Errorf("lxc-start as a user with a veth: exit %d, stderr %q", code, errOut)
+	}
+
 	// A config without lxc.idmap: a user runs only unprivileged ones.
 	bare := u.writeUserFile("bare.conf", "lxc.net.0.type = empty\n")
 	_, errOut, code = u.run("lxc-create", "-n", name+"b", "-t", "busybox", "-f", bare)

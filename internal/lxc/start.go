@@ -223,6 +223,15 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	// Built by the monitor, from the host's side of the container's
 	// network namespace (none of it when the config keeps the host's).
 	var nets []network.Iface
+	if os.Geteuid() != 0 {
+		// Host interfaces are root's to make: LXC has lxc-user-nic for
+		// users, which golxc does not have yet.
+		for _, n := range cfg.Net {
+			if n.Type != "empty" && n.Type != "none" {
+				return 1, fmt.Errorf("lxc.net.%d.type = %s is not supported yet for a container of a user other than root (LXC's lxc-user-nic is not built): use empty", n.Index, n.Type)
+			}
+		}
+	}
 	if spec.HasNamespace(specs.NetworkNamespace) {
 		if nets, err = network.Plan(cfg.Net, nil); err != nil {
 			return 1, err
