@@ -64,16 +64,34 @@ func Main(args []string) int {
 	// files (a directory fd is a way out of the rootfs). This process
 	// still uses what it was handed (a monitor's status pipe and lock).
 	_ = unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	// golxc's hidden stages run only as golxc's own children: each is
+	// handed descriptors of known kinds, which no caller of a tool has
+	// (sudo closes every fd above 2), so a sudo rule for one tool is not
+	// a way to run a stage as root (a stage removes trees, runs commands).
 	if len(args) > 1 {
 		switch args[1] {
 		case containerinit.StageArg:
+			if !fdIs(3, unix.S_IFSOCK) {
+				return stageRefused(args[1])
+			}
 			containerinit.RunStage()
 			return 1
 		case lxc.AttachHelperArg:
+			if !fdIs(3, unix.S_IFIFO) || !fdIs(4, unix.S_IFSOCK) {
+				return stageRefused(args[1])
+			}
 			return lxc.RunAttachHelper()
 		case lxc.RemoveTreeArg:
+			// Only as root of the user namespace removeTree made.
+			if inInitialUserNamespace() {
+				return stageRefused(args[1])
+			}
 			return lxc.RunRemoveTree(args[2:])
 		case namespace.UserStageArg:
+			// Born in a user namespace of its own, waiting for its maps.
+			if inInitialUserNamespace() || !fdIs(3, unix.S_IFIFO) && !fdIs(3, unix.S_IFSOCK) {
+				return stageRefused(args[1])
+			}
 			namespace.RunUserStage(args[2:])
 			return 1
 		}
@@ -84,6 +102,9 @@ func Main(args []string) int {
 	if len(args) == 1 && strings.HasPrefix(args[0], lxc.MonitorTitlePrefix) {
 		switch os.Getenv(lxc.StageEnv) {
 		case lxc.MonitorStage:
+			if !fdIs(3, unix.S_IFIFO) || !fdIs(4, unix.S_IFREG) || !fdIs(5, unix.S_IFIFO) {
+				return stageRefused(args[0])
+			}
 			return lxc.RunDetachedMonitor()
 		case lxc.SupervisorStage:
 			return lxc.RunSupervisor(os.Getenv(lxc.SupervisorPathEnv))
@@ -145,6 +166,25 @@ func Main(args []string) int {
 	}
 	// Flag errors and the like: cobra's own.
 	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	return 1
+}
+
+// fdIs reports whether fd is open and of the file type mode (S_IFIFO ...).
+func fdIs(fd int, mode uint32) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == mode
+}
+
+// inInitialUserNamespace reports whether this process is in the host's
+// user namespace (its uid map is the identity of every id).
+func inInitialUserNamespace() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	return err != nil || strings.Join(strings.Fields(string(b)), " ") == "0 0 4294967295"
+}
+
+// stageRefused says a hidden stage was not started by golxc.
+func stageRefused(stage string) int {
+	fmt.Fprintf(os.Stderr, "golxc: %s is an internal stage of golxc, not a tool\n", stage)
 	return 1
 }
 
