@@ -45,3 +45,29 @@ func TestAttackMountEntryKeepsSourceReadOnly(t *testing.T) {
 		t.Errorf("the container wrote into the host's read-only %s", src)
 	}
 }
+
+// Log files golxc writes as root (the console log of -L and
+// lxc.console.logfile, lxc.console.path as a file) are never written
+// through a link at their name: a directory that a container's root or a
+// user can write must not give them a way to a host file.
+func TestAttackLogThroughLink(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	victim := l.writeFile("victim", "host root's\n", 0o600)
+	for _, key := range []string{"lxc.console.logfile", "lxc.console.path"} {
+		t.Run(key, func(t *testing.T) {
+			l := l.with(t)
+			link := filepath.Join(l.aux, newName(t)+".log")
+			if err := os.Symlink(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			n := l.createBusybox(key + " = " + link)
+			l.run("lxc-start", "-n", n)
+			time.Sleep(500 * time.Millisecond)
+			l.run("lxc-stop", "-n", n, "-k")
+			if b, _ := os.ReadFile(victim); string(b) != "host root's\n" {
+				t.Errorf("%s through a link: the host file it points at now holds %q", key, b)
+			}
+		})
+	}
+}

@@ -174,7 +174,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if o.PtyLog != "" {
 		// Created (0600) and appended to whether or not a pty is
 		// needed, as LXC's -L does.
-		ptyLog, err = os.OpenFile(o.PtyLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		ptyLog, err = monitor.OpenAppend(o.PtyLog, 0o600)
 		if err != nil {
 			conn.Close()
 			return 1, fmt.Errorf("pty log: %w", err)

@@ -480,7 +480,7 @@ func openLog(file, level string) (*logrus.Logger, func(), error) {
 		l.SetOutput(io.Discard)
 		return l, func() {}, nil
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := monitor.OpenAppend(file, 0o640)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}

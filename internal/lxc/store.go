@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -170,7 +171,7 @@ func (c *Container) lock(how int) (*Lock, error) {
 		return nil, fmt.Errorf("make lock dir: %w", err)
 	}
 	for tries := 0; ; tries++ {
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 		if errors.Is(err, os.ErrNotExist) && tries < 100 {
 			// Another process removed the emptied directory under us.
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {

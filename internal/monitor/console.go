@@ -89,8 +89,45 @@ type sizedLog struct {
 	rotate bool
 }
 
+// OpenAppend opens (or makes) the log file path for appending, as root
+// writes logs: never through a link at its last component (a container's
+// root or a user who can write the directory could point it at a host
+// file), never a FIFO or device (a FIFO with no reader would block the
+// monitor): only a regular file.
+func OpenAppend(path string, perm uint32) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: not a regular file", path)
+	}
+	// Writes to a regular file do not block: clear O_NONBLOCK all the same.
+	_ = unix.SetNonblock(fd, false)
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// createExcl makes path anew, refusing whatever another party put there
+// in between (a link, a FIFO): removed once, then made with O_EXCL.
+func createExcl(path string, perm uint32) (*os.File, error) {
+	for try := 0; ; try++ {
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+		if err == nil {
+			return os.NewFile(uintptr(fd), path), nil
+		}
+		if err != unix.EEXIST || try > 0 {
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+		if err := unix.Unlink(path); err != nil && err != unix.ENOENT {
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+	}
+}
+
 func openSizedLog(path string, limit int64, rotate bool) (*sizedLog, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+	f, err := OpenAppend(path, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -127,12 +164,13 @@ func (l *sizedLog) Write(p []byte) (int, error) {
 
 func (l *sizedLog) startOver() error {
 	if l.rotate {
+		// rename(2) replaces a file or a link at FILE.1, never follows it.
 		if err := os.Rename(l.path, l.path+".1"); err != nil {
 			return fmt.Errorf("rotate console log %s: %w", l.path, err)
 		}
-		f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+		f, err := createExcl(l.path, 0o600)
 		if err != nil {
-			return fmt.Errorf("reopen console log %s: %w", l.path, err)
+			return fmt.Errorf("reopen console log: %w", err)
 		}
 		l.f.Close()
 		l.f = f
@@ -277,7 +315,7 @@ func (m *Monitor) takeTTY(n int) (resp *Response, fds []int, release func()) {
 			return &Response{Error: err.Error()}, nil, nil
 		}
 		// The descriptor is sent and then closed by the reply.
-		ofd, err := unix.Dup(int(out.Fd()))
+		ofd, err := unix.FcntlInt(out.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 		out.Close()
 		if err != nil {
 			end()
@@ -315,11 +353,40 @@ func (m *Monitor) consoleBuffer(clear bool) *Response {
 // gets the output. It returns the undo.
 func (m *Monitor) openConsolePath() (func(), error) {
 	path := m.o.Console.Path
-	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil && (errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EACCES)) {
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
-	}
-	if err != nil {
+	// Never through a link at its last component, never blocking on the
+	// open (a FIFO with no reader, a serial line without carrier): then
+	// only a character device (input and output) or a regular file
+	// (output, appended) is used.
+	var f *os.File
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case err == nil:
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("stat lxc.console.path %s: %w", path, err)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFCHR:
+		case unix.S_IFREG:
+			_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, unix.O_APPEND)
+		default:
+			unix.Close(fd)
+			return nil, fmt.Errorf("lxc.console.path %s: not a character device or a regular file", path)
+		}
+		if err == nil {
+			err = unix.SetNonblock(fd, false)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("open lxc.console.path %s: %w", path, err)
+		}
+		f = os.NewFile(uintptr(fd), path)
+	case errors.Is(err, os.ErrNotExist):
+		if f, err = createExcl(path, 0o600); err != nil {
+			return nil, fmt.Errorf("lxc.console.path: %w", err)
+		}
+	default:
 		return nil, fmt.Errorf("open lxc.console.path %s: %w", path, err)
 	}
 	st, err := f.Stat()
