@@ -83,6 +83,7 @@ func TestFamilies(t *testing.T) {
 			{key: "lxc.net.0.script.up", value: "/usr/local/bin/up", get: "/usr/local/bin/up"},
 			{key: "lxc.net.0.script.down", value: "/usr/local/bin/down", get: "/usr/local/bin/down"},
 			{key: "lxc.net.0.veth.pair", value: "vethc1", get: "vethc1"},
+			{key: "lxc.net.0.veth.pair", value: "veth%d", err: "not an interface name"},
 			{key: "lxc.net.0.veth.mode", value: "router", get: "router"},
 			{key: "lxc.net.0.veth.mode", value: "nat", err: "want one of bridge, router"},
 			{key: "lxc.net.0.veth.ipv4.route", value: "192.168.1.0/24", get: "192.168.1.0/24"},

@@ -308,8 +308,10 @@ func parseIfName(s string) (string, error) {
 	switch {
 	case len(s) > ifNameMax:
 		return "", fmt.Errorf("longer than %d bytes, the kernel's limit for an interface name", ifNameMax)
-	case s == "." || s == ".." || strings.ContainsAny(s, "/: \t"):
-		return "", errors.New("not an interface name (no /, :, blanks, . or ..)")
+	case s == "." || s == ".." || strings.ContainsAny(s, "/: \t%"):
+		// The kernel expands a % (eth%d) into a name golxc would not
+		// know to find again, or to remove.
+		return "", errors.New("not an interface name (no /, :, %, blanks, . or ..)")
 	}
 	return s, nil
 }
