@@ -24,9 +24,9 @@ type Group struct {
 	lock *nameLock
 }
 
-// maxSuffix is how far CreateGroup counts when a name is in use, as LXC
+// MaxSuffix is how far CreateGroup counts when a name is in use, as LXC
 // does (lxc.container.conf(5), lxc.cgroup.dir).
-const maxSuffix = 99
+const MaxSuffix = 99
 
 // destroyWait bounds how long Destroy waits for a dying process to leave
 // its cgroups: a task leaves at exit, after the signal is delivered.
@@ -79,7 +79,7 @@ func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
 	if l.Unified == "" && len(l.V1) == 0 {
 		return nil, fmt.Errorf("create cgroup %s: no cgroup hierarchy is mounted", base)
 	}
-	for i := 0; i <= maxSuffix; i++ {
+	for i := 0; i <= MaxSuffix; i++ {
 		dn := base
 		if i > 0 {
 			dn = base + "-" + strconv.Itoa(i)
@@ -103,7 +103,7 @@ func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
 		g.lock = lock
 		return g, nil
 	}
-	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, maxSuffix)
+	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, MaxSuffix)
 }
 
 // create makes g's directories; the caller holds g's name lock, so an

@@ -223,7 +223,7 @@ func snapshot(t *testing.T, l *Layout) []string {
 
 func TestCreateGroupAllSuffixesBusy(t *testing.T) {
 	l := v2Fixture(t)
-	for i := 0; i <= maxSuffix; i++ {
+	for i := 0; i <= MaxSuffix; i++ {
 		name := "lxc.monitor.c1"
 		if i > 0 {
 			name += "-" + strconv.Itoa(i)

@@ -375,7 +375,13 @@ func execInit(spec *Spec) error {
 	} else {
 		keep = security.AllCaps()
 	}
-	if err := security.LimitBounding(keep); err != nil {
+	limit := security.LimitBounding
+	if spec.WrapInit {
+		// golxc's init stays, with every thread of its runtime: all of
+		// them get the bounding set, not only this one.
+		limit = security.LimitBoundingAllThreads
+	}
+	if err := limit(keep); err != nil {
 		return err
 	}
 	if p.NoNewPrivileges {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"golxc/internal/cgroup"
@@ -92,7 +93,14 @@ func removeStaleCgroups(name string) {
 	if err != nil {
 		return
 	}
+	// And the suffixed ones a start took while the plain name was still
+	// in use (a restart right after a killed monitor): only stale ones
+	// go, a live group's name lock keeps it (a same-named container of
+	// another lxcpath).
 	for _, prefix := range []string{"lxc.payload.", "lxc.monitor."} {
 		_ = layout.RemoveStale(prefix + name)
+		for i := 1; i <= cgroup.MaxSuffix; i++ {
+			_ = layout.RemoveStale(prefix + name + "-" + strconv.Itoa(i))
+		}
 	}
 }

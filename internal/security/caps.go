@@ -151,6 +151,30 @@ func LimitBounding(keep []string) error {
 // for capability n.
 func CapMask(names []string) (uint64, error) { return capMask(names) }
 
+// LimitBoundingAllThreads is LimitBounding for every thread of the
+// process: for a process that stays (golxc's own init as PID 1), whose
+// threads the Go runtime may use for anything, including a fork.
+func LimitBoundingAllThreads(keep []string) error {
+	want := make(map[int]bool, len(keep))
+	for _, k := range keep {
+		n, err := CapNumber(k)
+		if err != nil {
+			return err
+		}
+		want[n] = true
+	}
+	last := LastCap()
+	for i := 0; i <= last; i++ {
+		if want[i] {
+			continue
+		}
+		if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(i), 0); errno != 0 && errno != unix.EINVAL {
+			return fmt.Errorf("drop capability %s: %w", CapName(i), errno)
+		}
+	}
+	return nil
+}
+
 // capMask is the bit set of the capabilities named (OCI names).
 func capMask(names []string) (uint64, error) {
 	var m uint64
