@@ -24,6 +24,7 @@ import (
 	"golxc/internal/containerinit"
 	"golxc/internal/lxc"
 	"golxc/internal/namespace"
+	"golxc/internal/network"
 )
 
 // Version is golxc's version, set at build time with -ldflags -X.
@@ -71,6 +72,8 @@ func Main(args []string) int {
 			return 1
 		case lxc.AttachHelperArg:
 			return lxc.RunAttachHelper()
+		case network.KeeperArg:
+			return network.RunKeeper()
 		case lxc.RemoveTreeArg:
 			return lxc.RunRemoveTree(args[2:])
 		case namespace.UserStageArg:
