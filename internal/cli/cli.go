@@ -41,6 +41,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-update-config": newUpdateConfig,
 	"lxc-usernsexec":    newUsernsexec,
 	"lxc-destroy":       newDestroy,
+	"lxc-device":        newDevice,
 	"lxc-execute":       newExecute,
 	"lxc-info":          newInfo,
 	"lxc-ls":            newLs,
