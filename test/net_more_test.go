@@ -341,3 +341,57 @@ func TestNetScripts(t *testing.T) {
 		t.Errorf("after a failing script.up: %s exists %v, ports %v", pair2, linkExists(pair2), b.ports(t))
 	}
 }
+
+// lxc-device add moves a host interface (one end of the test's veth pair)
+// into a running container under a new name, up as it was; the container
+// reaches the other end through it; del moves it back under the name
+// given. A missing interface and a device node are one line each.
+func TestNetDevice(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	v := newVethPair(t)
+	p := freePrefix(t)
+	peer, _ := netlink.LinkByName(v.b)
+	a, _ := netlink.ParseAddr(p + "1/24")
+	if err := netlink.AddrAdd(peer, a); err != nil {
+		t.Fatal(err)
+	}
+	c := l.createBusybox("lxc.net.0.type = empty")
+	l.mustRun("lxc-start", "-n", c)
+	l.waitState(c, "RUNNING", 10*time.Second)
+	l.mustRun("lxc-device", "-n", c, "add", v.a, "eth5")
+	if linkExists(v.a) {
+		t.Errorf("%s still on the host after add", v.a)
+	}
+	l.attach(c, "ip", "addr", "add", p+"2/24", "dev", "eth5")
+	l.attach(c, "ping", "-c", "1", "-W", "5", p+"1")
+	back := v.a[:len(v.a)-1] + "c"
+	l.mustRun("lxc-device", "-n", c, "del", "eth5", back)
+	if !linkExists(back) {
+		t.Errorf("%s not on the host after del", back)
+	}
+	l.mustRun("lxc-device", "-n", c, "add", back)
+	l.mustRun("lxc-device", "-n", c, "del", back, v.a)
+	if st, ok := hostLink(t, v.a); !ok || !st.up {
+		t.Errorf("%s after add and del: %v %+v, want it back and up", v.a, ok, st)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"add", "gxnosuch2"}, "add gxnosuch2: gxnosuch2: no such network interface on the host"},
+		{[]string{"del", "gxnosuch2"}, "no such network interface in the container"},
+		{[]string{"add", "/dev/null"}, "/dev/null: device nodes are not supported yet"},
+		{[]string{"add", "lo"}, "lo is a loopback interface"},
+	} {
+		_, errs, code := l.run("lxc-device", append([]string{"-n", c}, tc.args...)...)
+		if code == 0 || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("lxc-device %v: exit %d, %q, want one line with %q", tc.args, code, errs, tc.want)
+		}
+	}
+	l.mustRun("lxc-stop", "-n", c, "-k")
+	_, errs, code := l.run("lxc-device", "-n", c, "add", v.a)
+	if code == 0 || !strings.Contains(errs, "is not running") || !linkExists(v.a) {
+		t.Errorf("add to a stopped container: exit %d, %q", code, errs)
+	}
+}

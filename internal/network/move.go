@@ -61,13 +61,13 @@ func move(pid int, dev, name string, in bool, still func() bool) error {
 		return fmt.Errorf("netlink socket in the container's network namespace: %w", err)
 	}
 	defer inside.Close()
-	from, to, toNS, where := host, inside, int(ns), "the host"
+	from, to, toNS, where := host, inside, int(ns), "on the host"
 	if !in {
-		from, to, toNS, where = inside, host, int(self), "the container"
+		from, to, toNS, where = inside, host, int(self), "in the container"
 	}
 	l, err := from.LinkByName(dev)
 	if err != nil {
-		return fmt.Errorf("%s: no such network interface in %s", dev, where)
+		return fmt.Errorf("%s: no such network interface %s", dev, where)
 	}
 	if l.Attrs().Flags&net.FlagLoopback != 0 {
 		return fmt.Errorf("%s is a loopback interface", dev)
