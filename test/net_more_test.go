@@ -395,3 +395,53 @@ func TestNetDevice(t *testing.T) {
 		t.Errorf("add to a stopped container: exit %d, %q", code, errs)
 	}
 }
+
+// lxc-unshare: a command in new UTS, PID, mount and network namespaces
+// gets the host name, is pid 1, sees its own /proc (mounted by -M, not on
+// the host) and the interface moved in by -i, and its exit code is
+// lxc-unshare's; -u runs it as that user; misuse is one line.
+func TestUnshare(t *testing.T) {
+	t.Parallel()
+	requireBusybox(t)
+	v := newVethPair(t)
+	hostName, _ := os.Hostname()
+	procMounts := func() int {
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		return strings.Count(string(b), " /proc ")
+	}
+	before := procMounts()
+	out, errs, code := run(t, "lxc-unshare", "-s", "UTSNAME|PID|MOUNT|NETWORK", "-H", "gxunshared", "-M", "-i", v.a, "--",
+		"/bin/busybox", "sh", "-c", "hostname; echo pid $$; ls /proc | grep -c '^[0-9]'; ip -o link show "+v.a+" | grep -c "+v.a+"; exit 5")
+	want := "gxunshared\npid 1\n"
+	if code != 5 || !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "\n1\n") {
+		t.Errorf("lxc-unshare: exit %d, out %q (want it to start %q, see the interface and exit 5), err %q", code, out, want, errs)
+	}
+	if f := strings.Fields(out); len(f) >= 4 && f[3] != "2" && f[3] != "3" {
+		t.Errorf("processes in the new /proc: %s, want the shell and ls (and grep)", f[3])
+	}
+	if h, _ := os.Hostname(); h != hostName {
+		t.Errorf("host name changed to %s", h)
+	}
+	if n := procMounts(); n != before {
+		t.Errorf("/proc mounts of the host: %d, was %d", n, before)
+	}
+	out, _, code = run(t, "lxc-unshare", "-s", "PID", "-u", "nobody", "--", "/bin/busybox", "id", "-u")
+	if code != 0 || strings.TrimSpace(out) != "65534" {
+		t.Errorf("-u nobody: exit %d, %q", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-s", "PID", "-H", "x", "--", "true"}, "-H needs the UTSNAME namespace"},
+		{[]string{"-s", "PID", "-M", "--", "true"}, "-M needs the MOUNT namespace"},
+		{[]string{"-s", "PID", "-i", "lo", "--", "true"}, "-i needs the NETWORK namespace"},
+		{[]string{"-s", "PID|BOGUS", "--", "true"}, `"BOGUS": not a namespace`},
+		{[]string{"-s", "NETWORK", "-i", "gxnosuch3", "--", "true"}, "-i gxnosuch3: gxnosuch3: no such network interface on the host"},
+	} {
+		_, errs, code := run(t, "lxc-unshare", tc.args...)
+		if code == 0 || !strings.Contains(errs, tc.want) {
+			t.Errorf("lxc-unshare %v: exit %d, %q, want %q", tc.args, code, errs, tc.want)
+		}
+	}
+}

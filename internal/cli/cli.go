@@ -47,6 +47,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-ls":            newLs,
 	"lxc-start":         newStart,
 	"lxc-stop":          newStop,
+	"lxc-unshare":       newUnshare,
 }
 
 // ToolNames lists the tools golxc provides (for the Makefile's links).
@@ -73,6 +74,8 @@ func Main(args []string) int {
 			return 1
 		case lxc.AttachHelperArg:
 			return lxc.RunAttachHelper()
+		case unshareStageArg:
+			return runUnshareStage(args[2:])
 		case network.KeeperArg:
 			return network.RunKeeper()
 		case lxc.RemoveTreeArg:
