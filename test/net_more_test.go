@@ -314,13 +314,30 @@ func TestNetScripts(t *testing.T) {
 	l.waitState(c, "RUNNING", 10*time.Second)
 	l.mustRun("lxc-stop", "-n", c, "-k")
 	got := readTrim(t, logf)
+	// LXC 5.0.2's, under lxc.hook.version 0: the link, then the pair;
+	// the LXC_NET_* variables are version 1's only.
 	for _, want := range []string{
-		"args: " + c + " net up veth " + pair, "args: " + c + " net down veth " + pair, "uid: 0",
-		"LXC_NAME=" + c, "LXC_HOOK_TYPE=up", "LXC_HOOK_TYPE=down", "LXC_HOOK_SECTION=net", "LXC_NET_TYPE=veth",
-		"LXC_NET_PARENT=" + b.name, "LXC_NET_PEER=" + pair, "LXC_CONFIG_FILE=" + filepath.Join(l.path, c, "config"),
+		"args: " + c + " net up veth " + b.name + " " + pair, "args: " + c + " net down veth " + b.name + " " + pair, "uid: 0",
+		"LXC_NAME=" + c, "LXC_HOOK_VERSION=0", "LXC_CONFIG_FILE=" + filepath.Join(l.path, c, "config"), "LXC_PID=",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("script log lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "LXC_NET_") || strings.Contains(got, "LXC_HOOK_TYPE") {
+		t.Errorf("version 1 variables under version 0:\n%s", got)
+	}
+	// Version 1: no arguments, the LXC_NET_* variables.
+	os.Remove(logf)
+	c1 := l.createBusybox(append(vethConf(b, pair, randomMAC(), 6), "lxc.hook.version = 1", "lxc.net.0.script.up = "+script)...)
+	l.mustRun("lxc-start", "-n", c1)
+	l.waitState(c1, "RUNNING", 10*time.Second)
+	l.mustRun("lxc-stop", "-n", c1, "-k")
+	got1 := readTrim(t, logf)
+	for _, want := range []string{"args: \n", "LXC_HOOK_VERSION=1", "LXC_HOOK_TYPE=up", "LXC_HOOK_SECTION=net", "LXC_NET_TYPE=veth",
+		"LXC_NET_PARENT=" + b.name, "LXC_NET_PEER=" + pair} {
+		if !strings.Contains(got1+"\n", want) {
+			t.Errorf("version 1 script log lacks %q:\n%s", want, got1)
 		}
 	}
 	if strings.Index(got, "net up") > strings.Index(got, "net down") {

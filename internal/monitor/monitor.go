@@ -78,6 +78,7 @@ type Monitor struct {
 	hostEnds []network.HostEnd
 	// keeper gives the phys interfaces back once init is gone.
 	keeper *network.Keeper
+	netPid int // the init the network was built for (LXC_PID of scripts)
 
 	mu       sync.Mutex
 	state    string
@@ -309,6 +310,7 @@ func (m *Monitor) networkUp(pid int) error {
 		m.keeper = k
 		defer k.Done()
 	}
+	m.netPid = pid
 	ends, err := network.Setup(pid, m.o.Network, m.keeper)
 	if err != nil {
 		return err
@@ -326,7 +328,7 @@ func (m *Monitor) networkUp(pid int) error {
 // would delete them with the namespace, but later, and not at all while
 // anything else holds the namespace.
 func (m *Monitor) networkDown() {
-	if err := network.Down(m.o.Network, m.hostEnds); err != nil {
+	if err := network.Down(m.o.Network, m.hostEnds, m.netPid); err != nil {
 		m.o.Log.Warnf("network of %s: %v", m.o.Name, err)
 	}
 	m.keeper.Wait()

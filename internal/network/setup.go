@@ -71,7 +71,7 @@ func Setup(pid int, ifaces []Iface, keeper *Keeper) ([]HostEnd, error) {
 		}
 		if err == nil {
 			// As LXC: once this interface is made, before the next.
-			err = runScript(i, "up", end)
+			err = runScript(i, "up", end, pid)
 		}
 		if err != nil {
 			Teardown(ends)
