@@ -274,6 +274,17 @@ func TestNetPhys(t *testing.T) {
 		t.Errorf("keepers left: %v", keeperPIDs())
 	}
 
+	// A start that fails once the interface is in (its script.up
+	// fails) gives it back too.
+	failing := l.createBusybox("lxc.net.0.type = phys", "lxc.net.0.link = "+v.a, "lxc.net.0.script.up = /bin/false")
+	if _, errs, code := l.run("lxc-start", "-n", failing); code == 0 || !strings.Contains(errs, "script.up /bin/false") {
+		t.Errorf("phys with a failing script.up: exit %d, %q", code, errs)
+	}
+	if !waitFor(5*time.Second, func() bool { got, ok := hostLink(t, v.a); return ok && got == before }) {
+		got, ok := hostLink(t, v.a)
+		t.Errorf("after a failed start: %s %v %+v, want %+v", v.a, ok, got, before)
+	}
+
 	// An interface the host does not have: one line.
 	bad := l.createBusybox("lxc.net.0.type = phys", "lxc.net.0.link = gxnosuch1")
 	_, errs, code := l.run("lxc-start", "-n", bad)
