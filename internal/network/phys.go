@@ -224,6 +224,16 @@ func giveBack(ns netns.NsHandle, r PhysRecord) error {
 		return err
 	}
 	defer host.Close()
+	if r.Type == "veth" {
+		// Container root can delete the end moved in and make a veth
+		// of its own at that index: only the end whose peer is still
+		// the host's goes back.
+		id, err := host.GetNetNsIdByFd(int(ns))
+		pl, perr := host.LinkByIndex(l.Attrs().ParentIndex)
+		if err != nil || perr != nil || pl.Type() != "veth" || pl.Attrs().ParentIndex != l.Attrs().Index || pl.Attrs().NetNsID != id {
+			return fmt.Errorf("the container's veth %d is not the end of a host veth any more: left there", r.Inside)
+		}
+	}
 	tmp := "gxp" + randomSuffix(10)
 	_ = inside.LinkSetDown(l)
 	if err := inside.LinkSetName(l, tmp); err != nil {
