@@ -457,6 +457,18 @@ func TestUnshare(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "65534" {
 		t.Errorf("-u nobody: exit %d, %q", code, out)
 	}
+	// -d: lxc-unshare returns while the command still runs.
+	mark := filepath.Join(t.TempDir(), "mark")
+	began := time.Now()
+	if _, errs, code := run(t, "lxc-unshare", "-s", "UTSNAME", "-d", "--", "/bin/busybox", "sh", "-c", "sleep 1; hostname > "+mark); code != 0 {
+		t.Fatalf("-d: exit %d, %q", code, errs)
+	}
+	if d := time.Since(began); d > 800*time.Millisecond {
+		t.Errorf("-d waited %v for the command", d)
+	}
+	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(mark); return err == nil }) {
+		t.Errorf("-d: the command did not run")
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
