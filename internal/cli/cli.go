@@ -24,6 +24,7 @@ import (
 	"golxc/internal/containerinit"
 	"golxc/internal/lxc"
 	"golxc/internal/namespace"
+	"golxc/internal/network"
 )
 
 // Version is golxc's version, set at build time with -ldflags -X.
@@ -40,11 +41,13 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-update-config": newUpdateConfig,
 	"lxc-usernsexec":    newUsernsexec,
 	"lxc-destroy":       newDestroy,
+	"lxc-device":        newDevice,
 	"lxc-execute":       newExecute,
 	"lxc-info":          newInfo,
 	"lxc-ls":            newLs,
 	"lxc-start":         newStart,
 	"lxc-stop":          newStop,
+	"lxc-unshare":       newUnshare,
 }
 
 // ToolNames lists the tools golxc provides (for the Makefile's links).
@@ -81,6 +84,10 @@ func Main(args []string) int {
 				return stageRefused(args[1])
 			}
 			return lxc.RunAttachHelper()
+		case unshareStageArg:
+			return runUnshareStage(args[2:])
+		case network.KeeperArg:
+			return network.RunKeeper()
 		case lxc.RemoveTreeArg:
 			// Only as root of the user namespace removeTree made.
 			if inInitialUserNamespace() {

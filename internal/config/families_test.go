@@ -261,6 +261,7 @@ lxc.net.1.link = br0
 lxc.net.2.type = veth
 lxc.net.2.link = br0
 lxc.net.2.script.up = /bin/true
+lxc.net.2.l2proxy = 1
 lxc.idmap = u 0 100000 65536
 lxc.start.auto = 1
 lxc.hook.destroy = /bin/true
@@ -284,11 +285,12 @@ lxc.cgroup.dir = x
 		"lxc.uts.name":                   Built,
 		"lxc.arch":                       NotBuilt,
 		"lxc.net.0.type":                 Built,
-		"lxc.net.1.type":                 NotBuilt,
+		"lxc.net.1.type":                 Built,
 		"lxc.net.1.link":                 Built,
 		"lxc.net.2.type":                 Built,
 		"lxc.net.2.link":                 Built,
-		"lxc.net.2.script.up":            NotBuilt,
+		"lxc.net.2.script.up":            Built,
+		"lxc.net.2.l2proxy":              NotBuilt,
 		"lxc.idmap":                      Built,
 		"lxc.start.auto":                 OtherTools,
 		"lxc.hook.destroy":               OtherTools,

@@ -90,15 +90,15 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	for _, n := range cfg.Net {
 		switch n.Type {
 		case "empty", "":
-		case "veth":
-			veth = true
 		case "none":
 			hostNet = true
 		default:
-			return nil, nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use veth, empty or none)", n.Index, n.Type)
+			// veth, macvlan, ipvlan, vlan, phys (internal/network
+			// refuses what it does not build).
+			veth = true
 		}
 	}
-	// A veth beside none gets a namespace of its own to be in, as LXC
+	// A veth (or any interface to build) beside none gets a namespace of its own to be in, as LXC
 	// 5.0.2 gives it.
 	hostNet = hostNet && !veth
 	if _, err := checkSupport(cfg, detectLSM()); err != nil {

@@ -106,8 +106,8 @@ func TestBuildSpecNamespaces(t *testing.T) {
 		{name: "none among empties", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.1.type", "none")}, wantNet: false},
 		{name: "veth", keys: [][2]string{kv("lxc.net.0.type", "veth")}, wantNet: true},
 		{name: "veth beside none", keys: [][2]string{kv("lxc.net.0.type", "none"), kv("lxc.net.1.type", "veth")}, wantNet: true},
-		{name: "phys refused", keys: [][2]string{kv("lxc.net.0.type", "phys")}, wantErr: []string{"lxc.net.0.type", "phys"}},
-		{name: "macvlan at index 3", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.net.3.type", "macvlan")}, wantErr: []string{"lxc.net.3.type", "macvlan"}},
+		{name: "phys", keys: [][2]string{kv("lxc.net.0.type", "phys"), kv("lxc.net.0.link", "x0")}, wantNet: true},
+		{name: "macvlan at index 3 beside none", keys: [][2]string{kv("lxc.net.0.type", "none"), kv("lxc.net.3.type", "macvlan")}, wantNet: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -236,6 +236,10 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		if nets, err = network.Plan(cfg.Net, nil); err != nil {
 			return 1, err
 		}
+		env := network.ScriptEnv(c.Name, c.LXCPath, cfg.Rootfs.Path, cfg.HookVersion)
+		for k := range nets {
+			nets[k].ScriptEnv, nets[k].HookVersion = env, cfg.HookVersion
+		}
 	}
 	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute && !o.Daemon {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -75,6 +76,9 @@ type Monitor struct {
 	// hostEnds are the host's interfaces the current init's network
 	// set-up made, removed when it is gone.
 	hostEnds []network.HostEnd
+	// keeper gives the phys interfaces back once init is gone.
+	keeper *network.Keeper
+	netPid int // the init the network was built for (LXC_PID of scripts)
 
 	mu       sync.Mutex
 	state    string
@@ -298,7 +302,16 @@ func (m *Monitor) networkUp(pid int) error {
 		return nil
 	}
 	m.removeStaleNetwork()
-	ends, err := network.Setup(pid, m.o.Network)
+	if slices.ContainsFunc(m.o.Network, func(i network.Iface) bool { return i.Type == "phys" }) {
+		k, err := network.StartKeeper(pid)
+		if err != nil {
+			return err
+		}
+		m.keeper = k
+		defer k.Done()
+	}
+	m.netPid = pid
+	ends, err := network.Setup(pid, m.o.Network, m.keeper)
 	if err != nil {
 		return err
 	}
@@ -315,6 +328,11 @@ func (m *Monitor) networkUp(pid int) error {
 // would delete them with the namespace, but later, and not at all while
 // anything else holds the namespace.
 func (m *Monitor) networkDown() {
+	if err := network.Down(m.o.Network, m.hostEnds, m.netPid); err != nil {
+		m.o.Log.Warnf("network of %s: %v", m.o.Name, err)
+	}
+	m.keeper.Wait()
+	m.keeper = nil
 	if len(m.hostEnds) == 0 {
 		return
 	}

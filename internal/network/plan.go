@@ -5,6 +5,7 @@
 package network
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -37,8 +38,10 @@ type Gateway struct {
 	Addr netip.Addr `json:"addr,omitzero"`
 }
 
-// Iface is one network interface to build: a veth pair, with one end in
-// the container and the other on the host.
+// Iface is one network interface to build: a veth pair with one end in
+// the container and the other on the host; a macvlan, ipvlan or vlan on
+// the host's Link made in the container; or the host's Link itself moved
+// in (phys).
 type Iface struct {
 	Index int    `json:"index"` // N of lxc.net.N, for messages
 	Type  string `json:"type"`
@@ -57,7 +60,23 @@ type Iface struct {
 	IPv6        []Addr         `json:"ipv6,omitempty"`
 	IPv6Gateway Gateway        `json:"ipv6Gateway,omitzero"`
 	HostRoutes  []netip.Prefix `json:"hostRoutes,omitempty"` // veth.ipv4.route, veth.ipv6.route
+	// MacvlanMode (private by default), IpvlanMode (l3),
+	// IpvlanIsolation (bridge) and VLANID of those types.
+	MacvlanMode     string `json:"macvlanMode,omitempty"`
+	IpvlanMode      string `json:"ipvlanMode,omitempty"`
+	IpvlanIsolation string `json:"ipvlanIsolation,omitempty"`
+	VLANID          int    `json:"vlanID,omitempty"`
+	// ScriptUp and ScriptDown run on the host (lxc.net.N.script.up and
+	// script.down) with ScriptEnv, the hook environment of the container.
+	ScriptUp    string   `json:"scriptUp,omitempty"`
+	ScriptDown  string   `json:"scriptDown,omitempty"`
+	ScriptEnv   []string `json:"scriptEnv,omitempty"`
+	HookVersion int      `json:"hookVersion,omitempty"`
 }
+
+// linkTypes are the types made on a parent (lxc.net.N.link) in the
+// container's namespace.
+var linkTypes = []string{"macvlan", "ipvlan", "vlan"}
 
 // Plan turns the config's networks into the interfaces to build, in the
 // order of their index. empty and none have nothing to build (the init
@@ -76,9 +95,9 @@ func Plan(nets []config.Net, rnd io.Reader) ([]Iface, error) {
 		switch n.Type {
 		case "", "empty", "none":
 			continue
-		case "veth":
+		case "veth", "macvlan", "ipvlan", "vlan", "phys":
 		default:
-			return nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet (use veth, empty or none)", n.Index, n.Type)
+			return nil, fmt.Errorf("lxc.net.%d.type = %s is not supported yet", n.Index, n.Type)
 		}
 		i, err := planIface(n, rnd)
 		if err != nil {
@@ -89,6 +108,13 @@ func Plan(nets []config.Net, rnd io.Reader) ([]Iface, error) {
 				return nil, fmt.Errorf("lxc.net.%d.name = %s: lxc.net.%d has that name already", n.Index, i.Name, j)
 			}
 			names[i.Name] = n.Index
+		}
+		if i.Type == "phys" {
+			for _, o := range out {
+				if o.Type == "phys" && o.Link == i.Link {
+					return nil, fmt.Errorf("lxc.net.%d.link = %s: lxc.net.%d moves that interface already", n.Index, i.Link, o.Index)
+				}
+			}
 		}
 		if i.Pair != "" {
 			for _, o := range out {
@@ -103,10 +129,31 @@ func Plan(nets []config.Net, rnd io.Reader) ([]Iface, error) {
 }
 
 func planIface(n config.Net, rnd io.Reader) (Iface, error) {
-	i := Iface{Index: n.Index, Type: n.Type, Name: n.Name, MTU: n.MTU, Up: n.Flags == "up", Link: n.Link, Mode: n.VethMode, Pair: n.VethPair}
+	i := Iface{Index: n.Index, Type: n.Type, Name: n.Name, MTU: n.MTU, Up: n.Flags == "up", Link: n.Link,
+		ScriptUp: n.ScriptUp, ScriptDown: n.ScriptDown}
 	key := func(k string) string { return fmt.Sprintf("lxc.net.%d.%s", n.Index, k) }
-	if i.Mode == "" {
-		i.Mode = "bridge"
+	switch n.Type {
+	case "veth":
+		i.Mode, i.Pair = n.VethMode, n.VethPair
+		if i.Mode == "" {
+			i.Mode = "bridge"
+		}
+	case "macvlan":
+		// LXC's default mode is private.
+		i.MacvlanMode = cmp.Or(n.MacvlanMode, "private")
+	case "ipvlan":
+		i.IpvlanMode = cmp.Or(n.IpvlanMode, "l3")
+		i.IpvlanIsolation = cmp.Or(n.IpvlanIsolation, "bridge")
+	case "vlan":
+		i.VLANID = n.VLANID
+	}
+	if n.Type != "veth" {
+		if i.Link == "" {
+			return Iface{}, fmt.Errorf("lxc.net.%d.type = %s needs %s, the host interface", n.Index, n.Type, key("link"))
+		}
+		if n.VethPair != "" || n.VethMode != "" || len(n.VethIPv4Routes)+len(n.VethIPv6Routes) > 0 {
+			return Iface{}, fmt.Errorf("lxc.net.%d: the veth.* keys are for a veth, not a %s", n.Index, n.Type)
+		}
 	}
 	if n.Hwaddr != "" {
 		mac, err := FillHwaddr(n.Hwaddr, rnd)
@@ -145,8 +192,8 @@ func planIface(n config.Net, rnd io.Reader) (Iface, error) {
 			// A route needs a link that is up: say so now rather than
 			// with the kernel's "network is down".
 			return Iface{}, fmt.Errorf("%s needs lxc.net.%d.flags = up", key(g.k), n.Index)
-		case g.gw.Mode == GatewayAuto && (i.Link == "" || i.Mode != "bridge"):
-			return Iface{}, fmt.Errorf("%s = auto takes the address of the bridge: it needs lxc.net.%d.link and bridge mode", key(g.k), n.Index)
+		case g.gw.Mode == GatewayAuto && (i.Type != "veth" || i.Link == "" || i.Mode != "bridge"):
+			return Iface{}, fmt.Errorf("%s = auto takes the address of the bridge: it needs a veth, lxc.net.%d.link and bridge mode", key(g.k), n.Index)
 		}
 	}
 	for _, list := range [][]string{n.VethIPv4Routes, n.VethIPv6Routes} {

@@ -151,11 +151,14 @@ func TestPlanRefuses(t *testing.T) {
 		lines []string
 		err   string
 	}{
-		{"macvlan", []string{"lxc.net.0.type = macvlan"}, "lxc.net.0.type = macvlan is not supported yet"},
+		{"macvlan without a link", []string{"lxc.net.0.type = macvlan"}, "lxc.net.0.type = macvlan needs lxc.net.0.link"},
+		{"veth keys on a phys", []string{"lxc.net.0.type = phys", "lxc.net.0.link = x0", "lxc.net.0.veth.pair = p"}, "veth.* keys are for a veth"},
+		{"a phys twice", []string{"lxc.net.0.type = phys", "lxc.net.0.link = x0", "lxc.net.1.type = phys", "lxc.net.1.link = x0"}, "lxc.net.0 moves that interface already"},
+		{"macvlan gateway auto", []string{"lxc.net.0.type = macvlan", "lxc.net.0.link = x0", "lxc.net.0.flags = up", "lxc.net.0.ipv4.gateway = auto"}, "it needs a veth"},
 		{"gateway of a down link", []string{"lxc.net.0.type = veth", "lxc.net.0.ipv4.address = 10.0.0.2/24", "lxc.net.0.ipv4.gateway = 10.0.0.1"},
 			"lxc.net.0.ipv4.gateway needs lxc.net.0.flags = up"},
 		{"auto without a bridge", []string{"lxc.net.0.type = veth", "lxc.net.0.flags = up", "lxc.net.0.ipv4.gateway = auto"},
-			"needs lxc.net.0.link and bridge mode"},
+			"it needs a veth, lxc.net.0.link and bridge mode"},
 		{"auto in router mode", []string{"lxc.net.0.type = veth", "lxc.net.0.flags = up", "lxc.net.0.link = br0", "lxc.net.0.veth.mode = router", "lxc.net.0.ipv6.gateway = auto"},
 			"lxc.net.0.ipv6.gateway = auto takes the address of the bridge"},
 		{"routes in bridge mode", []string{"lxc.net.0.type = veth", "lxc.net.0.veth.ipv4.route = 10.5.0.0/16"}, "need lxc.net.0.veth.mode = router"},

@@ -20,6 +20,7 @@ import (
 type HostEnd struct {
 	Name  string `json:"name"`
 	Index int    `json:"index"`
+	Net   int    `json:"net"` // N of its lxc.net.N
 }
 
 // pairGoneWait is how long a start waits for a veth.pair name still held
@@ -32,7 +33,9 @@ const pairGoneWait = 3 * time.Second
 // already in pid's namespace, so that no end of it is ever left on the
 // host alone if the caller dies. It returns the host ends it made; on
 // failure it has removed them.
-func Setup(pid int, ifaces []Iface) ([]HostEnd, error) {
+// A phys interface is handed to keeper (nil when there is none) before it
+// is moved, for the way back.
+func Setup(pid int, ifaces []Iface, keeper *Keeper) ([]HostEnd, error) {
 	if len(ifaces) == 0 {
 		return nil, nil
 	}
@@ -53,9 +56,22 @@ func Setup(pid int, ifaces []Iface) ([]HostEnd, error) {
 	defer inside.Close()
 	var ends []HostEnd
 	for _, i := range ifaces {
-		end, err := setupVeth(host, inside, ns, i)
+		var end HostEnd
+		switch i.Type {
+		case "veth":
+			end, err = setupVeth(host, inside, ns, i)
+		case "phys":
+			err = setupPhys(host, inside, ns, i, keeper)
+		default:
+			err = setupOnParent(host, inside, ns, i)
+		}
 		if end.Index > 0 {
+			end.Net = i.Index
 			ends = append(ends, end)
+		}
+		if err == nil {
+			// As LXC: once this interface is made, before the next.
+			err = runScript(i, "up", end, pid)
 		}
 		if err != nil {
 			Teardown(ends)

@@ -118,7 +118,7 @@ func TestSetupBridge(t *testing.T) {
 		IPv6Gateway: Gateway{Mode: GatewayDev},
 	}
 	plain := Iface{Index: 1, Type: "veth", Link: "br0", Mode: "bridge", MTU: 1280}
-	ends, err := Setup(pid, []Iface{iface, plain})
+	ends, err := Setup(pid, []Iface{iface, plain}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestSetupBridge(t *testing.T) {
 
 	// A second start with the same pair name while the first holds it:
 	// refused after a wait, naming it.
-	if _, err := Setup(container(t), []Iface{{Index: 0, Type: "veth", Mode: "bridge", Pair: "vh0"}}); err == nil || !strings.Contains(err.Error(), "vh0") {
+	if _, err := Setup(container(t), []Iface{{Index: 0, Type: "veth", Mode: "bridge", Pair: "vh0"}}, nil); err == nil || !strings.Contains(err.Error(), "vh0") {
 		t.Errorf("a pair name in use: %v", err)
 	}
 
@@ -200,7 +200,7 @@ func TestSetupRouter(t *testing.T) {
 		IPv4Gateway: Gateway{Mode: GatewayAddr, Addr: netip.MustParseAddr("169.254.0.1")},
 		HostRoutes:  []netip.Prefix{netip.MustParsePrefix("10.8.0.0/24")},
 	}
-	ends, err := Setup(pid, []Iface{iface})
+	ends, err := Setup(pid, []Iface{iface}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func netlinkHandle(t *testing.T) *netlink.Handle {
 func TestSetupFailureCleans(t *testing.T) {
 	privateHost(t)
 	pid := container(t)
-	_, err := Setup(pid, []Iface{{Index: 0, Type: "veth", Mode: "bridge", Pair: "vf0"}, {Index: 1, Type: "veth", Mode: "bridge", Link: "nobr"}})
+	_, err := Setup(pid, []Iface{{Index: 0, Type: "veth", Mode: "bridge", Pair: "vf0"}, {Index: 1, Type: "veth", Mode: "bridge", Link: "nobr"}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "lxc.net.1: link nobr: no such interface") {
 		t.Fatalf("Setup = %v", err)
 	}
