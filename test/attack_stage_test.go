@@ -23,6 +23,8 @@ func TestAttackHiddenStages(t *testing.T) {
 		{"__golxc-userns-stage", "0", "/bin/touch", "touch", marker},
 		{"__init"},
 		{"__attach"},
+		{"__golxc-netkeeper"},
+		{"__golxc-unshare-stage", "0:0", "", "false", "/bin/touch", "touch", marker},
 	} {
 		for _, tool := range []string{"lxc-info", "lxc-ls"} {
 			_, errs, code := run(t, tool, args...)

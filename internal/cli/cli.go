@@ -85,8 +85,16 @@ func Main(args []string) int {
 			}
 			return lxc.RunAttachHelper()
 		case unshareStageArg:
+			if !fdIs(3, unix.S_IFIFO) {
+				return stageRefused(args[1])
+			}
 			return runUnshareStage(args[2:])
 		case network.KeeperArg:
+			// A network namespace (3), the init's pidfd (4), a pipe (5).
+			var sfs unix.Statfs_t
+			if unix.Fstatfs(3, &sfs) != nil || sfs.Type != unix.NSFS_MAGIC || !fdIs(5, unix.S_IFIFO) {
+				return stageRefused(args[1])
+			}
 			return network.RunKeeper()
 		case lxc.RemoveTreeArg:
 			// Only as root of the user namespace removeTree made.
