@@ -127,34 +127,29 @@ func AllCaps() []string {
 // what the next execve from this thread inherits: call it on a locked
 // thread that then execs or forks.
 func LimitBounding(keep []string) error {
-	want := make(map[int]bool, len(keep))
-	for _, k := range keep {
-		n, err := CapNumber(k)
-		if err != nil {
-			return err
+	return dropBounding(keep, func(c int) error {
+		return unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+	})
+}
+
+// LimitBoundingAllThreads is LimitBounding for every thread of the
+// process: for a process that stays (golxc's own init as PID 1), whose
+// threads the Go runtime may use for anything, including a fork.
+func LimitBoundingAllThreads(keep []string) error {
+	return dropBounding(keep, func(c int) error {
+		if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0); errno != 0 {
+			return errno
 		}
-		want[n] = true
-	}
-	last := LastCap()
-	for i := 0; i <= last; i++ {
-		if want[i] {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(i), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop capability %s: %w", CapName(i), err)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // CapMask is the bit set of the capabilities named (OCI names): bit n
 // for capability n.
 func CapMask(names []string) (uint64, error) { return capMask(names) }
 
-// LimitBoundingAllThreads is LimitBounding for every thread of the
-// process: for a process that stays (golxc's own init as PID 1), whose
-// threads the Go runtime may use for anything, including a fork.
-func LimitBoundingAllThreads(keep []string) error {
+// dropBounding calls drop for every capability of this kernel not in keep.
+func dropBounding(keep []string, drop func(int) error) error {
 	want := make(map[int]bool, len(keep))
 	for _, k := range keep {
 		n, err := CapNumber(k)
@@ -168,8 +163,8 @@ func LimitBoundingAllThreads(keep []string) error {
 		if want[i] {
 			continue
 		}
-		if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(i), 0); errno != 0 && errno != unix.EINVAL {
-			return fmt.Errorf("drop capability %s: %w", CapName(i), errno)
+		if err := drop(i); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %s: %w", CapName(i), err)
 		}
 	}
 	return nil
