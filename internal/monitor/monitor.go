@@ -246,12 +246,11 @@ func (m *Monitor) createPayload() error {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
 	m.payload = payload
+	settings := make([]cgroup.Setting, 0, len(m.o.Cgroups))
 	for _, s := range m.o.Cgroups {
-		if err := payload.Set(s.Version, s.Key, s.Value); err != nil {
-			return err
-		}
+		settings = append(settings, cgroup.Setting{Version: s.Version, Key: s.Key, Value: s.Value})
 	}
-	return nil
+	return payload.Apply(settings)
 }
 
 func (m *Monitor) spawn() error {
