@@ -246,11 +246,15 @@ func (m *Monitor) createPayload() error {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
 	m.payload = payload
+	return payload.ApplyLimits(m.cgroupSettings())
+}
+
+func (m *Monitor) cgroupSettings() []cgroup.Setting {
 	settings := make([]cgroup.Setting, 0, len(m.o.Cgroups))
 	for _, s := range m.o.Cgroups {
 		settings = append(settings, cgroup.Setting{Version: s.Version, Key: s.Key, Value: s.Value})
 	}
-	return payload.Apply(settings)
+	return settings
 }
 
 func (m *Monitor) spawn() error {
@@ -263,6 +267,7 @@ func (m *Monitor) spawn() error {
 		Enter:       m.payload.Enter,
 		Network:     m.networkUp,
 		Delegate:    m.payload.Chown,
+		Configured:  m.configured,
 		CgroupFD:    -1,
 	})
 	if err != nil {
