@@ -275,3 +275,76 @@ func TestCpusetPins(t *testing.T) {
 		t.Errorf("the container's init is not pinned to cpu 0")
 	}
 }
+
+// TestProcessLimits: lxc.prlimit.*, lxc.sysctl.* and lxc.proc.* are set
+// on init before it runs, the sysctls in the container's own namespaces
+// only (the host's values stay), and a host-wide sysctl is refused by
+// name with nothing left behind.
+func TestProcessLimits(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	hostFwd := readTrim(t, "/proc/sys/net/ipv4/ip_forward")
+	hostShm := readTrim(t, "/proc/sys/kernel/shmmax")
+	hostInitAdj := readTrim(t, "/proc/1/oom_score_adj")
+	want := "0"
+	if hostFwd == "0" {
+		want = "1"
+	}
+	n := l.createBusybox(
+		"lxc.prlimit.nofile = 1000:2000",
+		"lxc.prlimit.core = unlimited",
+		"lxc.sysctl.net.ipv4.ip_forward = "+want,
+		"lxc.sysctl.kernel.shmmax = 12345678",
+		"lxc.sysctl.kernel.domainname = golxc.test",
+		"lxc.proc.oom_score_adj = 567",
+	)
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	pid := l.initPID(n)
+	limits, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range [][]string{{"Max open files", "1000", "2000"}, {"Max core file size", "unlimited", "unlimited"}} {
+		found := false
+		for _, line := range strings.Split(string(limits), "\n") {
+			if rest, ok := strings.CutPrefix(line, w[0]); ok {
+				f := strings.Fields(rest)
+				found = len(f) >= 2 && f[0] == w[1] && f[1] == w[2]
+			}
+		}
+		if !found {
+			t.Errorf("init's %s: want %s %s in\n%s", w[0], w[1], w[2], limits)
+		}
+	}
+	if got := readTrim(t, "/proc/"+strconv.Itoa(pid)+"/oom_score_adj"); got != "567" {
+		t.Errorf("init's oom_score_adj = %s, want 567", got)
+	}
+	// The stage is PID 1 of its namespace but not of the host's procfs.
+	if got := readTrim(t, "/proc/1/oom_score_adj"); got != hostInitAdj {
+		t.Errorf("the host's PID 1 oom_score_adj is %s after the start, was %s", got, hostInitAdj)
+	}
+	out := l.attach(n, "/bin/sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/kernel/domainname")
+	if f := strings.Fields(out); len(f) != 3 || f[0] != want || f[1] != "12345678" || f[2] != "golxc.test" {
+		t.Errorf("sysctls inside: %q, want %s 12345678 golxc.test", out, want)
+	}
+	if got := readTrim(t, "/proc/sys/net/ipv4/ip_forward"); got != hostFwd {
+		t.Errorf("the host's ip_forward is %s after the start, was %s", got, hostFwd)
+	}
+	if got := readTrim(t, "/proc/sys/kernel/shmmax"); got != hostShm {
+		t.Errorf("the host's shmmax is %s after the start, was %s", got, hostShm)
+	}
+
+	for _, line := range []string{"lxc.sysctl.kernel.core_pattern = |/bin/evil", "lxc.sysctl.vm.swappiness = 1"} {
+		key, _, _ := strings.Cut(line, " =")
+		t.Run(key, func(t *testing.T) {
+			l := l.with(t)
+			n := l.createBusybox(line)
+			_, errs, code := l.run("lxc-start", "-n", n)
+			if code == 0 || !strings.Contains(errs, key) || !strings.Contains(errs, "host-wide") {
+				t.Errorf("lxc-start with %q: exit %d, %q; want a refusal naming %s", line, code, errs, key)
+			}
+			assertNoCgroups(t, n, "a refused start")
+		})
+	}
+}

@@ -107,6 +107,12 @@ func stage() error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
+	if err := applySysctls(spec); err != nil {
+		return err
+	}
+	if err := applyProcFiles(spec); err != nil {
+		return err
+	}
 	ptys, err := buildRoot(spec, m.NullFDs, rootFD)
 	if err != nil {
 		return err
@@ -128,6 +134,9 @@ func stage() error {
 		if err := awaitConfigured(); err != nil {
 			return err
 		}
+	}
+	if err := applyRlimits(spec); err != nil {
+		return err
 	}
 	return execInit(spec)
 }
