@@ -278,3 +278,39 @@ func TestRealDevicesV2(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceLinesPerHost: a config with both sets (common.conf) is
+// confined by the set the host can apply; a lone set the host cannot
+// apply is kept, for the start to fail naming it.
+func TestDeviceLinesPerHost(t *testing.T) {
+	both := []Setting{
+		{1, "devices.deny", "a"}, {1, "memory.limit_in_bytes", "1G"}, {1, "devices.allow", "c 1:3 rwm"},
+		{2, "devices.deny", "a"}, {2, "devices.allow", "c 1:3 rwm"},
+	}
+	onlyV1 := both[:3]
+	for _, c := range []struct {
+		name         string
+		set          []Setting
+		hasV1, hasV2 bool
+		n1, n2       int
+	}{
+		{"hybrid", both, true, true, 2, 2},
+		{"pure v1", both, true, false, 2, 0},
+		{"pure v2", both, false, true, 0, 2},
+		{"v1 lines on pure v2", onlyV1, false, true, 2, 0},
+		{"neither", both, false, false, 2, 2},
+	} {
+		v1, v2 := deviceLines(c.set, c.hasV1, c.hasV2)
+		if len(v1) != c.n1 || len(v2) != c.n2 {
+			t.Errorf("%s: %d v1 and %d v2 lines, want %d and %d", c.name, len(v1), len(v2), c.n1, c.n2)
+		}
+		for _, s := range append(v1, v2...) {
+			if !isDeviceKey(s.Key) {
+				t.Errorf("%s: %s picked as a device line", c.name, s.Key)
+			}
+		}
+	}
+	if v1, _ := deviceLines(both, true, true); v1[0].Value != "a" || v1[1].Value != "c 1:3 rwm" {
+		t.Errorf("v1 lines out of file order: %v", v1)
+	}
+}

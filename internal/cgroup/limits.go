@@ -44,38 +44,46 @@ func (g *Group) ApplyDevices(settings []Setting) error {
 	if g.err != nil {
 		return g.err
 	}
-	var v1Lines, v2Lines bool
-	for _, s := range settings {
-		if isDeviceKey(s.Key) {
-			v1Lines = v1Lines || s.Version == 1
-			v2Lines = v2Lines || s.Version == 2
+	v1, v2 := deviceLines(settings, g.v1With("devices") != nil, g.v2 != nil)
+	for _, s := range v1 {
+		if err := g.Set(1, s.Key, s.Value); err != nil {
+			return err
 		}
 	}
-	hasV1 := g.v1With("devices") != nil
 	var rules []DeviceRule
-	for _, s := range settings {
-		if !isDeviceKey(s.Key) {
-			continue
+	for _, s := range v2 {
+		r, err := ParseDeviceRule(s.Key == "devices.allow", s.Value)
+		if err != nil {
+			return fmt.Errorf("%s = %s: %w", configKey(2, s.Key), s.Value, err)
 		}
-		switch {
-		case s.Version == 1 && !hasV1 && v2Lines && g.v2 != nil:
-			// confined by the v2 lines
-		case s.Version == 2 && g.v2 == nil && v1Lines && hasV1:
-			// confined by the v1 lines
-		case s.Version == 2:
-			r, err := ParseDeviceRule(s.Key == "devices.allow", s.Value)
-			if err != nil {
-				return fmt.Errorf("%s = %s: %w", configKey(2, s.Key), s.Value, err)
-			}
-			rules = append(rules, r)
-		default:
-			if err := g.Set(s.Version, s.Key, s.Value); err != nil {
-				return err
-			}
-		}
+		rules = append(rules, r)
 	}
-	if rules != nil {
+	if v2 != nil {
 		return g.SetDevicesV2(rules)
 	}
 	return nil
+}
+
+// deviceLines picks the device lines to apply on a host with (hasV1) or
+// without a v1 devices hierarchy and with or without cgroup2 (hasV2):
+// each version's own, but a set the host cannot apply is dropped when
+// the other set can be. Lines left for a missing hierarchy stay, so that
+// the start fails naming them.
+func deviceLines(settings []Setting, hasV1, hasV2 bool) (v1, v2 []Setting) {
+	for _, s := range settings {
+		if isDeviceKey(s.Key) {
+			if s.Version == 1 {
+				v1 = append(v1, s)
+			} else {
+				v2 = append(v2, s)
+			}
+		}
+	}
+	if !hasV1 && hasV2 && v2 != nil {
+		v1 = nil
+	}
+	if !hasV2 && hasV1 && v1 != nil {
+		v2 = nil
+	}
+	return v1, v2
 }
