@@ -204,8 +204,11 @@ func TestMemoryLimitOOM(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	n := l.createBusybox(
-		"lxc.cgroup.memory.limit_in_bytes = 32M",
+		// memsw first, as a user may write it: LXC writes it after the
+		// memory limit, or the kernel refuses it.
 		"lxc.cgroup.memory.memsw.limit_in_bytes = 32M",
+		"lxc.cgroup.memory.limit_in_bytes = 32M",
+		"lxc.cgroup.memory.soft_limit_in_bytes = 16M",
 	)
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)

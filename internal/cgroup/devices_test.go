@@ -314,3 +314,21 @@ func TestDeviceLinesPerHost(t *testing.T) {
 		t.Errorf("v1 lines out of file order: %v", v1)
 	}
 }
+
+func TestOrderLimits(t *testing.T) {
+	in := []Setting{
+		{1, "memory.memsw.limit_in_bytes", "64M"}, {1, "pids.max", "10"},
+		{1, "memory.limit_in_bytes", "32M"}, {1, "cpu.shares", "512"},
+	}
+	var got []string
+	for _, s := range orderLimits(in) {
+		got = append(got, s.Key)
+	}
+	want := "pids.max memory.limit_in_bytes memory.memsw.limit_in_bytes cpu.shares"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order %v, want %s", got, want)
+	}
+	if out := orderLimits(in[1:]); len(out) != 3 || out[1].Key != "memory.limit_in_bytes" {
+		t.Errorf("without memsw: %v", out)
+	}
+}

@@ -18,7 +18,7 @@ func (g *Group) ApplyLimits(settings []Setting) error {
 	if g.err != nil {
 		return g.err
 	}
-	for _, s := range settings {
+	for _, s := range orderLimits(settings) {
 		if isDeviceKey(s.Key) {
 			continue
 		}
@@ -27,6 +27,31 @@ func (g *Group) ApplyLimits(settings []Setting) error {
 		}
 	}
 	return nil
+}
+
+// orderLimits returns settings in file order but for v1's
+// memory.memsw.limit_in_bytes, moved after the last
+// memory.limit_in_bytes, as LXC does: the kernel refuses a memory+swap
+// limit below the memory limit, which is unlimited until written.
+func orderLimits(settings []Setting) []Setting {
+	last := -1
+	for i, s := range settings {
+		if s.Version == 1 && s.Key == "memory.limit_in_bytes" {
+			last = i
+		}
+	}
+	var out, memsw []Setting
+	for i, s := range settings {
+		if s.Version == 1 && s.Key == "memory.memsw.limit_in_bytes" && i < last {
+			memsw = append(memsw, s)
+			continue
+		}
+		out = append(out, s)
+		if i == last {
+			out = append(out, memsw...)
+		}
+	}
+	return out
 }
 
 // ApplyDevices applies the device lines, once the container's /dev and
