@@ -175,6 +175,8 @@ func TestLimitRefusedCleanly(t *testing.T) {
 		{"lxc.cgroup.memory.limit_in_bytes = lots", "lxc.cgroup.memory.limit_in_bytes", "memory.limit_in_bytes", "invalid argument"},
 		{"lxc.cgroup.pids.nonesuch = 1", "lxc.cgroup.pids.nonesuch", "pids.nonesuch", "no such file or directory"},
 		{"lxc.cgroup.cpuset.cpus = 4095", "lxc.cgroup.cpuset.cpus", "cpuset.cpus", "numerical result out of range"},
+		{"lxc.cgroup.hugetlb.2MB.limit_in_bytes = 1G", "lxc.cgroup.hugetlb.2MB.limit_in_bytes", "hugetlb", "no cgroup v1 hierarchy has controller"},
+		{"lxc.cgroup2.memory.max = 1G", "lxc.cgroup2.memory.max", "memory.max", "no such file or directory"},
 		{"lxc.cgroup2.devices.allow = c 1:x rwm", "lxc.cgroup2.devices.allow", "c 1:x rwm", "not a number"},
 	} {
 		t.Run(c.key, func(t *testing.T) {
@@ -349,5 +351,50 @@ func TestProcessLimits(t *testing.T) {
 			}
 			assertNoCgroups(t, n, "a refused start")
 		})
+	}
+}
+
+// TestCgroupV1LimitsWritten: the v1 limits of cpu, cpuset, blkio, pids and
+// memory are in the container's cgroups as the config says, before init
+// runs (init's own cgroup files read them back while it runs).
+func TestCgroupV1LimitsWritten(t *testing.T) {
+	t.Parallel()
+	for _, c := range []string{"cpu", "cpuset", "blkio", "pids", "memory"} {
+		if _, err := os.Stat("/sys/fs/cgroup/" + c); err != nil {
+			t.Skipf("no v1 %s hierarchy", c)
+		}
+	}
+	dev, _ := hostRootDisk(t)
+	disk := strconv.Itoa(int(unix.Major(dev))) + ":" + strconv.Itoa(int(unix.Minor(dev)))
+	want := map[string]string{
+		"cpu/cpu.shares":                       "512",
+		"cpu/cpu.cfs_period_us":                "50000",
+		"cpu/cpu.cfs_quota_us":                 "25000",
+		"cpuset/cpuset.mems":                   "0",
+		"blkio/blkio.throttle.read_bps_device": disk + " 1048576",
+		"pids/pids.max":                        "64",
+		"memory/memory.soft_limit_in_bytes":    strconv.Itoa(64 << 20),
+		"memory/memory.limit_in_bytes":         strconv.Itoa(128 << 20),
+		"memory/memory.memsw.limit_in_bytes":   strconv.Itoa(256 << 20),
+	}
+	l := newLab(t)
+	n := l.createBusybox(
+		"lxc.cgroup.cpu.shares = 512",
+		"lxc.cgroup.cpu.cfs_period_us = 50000",
+		"lxc.cgroup.cpu.cfs_quota_us = 25000",
+		"lxc.cgroup.cpuset.mems = 0",
+		"lxc.cgroup.blkio.throttle.read_bps_device = "+disk+" 1048576",
+		"lxc.cgroup.pids.max = 64",
+		"lxc.cgroup.memory.soft_limit_in_bytes = 64M",
+		"lxc.cgroup.memory.memsw.limit_in_bytes = 256M",
+		"lxc.cgroup.memory.limit_in_bytes = 128M",
+	)
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	for f, v := range want {
+		ctrl, file, _ := strings.Cut(f, "/")
+		if got := readTrim(t, filepath.Join("/sys/fs/cgroup", ctrl, "lxc.payload."+n, file)); got != v {
+			t.Errorf("%s = %q, want %q", f, got, v)
+		}
 	}
 }
