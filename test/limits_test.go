@@ -176,7 +176,8 @@ func TestLimitRefusedCleanly(t *testing.T) {
 		{"lxc.cgroup.pids.nonesuch = 1", "lxc.cgroup.pids.nonesuch", "pids.nonesuch", "no such file or directory"},
 		{"lxc.cgroup.cpuset.cpus = 4095", "lxc.cgroup.cpuset.cpus", "cpuset.cpus", "numerical result out of range"},
 		{"lxc.cgroup.hugetlb.2MB.limit_in_bytes = 1G", "lxc.cgroup.hugetlb.2MB.limit_in_bytes", "hugetlb", "no cgroup v1 hierarchy has controller"},
-		{"lxc.cgroup2.memory.max = 1G", "lxc.cgroup2.memory.max", "memory.max", "no such file or directory"},
+		// This host's cgroup2 has no controllers: all are bound to v1.
+		{"lxc.cgroup2.memory.max = 1G", "lxc.cgroup2.memory.max", "cgroup.controllers", "does not offer the memory controller"},
 		{"lxc.cgroup2.devices.allow = c 1:x rwm", "lxc.cgroup2.devices.allow", "c 1:x rwm", "not a number"},
 	} {
 		t.Run(c.key, func(t *testing.T) {
@@ -377,8 +378,7 @@ func TestCgroupV1LimitsWritten(t *testing.T) {
 		"memory/memory.limit_in_bytes":         strconv.Itoa(128 << 20),
 		"memory/memory.memsw.limit_in_bytes":   strconv.Itoa(256 << 20),
 	}
-	l := newLab(t)
-	n := l.createBusybox(
+	lines := []string{
 		"lxc.cgroup.cpu.shares = 512",
 		"lxc.cgroup.cpu.cfs_period_us = 50000",
 		"lxc.cgroup.cpu.cfs_quota_us = 25000",
@@ -388,7 +388,13 @@ func TestCgroupV1LimitsWritten(t *testing.T) {
 		"lxc.cgroup.memory.soft_limit_in_bytes = 64M",
 		"lxc.cgroup.memory.memsw.limit_in_bytes = 256M",
 		"lxc.cgroup.memory.limit_in_bytes = 128M",
-	)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
+		lines = append(lines, "lxc.cgroup2.cgroup.max.depth = 3") // a core file of the unified hierarchy
+		want["unified/cgroup.max.depth"] = "3"
+	}
+	l := newLab(t)
+	n := l.createBusybox(lines...)
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	for f, v := range want {

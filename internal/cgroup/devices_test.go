@@ -332,3 +332,26 @@ func TestOrderLimits(t *testing.T) {
 		t.Errorf("without memsw: %v", out)
 	}
 }
+
+// TestEnableFor: the controllers lxc.cgroup2 keys name are enabled in the
+// base's cgroup.subtree_control (core files and device lines need none);
+// one the base does not offer fails naming the key.
+func TestEnableFor(t *testing.T) {
+	l := v2Fixture(t)
+	sc := filepath.Join(l.Unified, "cgroup.subtree_control")
+	mustWrite(t, sc, "cpu\n")
+	err := l.EnableFor([]Setting{
+		{2, "cgroup.max.depth", "3"}, {2, "devices.allow", "a"}, {1, "memory.limit_in_bytes", "1G"},
+		{2, "memory.max", "1G"}, {2, "cpu.max", "max"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustRead(t, sc); got != "+memory" {
+		t.Errorf("cgroup.subtree_control written %q, want +memory (cpu is on already)", got)
+	}
+	err = l.EnableFor([]Setting{{2, "rdma.max", "mlx4_0 hca_handle=2"}})
+	if err == nil || !strings.HasPrefix(err.Error(), "set lxc.cgroup2.rdma.max: ") || !strings.Contains(err.Error(), "does not offer") {
+		t.Errorf("rdma on a base without it: %v", err)
+	}
+}

@@ -1,6 +1,11 @@
 package cgroup
 
-import "fmt"
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+)
 
 // Setting is one lxc.cgroup.KEY (Version 1) or lxc.cgroup2.KEY (Version
 // 2) line of a container's config.
@@ -111,4 +116,43 @@ func deviceLines(settings []Setting, hasV1, hasV2 bool) (v1, v2 []Setting) {
 		v2 = nil
 	}
 	return v1, v2
+}
+
+// v2Controllers are the cgroup2 controllers whose files a lxc.cgroup2
+// key may name; other prefixes are core files (cgroup.*) or not a
+// controller the base has to enable.
+var v2Controllers = []string{"cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc"}
+
+// EnableFor enables, in the base's cgroup.subtree_control, the cgroup2
+// controllers the lxc.cgroup2 settings need, as LXC does: a group's
+// memory.max exists only when its parent enables memory. A controller the
+// base does not offer (this host's cgroup2 may have none: they are bound
+// to the v1 hierarchies) fails in one line naming the key. The groups are
+// made right under the base, so the base is the only level to enable.
+func (l *Layout) EnableFor(settings []Setting) error {
+	var ctrls, keys []string
+	for _, s := range settings {
+		if s.Version != 2 || isDeviceKey(s.Key) {
+			continue
+		}
+		ctrl, _, _ := strings.Cut(s.Key, ".")
+		if !slices.Contains(v2Controllers, ctrl) {
+			continue
+		}
+		if l.Unified != "" && !slices.Contains(l.UnifiedControllers, ctrl) {
+			return fmt.Errorf("set %s: the host's cgroup2 does not offer the %s controller here (not in %s)",
+				configKey(2, s.Key), ctrl, filepath.Join(l.Unified, "cgroup.controllers"))
+		}
+		if !slices.Contains(ctrls, ctrl) {
+			ctrls = append(ctrls, ctrl)
+			keys = append(keys, configKey(2, s.Key))
+		}
+	}
+	if len(ctrls) == 0 {
+		return nil
+	}
+	if err := l.EnableControllers(ctrls...); err != nil {
+		return fmt.Errorf("set %s: %w", strings.Join(keys, ", "), err)
+	}
+	return nil
 }

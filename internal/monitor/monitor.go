@@ -246,6 +246,9 @@ func (m *Monitor) createPayload() error {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
 	m.payload = payload
+	if err := m.layout.EnableFor(m.cgroupSettings()); err != nil {
+		return err
+	}
 	return payload.ApplyLimits(m.cgroupSettings())
 }
 
