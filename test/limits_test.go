@@ -383,7 +383,7 @@ func TestCgroupV1LimitsWritten(t *testing.T) {
 		"lxc.cgroup.cpu.cfs_period_us = 50000",
 		"lxc.cgroup.cpu.cfs_quota_us = 25000",
 		"lxc.cgroup.cpuset.mems = 0",
-		"lxc.cgroup.blkio.throttle.read_bps_device = "+disk+" 1048576",
+		"lxc.cgroup.blkio.throttle.read_bps_device = " + disk + " 1048576",
 		"lxc.cgroup.pids.max = 64",
 		"lxc.cgroup.memory.soft_limit_in_bytes = 64M",
 		"lxc.cgroup.memory.memsw.limit_in_bytes = 256M",
