@@ -118,7 +118,7 @@ func TestDistroConfigs(t *testing.T) {
 	if len(distros) == 0 {
 		t.Skip("Debian's lxc package is not installed (no " + src + "/*.common.conf)")
 	}
-	l := newLab(t)
+	l := usernsLab(t) // an lxcpath the id-mapped flavours' root can search too
 	dir := filepath.Join(l.aux, "config")
 	copyConfigDir(t, src, dir)
 	for _, d := range distros {
@@ -134,6 +134,26 @@ func TestDistroConfigs(t *testing.T) {
 			l.waitState(n, "RUNNING", 10*time.Second)
 			if got := l.attach(n, "/bin/sh", "-c", "echo x > /dev/null && echo alive"); strings.TrimSpace(got) != "alive" {
 				t.Errorf("attach into the %s container: %q", base, got)
+			}
+		})
+		// The id-mapped flavour: DISTRO.userns.conf after the common
+		// one clears the device lines (mknod is refused in a user
+		// namespace anyway) and the capability drops.
+		userns := strings.TrimSuffix(base, ".common.conf") + ".userns.conf"
+		if _, err := os.Stat(filepath.Join(src, userns)); err != nil {
+			continue
+		}
+		t.Run(strings.TrimSuffix(userns, ".conf"), func(t *testing.T) {
+			t.Parallel()
+			l := l.with(t)
+			n := l.createBusybox(append([]string{"lxc.include = " + filepath.Join(dir, base), "lxc.include = " + filepath.Join(dir, userns)}, idmapLines...)...)
+			out, errs, code := l.run("lxc-start", "-n", n)
+			if code != 0 {
+				t.Fatalf("lxc-start with %s and %s: exit %d\nstdout: %s\nstderr: %s", base, userns, code, out, errs)
+			}
+			l.waitState(n, "RUNNING", 10*time.Second)
+			if got := l.attach(n, "/bin/sh", "-c", "echo x > /dev/null && echo alive"); strings.TrimSpace(got) != "alive" {
+				t.Errorf("attach into the %s container: %q", userns, got)
 			}
 		})
 	}
