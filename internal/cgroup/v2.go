@@ -133,7 +133,9 @@ func waitUntil(ctx context.Context, watch string, cond func() (bool, error)) err
 // unified base by writing "+name" to its cgroup.subtree_control; a group's
 // files such as memory.max exist only when the parent enables them.
 // CreateGroup never does this, as it changes a directory the container does
-// not own; on a systemd host the root already enables the usual ones.
+// not own; a start does it for the controllers its lxc.cgroup2 keys name
+// (EnableFor), as LXC does. On a systemd host the root already enables the
+// usual ones.
 func (l *Layout) EnableControllers(controllers ...string) error {
 	if l.Unified == "" {
 		return errors.New("enable cgroup2 controllers: no cgroup2 hierarchy is mounted")
@@ -150,7 +152,7 @@ func (l *Layout) EnableControllers(controllers ...string) error {
 			return fmt.Errorf("enable cgroup2 controllers: invalid name %q", c)
 		}
 		if !slices.Contains(l.UnifiedControllers, c) {
-			return fmt.Errorf("enable cgroup2 controller %s: not in %s", c, filepath.Join(l.Unified, "cgroup.controllers"))
+			return fmt.Errorf("enable cgroup2 controller %s: the host does not offer it here (not in %s)", c, filepath.Join(l.Unified, "cgroup.controllers"))
 		}
 		if !slices.Contains(enabled, c) {
 			add = append(add, "+"+c)

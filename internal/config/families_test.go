@@ -298,7 +298,7 @@ lxc.cgroup.dir = x
 		"lxc.apparmor.profile":           NeedsAppArmor,
 		"lxc.selinux.context":            NeedsSELinux,
 		"lxc.console.path":               Built,
-		"lxc.sysctl.net.ipv4.ip_forward": NotBuilt,
+		"lxc.sysctl.net.ipv4.ip_forward": Built,
 		"lxc.cgroup.dir":                 NotBuilt,
 		"lxc.cgroup2.memory.max":         Built,
 	}

@@ -78,10 +78,10 @@ var keyTable = []keyDef{
 	{name: "lxc.sched.core", doc: "1 to make the container a core scheduling domain",
 		field: flagField{ptr: func(c *Config) *bool { return &c.SchedCore }}, support: NotBuilt},
 	{name: "lxc.proc", list: true, doc: "with an empty value, removes every lxc.proc.* setting so far",
-		field: namedAllField{ptr: func(c *Config) *[]NamedValue { return &c.Proc }, prefix: "lxc.proc."}, support: NotBuilt},
+		field: namedAllField{ptr: func(c *Config) *[]NamedValue { return &c.Proc }, prefix: "lxc.proc."}, support: Built},
 	{name: "lxc.proc.", prefix: true, doc: "lxc.proc.FILE: a value written to /proc/PID/FILE of init (oom_score_adj ...)",
 		field:   namedField{ptr: func(c *Config) *[]NamedValue { return &c.Proc }, prefix: "lxc.proc.", name: parseProcName, value: parseNonEmpty},
-		support: NotBuilt},
+		support: Built},
 	{name: "lxc.ephemeral", doc: "1 to destroy the container when it stops",
 		field: flagField{ptr: func(c *Config) *bool { return &c.Ephemeral }}, support: NotBuilt},
 
@@ -174,15 +174,15 @@ var keyTable = []keyDef{
 
 	// Resource limits and sysctls.
 	{name: "lxc.prlimit", list: true, doc: "with an empty value, removes every lxc.prlimit.* setting so far",
-		field: namedAllField{ptr: func(c *Config) *[]NamedValue { return &c.Prlimit }, prefix: "lxc.prlimit."}, support: NotBuilt},
+		field: namedAllField{ptr: func(c *Config) *[]NamedValue { return &c.Prlimit }, prefix: "lxc.prlimit."}, support: Built},
 	{name: "lxc.prlimit.", prefix: true, doc: "lxc.prlimit.NAME: SOFT[:HARD] (a number or unlimited) for setrlimit(2) resource NAME (nofile, nproc ...)",
 		field:   namedField{ptr: func(c *Config) *[]NamedValue { return &c.Prlimit }, prefix: "lxc.prlimit.", name: parseRlimitName, value: parseRlimit},
-		support: NotBuilt},
+		support: Built},
 	{name: "lxc.sysctl", list: true, doc: "with an empty value, removes every lxc.sysctl.* setting so far",
-		field: namedAllField{ptr: func(c *Config) *[]NamedValue { return &c.Sysctl }, prefix: "lxc.sysctl."}, support: NotBuilt},
+		field: namedAllField{ptr: func(c *Config) *[]NamedValue { return &c.Sysctl }, prefix: "lxc.sysctl."}, support: Built},
 	{name: "lxc.sysctl.", prefix: true, doc: "lxc.sysctl.NAME: a kernel parameter set in the container (net.ipv4.ip_forward ...)",
 		field:   namedField{ptr: func(c *Config) *[]NamedValue { return &c.Sysctl }, prefix: "lxc.sysctl.", name: parseSysctlName, value: parseNonEmpty},
-		support: NotBuilt},
+		support: Built},
 
 	// Security modules, seccomp, keyring, no_new_privs.
 	{name: "lxc.apparmor.profile", doc: "AppArmor profile of the container: a name, unconfined, unchanged or generated",

@@ -107,6 +107,12 @@ func stage() error {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
+	if err := applySysctls(spec); err != nil {
+		return err
+	}
+	if err := applyProcFiles(spec); err != nil {
+		return err
+	}
 	ptys, err := buildRoot(spec, m.NullFDs, rootFD)
 	if err != nil {
 		return err
@@ -122,6 +128,14 @@ func stage() error {
 		}
 	}
 	if err := handOver(spec, ptys); err != nil {
+		return err
+	}
+	if m.Configure {
+		if err := awaitConfigured(); err != nil {
+			return err
+		}
+	}
+	if err := applyRlimits(spec); err != nil {
 		return err
 	}
 	return execInit(spec)
@@ -310,6 +324,27 @@ func nullStdio(root *rootfs.Root, spec *Spec, nullFDs []int) error {
 		if err := unix.Dup3(null, fd, 0); err != nil {
 			return fmt.Errorf("dup /dev/null to fd %d: %w", fd, err)
 		}
+	}
+	return nil
+}
+
+// awaitConfigured tells the parent the container is set up (its /dev
+// made, its ptys allocated) and waits for its go: the parent applies the
+// limits that would have stopped that setup (the device cgroup) and the
+// process's own (prlimits, /proc/PID files) now, before the exec.
+func awaitConfigured() error {
+	if err := send(syncFD, &message{Type: "configured"}, nil); err != nil {
+		return err
+	}
+	m, files, err := recv(syncFD)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if m == nil || m.Type != "go" {
+		return fmt.Errorf("init stage: expected the parent's go after setup")
 	}
 	return nil
 }

@@ -85,6 +85,11 @@ type StartOptions struct {
 	// the host uid and gid its root maps to, so that its init (systemd)
 	// can manage them, as LXC does for its payload cgroup.
 	Delegate func(uid, gid int) error
+	// Configured, called once the child has built the container (its
+	// /dev and ptys) and before it execs init, applies what must come
+	// after that setup: the device cgroup, which may refuse the very
+	// nodes the setup makes, and the init's prlimits and /proc files.
+	Configured func(pid int) error
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
@@ -218,7 +223,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return err
 		}
 	}
-	m := &message{Type: "spec", Spec: o.EncodedSpec}
+	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil}
 	var fds []int
 	if ns.userns() {
 		uid, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
@@ -301,6 +306,13 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				i = 1
 			}
 			p.TTYs = append(p.TTYs, files[i:]...)
+		case "configured":
+			if err := o.Configured(p.Pid); err != nil {
+				return err
+			}
+			if err := send(sock, &message{Type: "go"}, nil); err != nil {
+				return err
+			}
 		default:
 			for _, f := range files {
 				f.Close()

@@ -63,6 +63,10 @@ type Spec struct {
 	// parent checks that the path it opens is still that namespace (a
 	// /proc/PID path whose process has exited names another, or none).
 	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs,omitempty"`
+	// ProcFiles (lxc.proc.*) are written to init's /proc/PID files.
+	// OCI.Process.Rlimits (lxc.prlimit.*) and OCI.Linux.Sysctl
+	// (lxc.sysctl.*) are set by the init stage too, before its exec.
+	ProcFiles []ProcFile `json:"procFiles,omitempty"`
 }
 
 // Seccomp is a compiled seccomp filter and how to load it.

@@ -11,7 +11,8 @@ import (
 
 // message is one datagram on the sync socket (SOCK_SEQPACKET, so each
 // message arrives whole). The parent sends "spec"; the child answers with
-// "ptys" (masters attached as SCM_RIGHTS) and then either "error" or
+// "ptys" (masters attached as SCM_RIGHTS), then, when asked, "configured"
+// (answered with "go"), and then either "error" or
 // nothing: the socket is close-on-exec, so EOF means exec succeeded.
 type message struct {
 	Type string `json:"type"`
@@ -40,6 +41,9 @@ type message struct {
 	// Join lists the namespaces whose descriptors come with the spec
 	// (after the rootfs's), for the stage to enter.
 	Join []specs.LinuxNamespaceType `json:"join,omitempty"`
+	// Configure asks the stage to say "configured" once set up and wait
+	// for the parent's "go" before its exec (StartOptions.Configured).
+	Configure bool `json:"configure,omitempty"`
 }
 
 const maxMessage = 1 << 20

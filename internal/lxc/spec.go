@@ -204,6 +204,10 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		s.Terminal = o.Terminal
 	}
 
+	if err := processLimits(s, cfg); err != nil {
+		return nil, nil, err
+	}
+
 	var cg []monitor.CgroupSetting
 	for _, c := range cfg.Cgroup {
 		cg = append(cg, monitor.CgroupSetting{Version: c.Version, Key: c.Key, Value: c.Value})

@@ -250,12 +250,18 @@ func (m *Monitor) createPayload() error {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
 	m.payload = payload
-	for _, s := range m.o.Cgroups {
-		if err := payload.Set(s.Version, s.Key, s.Value); err != nil {
-			return err
-		}
+	if err := m.layout.EnableFor(m.cgroupSettings()); err != nil {
+		return err
 	}
-	return nil
+	return payload.ApplyLimits(m.cgroupSettings())
+}
+
+func (m *Monitor) cgroupSettings() []cgroup.Setting {
+	settings := make([]cgroup.Setting, 0, len(m.o.Cgroups))
+	for _, s := range m.o.Cgroups {
+		settings = append(settings, cgroup.Setting{Version: s.Version, Key: s.Key, Value: s.Value})
+	}
+	return settings
 }
 
 func (m *Monitor) spawn() error {
@@ -268,6 +274,7 @@ func (m *Monitor) spawn() error {
 		Enter:       m.payload.Enter,
 		Network:     m.networkUp,
 		Delegate:    m.payload.Chown,
+		Configured:  m.configured,
 		CgroupFD:    -1,
 	})
 	if err != nil {

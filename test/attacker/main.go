@@ -11,6 +11,8 @@
 //	exe       try to read and rewrite /proc/1/exe; classify /proc/1/fd
 //	escape MAJOR:MINOR FSTYPE MARKER SOCKET HOSTNAME [mounts]
 //	          try each way out of a privileged container (escape.go)
+//	bpfdetach DIR
+//	          try to detach the device programs of the cgroup2 directory DIR
 //	watch SECRET DEV INO STOPFILE
 //	          scan /proc for processes that appear, and try on each what a
 //	          container's root can: read its environment and its memory for
@@ -64,6 +66,12 @@ func main() {
 		exe()
 	case "escape":
 		escape(os.Args[2:])
+	case "bpfdetach":
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: attacker bpfdetach CGROUP2DIR")
+			os.Exit(2)
+		}
+		bpfDetach(os.Args[2])
 	case "watch":
 		if len(os.Args) != 6 {
 			os.Exit(2)

@@ -1,0 +1,266 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+)
+
+// Device access bits, as the kernel passes them to a device program in the
+// upper half of bpf_cgroup_dev_ctx.access_type (BPF_DEVCG_ACC_*).
+const (
+	DevMknod uint32 = 1
+	DevRead  uint32 = 2
+	DevWrite uint32 = 4
+)
+
+// Device types, the lower half of access_type (BPF_DEVCG_DEV_*); DevAny is
+// the "a" of a rule, matching both.
+const (
+	DevAny   uint32 = 0
+	DevBlock uint32 = 1
+	DevChar  uint32 = 2
+)
+
+// anyNum is "*" as a major or minor number.
+const anyNum = -1
+
+// DeviceRule is one devices.allow or devices.deny line.
+type DeviceRule struct {
+	Allow  bool
+	All    bool   // the bare "a": every device, every access; resets the list
+	Type   uint32 // DevAny, DevBlock or DevChar
+	Major  int64  // anyNum for "*"
+	Minor  int64  // anyNum for "*"
+	Access uint32 // DevMknod|DevRead|DevWrite
+}
+
+// ParseDeviceRule parses the value of a devices.allow (allow) or
+// devices.deny line as LXC takes it (lxc.container.conf(5)): "a", or
+// "TYPE MAJOR:MINOR ACCESS" with TYPE a, b or c, MAJOR and MINOR a number
+// or "*", ACCESS letters of rwm. LXC takes no ranges other than "*"; an
+// "a" with numbers or access matches both types.
+func ParseDeviceRule(allow bool, value string) (DeviceRule, error) {
+	r := DeviceRule{Allow: allow, Major: anyNum, Minor: anyNum, Access: DevMknod | DevRead | DevWrite}
+	f := strings.Fields(value)
+	if len(f) == 0 || len(f) > 3 {
+		return r, fmt.Errorf("device rule %q: want \"a\" or \"TYPE MAJOR:MINOR ACCESS\"", value)
+	}
+	switch f[0] {
+	case "a":
+		r.Type = DevAny
+	case "b":
+		r.Type = DevBlock
+	case "c":
+		r.Type = DevChar
+	default:
+		return r, fmt.Errorf("device rule %q: type %q is not a, b or c", value, f[0])
+	}
+	if len(f) == 1 {
+		if r.Type != DevAny {
+			return r, fmt.Errorf("device rule %q: no MAJOR:MINOR", value)
+		}
+		r.All = true
+		return r, nil
+	}
+	maj, min, ok := strings.Cut(f[1], ":")
+	if !ok {
+		return r, fmt.Errorf("device rule %q: %q is not MAJOR:MINOR", value, f[1])
+	}
+	var err error
+	if r.Major, err = parseDevNum(maj); err != nil {
+		return r, fmt.Errorf("device rule %q: major: %w", value, err)
+	}
+	if r.Minor, err = parseDevNum(min); err != nil {
+		return r, fmt.Errorf("device rule %q: minor: %w", value, err)
+	}
+	if len(f) == 3 {
+		r.Access = 0
+		for _, c := range f[2] {
+			switch c {
+			case 'm':
+				r.Access |= DevMknod
+			case 'r':
+				r.Access |= DevRead
+			case 'w':
+				r.Access |= DevWrite
+			default:
+				return r, fmt.Errorf("device rule %q: access %q is not letters of rwm", value, f[2])
+			}
+		}
+	}
+	return r, nil
+}
+
+func parseDevNum(s string) (int64, error) {
+	if s == "*" {
+		return anyNum, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n > math.MaxInt32 {
+		return 0, fmt.Errorf("%q is not a number or *", s)
+	}
+	return int64(n), nil
+}
+
+// DevicePolicy is a list of rules reduced as LXC reduces cgroup2's
+// (lxc.container.conf(5)): a bare "a" resets the list and sets the
+// default (deny a: an allowlist, allow a: a denylist); in an allowlist
+// the deny rules are ignored, in a denylist the allow rules. With no bare
+// "a" the default is to allow, as a new v1 device cgroup under the root
+// does.
+type DevicePolicy struct {
+	DefaultAllow bool
+	Rules        []DeviceRule // all Allow == !DefaultAllow
+}
+
+// NewDevicePolicy reduces rules, in file order.
+func NewDevicePolicy(rules []DeviceRule) DevicePolicy {
+	p := DevicePolicy{DefaultAllow: true}
+	for _, r := range rules {
+		if r.All {
+			p = DevicePolicy{DefaultAllow: r.Allow}
+			continue
+		}
+		if r.Allow != p.DefaultAllow {
+			p.Rules = append(p.Rules, r)
+		}
+	}
+	return p
+}
+
+// Allows reports what the policy decides for one access; the compiled
+// program must decide the same (a test checks both on device tuples).
+func (p DevicePolicy) Allows(typ uint32, major, minor uint32, access uint32) bool {
+	for _, r := range p.Rules {
+		if !r.matches(typ, major, minor) {
+			continue
+		}
+		if p.DefaultAllow {
+			if access&r.Access != 0 {
+				return false // a deny rule that covers any part of the access
+			}
+		} else if access&^r.Access == 0 {
+			return true // an allow rule that covers all of it
+		}
+	}
+	return p.DefaultAllow
+}
+
+func (r DeviceRule) matches(typ, major, minor uint32) bool {
+	return (r.Type == DevAny || r.Type == typ) &&
+		(r.Major == anyNum || r.Major == int64(major)) &&
+		(r.Minor == anyNum || r.Minor == int64(minor))
+}
+
+// Program compiles the policy to a BPF_PROG_TYPE_CGROUP_DEVICE program:
+// it returns 1 to allow the access described by its context
+// (struct bpf_cgroup_dev_ctx: access_type = access<<16 | type, major,
+// minor, three u32s) and 0 to refuse it.
+func (p DevicePolicy) Program() asm.Instructions {
+	const (
+		rType   = asm.R2
+		rAccess = asm.R3
+		rMajor  = asm.R4
+		rMinor  = asm.R5
+		rTmp    = asm.R6
+	)
+	insns := asm.Instructions{
+		asm.LoadMem(rType, asm.R1, 0, asm.Word),
+		asm.Mov.Reg(rAccess, rType),
+		asm.And.Imm(rType, 0xffff),
+		asm.RSh.Imm(rAccess, 16),
+		asm.LoadMem(rMajor, asm.R1, 4, asm.Word),
+		asm.LoadMem(rMinor, asm.R1, 8, asm.Word),
+	}
+	verdict := int32(0)
+	if p.DefaultAllow {
+		verdict = 1
+	}
+	for i, r := range p.Rules {
+		next := "rule" + strconv.Itoa(i+1)
+		var block asm.Instructions
+		if r.Type != DevAny {
+			block = append(block, asm.JNE.Imm(rType, int32(r.Type), next))
+		}
+		if r.Major != anyNum {
+			block = append(block, asm.JNE.Imm(rMajor, int32(r.Major), next))
+		}
+		if r.Minor != anyNum {
+			block = append(block, asm.JNE.Imm(rMinor, int32(r.Minor), next))
+		}
+		block = append(block, asm.Mov.Reg(rTmp, rAccess))
+		if p.DefaultAllow {
+			// A deny rule: refuse when any requested bit is in it.
+			block = append(block,
+				asm.And.Imm(rTmp, int32(r.Access)),
+				asm.JEq.Imm(rTmp, 0, next),
+				asm.Mov.Imm(asm.R0, 0))
+		} else {
+			// An allow rule: allow when every requested bit is in it.
+			block = append(block,
+				asm.And.Imm(rTmp, int32(^r.Access&0xffff)),
+				asm.JNE.Imm(rTmp, 0, next),
+				asm.Mov.Imm(asm.R0, 1))
+		}
+		block = append(block, asm.Return())
+		if i > 0 {
+			block[0] = block[0].WithSymbol("rule" + strconv.Itoa(i))
+		}
+		insns = append(insns, block...)
+	}
+	last := asm.Mov.Imm(asm.R0, verdict)
+	if len(p.Rules) > 0 {
+		last = last.WithSymbol("rule" + strconv.Itoa(len(p.Rules)))
+	}
+	return append(insns, last, asm.Return())
+}
+
+// SetDevicesV2 compiles the lxc.cgroup2.devices.* rules (in file order)
+// and attaches the program to the group's cgroup2 directory, where it
+// stays until the directory is removed (a BPF_PROG_ATTACH attachment
+// needs no open descriptor). The kernel runs every program attached on
+// the way from the root, so a process inside cannot widen it by adding
+// one of its own below.
+func (g *Group) SetDevicesV2(rules []DeviceRule) error {
+	if g.err != nil {
+		return g.err
+	}
+	if g.v2 == nil {
+		return errors.New("set lxc.cgroup2.devices: no cgroup2 hierarchy is mounted")
+	}
+	spec := &ebpf.ProgramSpec{
+		Name:         "golxc_devices",
+		Type:         ebpf.CGroupDevice,
+		Instructions: NewDevicePolicy(rules).Program(),
+		License:      "GPL",
+	}
+	prog, err := ebpf.NewProgram(spec)
+	if err != nil {
+		return fmt.Errorf("set lxc.cgroup2.devices: load device program: %w", err)
+	}
+	defer prog.Close()
+	dir, err := os.OpenFile(g.v2.path, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return fmt.Errorf("set lxc.cgroup2.devices: %w", err)
+	}
+	defer dir.Close()
+	err = link.RawAttachProgram(link.RawAttachProgramOptions{
+		Target:  int(dir.Fd()),
+		Program: prog,
+		Attach:  ebpf.AttachCGroupDevice,
+		Flags:   unix.BPF_F_ALLOW_MULTI,
+	})
+	if err != nil {
+		return fmt.Errorf("set lxc.cgroup2.devices: attach device program to %s: %w", g.v2.path, err)
+	}
+	return nil
+}
