@@ -33,6 +33,10 @@ var Version = "0.1.0-dev"
 // tool that runs gets built: every invocation pays for one command.
 var tools = map[string]func() *cobra.Command{
 	"lxc-attach":        newAttach,
+	"lxc-cgroup":        newCgroup,
+	"lxc-freeze":        newFreeze,
+	"lxc-unfreeze":      newUnfreeze,
+	"lxc-wait":          newWait,
 	"lxc-checkconfig":   newCheckconfig,
 	"lxc-config":        newConfig,
 	"lxc-console":       newConsole,
