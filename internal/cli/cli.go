@@ -47,6 +47,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-execute":       newExecute,
 	"lxc-info":          newInfo,
 	"lxc-ls":            newLs,
+	"lxc-monitor":       newMonitor,
 	"lxc-start":         newStart,
 	"lxc-stop":          newStop,
 }
