@@ -196,4 +196,3 @@ func (w *Watcher) emit(s StateChange) {
 	defer w.outMu.Unlock()
 	w.out(s)
 }
-
