@@ -116,3 +116,104 @@ func parsePSI(s string) (PSI, error) {
 	}
 	return psi, nil
 }
+
+// Detail is the split of a group's CPU time and block I/O that lxc-top
+// shows beside Stats' totals.
+type Detail struct {
+	UserNanos, SysNanos   uint64 // CPU time in user and kernel mode
+	ReadBytes, WriteBytes uint64 // block I/O by direction
+	HasCPU, HasBlkIO      bool
+}
+
+// userHZ is the unit of v1 cpuacct.stat: USER_HZ, 100 on every
+// architecture Linux exports it for.
+const userHZ = 100
+
+// Detail reads the CPU split (v1 cpuacct.stat, v2 cpu.stat) and the block
+// I/O split (v1 blkio throttle file, v2 io.stat), from the hierarchy
+// Stats reads the totals from.
+func (g *Group) Detail() (Detail, error) {
+	var d Detail
+	if g.err != nil {
+		return d, g.err
+	}
+	var err error
+	if v1 := g.v1With("cpuacct"); v1 != nil {
+		p := filepath.Join(v1.path, "cpuacct.stat")
+		var u, s uint64
+		var hasU, hasS bool
+		if u, hasU, err = readKeyed(p, "user"); err == nil {
+			s, hasS, err = readKeyed(p, "system")
+		}
+		d.UserNanos, d.SysNanos, d.HasCPU = u*(1e9/userHZ), s*(1e9/userHZ), hasU && hasS
+	} else if g.v2 != nil {
+		p := filepath.Join(g.v2.path, "cpu.stat")
+		var u, s uint64
+		var hasU, hasS bool
+		if u, hasU, err = readKeyed(p, "user_usec"); err == nil {
+			s, hasS, err = readKeyed(p, "system_usec")
+		}
+		d.UserNanos, d.SysNanos, d.HasCPU = u*1000, s*1000, hasU && hasS
+	}
+	if err != nil {
+		return d, err
+	}
+	if v1 := g.v1With("blkio"); v1 != nil {
+		d.ReadBytes, d.WriteBytes, d.HasBlkIO, err = readBlkioSplit(filepath.Join(v1.path, "blkio.throttle.io_service_bytes"))
+	} else if g.v2 != nil {
+		d.ReadBytes, d.WriteBytes, d.HasBlkIO, err = readIOSplit(filepath.Join(g.v2.path, "io.stat"))
+	}
+	return d, err
+}
+
+// readBlkioSplit sums the "MAJ:MIN Read N" and "MAJ:MIN Write N" lines
+// of a v1 io_service_bytes file.
+func readBlkioSplit(path string) (r, w uint64, ok bool, err error) {
+	s, ok, err := readOptional(path)
+	if !ok || err != nil {
+		return 0, 0, false, err
+	}
+	for _, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || (f[1] != "Read" && f[1] != "Write") {
+			continue
+		}
+		n, err := strconv.ParseUint(f[2], 10, 64)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("read %s: %q: %w", path, line, err)
+		}
+		if f[1] == "Read" {
+			r += n
+		} else {
+			w += n
+		}
+	}
+	return r, w, true, nil
+}
+
+// readIOSplit sums rbytes and wbytes of a cgroup2 io.stat apart.
+func readIOSplit(path string) (r, w uint64, ok bool, err error) {
+	s, ok, err := readOptional(path)
+	if !ok || err != nil {
+		return 0, 0, false, err
+	}
+	for _, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		for _, kv := range f[min(1, len(f)):] {
+			k, v, _ := strings.Cut(kv, "=")
+			if k != "rbytes" && k != "wbytes" {
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return 0, 0, false, fmt.Errorf("read %s: %s: %w", path, kv, err)
+			}
+			if k == "rbytes" {
+				r += n
+			} else {
+				w += n
+			}
+		}
+	}
+	return r, w, true, nil
+}

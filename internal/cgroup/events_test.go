@@ -56,3 +56,36 @@ func TestEventsV2Fixture(t *testing.T) {
 		t.Error("io pressure without io.pressure")
 	}
 }
+
+func TestDetailFixtures(t *testing.T) {
+	dir := t.TempDir()
+	write := func(n, c string) {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("cpu.stat", "usage_usec 30\nuser_usec 10\nsystem_usec 20\n")
+	write("io.stat", "8:0 rbytes=100 wbytes=5 rios=1 wios=1\n8:16 rbytes=1 wbytes=2 rios=1 wios=1\n")
+	g := &Group{name: "c1", v2: &v2Dir{path: dir}}
+	d, err := g.Detail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.HasCPU || d.UserNanos != 10000 || d.SysNanos != 20000 || !d.HasBlkIO || d.ReadBytes != 101 || d.WriteBytes != 7 {
+		t.Errorf("v2 detail = %+v", d)
+	}
+	v1 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(v1, "cpuacct.stat"), []byte("user 3\nsystem 4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(v1, "blkio.throttle.io_service_bytes"), []byte("8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:0 Total 4608\nTotal 4608\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g = &Group{name: "c1", v1: []v1Dir{{path: v1, controllers: []string{"cpu", "cpuacct", "blkio"}}}}
+	if d, err = g.Detail(); err != nil {
+		t.Fatal(err)
+	}
+	if d.UserNanos != 30_000_000 || d.SysNanos != 40_000_000 || d.ReadBytes != 4096 || d.WriteBytes != 512 {
+		t.Errorf("v1 detail = %+v", d)
+	}
+}

@@ -50,6 +50,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-monitor":       newMonitor,
 	"lxc-start":         newStart,
 	"lxc-stop":          newStop,
+	"lxc-top":           newTop,
 }
 
 // ToolNames lists the tools golxc provides (for the Makefile's links).
