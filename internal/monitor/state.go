@@ -42,8 +42,6 @@ func (m *Monitor) setStateLocked(s string) {
 // Changes are taken from the history by number, so two that come between
 // two wake-ups (FREEZING then FROZEN) are both told.
 func (m *Monitor) serveWatch(c *net.UnixConn, r *bufio.Reader, req *Request) {
-	m.watchers.Add(1)
-	defer m.watchers.Add(-1)
 	_ = c.SetReadDeadline(time.Time{})
 	gone, stopWatch := watchHangup(c, r)
 	defer stopWatch()
@@ -52,7 +50,10 @@ func (m *Monitor) serveWatch(c *net.UnixConn, r *bufio.Reader, req *Request) {
 	if !req.History && m.seq > 0 {
 		last = m.seq - 1 // the current state first
 	}
+	// Counted from the moment its starting point is fixed.
+	m.watchers.Add(1)
 	m.mu.Unlock()
+	defer m.watchers.Add(-1)
 	for {
 		m.mu.Lock()
 		var out []transition
