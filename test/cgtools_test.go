@@ -80,6 +80,23 @@ func TestFreezeStopsProgress(t *testing.T) {
 		t.Fatalf("the counter did not resume after lxc-unfreeze (still %d)", before)
 	}
 
+	// Frozen by hand through cgroup2: lxc-info reads it as LXC's does
+	// from the freezer, attach is refused, lxc-unfreeze thaws it.
+	if _, err := os.Stat("/sys/fs/cgroup/unified/lxc.payload." + n + "/cgroup.freeze"); err == nil {
+		l.mustRun("lxc-cgroup", "-n", n, "cgroup.freeze", "1")
+		if !waitFor(5*time.Second, func() bool { return l.state(n) == "FROZEN" }) {
+			t.Errorf("lxc-info -s after lxc-cgroup cgroup.freeze 1: %s, want FROZEN", l.state(n))
+		}
+		if _, errs, code := l.run("lxc-attach", "-n", n, "--", "true"); code == 0 || !strings.Contains(errs, "FROZEN") {
+			t.Errorf("lxc-attach into a container frozen by hand: exit %d, %q; want a refusal", code, errs)
+		}
+		l.mustRun("lxc-unfreeze", "-n", n)
+		if s := l.state(n); s != "RUNNING" {
+			t.Errorf("lxc-info -s after lxc-unfreeze of a hand-frozen container: %s, want RUNNING", s)
+		}
+		l.attach(n, "true")
+	}
+
 	l.mustRun("lxc-freeze", "-n", n)
 	t0 = time.Now()
 	l.mustRun("lxc-stop", "-n", n, "-k")

@@ -277,7 +277,7 @@ func (m *Monitor) infoLocked() *Response {
 func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) {
 	switch req.Command {
 	case "state":
-		return m.info(), -1
+		return m.stateInfo(), -1
 	case "pidfd":
 		m.mu.Lock()
 		defer m.mu.Unlock()

@@ -131,6 +131,15 @@ func (m *Monitor) thaw() *Response {
 	switch {
 	case m.state == Running:
 		defer m.mu.Unlock()
+		// Frozen by hand (lxc-cgroup cgroup.freeze 1): thawed all the
+		// same, as the user asks.
+		if m.payload != nil {
+			if frozen, err := m.payload.Frozen(); err == nil && frozen {
+				if err := m.payload.Thaw(); err != nil {
+					return &Response{Error: "unfreeze " + m.o.Name + ": " + err.Error(), State: m.state}
+				}
+			}
+		}
 		return m.infoLocked()
 	case m.state != Frozen || m.payload == nil:
 		defer m.mu.Unlock()
@@ -150,4 +159,20 @@ func (m *Monitor) thaw() *Response {
 	}
 	m.setStateLocked(Running)
 	return m.infoLocked()
+}
+
+// stateInfo answers "state": as info, but a RUNNING container whose
+// cgroup was frozen by hand (lxc-cgroup cgroup.freeze 1, or from inside
+// through a writable cgroup mount) is said FROZEN, as LXC's lxc-info
+// reads it from the freezer: its tasks do not run.
+func (m *Monitor) stateInfo() *Response {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.infoLocked()
+	if m.state == Running && m.payload != nil {
+		if frozen, err := m.payload.Frozen(); err == nil && frozen {
+			r.State = Frozen
+		}
+	}
+	return r
 }
