@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"golxc/internal/cgroup"
 	"golxc/internal/lxc"
@@ -37,7 +38,8 @@ func newTop() *cobra.Command {
 			"(total, read, write), memory, memory+swap and kernel memory, with a TOTAL line, refreshed every DELAY seconds " +
 			"(default 3). -s sorts by name (n), CPU (c), block I/O (b), memory (m), memory+swap (s) or kernel memory (k); " +
 			"-r descending. -b prints plain rounds one after the other and needs no terminal (nor does a run without one); " +
-			"-n stops after ROUNDS rounds. --format json (batch) prints one JSON object a round.",
+			"-n stops after ROUNDS rounds. --format json (batch) prints one JSON object a round. On a terminal, keys: " +
+			"n, c, b, m, s, k sort, r reverses, q quits.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return t.run() },
 	}
@@ -100,6 +102,14 @@ func (t *topCmd) run() error {
 	screen := !t.batch && t.format == "text" && isTerminal(os.Stdout)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var keys <-chan byte
+	if screen && isTerminal(os.Stdin) {
+		// Keys as LXC's lxc-top takes them: a sort letter, r to
+		// reverse, q to quit; each redraws at once.
+		restore, ch := readKeys(os.Stdin)
+		defer restore()
+		keys = ch
+	}
 	tick := time.NewTicker(time.Duration(t.delay * float64(time.Second)))
 	defer tick.Stop()
 	for n := 1; ; n++ {
@@ -127,6 +137,15 @@ func (t *topCmd) run() error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case k, ok := <-keys:
+			switch {
+			case !ok || k == 'q':
+				return nil
+			case k == 'r':
+				t.reverse = !t.reverse
+			case strings.IndexByte("ncbmsk", k) >= 0:
+				t.sortBy = string(k)
+			}
 		}
 	}
 }
@@ -206,4 +225,37 @@ func (t *topCmd) table(w io.Writer, r *topRound, sep bool) {
 		line(row)
 	}
 	line(r.Total)
+}
+
+// readKeys turns off line editing and echo on the terminal in (signals
+// stay: Ctrl-C still ends lxc-top) and sends each key read; restore puts
+// the terminal back as it was.
+func readKeys(in *os.File) (restore func(), keys <-chan byte) {
+	fd := int(in.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {}, nil
+	}
+	cbreak := *old
+	cbreak.Lflag &^= unix.ICANON | unix.ECHO
+	cbreak.Cc[unix.VMIN] = 1
+	cbreak.Cc[unix.VTIME] = 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &cbreak); err != nil {
+		return func() {}, nil
+	}
+	ch := make(chan byte, 16)
+	go func() {
+		defer close(ch)
+		b := make([]byte, 16)
+		for {
+			n, err := in.Read(b)
+			for _, k := range b[:n] {
+				ch <- k
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }, ch
 }
