@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,7 +87,6 @@ func (m *monitorCmd) run(args []string) error {
 	if err != nil {
 		return m.fail(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return m.fail(w.Run(ctx))
+	// Until a signal ends the process: there is nothing to undo.
+	return m.fail(w.Run(context.Background()))
 }

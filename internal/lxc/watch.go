@@ -70,7 +70,8 @@ func NewWatcher(pattern string, lxcpaths []string, out func(StateChange)) (*Watc
 	return w, nil
 }
 
-// Run follows state changes until ctx ends.
+// Run follows state changes until ctx ends (never, for a context that
+// cannot end).
 func (w *Watcher) Run(ctx context.Context) error {
 	dir, err := monitor.PrepareSocketDir()
 	if err != nil {
@@ -90,10 +91,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.follow(c, false)
 	}
 	buf := make([]byte, 64<<10)
+	// A context that can end is checked a few times a second; one that
+	// cannot (lxc-monitor, which a signal ends) costs no wake-up at all.
+	timeout := -1
+	if ctx.Done() != nil {
+		timeout = 200
+	}
 	for ctx.Err() == nil {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		// The timeout only lets ctx be noticed.
-		if _, err := unix.Poll(fds, 200); err != nil && err != unix.EINTR {
+		if _, err := unix.Poll(fds, timeout); err != nil && err != unix.EINTR {
 			return fmt.Errorf("poll inotify: %w", err)
 		}
 		if fds[0].Revents&unix.POLLIN == 0 {
