@@ -34,6 +34,10 @@ var Version = "0.1.0-dev"
 // tool that runs gets built: every invocation pays for one command.
 var tools = map[string]func() *cobra.Command{
 	"lxc-attach":        newAttach,
+	"lxc-cgroup":        newCgroup,
+	"lxc-freeze":        newFreeze,
+	"lxc-unfreeze":      newUnfreeze,
+	"lxc-wait":          newWait,
 	"lxc-checkconfig":   newCheckconfig,
 	"lxc-config":        newConfig,
 	"lxc-console":       newConsole,
@@ -45,8 +49,10 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-execute":       newExecute,
 	"lxc-info":          newInfo,
 	"lxc-ls":            newLs,
+	"lxc-monitor":       newMonitor,
 	"lxc-start":         newStart,
 	"lxc-stop":          newStop,
+	"lxc-top":           newTop,
 	"lxc-unshare":       newUnshare,
 }
 

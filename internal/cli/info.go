@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"golxc/internal/cgroup"
 	"golxc/internal/config"
 	"golxc/internal/lxc"
 	"golxc/internal/monitor"
@@ -52,16 +53,19 @@ func newInfo() *cobra.Command {
 
 // infoJSON is lxc-info --format json: stable names, raw numbers.
 type infoJSON struct {
-	Name        string            `json:"name"`
-	State       string            `json:"state"`
-	Pid         int               `json:"pid,omitempty"`
-	CPUNanos    *uint64           `json:"cpu_use_ns,omitempty"`
-	BlkIOBytes  *uint64           `json:"blkio_use_bytes,omitempty"`
-	MemoryBytes *uint64           `json:"memory_use_bytes,omitempty"`
-	KMemBytes   *uint64           `json:"kmem_use_bytes,omitempty"`
-	IPs         []string          `json:"ips"`
-	Config      map[string]string `json:"config,omitempty"`
-	RunBy       string            `json:"run_by,omitempty"` // "lxc": LXC's own tools run it
+	Name        string                `json:"name"`
+	State       string                `json:"state"`
+	Pid         int                   `json:"pid,omitempty"`
+	CPUNanos    *uint64               `json:"cpu_use_ns,omitempty"`
+	BlkIOBytes  *uint64               `json:"blkio_use_bytes,omitempty"`
+	MemoryBytes *uint64               `json:"memory_use_bytes,omitempty"`
+	KMemBytes   *uint64               `json:"kmem_use_bytes,omitempty"`
+	OOM         *uint64               `json:"oom_events,omitempty"`
+	OOMKill     *uint64               `json:"oom_kills,omitempty"`
+	Pressure    map[string]cgroup.PSI `json:"pressure,omitempty"`
+	IPs         []string              `json:"ips"`
+	Config      map[string]string     `json:"config,omitempty"`
+	RunBy       string                `json:"run_by,omitempty"` // "lxc": LXC's own tools run it
 }
 
 // say prints a diagnostic as LXC's lxc-info words it, without the tool's
@@ -176,6 +180,9 @@ func (i *infoCmd) run(args []string) error {
 				stat("KMem use", i.size(s.KMemBytes))
 			}
 		}
+		if e := info.Events; e != nil && (all || i.stats > 0) {
+			i.printEvents(e, stat)
+		}
 		if all || i.stats > 0 {
 			i.linkStats(info.Pid)
 		}
@@ -194,6 +201,33 @@ func (i *infoCmd) run(args []string) error {
 		}
 	}
 	return nil
+}
+
+// printEvents prints the OOM counts (golxc's own lines: LXC has none)
+// and the pressure of each resource, "some" then "full" as the kernel
+// words them.
+func (i *infoCmd) printEvents(e *cgroup.Events, stat func(label, value string)) {
+	if e.HasOOM {
+		stat("OOM events", strconv.FormatUint(e.OOM, 10))
+	}
+	if e.HasKill {
+		stat("OOM kills", strconv.FormatUint(e.OOMKill, 10))
+	}
+	for _, r := range [][2]string{{"cpu", "CPU PSI"}, {"io", "IO PSI"}, {"memory", "Memory PSI"}} {
+		p, ok := e.Pressure[r[0]]
+		if !ok {
+			continue
+		}
+		line := psiLine("some", p.Some)
+		if p.Full != nil {
+			line += " " + psiLine("full", *p.Full)
+		}
+		stat(r[1], line)
+	}
+}
+
+func psiLine(kind string, p cgroup.Pressure) string {
+	return fmt.Sprintf("%s avg10=%.2f avg60=%.2f avg300=%.2f total=%d", kind, p.Avg10, p.Avg60, p.Avg300, p.TotalUS)
 }
 
 // linkStats prints the counters of each veth of the container from its
@@ -229,6 +263,15 @@ func (i *infoCmd) printJSON(info *lxc.Info, values map[string]string) error {
 		if s.HasKMem {
 			j.KMemBytes = &s.KMemBytes
 		}
+	}
+	if e := info.Events; e != nil {
+		if e.HasOOM {
+			j.OOM = &e.OOM
+		}
+		if e.HasKill {
+			j.OOMKill = &e.OOMKill
+		}
+		j.Pressure = e.Pressure
 	}
 	if len(values) > 0 {
 		// JSON has no use for the newline LXC's text ends a list with.

@@ -190,6 +190,19 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, err
 	}
 	defer unix.Close(pidfd)
+	// A frozen container's tasks do not run: a join would wait on them
+	// for ever (LXC's does). Refused at once, whether the monitor froze
+	// it or its cgroup was frozen by hand.
+	if info.State == monitor.Frozen || info.State == monitor.Freezing {
+		conn.Close()
+		return 1, c.frozenError(info.State)
+	}
+	if layout, err := cgroup.Detect(); err == nil && info.Cgroup != "" {
+		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
+			conn.Close()
+			return 1, c.frozenError(monitor.Frozen)
+		}
+	}
 	conf, err := c.runningConfinement(conn, cfg, o.Warn)
 	conn.Close()
 	if err != nil {

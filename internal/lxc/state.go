@@ -30,6 +30,8 @@ type Info struct {
 	Cgroups map[string]string
 	Cgroup  string
 	Stats   *cgroup.Stats
+	// Events are the OOM counts and pressure (with Stats).
+	Events *cgroup.Events
 	// RunByLXC: LXC's own lxc-start runs it, not golxc (see lxcrun.go).
 	RunByLXC bool
 }
@@ -71,11 +73,17 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, err := layout.Group(info.Cgroup).Stats()
+		g := layout.Group(info.Cgroup)
+		st, err := g.Stats()
 		if err != nil {
 			return nil, fmt.Errorf("read usage of %s: %w", c.Name, err)
 		}
 		info.Stats = &st
+		ev, err := g.Events()
+		if err != nil {
+			return nil, fmt.Errorf("read OOM and pressure counts of %s: %w", c.Name, err)
+		}
+		info.Events = &ev
 	}
 	return info, nil
 }

@@ -89,6 +89,15 @@ type Monitor struct {
 	killT    *time.Timer
 	exit     syscall.WaitStatus
 	pending  atomic.Int32 // requests being answered
+	// history is the state changes so far (the last maxHistory), for
+	// "watch"; seq numbers them.
+	history []transition
+	seq     uint64
+	// watchers counts the "watch" streams open: the teardown lets them
+	// tell STOPPED before the process exits.
+	watchers atomic.Int32
+	// freezeMu makes freezes and thaws one at a time.
+	freezeMu sync.Mutex
 	// requestTimeout overrides the package's (tests).
 	requestTimeout time.Duration
 	keys           *os.File // where the terminal's input goes (-F): the current console
@@ -116,7 +125,8 @@ func Run(o Options) (int, error) {
 	if o.Ready == nil {
 		o.Ready = func(error) {}
 	}
-	m := &Monitor{o: o, state: Starting, changed: make(chan struct{})}
+	m := &Monitor{o: o, changed: make(chan struct{})}
+	m.setState(Starting)
 	if o.Console.BufferSize > 0 {
 		m.sink.ring = newRingBuffer(o.Console.BufferSize)
 	}
@@ -581,16 +591,14 @@ func (m *Monitor) teardown() {
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.
 	m.ln.Close()
-	for i := 0; i < 2000 && m.pending.Load() > 0; i++ {
+	for i := 0; i < 2000 && m.pending.Load()+m.watchers.Load() > 0; i++ {
 		time.Sleep(time.Millisecond)
 	}
 }
 
 func (m *Monitor) setState(s string) {
 	m.mu.Lock()
-	m.state = s
-	close(m.changed)
-	m.changed = make(chan struct{})
+	m.setStateLocked(s)
 	m.mu.Unlock()
 }
 
@@ -617,7 +625,9 @@ func (m *Monitor) onSignals(sigs chan os.Signal) {
 func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state != Running && m.state != Starting && m.state != Frozen && m.state != Stopping {
+	switch m.state {
+	case Running, Starting, Frozen, Freezing, Thawed, Stopping:
+	default:
 		return errors.New(m.o.Name + " is not running")
 	}
 	m.stopping = true
@@ -631,9 +641,7 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 	if sig == 0 || t == 0 {
 		return m.killLocked()
 	}
-	m.state = Stopping
-	close(m.changed)
-	m.changed = make(chan struct{})
+	m.setStateLocked(Stopping)
 	if m.payload != nil {
 		_ = m.payload.Thaw()
 	}
@@ -659,8 +667,13 @@ func (m *Monitor) killLocked() error {
 	if m.proc == nil || m.proc.PidFD < 0 {
 		return nil
 	}
-	// SIGKILL to a pid namespace's init ends every process in it.
+	// SIGKILL to a pid namespace's init ends every process in it. A
+	// frozen container is thawed after: cgroup2's freezer lets SIGKILL
+	// through, the v1 freezer holds it until the tasks run again.
 	err := m.proc.Signal(syscall.SIGKILL)
+	if m.payload != nil && (m.state == Frozen || m.state == Freezing || m.state == Thawed) {
+		_ = m.payload.Thaw()
+	}
 	if errors.Is(err, unix.ESRCH) {
 		return nil
 	}

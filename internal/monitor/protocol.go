@@ -60,6 +60,10 @@ type Request struct {
 	TTY int `json:"tty,omitempty"`
 	// Clear for "console-buffer": empty the ring buffer once read.
 	Clear bool `json:"clear,omitempty"`
+	// History for "watch": start with every state change the monitor
+	// recorded since it began (a container found just after it started
+	// has its STARTING told too); without it, with the current state.
+	History bool `json:"history,omitempty"`
 }
 
 // Response is the monitor's one-line answer.
@@ -87,6 +91,11 @@ type Response struct {
 	TTY int `json:"tty,omitempty"`
 	// Buffer for "console-buffer": the console ring buffer's contents.
 	Buffer []byte `json:"buffer,omitempty"`
+	// Seq numbers the state changes of "watch" (1 is the first), so a
+	// client can tell that it has seen each once.
+	Seq uint64 `json:"seq,omitempty"`
+	// Time of a "watch" state change (Unix ns).
+	Time int64 `json:"time,omitempty"`
 }
 
 // maxRequest bounds a request line: a client cannot make the monitor
@@ -297,6 +306,38 @@ func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
 func (c *Conn) WaitClosed(timeout time.Duration) {
 	_ = c.c.SetReadDeadline(time.Now().Add(timeout))
 	_, _ = io.Copy(io.Discard, c.r)
+}
+
+// Watch sends "watch" and calls fn with each state change the monitor
+// tells, in order, until fn returns false, the monitor has told STOPPED
+// (it has nothing more to say) or the connection ends. A monitor that
+// hangs up without telling STOPPED has exited: the error is io.EOF.
+// The deadline (zero: none) bounds the whole watch.
+func (c *Conn) Watch(history bool, deadline time.Time, fn func(*Response) bool) error {
+	b, _ := json.Marshal(Request{Version: ProtocolVersion, Command: "watch", History: history})
+	_ = c.c.SetDeadline(deadline)
+	if _, err := c.c.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("send watch to monitor: %w", err)
+	}
+	for {
+		line, err := c.r.ReadBytes('\n')
+		if err != nil {
+			if errors.Is(err, unix.ECONNRESET) {
+				err = io.EOF
+			}
+			return err
+		}
+		var resp Response
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return fmt.Errorf("decode monitor's state change: %w", err)
+		}
+		if resp.Error != "" {
+			return errors.New(resp.Error)
+		}
+		if !fn(&resp) || resp.State == Stopped {
+			return nil
+		}
+	}
 }
 
 // PidFD asks the monitor for a pidfd of the container's init, passed over

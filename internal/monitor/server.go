@@ -151,6 +151,10 @@ func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) {
 			m.serveConsole(c, r, &req)
 			return
 		}
+		if req.Command == "watch" {
+			m.serveWatch(c, r, &req)
+			return
+		}
 		m.pending.Add(1)
 		gone, stopWatch := watchHangup(c, r)
 		resp, fd := m.dispatch(&req, gone)
@@ -273,7 +277,7 @@ func (m *Monitor) infoLocked() *Response {
 func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) {
 	switch req.Command {
 	case "state":
-		return m.info(), -1
+		return m.stateInfo(), -1
 	case "pidfd":
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -306,6 +310,10 @@ func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) 
 		return m.waitFor(req.States, time.Duration(req.TimeoutMS)*time.Millisecond, gone), -1
 	case "console-buffer":
 		return m.consoleBuffer(req.Clear), -1
+	case "freeze":
+		return m.freeze(time.Duration(req.TimeoutMS) * time.Millisecond), -1
+	case "thaw":
+		return m.thaw(), -1
 	default:
 		return &Response{Error: "unknown command " + req.Command}, -1
 	}
