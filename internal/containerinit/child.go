@@ -36,6 +36,15 @@ func RunStage() {
 	// unshare, the capability bounding set and the final execve are all
 	// per thread.
 	runtime.LockOSThread()
+	// The parent-death signal the parent asked for (Pdeathsig) was set on
+	// the thread the process started with; this goroutine may run on
+	// another, and the exec keeps only the thread that calls it, with its
+	// own setting: a container whose monitor is killed would then live
+	// on, unsupervised. Set it on this thread too. A parent already gone
+	// is found by the sync socket, which then reads EOF.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		os.Exit(1)
+	}
 	if err := stage(); err != nil {
 		_ = send(syncFD, &message{Type: "error", Error: err.Error()}, nil)
 		os.Exit(1)
