@@ -3,6 +3,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
 SHAREDIR := $(PREFIX)/share/golxc
+LIBEXECDIR := $(PREFIX)/libexec/golxc
+UNITDIR := $(PREFIX)/lib/systemd/system
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSION)"
@@ -46,11 +48,16 @@ install: build
 	install -m 0755 bin/golxc $(DESTDIR)$(BINDIR)/golxc
 	@for t in $(TOOLS); do ln -sf golxc $(DESTDIR)$(BINDIR)/$$t; done
 	install -m 0755 templates/lxc-busybox $(DESTDIR)$(SHAREDIR)/templates/lxc-busybox
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 templates/lxc-net $(DESTDIR)$(LIBEXECDIR)/lxc-net
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' templates/lxc-net.service >$(DESTDIR)$(UNITDIR)/lxc-net.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lxc-net.service
 
 uninstall: build
 	rm -f $(DESTDIR)$(BINDIR)/golxc
 	@for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
-	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(UNITDIR)/lxc-net.service
 
 clean:
 	rm -rf bin
