@@ -72,6 +72,9 @@ type Iface struct {
 	ScriptDown  string   `json:"scriptDown,omitempty"`
 	ScriptEnv   []string `json:"scriptEnv,omitempty"`
 	HookVersion int      `json:"hookVersion,omitempty"`
+	// L2Proxy: the host answers ARP and NDP on Link for the container's
+	// addresses (lxc.net.N.l2proxy).
+	L2Proxy bool `json:"l2proxy,omitempty"`
 }
 
 // linkTypes are the types made on a parent (lxc.net.N.link) in the
@@ -130,7 +133,7 @@ func Plan(nets []config.Net, rnd io.Reader) ([]Iface, error) {
 
 func planIface(n config.Net, rnd io.Reader) (Iface, error) {
 	i := Iface{Index: n.Index, Type: n.Type, Name: n.Name, MTU: n.MTU, Up: n.Flags == "up", Link: n.Link,
-		ScriptUp: n.ScriptUp, ScriptDown: n.ScriptDown}
+		ScriptUp: n.ScriptUp, ScriptDown: n.ScriptDown, L2Proxy: n.L2Proxy}
 	key := func(k string) string { return fmt.Sprintf("lxc.net.%d.%s", n.Index, k) }
 	switch n.Type {
 	case "veth":
@@ -154,6 +157,9 @@ func planIface(n config.Net, rnd io.Reader) (Iface, error) {
 		if n.VethPair != "" || n.VethMode != "" || len(n.VethIPv4Routes)+len(n.VethIPv6Routes) > 0 {
 			return Iface{}, fmt.Errorf("lxc.net.%d: the veth.* keys are for a veth, not a %s", n.Index, n.Type)
 		}
+	}
+	if i.L2Proxy && i.Link == "" {
+		return Iface{}, fmt.Errorf("%s = 1 needs %s, the host interface that answers for the container", key("l2proxy"), key("link"))
 	}
 	if n.Hwaddr != "" {
 		mac, err := FillHwaddr(n.Hwaddr, rnd)

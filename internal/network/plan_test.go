@@ -166,6 +166,8 @@ func TestPlanRefuses(t *testing.T) {
 			"lxc.net.1.name = eth1: lxc.net.0 has that name already"},
 		{"two with one pair", []string{"lxc.net.0.type = veth", "lxc.net.0.veth.pair = vh", "lxc.net.1.type = veth", "lxc.net.1.veth.pair = vh"},
 			"lxc.net.1.veth.pair = vh: lxc.net.0 has that name already"},
+		{"l2proxy without a link", []string{"lxc.net.0.type = veth", "lxc.net.0.veth.mode = router", "lxc.net.0.l2proxy = 1"},
+			"lxc.net.0.l2proxy = 1 needs lxc.net.0.link"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
