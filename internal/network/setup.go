@@ -131,6 +131,9 @@ func setupVeth(host, inside *netlink.Handle, ns netns.NsHandle, i Iface) (HostEn
 		if err := host.LinkSetMaster(hl, bridge); err != nil {
 			return end, fmt.Errorf("attach %s to bridge %s: %w", end.Name, i.Link, err)
 		}
+		if err := setupPortVLANs(host, hl, bridge, i); err != nil {
+			return end, err
+		}
 	}
 	if err := host.LinkSetUp(hl); err != nil {
 		return end, fmt.Errorf("bring up %s: %w", end.Name, err)
