@@ -101,3 +101,22 @@ func TestDeviceNode(t *testing.T) {
 	}
 	l.mustRun("lxc-stop", "-n", c2, "-k")
 }
+
+// A container with lxc.idmap: refused in one line (its /dev, mounted in
+// its own user namespace, is nodev), nothing made inside.
+func TestDeviceNodeIDMapped(t *testing.T) {
+	t.Parallel()
+	requireBusybox(t)
+	l := usernsLab(t)
+	c := l.createBusybox(idmapLines...)
+	l.mustRun("lxc-start", "-n", c)
+	l.waitState(c, "RUNNING", 10*time.Second)
+	_, errs, code := l.run("lxc-device", "-n", c, "add", "/dev/zero", "/dev/gxzero")
+	if code == 0 || !strings.Contains(errs, "own user namespace (lxc.idmap) are not supported yet") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("add to an idmapped container: exit %d, %q", code, errs)
+	}
+	if _, _, code := l.run("lxc-attach", "-n", c, "--", "test", "-e", "/dev/gxzero"); code == 0 {
+		t.Errorf("/dev/gxzero made inside")
+	}
+	l.mustRun("lxc-stop", "-n", c, "-k")
+}

@@ -71,6 +71,14 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 		return fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
 	defer proc.Close()
+	// A filesystem mounted in the container's own user namespace (its
+	// /dev) is nodev, and host root's node would have no owner there.
+	if same, err := proc.SharesNamespace("user"); err != nil || !same {
+		if err != nil {
+			return fmt.Errorf("container %s's init: %w", c.Name, err)
+		}
+		return fmt.Errorf("%s: device nodes in a container with its own user namespace (lxc.idmap) are not supported yet", src)
+	}
 	if info.Cgroup == "" {
 		return fmt.Errorf("container %s has no cgroup to allow %s in", c.Name, src)
 	}
