@@ -17,11 +17,12 @@ func newDevice() *cobra.Command {
 	d := &deviceCmd{}
 	cmd := &cobra.Command{
 		Use:   "-n NAME add|del DEVICE [NAME-INSIDE]",
-		Short: "move a network interface into or out of a running container",
+		Short: "move a network interface, or add a device node, into or out of a running container",
 		Long: "add moves the host's network interface DEVICE into running container NAME, named NAME-INSIDE there (else DEVICE), " +
 			"up if it was up. del moves the container's DEVICE back to the host, named NAME-INSIDE there (else DEVICE). " +
 			"An interface added stays in the container until del; when the container stops, the kernel gives a physical one back to the host and deletes a virtual one (a veth). " +
-			"Device nodes (/dev/...) are not supported yet.",
+			"A DEVICE that is a path (/dev/X) is a device node: add makes it in the container at NAME-INSIDE (else the same path) and allows its major:minor in the container's devices cgroup; " +
+			"del removes that node and denies the device again. On a container whose devices controller is cgroup2 that is not supported yet.",
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error { return d.run(args) },
 	}
@@ -37,14 +38,18 @@ func (d *deviceCmd) run(args []string) error {
 	switch {
 	case action != "add" && action != "del":
 		return d.fail(fmt.Errorf("%s: want add or del", action))
-	case strings.HasPrefix(dev, "/"):
-		return d.fail(fmt.Errorf("%s: device nodes are not supported yet (network interfaces are)", dev))
 	case os.Geteuid() != 0:
-		return d.fail(errors.New("moving network interfaces is root's"))
+		return d.fail(errors.New("moving network interfaces and device nodes is root's"))
 	}
 	ct, err := d.container(nil)
 	if err != nil {
 		return err
+	}
+	if strings.HasPrefix(dev, "/") {
+		if err := ct.DeviceNode(action == "add", dev, name); err != nil {
+			return d.fail(fmt.Errorf("%s %s: %w", action, dev, err))
+		}
+		return nil
 	}
 	info, err := ct.Info(false)
 	if err != nil {

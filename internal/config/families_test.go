@@ -261,6 +261,7 @@ lxc.net.1.link = br0
 lxc.net.2.type = veth
 lxc.net.2.link = br0
 lxc.net.2.script.up = /bin/true
+lxc.net.2.veth.vlan.id = 5
 lxc.net.2.l2proxy = 1
 lxc.idmap = u 0 100000 65536
 lxc.start.auto = 1
@@ -290,7 +291,8 @@ lxc.cgroup.dir = x
 		"lxc.net.2.type":                 Built,
 		"lxc.net.2.link":                 Built,
 		"lxc.net.2.script.up":            Built,
-		"lxc.net.2.l2proxy":              NotBuilt,
+		"lxc.net.2.veth.vlan.id":         Built,
+		"lxc.net.2.l2proxy":              Built,
 		"lxc.idmap":                      Built,
 		"lxc.start.auto":                 OtherTools,
 		"lxc.hook.destroy":               OtherTools,

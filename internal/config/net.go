@@ -254,11 +254,10 @@ func (netField) clear(c *Config, key string) error {
 // them, and refused in one line when it does not.
 var builtNetTypes = []string{"empty", "none", "veth", "macvlan", "ipvlan", "vlan", "phys"}
 
-// builtNetSubkeys are the lxc.net.N.* keys a start applies. l2proxy and
-// the VLANs of a veth's bridge port are not built yet.
+// builtNetSubkeys are the lxc.net.N.* keys a start applies.
 var builtNetSubkeys = []string{"flags", "link", "mtu", "name", "hwaddr", "ipv4.address", "ipv4.gateway",
 	"ipv6.address", "ipv6.gateway", "veth.pair", "veth.mode", "veth.ipv4.route", "veth.ipv6.route",
-	"script.up", "script.down", "macvlan.mode", "ipvlan.mode", "ipvlan.isolation", "vlan.id"}
+	"script.up", "script.down", "macvlan.mode", "ipvlan.mode", "ipvlan.isolation", "vlan.id", "l2proxy", "veth.vlan.id", "veth.vlan.tagged.id"}
 
 // setKeys lists every lxc.net.N.* key that holds a value, with whether a
 // start builds it.

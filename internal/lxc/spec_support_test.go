@@ -19,7 +19,7 @@ func TestCheckSupport(t *testing.T) {
 		{name: "built only", keys: [][2]string{kv("lxc.net.0.type", "empty"), kv("lxc.cgroup2.memory.max", "1G")}},
 		{name: "other tools", keys: [][2]string{kv("lxc.start.auto", "1"), kv("lxc.group", "onboot"), kv("lxc.log.level", "DEBUG"), kv("lxc.hook.destroy", "/bin/true"), kv("lxc.rootfs.managed", "0")}},
 		{name: "idmap", keys: [][2]string{kv("lxc.idmap", "u 0 100000 65536"), kv("lxc.namespace.keep", "net")}},
-		{name: "net subkey", keys: [][2]string{kv("lxc.net.0.type", "veth"), kv("lxc.net.0.l2proxy", "1")}, wantErr: "lxc.net.0.l2proxy is not supported yet"},
+		{name: "net subkeys", keys: [][2]string{kv("lxc.net.0.type", "veth"), kv("lxc.net.0.veth.vlan.id", "5"), kv("lxc.net.0.veth.vlan.tagged.id", "6"), kv("lxc.net.0.l2proxy", "1")}},
 		{name: "veth", keys: [][2]string{kv("lxc.net.0.type", "veth"), kv("lxc.net.0.flags", "up"), kv("lxc.net.0.link", "br0"), kv("lxc.net.0.ipv4.address", "10.1.2.3/24")}},
 		{name: "sysctl prlimit proc", keys: [][2]string{kv("lxc.sysctl.net.ipv4.ip_forward", "1"), kv("lxc.prlimit.nofile", "1024"), kv("lxc.proc.oom_score_adj", "10")}},
 		{name: "cgroup dir", keys: [][2]string{kv("lxc.cgroup.dir", "x/y")}, wantErr: "lxc.cgroup.dir is not supported yet"},

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golxc/internal/config"
@@ -72,6 +73,14 @@ type Iface struct {
 	ScriptDown  string   `json:"scriptDown,omitempty"`
 	ScriptEnv   []string `json:"scriptEnv,omitempty"`
 	HookVersion int      `json:"hookVersion,omitempty"`
+	// L2Proxy: the host answers ARP and NDP on Link for the container's
+	// addresses (lxc.net.N.l2proxy).
+	L2Proxy bool `json:"l2proxy,omitempty"`
+	// VethVLANID is the PVID, untagged, of a veth's bridge port
+	// (veth.vlan.id; VethVLANNone for none, 0 unset) and VethVLANTagged
+	// its tagged VLANs (veth.vlan.tagged.id).
+	VethVLANID     int   `json:"vethVLANID,omitempty"`
+	VethVLANTagged []int `json:"vethVLANTagged,omitempty"`
 }
 
 // linkTypes are the types made on a parent (lxc.net.N.link) in the
@@ -130,7 +139,7 @@ func Plan(nets []config.Net, rnd io.Reader) ([]Iface, error) {
 
 func planIface(n config.Net, rnd io.Reader) (Iface, error) {
 	i := Iface{Index: n.Index, Type: n.Type, Name: n.Name, MTU: n.MTU, Up: n.Flags == "up", Link: n.Link,
-		ScriptUp: n.ScriptUp, ScriptDown: n.ScriptDown}
+		ScriptUp: n.ScriptUp, ScriptDown: n.ScriptDown, L2Proxy: n.L2Proxy}
 	key := func(k string) string { return fmt.Sprintf("lxc.net.%d.%s", n.Index, k) }
 	switch n.Type {
 	case "veth":
@@ -151,9 +160,15 @@ func planIface(n config.Net, rnd io.Reader) (Iface, error) {
 		if i.Link == "" {
 			return Iface{}, fmt.Errorf("lxc.net.%d.type = %s needs %s, the host interface", n.Index, n.Type, key("link"))
 		}
-		if n.VethPair != "" || n.VethMode != "" || len(n.VethIPv4Routes)+len(n.VethIPv6Routes) > 0 {
+		if n.VethPair != "" || n.VethMode != "" || len(n.VethIPv4Routes)+len(n.VethIPv6Routes) > 0 || n.VethVLANID != "" || len(n.VethVLANTagged) > 0 {
 			return Iface{}, fmt.Errorf("lxc.net.%d: the veth.* keys are for a veth, not a %s", n.Index, n.Type)
 		}
+	}
+	if err := planPortVLANs(n, &i); err != nil {
+		return Iface{}, err
+	}
+	if i.L2Proxy && i.Link == "" {
+		return Iface{}, fmt.Errorf("%s = 1 needs %s, the host interface that answers for the container", key("l2proxy"), key("link"))
 	}
 	if n.Hwaddr != "" {
 		mac, err := FillHwaddr(n.Hwaddr, rnd)
@@ -306,4 +321,36 @@ func netipFromIP(ip net.IP) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return a.Unmap(), true
+}
+
+// planPortVLANs reads veth.vlan.id and veth.vlan.tagged.id (checked by
+// the config already), which need a veth in bridge mode on a bridge.
+func planPortVLANs(n config.Net, i *Iface) error {
+	if n.VethVLANID == "" && len(n.VethVLANTagged) == 0 {
+		return nil
+	}
+	if i.Type != "veth" || i.Mode != "bridge" || i.Link == "" {
+		return fmt.Errorf("lxc.net.%d.veth.vlan.id and veth.vlan.tagged.id are a bridge port's: they need lxc.net.%d.link, a bridge, in bridge mode", n.Index, n.Index)
+	}
+	switch n.VethVLANID {
+	case "":
+	case "none":
+		i.VethVLANID = VethVLANNone
+	default:
+		id, err := strconv.Atoi(n.VethVLANID)
+		if err != nil || id < 1 || id > 4094 {
+			return fmt.Errorf("lxc.net.%d.veth.vlan.id = %s: want a VLAN id from 1 to 4094, or none", n.Index, n.VethVLANID)
+		}
+		i.VethVLANID = id
+	}
+	for _, s := range n.VethVLANTagged {
+		id, err := strconv.Atoi(s)
+		if err != nil || id < 1 || id > 4094 {
+			return fmt.Errorf("lxc.net.%d.veth.vlan.tagged.id = %s: want a VLAN id from 1 to 4094", n.Index, s)
+		}
+		if !slices.Contains(i.VethVLANTagged, id) {
+			i.VethVLANTagged = append(i.VethVLANTagged, id)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package network
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -166,6 +167,12 @@ func TestPlanRefuses(t *testing.T) {
 			"lxc.net.1.name = eth1: lxc.net.0 has that name already"},
 		{"two with one pair", []string{"lxc.net.0.type = veth", "lxc.net.0.veth.pair = vh", "lxc.net.1.type = veth", "lxc.net.1.veth.pair = vh"},
 			"lxc.net.1.veth.pair = vh: lxc.net.0 has that name already"},
+		{"l2proxy without a link", []string{"lxc.net.0.type = veth", "lxc.net.0.veth.mode = router", "lxc.net.0.l2proxy = 1"},
+			"lxc.net.0.l2proxy = 1 needs lxc.net.0.link"},
+		{"port vlans in router mode", []string{"lxc.net.0.type = veth", "lxc.net.0.link = br0", "lxc.net.0.veth.mode = router", "lxc.net.0.veth.vlan.id = 5"},
+			"lxc.net.0.veth.vlan.id and veth.vlan.tagged.id are a bridge port's"},
+		{"port vlans without a link", []string{"lxc.net.0.type = veth", "lxc.net.0.veth.vlan.tagged.id = 5"}, "need lxc.net.0.link, a bridge"},
+		{"port vlans on a macvlan", []string{"lxc.net.0.type = macvlan", "lxc.net.0.link = x0", "lxc.net.0.veth.vlan.id = 5"}, "veth.* keys are for a veth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,5 +199,25 @@ func TestPlanRouter(t *testing.T) {
 	i := ifaces[0]
 	if i.Mode != "router" || len(i.HostRoutes) != 1 || i.HostRoutes[0].String() != "10.8.1.0/24" || i.IPv4[0].Broadcast.IsValid() {
 		t.Fatalf("router plan: %+v", i)
+	}
+}
+
+func TestPlanPortVLANs(t *testing.T) {
+	for _, tt := range []struct {
+		lines  []string
+		id     int
+		tagged []int
+	}{
+		{[]string{"lxc.net.0.veth.vlan.id = 7"}, 7, nil},
+		{[]string{"lxc.net.0.veth.vlan.id = none", "lxc.net.0.veth.vlan.tagged.id = 10", "lxc.net.0.veth.vlan.tagged.id = 11", "lxc.net.0.veth.vlan.tagged.id = 10"}, VethVLANNone, []int{10, 11}},
+		{[]string{"lxc.net.0.veth.vlan.tagged.id = 4094"}, 0, []int{4094}},
+	} {
+		ifs, err := Plan(netConfig(t, append([]string{"lxc.net.0.type = veth", "lxc.net.0.link = br0"}, tt.lines...)...), nil)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.lines, err)
+		}
+		if ifs[0].VethVLANID != tt.id || !slices.Equal(ifs[0].VethVLANTagged, tt.tagged) {
+			t.Errorf("%v: id %d tagged %v, want %d %v", tt.lines, ifs[0].VethVLANID, ifs[0].VethVLANTagged, tt.id, tt.tagged)
+		}
 	}
 }

@@ -21,6 +21,8 @@ type HostEnd struct {
 	Name  string `json:"name"`
 	Index int    `json:"index"`
 	Net   int    `json:"net"` // N of its lxc.net.N
+	// Proxies are l2proxy's entries on the host's link, for any type.
+	Proxies []Proxy `json:"proxies,omitempty"`
 }
 
 // pairGoneWait is how long a start waits for a veth.pair name still held
@@ -65,7 +67,10 @@ func Setup(pid int, ifaces []Iface, keeper *Keeper) ([]HostEnd, error) {
 		default:
 			err = setupOnParent(host, inside, ns, i)
 		}
-		if end.Index > 0 {
+		if err == nil {
+			end.Proxies, err = setupL2Proxy(host, i)
+		}
+		if end.Index > 0 || len(end.Proxies) > 0 {
 			end.Net = i.Index
 			ends = append(ends, end)
 		}
@@ -125,6 +130,9 @@ func setupVeth(host, inside *netlink.Handle, ns netns.NsHandle, i Iface) (HostEn
 	if bridge != nil {
 		if err := host.LinkSetMaster(hl, bridge); err != nil {
 			return end, fmt.Errorf("attach %s to bridge %s: %w", end.Name, i.Link, err)
+		}
+		if err := setupPortVLANs(host, hl, bridge, i); err != nil {
+			return end, err
 		}
 	}
 	if err := host.LinkSetUp(hl); err != nil {
@@ -352,7 +360,7 @@ func bridgeAddr(host *netlink.Handle, bridge netlink.Link, family int) (netip.Ad
 }
 
 // Teardown deletes the host ends a set-up made, and with each its pair,
-// routes and proxy entries. An end already gone (its namespace freed) is
+// routes and proxy entries, and l2proxy's entries on the host's links. An end already gone (its namespace freed) is
 // no error, and neither is an interface that took its name since.
 func Teardown(ends []HostEnd) error {
 	if len(ends) == 0 {
@@ -365,6 +373,12 @@ func Teardown(ends []HostEnd) error {
 	defer host.Close()
 	var errs []error
 	for _, e := range ends {
+		if err := removeProxies(host, e.Proxies); err != nil {
+			errs = append(errs, err)
+		}
+		if e.Index == 0 {
+			continue // no veth: an l2proxy record only
+		}
 		l, err := host.LinkByIndex(e.Index)
 		if err != nil || l.Attrs().Name != e.Name || l.Type() != "veth" {
 			continue
