@@ -22,6 +22,9 @@ type Group struct {
 	// lock is the name's lock, held from CreateGroup to Destroy; nil for
 	// a group only looked up with Layout.Group.
 	lock *nameLock
+	// layout is where the group was looked up: its lock directory holds
+	// the marks of the intermediate directories golxc made.
+	layout *Layout
 }
 
 // MaxSuffix is how far CreateGroup counts when a name is in use, as LXC
@@ -32,10 +35,12 @@ const MaxSuffix = 99
 // its cgroups: a task leaves at exit, after the signal is delivered.
 const destroyWait = time.Second
 
-// Group returns the cgroup named dirName (e.g. "lxc.payload.c1") in every
-// hierarchy of l. It does not touch the filesystem.
+// Group returns the cgroup named dirName (e.g. "lxc.payload.c1", or a path
+// below the base such as "my-cgroup/first/lxc.payload.c1" for
+// lxc.cgroup.dir) in every hierarchy of l. It does not touch the
+// filesystem.
 func (l *Layout) Group(dirName string) *Group {
-	g := &Group{name: dirName}
+	g := &Group{name: dirName, layout: l}
 	if err := checkDirName(dirName); err != nil {
 		g.err = err
 		return g
@@ -49,9 +54,18 @@ func (l *Layout) Group(dirName string) *Group {
 	return g
 }
 
+// checkDirName accepts a relative path of plain components: no empty,
+// "." or ".." one, so that the path cannot leave the hierarchy's base.
+// Symbolic links cannot be met below the base: cgroupfs (kernfs) refuses
+// to create them.
 func checkDirName(n string) error {
-	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+	if n == "" || strings.ContainsRune(n, 0) {
 		return fmt.Errorf("invalid cgroup name %q", n)
+	}
+	for _, seg := range strings.Split(n, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("invalid cgroup name %q", n)
+		}
 	}
 	return nil
 }
@@ -119,6 +133,32 @@ func (g *Group) create() (inUse bool, err error) {
 		}
 		return cause
 	}
+	mkParents := func(p string, cpuset bool) error {
+		for _, dir := range parentsOf(p, g.name) {
+			err := unix.Mkdir(dir, 0o755)
+			if err == unix.EEXIST {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("mkdir %s: %w", dir, err)
+			}
+			if err := g.layout.markMade(dir); err != nil {
+				_ = unix.Rmdir(dir)
+				return err
+			}
+			if cpuset {
+				if err := initCpuset(dir); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	undoAll := func(cause error) error {
+		cause = undo(cause)
+		g.removeParents()
+		return cause
+	}
 	mk := func(p string) (bool, error) {
 		err := unix.Mkdir(p, 0o755)
 		if err == unix.EEXIST {
@@ -135,23 +175,64 @@ func (g *Group) create() (inUse bool, err error) {
 	}
 	for i := range g.v1 {
 		d := &g.v1[i]
+		if err := mkParents(d.path, d.has("cpuset")); err != nil {
+			return false, undoAll(err)
+		}
 		busy, err := mk(d.path)
 		if err != nil || busy {
-			return busy, undo(err)
+			return busy, undoAll(err)
 		}
 		if d.has("cpuset") {
 			if err := initCpuset(d.path); err != nil {
-				return false, undo(err)
+				return false, undoAll(err)
 			}
 		}
 	}
 	if g.v2 != nil {
+		if err := mkParents(g.v2.path, false); err != nil {
+			return false, undoAll(err)
+		}
 		busy, err := mk(g.v2.path)
 		if err != nil || busy {
-			return busy, undo(err)
+			return busy, undoAll(err)
 		}
 	}
 	return false, nil
+}
+
+// parentsOf lists the intermediate directories of path p, whose last
+// len(name) bytes are the group's name below the base: for name a/b/c,
+// base/a and base/a/b, outermost first.
+func parentsOf(p, name string) []string {
+	n := strings.Count(name, "/")
+	out := make([]string, n)
+	dir := filepath.Dir(p)
+	for i := n - 1; i >= 0; i-- {
+		out[i] = dir
+		dir = filepath.Dir(dir)
+	}
+	return out
+}
+
+// removeParents removes the intermediate directories of g's path that a
+// CreateGroup made (marked in the lock directory), deepest first, whoever
+// made them: the last group to leave a shared parent takes it. One that is
+// not empty (another container's group is in it) stays: rmdir(2) of a
+// cgroup with children fails. A directory golxc did not make has no mark
+// and is never removed.
+func (g *Group) removeParents() {
+	for _, p := range g.dirs() {
+		ps := parentsOf(p, g.name)
+		for i := len(ps) - 1; i >= 0; i-- {
+			if !g.layout.madeByUs(ps[i]) {
+				break // its parents were there before it, or are not ours
+			}
+			if unix.Rmdir(ps[i]) != nil {
+				break // in use: so are its parents
+			}
+			g.layout.unmarkMade(ps[i])
+		}
+	}
 }
 
 // RemoveStale removes the group dirName if it is stale: it exists, no
@@ -459,6 +540,9 @@ func (g *Group) Destroy() error {
 	}
 	for _, d := range g.v1 {
 		rm(d.path)
+	}
+	if len(errs) == 0 && g.layout != nil {
+		g.removeParents()
 	}
 	return errors.Join(errs...)
 }
