@@ -86,14 +86,24 @@ func checkDirName(n string) error {
 // (A's teardown then kills B). Only the holder of the name's lock may take
 // an existing directory for stale.
 func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
-	base := prefix + name
+	return l.createGroup(prefix+name, MaxSuffix)
+}
+
+// CreateGroupAt makes the cgroup at exactly path (below the base) as
+// CreateGroup does, but with no suffix: lxc.cgroup.dir.container and
+// lxc.cgroup.dir.monitor name the path itself, so one in use is an error.
+func (l *Layout) CreateGroupAt(path string) (*Group, error) {
+	return l.createGroup(path, 0)
+}
+
+func (l *Layout) createGroup(base string, maxSuffix int) (*Group, error) {
 	if err := checkDirName(base); err != nil {
 		return nil, err
 	}
 	if l.Unified == "" && len(l.V1) == 0 {
 		return nil, fmt.Errorf("create cgroup %s: no cgroup hierarchy is mounted", base)
 	}
-	for i := 0; i <= MaxSuffix; i++ {
+	for i := 0; i <= maxSuffix; i++ {
 		dn := base
 		if i > 0 {
 			dn = base + "-" + strconv.Itoa(i)
@@ -117,7 +127,10 @@ func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
 		g.lock = lock
 		return g, nil
 	}
-	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, MaxSuffix)
+	if maxSuffix == 0 {
+		return nil, fmt.Errorf("create cgroup %s: in use", base)
+	}
+	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, maxSuffix)
 }
 
 // create makes g's directories; the caller holds g's name lock, so an

@@ -112,6 +112,8 @@ type startRequest struct {
 	LXCPath string                  `json:"lxcpath"`
 	Spec    json.RawMessage         `json:"spec"`
 	Cgroups []monitor.CgroupSetting `json:"cgroups"`
+	// CgroupDir is lxc.cgroup.dir*.
+	CgroupDir monitor.CgroupDir `json:"cgroupDir,omitzero"`
 	Network []network.Iface         `json:"network,omitempty"`
 	Execute bool                    `json:"execute,omitempty"`
 	// Shared: run in the lxcpath's shared monitor (see supervisor.go).
@@ -241,7 +243,10 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			nets[k].ScriptEnv, nets[k].HookVersion = env, cfg.HookVersion
 		}
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
+	if err := cgroupDir(cfg).Check(); err != nil {
+		return 1, err
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgroupDir(cfg), Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -462,6 +467,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		LXCPath:     req.LXCPath,
 		EncodedSpec: req.Spec,
 		Cgroups:     req.Cgroups,
+		CgroupDir:   req.CgroupDir,
 		Network:     req.Network,
 		ConsoleLog:  req.ConsoleLog,
 		Console:     req.Console,
@@ -510,4 +516,9 @@ func ParseLogLevel(s string) logrus.Level {
 	default:
 		return logrus.ErrorLevel
 	}
+}
+
+// cgroupDir is where cfg's lxc.cgroup.dir* keys put the cgroups.
+func cgroupDir(cfg *config.Config) monitor.CgroupDir {
+	return monitor.CgroupDir{Dir: cfg.CgroupDir.Dir, Container: cfg.CgroupDir.Container, Monitor: cfg.CgroupDir.Monitor}
 }

@@ -28,6 +28,44 @@ type CgroupSetting struct {
 	Key, Value string
 }
 
+// CgroupDir is where the container's and the monitor's cgroups go, below
+// the base of each hierarchy. Dir (lxc.cgroup.dir) holds
+// lxc.payload.NAME and lxc.monitor.NAME, as in LXC 5.0.2; Container and
+// Monitor (lxc.cgroup.dir.container, .monitor), set together and never
+// with Dir, are the exact paths.
+type CgroupDir struct {
+	Dir       string `json:"dir,omitempty"`
+	Container string `json:"container,omitempty"`
+	Monitor   string `json:"monitor,omitempty"`
+}
+
+// Check refuses what lxc.container.conf(5) rules out.
+func (d CgroupDir) Check() error {
+	if (d.Container == "") != (d.Monitor == "") {
+		return errors.New("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must be set together")
+	}
+	if d.Dir != "" && d.Container != "" {
+		return errors.New("lxc.cgroup.dir and lxc.cgroup.dir.container/lxc.cgroup.dir.monitor are mutually exclusive")
+	}
+	if d.Container != "" && d.Container == d.Monitor {
+		return errors.New("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must differ")
+	}
+	return nil
+}
+
+// create makes the cgroup of kind ("monitor" or "payload") for name.
+func (d CgroupDir) create(l *cgroup.Layout, kind, name string) (*cgroup.Group, error) {
+	switch {
+	case kind == "monitor" && d.Monitor != "":
+		return l.CreateGroupAt(d.Monitor)
+	case kind == "payload" && d.Container != "":
+		return l.CreateGroupAt(d.Container)
+	case d.Dir != "":
+		return l.CreateGroup(d.Dir+"/lxc."+kind+".", name)
+	}
+	return l.CreateGroup("lxc."+kind+".", name)
+}
+
 // Options says what to supervise and how.
 type Options struct {
 	Name, LXCPath string
@@ -35,6 +73,9 @@ type Options struct {
 	// EncodedSpec is Spec already encoded (a detached monitor's case).
 	EncodedSpec []byte
 	Cgroups     []CgroupSetting
+	// CgroupDir places the cgroups (lxc.cgroup.dir*); zero is LXC's
+	// default, lxc.payload.NAME and lxc.monitor.NAME at the base.
+	CgroupDir CgroupDir
 	// Network are the interfaces to build in the container's network
 	// namespace at each start of its init (lxc.net.N of type veth).
 	Network []network.Iface
@@ -240,10 +281,13 @@ func (m *Monitor) setupCgroups() error {
 		return err
 	}
 	m.layout = layout
+	if err := m.o.CgroupDir.Check(); err != nil {
+		return err
+	}
 	if m.o.Shared {
 		return m.createPayload()
 	}
-	self, err := layout.CreateGroup("lxc.monitor.", m.o.Name)
+	self, err := m.o.CgroupDir.create(layout, "monitor", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create monitor cgroup: %w", err)
 	}
@@ -255,7 +299,7 @@ func (m *Monitor) setupCgroups() error {
 }
 
 func (m *Monitor) createPayload() error {
-	payload, err := m.layout.CreateGroup("lxc.payload.", m.o.Name)
+	payload, err := m.o.CgroupDir.create(m.layout, "payload", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
