@@ -193,3 +193,42 @@ func TestCgroupDirDestroyStale(t *testing.T) {
 		t.Errorf("after lxc-destroy: %v left", m)
 	}
 }
+
+// TestCgroupDirInnerLimits: with lxc.cgroup.dir.container.inner, init
+// sits in CONTAINER/inner while the limits (v1 and v2) are on CONTAINER,
+// which its cgroup namespace does not show; lxc-attach lands in inner.
+// The controllers are enabled down through the intermediate directories
+// golxc made, or the limit files would not exist.
+func TestCgroupDirInnerLimits(t *testing.T) {
+	l := newLab(t)
+	top := cgTop(t)
+	n := l.createBusybox("lxc.cgroup.dir.container = "+top+"/ct", "lxc.cgroup.dir.monitor = "+top+"/mon",
+		"lxc.cgroup.dir.container.inner = inner", "lxc.cgroup2.hugetlb.2MB.max = 4194304", "lxc.cgroup.pids.max = 77")
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	for _, p := range initCgroups(t, l.initPID(n)) {
+		if p != "/"+top+"/ct/inner" {
+			t.Errorf("init is in %s, want /%s/ct/inner", p, top)
+		}
+	}
+	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/unified", top, "ct", "hugetlb.2MB.max")); got != "4194304" {
+		t.Errorf("%s/ct/hugetlb.2MB.max = %q, want 4194304", top, got)
+	}
+	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/pids", top, "ct", "pids.max")); got != "77" {
+		t.Errorf("%s/ct/pids.max = %q, want 77", top, got)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/unified", top, "ct", "inner", "hugetlb.2MB.max")); err == nil {
+		t.Error("inner has hugetlb enabled: its parent would then hold no process")
+	}
+	out := l.attach(n, "cat", "/proc/self/cgroup")
+	if !strings.Contains(out, "0::/\n") {
+		t.Errorf("attached process's cgroups:\n%s\nwant 0::/ (the inner cgroup, its namespace's root)", out)
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	if !waitFor(3*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top))
+		return len(m) == 0
+	}) {
+		t.Errorf("after lxc-stop: %s left", top)
+	}
+}

@@ -604,3 +604,44 @@ func (g *Group) Chown(uid, gid int) error {
 	}
 	return nil
 }
+
+// CreateChild makes sub-cgroup name of g in every hierarchy
+// (lxc.cgroup.dir.container.inner): the container's init sits there,
+// below the limits set on g, which its cgroup namespace does not show.
+// It goes with g: g's name lock covers it and g's Destroy removes it.
+func (g *Group) CreateChild(name string) (*Group, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	if err := checkDirName(name); err != nil {
+		return nil, err
+	}
+	c := g.layout.Group(g.name + "/" + name)
+	if c.err != nil {
+		return nil, c.err
+	}
+	var made []string
+	fail := func(err error) (*Group, error) {
+		for i := len(made) - 1; i >= 0; i-- {
+			_ = unix.Rmdir(made[i])
+		}
+		return nil, err
+	}
+	for _, d := range c.v1 {
+		if err := unix.Mkdir(d.path, 0o755); err != nil {
+			return fail(fmt.Errorf("mkdir %s: %w", d.path, err))
+		}
+		made = append(made, d.path)
+		if d.has("cpuset") {
+			if err := initCpuset(d.path); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if c.v2 != nil {
+		if err := unix.Mkdir(c.v2.path, 0o755); err != nil {
+			return fail(fmt.Errorf("mkdir %s: %w", c.v2.path, err))
+		}
+	}
+	return c, nil
+}

@@ -147,7 +147,7 @@ var keyTable = []keyDef{
 	{name: "lxc.cgroup.dir.container", doc: "the container's cgroup path (with lxc.cgroup.dir.monitor)",
 		field: textField{ptr: func(c *Config) *string { return &c.CgroupDir.Container }, parse: parseCgroupPath}, support: Built},
 	{name: "lxc.cgroup.dir.container.inner", doc: "a sub-cgroup of lxc.cgroup.dir.container where the cgroup namespace starts",
-		field: textField{ptr: func(c *Config) *string { return &c.CgroupDir.ContainerInner }, parse: parseCgroupPath}, support: NotBuilt},
+		field: textField{ptr: func(c *Config) *string { return &c.CgroupDir.ContainerInner }, parse: parseCgroupPath}, support: Built},
 	{name: "lxc.cgroup.relative", doc: "1 to make the cgroups below the caller's instead of at the root",
 		field: flagField{ptr: func(c *Config) *bool { return &c.CgroupDir.Relative }}, support: NotBuilt},
 

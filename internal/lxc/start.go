@@ -114,8 +114,8 @@ type startRequest struct {
 	Cgroups []monitor.CgroupSetting `json:"cgroups"`
 	// CgroupDir is lxc.cgroup.dir*.
 	CgroupDir monitor.CgroupDir `json:"cgroupDir,omitzero"`
-	Network []network.Iface         `json:"network,omitempty"`
-	Execute bool                    `json:"execute,omitempty"`
+	Network   []network.Iface   `json:"network,omitempty"`
+	Execute   bool              `json:"execute,omitempty"`
 	// Shared: run in the lxcpath's shared monitor (see supervisor.go).
 	Shared     bool   `json:"shared,omitempty"`
 	ConsoleLog string `json:"consoleLog,omitempty"`
@@ -520,5 +520,5 @@ func ParseLogLevel(s string) logrus.Level {
 
 // cgroupDir is where cfg's lxc.cgroup.dir* keys put the cgroups.
 func cgroupDir(cfg *config.Config) monitor.CgroupDir {
-	return monitor.CgroupDir{Dir: cfg.CgroupDir.Dir, Container: cfg.CgroupDir.Container, Monitor: cfg.CgroupDir.Monitor}
+	return monitor.CgroupDir{Dir: cfg.CgroupDir.Dir, Container: cfg.CgroupDir.Container, Monitor: cfg.CgroupDir.Monitor, Inner: cfg.CgroupDir.ContainerInner}
 }

@@ -37,6 +37,10 @@ type CgroupDir struct {
 	Dir       string `json:"dir,omitempty"`
 	Container string `json:"container,omitempty"`
 	Monitor   string `json:"monitor,omitempty"`
+	// Inner (lxc.cgroup.dir.container.inner), only with Container, is
+	// a sub-cgroup of Container that init sits in: the limits stay on
+	// Container, out of the container's sight and reach.
+	Inner string `json:"inner,omitempty"`
 }
 
 // Check refuses what lxc.container.conf(5) rules out.
@@ -112,8 +116,10 @@ type Monitor struct {
 	o       Options
 	ln      *net.UnixListener
 	payload *cgroup.Group
-	self    *cgroup.Group
-	layout  *cgroup.Layout
+	// initGroup is where init goes: payload, or its inner sub-cgroup.
+	initGroup *cgroup.Group
+	self      *cgroup.Group
+	layout    *cgroup.Layout
 	// hostEnds are the host's interfaces the current init's network
 	// set-up made, removed when it is gone.
 	hostEnds []network.HostEnd
@@ -304,7 +310,15 @@ func (m *Monitor) createPayload() error {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
 	m.payload = payload
-	if err := m.layout.EnableFor(m.cgroupSettings()); err != nil {
+	m.initGroup = payload
+	if d := m.o.CgroupDir; d.Inner != "" && d.Container != "" {
+		inner, err := payload.CreateChild(d.Inner)
+		if err != nil {
+			return fmt.Errorf("create container cgroup: %w", err)
+		}
+		m.initGroup = inner
+	}
+	if err := payload.EnableFor(m.cgroupSettings()); err != nil {
 		return err
 	}
 	return payload.ApplyLimits(m.cgroupSettings())
@@ -325,9 +339,9 @@ func (m *Monitor) spawn() error {
 		Stdin:       m.o.Stdin,
 		Stdout:      m.o.Stdout,
 		Stderr:      m.o.Stderr,
-		Enter:       m.payload.Enter,
+		Enter:       m.initGroup.Enter,
 		Network:     m.networkUp,
-		Delegate:    m.payload.Chown,
+		Delegate:    m.initGroup.Chown,
 		Configured:  m.configured,
 		CgroupFD:    -1,
 	})
