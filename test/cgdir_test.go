@@ -102,6 +102,15 @@ func TestCgroupDir(t *testing.T) {
 			}
 		}
 	}
+	// A path below the base cannot lead elsewhere through a symbolic
+	// link: cgroupfs refuses to make one, in v1 and in cgroup2 alike.
+	for _, h := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory"} {
+		link := filepath.Join(h, top, "sub", "link")
+		if err := os.Symlink("/tmp", link); err == nil {
+			os.Remove(link)
+			t.Errorf("symlink %s was made on cgroupfs", link)
+		}
+	}
 	if got := strings.TrimSpace(l.mustRun("lxc-cgroup", "-n", n, "pids.max")); got != "max" {
 		t.Errorf("lxc-cgroup pids.max = %q, want max", got)
 	}

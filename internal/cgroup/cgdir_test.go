@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,12 +90,8 @@ func TestCreateGroupPath(t *testing.T) {
 	if !exists(pre) {
 		t.Error("a directory golxc did not make was removed")
 	}
-	ents, err := os.ReadDir(l.LockDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 0 {
-		t.Errorf("locks left: %v", ents)
+	if left := lockFiles(t, l); len(left) != 0 {
+		t.Errorf("locks left: %v", left)
 	}
 }
 
@@ -123,4 +120,64 @@ func TestCreateGroupPathRefusesEscape(t *testing.T) {
 			t.Errorf("CreateGroup(%q) succeeded", prefix)
 		}
 	}
+}
+
+// TestCreateGroupPathRace: containers coming and going under one shared
+// lxc.cgroup.dir parent never fail, never share a group, and leave
+// nothing behind: the last to leave removes the parent golxc made, and a
+// creation that loses its parent to that removal makes it again.
+func TestCreateGroupPathRace(t *testing.T) {
+	l := v1Fixture(t, true)
+	const workers, rounds = 8, 40
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for r := range rounds {
+				g, err := l.CreateGroup("shared/sub/lxc.payload.", "c"+string(rune('a'+w)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if g.Name() != "shared/sub/lxc.payload.c"+string(rune('a'+w)) {
+					errs <- fmt.Errorf("worker %d round %d: name %s", w, r, g.Name())
+					return
+				}
+				if err := g.Destroy(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, h := range append([]string{l.Unified}, l.V1[0].Base, l.V1[3].Base) {
+		if exists(filepath.Join(h, "shared")) {
+			t.Errorf("%s/shared left behind", h)
+		}
+	}
+	if left := lockFiles(t, l); len(left) != 0 {
+		t.Errorf("locks or marks left: %v", left)
+	}
+}
+
+// lockFiles lists the lock directory but for the one lock of all
+// intermediate directories, which stays.
+func lockFiles(t *testing.T, l *Layout) []string {
+	t.Helper()
+	ents, err := os.ReadDir(l.LockDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range ents {
+		if e.Name() != "%parents" {
+			left = append(left, e.Name())
+		}
+	}
+	return left
 }

@@ -137,6 +137,13 @@ func (l *Layout) createGroup(base string, maxSuffix int) (*Group, error) {
 // existing directory is stale and may be replaced. inUse reports one that
 // cannot be removed; then, as on error, what was made is removed again.
 func (g *Group) create() (inUse bool, err error) {
+	if strings.Contains(g.name, "/") {
+		unlock, err := g.layout.lockParents()
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
+	}
 	var made []string
 	undo := func(cause error) error {
 		for i := len(made) - 1; i >= 0; i-- {
@@ -186,12 +193,23 @@ func (g *Group) create() (inUse bool, err error) {
 		made = append(made, p)
 		return false, nil
 	}
+	// mkPath makes the parents then the group's directory. The last
+	// group to leave a parent golxc made removes it (removeParents): one
+	// that vanishes between the two steps is made again.
+	mkPath := func(p string, cpuset bool) (busy bool, err error) {
+		for range 10 {
+			if err = mkParents(p, cpuset); err == nil {
+				busy, err = mk(p)
+			}
+			if !errors.Is(err, unix.ENOENT) {
+				break
+			}
+		}
+		return busy, err
+	}
 	for i := range g.v1 {
 		d := &g.v1[i]
-		if err := mkParents(d.path, d.has("cpuset")); err != nil {
-			return false, undoAll(err)
-		}
-		busy, err := mk(d.path)
+		busy, err := mkPath(d.path, d.has("cpuset"))
 		if err != nil || busy {
 			return busy, undoAll(err)
 		}
@@ -202,10 +220,7 @@ func (g *Group) create() (inUse bool, err error) {
 		}
 	}
 	if g.v2 != nil {
-		if err := mkParents(g.v2.path, false); err != nil {
-			return false, undoAll(err)
-		}
-		busy, err := mk(g.v2.path)
+		busy, err := mkPath(g.v2.path, false)
 		if err != nil || busy {
 			return busy, undoAll(err)
 		}
@@ -554,8 +569,11 @@ func (g *Group) Destroy() error {
 	for _, d := range g.v1 {
 		rm(d.path)
 	}
-	if len(errs) == 0 && g.layout != nil {
-		g.removeParents()
+	if len(errs) == 0 && g.layout != nil && strings.Contains(g.name, "/") {
+		if unlock, err := g.layout.lockParents(); err == nil {
+			g.removeParents()
+			unlock()
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -133,3 +133,30 @@ func (l *Layout) madeByUs(dir string) bool {
 func (l *Layout) unmarkMade(dir string) {
 	_ = os.Remove(filepath.Join(l.lockDir(), madePrefix+lockFileName(strings.TrimPrefix(dir, "/"))))
 }
+
+// lockParents serializes making and removing intermediate directories
+// and their marks (a rmdir and its unmark must not interleave with a
+// mkdir and its mark of the same directory, or a directory golxc made
+// would lose its mark and stay forever). It waits; the returned func
+// releases the lock. Only groups below intermediate directories take it.
+func (l *Layout) lockParents() (func(), error) {
+	if err := os.MkdirAll(l.lockDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("make cgroup lock dir: %w", err)
+	}
+	p := filepath.Join(l.lockDir(), "%parents")
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup lock %s: %w", p, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
