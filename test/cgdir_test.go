@@ -2,6 +2,7 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -239,5 +240,66 @@ func TestCgroupDirInnerLimits(t *testing.T) {
 		return len(m) == 0
 	}) {
 		t.Errorf("after lxc-stop: %s left", top)
+	}
+}
+
+// TestCgroupRelative: with lxc.cgroup.relative = 1, an lxc-start run
+// from cgroup TOP puts the container in TOP/lxc.payload.NAME and its
+// monitor in TOP/lxc.monitor.NAME, not at the root; without the key, at
+// the root as before.
+func TestCgroupRelative(t *testing.T) {
+	l := newLab(t)
+	top := cgTop(t)
+	var procs []string
+	for _, h := range hierarchies(t) {
+		d := filepath.Join(h, top)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, filepath.Join(d, "cgroup.procs"))
+	}
+	// The shell moves itself into TOP in every hierarchy, then becomes
+	// lxc-start.
+	startIn := func(n string) {
+		t.Helper()
+		script := `for f in ` + strings.Join(procs, " ") + `; do echo $$ > $f || exit 9; done; exec "$0" "$@"`
+		cmd := exec.Command("/bin/sh", "-c", script, filepath.Join(binDir(t), "lxc-start"), "-P", l.path, "-n", n)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("lxc-start from %s: %v\n%s", top, err, out)
+		}
+		l.waitState(n, "RUNNING", 10*time.Second)
+	}
+	n := l.createBusybox("lxc.cgroup.relative = 1")
+	startIn(n)
+	for _, p := range initCgroups(t, l.initPID(n)) {
+		if p != "/"+top+"/lxc.payload."+n {
+			t.Errorf("init is in %s, want /%s/lxc.payload.%s", p, top, n)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/unified", top, "lxc.monitor."+n)); err != nil {
+		t.Errorf("monitor cgroup: %v", err)
+	}
+	if got := strings.TrimSpace(l.mustRun("lxc-cgroup", "-n", n, "pids.max")); got != "max" {
+		t.Errorf("lxc-cgroup pids.max = %q, want max", got)
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+
+	plain := l.createBusybox()
+	startIn(plain)
+	for _, p := range initCgroups(t, l.initPID(plain)) {
+		if p != "/lxc.payload."+plain {
+			t.Errorf("without lxc.cgroup.relative init is in %s, want /lxc.payload.%s", p, plain)
+		}
+	}
+	l.mustRun("lxc-stop", "-n", plain, "-k")
+	if !waitFor(3*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top, "lxc.*"))
+		return len(m) == 0
+	}) {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top, "lxc.*"))
+		t.Errorf("after lxc-stop: %v left", m)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/unified", top)); err != nil {
+		t.Errorf("the caller's cgroup, not golxc's, was removed: %v", err)
 	}
 }

@@ -149,7 +149,7 @@ var keyTable = []keyDef{
 	{name: "lxc.cgroup.dir.container.inner", doc: "a sub-cgroup of lxc.cgroup.dir.container where the cgroup namespace starts",
 		field: textField{ptr: func(c *Config) *string { return &c.CgroupDir.ContainerInner }, parse: parseCgroupPath}, support: Built},
 	{name: "lxc.cgroup.relative", doc: "1 to make the cgroups below the caller's instead of at the root",
-		field: flagField{ptr: func(c *Config) *bool { return &c.CgroupDir.Relative }}, support: NotBuilt},
+		field: flagField{ptr: func(c *Config) *bool { return &c.CgroupDir.Relative }}, support: Built},
 
 	// Capabilities.
 	{name: "lxc.cap.drop", list: true, doc: "capabilities to drop, space separated (capabilities(7) names without cap_)",

@@ -54,9 +54,9 @@ func TestCheckSupport(t *testing.T) {
 
 // TestBuildSpecRefusesNotBuilt: the start itself refuses, naming the key.
 func TestBuildSpecRefusesNotBuilt(t *testing.T) {
-	cfg, _ := specConfig(t, kv("lxc.cgroup.relative", "1"))
+	cfg, _ := specConfig(t, kv("lxc.cgroup.dir.monitor.pivot", "p"))
 	_, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
-	if err == nil || err.Error() != "lxc.cgroup.relative is not supported yet" {
+	if err == nil || err.Error() != "lxc.cgroup.dir.monitor.pivot is not supported yet" {
 		t.Fatalf("buildSpec err = %v", err)
 	}
 }
