@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +51,19 @@ func (d CgroupDir) Check() error {
 	}
 	if d.Dir != "" && d.Container != "" {
 		return errors.New("lxc.cgroup.dir and lxc.cgroup.dir.container/lxc.cgroup.dir.monitor are mutually exclusive")
+	}
+	for _, k := range []struct{ key, val string }{
+		{"lxc.cgroup.dir", d.Dir}, {"lxc.cgroup.dir.container", d.Container},
+		{"lxc.cgroup.dir.monitor", d.Monitor}, {"lxc.cgroup.dir.container.inner", d.Inner},
+	} {
+		if k.val == "" {
+			continue
+		}
+		for _, seg := range strings.Split(k.val, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return fmt.Errorf("%s = %s: want a relative path of plain names, with no empty, . or .. part", k.key, k.val)
+			}
+		}
 	}
 	if d.Container != "" && d.Container == d.Monitor {
 		return errors.New("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must differ")
