@@ -22,6 +22,9 @@ type Group struct {
 	// lock is the name's lock, held from CreateGroup to Destroy; nil for
 	// a group only looked up with Layout.Group.
 	lock *nameLock
+	// layout is where the group was looked up: its lock directory holds
+	// the marks of the intermediate directories golxc made.
+	layout *Layout
 }
 
 // MaxSuffix is how far CreateGroup counts when a name is in use, as LXC
@@ -32,10 +35,12 @@ const MaxSuffix = 99
 // its cgroups: a task leaves at exit, after the signal is delivered.
 const destroyWait = time.Second
 
-// Group returns the cgroup named dirName (e.g. "lxc.payload.c1") in every
-// hierarchy of l. It does not touch the filesystem.
+// Group returns the cgroup named dirName (e.g. "lxc.payload.c1", or a path
+// below the base such as "my-cgroup/first/lxc.payload.c1" for
+// lxc.cgroup.dir) in every hierarchy of l. It does not touch the
+// filesystem.
 func (l *Layout) Group(dirName string) *Group {
-	g := &Group{name: dirName}
+	g := &Group{name: dirName, layout: l}
 	if err := checkDirName(dirName); err != nil {
 		g.err = err
 		return g
@@ -49,9 +54,18 @@ func (l *Layout) Group(dirName string) *Group {
 	return g
 }
 
+// checkDirName accepts a relative path of plain components: no empty,
+// "." or ".." one, so that the path cannot leave the hierarchy's base.
+// Symbolic links cannot be met below the base: cgroupfs (kernfs) refuses
+// to create them.
 func checkDirName(n string) error {
-	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\x00") {
+	if n == "" || strings.ContainsRune(n, 0) {
 		return fmt.Errorf("invalid cgroup name %q", n)
+	}
+	for _, seg := range strings.Split(n, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("invalid cgroup name %q", n)
+		}
 	}
 	return nil
 }
@@ -72,14 +86,24 @@ func checkDirName(n string) error {
 // (A's teardown then kills B). Only the holder of the name's lock may take
 // an existing directory for stale.
 func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
-	base := prefix + name
+	return l.createGroup(prefix+name, MaxSuffix)
+}
+
+// CreateGroupAt makes the cgroup at exactly path (below the base) as
+// CreateGroup does, but with no suffix: lxc.cgroup.dir.container and
+// lxc.cgroup.dir.monitor name the path itself, so one in use is an error.
+func (l *Layout) CreateGroupAt(path string) (*Group, error) {
+	return l.createGroup(path, 0)
+}
+
+func (l *Layout) createGroup(base string, maxSuffix int) (*Group, error) {
 	if err := checkDirName(base); err != nil {
 		return nil, err
 	}
 	if l.Unified == "" && len(l.V1) == 0 {
 		return nil, fmt.Errorf("create cgroup %s: no cgroup hierarchy is mounted", base)
 	}
-	for i := 0; i <= MaxSuffix; i++ {
+	for i := 0; i <= maxSuffix; i++ {
 		dn := base
 		if i > 0 {
 			dn = base + "-" + strconv.Itoa(i)
@@ -103,13 +127,23 @@ func (l *Layout) CreateGroup(prefix, name string) (*Group, error) {
 		g.lock = lock
 		return g, nil
 	}
-	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, MaxSuffix)
+	if maxSuffix == 0 {
+		return nil, fmt.Errorf("create cgroup %s: in use", base)
+	}
+	return nil, fmt.Errorf("create cgroup %s: name and suffixes -1 to -%d in use", base, maxSuffix)
 }
 
 // create makes g's directories; the caller holds g's name lock, so an
 // existing directory is stale and may be replaced. inUse reports one that
 // cannot be removed; then, as on error, what was made is removed again.
 func (g *Group) create() (inUse bool, err error) {
+	if strings.Contains(g.name, "/") {
+		unlock, err := g.layout.lockParents()
+		if err != nil {
+			return false, err
+		}
+		defer unlock()
+	}
 	var made []string
 	undo := func(cause error) error {
 		for i := len(made) - 1; i >= 0; i-- {
@@ -117,6 +151,32 @@ func (g *Group) create() (inUse bool, err error) {
 				cause = errors.Join(cause, fmt.Errorf("rmdir %s: %w", made[i], e))
 			}
 		}
+		return cause
+	}
+	mkParents := func(p string, cpuset bool) error {
+		for _, dir := range parentsOf(p, g.name) {
+			err := unix.Mkdir(dir, 0o755)
+			if err == unix.EEXIST {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("mkdir %s: %w", dir, err)
+			}
+			if err := g.layout.markMade(dir); err != nil {
+				_ = unix.Rmdir(dir)
+				return err
+			}
+			if cpuset {
+				if err := initCpuset(dir); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	undoAll := func(cause error) error {
+		cause = undo(cause)
+		g.removeParents()
 		return cause
 	}
 	mk := func(p string) (bool, error) {
@@ -133,25 +193,74 @@ func (g *Group) create() (inUse bool, err error) {
 		made = append(made, p)
 		return false, nil
 	}
+	// mkPath makes the parents then the group's directory. The last
+	// group to leave a parent golxc made removes it (removeParents): one
+	// that vanishes between the two steps is made again.
+	mkPath := func(p string, cpuset bool) (busy bool, err error) {
+		for range 10 {
+			if err = mkParents(p, cpuset); err == nil {
+				busy, err = mk(p)
+			}
+			if !errors.Is(err, unix.ENOENT) {
+				break
+			}
+		}
+		return busy, err
+	}
 	for i := range g.v1 {
 		d := &g.v1[i]
-		busy, err := mk(d.path)
+		busy, err := mkPath(d.path, d.has("cpuset"))
 		if err != nil || busy {
-			return busy, undo(err)
+			return busy, undoAll(err)
 		}
 		if d.has("cpuset") {
 			if err := initCpuset(d.path); err != nil {
-				return false, undo(err)
+				return false, undoAll(err)
 			}
 		}
 	}
 	if g.v2 != nil {
-		busy, err := mk(g.v2.path)
+		busy, err := mkPath(g.v2.path, false)
 		if err != nil || busy {
-			return busy, undo(err)
+			return busy, undoAll(err)
 		}
 	}
 	return false, nil
+}
+
+// parentsOf lists the intermediate directories of path p, whose last
+// len(name) bytes are the group's name below the base: for name a/b/c,
+// base/a and base/a/b, outermost first.
+func parentsOf(p, name string) []string {
+	n := strings.Count(name, "/")
+	out := make([]string, n)
+	dir := filepath.Dir(p)
+	for i := n - 1; i >= 0; i-- {
+		out[i] = dir
+		dir = filepath.Dir(dir)
+	}
+	return out
+}
+
+// removeParents removes the intermediate directories of g's path that a
+// CreateGroup made (marked in the lock directory), deepest first, whoever
+// made them: the last group to leave a shared parent takes it. One that is
+// not empty (another container's group is in it) stays: rmdir(2) of a
+// cgroup with children fails. A directory golxc did not make has no mark
+// and is never removed.
+func (g *Group) removeParents() {
+	for _, p := range g.dirs() {
+		ps := parentsOf(p, g.name)
+		for i := len(ps) - 1; i >= 0; i-- {
+			if !g.layout.madeByUs(ps[i]) {
+				break // its parents were there before it, or are not ours
+			}
+			if unix.Rmdir(ps[i]) != nil {
+				break // in use: so are its parents
+			}
+			g.layout.unmarkMade(ps[i])
+		}
+	}
 }
 
 // RemoveStale removes the group dirName if it is stale: it exists, no
@@ -460,6 +569,12 @@ func (g *Group) Destroy() error {
 	for _, d := range g.v1 {
 		rm(d.path)
 	}
+	if len(errs) == 0 && g.layout != nil && strings.Contains(g.name, "/") {
+		if unlock, err := g.layout.lockParents(); err == nil {
+			g.removeParents()
+			unlock()
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -506,4 +621,45 @@ func (g *Group) Chown(uid, gid int) error {
 		}
 	}
 	return nil
+}
+
+// CreateChild makes sub-cgroup name of g in every hierarchy
+// (lxc.cgroup.dir.container.inner): the container's init sits there,
+// below the limits set on g, which its cgroup namespace does not show.
+// It goes with g: g's name lock covers it and g's Destroy removes it.
+func (g *Group) CreateChild(name string) (*Group, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	if err := checkDirName(name); err != nil {
+		return nil, err
+	}
+	c := g.layout.Group(g.name + "/" + name)
+	if c.err != nil {
+		return nil, c.err
+	}
+	var made []string
+	fail := func(err error) (*Group, error) {
+		for i := len(made) - 1; i >= 0; i-- {
+			_ = unix.Rmdir(made[i])
+		}
+		return nil, err
+	}
+	for _, d := range c.v1 {
+		if err := unix.Mkdir(d.path, 0o755); err != nil {
+			return fail(fmt.Errorf("mkdir %s: %w", d.path, err))
+		}
+		made = append(made, d.path)
+		if d.has("cpuset") {
+			if err := initCpuset(d.path); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if c.v2 != nil {
+		if err := unix.Mkdir(c.v2.path, 0o755); err != nil {
+			return fail(fmt.Errorf("mkdir %s: %w", c.v2.path, err))
+		}
+	}
+	return c, nil
 }

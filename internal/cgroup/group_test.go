@@ -91,7 +91,7 @@ func TestGroupPaths(t *testing.T) {
 	if g.Name() != "lxc.payload.c1" {
 		t.Errorf("Name() = %q", g.Name())
 	}
-	for _, bad := range []string{"", ".", "..", "a/b", "x\x00"} {
+	for _, bad := range []string{"", ".", "..", "a/../b", "/a", "a//b", "x\x00"} {
 		t.Run("bad name "+bad, func(t *testing.T) {
 			g := l.Group(bad)
 			if err := g.Destroy(); err == nil {

@@ -130,6 +130,18 @@ var v2Controllers = []string{"cpu", "cpuset", "io", "memory", "pids", "hugetlb",
 // to the v1 hierarchies) fails in one line naming the key. The groups are
 // made right under the base, so the base is the only level to enable.
 func (l *Layout) EnableFor(settings []Setting) error {
+	return l.enableFor(nil, settings)
+}
+
+// EnableFor is Layout.EnableFor for a group below intermediate
+// directories (lxc.cgroup.dir): the controllers are enabled in the base
+// and in each cgroup2 directory between it and the group, as a
+// controller's files exist only where the parent enables it.
+func (g *Group) EnableFor(settings []Setting) error {
+	return g.layout.enableFor(g, settings)
+}
+
+func (l *Layout) enableFor(g *Group, settings []Setting) error {
 	var ctrls, keys []string
 	for _, s := range settings {
 		if s.Version != 2 || isDeviceKey(s.Key) {
@@ -153,6 +165,14 @@ func (l *Layout) EnableFor(settings []Setting) error {
 	}
 	if err := l.EnableControllers(ctrls...); err != nil {
 		return fmt.Errorf("set %s: %w", strings.Join(keys, ", "), err)
+	}
+	if g == nil || g.v2 == nil {
+		return nil
+	}
+	for _, dir := range parentsOf(g.v2.path, g.name) {
+		if err := l.enableIn(dir, ctrls); err != nil {
+			return fmt.Errorf("set %s: %w", strings.Join(keys, ", "), err)
+		}
 	}
 	return nil
 }

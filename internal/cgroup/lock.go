@@ -1,9 +1,12 @@
 package cgroup
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -43,7 +46,7 @@ func (l *Layout) tryLockName(dirName string) (*nameLock, error) {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("make cgroup lock dir: %w", err)
 	}
-	p := filepath.Join(dir, dirName)
+	p := filepath.Join(dir, lockFileName(dirName))
 	for tries := 0; tries < 100; tries++ {
 		fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
@@ -84,4 +87,76 @@ func (n *nameLock) release() {
 	_ = os.Remove(n.f.Name())
 	n.f.Close()
 	n.f = nil
+}
+
+// lockFileName turns a cgroup name, which may be a path below the base
+// (lxc.cgroup.dir), into one file name, one to one: "%" becomes "%25" and
+// "/" "%2F", so a/b and a%2Fb do not share a lock. A plain name without
+// "%" keeps its own name. A name too long for one file name is hashed.
+func lockFileName(dirName string) string {
+	n := strings.ReplaceAll(dirName, "%", "%25")
+	n = strings.ReplaceAll(n, "/", "%2F")
+	if len(n) > 200 {
+		sum := sha256.Sum256([]byte(dirName))
+		return "%sha256-" + hex.EncodeToString(sum[:])
+	}
+	return n
+}
+
+// madePrefix starts the name of the mark of an intermediate cgroup
+// directory golxc made (lxc.cgroup.dir): lockFileName's names never start
+// with it, as their "%" is always followed by 25, 2F or "sha256-".
+const madePrefix = "%made-"
+
+// markMade records that golxc made cgroup directory dir, so that the last
+// group to leave it, or lxc-destroy after a killed monitor, removes it,
+// and never one golxc did not make. The lock directory is on tmpfs, as
+// cgroups are: a reboot clears both.
+func (l *Layout) markMade(dir string) error {
+	if err := os.MkdirAll(l.lockDir(), 0o700); err != nil {
+		return fmt.Errorf("make cgroup lock dir: %w", err)
+	}
+	p := filepath.Join(l.lockDir(), madePrefix+lockFileName(strings.TrimPrefix(dir, "/")))
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("mark cgroup %s as golxc's: %w", dir, err)
+	}
+	unix.Close(fd)
+	return nil
+}
+
+func (l *Layout) madeByUs(dir string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(filepath.Join(l.lockDir(), madePrefix+lockFileName(strings.TrimPrefix(dir, "/"))), &st) == nil
+}
+
+func (l *Layout) unmarkMade(dir string) {
+	_ = os.Remove(filepath.Join(l.lockDir(), madePrefix+lockFileName(strings.TrimPrefix(dir, "/"))))
+}
+
+// lockParents serializes making and removing intermediate directories
+// and their marks (a rmdir and its unmark must not interleave with a
+// mkdir and its mark of the same directory, or a directory golxc made
+// would lose its mark and stay forever). It waits; the returned func
+// releases the lock. Only groups below intermediate directories take it.
+func (l *Layout) lockParents() (func(), error) {
+	if err := os.MkdirAll(l.lockDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("make cgroup lock dir: %w", err)
+	}
+	p := filepath.Join(l.lockDir(), "%parents")
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup lock %s: %w", p, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	return func() { unix.Close(fd) }, nil
 }

@@ -140,7 +140,12 @@ func (l *Layout) EnableControllers(controllers ...string) error {
 	if l.Unified == "" {
 		return errors.New("enable cgroup2 controllers: no cgroup2 hierarchy is mounted")
 	}
-	p := filepath.Join(l.Unified, "cgroup.subtree_control")
+	return l.enableIn(l.Unified, controllers)
+}
+
+// enableIn enables controllers in dir's cgroup.subtree_control.
+func (l *Layout) enableIn(dir string, controllers []string) error {
+	p := filepath.Join(dir, "cgroup.subtree_control")
 	cur, err := readFile(p)
 	if err != nil {
 		return err

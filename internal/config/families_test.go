@@ -301,7 +301,7 @@ lxc.cgroup.dir = x
 		"lxc.selinux.context":            NeedsSELinux,
 		"lxc.console.path":               Built,
 		"lxc.sysctl.net.ipv4.ip_forward": Built,
-		"lxc.cgroup.dir":                 NotBuilt,
+		"lxc.cgroup.dir":                 Built,
 		"lxc.cgroup2.memory.max":         Built,
 	}
 	if !reflect.DeepEqual(got, want) {

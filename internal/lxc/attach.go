@@ -269,6 +269,9 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 			return 1, err
 		}
 		group = layout.Group(info.Cgroup)
+		if info.InitCgroup != "" {
+			group = layout.Group(info.InitCgroup)
+		}
 	}
 
 	term, err := openAttachTerminal(proc)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/config"
 	"golxc/internal/monitor"
 )
 
@@ -48,7 +49,11 @@ func (c *Container) Destroy(force bool) error {
 		return fmt.Errorf("destroy %s: %w", c.Name, err)
 	}
 	lock.remove()
-	removeStaleCgroups(c.Name)
+	var dir monitor.CgroupDir
+	if cfg, err := config.Load(filepath.Join(gone.path, c.Name, "config")); err == nil {
+		dir = cgroupDir(cfg)
+	}
+	removeStaleCgroups(c.Name, dir)
 	return gone.remove()
 }
 
@@ -88,19 +93,31 @@ func (c *Container) destroyLock(force bool) (*Lock, error) {
 // (the next start of the name would otherwise reuse them). One in use, by
 // a process or by a start of the same name in another lxcpath that holds
 // the name's lock, is not ours to touch.
-func removeStaleCgroups(name string) {
+// With lxc.cgroup.dir* the groups are where the container's config puts
+// them, and the intermediate directories golxc made go with them (see
+// cgroup.Group.Destroy).
+func removeStaleCgroups(name string, dir monitor.CgroupDir) {
 	layout, err := cgroup.Detect()
 	if err != nil {
 		return
+	}
+	if dir.Container != "" {
+		_ = layout.RemoveStale(dir.Container)
+		_ = layout.RemoveStale(dir.Monitor)
+		return
+	}
+	under := ""
+	if dir.Dir != "" {
+		under = dir.Dir + "/"
 	}
 	// And the suffixed ones a start took while the plain name was still
 	// in use (a restart right after a killed monitor): only stale ones
 	// go, a live group's name lock keeps it (a same-named container of
 	// another lxcpath).
 	for _, prefix := range []string{"lxc.payload.", "lxc.monitor."} {
-		_ = layout.RemoveStale(prefix + name)
+		_ = layout.RemoveStale(under + prefix + name)
 		for i := 1; i <= cgroup.MaxSuffix; i++ {
-			_ = layout.RemoveStale(prefix + name + "-" + strconv.Itoa(i))
+			_ = layout.RemoveStale(under + prefix + name + "-" + strconv.Itoa(i))
 		}
 	}
 }

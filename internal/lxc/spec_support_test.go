@@ -22,7 +22,7 @@ func TestCheckSupport(t *testing.T) {
 		{name: "net subkeys", keys: [][2]string{kv("lxc.net.0.type", "veth"), kv("lxc.net.0.veth.vlan.id", "5"), kv("lxc.net.0.veth.vlan.tagged.id", "6"), kv("lxc.net.0.l2proxy", "1")}},
 		{name: "veth", keys: [][2]string{kv("lxc.net.0.type", "veth"), kv("lxc.net.0.flags", "up"), kv("lxc.net.0.link", "br0"), kv("lxc.net.0.ipv4.address", "10.1.2.3/24")}},
 		{name: "sysctl prlimit proc", keys: [][2]string{kv("lxc.sysctl.net.ipv4.ip_forward", "1"), kv("lxc.prlimit.nofile", "1024"), kv("lxc.proc.oom_score_adj", "10")}},
-		{name: "cgroup dir", keys: [][2]string{kv("lxc.cgroup.dir", "x/y")}, wantErr: "lxc.cgroup.dir is not supported yet"},
+		{name: "cgroup dir monitor pivot", keys: [][2]string{kv("lxc.cgroup.dir.monitor.pivot", "x/y")}, wantErr: "lxc.cgroup.dir.monitor.pivot is not supported yet"},
 		{name: "32-bit arch", keys: [][2]string{kv("lxc.arch", "i686")}, wantErr: "lxc.arch is not supported yet"},
 		{name: "default value asks for nothing", keys: [][2]string{kv("lxc.keyring.session", "1"), kv("lxc.no_new_privs", "0")}},
 		{name: "console and ttys", keys: [][2]string{kv("lxc.console.path", "/dev/ttyS0"), kv("lxc.tty.dir", "lxc"), kv("lxc.console.buffer.size", "auto"), kv("lxc.console.size", "1MB"), kv("lxc.console.rotate", "1")}},
@@ -54,9 +54,9 @@ func TestCheckSupport(t *testing.T) {
 
 // TestBuildSpecRefusesNotBuilt: the start itself refuses, naming the key.
 func TestBuildSpecRefusesNotBuilt(t *testing.T) {
-	cfg, _ := specConfig(t, kv("lxc.cgroup.relative", "1"))
+	cfg, _ := specConfig(t, kv("lxc.cgroup.dir.monitor.pivot", "p"))
 	_, _, err := buildSpec("c1", cfg, layoutOf(t, v2Mountinfo, v2Pid1), specOptions{})
-	if err == nil || err.Error() != "lxc.cgroup.relative is not supported yet" {
+	if err == nil || err.Error() != "lxc.cgroup.dir.monitor.pivot is not supported yet" {
 		t.Fatalf("buildSpec err = %v", err)
 	}
 }

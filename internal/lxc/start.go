@@ -112,8 +112,10 @@ type startRequest struct {
 	LXCPath string                  `json:"lxcpath"`
 	Spec    json.RawMessage         `json:"spec"`
 	Cgroups []monitor.CgroupSetting `json:"cgroups"`
-	Network []network.Iface         `json:"network,omitempty"`
-	Execute bool                    `json:"execute,omitempty"`
+	// CgroupDir is lxc.cgroup.dir*.
+	CgroupDir monitor.CgroupDir `json:"cgroupDir,omitzero"`
+	Network   []network.Iface   `json:"network,omitempty"`
+	Execute   bool              `json:"execute,omitempty"`
 	// Shared: run in the lxcpath's shared monitor (see supervisor.go).
 	Shared     bool   `json:"shared,omitempty"`
 	ConsoleLog string `json:"consoleLog,omitempty"`
@@ -241,7 +243,18 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			nets[k].ScriptEnv, nets[k].HookVersion = env, cfg.HookVersion
 		}
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
+	cgDir := cgroupDir(cfg)
+	if err := cgDir.Check(); err != nil {
+		return 1, err
+	}
+	if cfg.CgroupDir.Relative {
+		rel, err := cgroup.CallerDir()
+		if err != nil {
+			return 1, err
+		}
+		cgDir = relativeTo(cgDir, rel)
+	}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
 	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -462,6 +475,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		LXCPath:     req.LXCPath,
 		EncodedSpec: req.Spec,
 		Cgroups:     req.Cgroups,
+		CgroupDir:   req.CgroupDir,
 		Network:     req.Network,
 		ConsoleLog:  req.ConsoleLog,
 		Console:     req.Console,
@@ -510,4 +524,33 @@ func ParseLogLevel(s string) logrus.Level {
 	default:
 		return logrus.ErrorLevel
 	}
+}
+
+// cgroupDir is where cfg's lxc.cgroup.dir* keys put the cgroups.
+func cgroupDir(cfg *config.Config) monitor.CgroupDir {
+	return monitor.CgroupDir{Dir: cfg.CgroupDir.Dir, Container: cfg.CgroupDir.Container, Monitor: cfg.CgroupDir.Monitor, Inner: cfg.CgroupDir.ContainerInner}
+}
+
+// relativeTo places d below the caller's cgroup rel (lxc.cgroup.relative):
+// the caller's own cgroup is the parent instead of the base.
+func relativeTo(d monitor.CgroupDir, rel string) monitor.CgroupDir {
+	if rel == "" {
+		return d
+	}
+	join := func(p string) string {
+		if p == "" {
+			return ""
+		}
+		return rel + "/" + p
+	}
+	if d.Container != "" {
+		d.Container, d.Monitor = join(d.Container), join(d.Monitor)
+		return d
+	}
+	if d.Dir == "" {
+		d.Dir = rel
+	} else {
+		d.Dir = join(d.Dir)
+	}
+	return d
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +29,61 @@ type CgroupSetting struct {
 	Key, Value string
 }
 
+// CgroupDir is where the container's and the monitor's cgroups go, below
+// the base of each hierarchy. Dir (lxc.cgroup.dir) holds
+// lxc.payload.NAME and lxc.monitor.NAME, as in LXC 5.0.2; Container and
+// Monitor (lxc.cgroup.dir.container, .monitor), set together and never
+// with Dir, are the exact paths.
+type CgroupDir struct {
+	Dir       string `json:"dir,omitempty"`
+	Container string `json:"container,omitempty"`
+	Monitor   string `json:"monitor,omitempty"`
+	// Inner (lxc.cgroup.dir.container.inner), only with Container, is
+	// a sub-cgroup of Container that init sits in: the limits stay on
+	// Container, out of the container's sight and reach.
+	Inner string `json:"inner,omitempty"`
+}
+
+// Check refuses what lxc.container.conf(5) rules out.
+func (d CgroupDir) Check() error {
+	if (d.Container == "") != (d.Monitor == "") {
+		return errors.New("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must be set together")
+	}
+	if d.Dir != "" && d.Container != "" {
+		return errors.New("lxc.cgroup.dir and lxc.cgroup.dir.container/lxc.cgroup.dir.monitor are mutually exclusive")
+	}
+	for _, k := range []struct{ key, val string }{
+		{"lxc.cgroup.dir", d.Dir}, {"lxc.cgroup.dir.container", d.Container},
+		{"lxc.cgroup.dir.monitor", d.Monitor}, {"lxc.cgroup.dir.container.inner", d.Inner},
+	} {
+		if k.val == "" {
+			continue
+		}
+		for _, seg := range strings.Split(k.val, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				return fmt.Errorf("%s = %s: want a relative path of plain names, with no empty, . or .. part", k.key, k.val)
+			}
+		}
+	}
+	if d.Container != "" && d.Container == d.Monitor {
+		return errors.New("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must differ")
+	}
+	return nil
+}
+
+// create makes the cgroup of kind ("monitor" or "payload") for name.
+func (d CgroupDir) create(l *cgroup.Layout, kind, name string) (*cgroup.Group, error) {
+	switch {
+	case kind == "monitor" && d.Monitor != "":
+		return l.CreateGroupAt(d.Monitor)
+	case kind == "payload" && d.Container != "":
+		return l.CreateGroupAt(d.Container)
+	case d.Dir != "":
+		return l.CreateGroup(d.Dir+"/lxc."+kind+".", name)
+	}
+	return l.CreateGroup("lxc."+kind+".", name)
+}
+
 // Options says what to supervise and how.
 type Options struct {
 	Name, LXCPath string
@@ -35,6 +91,9 @@ type Options struct {
 	// EncodedSpec is Spec already encoded (a detached monitor's case).
 	EncodedSpec []byte
 	Cgroups     []CgroupSetting
+	// CgroupDir places the cgroups (lxc.cgroup.dir*); zero is LXC's
+	// default, lxc.payload.NAME and lxc.monitor.NAME at the base.
+	CgroupDir CgroupDir
 	// Network are the interfaces to build in the container's network
 	// namespace at each start of its init (lxc.net.N of type veth).
 	Network []network.Iface
@@ -71,8 +130,10 @@ type Monitor struct {
 	o       Options
 	ln      *net.UnixListener
 	payload *cgroup.Group
-	self    *cgroup.Group
-	layout  *cgroup.Layout
+	// initGroup is where init goes: payload, or its inner sub-cgroup.
+	initGroup *cgroup.Group
+	self      *cgroup.Group
+	layout    *cgroup.Layout
 	// hostEnds are the host's interfaces the current init's network
 	// set-up made, removed when it is gone.
 	hostEnds []network.HostEnd
@@ -240,10 +301,13 @@ func (m *Monitor) setupCgroups() error {
 		return err
 	}
 	m.layout = layout
+	if err := m.o.CgroupDir.Check(); err != nil {
+		return err
+	}
 	if m.o.Shared {
 		return m.createPayload()
 	}
-	self, err := layout.CreateGroup("lxc.monitor.", m.o.Name)
+	self, err := m.o.CgroupDir.create(layout, "monitor", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create monitor cgroup: %w", err)
 	}
@@ -255,12 +319,20 @@ func (m *Monitor) setupCgroups() error {
 }
 
 func (m *Monitor) createPayload() error {
-	payload, err := m.layout.CreateGroup("lxc.payload.", m.o.Name)
+	payload, err := m.o.CgroupDir.create(m.layout, "payload", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
 	m.payload = payload
-	if err := m.layout.EnableFor(m.cgroupSettings()); err != nil {
+	m.initGroup = payload
+	if d := m.o.CgroupDir; d.Inner != "" && d.Container != "" {
+		inner, err := payload.CreateChild(d.Inner)
+		if err != nil {
+			return fmt.Errorf("create container cgroup: %w", err)
+		}
+		m.initGroup = inner
+	}
+	if err := payload.EnableFor(m.cgroupSettings()); err != nil {
 		return err
 	}
 	return payload.ApplyLimits(m.cgroupSettings())
@@ -281,9 +353,9 @@ func (m *Monitor) spawn() error {
 		Stdin:       m.o.Stdin,
 		Stdout:      m.o.Stdout,
 		Stderr:      m.o.Stderr,
-		Enter:       m.payload.Enter,
+		Enter:       m.initGroup.Enter,
 		Network:     m.networkUp,
-		Delegate:    m.payload.Chown,
+		Delegate:    m.initGroup.Chown,
 		Configured:  m.configured,
 		CgroupFD:    -1,
 	})

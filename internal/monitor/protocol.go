@@ -74,6 +74,9 @@ type Response struct {
 	Cgroups map[string]string `json:"cgroups,omitempty"`
 	// Cgroup is the container's cgroup directory name in every hierarchy.
 	Cgroup string `json:"cgroup,omitempty"`
+	// InitCgroup is where init sits when that is a sub-cgroup of Cgroup
+	// (lxc.cgroup.dir.container.inner); attached processes go there too.
+	InitCgroup string `json:"initCgroup,omitempty"`
 	// Started is when init was exec'd (Unix ns), to tell restarts apart.
 	Started int64 `json:"started,omitempty"`
 	// Exit is init's wait status once it has exited.

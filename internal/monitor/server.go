@@ -265,6 +265,9 @@ func (m *Monitor) infoLocked() *Response {
 	if m.payload != nil {
 		r.Cgroups = m.payload.Paths()
 		r.Cgroup = m.payload.Name()
+		if m.initGroup != m.payload {
+			r.InitCgroup = m.initGroup.Name()
+		}
 	}
 	if m.state == Stopped {
 		r.Exit = int(m.exit)
