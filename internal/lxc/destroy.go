@@ -51,7 +51,8 @@ func (c *Container) Destroy(force bool) error {
 	lock.remove()
 	var dir monitor.CgroupDir
 	if cfg, err := config.Load(filepath.Join(gone.path, c.Name, "config")); err == nil {
-		dir = cgroupDir(cfg)
+		sys, _ := config.LoadSystem() // nil: the default places
+		dir = cgroupDir(c.Name, cfg, sys)
 	}
 	removeStaleCgroups(c.Name, dir)
 	return gone.remove()
@@ -101,6 +102,7 @@ func removeStaleCgroups(name string, dir monitor.CgroupDir) {
 	if err != nil {
 		return
 	}
+	layout = layout.Use(dir.Use)
 	if dir.Container != "" {
 		_ = layout.RemoveStale(dir.Container)
 		_ = layout.RemoveStale(dir.Monitor)

@@ -1,0 +1,120 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCgroupPattern: with lxc.cgroup.pattern = TOP/%n and lxc.cgroup.use =
+// memory,pids in the system config ($GOLXC_SYSTEM_CONFIG), init is in
+// TOP/NAME/payload and the monitor in TOP/NAME/monitor of the memory, pids
+// and unified hierarchies only, and in the root of every other one, as
+// LXC 5.0.2 places them; the tools find the group there; lxc-stop and
+// lxc-destroy leave nothing under TOP (LXC itself leaves TOP/NAME).
+func TestCgroupPattern(t *testing.T) {
+	l := newLab(t)
+	top := cgTop(t)
+	sys := l.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory,pids\n", 0o644)
+	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
+	n := l.createBusybox()
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(l.initPID(n)), "cgroup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "/" + top + "/" + n + "/payload"
+	used := map[string]bool{"memory": true, "pids": true, "": true}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			t.Fatalf("bad /proc/PID/cgroup line %q", line)
+		}
+		switch {
+		case used[f[1]]:
+			seen++
+			if f[2] != want {
+				t.Errorf("init is in %s of %q, want %s", f[2], f[1], want)
+			}
+		case f[2] != "/":
+			t.Errorf("init is in %s of %q, which lxc.cgroup.use leaves out: want /", f[2], f[1])
+		}
+	}
+	if seen != 3 {
+		t.Errorf("init's cgroups %q: want memory, pids and unified entries", b)
+	}
+	for _, h := range []string{"memory", "pids", "unified"} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", h, top, n, "monitor")); err != nil {
+			t.Errorf("monitor cgroup: %v", err)
+		}
+	}
+	for _, h := range []string{"cpu", "devices", "freezer", "blkio"} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", h, top)); err == nil {
+			t.Errorf("%s made in %s, which lxc.cgroup.use leaves out", top, h)
+		}
+	}
+	for _, pid := range monitorPIDs(l.path, n) {
+		mb, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cgroup"))
+		if !strings.Contains(string(mb), "0::/"+top+"/"+n+"/monitor\n") {
+			t.Errorf("monitor %d is in %q, want /%s/%s/monitor", pid, mb, top, n)
+		}
+	}
+	// The tools find the group where the pattern put it.
+	if got := strings.TrimSpace(l.mustRun("lxc-cgroup", "-n", n, "pids.max")); got != "max" {
+		t.Errorf("lxc-cgroup pids.max = %q, want max", got)
+	}
+	// An attach joins init's cgroups in the used hierarchies only: the
+	// others have no TOP to join.
+	l.attach(n, "true")
+	l.mustRun("lxc-freeze", "-n", n)
+	l.waitState(n, "FROZEN", 5*time.Second)
+	l.mustRun("lxc-unfreeze", "-n", n)
+	l.waitState(n, "RUNNING", 5*time.Second)
+
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	l.mustRun("lxc-destroy", "-n", n)
+	if !waitFor(3*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top))
+		return len(m) == 0
+	}) {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top, "*", "*"))
+		t.Errorf("after lxc-stop and lxc-destroy: left %v", m)
+	}
+}
+
+// TestCgroupPatternContainerKeysWin: a container's own lxc.cgroup.dir
+// wins over the system pattern, as in LXC 5.0.2; lxc.cgroup.use still
+// applies.
+func TestCgroupPatternContainerKeysWin(t *testing.T) {
+	l := newLab(t)
+	top := cgTop(t)
+	sys := l.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/pat/%n\nlxc.cgroup.use = pids\n", 0o644)
+	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
+	n := l.createBusybox("lxc.cgroup.dir = " + top + "/own")
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/pids", top, "own", "lxc.payload."+n)); err != nil {
+		t.Errorf("container cgroup under lxc.cgroup.dir: %v", err)
+	}
+	for _, h := range []string{"memory", "cpu"} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", h, top)); err == nil {
+			t.Errorf("%s made in %s, which lxc.cgroup.use leaves out", top, h)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top, "pat")); len(m) > 0 {
+		t.Errorf("the pattern was used over lxc.cgroup.dir: %v", m)
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	if !waitFor(3*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top))
+		return len(m) == 0
+	}) {
+		t.Errorf("after lxc-stop: %s left", top)
+	}
+}
