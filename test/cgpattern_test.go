@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -116,5 +117,33 @@ func TestCgroupPatternContainerKeysWin(t *testing.T) {
 		return len(m) == 0
 	}) {
 		t.Errorf("after lxc-stop: %s left", top)
+	}
+}
+
+// TestCgroupPatternDestroyStale: a monitor killed by SIGKILL leaves the
+// pattern's groups; lxc-destroy finds them through the system config and
+// removes them with the directories golxc made above them. A v1 limit
+// on a controller lxc.cgroup.use keeps lands in its hierarchy.
+func TestCgroupPatternDestroyStale(t *testing.T) {
+	l := newLab(t)
+	top := cgTop(t)
+	sys := l.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = pids\n", 0o644)
+	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
+	n := l.createBusybox("lxc.cgroup.pids.max = 55")
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/pids", top, n, "payload", "pids.max")); got != "55" {
+		t.Errorf("pids.max = %q, want 55", got)
+	}
+	init := l.initPID(n)
+	for _, pid := range monitorPIDs(l.path, n) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if !waitFor(5*time.Second, func() bool { return !alive(init) }) {
+		t.Fatalf("init %d outlived its monitor", init)
+	}
+	l.mustRun("lxc-destroy", "-n", n, "-f")
+	if m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top)); len(m) > 0 {
+		t.Errorf("after lxc-destroy: %v left", m)
 	}
 }
