@@ -147,3 +147,48 @@ func TestCgroupPatternDestroyStale(t *testing.T) {
 		t.Errorf("after lxc-destroy: %v left", m)
 	}
 }
+
+// TestCgroupPatternSameName: two containers of one name in two lxcpaths
+// get TOP/NAME/payload and TOP/NAME/payload-1 (and monitor, monitor-1),
+// as LXC 5.0.2 gives them; stopping both leaves nothing under TOP.
+func TestCgroupPatternSameName(t *testing.T) {
+	l1, l2 := newLab(t), newLab(t)
+	top := cgTop(t)
+	sys := l1.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory\n", 0o644)
+	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
+	requireBusybox(t)
+	n := newName(t)
+	l1.track(n)
+	l2.track(n)
+	for _, l := range []*lab{l1, l2} {
+		l.mustRun("lxc-create", "-n", n, "-t", "busybox", "-f", l.conf())
+		l.mustRun("lxc-start", "-n", n)
+		l.waitState(n, "RUNNING", 10*time.Second)
+	}
+	for i, l := range []*lab{l1, l2} {
+		suffix := ""
+		if i == 1 {
+			suffix = "-1"
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(l.initPID(n)), "cgroup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ":memory:/" + top + "/" + n + "/payload" + suffix + "\n"; !strings.Contains(string(b), want) {
+			t.Errorf("container #%d: init's cgroups %q, want %q", i+1, b, want)
+		}
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", top, n, "monitor"+suffix)); err != nil {
+			t.Errorf("container #%d: %v", i+1, err)
+		}
+	}
+	for _, l := range []*lab{l1, l2} {
+		l.mustRun("lxc-stop", "-n", n, "-k")
+	}
+	if !waitFor(3*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top))
+		return len(m) == 0
+	}) {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top, "*", "*"))
+		t.Errorf("after both lxc-stop: left %v", m)
+	}
+}

@@ -104,8 +104,12 @@ func removeStaleCgroups(name string, dir monitor.CgroupDir) {
 	}
 	layout = layout.Use(dir.Use)
 	if dir.Container != "" {
-		_ = layout.RemoveStale(dir.Container)
-		_ = layout.RemoveStale(dir.Monitor)
+		for _, p := range []string{dir.Container, dir.Monitor} {
+			_ = layout.RemoveStale(p)
+			for i := 1; dir.Pattern != "" && i <= cgroup.MaxSuffix; i++ {
+				_ = layout.RemoveStale(p + "-" + strconv.Itoa(i))
+			}
+		}
 		return
 	}
 	under := ""

@@ -46,7 +46,8 @@ type CgroupDir struct {
 	// controllers whose hierarchies get the cgroups; empty is all.
 	Use []string `json:"use,omitempty"`
 	// Pattern is the system config's lxc.cgroup.pattern when it gave
-	// Container and Monitor: errors name it rather than those keys.
+	// Container and Monitor: errors name it rather than those keys, and
+	// those paths take a suffix while in use.
 	Pattern string `json:"pattern,omitempty"`
 }
 
@@ -89,6 +90,13 @@ func (d CgroupDir) Check() error {
 // create makes the cgroup of kind ("monitor" or "payload") for name.
 func (d CgroupDir) create(l *cgroup.Layout, kind, name string) (*cgroup.Group, error) {
 	switch {
+	// The pattern's paths take a -N suffix while in use (a same-named
+	// container of another lxcpath), as LXC 5.0.2's do; the exact keys'
+	// do not.
+	case kind == "monitor" && d.Monitor != "" && d.Pattern != "":
+		return l.CreateGroup(d.Monitor, "")
+	case kind == "payload" && d.Container != "" && d.Pattern != "":
+		return l.CreateGroup(d.Container, "")
 	case kind == "monitor" && d.Monitor != "":
 		return l.CreateGroupAt(d.Monitor)
 	case kind == "payload" && d.Container != "":
