@@ -309,3 +309,24 @@ func basePath(mount, mountRoot, pid1Path string) string {
 	rel = strings.TrimSuffix(rel, "/init.scope")
 	return filepath.Join(mount, rel)
 }
+
+// Use returns l restricted to the v1 hierarchies that have at least one of
+// controllers (lxc.cgroup.use): the others, named ones such as
+// name=systemd included, get no cgroup of the container. The unified
+// hierarchy is always kept, as LXC keeps it. No controllers means all.
+func (l *Layout) Use(controllers []string) *Layout {
+	if len(controllers) == 0 {
+		return l
+	}
+	r := *l
+	r.V1 = nil
+	for _, h := range l.V1 {
+		for _, c := range controllers {
+			if h.HasController(c) {
+				r.V1 = append(r.V1, h)
+				break
+			}
+		}
+	}
+	return &r
+}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -241,5 +242,34 @@ func TestUnescapeOctal(t *testing.T) {
 				t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
 			}
 		})
+	}
+}
+
+func TestLayoutUse(t *testing.T) {
+	l := &Layout{
+		V1: []Hierarchy{
+			{Mount: "/c/cpu,cpuacct", Controllers: []string{"cpu", "cpuacct"}},
+			{Mount: "/c/memory", Controllers: []string{"memory"}},
+			{Mount: "/c/pids", Controllers: []string{"pids"}},
+			{Mount: "/c/systemd", Controllers: []string{"name=systemd"}},
+		},
+		Unified: "/c/unified",
+	}
+	if got := l.Use(nil); got != l {
+		t.Errorf("Use(nil) is a new layout")
+	}
+	got := l.Use([]string{"memory", "cpuacct", "nosuch"})
+	var mounts []string
+	for _, h := range got.V1 {
+		mounts = append(mounts, h.Mount)
+	}
+	if want := []string{"/c/cpu,cpuacct", "/c/memory"}; !slices.Equal(mounts, want) {
+		t.Errorf("Use kept %q, want %q", mounts, want)
+	}
+	if got.Unified != "/c/unified" {
+		t.Errorf("Use dropped the unified hierarchy")
+	}
+	if len(l.V1) != 4 {
+		t.Errorf("Use changed its receiver")
 	}
 }

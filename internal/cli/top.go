@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/config"
 	"golxc/internal/lxc"
 )
 
@@ -97,6 +98,12 @@ func (t *topCmd) run() error {
 	if err != nil {
 		return t.fail(err)
 	}
+	// The containers' cgroups are only in lxc.cgroup.use's hierarchies.
+	sys, err := config.LoadSystem()
+	if err != nil {
+		return t.fail(err)
+	}
+	layout = layout.Use(sys.CgroupControllers())
 	// The screen is redrawn only on a terminal; anywhere else every
 	// round is printed after the last, as with -b.
 	screen := !t.batch && t.format == "text" && isTerminal(os.Stdout)

@@ -158,3 +158,28 @@ func (s *System) Get(key string) (string, bool, error) {
 	v := *k.ptr(s)
 	return v, v != "", nil
 }
+
+// CgroupControllers is lxc.cgroup.use as a list: the v1 controllers whose
+// hierarchies get the container's cgroups. Empty means all of them.
+// Spaces around the names are dropped, as are empty entries.
+func (s *System) CgroupControllers() []string {
+	var out []string
+	for _, c := range strings.Split(s.CgroupUse, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// CgroupTree expands lxc.cgroup.pattern for the container name: "%n" is
+// the name, the only escape lxc.system.conf(5) documents (LXC 5.0.2
+// replaces no other, so any other "%" stays as it is). "" when no pattern
+// is set. The container's cgroup is <tree>/payload and its monitor's
+// <tree>/monitor, as LXC 5.0.2 places them.
+func (s *System) CgroupTree(name string) string {
+	if s.CgroupPattern == "" {
+		return ""
+	}
+	return strings.ReplaceAll(s.CgroupPattern, "%n", name)
+}

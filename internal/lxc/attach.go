@@ -197,7 +197,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		conn.Close()
 		return 1, c.frozenError(info.State)
 	}
-	if layout, err := cgroup.Detect(); err == nil && info.Cgroup != "" {
+	if layout, err := hostLayout(); err == nil && info.Cgroup != "" {
 		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
 			conn.Close()
 			return 1, c.frozenError(monitor.Frozen)
@@ -264,7 +264,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if info.Cgroup == "" {
 			return 1, fmt.Errorf("the monitor of %s reported no cgroup", c.Name)
 		}
-		layout, err := cgroup.Detect()
+		layout, err := hostLayout()
 		if err != nil {
 			return 1, err
 		}

@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"reflect"
 	"testing"
 
 	"golxc/internal/monitor"
@@ -19,7 +20,7 @@ func TestRelativeTo(t *testing.T) {
 			want: monitor.CgroupDir{Container: "s/c", Monitor: "s/m", Inner: "i"}},
 	}
 	for _, tt := range tests {
-		if got := relativeTo(tt.in, tt.rel); got != tt.want {
+		if got := relativeTo(tt.in, tt.rel); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("relativeTo(%+v, %q) = %+v, want %+v", tt.in, tt.rel, got, tt.want)
 		}
 	}

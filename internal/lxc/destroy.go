@@ -51,7 +51,8 @@ func (c *Container) Destroy(force bool) error {
 	lock.remove()
 	var dir monitor.CgroupDir
 	if cfg, err := config.Load(filepath.Join(gone.path, c.Name, "config")); err == nil {
-		dir = cgroupDir(cfg)
+		sys, _ := config.LoadSystem() // nil: the default places
+		dir = cgroupDir(c.Name, cfg, sys)
 	}
 	removeStaleCgroups(c.Name, dir)
 	return gone.remove()
@@ -101,9 +102,14 @@ func removeStaleCgroups(name string, dir monitor.CgroupDir) {
 	if err != nil {
 		return
 	}
+	layout = layout.Use(dir.Use)
 	if dir.Container != "" {
-		_ = layout.RemoveStale(dir.Container)
-		_ = layout.RemoveStale(dir.Monitor)
+		for _, p := range []string{dir.Container, dir.Monitor} {
+			_ = layout.RemoveStale(p)
+			for i := 1; dir.Pattern != "" && i <= cgroup.MaxSuffix; i++ {
+				_ = layout.RemoveStale(p + "-" + strconv.Itoa(i))
+			}
+		}
 		return
 	}
 	under := ""

@@ -82,7 +82,7 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 	if info.Cgroup == "" {
 		return fmt.Errorf("container %s has no cgroup to allow %s in", c.Name, src)
 	}
-	layout, err := cgroup.Detect()
+	layout, err := hostLayout()
 	if err != nil {
 		return err
 	}

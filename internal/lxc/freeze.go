@@ -57,7 +57,7 @@ func (c *Container) Group() (*cgroup.Group, error) {
 	if r.Cgroup == "" || r.Pid == 0 {
 		return nil, &ErrNotRunning{Name: c.Name}
 	}
-	layout, err := cgroup.Detect()
+	layout, err := hostLayout()
 	if err != nil {
 		return nil, err
 	}

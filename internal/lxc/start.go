@@ -169,10 +169,15 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			}
 		}()
 	}
+	sys, err := config.LoadSystem()
+	if err != nil {
+		return 1, err
+	}
 	layout, err := cgroup.Detect()
 	if err != nil {
 		return 1, err
 	}
+	layout = layout.Use(sys.CgroupControllers())
 	var fg *foreground
 	switch {
 	case o.Execute && !o.Daemon:
@@ -243,7 +248,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			nets[k].ScriptEnv, nets[k].HookVersion = env, cfg.HookVersion
 		}
 	}
-	cgDir := cgroupDir(cfg)
+	cgDir := cgroupDir(c.Name, cfg, sys)
 	if err := cgDir.Check(); err != nil {
 		return 1, err
 	}
@@ -526,9 +531,40 @@ func ParseLogLevel(s string) logrus.Level {
 	}
 }
 
-// cgroupDir is where cfg's lxc.cgroup.dir* keys put the cgroups.
-func cgroupDir(cfg *config.Config) monitor.CgroupDir {
-	return monitor.CgroupDir{Dir: cfg.CgroupDir.Dir, Container: cfg.CgroupDir.Container, Monitor: cfg.CgroupDir.Monitor, Inner: cfg.CgroupDir.ContainerInner}
+// cgroupDir is where the cgroups of container name go: cfg's
+// lxc.cgroup.dir* keys when it has any, else the system config's
+// lxc.cgroup.pattern (sys may be nil), else LXC's default; and only in
+// the hierarchies of sys's lxc.cgroup.use. The container's own keys win
+// over the pattern, as in LXC 5.0.2, which looks at the system pattern
+// only when the container sets no cgroup path itself.
+func cgroupDir(name string, cfg *config.Config, sys *config.System) monitor.CgroupDir {
+	d := monitor.CgroupDir{Dir: cfg.CgroupDir.Dir, Container: cfg.CgroupDir.Container, Monitor: cfg.CgroupDir.Monitor, Inner: cfg.CgroupDir.ContainerInner}
+	if sys == nil {
+		return d
+	}
+	d.Use = sys.CgroupControllers()
+	if d.Dir == "" && d.Container == "" && d.Monitor == "" {
+		if tree := sys.CgroupTree(name); tree != "" {
+			d.Container, d.Monitor = tree+"/payload", tree+"/monitor"
+			d.Pattern = sys.CgroupPattern
+		}
+	}
+	return d
+}
+
+// hostLayout is the host's cgroup layout restricted to the system
+// config's lxc.cgroup.use: where a container's cgroups are, for the tools
+// that act on a running container's cgroup.
+func hostLayout() (*cgroup.Layout, error) {
+	l, err := cgroup.Detect()
+	if err != nil {
+		return nil, err
+	}
+	sys, err := config.LoadSystem()
+	if err != nil {
+		return nil, err
+	}
+	return l.Use(sys.CgroupControllers()), nil
 }
 
 // relativeTo places d below the caller's cgroup rel (lxc.cgroup.relative):

@@ -69,7 +69,7 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
 	}
 	if withStats && info.Pid > 0 && info.Cgroup != "" {
-		layout, err := cgroup.Detect()
+		layout, err := hostLayout()
 		if err != nil {
 			return nil, err
 		}

@@ -42,10 +42,26 @@ type CgroupDir struct {
 	// a sub-cgroup of Container that init sits in: the limits stay on
 	// Container, out of the container's sight and reach.
 	Inner string `json:"inner,omitempty"`
+	// Use (lxc.cgroup.use of the system config) lists the v1
+	// controllers whose hierarchies get the cgroups; empty is all.
+	Use []string `json:"use,omitempty"`
+	// Pattern is the system config's lxc.cgroup.pattern when it gave
+	// Container and Monitor: errors name it rather than those keys, and
+	// those paths take a suffix while in use.
+	Pattern string `json:"pattern,omitempty"`
 }
 
 // Check refuses what lxc.container.conf(5) rules out.
 func (d CgroupDir) Check() error {
+	if d.Pattern != "" {
+		for _, p := range []string{d.Container, d.Monitor} {
+			for _, seg := range strings.Split(p, "/") {
+				if seg == "" || seg == "." || seg == ".." {
+					return fmt.Errorf("lxc.cgroup.pattern = %s (system config) gives cgroup path %s: want a relative path of plain names, with no empty, . or .. part", d.Pattern, p)
+				}
+			}
+		}
+	}
 	if (d.Container == "") != (d.Monitor == "") {
 		return errors.New("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must be set together")
 	}
@@ -74,6 +90,13 @@ func (d CgroupDir) Check() error {
 // create makes the cgroup of kind ("monitor" or "payload") for name.
 func (d CgroupDir) create(l *cgroup.Layout, kind, name string) (*cgroup.Group, error) {
 	switch {
+	// The pattern's paths take a -N suffix while in use (a same-named
+	// container of another lxcpath), as LXC 5.0.2's do; the exact keys'
+	// do not.
+	case kind == "monitor" && d.Monitor != "" && d.Pattern != "":
+		return l.CreateGroup(d.Monitor, "")
+	case kind == "payload" && d.Container != "" && d.Pattern != "":
+		return l.CreateGroup(d.Container, "")
 	case kind == "monitor" && d.Monitor != "":
 		return l.CreateGroupAt(d.Monitor)
 	case kind == "payload" && d.Container != "":
@@ -300,6 +323,7 @@ func (m *Monitor) setupCgroups() error {
 	if err != nil {
 		return err
 	}
+	layout = layout.Use(m.o.CgroupDir.Use)
 	m.layout = layout
 	if err := m.o.CgroupDir.Check(); err != nil {
 		return err
