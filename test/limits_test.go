@@ -263,6 +263,17 @@ func TestMemoryLimitOOM(t *testing.T) {
 	if !strings.Contains(oc, "oom_kill ") || strings.Contains(oc, "oom_kill 0") {
 		t.Errorf("memory.oom_control after the hog: %q, want an oom_kill count", oc)
 	}
+	// And lxc-info shows it (issue 12).
+	info := l.mustRun("lxc-info", "-n", n, "-S")
+	kills := ""
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, "OOM kills:"); ok {
+			kills = strings.TrimSpace(v)
+		}
+	}
+	if kills == "" || kills == "0" {
+		t.Errorf("lxc-info -S after the hog was killed: OOM kills %q, want at least 1\n%s", kills, info)
+	}
 	if st := l.state(n); st != "RUNNING" {
 		t.Errorf("container is %s after its hog was killed, want RUNNING", st)
 	}
