@@ -7,6 +7,7 @@ package test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,6 +168,62 @@ func TestDistroConfigs(t *testing.T) {
 			l.waitState(n, "RUNNING", 10*time.Second)
 			if got := l.attach(n, "/bin/sh", "-c", "echo x > /dev/null && echo alive"); strings.TrimSpace(got) != "alive" {
 				t.Errorf("attach into the %s container: %q", userns, got)
+			}
+		})
+	}
+}
+
+// TestDistroConfigsNet: a busybox container including Debian's, Ubuntu's
+// and Alpine's common config (common.conf's device lines, capability
+// drops and seccomp profile) with a veth on a test bridge and a static
+// address starts, reaches the bridge's address, and its stop leaves no
+// veth, bridge port, cgroup or monitor.
+func TestDistroConfigsNet(t *testing.T) {
+	t.Parallel()
+	const src = "/usr/share/lxc/config"
+	if _, err := os.Stat(filepath.Join(src, "debian.common.conf")); err != nil {
+		t.Skip("Debian's lxc package is not installed (no " + src + "/debian.common.conf)")
+	}
+	l := newLab(t)
+	dir := filepath.Join(l.aux, "config")
+	copyConfigDir(t, src, dir)
+	b := newBridgeIn(t, "10.215")
+	for i, distro := range []string{"debian", "ubuntu", "alpine"} {
+		conf := filepath.Join(dir, distro+".common.conf")
+		if _, err := os.Stat(conf); err != nil {
+			t.Errorf("%s: %v", distro, err)
+			continue
+		}
+		host := i + 2
+		t.Run(distro, func(t *testing.T) {
+			t.Parallel()
+			l := l.with(t)
+			pair := uniquePair(t)
+			n := l.createBusybox(append([]string{"lxc.include = " + conf}, vethConf(b, pair, randomMAC(), host)...)...)
+			out, errs, code := l.run("lxc-start", "-n", n)
+			if code != 0 {
+				t.Fatalf("lxc-start with %s.common.conf and a veth on %s: exit %d\nstdout: %s\nstderr: %s", distro, b.name, code, out, errs)
+			}
+			l.waitState(n, "RUNNING", 10*time.Second)
+			if got := l.attach(n, "ip", "addr", "show", "eth0"); !strings.Contains(got, "inet "+b.addr(host)+"/24") {
+				t.Errorf("eth0 inside the %s container: want %s/24:\n%s", distro, b.addr(host), got)
+			}
+			if _, errs, code := l.run("lxc-attach", "-n", n, "--", "ping", "-c", "1", "-W", "5", b.addr(1)); code != 0 {
+				t.Errorf("ping %s (the bridge) from the %s container: exit %d, %s", b.addr(1), distro, code, errs)
+			}
+			if !slices.Contains(b.ports(t), pair) {
+				t.Errorf("%s is not a port of %s: %v", pair, b.name, b.ports(t))
+			}
+			l.mustRun("lxc-stop", "-n", n)
+			if linkExists(pair) {
+				t.Errorf("%s still on the host after lxc-stop", pair)
+			}
+			if slices.Contains(b.ports(t), pair) {
+				t.Errorf("%s still a port of %s after lxc-stop", pair, b.name)
+			}
+			assertNoCgroups(t, n, "lxc-stop")
+			if pids := monitorPIDs(l.path, n); len(pids) > 0 {
+				t.Errorf("a monitor is left after lxc-stop: %v", pids)
 			}
 		})
 	}

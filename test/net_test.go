@@ -29,6 +29,13 @@ func (b *testBridge) addr(host int) string { return fmt.Sprintf("%s%d", b.prefix
 // of the host has, and deletes it in cleanup (with it, any port left).
 func newBridge(t *testing.T) *testBridge {
 	t.Helper()
+	return newBridgeIn(t, "10.213")
+}
+
+// newBridgeIn is newBridge with its /24 taken from block ("10.N"), so
+// that tests of another file draw from a range of their own.
+func newBridgeIn(t *testing.T, block string) *testBridge {
+	t.Helper()
 	requireRoot(t)
 	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
 	if err != nil {
@@ -36,7 +43,7 @@ func newBridge(t *testing.T) *testBridge {
 	}
 	var prefix string
 	for try := 0; prefix == "" && try < 100; try++ {
-		p := fmt.Sprintf("10.213.%d.", mrand.IntN(250)+1)
+		p := fmt.Sprintf("%s.%d.", block, mrand.IntN(250)+1)
 		used := false
 		for _, a := range addrs {
 			used = used || strings.HasPrefix(a.IP.String(), p)
@@ -46,7 +53,7 @@ func newBridge(t *testing.T) *testBridge {
 		}
 	}
 	if prefix == "" {
-		t.Fatal("no free 10.213.N.0/24 for a test bridge")
+		t.Fatalf("no free %s.N.0/24 for a test bridge", block)
 	}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = "gxbr" + newName(t)[1:8]
