@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 )
 
 // deviceLines is a devices cgroup that allows what busybox needs and not
@@ -23,9 +26,8 @@ func deviceLines(prefix string) []string {
 // container whose devices cgroup (v1) denied it, and allows 1:5 there: a
 // read inside then works; del removes the node and denies 1:5 again, as
 // the devices.list shows. A wrong source, a path through a magic link the
-// container planted, a del of a node that is not the device's, and a
-// container with a cgroup2 device program are each refused in one line,
-// and make nothing (on the host or inside).
+// container planted and a del of a node that is not the device's are
+// each refused in one line, and make nothing (on the host or inside).
 func TestDeviceNode(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -88,18 +90,97 @@ func TestDeviceNode(t *testing.T) {
 		t.Errorf("add to a stopped container: exit %d, %q", code, errs)
 	}
 
-	// cgroup2 device program: refused, nothing made inside.
-	c2 := l.createBusybox(deviceLines("lxc.cgroup2.")...)
-	l.mustRun("lxc-start", "-n", c2)
-	l.waitState(c2, "RUNNING", 10*time.Second)
-	_, errs, code = l.run("lxc-device", "-n", c2, "add", "/dev/zero", "/dev/gxzero")
-	if code == 0 || !strings.Contains(errs, "cgroup2 are not supported yet") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
-		t.Errorf("add on cgroup2: exit %d, %q", code, errs)
+}
+
+// lxc-device on a container whose devices are confined by a cgroup2
+// device program (lxc.cgroup2.devices.*, which denies 1:5 and 1:7):
+// add rebuilds the program with the node's rule and replaces the attached
+// one (one program stays), so a read of the node works; a second add
+// keeps the first; del rebuilds without it, so even a node the container
+// makes itself of 1:5 is refused again while the other stays readable. A
+// config changed since the start is refused rather than applied.
+func TestDeviceNodeCgroup2(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	c := l.createBusybox(deviceLines("lxc.cgroup2.")...)
+	l.mustRun("lxc-start", "-n", c)
+	l.waitState(c, "RUNNING", 10*time.Second)
+	cg := "/sys/fs/cgroup/unified/lxc.payload." + c
+	programs := func() int {
+		t.Helper()
+		dir, err := os.Open(cg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dir.Close()
+		q, err := link.QueryPrograms(link.QueryOptions{Target: int(dir.Fd()), Attach: ebpf.AttachCGroupDevice})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(q.Programs)
 	}
-	if _, _, code := l.run("lxc-attach", "-n", c2, "--", "test", "-e", "/dev/gxzero"); code == 0 {
-		t.Errorf("/dev/gxzero made inside the cgroup2 container")
+	if n := programs(); n != 1 {
+		t.Fatalf("device programs on %s before add: %d, want 1", cg, n)
 	}
-	l.mustRun("lxc-stop", "-n", c2, "-k")
+	if _, _, code := l.run("lxc-attach", "-n", c, "--", "sh", "-c", "mknod /dev/gxz c 1 5 && head -c 4 /dev/gxz; rc=$?; rm -f /dev/gxz; exit $rc"); code == 0 {
+		t.Fatalf("1:5 readable inside before add: the device program does not deny it, the test proves nothing")
+	}
+	read := func(node string) string {
+		out, _, _ := l.run("lxc-attach", "-n", c, "--", "sh", "-c", "head -c 4 "+node+" | wc -c")
+		return strings.TrimSpace(out)
+	}
+	l.mustRun("lxc-device", "-n", c, "add", "/dev/zero", "/dev/gxzero")
+	if got := read("/dev/gxzero"); got != "4" {
+		t.Errorf("read of /dev/gxzero inside after add: %q, want 4", got)
+	}
+	// The control for the check after del: a node of 1:5 the container
+	// makes itself is readable while 1:5 is allowed.
+	if _, errs, code := l.run("lxc-attach", "-n", c, "--", "sh", "-c", "mknod /dev/gxz c 1 5 && head -c 4 /dev/gxz >/dev/null; rc=$?; rm -f /dev/gxz; exit $rc"); code != 0 {
+		t.Errorf("a node of 1:5 made inside after add: exit %d, %s; want it readable", code, errs)
+	}
+	l.mustRun("lxc-device", "-n", c, "add", "/dev/full", "/dev/gxfull")
+	if a, b := read("/dev/gxzero"), read("/dev/gxfull"); a != "4" || b != "4" {
+		t.Errorf("after a second add: /dev/gxzero %q, /dev/gxfull %q, want both 4", a, b)
+	}
+	if n := programs(); n != 1 {
+		t.Errorf("device programs on %s after two adds: %d, want 1 (replaced, not added)", cg, n)
+	}
+	l.mustRun("lxc-device", "-n", c, "del", "/dev/zero", "/dev/gxzero")
+	if _, _, code := l.run("lxc-attach", "-n", c, "--", "test", "-e", "/dev/gxzero"); code == 0 {
+		t.Errorf("/dev/gxzero inside after del")
+	}
+	// del denies 1:5 in the v1 devices cgroup too; allowed there again,
+	// the program alone decides.
+	if err := os.WriteFile("/sys/fs/cgroup/devices/lxc.payload."+c+"/devices.allow", []byte("c 1:5 rwm"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := l.run("lxc-attach", "-n", c, "--", "sh", "-c", "mknod /dev/gxz c 1 5 && head -c 4 /dev/gxz; rc=$?; rm -f /dev/gxz; exit $rc"); code == 0 {
+		t.Errorf("1:5 readable inside after del: the program still allows it")
+	}
+	if got := read("/dev/gxfull"); got != "4" {
+		t.Errorf("/dev/gxfull after the del of /dev/gxzero: %q, want 4", got)
+	}
+	if n := programs(); n != 1 {
+		t.Errorf("device programs on %s after del: %d, want 1", cg, n)
+	}
+
+	// A config that no longer makes the attached program: refused in
+	// one line, nothing made.
+	f, err := os.OpenFile(filepath.Join(l.path, c, "config"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("lxc.cgroup2.devices.allow = c 1:9 rwm\n")
+	f.Close()
+	_, errs, code := l.run("lxc-device", "-n", c, "add", "/dev/zero", "/dev/gxzero")
+	if code == 0 || !strings.Contains(errs, "not the one its config's lxc.cgroup2.devices lines make") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("add after the config changed: exit %d, %q; want one line refusing", code, errs)
+	}
+	if _, _, code := l.run("lxc-attach", "-n", c, "--", "test", "-e", "/dev/gxzero"); code == 0 {
+		t.Errorf("/dev/gxzero made inside though refused")
+	}
+	l.mustRun("lxc-stop", "-n", c, "-k")
+	assertNoCgroups(t, c, "lxc-stop")
 }
 
 // A container with lxc.idmap: refused in one line (its /dev, mounted in

@@ -120,6 +120,10 @@ func parseDevNum(s string) (int64, error) {
 type DevicePolicy struct {
 	DefaultAllow bool
 	Rules        []DeviceRule // all Allow == !DefaultAllow
+	// Added are allow rules checked before Rules, whatever the default:
+	// the nodes lxc-device added to a running container, which its
+	// config's deny rules must not refuse.
+	Added []DeviceRule
 }
 
 // NewDevicePolicy reduces rules, in file order.
@@ -140,6 +144,11 @@ func NewDevicePolicy(rules []DeviceRule) DevicePolicy {
 // Allows reports what the policy decides for one access; the compiled
 // program must decide the same (a test checks both on device tuples).
 func (p DevicePolicy) Allows(typ uint32, major, minor uint32, access uint32) bool {
+	for _, r := range p.Added {
+		if r.matches(typ, major, minor) && access&^r.Access == 0 {
+			return true
+		}
+	}
 	for _, r := range p.Rules {
 		if !r.matches(typ, major, minor) {
 			continue
@@ -185,7 +194,12 @@ func (p DevicePolicy) Program() asm.Instructions {
 	if p.DefaultAllow {
 		verdict = 1
 	}
-	for i, r := range p.Rules {
+	// The added allow rules go first, compiled as allow rules of an
+	// allowlist; the policy's own follow.
+	all := make([]DeviceRule, 0, len(p.Added)+len(p.Rules))
+	all = append(append(all, p.Added...), p.Rules...)
+	for i, r := range all {
+		allow := i < len(p.Added) || !p.DefaultAllow
 		next := "rule" + strconv.Itoa(i+1)
 		var block asm.Instructions
 		if r.Type != DevAny {
@@ -198,7 +212,7 @@ func (p DevicePolicy) Program() asm.Instructions {
 			block = append(block, asm.JNE.Imm(rMinor, int32(r.Minor), next))
 		}
 		block = append(block, asm.Mov.Reg(rTmp, rAccess))
-		if p.DefaultAllow {
+		if !allow {
 			// A deny rule: refuse when any requested bit is in it.
 			block = append(block,
 				asm.And.Imm(rTmp, int32(r.Access)),
@@ -218,11 +232,15 @@ func (p DevicePolicy) Program() asm.Instructions {
 		insns = append(insns, block...)
 	}
 	last := asm.Mov.Imm(asm.R0, verdict)
-	if len(p.Rules) > 0 {
-		last = last.WithSymbol("rule" + strconv.Itoa(len(p.Rules)))
+	if len(all) > 0 {
+		last = last.WithSymbol("rule" + strconv.Itoa(len(all)))
 	}
 	return append(insns, last, asm.Return())
 }
+
+// deviceProgramName names the programs golxc attaches, so that
+// ReplaceDevicesV2 can tell its own from one a process inside attached.
+const deviceProgramName = "golxc_devices"
 
 // SetDevicesV2 compiles the lxc.cgroup2.devices.* rules (in file order)
 // and attaches the program to the group's cgroup2 directory, where it
@@ -231,36 +249,162 @@ func (p DevicePolicy) Program() asm.Instructions {
 // the way from the root, so a process inside cannot widen it by adding
 // one of its own below.
 func (g *Group) SetDevicesV2(rules []DeviceRule) error {
-	if g.err != nil {
-		return g.err
-	}
-	if g.v2 == nil {
-		return errors.New("set lxc.cgroup2.devices: no cgroup2 hierarchy is mounted")
-	}
-	spec := &ebpf.ProgramSpec{
-		Name:         "golxc_devices",
-		Type:         ebpf.CGroupDevice,
-		Instructions: NewDevicePolicy(rules).Program(),
-		License:      "GPL",
-	}
-	prog, err := ebpf.NewProgram(spec)
-	if err != nil {
-		return fmt.Errorf("set lxc.cgroup2.devices: load device program: %w", err)
-	}
-	defer prog.Close()
-	dir, err := os.OpenFile(g.v2.path, os.O_RDONLY|unix.O_DIRECTORY, 0)
-	if err != nil {
+	if _, err := g.attachDevices(NewDevicePolicy(rules), 0); err != nil {
 		return fmt.Errorf("set lxc.cgroup2.devices: %w", err)
 	}
+	return nil
+}
+
+// ReplaceDevicesV2 compiles p and puts it in the place of the device
+// program old (its ID) in the group's cgroup2 directory in one
+// BPF_PROG_ATTACH with BPF_F_REPLACE: no access is ever decided by
+// neither or both. It returns the new program's ID.
+func (g *Group) ReplaceDevicesV2(p DevicePolicy, old ebpf.ProgramID) (ebpf.ProgramID, error) {
+	if old == 0 {
+		return 0, errors.New("replace device program: no program to replace")
+	}
+	return g.attachDevices(p, old)
+}
+
+// Tag is the kernel's tag of p's program (a hash of its instructions),
+// to compare with an attached program's. The program is loaded to get
+// it: the library's own computation differs from this kernel's.
+func (p DevicePolicy) Tag() (string, error) {
+	prog, err := ebpf.NewProgram(p.spec())
+	if err != nil {
+		return "", fmt.Errorf("load device program: %w", err)
+	}
+	defer prog.Close()
+	info, err := prog.Info()
+	if err != nil {
+		return "", fmt.Errorf("device program: %w", err)
+	}
+	return info.Tag, nil
+}
+
+func (p DevicePolicy) spec() *ebpf.ProgramSpec {
+	return &ebpf.ProgramSpec{
+		Name:         deviceProgramName,
+		Type:         ebpf.CGroupDevice,
+		Instructions: p.Program(),
+		License:      "GPL",
+	}
+}
+
+// DeviceProgram is the ID and tag of the device program golxc attached
+// to the group's cgroup2 directory; an error when there is none or more
+// than one of that name.
+func (g *Group) DeviceProgram() (ebpf.ProgramID, string, error) {
+	id, tag, err := g.deviceProgram()
+	if err != nil {
+		return 0, "", fmt.Errorf("device program of the container: %w", err)
+	}
+	return id, tag, nil
+}
+
+func (g *Group) deviceProgram() (ebpf.ProgramID, string, error) {
+	if g.err != nil {
+		return 0, "", g.err
+	}
+	if g.v2 == nil {
+		return 0, "", errors.New("no cgroup2 hierarchy is mounted")
+	}
+	dir, err := os.OpenFile(g.v2.path, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return 0, "", err
+	}
 	defer dir.Close()
-	err = link.RawAttachProgram(link.RawAttachProgramOptions{
+	q, err := link.QueryPrograms(link.QueryOptions{Target: int(dir.Fd()), Attach: ebpf.AttachCGroupDevice})
+	if err != nil {
+		return 0, "", fmt.Errorf("device programs of %s: %w", g.v2.path, err)
+	}
+	var found []ebpf.ProgramID
+	var tag string
+	for _, a := range q.Programs {
+		prog, err := ebpf.NewProgramFromID(a.ID)
+		if err != nil {
+			return 0, "", fmt.Errorf("device program %d of %s: %w", a.ID, g.v2.path, err)
+		}
+		info, err := prog.Info()
+		prog.Close()
+		if err != nil {
+			return 0, "", fmt.Errorf("device program %d of %s: %w", a.ID, g.v2.path, err)
+		}
+		if info.Name == deviceProgramName {
+			found, tag = append(found, a.ID), info.Tag
+		}
+	}
+	if len(found) != 1 {
+		return 0, "", fmt.Errorf("%s has %d device programs named %s, want one", g.v2.path, len(found), deviceProgramName)
+	}
+	return found[0], tag, nil
+}
+
+func (g *Group) attachDevices(p DevicePolicy, old ebpf.ProgramID) (ebpf.ProgramID, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.v2 == nil {
+		return 0, errors.New("no cgroup2 hierarchy is mounted")
+	}
+	prog, err := ebpf.NewProgram(p.spec())
+	if err != nil {
+		return 0, fmt.Errorf("load device program: %w", err)
+	}
+	defer prog.Close()
+	info, err := prog.Info()
+	if err != nil {
+		return 0, fmt.Errorf("load device program: %w", err)
+	}
+	id, _ := info.ID()
+	dir, err := os.OpenFile(g.v2.path, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer dir.Close()
+	opts := link.RawAttachProgramOptions{
 		Target:  int(dir.Fd()),
 		Program: prog,
 		Attach:  ebpf.AttachCGroupDevice,
 		Flags:   unix.BPF_F_ALLOW_MULTI,
-	})
-	if err != nil {
-		return fmt.Errorf("set lxc.cgroup2.devices: attach device program to %s: %w", g.v2.path, err)
 	}
-	return nil
+	if old != 0 {
+		// The cgroup attach takes the program to replace by descriptor
+		// (replace_bpf_fd), not by ID.
+		oldProg, err := ebpf.NewProgramFromID(old)
+		if err != nil {
+			return 0, fmt.Errorf("device program %d to replace: %w", old, err)
+		}
+		defer oldProg.Close()
+		opts.Anchor = link.ReplaceProgram(oldProg)
+	}
+	if err := link.RawAttachProgram(opts); err != nil {
+		return 0, fmt.Errorf("attach device program to %s: %w", g.v2.path, err)
+	}
+	return id, nil
+}
+
+// String is r as a devices.allow or devices.deny value, as
+// ParseDeviceRule takes it back.
+func (r DeviceRule) String() string {
+	if r.All {
+		return "a"
+	}
+	typ := map[uint32]string{DevAny: "a", DevBlock: "b", DevChar: "c"}[r.Type]
+	num := func(n int64) string {
+		if n == anyNum {
+			return "*"
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	var acc string
+	for _, a := range []struct {
+		bit uint32
+		c   string
+	}{{DevRead, "r"}, {DevWrite, "w"}, {DevMknod, "m"}} {
+		if r.Access&a.bit != 0 {
+			acc += a.c
+		}
+	}
+	return typ + " " + num(r.Major) + ":" + num(r.Minor) + " " + acc
 }

@@ -179,31 +179,43 @@ func TestDevicePolicyLXCSemantics(t *testing.T) {
 	for i, c := range []struct {
 		rules []DeviceRule
 		qs    []q
+		added []DeviceRule // lxc-device add
 	}{
 		// The man page's denylist: no creating, /dev/null not even usable.
 		{parse("+a", "-c *:* m", "-b *:* m", "-c 1:3 rwm"), []q{
 			{DevChar, 1, 5, DevMknod, false}, {DevChar, 1, 5, DevRead, true},
 			{DevChar, 1, 3, DevRead, false}, {DevBlock, 8, 0, DevRead, true},
-		}},
+		}, nil},
 		// deny a resets what came before it; the deny after it is ignored.
 		{parse("+c 1:1 rwm", "-a", "+c 1:3 rw", "-c 1:3 rwm"), []q{
 			{DevChar, 1, 1, DevRead, false}, {DevChar, 1, 3, DevRead | DevWrite, true},
 			{DevChar, 1, 3, DevMknod, false},
-		}},
+		}, nil},
 		// No bare a: a denylist.
 		{parse("-b 8:* rwm"), []q{
 			{DevBlock, 8, 1, DevRead, false}, {DevBlock, 9, 1, DevRead, true}, {DevChar, 8, 1, DevRead, true},
-		}},
+		}, nil},
 		// A partial access in a denylist: deny r refuses rw but not w.
 		{parse("-c 1:5 r"), []q{
 			{DevChar, 1, 5, DevRead | DevWrite, false}, {DevChar, 1, 5, DevWrite, true},
-		}},
+		}, nil},
 		// "a" with numbers is both types.
 		{parse("-a", "+a 4:* rw"), []q{
 			{DevChar, 4, 1, DevRead, true}, {DevBlock, 4, 1, DevWrite, true}, {DevBlock, 4, 1, DevMknod, false},
-		}},
+		}, nil},
+		// An added node in an allowlist: it alone is allowed more.
+		{parse("-a", "+c 1:3 rwm"), []q{
+			{DevChar, 1, 3, DevRead, true}, {DevChar, 1, 5, DevRead | DevWrite, true},
+			{DevChar, 1, 7, DevRead, false}, {DevBlock, 1, 5, DevRead, false},
+		}, parse("+c 1:5 rwm")},
+		// An added node in a denylist overrides the deny of it, only it.
+		{parse("-c 1:* rwm"), []q{
+			{DevChar, 1, 5, DevRead | DevWrite | DevMknod, true}, {DevChar, 1, 3, DevRead, false},
+			{DevChar, 2, 3, DevRead, true},
+		}, parse("+c 1:5 rwm")},
 	} {
 		p := NewDevicePolicy(c.rules)
+		p.Added = c.added
 		prog := p.Program()
 		for _, x := range c.qs {
 			name := fmt.Sprintf("case %d: %d %d:%d access %d", i, x.typ, x.maj, x.min, x.acc)
@@ -353,5 +365,22 @@ func TestEnableFor(t *testing.T) {
 	err = l.EnableFor([]Setting{{2, "rdma.max", "mlx4_0 hca_handle=2"}})
 	if err == nil || !strings.HasPrefix(err.Error(), "set lxc.cgroup2.rdma.max: ") || !strings.Contains(err.Error(), "does not offer") {
 		t.Errorf("rdma on a base without it: %v", err)
+	}
+}
+
+// String gives back what ParseDeviceRule takes: lxc-device's record of
+// added rules is read with it.
+func TestDeviceRuleStringRoundTrip(t *testing.T) {
+	for _, v := range []string{"c 1:5 rwm", "b 8:* r", "a *:* wm", "c 136:4095 m"} {
+		r, err := ParseDeviceRule(true, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.String(); got != v {
+			t.Errorf("%q: String() = %q", v, got)
+		}
+		if back, err := ParseDeviceRule(true, r.String()); err != nil || back != r {
+			t.Errorf("%q: parsed back %+v, %v; want %+v", v, back, err, r)
+		}
 	}
 }
