@@ -222,8 +222,10 @@ func TestDistroConfigsNet(t *testing.T) {
 				t.Errorf("%s still a port of %s after lxc-stop", pair, b.name)
 			}
 			assertNoCgroups(t, n, "lxc-stop")
-			if pids := monitorPIDs(l.path, n); len(pids) > 0 {
-				t.Errorf("a monitor is left after lxc-stop: %v", pids)
+			// The monitor hangs up once it has torn down, and exits
+			// right after: give it that moment.
+			if !waitFor(5*time.Second, func() bool { return len(monitorPIDs(l.path, n)) == 0 }) {
+				t.Errorf("a monitor is left after lxc-stop: %v", monitorPIDs(l.path, n))
 			}
 		})
 	}
