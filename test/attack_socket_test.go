@@ -354,3 +354,28 @@ func TestAttackNoRootfsContainerSockets(t *testing.T) {
 		t.Errorf("victim after lxc-stop -k from a container on the host's root: %s, want RUNNING", st)
 	}
 }
+
+// A monitor killed with SIGKILL leaves its socket file; lxc-destroy of the
+// container removes it (the socket directory must not fill up with the
+// sockets of containers long gone).
+func TestStaleSocketRemovedByDestroy(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.startBusybox()
+	path := monitor.SocketPath(l.path, n)
+	mon := monitorPIDs(l.path, n)
+	if len(mon) != 1 {
+		t.Fatalf("monitors of %s: %v", n, mon)
+	}
+	if err := unix.Kill(mon[0], unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(5*time.Second, func() bool { return len(monitorPIDs(l.path, n)) == 0 })
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the killed monitor left no socket file (%v): this test proves nothing", err)
+	}
+	l.mustRun("lxc-destroy", "-n", n, "-f")
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("lxc-destroy left the killed monitor's socket %s", path)
+	}
+}

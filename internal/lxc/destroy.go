@@ -55,6 +55,10 @@ func (c *Container) Destroy(force bool) error {
 		dir = cgroupDir(c.Name, cfg, sys)
 	}
 	removeStaleCgroups(c.Name, dir)
+	// What a killed monitor left in the socket directory: its socket
+	// file and the host ends it recorded (removed only if still theirs).
+	_ = monitor.RemoveStaleNetwork(c.LXCPath, c.Name)
+	_ = os.Remove(monitor.SocketPath(c.LXCPath, c.Name))
 	return gone.remove()
 }
 

@@ -459,17 +459,26 @@ func (m *Monitor) networkDown() {
 // removeStaleNetwork removes what a killed monitor of this container left
 // on the host: only interfaces still of the recorded name and index.
 func (m *Monitor) removeStaleNetwork() {
-	b, err := os.ReadFile(m.networkRecord())
+	if err := RemoveStaleNetwork(m.o.LXCPath, m.o.Name); err != nil {
+		m.o.Log.Warnf("network left by a previous monitor of %s: %v", m.o.Name, err)
+	}
+}
+
+// RemoveStaleNetwork removes the host ends a killed monitor of
+// lxcpath/name recorded (only interfaces still of the recorded name and
+// index), and the record. The caller holds the container's lock.
+func RemoveStaleNetwork(lxcpath, name string) error {
+	rec := SocketPath(lxcpath, name) + ".net"
+	b, err := os.ReadFile(rec)
 	if err != nil {
-		return
+		return nil
 	}
 	var ends []network.HostEnd
 	if json.Unmarshal(b, &ends) == nil {
-		if err := network.Teardown(ends); err != nil {
-			m.o.Log.Warnf("network left by a previous monitor of %s: %v", m.o.Name, err)
-		}
+		err = network.Teardown(ends)
 	}
-	_ = os.Remove(m.networkRecord())
+	_ = os.Remove(rec)
+	return err
 }
 
 // networkRecord is the file of the host ends, in the monitor's private
