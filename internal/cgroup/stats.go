@@ -147,24 +147,6 @@ func readBlkioTotal(path string) (uint64, bool, error) {
 // readIOStat sums rbytes and wbytes over the devices of a cgroup2 io.stat
 // ("8:0 rbytes=1 wbytes=2 rios=3 ...").
 func readIOStat(path string) (uint64, bool, error) {
-	s, ok, err := readOptional(path)
-	if !ok || err != nil {
-		return 0, false, err
-	}
-	var total uint64
-	for _, line := range strings.Split(s, "\n") {
-		f := strings.Fields(line)
-		for _, kv := range f[min(1, len(f)):] {
-			k, v, _ := strings.Cut(kv, "=")
-			if k != "rbytes" && k != "wbytes" {
-				continue
-			}
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return 0, false, fmt.Errorf("read %s: %s: %w", path, kv, err)
-			}
-			total += n
-		}
-	}
-	return total, true, nil
+	r, w, ok, err := readIOSplit(path)
+	return r + w, ok, err
 }

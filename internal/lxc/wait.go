@@ -120,21 +120,11 @@ func waitForSocket(path string, deadline time.Time) error {
 			}
 			ms = int(left.Milliseconds()) + 1
 		}
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, ms); err != nil && err != unix.EINTR {
-			return fmt.Errorf("poll inotify: %w", err)
-		}
-		if fds[0].Revents&unix.POLLIN == 0 {
-			continue
-		}
-		n, err := unix.Read(fd, buf)
+		names, err := readInotify(fd, buf, ms)
 		if err != nil {
-			if err == unix.EAGAIN || err == unix.EINTR {
-				continue
-			}
-			return fmt.Errorf("read inotify: %w", err)
+			return err
 		}
-		for _, name := range inotifyNames(buf[:n]) {
+		for _, name := range names {
 			if name != base {
 				continue
 			}
@@ -151,6 +141,27 @@ func waitForSocket(path string, deadline time.Time) error {
 }
 
 // inotifyNames are the file names of the inotify events in b.
+// readInotify waits up to ms milliseconds (-1: for ever) on the inotify
+// descriptor fd and returns the names of the events read into buf; none
+// when the wait ends without any.
+func readInotify(fd int, buf []byte, ms int) ([]string, error) {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	if _, err := unix.Poll(fds, ms); err != nil && err != unix.EINTR {
+		return nil, fmt.Errorf("poll inotify: %w", err)
+	}
+	if fds[0].Revents&unix.POLLIN == 0 {
+		return nil, nil
+	}
+	n, err := unix.Read(fd, buf)
+	if err == unix.EAGAIN || err == unix.EINTR {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read inotify: %w", err)
+	}
+	return inotifyNames(buf[:n]), nil
+}
+
 func inotifyNames(b []byte) []string {
 	var names []string
 	for len(b) >= unix.SizeofInotifyEvent {

@@ -98,22 +98,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 		timeout = 200
 	}
 	for ctx.Err() == nil {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, timeout); err != nil && err != unix.EINTR {
-			return fmt.Errorf("poll inotify: %w", err)
+		names, err := readInotify(fd, buf, timeout)
+		if err != nil {
+			return err
 		}
-		if fds[0].Revents&unix.POLLIN == 0 {
+		if len(names) == 0 {
 			continue
 		}
-		n, err := unix.Read(fd, buf)
-		if err != nil {
-			if err == unix.EAGAIN || err == unix.EINTR {
-				continue
-			}
-			return fmt.Errorf("read inotify: %w", err)
-		}
 		created := map[string]bool{}
-		for _, name := range inotifyNames(buf[:n]) {
+		for _, name := range names {
 			created[name] = true
 		}
 		for _, c := range w.candidates() {
