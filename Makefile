@@ -12,7 +12,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSI
 # read by the shell once the binary exists.
 TOOLS = $$(bin/golxc --list-tools)
 
-.PHONY: all build test unit integration soak bench install uninstall clean demo vet
+.PHONY: all build test unit integration soak bench bench-scale install uninstall clean demo vet
 
 all: build
 
@@ -37,8 +37,16 @@ integration: build
 soak: build
 	GOLXC_BIN=$(CURDIR)/bin $(GO) test -tags soak -count=1 -run Soak -v -timeout 60m ./test/
 
+# The golxc/LXC ratios (LXC's tools beside golxc's when Debian's lxc is
+# installed): make bench [BENCH_ARGS="-runs 50 -vs-lxc=no"].
 bench: build
-	GOLXC_BIN=$(CURDIR)/bin $(GO) run ./bench
+	GOLXC_BIN=$(CURDIR)/bin $(GO) run ./bench $(BENCH_ARGS)
+
+# N containers running at once, then all stopped and destroyed, with a plot
+# (bench-scale.png): make bench-scale N=1000 [VS_LXC=1].
+N ?= 1000
+bench-scale: build
+	GOLXC_BIN=$(CURDIR)/bin $(GO) run ./bench scale -n $(N) $(if $(VS_LXC),-vs-lxc) $(BENCH_ARGS)
 
 demo: build
 	./demo.sh

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// point is the state of the host after one more start.
+type point struct {
+	running int
+	start   time.Duration // this container's lxc-start -d
+	hostKB  int           // MemAvailable drop since the first start; -1 when not sampled
+}
+
+type scaleResult struct {
+	label   string
+	points  []point
+	stopped string // why the loop stopped before n, if it did
+}
+
+func scaleMain(args []string) int {
+	fs := flag.NewFlagSet("bench scale", flag.ExitOnError)
+	n := fs.Int("n", 1000, "containers to start")
+	vsLXC := choice("no")
+	fs.Var(&vsLXC, "vs-lxc", "start the same number with LXC's tools too: yes (the bare flag), no, or auto")
+	png := fs.String("png", "bench-scale.png", "where to draw the plot")
+	_ = fs.Parse(args)
+	sets, err := toolsets(string(vsLXC))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench scale:", err)
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "golxc-scale-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench scale:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	var results []scaleResult
+	for _, t := range sets {
+		if err := t.open(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench scale:", err)
+			return 1
+		}
+		r, err := scale(t, *n)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench scale:", err)
+			t.close()
+			return 1
+		}
+		results = append(results, r)
+	}
+	if err := plot(*png, results); err != nil {
+		fmt.Fprintln(os.Stderr, "bench scale: plot:", err)
+		return 1
+	}
+	fmt.Println("plot:", *png)
+	return 0
+}
+
+// scale creates n busybox containers, starts them one after another with
+// lxc-start -d (the loop a sysadmin's script runs), checks each RUNNING,
+// times lxc-ls -f and lxc-info with them all running, then stops and
+// destroys them and looks for anything left behind.
+func scale(t *toolset, n int) (scaleResult, error) {
+	defer t.close()
+	res := scaleResult{label: t.label}
+	leaksBefore := snapshotHost(t)
+	names := make([]string, n)
+	fmt.Printf("%s: creating %d containers\n", t.label, n)
+	t0 := time.Now()
+	for i := range names {
+		names[i] = "scale" + strconv.Itoa(i)
+		if err := t.create(names[i]); err != nil {
+			return res, err
+		}
+		progress(i+1, n, t0)
+	}
+	fmt.Println()
+	base, err := memAvailableKB()
+	if err != nil {
+		return res, err
+	}
+	fmt.Printf("%s: starting %d containers with lxc-start -d\n", t.label, n)
+	t0 = time.Now()
+	for i, name := range names {
+		s0 := time.Now()
+		if err := t.must("lxc-start", "-n", name); err != nil {
+			res.stopped = fmt.Sprintf("start %d failed: %v", i+1, err)
+			fmt.Printf("\n%s: %s\n", t.label, res.stopped)
+			break
+		}
+		p := point{running: i + 1, start: time.Since(s0), hostKB: -1}
+		if (i+1)%max(1, n/50) == 0 || i == n-1 {
+			if m, err := memAvailableKB(); err == nil {
+				p.hostKB = base - m
+			}
+		}
+		res.points = append(res.points, p)
+		progress(i+1, n, t0)
+	}
+	total := time.Since(t0)
+	running := len(res.points)
+	fmt.Println()
+	if running == 0 {
+		return res, fmt.Errorf("%s: no container started: %s", t.label, res.stopped)
+	}
+	fmt.Printf("%s: %d started in %.2f s (%.1f ms each)\n", t.label, running, total.Seconds(), float64(total.Milliseconds())/float64(running))
+	fmt.Printf("%s: start time by tenth of the run (median ms):", t.label)
+	for k := 0; k < 10; k++ {
+		lo, hi := k*running/10, (k+1)*running/10
+		if hi <= lo {
+			continue
+		}
+		var d []time.Duration
+		for _, p := range res.points[lo:hi] {
+			d = append(d, p.start)
+		}
+		fmt.Printf(" %.1f", float64(sorted(d).med().Microseconds())/1000)
+	}
+	fmt.Println()
+	time.Sleep(2 * time.Second)
+	if m, err := memAvailableKB(); err == nil {
+		fmt.Printf("%s: host memory per running container %.2f MiB (MemAvailable drop / %d)\n", t.label, float64(base-m)/1024/float64(running), running)
+	}
+	out, err := t.cmd("lxc-ls", "-f", "-F", "NAME,STATE").Output()
+	if err != nil {
+		return res, fmt.Errorf("%s: lxc-ls -f: %w", t.label, err)
+	}
+	state := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n")[1:] {
+		if f := strings.Fields(line); len(f) == 2 {
+			state[f[0]] = f[1]
+		}
+	}
+	for _, name := range names[:running] {
+		if state[name] != "RUNNING" {
+			return res, fmt.Errorf("%s: %s is %q after its start, not RUNNING", t.label, name, state[name])
+		}
+	}
+	fmt.Printf("%s: all %d RUNNING (lxc-ls -f)\n", t.label, running)
+	timed := func(what string, runs int, name string, args ...string) {
+		var d []time.Duration
+		for i := 0; i < runs; i++ {
+			s0 := time.Now()
+			if err := t.must(name, args...); err != nil {
+				fmt.Printf("%s: %s: %v\n", t.label, what, err)
+				return
+			}
+			d = append(d, time.Since(s0))
+		}
+		fmt.Printf("%s: %s with %d running: median %s of %d\n", t.label, what, running, ms(sorted(d).med()), runs)
+	}
+	timed("lxc-ls -f", 5, "lxc-ls", "-f")
+	timed("lxc-info", 20, "lxc-info", "-n", names[running/2])
+	if _, err := os.Stat(filepath.Join(t.bin, "lxc-autostart")); err == nil {
+		if err := autostart(t, names); err != nil {
+			return res, err
+		}
+	}
+	fmt.Printf("%s: stopping and destroying\n", t.label)
+	t0 = time.Now()
+	for i, name := range names {
+		_ = t.cmd("lxc-stop", "-k", "-n", name).Run()
+		if err := t.must("lxc-destroy", "-n", name); err != nil {
+			return res, err
+		}
+		progress(i+1, n, t0)
+	}
+	fmt.Println()
+	t.made = nil
+	t.close()
+	if left := snapshotHost(t).minus(leaksBefore); len(left) > 0 {
+		return res, fmt.Errorf("%s: left behind after destroying all: %s", t.label, strings.Join(left, "; "))
+	}
+	fmt.Printf("%s: nothing left behind (cgroups, mounts, links, sockets, processes, files)\n", t.label)
+	return res, nil
+}
+
+// autostart stops every container, marks each lxc.start.auto = 1 and
+// times one lxc-autostart -a bringing them all up.
+func autostart(t *toolset, names []string) error {
+	for _, name := range names {
+		_ = t.cmd("lxc-stop", "-k", "-n", name).Run()
+		f, err := os.OpenFile(filepath.Join(t.lxcpath, name, "config"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString("lxc.start.auto = 1\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	if err := t.must("lxc-autostart", "-a"); err != nil {
+		return err
+	}
+	fmt.Printf("%s: lxc-autostart -a started %d in %.2f s\n", t.label, len(names), time.Since(t0).Seconds())
+	return nil
+}
+
+func progress(i, n int, t0 time.Time) {
+	if i%25 == 0 || i == n {
+		fmt.Printf("\r  %d/%d  %.1f s", i, n, time.Since(t0).Seconds())
+	}
+}
+
+// hostState is what a run may leave behind, as strings to compare.
+type hostState map[string]bool
+
+func (h hostState) minus(before hostState) []string {
+	var left []string
+	for k := range h {
+		if !before[k] {
+			left = append(left, k)
+		}
+	}
+	return left
+}
+
+// snapshotHost lists what a container of t's lxcpath can leave on the
+// host: cgroups named after its containers, mounts and processes naming
+// the lxcpath, network links, golxc's socket files, files in the lxcpath.
+func snapshotHost(t *toolset) hostState {
+	h := hostState{}
+	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/lxc.*.scale[0-9]*")
+	more, _ := filepath.Glob("/sys/fs/cgroup/*/lxc.*/scale[0-9]*")
+	for _, c := range append(cgs, more...) {
+		h["cgroup "+c] = true
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, t.lxcpath) {
+				h["mount "+line] = true
+			}
+		}
+	}
+	links, _ := filepath.Glob("/sys/class/net/*")
+	for _, l := range links {
+		h["link "+filepath.Base(l)] = true
+	}
+	socks, _ := filepath.Glob("/run/golxc/sock/*")
+	for _, s := range socks {
+		h["socket "+s] = true
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), t.lxcpath) {
+			h["process "+filepath.Dir(p)+" "+strings.ReplaceAll(string(b), "\x00", " ")] = true
+		}
+	}
+	_ = filepath.Walk(t.lxcpath, func(p string, info os.FileInfo, err error) error {
+		if err == nil && p != t.lxcpath {
+			h["file "+p] = true
+		}
+		return nil
+	})
+	return h
+}
