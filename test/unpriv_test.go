@@ -462,6 +462,27 @@ func TestUnprivContainer(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(u.cgroup, "lxc.monitor."+name)); err != nil {
 		t.Errorf("no monitor cgroup under the delegated one: %v", err)
 	}
+	// The payload cgroup is the container's root's to manage (its
+	// systemd makes children there), and still the user's group's: the
+	// mapped root makes a child cgroup, which lxc-stop removes with it.
+	for _, base := range []string{u.cgroup, u.v1cgroup} {
+		payload := filepath.Join(base, "lxc.payload."+name)
+		for _, p := range []string{payload, filepath.Join(payload, "cgroup.procs")} {
+			var st syscall.Stat_t
+			if err := syscall.Lstat(p, &st); err != nil {
+				t.Errorf("%s: %v", p, err)
+				continue
+			}
+			if int(st.Uid) != u.subStart || int(st.Gid) != u.gid || st.Mode&0o020 == 0 {
+				t.Errorf("%s: uid %d gid %d mode %o; want the mapped root %d, the user's group %d, group-writable", p, st.Uid, st.Gid, st.Mode&0o777, u.subStart, u.gid)
+			}
+		}
+		mk := exec.Command("mkdir", filepath.Join(payload, "made-inside"))
+		mk.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.subStart), Gid: uint32(u.subStart)}}
+		if out, err := mk.CombinedOutput(); err != nil {
+			t.Errorf("the mapped root cannot make a child cgroup in %s: %v: %s", payload, err, out)
+		}
+	}
 	var found bool
 	for _, l := range strings.Split(u.mustRun("lxc-ls", "-f"), "\n") {
 		f := strings.Fields(l)

@@ -606,18 +606,55 @@ var delegatedFiles = []string{"cgroup.procs", "tasks", "cgroup.subtree_control",
 // who may then make, fill and remove child cgroups, as systemd does.
 // The limits the group was given stay root's.
 func (g *Group) Chown(uid, gid int) error {
-	if g.err != nil {
-		return g.err
+	paths, err := g.DelegatedPaths()
+	if err != nil {
+		return err
 	}
-	for _, dir := range g.dirs() {
-		if err := os.Lchown(dir, uid, gid); err != nil {
-			return fmt.Errorf("chown cgroup %s: %w", dir, err)
+	for _, p := range paths {
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return fmt.Errorf("chown cgroup %s: %w", p, err)
 		}
+	}
+	return nil
+}
+
+// DelegatedPaths are what Chown gives away: the group's directories and
+// the files a manager of the group writes, those the kernel has.
+func (g *Group) DelegatedPaths() ([]string, error) {
+	if g.err != nil {
+		return nil, g.err
+	}
+	var paths []string
+	for _, dir := range g.dirs() {
+		paths = append(paths, dir)
 		for _, f := range delegatedFiles {
 			p := filepath.Join(dir, f)
-			if err := os.Lchown(p, uid, gid); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("chown %s: %w", p, err)
+			if _, err := os.Lstat(p); err == nil {
+				paths = append(paths, p)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return nil, err
 			}
+		}
+	}
+	return paths, nil
+}
+
+// ShareWithGroup adds group write to the DelegatedPaths, before a user
+// other than root gives them to its container's root (which only their
+// owner changes): the user, through its group, still moves processes into
+// the group (lxc-attach) and removes what the container made in it.
+func (g *Group) ShareWithGroup() error {
+	paths, err := g.DelegatedPaths()
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", p, err)
+		}
+		if err := unix.Chmod(p, st.Mode&0o7777|0o020); err != nil {
+			return fmt.Errorf("chmod g+w %s: %w", p, err)
 		}
 	}
 	return nil

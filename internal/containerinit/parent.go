@@ -82,9 +82,10 @@ type StartOptions struct {
 	// they are there before anything of the container runs.
 	Network func(pid int) error
 	// Delegate, with a user namespace, hands the container's cgroups to
-	// the host uid and gid its root maps to, so that its init (systemd)
-	// can manage them, as LXC does for its payload cgroup.
-	Delegate func(uid, gid int) error
+	// the host ids its root maps to (in maps), so that its init (systemd)
+	// can manage them, as LXC does for its payload cgroup. It runs once
+	// the maps are written.
+	Delegate func(maps namespace.IDMaps) error
 	// Configured, called once the child has built the container (its
 	// /dev and ptys) and before it execs init, applies what must come
 	// after that setup: the device cgroup, which may refuse the very
@@ -226,23 +227,24 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil}
 	var fds []int
 	if ns.userns() {
-		uid, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
-		gid, gok := namespace.HostID(ns.OCI.Linux.GIDMappings, 0)
+		_, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
+		_, gok := namespace.HostID(ns.OCI.Linux.GIDMappings, 0)
 		if !uok || !gok {
 			return errors.New("the user namespace maps no root (uid and gid 0)")
 		}
+		maps := namespace.IDMaps{UID: ns.OCI.Linux.UIDMappings, GID: ns.OCI.Linux.GIDMappings}
 		if os.Geteuid() != 0 {
 			// newuidmap/newgidmap write the ranges /etc/subuid and
 			// /etc/subgid grant; the stage waits for the spec. The
-			// cgroups stay the user's (a user cannot chown them to the
-			// mapped root), and the stage clones its rootfs's mount
-			// itself: only its own mount namespace is its to mount in.
-			if err := namespace.WriteMaps(p.Pid, namespace.IDMaps{UID: ns.OCI.Linux.UIDMappings, GID: ns.OCI.Linux.GIDMappings}); err != nil {
+			// stage clones its rootfs's mount itself: only its own
+			// mount namespace is its to mount in.
+			if err := namespace.WriteMaps(p.Pid, maps); err != nil {
 				return err
 			}
 			m.BecomeRoot = true
-		} else if o.Delegate != nil {
-			if err := o.Delegate(int(uid), int(gid)); err != nil {
+		}
+		if o.Delegate != nil {
+			if err := o.Delegate(maps); err != nil {
 				return err
 			}
 		}

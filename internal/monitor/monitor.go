@@ -20,6 +20,7 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/containerinit"
+	"golxc/internal/namespace"
 	"golxc/internal/network"
 )
 
@@ -370,6 +371,30 @@ func (m *Monitor) cgroupSettings() []cgroup.Setting {
 	return settings
 }
 
+// delegate hands the init's cgroup to the container's root (the host ids
+// its root maps to). Root chowns it; a user other than root cannot, and
+// gives it through a user namespace that maps both its own ids and the
+// container's root, keeping its own group, with group write, on it: the
+// user's monitor and tools still move processes in and remove it.
+func (m *Monitor) delegate(maps namespace.IDMaps) error {
+	if os.Geteuid() == 0 {
+		uid, _ := namespace.HostID(maps.UID, 0)
+		gid, _ := namespace.HostID(maps.GID, 0)
+		return m.initGroup.Chown(int(uid), int(gid))
+	}
+	if err := m.initGroup.ShareWithGroup(); err != nil {
+		return fmt.Errorf("delegate the container's cgroup: %w", err)
+	}
+	paths, err := m.initGroup.DelegatedPaths()
+	if err != nil {
+		return fmt.Errorf("delegate the container's cgroup: %w", err)
+	}
+	if err := namespace.GiveToMappedRoot(maps.WithCaller(namespace.CurrentCaller()), paths); err != nil {
+		return fmt.Errorf("delegate the container's cgroup: %w", err)
+	}
+	return nil
+}
+
 func (m *Monitor) spawn() error {
 	proc, err := containerinit.Start(containerinit.StartOptions{
 		Spec:        m.o.Spec,
@@ -379,7 +404,7 @@ func (m *Monitor) spawn() error {
 		Stderr:      m.o.Stderr,
 		Enter:       m.initGroup.Enter,
 		Network:     m.networkUp,
-		Delegate:    m.initGroup.Chown,
+		Delegate:    m.delegate,
 		Configured:  m.configured,
 		CgroupFD:    -1,
 	})

@@ -137,13 +137,59 @@ func StartMapped(cmd *exec.Cmd, m IDMaps, chown []string) error {
 	return nil
 }
 
+// ownerOnly, as the command's path, marks a GiveToMappedRoot stage: it
+// changes the paths' owner, not their group, and runs no command (no
+// command has an empty path).
+const ownerOnly = ""
+
+// GiveToMappedRoot makes root of maps (which map the caller's own ids
+// too, see WithCaller) the owner of paths, which the caller owns, keeping
+// their group: the way a user other than root hands a container's root
+// what it made for it (its cgroup), while the caller's group keeps what
+// the paths' modes give it. It runs golxc's user stage in a user
+// namespace of its own and waits for it.
+func GiveToMappedRoot(m IDMaps, paths []string) error {
+	cmd := &exec.Cmd{Path: ownerOnly, Args: []string{"-"}}
+	var out tail
+	cmd.Stderr = &out
+	if err := StartMapped(cmd, m, paths); err != nil {
+		return err
+	}
+	if err := cmd.Wait(); err != nil {
+		if msg := out.String(); msg != "" {
+			return errors.New(msg)
+		}
+		return fmt.Errorf("give %d paths to the user namespace's root: %w", len(paths), err)
+	}
+	return nil
+}
+
+// tail keeps the last line written to it.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
+	return strings.TrimPrefix(lines[len(lines)-1], "golxc: ")
+}
+
 // RunUserStage is the user stage: args are what follows UserStageArg. It
 // never returns: it execs the command, or says why not and exits 126
-// (127 when the command does not exist).
+// (127 when the command does not exist); a GiveToMappedRoot stage exits
+// 0 once the paths are given.
 func RunUserStage(args []string) {
 	runtime.LockOSThread()
 	code, err := userStage(args)
-	fmt.Fprintf(os.Stderr, "golxc: %v\n", err)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "golxc: %v\n", err)
+	}
 	os.Exit(code)
 }
 
@@ -165,10 +211,17 @@ func userStage(args []string) (int, error) {
 	if err := BecomeRoot(0); err != nil {
 		return 126, err
 	}
+	gid := 0
+	if rest[0] == ownerOnly {
+		gid = -1
+	}
 	for _, p := range chown {
-		if err := os.Lchown(p, 0, 0); err != nil {
+		if err := os.Lchown(p, 0, gid); err != nil {
 			return 126, fmt.Errorf("give %s to the user namespace's root: %w", p, err)
 		}
+	}
+	if rest[0] == ownerOnly {
+		return 0, nil
 	}
 	err = syscall.Exec(rest[0], rest[1:], os.Environ())
 	if errors.Is(err, syscall.ENOENT) {
