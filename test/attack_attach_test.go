@@ -368,6 +368,15 @@ func (l *lab) userNSContainer(base int, confLines ...string) (string, int) {
 		`while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.05; done; exec sleep 1000`)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	pid := l.initPID(n)
+	// RUNNING comes before busybox's unshare has run: the maps are
+	// written once the init's user namespace is its own.
+	hostNS, _ := os.Readlink("/proc/self/ns/user")
+	if !waitFor(10*time.Second, func() bool {
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
+		return err == nil && ns != hostNS
+	}) {
+		l.t.Fatalf("%s's init made no user namespace", n)
+	}
 	for _, w := range []struct{ file, data string }{
 		{"setgroups", "allow"},
 		{"uid_map", fmt.Sprintf("0 %d 65536", base)},

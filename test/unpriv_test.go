@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -341,6 +342,51 @@ func (u *unprivUser) run(tool string, args ...string) (stdout, stderr string, co
 	return stdout, stderr, cmd.ProcessState.ExitCode()
 }
 
+// runOnTerminal runs a tool as the user on a terminal of the host's
+// devpts (the user's own, its controlling terminal, as at a login), and
+// returns what the terminal showed and the exit code.
+func (u *unprivUser) runOnTerminal(tool string, args ...string) (string, int) {
+	t := u.t
+	t.Helper()
+	master, slave := openPty(t)
+	if err := slave.Chown(u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), tool), args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.Dir = u.home
+	cmd.Env = []string{"HOME=" + u.home, "USER=" + u.name, "XDG_RUNTIME_DIR=" + u.xdg, "TERM=xterm",
+		"PATH=" + binDir(t) + ":/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0,
+		Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: []uint32{}}}
+	if u.cgroupFile != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(u.cgroupFile.Fd())
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(&out, master)
+		close(done)
+	}()
+	err := cmd.Wait()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s %s as %s on a terminal: %v", tool, shellJoin(args), u.name, err)
+	}
+	return strings.ReplaceAll(out.String(), "\r\n", "\n"), cmd.ProcessState.ExitCode()
+}
+
 func (u *unprivUser) mustRun(tool string, args ...string) string {
 	u.t.Helper()
 	out, errOut, code := u.run(tool, args...)
@@ -507,10 +553,40 @@ func TestUnprivContainer(t *testing.T) {
 			t.Errorf("%s: uid %d mode %o, want %d and 0700", d, st.Uid, st.Mode&0o777, u.uid)
 		}
 	}
-	// lxc-attach as a user cannot join yet: one line says so.
-	_, errOut, code := u.run("lxc-attach", "-n", name, "--", "true")
-	if code == 0 || !strings.Contains(errOut, "not supported yet") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
-		t.Errorf("lxc-attach as a user: exit %d, stderr %q; want one line saying it is not supported yet", code, errOut)
+	// lxc-attach as the user: the command is the container's root (the
+	// mapped root on the host), in every namespace of the init, its
+	// cgroups, and the exit status comes back.
+	out := u.mustRun("lxc-attach", "-n", name, "--", "/bin/sh", "-c", `echo $$; id -u; cat /proc/self/uid_map; for n in pid mnt net; do readlink /proc/self/ns/$n; done`)
+	f := strings.Fields(out)
+	if len(f) != 8 || f[1] != "0" || f[2] != "0" || f[3] != fmt.Sprint(u.subStart) {
+		t.Errorf("lxc-attach as the user printed %q: want its pid, uid 0, and a uid_map from 0 to %d", out, u.subStart)
+	} else {
+		for i, ns := range []string{"pid", "mnt", "net"} {
+			want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
+			if f[5+i] != want {
+				t.Errorf("attached command's %s namespace %s, want the init's %s", ns, f[5+i], want)
+			}
+		}
+	}
+	if _, _, code := u.run("lxc-attach", "-n", name, "--", "/bin/sh", "-c", "exit 7"); code != 7 {
+		t.Errorf("lxc-attach as the user: exit %d, want the command's 7", code)
+	}
+	if _, errOut, code := u.run("lxc-attach", "-n", name, "--", "no-such-command"); code != 127 || !strings.Contains(errOut, "no-such-command") {
+		t.Errorf("lxc-attach as the user of a missing command: exit %d, stderr %q; want 127 naming it", code, errOut)
+	}
+	// From the user's terminal: the command gets a terminal of the
+	// container's devpts, its root's.
+	out, code := u.runOnTerminal("lxc-attach", "-n", name, "--", "/bin/sh", "-c", `tty; stat -c %u /proc/self/fd/0`)
+	if code != 0 || !strings.Contains(out, "/dev/pts/") || !strings.Contains(out, "\n0") {
+		t.Errorf("lxc-attach as the user on a terminal: exit %d, output %q; want a /dev/pts terminal owned by uid 0 inside", code, out)
+	}
+	if _, errOut, code := u.run("lxc-attach", "-n", name, "-R", "-s", "NETWORK", "--", "true"); code == 0 || !strings.Contains(errOut, "root only") {
+		t.Errorf("lxc-attach -R as the user: exit %d, stderr %q; want a refusal (remounting needs root)", code, errOut)
+	}
+	// The attached process is in the container's cgroups.
+	out = u.mustRun("lxc-attach", "-n", name, "--", "/bin/cat", "/proc/self/cgroup")
+	if !strings.Contains(out, "lxc.payload."+name) && !strings.Contains(out, "0::/\n") {
+		t.Errorf("attached command's cgroups:\n%s\nwant the container's", out)
 	}
 
 	u.mustRun("lxc-stop", "-n", name)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -136,12 +135,6 @@ func (a *attachCmd) run(cmd *cobra.Command, args []string) error {
 	ct, err := a.container(args)
 	if err != nil {
 		return err
-	}
-	if os.Geteuid() != 0 {
-		// The helper joins the container's namespaces before the forked
-		// child joins its user namespace; a user holds no capability
-		// over namespaces that namespace owns until it has joined it.
-		return a.fail(errors.New("lxc-attach as a user other than root is not supported yet (its helper cannot join namespaces owned by the container's user namespace)"))
 	}
 	code, err := ct.Attach(lxc.AttachOptions{
 		Command:        command,

@@ -248,8 +248,8 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if err != nil {
 			return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
 		}
-		if owner != 0 {
-			return 1, fmt.Errorf("the user namespace of %s's init is owned by uid %d, not root: lxc-attach does not join it", c.Name, owner)
+		if want := uint32(os.Geteuid()); owner != want {
+			return 1, fmt.Errorf("the user namespace of %s's init is owned by uid %d, not uid %d: lxc-attach does not join it", c.Name, owner, want)
 		}
 	}
 	flags &^= unix.CLONE_NEWUSER
@@ -386,6 +386,7 @@ type attachRequest struct {
 // attachReport is one message of the helper to lxc-attach.
 type attachReport struct {
 	Pid   int    `json:",omitempty"` // the command, forked and waiting
+	Hop   int    `json:",omitempty"` // the child that forked it into the pid namespace, exited
 	Done  bool   `json:",omitempty"` // the command exec'd
 	Error string `json:",omitempty"`
 	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
@@ -495,6 +496,17 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	var si unix.Siginfo
 	if err := unix.Waitid(unix.P_PID, rep.Pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
 		return nil, fmt.Errorf("attach helper reported pid %d, not a child of lxc-attach: %w", rep.Pid, err)
+	}
+	if rep.Hop != 0 {
+		// The child that forked the command into the pid namespace (a
+		// user's attach), this process's child too, has exited: reaped
+		// here, and only if it is one.
+		if rep.Hop == rep.Pid || rep.Hop == cmd.Process.Pid {
+			return nil, fmt.Errorf("attach helper reported pid %d twice", rep.Hop)
+		}
+		if err := unix.Waitid(unix.P_PID, rep.Hop, &si, unix.WEXITED, nil); err != nil {
+			return nil, fmt.Errorf("attach helper reported pid %d, not a child of lxc-attach: %w", rep.Hop, err)
+		}
 	}
 	child, err := os.FindProcess(rep.Pid)
 	if err != nil {

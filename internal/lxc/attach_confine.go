@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
@@ -187,6 +188,7 @@ func (n *hostNulls) close() { n.started() }
 // user namespace maps to (its uid_map and gid_map).
 func chownToMappedRoot(proc *namespace.Proc, f *os.File) error {
 	var ids [2]int
+	var maps [2][]specs.LinuxIDMapping
 	for i, name := range []string{"uid_map", "gid_map"} {
 		b, err := proc.ReadFile(name, 64<<10)
 		if err != nil {
@@ -197,6 +199,17 @@ func chownToMappedRoot(proc *namespace.Proc, f *os.File) error {
 			return fmt.Errorf("the container's %s maps no root: %q", name, b)
 		}
 		ids[i] = id
+		maps[i] = parseIDMap(b)
+	}
+	if os.Geteuid() != 0 {
+		// A user cannot chown: a user namespace mapping both its own
+		// ids and the container's does it, as root there (the pty's
+		// group is the container's tty group, mapped too).
+		m := namespace.IDMaps{UID: maps[0], GID: maps[1]}
+		if err := namespace.GiveToMappedRoot(m.WithCaller(namespace.CurrentCaller()), nil, []*os.File{f}, false); err != nil {
+			return fmt.Errorf("give the pty to the container's root (%d:%d): %w", ids[0], ids[1], err)
+		}
+		return nil
 	}
 	if err := f.Chown(ids[0], ids[1]); err != nil {
 		return fmt.Errorf("give the pty to the container's root (%d:%d): %w", ids[0], ids[1], err)
@@ -204,10 +217,10 @@ func chownToMappedRoot(proc *namespace.Proc, f *os.File) error {
 	return nil
 }
 
-// mapRoot finds the host id that id 0 maps to in a /proc/PID/uid_map or
-// gid_map ("INSIDE OUTSIDE COUNT" lines, as the reader's namespace sees
-// OUTSIDE).
-func mapRoot(b []byte) (int, bool) {
+// parseIDMap reads a /proc/PID/uid_map or gid_map as the reader's
+// namespace sees it.
+func parseIDMap(b []byte) []specs.LinuxIDMapping {
+	var m []specs.LinuxIDMapping
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 {
@@ -216,11 +229,20 @@ func mapRoot(b []byte) (int, bool) {
 		in, err1 := strconv.ParseUint(f[0], 10, 32)
 		out, err2 := strconv.ParseUint(f[1], 10, 32)
 		n, err3 := strconv.ParseUint(f[2], 10, 32)
-		if err1 != nil || err2 != nil || err3 != nil || n == 0 {
-			continue
+		if err1 == nil && err2 == nil && err3 == nil && n > 0 {
+			m = append(m, specs.LinuxIDMapping{ContainerID: uint32(in), HostID: uint32(out), Size: uint32(n)})
 		}
-		if in == 0 {
-			return int(out), true
+	}
+	return m
+}
+
+// mapRoot finds the host id that id 0 maps to in a /proc/PID/uid_map or
+// gid_map ("INSIDE OUTSIDE COUNT" lines, as the reader's namespace sees
+// OUTSIDE).
+func mapRoot(b []byte) (int, bool) {
+	for _, m := range parseIDMap(b) {
+		if m.ContainerID == 0 {
+			return int(m.HostID), true
 		}
 	}
 	return 0, false

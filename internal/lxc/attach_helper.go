@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -51,6 +53,16 @@ func RunAttachHelper() int {
 	// This thread joins the container and is the one that forks; the
 	// process exits when it is done.
 	runtime.LockOSThread()
+	// A user other than root holds no capability over the namespaces of
+	// its container's user namespace until it has joined that: the
+	// forked child joins them all at once (one setns through the pidfd,
+	// the user namespace first) and forks again into the pid namespace.
+	// It can then look nothing up inside beforehand: the command is
+	// searched for as a shell does, by trying each place.
+	asUser := os.Geteuid() != 0
+	if asUser && !req.JoinUser {
+		return fail(errors.New("the container has no user namespace of its own: only root attaches to it"))
+	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fail(fmt.Errorf("unshare fs: %w", err))
 	}
@@ -58,14 +70,14 @@ func RunAttachHelper() int {
 	// cap_last_cap, which a container could fake in its own /proc); it
 	// does not take CAP_SYS_ADMIN from this thread, which setns needs.
 	o := req.Options
-	if o.Elevated&ElevateCap == 0 {
+	if o.Elevated&ElevateCap == 0 && !asUser {
 		if err := security.LimitBounding(req.Bounding); err != nil {
 			return fail(err)
 		}
 	}
 	// The user namespace is the forked child's to join: setns of it is
 	// refused to a process with threads.
-	if ns := req.Namespaces &^ unix.CLONE_NEWUSER; ns != 0 {
+	if ns := req.Namespaces &^ unix.CLONE_NEWUSER; ns != 0 && !asUser {
 		if err := unix.Setns(helperPidFD, ns); err != nil {
 			return fail(fmt.Errorf("join the container's namespaces: %w", err))
 		}
@@ -78,6 +90,9 @@ func RunAttachHelper() int {
 		unix.Close(helperPidFD)
 	}
 	remount := o.RemountSysProc && req.Namespaces&unix.CLONE_NEWNS == 0
+	if remount && asUser {
+		return fail(errors.New("-R (remount /proc and /sys) is for root only"))
+	}
 	if remount {
 		// A mount namespace of the command's own, a copy of the host's
 		// that passes nothing back (slave), where the forked child
@@ -96,15 +111,26 @@ func RunAttachHelper() int {
 	// when no command is given.
 	env := req.Env
 	args := o.Command
-	if len(args) == 0 {
-		_, shell := passwdEntry(req.Passwd, req.UID, func(p string) bool {
-			var st unix.Stat_t
-			return unix.Stat(p, &st) == nil
-		})
-		args = []string{shell}
+	exists := func(p string) bool {
+		var st unix.Stat_t
+		return unix.Stat(p, &st) == nil
 	}
-	path, err := findInPath(args[0], env)
-	if err != nil {
+	if asUser {
+		// Not this process's file system: the child finds out.
+		exists = func(string) bool { return true }
+	}
+	var fallbacks []string
+	if len(args) == 0 {
+		_, shell := passwdEntry(req.Passwd, req.UID, exists)
+		args = []string{shell}
+		if asUser && shell != "/bin/sh" {
+			fallbacks = []string{"/bin/sh"}
+		}
+	}
+	var path string
+	if asUser {
+		path, fallbacks = searchPath(args[0], env, fallbacks)
+	} else if path, err = findInPath(args[0], env); err != nil {
 		return fail(err)
 	}
 	// What the command is forked with is no more than what the
@@ -132,15 +158,21 @@ func RunAttachHelper() int {
 			}
 			keepCaps = &m
 		}
-		if err := security.LimitProcess(req.Bounding); err != nil {
-			return fail(err)
+		if !asUser {
+			if err := security.LimitProcess(req.Bounding); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err))
 	}
 	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount,
-		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs}
+		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs, Fallbacks: fallbacks}
+	if asUser {
+		spec.JoinFlags = req.Namespaces &^ unix.CLONE_NEWUSER
+		spec.ForkAgain = req.Namespaces&unix.CLONE_NEWPID != 0
+	}
 	if req.UID != 0 || req.GID != 0 || req.JoinUser {
 		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
 	}
@@ -153,7 +185,13 @@ func RunAttachHelper() int {
 	if err != nil {
 		return fail(fmt.Errorf("fork the attached process: %w", err))
 	}
-	report(attachReport{Pid: child.Pid})
+	var hop int
+	if spec.ForkAgain {
+		if hop, err = child.Hop(); err != nil {
+			return fail(fmt.Errorf("join the container's namespaces: %w", err))
+		}
+	}
+	report(attachReport{Pid: child.Pid, Hop: hop})
 	// lxc-attach puts the child in the container's cgroups, then says go.
 	var b [16]byte
 	n, err := unix.Read(helperControlFD, b[:])
@@ -169,6 +207,8 @@ func RunAttachHelper() int {
 		}
 		if ee != nil && ee.Op == "execve" {
 			err = ee.Errno // "sh: permission denied", as a shell says it
+		} else if ee != nil && ee.Errno == unix.EPERM && asUser {
+			err = fmt.Errorf("%w (lxc-attach as a user joins only a container whose user namespace that user made)", err)
 		}
 		return fail(&AttachError{Code: code, Err: fmt.Errorf("%s: %w", args[0], err)})
 	}
@@ -202,4 +242,28 @@ func readRequest() (*attachRequest, error) {
 		return nil, fmt.Errorf("decode attach request: %w", err)
 	}
 	return &req, nil
+}
+
+// searchPath is a shell's PATH search for a caller that cannot look: cmd
+// itself when it names a path, else each directory of the environment's
+// PATH in turn, then more (the fallbacks given).
+func searchPath(cmd string, env, more []string) (string, []string) {
+	if strings.Contains(cmd, "/") {
+		return cmd, more
+	}
+	path := defaultPath
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	var all []string
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		all = append(all, filepath.Join(dir, cmd))
+	}
+	all = append(all, more...)
+	return all[0], all[1:]
 }

@@ -389,7 +389,7 @@ func (m *Monitor) delegate(maps namespace.IDMaps) error {
 	if err != nil {
 		return fmt.Errorf("delegate the container's cgroup: %w", err)
 	}
-	if err := namespace.GiveToMappedRoot(maps.WithCaller(namespace.CurrentCaller()), paths); err != nil {
+	if err := namespace.GiveToMappedRoot(maps.WithCaller(namespace.CurrentCaller()), paths, nil, true); err != nil {
 		return fmt.Errorf("delegate the container's cgroup: %w", err)
 	}
 	return nil

@@ -65,6 +65,20 @@ type ForkSpec struct {
 	// after the switch of user (the join empties the inheritable set).
 	// nil keeps them all.
 	KeepCaps *uint64
+	// JoinFlags, with UserNS a pidfd, are the other namespaces of that
+	// process joined in the same setns as its user namespace: what a
+	// user other than root must do, since the namespaces a container's
+	// user namespace owns are joined only from inside it.
+	JoinFlags int
+	// ForkAgain makes the child, after its joins, fork once more and
+	// exit: the grandchild, a child of the same parent, is born in the
+	// pid namespace joined (CLONE_NEWPID in JoinFlags), which a process
+	// joining it never enters itself. Hop reports both.
+	ForkAgain bool
+	// Fallbacks are more programs tried, in order, when Path (and each
+	// before) does not exist, as a shell's PATH search does: for a caller
+	// that cannot look inside the mount namespace the child joins.
+	Fallbacks []string
 	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS before the exec.
 	NoNewPrivs bool
 	// Seccomp is a filter the child loads as late as it can: after its
@@ -103,16 +117,21 @@ const (
 	stepNoNewPrivs
 	stepSeccomp
 	stepCaps
+	stepForkAgain
+	// stepForked is no failure: the first child forked the grandchild
+	// (its pid in the errno's place) and exits 0.
+	stepForked
 )
 
 var stepNames = [...]string{stepSync: "wait for the parent", stepRemount: "remount /proc and /sys", stepSetsid: "setsid", stepCTTY: "set the controlling terminal",
 	stepSetgroups: "setgroups", stepSetgid: "setresgid", stepSetuid: "setresuid", stepChdir: "chdir", stepExec: "execve",
 	stepUserNS: "join the user namespace", stepBounding: "drop from the bounding set", stepNoNewPrivs: "prctl PR_SET_NO_NEW_PRIVS",
-	stepSeccomp: "load the seccomp filter", stepCaps: "capset"}
+	stepSeccomp: "load the seccomp filter", stepCaps: "capset", stepForkAgain: "fork into the pid namespace"}
 
-// Child is a forked process held before its first step until Release.
+// Child is a forked process held before its first step until Release
+// (with ForkAgain: until Hop, then its grandchild until Release).
 type Child struct {
-	Pid   int
+	Pid   int // the process that execs: the grandchild after Hop
 	sync  int // write end: one byte lets the child go, closing kills it
 	errRd int // read end: EOF when the exec succeeded, else step and errno
 }
@@ -121,6 +140,7 @@ type Child struct {
 // the fork, since the child may not allocate.
 type forkArgs struct {
 	path, dir  *byte
+	paths      []*byte // Path and the Fallbacks, nil-terminated
 	argv, envv []*byte
 	setsid     bool
 	ctty       int
@@ -136,6 +156,8 @@ type forkArgs struct {
 	// The user namespace to join, what is kept after the join, and the
 	// confinement loaded last.
 	userns    int // -1: none
+	joinFlags uintptr
+	forkAgain bool
 	dropBound []uintptr
 	limitCaps bool
 	capHdr    unix.CapUserHeader
@@ -158,6 +180,9 @@ func Fork(s ForkSpec) (*Child, error) {
 	var err error
 	if a.path, err = unix.BytePtrFromString(s.Path); err != nil {
 		return nil, fmt.Errorf("program %q: %w", s.Path, err)
+	}
+	if a.paths, err = bytePtrs(append([]string{s.Path}, s.Fallbacks...)); err != nil {
+		return nil, fmt.Errorf("program: %w", err)
 	}
 	if s.Dir != "" {
 		if a.dir, err = unix.BytePtrFromString(s.Dir); err != nil {
@@ -184,8 +209,13 @@ func Fork(s ForkSpec) (*Child, error) {
 		a.sysDir, _ = unix.BytePtrFromString("/sys")
 		a.sysType, _ = unix.BytePtrFromString("sysfs")
 	}
+	if (s.JoinFlags != 0 || s.ForkAgain) && s.UserNS == nil {
+		return nil, errors.New("JoinFlags and ForkAgain go with UserNS")
+	}
 	if s.UserNS != nil {
 		a.userns = int(s.UserNS.Fd())
+		a.joinFlags = uintptr(s.JoinFlags) &^ unix.CLONE_NEWUSER
+		a.forkAgain = s.ForkAgain
 		if !a.cred {
 			a.cred = true // root of the namespace joined, not the host's
 		}
@@ -272,6 +302,46 @@ func (c *Child) Release() error {
 	if err != nil {
 		return fmt.Errorf("release the child: %w", err)
 	}
+	step, v, err := c.readStatus()
+	if err != nil || step == 0 {
+		return err
+	}
+	return execError(step, v)
+}
+
+// Hop, for a child forked with ForkAgain, lets it join and fork the
+// grandchild, which then waits for Release; Pid becomes the grandchild's.
+// It returns the first child's pid: it has exited, a child of the same
+// parent as the grandchild, who must reap it.
+func (c *Child) Hop() (int, error) {
+	if _, err := unix.Write(c.sync, []byte{0}); err != nil {
+		return 0, fmt.Errorf("release the child: %w", err)
+	}
+	step, v, err := c.readStatus()
+	switch {
+	case err != nil:
+		return 0, err
+	case step == 0:
+		return 0, errors.New("the child exec'd without forking again")
+	case step != stepForked:
+		return 0, execError(step, v)
+	}
+	first := c.Pid
+	c.Pid = int(v)
+	return first, nil
+}
+
+func execError(step, errno uint32) error {
+	op := "step " + fmt.Sprint(step)
+	if int(step) < len(stepNames) && stepNames[step] != "" {
+		op = stepNames[step]
+	}
+	return &ExecError{Op: op, Errno: syscall.Errno(errno)}
+}
+
+// readStatus reads one report of the child: step 0 at EOF (its exec
+// worked), else a step and its value.
+func (c *Child) readStatus() (step, v uint32, err error) {
 	var buf [8]byte
 	n := 0
 	for n < len(buf) {
@@ -280,7 +350,7 @@ func (c *Child) Release() error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("read the child's exec status: %w", err)
+			return 0, 0, fmt.Errorf("read the child's exec status: %w", err)
 		}
 		if m == 0 {
 			break
@@ -289,17 +359,11 @@ func (c *Child) Release() error {
 	}
 	switch n {
 	case 0:
-		return nil
+		return 0, 0, nil
 	case len(buf):
-		step := *(*uint32)(unsafe.Pointer(&buf[0]))
-		errno := *(*uint32)(unsafe.Pointer(&buf[4]))
-		op := "step " + fmt.Sprint(step)
-		if int(step) < len(stepNames) && stepNames[step] != "" {
-			op = stepNames[step]
-		}
-		return &ExecError{Op: op, Errno: syscall.Errno(errno)}
+		return *(*uint32)(unsafe.Pointer(&buf[0])), *(*uint32)(unsafe.Pointer(&buf[4])), nil
 	default:
-		return fmt.Errorf("child's exec status cut short (%d bytes)", n)
+		return 0, 0, fmt.Errorf("child's exec status cut short (%d bytes)", n)
 	}
 }
 
@@ -372,7 +436,7 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 		}
 	}
 	if a.userns >= 0 {
-		if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.userns), unix.CLONE_NEWUSER, 0); e != 0 {
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, uintptr(a.userns), unix.CLONE_NEWUSER|a.joinFlags, 0); e != 0 {
 			childFail(a.errWr, stepUserNS, e)
 		}
 		syscall.RawSyscall(unix.SYS_CLOSE, uintptr(a.userns), 0, 0)
@@ -382,6 +446,34 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 			if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0, 0, 0, 0); e != 0 && e != unix.EINVAL {
 				childFail(a.errWr, stepBounding, e)
 			}
+		}
+	}
+	if a.forkAgain {
+		r1, _, e := syscall.RawSyscall6(unix.SYS_CLONE, unix.CLONE_PARENT|uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if e != 0 {
+			childFail(a.errWr, stepForkAgain, e)
+		}
+		if r1 != 0 {
+			// The first child: the grandchild's pid goes to the
+			// parent, and this one is done.
+			childReport(a.errWr, stepForked, uint32(r1))
+			for {
+				syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
+			}
+		}
+		// The grandchild waits for its own release.
+		for {
+			n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(a.syncRd), uintptr(unsafe.Pointer(&b[0])), 1)
+			if e == unix.EINTR {
+				continue
+			}
+			if e == 0 && n == 0 {
+				childExit()
+			}
+			if e != 0 {
+				childFail(a.errWr, stepSync, e)
+			}
+			break
 		}
 	}
 	if a.setsid {
@@ -445,9 +537,17 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 			childFail(a.errWr, stepChdir, e)
 		}
 	}
-	_, _, e = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(a.path)),
-		uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
-	childFail(a.errWr, stepExec, e)
+	// Each program in turn, as a shell searches PATH: the first that
+	// exists runs; the error is the first other than "no such file".
+	var first syscall.Errno
+	for i := 0; a.paths[i] != nil; i++ {
+		_, _, e = syscall.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(a.paths[i])),
+			uintptr(unsafe.Pointer(&a.argv[0])), uintptr(unsafe.Pointer(&a.envv[0])))
+		if first == 0 || first == unix.ENOENT || first == unix.ENOTDIR {
+			first = e
+		}
+	}
+	childFail(a.errWr, stepExec, first)
 	return 0, 0 // not reached
 }
 
@@ -512,11 +612,20 @@ func remountFresh(dir, typ *byte) syscall.Errno {
 //go:nosplit
 //go:norace
 func childFail(fd, step int, e syscall.Errno) {
+	childReport(fd, step, uint32(e))
+	childExit()
+}
+
+// childReport writes step and a value (an errno, or a pid for
+// stepForked) on the error pipe, 8 bytes at once.
+//
+//go:nosplit
+//go:norace
+func childReport(fd, step int, v uint32) {
 	var buf [8]byte
 	*(*uint32)(unsafe.Pointer(&buf[0])) = uint32(step)
-	*(*uint32)(unsafe.Pointer(&buf[4])) = uint32(e)
+	*(*uint32)(unsafe.Pointer(&buf[4])) = v
 	syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-	childExit()
 }
 
 // childExit ends the child with status 127, as a shell does for a

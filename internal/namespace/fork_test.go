@@ -411,3 +411,84 @@ func TestForkFakedSetresuid(t *testing.T) {
 		t.Fatalf("Release under a filter that fakes setresuid: %v, want a setresuid failure", err)
 	}
 }
+
+// With JoinFlags and ForkAgain the child joins the user namespace and the
+// others of a process in one setns, forks the grandchild into the pid
+// namespace joined and exits; the grandchild, a child of this process,
+// runs the first of Path and Fallbacks that exists.
+func TestForkJoinsAllAndForksAgain(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to map ids")
+	}
+	const base = 710000
+	holder := exec.Command("/bin/sleep", "60")
+	holder.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: 65536}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: 65536}},
+		GidMappingsEnableSetgroups: true,
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatalf("start a process in new namespaces: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = holder.Process.Kill()
+		_ = holder.Wait()
+	})
+	pidfd, err := unix.PidfdOpen(holder.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidFile.Close()
+	child, err := Fork(ForkSpec{Path: "/nonexistent/sleep", Fallbacks: []string{"/also/not/here", "/bin/sleep"},
+		Argv: []string{"sleep", "30"}, UserNS: pidFile,
+		JoinFlags: unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWNS, ForkAgain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := child.Hop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := wait(t, first); !ws.Exited() || ws.ExitStatus() != 0 {
+		t.Errorf("the first child: %v, want exit 0", ws)
+	}
+	if child.Pid == first {
+		t.Fatalf("Hop left Pid at the first child %d", first)
+	}
+	if err := child.Release(); err != nil {
+		t.Fatal(err)
+	}
+	defer wait(t, child.Pid)
+	defer unix.Kill(child.Pid, unix.SIGKILL)
+	for _, ns := range []string{"user", "pid", "uts", "mnt"} {
+		want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", holder.Process.Pid, ns))
+		got, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", child.Pid, ns))
+		if got != want || want == "" {
+			t.Errorf("grandchild's %s namespace %s, want the holder's %s", ns, got, want)
+		}
+	}
+	st := procStatus(t, child.Pid)
+	if f := strings.Fields(st["NSpid"]); len(f) != 2 || f[1] == "1" {
+		t.Errorf("grandchild's NSpid %q: want a pid in the holder's pid namespace (not its init)", st["NSpid"])
+	}
+	if u := fmt.Sprintf("%d %d %d %d", base, base, base, base); st["Uid"] != u {
+		t.Errorf("grandchild's host Uid %q, want %q (the namespace's root)", st["Uid"], u)
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", child.Pid)); !strings.HasSuffix(exe, "sleep") {
+		t.Errorf("grandchild runs %q, want /bin/sleep (the fallback)", exe)
+	}
+
+	// Nothing of Path and Fallbacks exists: the first error other than
+	// ENOENT, or ENOENT.
+	child, err = Fork(ForkSpec{Path: "/nonexistent/a", Fallbacks: []string{"/nonexistent/b"}, Argv: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ee *ExecError
+	if err := child.Release(); !errors.As(err, &ee) || ee.Op != "execve" || ee.Errno != unix.ENOENT {
+		t.Errorf("exec of two missing programs: %v, want execve: ENOENT", err)
+	}
+	wait(t, child.Pid)
+}

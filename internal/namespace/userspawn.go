@@ -97,10 +97,11 @@ const userStageFD = 3
 // which waits for newuidmap and newgidmap, becomes root, gives the paths
 // in chown to the namespace's root (what the caller made for it, which
 // the caller's own id, mapped in m, owns) and execs cmd. cmd must have no
-// SysProcAttr and no ExtraFiles; wait for it as usual.
+// SysProcAttr; its ExtraFiles come from fd 4 on (a path /proc/self/fd/N
+// in chown gives that file). Wait for it as usual.
 func StartMapped(cmd *exec.Cmd, m IDMaps, chown []string) error {
-	if cmd.SysProcAttr != nil || len(cmd.ExtraFiles) > 0 {
-		return errors.New("StartMapped: the command has its own process attributes or descriptors")
+	if cmd.SysProcAttr != nil {
+		return errors.New("StartMapped: the command has its own process attributes")
 	}
 	attr, err := UnmappedAttr(0)
 	if err != nil {
@@ -118,7 +119,7 @@ func StartMapped(cmd *exec.Cmd, m IDMaps, chown []string) error {
 	args = append(args, cmd.Args...)
 	cmd.Path = "/proc/self/exe"
 	cmd.Args = args
-	cmd.ExtraFiles = []*os.File{r}
+	cmd.ExtraFiles = append([]*os.File{r}, cmd.ExtraFiles...)
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		return err
@@ -137,19 +138,31 @@ func StartMapped(cmd *exec.Cmd, m IDMaps, chown []string) error {
 	return nil
 }
 
-// ownerOnly, as the command's path, marks a GiveToMappedRoot stage: it
-// changes the paths' owner, not their group, and runs no command (no
-// command has an empty path).
-const ownerOnly = ""
+// An empty command path (no command has one) marks a GiveToMappedRoot
+// stage, which runs no command; its argv[0] says whether the group
+// changes too.
+const (
+	ownerOnly     = "owner-only"
+	ownerAndGroup = "owner-and-group"
+)
 
 // GiveToMappedRoot makes root of maps (which map the caller's own ids
-// too, see WithCaller) the owner of paths, which the caller owns, keeping
-// their group: the way a user other than root hands a container's root
-// what it made for it (its cgroup), while the caller's group keeps what
-// the paths' modes give it. It runs golxc's user stage in a user
-// namespace of its own and waits for it.
-func GiveToMappedRoot(m IDMaps, paths []string) error {
-	cmd := &exec.Cmd{Path: ownerOnly, Args: []string{"-"}}
+// too, see WithCaller) the owner of paths and files, which the caller
+// owns: the way a user other than root hands a container's root what it
+// made for it (its cgroup, a pty). keepGroup changes the owner only: the
+// caller's group keeps what the modes give it. It runs golxc's user stage
+// in a user namespace of its own and waits for it.
+func GiveToMappedRoot(m IDMaps, paths []string, files []*os.File, keepGroup bool) error {
+	marker := ownerAndGroup
+	if keepGroup {
+		marker = ownerOnly
+	}
+	cmd := &exec.Cmd{Path: "", Args: []string{marker}, ExtraFiles: files}
+	for i := range files {
+		// The stage's own descriptors, from 4 on: never a path a
+		// container could have put a link on.
+		paths = append(paths, "/proc/self/fd/"+strconv.Itoa(userStageFD+1+i))
+	}
 	var out tail
 	cmd.Stderr = &out
 	if err := StartMapped(cmd, m, paths); err != nil {
@@ -211,16 +224,21 @@ func userStage(args []string) (int, error) {
 	if err := BecomeRoot(0); err != nil {
 		return 126, err
 	}
+	giveOnly := rest[0] == ""
 	gid := 0
-	if rest[0] == ownerOnly {
+	if giveOnly && rest[1] == ownerOnly {
 		gid = -1
 	}
 	for _, p := range chown {
-		if err := os.Lchown(p, 0, gid); err != nil {
+		change := os.Lchown
+		if giveOnly && strings.HasPrefix(p, "/proc/self/fd/") {
+			change = os.Chown // the stage's own fd: the file it is
+		}
+		if err := change(p, 0, gid); err != nil {
 			return 126, fmt.Errorf("give %s to the user namespace's root: %w", p, err)
 		}
 	}
-	if rest[0] == ownerOnly {
+	if giveOnly {
 		return 0, nil
 	}
 	err = syscall.Exec(rest[0], rest[1:], os.Environ())
