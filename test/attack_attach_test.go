@@ -389,8 +389,10 @@ func (l *lab) userNSContainer(base int, confLines ...string) (string, int) {
 	return n, pid
 }
 
-// childOf returns the first process whose parent is pid, waiting for one.
-func childOf(t *testing.T, pid int) int {
+// childRunning returns the child of pid whose command line starts with
+// prefix (NUL-separated), waiting for one: lxc-attach's helper is its
+// child too, for a while.
+func childRunning(t *testing.T, pid int, prefix string) int {
 	t.Helper()
 	var child int
 	waitFor(10*time.Second, func() bool {
@@ -406,7 +408,10 @@ func childOf(t *testing.T, pid int) int {
 			}
 			// pid (comm) state ppid ...: comm may hold spaces.
 			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			if len(f) < 2 || f[1] != strconv.Itoa(pid) {
+				continue
+			}
+			if c, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline"); strings.HasPrefix(string(c), prefix) {
 				child = p
 				return true
 			}
@@ -414,7 +419,7 @@ func childOf(t *testing.T, pid int) int {
 		return false
 	})
 	if child == 0 {
-		t.Fatalf("no child of %d", pid)
+		t.Fatalf("no child of %d running %q", pid, prefix)
 	}
 	return child
 }
@@ -449,17 +454,9 @@ func TestAttackAttachUserNamespace(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		pid := childOf(t, cmd.Process.Pid)
-		var st string
-		waitFor(10*time.Second, func() bool {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			if !strings.HasPrefix(string(b), "/bin/sleep\x00") {
-				return false
-			}
-			s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			st = string(s)
-			return true
-		})
+		pid := childRunning(t, cmd.Process.Pid, "/bin/sleep\x00")
+		s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		st := string(s)
 		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid))
 		syscall.Kill(pid, syscall.SIGKILL)
 		cmd.Wait()
