@@ -143,6 +143,9 @@ func run(bin string, runs, memN int) error {
 	if err := report("lxc-create -t busybox + lxc-destroy", med, lo, hi, err); err != nil {
 		return err
 	}
+	if err := autostart(b, dir, min(runs, 5), &started); err != nil {
+		return err
+	}
 	if err := memory(b, memN, &started, false); err != nil {
 		return err
 	}
@@ -254,4 +257,72 @@ func monitorKB(title string) (map[string]int, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("no process titled %q", title)
+}
+
+// autostartN is how many containers the autostart figure starts at once.
+const autostartN = 50
+
+// autostart times lxc-autostart -a over autostartN busybox containers with
+// lxc.start.auto = 1 (each run from all stopped: lxc-autostart -k -a,
+// untimed), and Debian's LXC doing the same on containers of its own when
+// /usr/bin/lxc-autostart exists.
+func autostart(b *bench, dir string, runs int, started *[]string) error {
+	conf := filepath.Join(dir, "autostart.conf")
+	if err := os.WriteFile(conf, []byte("lxc.net.0.type = empty\nlxc.start.auto = 1\n"), 0o644); err != nil {
+		return err
+	}
+	time1 := func(what string, ab *bench, tool string) error {
+		med, lo, hi, err := timeIt(runs,
+			func() error { return ab.run(tool, "-k", "-a") },
+			func() error { return ab.run(tool, "-a") })
+		_ = ab.run(tool, "-k", "-a")
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		fmt.Printf("  %-36s %10s  (%s .. %s)\n", what, ms(med), ms(lo), ms(hi))
+		return nil
+	}
+	fmt.Printf("lxc-autostart -a, %d busybox containers, medians of %d runs:\n", autostartN, runs)
+	for i := 0; i < autostartN; i++ {
+		name := "as" + strconv.Itoa(i)
+		if err := b.must("lxc-create", "-n", name, "-t", "busybox", "-f", conf); err != nil {
+			return err
+		}
+		*started = append(*started, name)
+	}
+	if err := time1("golxc", b, filepath.Join(b.bin, "lxc-autostart")); err != nil {
+		return err
+	}
+	if _, err := os.Stat("/usr/bin/lxc-autostart"); err != nil {
+		return nil
+	}
+	// LXC's own containers (made by golxc's template), in an lxcpath and
+	// under names of their own: the cgroups are named after the container.
+	lb := *b
+	lb.lxcpath = filepath.Join(dir, "lxc-lxc")
+	var names []string
+	defer func() {
+		for _, n := range names {
+			_ = exec.Command("/usr/bin/lxc-stop", "-P", lb.lxcpath, "-k", "-n", n).Run()
+			_ = lb.tool("lxc-destroy", "-f", "-n", n).Run()
+		}
+	}()
+	for i := 0; i < autostartN; i++ {
+		name := "lxas" + strconv.Itoa(i)
+		if err := lb.must("lxc-create", "-n", name, "-t", "busybox", "-f", conf); err != nil {
+			return err
+		}
+		names = append(names, name)
+	}
+	return time1("LXC 5.0 (/usr/bin/lxc-autostart)", &lb, "/usr/bin/lxc-autostart")
+}
+
+// run runs tool (a path) with -P and args, failing on a non-zero exit.
+func (b *bench) run(tool string, args ...string) error {
+	cmd := exec.Command(tool, append([]string{"-P", b.lxcpath}, args...)...)
+	cmd.Env = append(os.Environ(), b.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %v (%s)", tool, strings.Join(args, " "), err, out)
+	}
+	return nil
 }
