@@ -130,7 +130,8 @@ func inAutostartGroup(groups []string, g string) bool {
 // after the other: entries of one lxc.start.order level with no delay
 // are one batch, acted on concurrently; an entry with a delay ends its
 // batch (the delay is waited once the batch is done, before the next
-// starts), and a new order level or group pass starts a new one. Reboots
+// starts), and a new order level or group pass starts a new one; one that
+// joins another container's namespaces is a batch of its own. Reboots
 // follow the same steps; shutdowns and kills have no delays.
 func AutostartBatches(sel []AutostartEntry, action AutostartAction) [][]AutostartEntry {
 	var batches [][]AutostartEntry
@@ -142,11 +143,15 @@ func AutostartBatches(sel []AutostartEntry, action AutostartAction) [][]Autostar
 		}
 	}
 	for _, e := range sel {
-		if len(cur) > 0 && (cur[0].Order != e.Order || cur[0].Pass != e.Pass) {
+		// A container that joins another's namespaces
+		// (lxc.namespace.share.*) starts alone, after those before it,
+		// as LXC's one-at-a-time start would have it.
+		alone := e.Config != nil && len(e.Config.Namespace.Share) > 0 && !action.Reverse()
+		if len(cur) > 0 && (alone || cur[0].Order != e.Order || cur[0].Pass != e.Pass) {
 			flush()
 		}
 		cur = append(cur, e)
-		if e.Delay > 0 && !action.Reverse() {
+		if alone || e.Delay > 0 && !action.Reverse() {
 			flush()
 		}
 	}

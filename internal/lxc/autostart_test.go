@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golxc/internal/config"
 )
 
 func TestParseAutostartGroups(t *testing.T) {
@@ -84,6 +86,17 @@ func TestAutostartBatches(t *testing.T) {
 	two := []AutostartEntry{{Name: "x", Pass: 0}, {Name: "y", Pass: 1}}
 	if n := len(AutostartBatches(two, AutostartStart)); n != 2 {
 		t.Errorf("entries of two passes in %d batches, want 2", n)
+	}
+	// One that joins another's namespace starts alone, after the others.
+	shareCfg := config.New()
+	shareCfg.Namespace.Share = []config.NamedValue{{Name: "net", Value: "x"}}
+	sh := []AutostartEntry{{Name: "x"}, {Name: "y", Config: shareCfg}, {Name: "z"}}
+	got = nil
+	for _, b := range AutostartBatches(sh, AutostartStart) {
+		got = append(got, names(b))
+	}
+	if want := []string{"x", "y", "z"}; !slices.Equal(got, want) {
+		t.Errorf("batches with a namespace sharer %q, want %q", got, want)
 	}
 	// A delay ends a start batch, not a shutdown's.
 	d := []AutostartEntry{{Name: "x", Delay: 3}, {Name: "y"}}
