@@ -86,6 +86,7 @@ func assertLevels(t *testing.T, what string, got []string, levels ...[]string) {
 }
 
 func TestAutostartOrderDelayGroupsStop(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	r := newASRecorder(l)
 	// Order -1 < 0 < 5; a delay after first; b2 and b3 share order 5.
@@ -155,6 +156,7 @@ func TestAutostartOrderDelayGroupsStop(t *testing.T) {
 // TestAutostartFailure: a container that cannot start is named on stderr
 // and makes the exit 2, as LXC's; the others still start.
 func TestAutostartFailure(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	r := newASRecorder(l)
 	good := r.create(l, "lxc.start.auto = 1", "lxc.start.order = 2")
@@ -184,6 +186,7 @@ func TestAutostartListLikeLXC(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/lxc-autostart"); err != nil {
 		t.Skip("Debian's lxc-autostart is not installed")
 	}
+	t.Parallel()
 	l := newLab(t)
 	mk := func(name string, lines ...string) {
 		d := filepath.Join(l.path, name)
