@@ -60,12 +60,14 @@ install: build
 	install -m 0755 templates/lxc-net $(DESTDIR)$(LIBEXECDIR)/lxc-net
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' templates/lxc-net.service >$(DESTDIR)$(UNITDIR)/lxc-net.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/lxc-net.service
+	sed 's|@BINDIR@|$(BINDIR)|g' templates/lxc.service >$(DESTDIR)$(UNITDIR)/lxc.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lxc.service
 
 uninstall: build
 	rm -f $(DESTDIR)$(BINDIR)/golxc
 	@for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBEXECDIR)
-	rm -f $(DESTDIR)$(UNITDIR)/lxc-net.service
+	rm -f $(DESTDIR)$(UNITDIR)/lxc-net.service $(DESTDIR)$(UNITDIR)/lxc.service
 
 clean:
 	rm -rf bin

@@ -70,7 +70,48 @@ func suite(sets []*toolset, runs, memN int) error {
 		}
 		report(m.what, m.target, res)
 	}
+	if err := autostartAll(sets, min(runs, 5), memN); err != nil {
+		return err
+	}
 	return many(sets, runs, memN)
+}
+
+// autostartAll times lxc-autostart -a bringing up n containers with
+// lxc.start.auto = 1, from all stopped (lxc-autostart -k -a, untimed).
+func autostartAll(sets []*toolset, runs, n int) error {
+	d := make([][]time.Duration, len(sets))
+	for _, t := range sets {
+		conf := t.conf + ".auto"
+		if err := os.WriteFile(conf, []byte("lxc.net.0.type = empty\nlxc.start.auto = 1\n"), 0o644); err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			name := "as" + strconv.Itoa(i)
+			if err := t.must("lxc-create", "-n", name, "-t", "busybox", "-f", conf); err != nil {
+				return err
+			}
+			t.made = append(t.made, name)
+		}
+		defer func() { _ = t.must("lxc-autostart", "-k", "-a") }()
+	}
+	for i := 0; i < runs; i++ {
+		for j, t := range sets {
+			if err := t.must("lxc-autostart", "-k", "-a"); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := t.must("lxc-autostart", "-a"); err != nil {
+				return err
+			}
+			d[j] = append(d[j], time.Since(t0))
+		}
+	}
+	res := make([]stats, len(sets))
+	for j := range d {
+		res[j] = sorted(d[j])
+	}
+	report(fmt.Sprintf("lxc-autostart -a, %d containers", n), 1.0, res)
+	return nil
 }
 
 // interleave runs step runs times for each toolset, alternating between

@@ -183,21 +183,44 @@ func TestDeviceNodeCgroup2(t *testing.T) {
 	assertNoCgroups(t, c, "lxc-stop")
 }
 
-// A container with lxc.idmap: refused in one line (its /dev, mounted in
-// its own user namespace, is nodev), nothing made inside.
+// A container with lxc.idmap: its /dev, mounted in its own user
+// namespace, is nodev, so lxc-device binds the host's node there: /dev/zero
+// added as /dev/gxzero reads and takes writes inside, shows as a mount of
+// the host's devtmpfs there (and nowhere on the host); del unmounts it
+// and removes the mount point.
 func TestDeviceNodeIDMapped(t *testing.T) {
 	t.Parallel()
 	requireBusybox(t)
 	l := usernsLab(t)
-	c := l.createBusybox(idmapLines...)
+	c := l.createBusybox(append(idmapLines, deviceLines("lxc.cgroup.")...)...)
 	l.mustRun("lxc-start", "-n", c)
 	l.waitState(c, "RUNNING", 10*time.Second)
-	_, errs, code := l.run("lxc-device", "-n", c, "add", "/dev/zero", "/dev/gxzero")
-	if code == 0 || !strings.Contains(errs, "own user namespace (lxc.idmap) are not supported yet") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
-		t.Errorf("add to an idmapped container: exit %d, %q", code, errs)
+	list := "/sys/fs/cgroup/devices/lxc.payload." + c + "/devices.list"
+	// The control: a node made in the container's own /dev does not open.
+	if _, _, code := l.run("lxc-attach", "-n", c, "--", "sh", "-c", "mknod /dev/gxown c 1 3 && echo x >/dev/gxown; rc=$?; rm -f /dev/gxown; exit $rc"); code == 0 {
+		t.Fatalf("a node made in the container's own /dev opens: it is not nodev, and the test proves nothing")
 	}
+	l.mustRun("lxc-device", "-n", c, "add", "/dev/zero", "/dev/gxzero")
+	if got := readTrim(t, list); !strings.Contains(got, "c 1:5 rwm") {
+		t.Errorf("devices.list after add lacks c 1:5 rwm:\n%s", got)
+	}
+	out := l.attach(c, "sh", "-c", "head -c 4 /dev/gxzero | wc -c; echo data >/dev/gxzero && echo wrote; grep -c ' /dev/gxzero ' /proc/self/mountinfo")
+	if f := strings.Fields(out); len(f) != 3 || f[0] != "4" || f[1] != "wrote" || f[2] != "1" {
+		t.Errorf("inside after add (read bytes, write, mounts at /dev/gxzero): %q, want 4 wrote 1", out)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), "gxzero") {
+		t.Errorf("the bind of /dev/gxzero shows in the host's mount table")
+	}
+	l.mustRun("lxc-device", "-n", c, "del", "/dev/zero", "/dev/gxzero")
 	if _, _, code := l.run("lxc-attach", "-n", c, "--", "test", "-e", "/dev/gxzero"); code == 0 {
-		t.Errorf("/dev/gxzero made inside")
+		t.Errorf("/dev/gxzero inside after del")
+	}
+	if out := l.attach(c, "sh", "-c", "grep -c gxzero /proc/self/mountinfo || true"); strings.TrimSpace(out) != "0" {
+		t.Errorf("mounts of /dev/gxzero inside after del: %q, want 0", out)
+	}
+	if got := readTrim(t, list); strings.Contains(got, "c 1:5 rwm") {
+		t.Errorf("devices.list after del still has 1:5:\n%s", got)
 	}
 	l.mustRun("lxc-stop", "-n", c, "-k")
+	assertNoCgroups(t, c, "lxc-stop")
 }

@@ -34,6 +34,7 @@ var Version = "0.1.0-dev"
 // tool that runs gets built: every invocation pays for one command.
 var tools = map[string]func() *cobra.Command{
 	"lxc-attach":        newAttach,
+	"lxc-autostart":     newAutostart,
 	"lxc-cgroup":        newCgroup,
 	"lxc-freeze":        newFreeze,
 	"lxc-unfreeze":      newUnfreeze,

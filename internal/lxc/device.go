@@ -28,8 +28,10 @@ import (
 // The node is made from the host, in the container's mount tree, through
 // the init's /proc/<pid>/root opened by its pidfd (so a recycled pid can
 // never be taken for it) and resolved with RESOLVE_IN_ROOT: a symlink or
-// ".." the container planted in dst stays inside its root, and nothing
-// of this process ever enters the container. A cgroup2 device program
+// ".." the container planted in dst stays inside its root. In a container
+// with a user namespace of its own the host's node is bound there
+// instead (device_bind.go), by one thread that joins the container's
+// mount namespace and nothing else of it. A cgroup2 device program
 // (lxc.cgroup2.devices.*) is rebuilt with the node's rule, or without it.
 func (c *Container) DeviceNode(add bool, src, dst string) error {
 	var st unix.Stat_t
@@ -77,14 +79,13 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 		return fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
 	defer proc.Close()
-	// A filesystem mounted in the container's own user namespace (its
-	// /dev) is nodev, and host root's node would have no owner there.
-	if same, err := proc.SharesNamespace("user"); err != nil || !same {
-		if err != nil {
-			return fmt.Errorf("container %s's init: %w", c.Name, err)
-		}
-		return fmt.Errorf("%s: device nodes in a container with its own user namespace (lxc.idmap) are not supported yet", src)
+	// A container with a user namespace of its own gets the host's node
+	// bound (device_bind.go): one made in its /dev would not open.
+	same, err := proc.SharesNamespace("user")
+	if err != nil {
+		return fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
+	bind := !same
 	if info.Cgroup == "" {
 		return fmt.Errorf("container %s has no cgroup to allow %s in", c.Name, src)
 	}
@@ -151,8 +152,13 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 		if err := allow(); err != nil {
 			return err
 		}
-		if err := unix.Mknodat(dir, base, st.Mode&(unix.S_IFMT|0o7777), int(st.Rdev)); err != nil {
+		var err error
+		if bind {
+			err = c.bindDeviceNode(proc, src, &st, dir, base, dst)
+		} else if err = unix.Mknodat(dir, base, st.Mode&(unix.S_IFMT|0o7777), int(st.Rdev)); err != nil {
 			err = fmt.Errorf("make %s in %s: %w", dst, c.Name, err)
+		}
+		if err != nil {
 			if werr := deny(); werr != nil {
 				err = fmt.Errorf("%w; %v", err, werr)
 			}
@@ -168,6 +174,15 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 	}
 	if have.Mode&unix.S_IFMT != st.Mode&unix.S_IFMT || have.Rdev != st.Rdev {
 		return fmt.Errorf("%s in %s is not the node of %s", dst, c.Name, src)
+	}
+	if bind {
+		err := c.unbindDeviceNode(proc, dir, base, dst)
+		if err == nil {
+			return deny()
+		}
+		if !errors.Is(err, errNotBound) {
+			return err
+		}
 	}
 	if err := unix.Unlinkat(dir, base, 0); err != nil {
 		return fmt.Errorf("remove %s in %s: %w", dst, c.Name, err)

@@ -164,3 +164,41 @@ func (p *Proc) UserNamespaceOwner() (uint32, error) {
 	}
 	return uid, nil
 }
+
+// OpenNamespace opens the process's namespace of kind (as /proc/PID/ns
+// names it: "mnt", "user" ...), for setns(2).
+func (p *Proc) OpenNamespace(kind string) (int, error) {
+	fd, err := unix.Openat(p.dir, "ns/"+kind, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /proc/%d/ns/%s: %w", p.Pid, kind, err)
+	}
+	return fd, nil
+}
+
+// RootIDs returns the host uid and gid that are root (0) in the process's
+// user namespace, from its uid_map and gid_map.
+func (p *Proc) RootIDs() (uid, gid uint32, err error) {
+	ids := [2]uint32{}
+	for i, name := range []string{"uid_map", "gid_map"} {
+		b, err := p.ReadFile(name, 64<<10)
+		if err != nil {
+			return 0, 0, err
+		}
+		found := false
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) != 3 || f[0] != "0" {
+				continue
+			}
+			host, err := strconv.ParseUint(f[1], 10, 32)
+			if err != nil {
+				return 0, 0, fmt.Errorf("/proc/%d/%s: %q: %w", p.Pid, name, l, err)
+			}
+			ids[i], found = uint32(host), true
+		}
+		if !found {
+			return 0, 0, fmt.Errorf("/proc/%d/%s maps no root", p.Pid, name)
+		}
+	}
+	return ids[0], ids[1], nil
+}
