@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/devpts"
+	"golxc/internal/hooks"
 	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/seccomp"
@@ -147,7 +149,7 @@ func stage() error {
 	if err := applyRlimits(spec); err != nil {
 		return err
 	}
-	return execInit(spec)
+	return execInit(spec, m.StartHost)
 }
 
 // buildRoot makes the container's filesystem view and its ptys, then
@@ -161,17 +163,22 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		dir = spec.OCI.Root.Path
 	}
 	var root *rootfs.Root
+	if err := rootfs.MakeSlave(); err != nil {
+		return nil, err
+	}
+	// Before the rootfs is mounted, in the container's mount namespace:
+	// what the hook mounts (an encrypted rootfs, say) stays there.
+	if err := runHooks(spec, hooks.PreMount); err != nil {
+		return nil, err
+	}
 	if rootFD >= 0 && dir != "" {
-		if err := rootfs.Prepare(""); err != nil {
-			return nil, err
-		}
 		fd, err := attachRoot(rootFD)
 		if err != nil {
 			return nil, err
 		}
 		root = rootfs.RootFromFD(dir, fd)
 	} else {
-		if err := rootfs.Prepare(dir); err != nil {
+		if err := rootfs.BindRoot(dir); err != nil {
 			return nil, err
 		}
 		rootDir := dir
@@ -189,6 +196,9 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 			return nil, err
 		}
 	}
+	if err := runHooks(spec, hooks.Mount); err != nil {
+		return nil, err
+	}
 	if spec.OCI.Linux != nil {
 		for _, d := range spec.OCI.Linux.Devices {
 			if err := root.Device(d); err != nil {
@@ -201,6 +211,11 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 			if err := root.Symlink(l[0], l[1]); err != nil {
 				return nil, err
 			}
+		}
+		// An autodev /dev is there, its nodes made: the hook may add
+		// what the container needs (lxc.hook.autodev).
+		if err := runHooks(spec, hooks.Autodev); err != nil {
+			return nil, err
 		}
 	}
 	var ptys []*devpts.PTY
@@ -341,8 +356,12 @@ func nullStdio(root *rootfs.Root, spec *Spec, nullFDs []int) error {
 // made, its ptys allocated) and waits for its go: the parent applies the
 // limits that would have stopped that setup (the device cgroup) and the
 // process's own (prlimits, /proc/PID files) now, before the exec.
-func awaitConfigured() error {
-	if err := send(syncFD, &message{Type: "configured"}, nil); err != nil {
+func awaitConfigured() error { return awaitGo("configured") }
+
+// awaitGo tells the parent the stage has reached step (a message type)
+// and waits for its go.
+func awaitGo(step string) error {
+	if err := send(syncFD, &message{Type: step}, nil); err != nil {
 		return err
 	}
 	m, files, err := recv(syncFD)
@@ -353,7 +372,7 @@ func awaitConfigured() error {
 		return err
 	}
 	if m == nil || m.Type != "go" {
-		return fmt.Errorf("init stage: expected the parent's go after setup")
+		return fmt.Errorf("init stage: expected the parent's go after %s", step)
 	}
 	return nil
 }
@@ -408,7 +427,7 @@ func handOver(spec *Spec, ptys []*devpts.PTY) error {
 	return nil
 }
 
-func execInit(spec *Spec) error {
+func execInit(spec *Spec, startHost bool) error {
 	p := spec.OCI.Process
 	if p == nil || len(p.Args) == 0 {
 		return fmt.Errorf("no init command")
@@ -434,6 +453,33 @@ func execInit(spec *Spec) error {
 		}
 	}
 	filter := spec.Seccomp
+	if start := spec.Hooks.commands(hooks.Start); len(start) > 0 {
+		// The start hook is a program of the container's, run as its
+		// root: it gets init's confinement (namespaces, cgroups, the
+		// bounding set, no_new_privs and the system call filter), as
+		// LXC's does, so nothing it does is beyond what init may do.
+		// This stage, its parent, sheds every capability beyond the
+		// container's first: a hook that ptraces it (container root
+		// may keep CAP_SYS_PTRACE) finds nothing more to use. The
+		// filter comes before capset, which reads its work back.
+		if err := loadSeccomp(filter); err != nil {
+			return err
+		}
+		filter = nil
+		if err := security.LimitProcess(keep); err != nil {
+			return err
+		}
+		if err := runHooks(spec, hooks.Start); err != nil {
+			return err
+		}
+	}
+	if startHost {
+		// The host's start-host hooks run now, the container set up and
+		// its start hooks done, before init: LXC's order.
+		if err := awaitGo("start-host"); err != nil {
+			return err
+		}
+	}
 	if filter != nil && (p.User.UID != 0 || p.User.GID != 0) {
 		// Loaded while still root: after the switch the stage has no
 		// CAP_SYS_ADMIN, and loading would need no_new_privs, which
@@ -587,4 +633,22 @@ func loopbackUp() error {
 		return fmt.Errorf("bring lo up: %w", err)
 	}
 	return nil
+}
+
+// runHooks runs the stage's hooks of kind where the stage is: in the
+// container's namespaces, from its root as it is at this step (the
+// host's before the pivot, the container's after). The start hook's
+// standard input is init's (the console), as LXC's; the others get the
+// host's /dev/null, never what the stage was given (lxc-execute's
+// caller's). Their output is kept for the error.
+func runHooks(spec *Spec, kind hooks.Kind) error {
+	cmds := spec.Hooks.commands(kind)
+	if len(cmds) == 0 {
+		return nil
+	}
+	o := hooks.Options{}
+	if kind == hooks.Start {
+		o.Stdin = os.Stdin
+	}
+	return hooks.Run(context.Background(), kind, cmds, spec.Hooks.Container, o)
 }

@@ -90,6 +90,9 @@ type StartOptions struct {
 	// after that setup: the device cgroup, which may refuse the very
 	// nodes the setup makes, and the init's prlimits and /proc files.
 	Configured func(pid int) error
+	// StartHost, when set, runs once the container is set up and its
+	// start hooks have run, before init's exec: the start-host hooks.
+	StartHost func(pid int) error
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
@@ -223,7 +226,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return err
 		}
 	}
-	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil}
+	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int
 	if ns.userns() {
 		uid, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
@@ -288,6 +291,9 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	if err := send(sock, m, fds); err != nil {
 		return err
 	}
+	// Each step is answered once, in its order: after the start hooks
+	// the container's root may drive this socket through the stage.
+	done := map[string]bool{}
 	for {
 		m, files, err := recv(sock)
 		if err != nil {
@@ -306,8 +312,16 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				i = 1
 			}
 			p.TTYs = append(p.TTYs, files[i:]...)
-		case "configured":
-			if err := o.Configured(p.Pid); err != nil {
+		case "configured", "start-host":
+			step := o.Configured
+			if m.Type == "start-host" {
+				step = o.StartHost
+			}
+			if step == nil || done[m.Type] || m.Type == "start-host" && o.Configured != nil && !done["configured"] {
+				return fmt.Errorf("unexpected %q message from the init stage", m.Type)
+			}
+			done[m.Type] = true
+			if err := step(p.Pid); err != nil {
 				return err
 			}
 			if err := send(sock, &message{Type: "go"}, nil); err != nil {

@@ -142,7 +142,10 @@ type Options struct {
 	// Shared says the process supervises other containers too (golxc's
 	// shared monitor): it has no monitor cgroup of its own to enter.
 	Shared bool
-	Log    *logrus.Logger
+	// Hooks are the container's lxc.hook.* that run on the host's side;
+	// nil for none.
+	Hooks *HostHooks
+	Log   *logrus.Logger
 	// Ready is called once: with nil when the container is RUNNING, or
 	// with the reason it could not start.
 	Ready func(error)
@@ -163,6 +166,9 @@ type Monitor struct {
 	// keeper gives the phys interfaces back once init is gone.
 	keeper *network.Keeper
 	netPid int // the init the network was built for (LXC_PID of scripts)
+	// hookRun is what the hooks know of the current init: its pid and
+	// namespaces (see hooks.go).
+	hookRun *hookRun
 
 	mu       sync.Mutex
 	state    string
@@ -286,9 +292,12 @@ func Run(o Options) (int, error) {
 		if !reboot {
 			break
 		}
+		m.stopHooks("reboot")
+		m.postStopHooks()
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
 	}
+	m.stopHooks("stop")
 	m.teardown()
 	return m.exitCode(), nil
 }
@@ -371,7 +380,16 @@ func (m *Monitor) cgroupSettings() []cgroup.Setting {
 }
 
 func (m *Monitor) spawn() error {
+	m.hookRun = &hookRun{}
+	if err := m.preStartHooks(); err != nil {
+		return err
+	}
+	var startHost func(int) error
+	if m.o.Hooks != nil && len(m.o.Hooks.StartHost) > 0 {
+		startHost = m.startHostHooks
+	}
 	proc, err := containerinit.Start(containerinit.StartOptions{
+		StartHost:   startHost,
 		Spec:        m.o.Spec,
 		EncodedSpec: m.o.EncodedSpec,
 		Stdin:       m.o.Stdin,
@@ -661,6 +679,11 @@ func dupFile(f *os.File) (*os.File, error) {
 func (m *Monitor) abort(err error) {
 	m.setState(Aborting)
 	m.o.Log.Errorf("start of %s failed: %v", m.o.Name, err)
+	if m.hookRun != nil {
+		// The hooks of a stop run after a failed start too, as LXC's
+		// do: what pre-start made, post-stop may undo.
+		m.stopHooks("stop")
+	}
 	m.teardown()
 	m.o.Ready(err)
 }
@@ -692,6 +715,9 @@ func (m *Monitor) teardown() {
 		m.killT.Stop()
 	}
 	m.mu.Unlock()
+	// After the cgroups are gone, before STOPPED: lxc-stop returns once
+	// they have run (LXC reports STOPPED first).
+	m.postStopHooks()
 	m.setState(Stopped)
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.

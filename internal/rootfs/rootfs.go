@@ -18,9 +18,24 @@ import (
 // still reach the container, nothing flows back) and, when dir is a
 // container root, binds it onto itself so that pivot_root can use it.
 func Prepare(dir string) error {
+	if err := MakeSlave(); err != nil {
+		return err
+	}
+	return BindRoot(dir)
+}
+
+// MakeSlave makes the mount namespace's propagation one-way: host events
+// still reach the container, nothing flows back.
+func MakeSlave() error {
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make / rslave: %w", err)
 	}
+	return nil
+}
+
+// BindRoot binds the container root dir onto itself, so that pivot_root
+// can use it ("" and "/" need nothing).
+func BindRoot(dir string) error {
 	if dir == "" || dir == "/" {
 		return nil
 	}
