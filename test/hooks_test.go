@@ -37,7 +37,7 @@ echo "UID $(id -u)"
 grep -E '^(CapBnd|CapEff|Seccomp):' /proc/self/status | sed 's/^/STATUS /'
 grep -q " $r/proc " /proc/self/mountinfo && echo "PROCMOUNTED yes" || echo "PROCMOUNTED no"
 [ -c "$r/dev/null" ] && echo "DEVNULL yes" || echo "DEVNULL no"
-[ -e "$r/hookrun/start" ] && echo "STARTRAN yes" || echo "STARTRAN no"
+[ -e "${LXC_ROOTFS_PATH#dir:}/hookrun/start" ] && echo "STARTRAN yes" || echo "STARTRAN no"
 [ -n "$LXC_PID" ] && [ -d "/proc/$LXC_PID" ] && echo "PIDALIVE yes" || echo "PIDALIVE no"
 ls -d /sys/fs/cgroup/*/lxc.payload.$LXC_NAME >/dev/null 2>&1 && echo "PAYLOAD yes" || echo "PAYLOAD no"
 echo "HOSTNAME $(hostname)"
@@ -438,4 +438,146 @@ func TestHookFailure(t *testing.T) {
 		}
 		l.mustRun("lxc-destroy", "-n", n)
 	})
+}
+
+// TestHooksMatchLXC runs the same hooks under Debian's LXC 5.0.2 and under
+// golxc, side by side, and compares what each hook type was given and saw:
+// its LXC_ variables (names, and the values that do not name a path or
+// pid), its arguments, whether it ran in the host's namespaces or the
+// container's, and its moment.
+func TestHooksMatchLXC(t *testing.T) {
+	t.Parallel()
+	requireDebianLXC(t)
+	for _, version := range []string{"0", "1"} {
+		t.Run("version"+version, func(t *testing.T) {
+			t.Parallel()
+			theirs := runRecordedHooks(t, version, true)
+			ours := runRecordedHooks(t, version, false)
+			if t.Failed() {
+				t.FailNow()
+			}
+			for kind, want := range theirs.recs {
+				got := ours.recs[kind]
+				if got == nil {
+					t.Errorf("%s hook: ran under LXC, not under golxc", kind)
+					continue
+				}
+				if g, w := envKeys(got), envKeys(want); !slices.Equal(g, w) {
+					t.Errorf("%s hook: LXC_ variables %q, LXC's %q", kind, g, w)
+				}
+				for _, k := range []string{"LXC_HOOK_TYPE", "LXC_HOOK_SECTION", "LXC_HOOK_VERSION", "LXC_CGNS_AWARE", "LXC_LOG_LEVEL", "LXC_TARGET", "HOOKTEST", "LXC_NAME", "LXC_CONFIG_FILE"} {
+					if g, w := ours.norm(got.env[k]), theirs.norm(want.env[k]); g != w {
+						t.Errorf("%s hook: %s=%q, LXC's %q", kind, k, g, w)
+					}
+				}
+				var g, w []string
+				for _, a := range got.args {
+					g = append(g, ours.norm(a))
+				}
+				for _, a := range want.args {
+					w = append(w, theirs.norm(a))
+				}
+				if !slices.Equal(g, w) {
+					t.Errorf("%s hook: arguments %q, LXC's %q", kind, g, w)
+				}
+				if g, w := ours.where(got), theirs.where(want); g != w {
+					t.Errorf("%s hook: ran in the %s's namespaces, LXC's in the %s's", kind, g, w)
+				}
+				for _, f := range []string{"PROCMOUNTED", "STARTRAN", "PIDALIVE", "STDINTTY", "UID", "CWD", "HOSTNAME"} {
+					gv, wv := ours.norm(got.facts[f]), theirs.norm(want.facts[f])
+					if gv != wv {
+						t.Errorf("%s hook: %s %q, LXC's %q", kind, f, gv, wv)
+					}
+				}
+			}
+			for kind := range ours.recs {
+				if theirs.recs[kind] == nil {
+					t.Errorf("%s hook: ran under golxc, not under LXC", kind)
+				}
+			}
+		})
+	}
+}
+
+// recordedRun is one container's hook records.
+type recordedRun struct {
+	name, path string
+	host       map[string]string // the test's namespaces
+	recs       map[string]*hookRecord
+}
+
+// norm replaces the container's name and lxcpath, pids and descriptor
+// numbers, which differ between the two runs by nature.
+func (r *recordedRun) norm(s string) string {
+	s = strings.ReplaceAll(s, r.path, "LXCPATH")
+	s = strings.ReplaceAll(s, r.name, "NAME")
+	return regexp.MustCompile(`/proc/[0-9]+/fd/[0-9]+`).ReplaceAllString(s, "/proc/PID/fd/N")
+}
+
+// where says whose mount namespace a hook ran in.
+func (r *recordedRun) where(h *hookRecord) string {
+	if h.ns["mnt"] == r.host["mnt"] && h.ns["pid"] == r.host["pid"] {
+		return "host"
+	}
+	return "container"
+}
+
+func envKeys(h *hookRecord) []string {
+	var keys []string
+	for k := range h.env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// runRecordedHooks makes a busybox container with every hook recorded,
+// with LXC's tools (lxc) or golxc's, starts, stops and destroys it, and
+// returns the records.
+func runRecordedHooks(t *testing.T, version string, lxc bool) *recordedRun {
+	l := newLab(t)
+	rec, out := installRecorders(t, l.aux, "")
+	n := newName(t)
+	lines := hookConfig(rec, version)
+	if lxc {
+		l.lxcContainer(n, l.path)
+		cfg := filepath.Join(l.path, n, "config")
+		f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(strings.Join(lines, "\n") + "\n")
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		l.track(n)
+		l.mustRun("lxc-create", "-n", n, "-t", "busybox", "-f", l.conf(lines...))
+	}
+	rootfs := filepath.Join(l.path, n, "rootfs")
+	installStartRecorder(t, rootfs)
+	tool := func(name string, args ...string) {
+		t.Helper()
+		args = append([]string{"-P", l.path, "-n", n}, args...)
+		if lxc {
+			if out, code := debianLXC(t, name, args...); code != 0 {
+				t.Fatalf("LXC's %s %s: exit %d: %s", name, shellJoin(args), code, out)
+			}
+			return
+		}
+		if out, errs, code := run(t, name, args...); code != 0 {
+			t.Fatalf("%s %s: exit %d: %s%s", name, shellJoin(args), code, out, errs)
+		}
+	}
+	tool("lxc-start")
+	tool("lxc-wait", "-s", "RUNNING", "-t", "10")
+	tool("lxc-stop")
+	r := &recordedRun{name: n, path: l.path, host: namespacesOf(t, "self"), recs: map[string]*hookRecord{}}
+	r.recs["start"] = readHookRecord(t, filepath.Join(rootfs, "hookrun", "start"))
+	tool("lxc-destroy")
+	for _, k := range []string{"pre-start", "pre-mount", "mount", "autodev", "start-host", "stop", "post-stop", "destroy"} {
+		r.recs[k] = readHookRecord(t, filepath.Join(out, k))
+	}
+	return r
 }

@@ -128,11 +128,6 @@ func stage() error {
 	if err != nil {
 		return err
 	}
-	if spec.OCI.Hostname != "" && spec.HasNamespace(specs.UTSNamespace) {
-		if err := unix.Sethostname([]byte(spec.OCI.Hostname)); err != nil {
-			return fmt.Errorf("set hostname %q: %w", spec.OCI.Hostname, err)
-		}
-	}
 	if spec.HasNamespace(specs.NetworkNamespace) {
 		if err := loopbackUp(); err != nil {
 			return err
@@ -170,6 +165,13 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 	// what the hook mounts (an encrypted rootfs, say) stays there.
 	if err := runHooks(spec, hooks.PreMount); err != nil {
 		return nil, err
+	}
+	// The name is the container's from here on: its mount hooks see it,
+	// as LXC's do (its pre-mount hooks still see the host's).
+	if spec.OCI.Hostname != "" && spec.HasNamespace(specs.UTSNamespace) {
+		if err := unix.Sethostname([]byte(spec.OCI.Hostname)); err != nil {
+			return nil, fmt.Errorf("set hostname %q: %w", spec.OCI.Hostname, err)
+		}
 	}
 	if rootFD >= 0 && dir != "" {
 		fd, err := attachRoot(rootFD)
