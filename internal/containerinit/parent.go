@@ -26,7 +26,10 @@ type namespacesOnly struct {
 			GIDMappings []specs.LinuxIDMapping `json:"gidMappings"`
 		} `json:"linux"`
 	} `json:"oci"`
-	WrapInit  bool                                               `json:"wrapInit"`
+	WrapInit bool `json:"wrapInit"`
+	Hooks    *struct {
+		Start []string `json:"start"`
+	} `json:"hooks"`
 	RootIDMap string                                             `json:"rootIDMap"`
 	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
 }
@@ -138,13 +141,14 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit {
+	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
-		// It runs from a sealed copy instead. An init stage that execs
-		// the container's init is gone before anything of the container
-		// runs, and is spared the copy.
+		// It runs from a sealed copy instead. So does a stage that runs
+		// start hooks, programs of the container's, before its exec. An
+		// init stage that execs the container's init with nothing of the
+		// container run before is spared the copy.
 		sealed, err := namespace.SealedSelf()
 		if err != nil {
 			unix.Close(parent)
