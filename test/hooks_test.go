@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -580,4 +581,156 @@ func runRecordedHooks(t *testing.T, version string, lxc bool) *recordedRun {
 		r.recs[k] = readHookRecord(t, filepath.Join(out, k))
 	}
 	return r
+}
+
+// TestLXCOwnHooks runs the hooks Debian's lxc package ships under
+// /usr/share/lxc/hooks that can run on this host, as its configs and
+// templates use them: squid-deb-proxy-client (pre-start), nvidia (mount:
+// no GPU asked for is nothing to do; asked for without the NVIDIA tools,
+// its own refusal fails the start), and lxcfs's
+// common.conf.d/00-lxcfs.conf (mount and post-stop hooks) with lxcfs not
+// running, under golxc and under LXC. dhclient needs /sbin/dhclient,
+// which this host lacks; clonehostname and mountecryptfsroot are left
+// aside; ubuntu-cloud-prep is a clone hook (internal/hooks's test).
+func TestLXCOwnHooks(t *testing.T) {
+	t.Parallel()
+	const hooksDir = "/usr/share/lxc/hooks"
+	if _, err := os.Stat(hooksDir); err != nil {
+		t.Skip("Debian's lxc package is not installed (no " + hooksDir + ")")
+	}
+	l := newLab(t)
+
+	t.Run("squid-deb-proxy-client", func(t *testing.T) {
+		t.Parallel()
+		l := l.with(t)
+		// The host's apt proxy setting, in a mount namespace of the
+		// test's own: the hook copies it into the container.
+		apt := filepath.Join(l.aux, "apt.conf.d")
+		if err := os.MkdirAll(apt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		const proxy = "Acquire::http::proxy \"http://192.0.2.1:8000\";\n"
+		if err := os.WriteFile(filepath.Join(apt, "50squid-deb-proxy"), []byte(proxy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n := l.createBusybox("lxc.hook.pre-start = " + hooksDir + "/squid-deb-proxy-client")
+		rootfs := filepath.Join(l.path, n, "rootfs")
+		if err := os.MkdirAll(filepath.Join(rootfs, "etc/apt/apt.conf.d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		script := "mount --bind " + apt + " /etc/apt/apt.conf.d && exec " + filepath.Join(binDir(t), "lxc-start") + " -P " + l.path + " -n " + n
+		if out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("lxc-start with squid-deb-proxy-client: %v\n%s", err, out)
+		}
+		l.waitState(n, "RUNNING", 10*time.Second)
+		if b, _ := os.ReadFile(filepath.Join(rootfs, "etc/apt/apt.conf.d/50squid-deb-proxy")); string(b) != proxy {
+			t.Errorf("the container's apt proxy file: %q, want the host's %q", b, proxy)
+		}
+		l.mustRun("lxc-stop", "-n", n, "-k")
+	})
+
+	t.Run("nvidia", func(t *testing.T) {
+		t.Parallel()
+		l := l.with(t)
+		n := l.createBusybox("lxc.hook.mount = " + hooksDir + "/nvidia")
+		// No GPU asked for (no NVIDIA_VISIBLE_DEVICES): nothing to do.
+		l.mustRun("lxc-start", "-n", n)
+		l.waitState(n, "RUNNING", 10*time.Second)
+		l.mustRun("lxc-stop", "-n", n, "-k")
+		// Asked for, on a host without nvidia-container-cli: the hook
+		// refuses, and so does the start, with the hook's own words.
+		if _, err := exec.LookPath("nvidia-container-cli"); err == nil {
+			t.Skip("this host has nvidia-container-cli")
+		}
+		_, errs, code := l.runWith(runOpts{env: []string{"NVIDIA_VISIBLE_DEVICES=all"}}, "lxc-start", "-n", n)
+		if code != 1 || !strings.Contains(errs, "lxc.hook.mount") || !strings.Contains(errs, "status 1") || !strings.Contains(errs, "Missing tool nvidia-container-cli") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("lxc-start with a GPU asked for and no NVIDIA tools: exit %d, stderr %q; want exit 1 and the hook's refusal in one line", code, errs)
+		}
+		assertNoCgroups(t, n, "the refused start")
+	})
+
+	t.Run("lxcfs", func(t *testing.T) {
+		t.Parallel()
+		const conf = "/usr/share/lxc/config/common.conf.d/00-lxcfs.conf"
+		if _, err := os.Stat(conf); err != nil {
+			t.Skip("no " + conf)
+		}
+		if out, err := exec.Command("pgrep", "-x", "lxcfs").Output(); err == nil && len(out) > 0 {
+			t.Skip("lxcfs is running here: this checks its hooks without it")
+		}
+		l := l.with(t)
+		n := l.createBusybox("lxc.include = " + conf)
+		l.mustRun("lxc-start", "-n", n)
+		l.waitState(n, "RUNNING", 10*time.Second)
+		// The mount hook found no lxcfs and mounted nothing.
+		if got := l.attach(n, "/bin/sh", "-c", "grep -c lxcfs /proc/self/mountinfo || true"); strings.TrimSpace(got) != "0" {
+			t.Errorf("lxcfs mounts in the container without lxcfs running: %s", got)
+		}
+		l.mustRun("lxc-stop", "-n", n)
+		assertNoCgroups(t, n, "lxc-stop")
+		// LXC does the same with the same config.
+		requireDebianLXC(t)
+		theirs := newName(t)
+		l.lxcContainer(theirs, l.path)
+		cfg := filepath.Join(l.path, theirs, "config")
+		f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("lxc.include = " + conf + "\n")
+		f.Close()
+		if out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", theirs); code != 0 {
+			t.Fatalf("LXC's lxc-start with %s: exit %d: %s", conf, code, out)
+		}
+		debianLXC(t, "lxc-wait", "-P", l.path, "-n", theirs, "-s", "RUNNING", "-t", "10")
+		if out, code := debianLXC(t, "lxc-attach", "-P", l.path, "-n", theirs, "--", "/bin/sh", "-c", "grep -c lxcfs /proc/self/mountinfo || true"); code != 0 || strings.TrimSpace(out) != "0" {
+			t.Errorf("LXC's container with %s: %d %q", conf, code, out)
+		}
+		debianLXC(t, "lxc-stop", "-P", l.path, "-n", theirs, "-k")
+	})
+}
+
+// TestHookMountInRootfs: what a mount hook mounts under LXC_ROOTFS_MOUNT is
+// in the container, and only there; with a user namespace of the
+// container's own too, whose root may not walk to the rootfs's directory
+// (the hook finds the rootfs at a mount point of its own, as LXC's at
+// lxc.rootfs.mount; lxcfs's mount hook needs that).
+func TestHookMountInRootfs(t *testing.T) {
+	t.Parallel()
+	for _, userns := range []bool{false, true} {
+		t.Run("userns="+strconv.FormatBool(userns), func(t *testing.T) {
+			t.Parallel()
+			l := usernsLab(t)
+			hook := l.writeFile("mount.sh", `#!/bin/sh -e
+r=$(readlink -f "$LXC_ROOTFS_MOUNT")
+[ -x "$r/bin/busybox" ]
+mount -t tmpfs hooktmp "$r/mnt"
+echo from-hook > "$r/mnt/marker"
+`, 0o755)
+			if err := os.Chmod(l.aux, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			lines := []string{"lxc.hook.mount = " + hook}
+			if userns {
+				lines = append(lines, idmapLines...)
+			}
+			n := l.createBusybox(lines...)
+			l.mustRun("lxc-start", "-n", n)
+			l.waitState(n, "RUNNING", 10*time.Second)
+			if got := l.attach(n, "/bin/cat", "/mnt/marker"); got != "from-hook\n" {
+				t.Errorf("/mnt/marker in the container: %q, want the mount hook's", got)
+			}
+			// The container's own mounts stayed through the bind's undoing.
+			if got := l.attach(n, "/bin/sh", "-c", "[ -r /proc/1/status ] && [ -c /dev/null ] && grep -c ' /sys ' /proc/self/mountinfo"); strings.TrimSpace(got) == "0" {
+				t.Errorf("the container lost its mounts: %q", got)
+			}
+			if _, err := os.Stat(filepath.Join(l.path, n, "rootfs", "mnt", "marker")); err == nil {
+				t.Errorf("the hook's mount shows on the host")
+			}
+			if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), "golxc-rootfs") {
+				t.Errorf("the hooks' rootfs mount point is mounted on the host")
+			}
+			l.mustRun("lxc-stop", "-n", n, "-k")
+		})
+	}
 }

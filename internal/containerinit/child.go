@@ -198,6 +198,16 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 			return nil, err
 		}
 	}
+	hide := func() error { return nil }
+	if mp := spec.Hooks.mountPoint(); mp != "" && rootFD >= 0 {
+		// The rootfs tree (a user namespace's) is attached nowhere its
+		// root may walk to: the hooks get it at the mount point.
+		h, err := root.ShowAt(mp)
+		if err != nil {
+			return nil, err
+		}
+		hide = h
+	}
 	if err := runHooks(spec, hooks.Mount); err != nil {
 		return nil, err
 	}
@@ -219,6 +229,9 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		if err := runHooks(spec, hooks.Autodev); err != nil {
 			return nil, err
 		}
+	}
+	if err := hide(); err != nil {
+		return nil, err
 	}
 	var ptys []*devpts.PTY
 	if spec.Devpts {
@@ -653,4 +666,13 @@ func runHooks(spec *Spec, kind hooks.Kind) error {
 		o.Stdin = os.Stdin
 	}
 	return hooks.Run(context.Background(), kind, cmds, spec.Hooks.Container, o)
+}
+
+// mountPoint is where the stage's mount and autodev hooks find the rootfs
+// when it is not at its own path ("" when it is).
+func (h *StageHooks) mountPoint() string {
+	if h == nil || len(h.Mount)+len(h.Autodev) == 0 {
+		return ""
+	}
+	return h.MountPoint
 }

@@ -85,6 +85,12 @@ type StageHooks struct {
 	Mount     []string        `json:"mount,omitempty"`
 	Autodev   []string        `json:"autodev,omitempty"`
 	Start     []string        `json:"start,omitempty"`
+	// MountPoint, when set, is where the mount and autodev hooks find
+	// the rootfs (their LXC_ROOTFS_MOUNT, as LXC's lxc.rootfs.mount): a
+	// container with a user namespace of its own, whose root may not
+	// walk the path to the rootfs's directory. An empty directory the
+	// caller made; the pre-mount hooks find it empty.
+	MountPoint string `json:"mountPoint,omitempty"`
 }
 
 // commands returns the stage's hooks of kind.

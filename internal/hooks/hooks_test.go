@@ -168,3 +168,33 @@ func TestLine(t *testing.T) {
 		t.Errorf("version 1: %q", got)
 	}
 }
+
+// LXC's own clone hook, ubuntu-cloud-prep, run as lxc-copy runs it under
+// lxc.hook.version 0: it reads the type from its third argument and the
+// new rootfs from LXC_ROOTFS_MOUNT, and seeds cloud-init there.
+func TestRunCloneUbuntuCloudPrep(t *testing.T) {
+	const hook = "/usr/share/lxc/hooks/ubuntu-cloud-prep"
+	if _, err := os.Stat(hook); err != nil {
+		t.Skip("Debian's lxc package is not installed (no " + hook + ")")
+	}
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"etc", "var/lib"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := loadConfig(t, dir, "lxc.rootfs.path = dir:"+rootfs+"\nlxc.hook.clone = "+hook+"\n")
+	err := RunClone(context.Background(), cfg, CloneInfo{Name: "copy1", ConfigFile: filepath.Join(dir, "config"), SrcName: "orig",
+		RootfsMount: rootfs, Args: []string{"--hostid", "deadbeef", "--nolocales", "x"}})
+	if err != nil {
+		t.Fatalf("ubuntu-cloud-prep as a clone hook: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rootfs, "etc/hostname")); string(b) != "copy1\n" {
+		t.Errorf("etc/hostname %q, want the clone's name", b)
+	}
+	meta, _ := os.ReadFile(filepath.Join(rootfs, "var/lib/cloud/seed/nocloud-net/meta-data"))
+	if string(meta) != "instance-id: lxc-deadbeef\nlocal-hostname: copy1\n" {
+		t.Errorf("cloud-init meta-data %q", meta)
+	}
+}

@@ -2,8 +2,13 @@ package lxc
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
 	"golxc/internal/containerinit"
@@ -17,7 +22,7 @@ import (
 // host's side). Both start from this tool's environment, as LXC's hooks
 // inherit lxc-start's; those in the container's namespaces get
 // lxc.environment too, as LXC's do. logLevel is -l's.
-func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel string, cfg *config.Config) *monitor.HostHooks {
+func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel string, cfg *config.Config) (*monitor.HostHooks, error) {
 	c := hooks.ForConfig(name, configFile, cfg)
 	if logLevel != "" {
 		c.LogLevel = logLevelName(logLevel)
@@ -38,6 +43,17 @@ func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel
 	if len(stage.PreMount)+len(stage.Mount)+len(stage.Autodev)+len(stage.Start) > 0 {
 		stage.Container = c
 		stage.Container.Environ = append(append([]string(nil), c.Environ...), withValues(cfg.Environment)...)
+		if len(cfg.IDMap) > 0 && os.Geteuid() == 0 && len(stage.PreMount)+len(stage.Mount)+len(stage.Autodev) > 0 {
+			// The mapped root may not walk to the rootfs's directory
+			// (its container directory is root's, 0770): the hooks in
+			// its namespaces find the rootfs at a mount point of their
+			// own, as LXC's find it at lxc.rootfs.mount.
+			if err := rootfsMountPoint(); err != nil {
+				return nil, err
+			}
+			stage.MountPoint = hookRootfsMount
+			stage.Container.RootfsMount = hookRootfsMount
+		}
 		spec.Hooks = stage
 	}
 	host := &monitor.HostHooks{
@@ -48,9 +64,32 @@ func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel
 		PostStop:  hooks.Commands(cfg, hooks.PostStop),
 	}
 	if len(host.PreStart)+len(host.StartHost)+len(host.Stop)+len(host.PostStop) == 0 {
-		return nil
+		return nil, nil
 	}
-	return host
+	return host, nil
+}
+
+// hookRootfsMount is where the hooks of a container with its own user
+// namespace find its rootfs, in the container's mount namespace: an empty
+// directory every user may walk to, mounted on only there (LXC's is
+// lxc.rootfs.mount, /usr/lib/ARCH/lxc/rootfs).
+const hookRootfsMount = "/run/golxc-rootfs"
+
+// rootfsMountPoint makes hookRootfsMount, or checks the one there: a
+// directory of root's that no one else may write.
+func rootfsMountPoint() error {
+	err := os.Mkdir(hookRootfsMount, 0o755)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("make the hooks' rootfs mount point: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(hookRootfsMount, &st); err != nil {
+		return fmt.Errorf("the hooks' rootfs mount point: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != 0 || st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s is not a directory of root's that only root may write: remove it", hookRootfsMount)
+	}
+	return nil
 }
 
 // withValues is lxc.environment's KEY=VALUE entries; a bare KEY is the

@@ -215,7 +215,10 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if o.RCFile != "" {
 		configFile = absPath(o.RCFile)
 	}
-	hostHooks := startHooks(spec, c.Name, configFile, absPath(consoleLog), o.LogLevel, cfg)
+	hostHooks, err := startHooks(spec, c.Name, configFile, absPath(consoleLog), o.LogLevel, cfg)
+	if err != nil {
+		return 1, err
+	}
 	// The detached monitor runs in "/" (it must not pin the caller's
 	// working directory for months): its files are named absolutely.
 	encoded, err := json.Marshal(spec)
