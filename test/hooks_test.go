@@ -571,7 +571,8 @@ func runRecordedHooks(t *testing.T, version string, lxc bool) *recordedRun {
 			t.Fatalf("%s %s: exit %d: %s%s", name, shellJoin(args), code, out, errs)
 		}
 	}
-	tool("lxc-start")
+	// -L: the hooks of a start are told the console log's path.
+	tool("lxc-start", "-L", filepath.Join(l.aux, "console.log"))
 	tool("lxc-wait", "-s", "RUNNING", "-t", "10")
 	tool("lxc-stop")
 	r := &recordedRun{name: n, path: l.path, host: namespacesOf(t, "self"), recs: map[string]*hookRecord{}}
@@ -732,5 +733,27 @@ echo from-hook > "$r/mnt/marker"
 			}
 			l.mustRun("lxc-stop", "-n", n, "-k")
 		})
+	}
+}
+
+// TestHookReboot: a container that reboots runs its stop and post-stop
+// hooks with LXC_TARGET=reboot, then its pre-start hooks again; the stop
+// that ends it, with LXC_TARGET=stop.
+func TestHookReboot(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	log := filepath.Join(l.aux, "hooks.log")
+	hook := l.writeFile("hook.sh", "#!/bin/sh\necho \"$LXC_HOOK_TYPE $LXC_TARGET\" >> "+log+"\n", 0o755)
+	n := l.createBusybox("lxc.hook.version = 1", "lxc.hook.pre-start = "+hook, "lxc.hook.stop = "+hook, "lxc.hook.post-stop = "+hook)
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	old := l.initPID(n)
+	l.mustRun("lxc-stop", "-n", n, "-r")
+	l.waitRestarted(n, old, 20*time.Second, "lxc-stop -r")
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	b, _ := os.ReadFile(log)
+	want := "pre-start \nstop reboot\npost-stop reboot\npre-start \nstop stop\npost-stop stop\n"
+	if string(b) != want {
+		t.Errorf("hooks around a reboot:\n%s\nwant\n%s", b, want)
 	}
 }
