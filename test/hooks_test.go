@@ -9,8 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golxc/internal/monitor"
 )
 
 // hookRecorder is a hook that writes what it was given and what it sees to
@@ -418,6 +421,25 @@ func TestHookFailure(t *testing.T) {
 			l.mustRun("lxc-stop", "-n", n, "-k")
 		})
 	}
+	// With a veth: the pair is gone with the failed start, the command
+	// socket too.
+	t.Run("start-host with a veth", func(t *testing.T) {
+		t.Parallel()
+		l := l.with(t)
+		b := newBridge(t)
+		pair := uniquePair(t)
+		n := l.createBusybox(append(vethConf(b, pair, randomMAC(), 2), "lxc.hook.start-host = "+fail)...)
+		if _, errs, code := l.run("lxc-start", "-n", n); code != 1 || !strings.Contains(errs, "the real reason") {
+			t.Errorf("lxc-start with a failing start-host hook and a veth: exit %d, %q", code, errs)
+		}
+		if linkExists(pair) {
+			t.Errorf("%s left on the host after the failed start", pair)
+		}
+		if _, err := os.Lstat(monitor.SocketPath(l.path, n)); err == nil {
+			t.Errorf("the command socket %s is left after the failed start", monitor.SocketPath(l.path, n))
+		}
+		assertNoCgroups(t, n, "the failed start")
+	})
 	t.Run("destroy", func(t *testing.T) {
 		t.Parallel()
 		l := l.with(t)
@@ -756,4 +778,49 @@ func TestHookReboot(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("hooks around a reboot:\n%s\nwant\n%s", b, want)
 	}
+}
+
+// TestHookLeftovers: a process a host hook starts and leaves running
+// (a start-host hook's daemon) goes with the container, and with it the
+// monitor's cgroup, which LXC leaves behind.
+func TestHookLeftovers(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	mark := "golxc-hook-daemon-" + newName(t)
+	daemon := filepath.Join(l.aux, mark)
+	b, err := os.ReadFile("/bin/sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(daemon, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hook := l.writeFile("daemon.sh", "#!/bin/sh\n"+daemon+" 1000 </dev/null >/dev/null 2>&1 &\n", 0o755)
+	n := l.createBusybox("lxc.hook.start-host = " + hook)
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
+	running := func() []int {
+		var pids []int
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && exe == daemon {
+				pid, _ := strconv.Atoi(e.Name())
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+	if len(running()) == 0 {
+		t.Fatal("the start-host hook's daemon is not running")
+	}
+	t.Cleanup(func() {
+		for _, pid := range running() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	l.mustRun("lxc-stop", "-n", n)
+	if left := running(); len(left) > 0 {
+		t.Errorf("the hook's daemon %v outlived the container", left)
+	}
+	assertNoCgroups(t, n, "lxc-stop")
 }

@@ -499,6 +499,11 @@ func RemoveStaleNetwork(lxcpath, name string) error {
 	return err
 }
 
+// hasScripts says whether an interface has a script.up or script.down.
+func (m *Monitor) hasScripts() bool {
+	return slices.ContainsFunc(m.o.Network, func(i network.Iface) bool { return i.ScriptUp != "" || i.ScriptDown != "" })
+}
+
 // networkRecord is the file of the host ends, in the monitor's private
 // socket directory.
 func (m *Monitor) networkRecord() string { return SocketPath(m.o.LXCPath, m.o.Name) + ".net" }
@@ -705,6 +710,14 @@ func (m *Monitor) teardown() {
 		// top of each hierarchy first.
 		if err := m.layout.EnterBase(os.Getpid()); err != nil {
 			m.o.Log.Warnf("leave monitor cgroup: %v", err)
+		}
+		if m.o.Hooks != nil || m.hasScripts() {
+			// What a host hook or network script started and left
+			// running (a DHCP client a start-host hook runs, say) is in
+			// the monitor's cgroup, and goes with the container.
+			if err := m.self.Kill(); err != nil {
+				m.o.Log.Warnf("kill what the hooks of %s left: %v", m.o.Name, err)
+			}
 		}
 		if err := m.self.Destroy(); err != nil {
 			m.o.Log.Warnf("remove monitor cgroup: %v", err)
