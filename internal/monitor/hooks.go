@@ -36,7 +36,9 @@ type hookRun struct {
 
 // hookNamespaces are the namespaces a stop hook is given, in LXC's order,
 // by their /proc/PID/ns names.
-var hookNamespaces = []string{"user", "mnt", "pid", "uts", "ipc", "net", "cgroup", "time"}
+func hookNamespaces() []string {
+	return []string{"user", "mnt", "pid", "uts", "ipc", "net", "cgroup", "time"}
+}
 
 func (m *Monitor) runHooks(kind hooks.Kind, cmds []string, o hooks.Options) error {
 	if len(cmds) == 0 {
@@ -72,7 +74,7 @@ func (m *Monitor) holdNamespaces(pid int) error {
 		return nil
 	}
 	m.hookRun.pid = pid
-	for _, name := range hookNamespaces {
+	for _, name := range hookNamespaces() {
 		mine, err := os.Readlink("/proc/self/ns/" + name)
 		if err != nil {
 			continue // a kind this kernel lacks
