@@ -481,7 +481,15 @@ func execInit(spec *Spec, startHost bool) error {
 			return err
 		}
 		filter = nil
-		if err := security.LimitProcess(keep); err != nil {
+		// The switch to lxc.init.uid/gid below needs CAP_SETUID and
+		// CAP_SETGID even where the container drops them; they go with
+		// the switch (setresuid from root to another uid clears every
+		// capability).
+		stageKeep := keep
+		if p.User.UID != 0 || p.User.GID != 0 {
+			stageKeep = append(slices.Clone(keep), "CAP_SETUID", "CAP_SETGID")
+		}
+		if err := security.LimitProcess(stageKeep); err != nil {
 			return err
 		}
 		if err := runHooks(spec, hooks.Start); err != nil {
