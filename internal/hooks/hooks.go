@@ -150,8 +150,10 @@ func Env(kind Kind, c Container, extra []string) []string {
 	for _, e := range base {
 		k, _, _ := strings.Cut(e, "=")
 		// A variable of LXC's from the caller is LXC's to set, or not
-		// there at all; golxc's own stage markers stay golxc's.
-		if strings.HasPrefix(k, "LXC_") || strings.HasPrefix(k, "GOLXC_") {
+		// there at all (a stale LXC_PID would mislead); golxc's own
+		// stage markers (a monitor's) stay golxc's: a hook that runs a
+		// golxc tool must get that tool, not a stage.
+		if strings.HasPrefix(k, "LXC_") || k == "GOLXC_STAGE" || k == "GOLXC_LXCPATH" {
 			continue
 		}
 		env = append(env, e)

@@ -87,6 +87,7 @@ func TestRunClone(t *testing.T) {
 			defer unix.Close(leak)
 			t.Setenv("KEEP_ME", "yes")
 			t.Setenv("LXC_NAME", "callers")
+			t.Setenv("GOLXC_STAGE", "monitor")
 			t.Chdir(dir)
 			err = RunClone(context.Background(), cfg, CloneInfo{Name: "new", ConfigFile: "/p/new/config", SrcName: "old",
 				RootfsMount: rootfs, Args: []string{"x 1", "y"}})
