@@ -121,10 +121,9 @@ func rootDev(t *testing.T) uint64 {
 // TestDistroConfigs starts a busybox container including each distro's
 // common config of Debian's lxc package, which include common.conf with
 // its device lines, lxc.tty.dir and its seccomp profile. The files are
-// copied with their include paths rewritten, leaving out
-// common.conf.d/00-lxcfs.conf: its lxc.hook.mount and lxc.hook.post-stop
-// are not built yet (hooks are another part's), and lxcfs is not
-// running here anyway.
+// copied with their include paths rewritten, common.conf.d/00-lxcfs.conf
+// with them: its lxc.hook.mount and lxc.hook.post-stop run (lxcfs's own
+// scripts, which find no lxcfs running here and mount nothing).
 func TestDistroConfigs(t *testing.T) {
 	t.Parallel()
 	const src = "/usr/share/lxc/config"
@@ -232,7 +231,7 @@ func TestDistroConfigsNet(t *testing.T) {
 }
 
 // copyConfigDir copies LXC's config dir to dst, its own paths rewritten
-// to dst, without the lxcfs hooks.
+// to dst.
 func copyConfigDir(t *testing.T, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
@@ -243,9 +242,6 @@ func copyConfigDir(t *testing.T, src, dst string) {
 		to := filepath.Join(dst, rel)
 		if e.IsDir() {
 			return os.MkdirAll(to, 0o755)
-		}
-		if rel == "common.conf.d/00-lxcfs.conf" {
-			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -296,7 +296,7 @@ lxc.cgroup.dir = x
 		"lxc.idmap":                      Built,
 		"lxc.start.auto":                 OtherTools,
 		"lxc.hook.destroy":               OtherTools,
-		"lxc.hook.start":                 NotBuilt,
+		"lxc.hook.start":                 Built,
 		"lxc.apparmor.profile":           NeedsAppArmor,
 		"lxc.selinux.context":            NeedsSELinux,
 		"lxc.console.path":               Built,

@@ -216,11 +216,11 @@ var keyTable = []keyDef{
 
 	// Hooks.
 	{name: "lxc.hook.version", doc: "0 to pass hook arguments as arguments, 1 as environment variables",
-		field: numberField{ptr: func(c *Config) *int { return &c.HookVersion }, limit: 1}, support: OtherTools},
+		field: numberField{ptr: func(c *Config) *int { return &c.HookVersion }, limit: 1}, support: Built},
 	{name: "lxc.hook", list: true, doc: "with an empty value, removes every hook defined so far",
 		field: hookAllField{}},
 	{name: "lxc.hook.", prefix: true, list: true, doc: "lxc.hook.TYPE: a command run at " + strings.Join(hookTypes, ", "),
-		field: hookField{}, support: NotBuilt},
+		field: hookField{}, support: Built},
 
 	// Logging.
 	{name: "lxc.log.level", doc: "log level: TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0 to 8",

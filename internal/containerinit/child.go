@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/devpts"
+	"golxc/internal/hooks"
 	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/seccomp"
@@ -126,11 +128,6 @@ func stage() error {
 	if err != nil {
 		return err
 	}
-	if spec.OCI.Hostname != "" && spec.HasNamespace(specs.UTSNamespace) {
-		if err := unix.Sethostname([]byte(spec.OCI.Hostname)); err != nil {
-			return fmt.Errorf("set hostname %q: %w", spec.OCI.Hostname, err)
-		}
-	}
 	if spec.HasNamespace(specs.NetworkNamespace) {
 		if err := loopbackUp(); err != nil {
 			return err
@@ -147,7 +144,7 @@ func stage() error {
 	if err := applyRlimits(spec); err != nil {
 		return err
 	}
-	return execInit(spec)
+	return execInit(spec, m.StartHost)
 }
 
 // buildRoot makes the container's filesystem view and its ptys, then
@@ -161,17 +158,29 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		dir = spec.OCI.Root.Path
 	}
 	var root *rootfs.Root
-	if rootFD >= 0 && dir != "" {
-		if err := rootfs.Prepare(""); err != nil {
-			return nil, err
+	if err := rootfs.MakeSlave(); err != nil {
+		return nil, err
+	}
+	// Before the rootfs is mounted, in the container's mount namespace:
+	// what the hook mounts (an encrypted rootfs, say) stays there.
+	if err := runHooks(spec, hooks.PreMount); err != nil {
+		return nil, err
+	}
+	// The name is the container's from here on: its mount hooks see it,
+	// as LXC's do (its pre-mount hooks still see the host's).
+	if spec.OCI.Hostname != "" && spec.HasNamespace(specs.UTSNamespace) {
+		if err := unix.Sethostname([]byte(spec.OCI.Hostname)); err != nil {
+			return nil, fmt.Errorf("set hostname %q: %w", spec.OCI.Hostname, err)
 		}
+	}
+	if rootFD >= 0 && dir != "" {
 		fd, err := attachRoot(rootFD)
 		if err != nil {
 			return nil, err
 		}
 		root = rootfs.RootFromFD(dir, fd)
 	} else {
-		if err := rootfs.Prepare(dir); err != nil {
+		if err := rootfs.BindRoot(dir); err != nil {
 			return nil, err
 		}
 		rootDir := dir
@@ -189,6 +198,19 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 			return nil, err
 		}
 	}
+	hide := func() error { return nil }
+	if mp := spec.Hooks.mountPoint(); mp != "" && rootFD >= 0 {
+		// The rootfs tree (a user namespace's) is attached nowhere its
+		// root may walk to: the hooks get it at the mount point.
+		h, err := root.ShowAt(mp)
+		if err != nil {
+			return nil, err
+		}
+		hide = h
+	}
+	if err := runHooks(spec, hooks.Mount); err != nil {
+		return nil, err
+	}
 	if spec.OCI.Linux != nil {
 		for _, d := range spec.OCI.Linux.Devices {
 			if err := root.Device(d); err != nil {
@@ -202,6 +224,14 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 				return nil, err
 			}
 		}
+		// An autodev /dev is there, its nodes made: the hook may add
+		// what the container needs (lxc.hook.autodev).
+		if err := runHooks(spec, hooks.Autodev); err != nil {
+			return nil, err
+		}
+	}
+	if err := hide(); err != nil {
+		return nil, err
 	}
 	var ptys []*devpts.PTY
 	if spec.Devpts {
@@ -341,8 +371,12 @@ func nullStdio(root *rootfs.Root, spec *Spec, nullFDs []int) error {
 // made, its ptys allocated) and waits for its go: the parent applies the
 // limits that would have stopped that setup (the device cgroup) and the
 // process's own (prlimits, /proc/PID files) now, before the exec.
-func awaitConfigured() error {
-	if err := send(syncFD, &message{Type: "configured"}, nil); err != nil {
+func awaitConfigured() error { return awaitGo("configured") }
+
+// awaitGo tells the parent the stage has reached step (a message type)
+// and waits for its go.
+func awaitGo(step string) error {
+	if err := send(syncFD, &message{Type: step}, nil); err != nil {
 		return err
 	}
 	m, files, err := recv(syncFD)
@@ -353,7 +387,7 @@ func awaitConfigured() error {
 		return err
 	}
 	if m == nil || m.Type != "go" {
-		return fmt.Errorf("init stage: expected the parent's go after setup")
+		return fmt.Errorf("init stage: expected the parent's go after %s", step)
 	}
 	return nil
 }
@@ -408,7 +442,7 @@ func handOver(spec *Spec, ptys []*devpts.PTY) error {
 	return nil
 }
 
-func execInit(spec *Spec) error {
+func execInit(spec *Spec, startHost bool) error {
 	p := spec.OCI.Process
 	if p == nil || len(p.Args) == 0 {
 		return fmt.Errorf("no init command")
@@ -434,6 +468,41 @@ func execInit(spec *Spec) error {
 		}
 	}
 	filter := spec.Seccomp
+	if start := spec.Hooks.commands(hooks.Start); len(start) > 0 {
+		// The start hook is a program of the container's, run as its
+		// root: it gets init's confinement (namespaces, cgroups, the
+		// bounding set, no_new_privs and the system call filter), as
+		// LXC's does, so nothing it does is beyond what init may do.
+		// This stage, its parent, sheds every capability beyond the
+		// container's first: a hook that ptraces it (container root
+		// may keep CAP_SYS_PTRACE) finds nothing more to use. The
+		// filter comes before capset, which reads its work back.
+		if err := loadSeccomp(filter); err != nil {
+			return err
+		}
+		filter = nil
+		// The switch to lxc.init.uid/gid below needs CAP_SETUID and
+		// CAP_SETGID even where the container drops them; they go with
+		// the switch (setresuid from root to another uid clears every
+		// capability).
+		stageKeep := keep
+		if p.User.UID != 0 || p.User.GID != 0 {
+			stageKeep = append(slices.Clone(keep), "CAP_SETUID", "CAP_SETGID")
+		}
+		if err := security.LimitProcess(stageKeep); err != nil {
+			return err
+		}
+		if err := runHooks(spec, hooks.Start); err != nil {
+			return err
+		}
+	}
+	if startHost {
+		// The host's start-host hooks run now, the container set up and
+		// its start hooks done, before init: LXC's order.
+		if err := awaitGo("start-host"); err != nil {
+			return err
+		}
+	}
 	if filter != nil && (p.User.UID != 0 || p.User.GID != 0) {
 		// Loaded while still root: after the switch the stage has no
 		// CAP_SYS_ADMIN, and loading would need no_new_privs, which
@@ -587,4 +656,31 @@ func loopbackUp() error {
 		return fmt.Errorf("bring lo up: %w", err)
 	}
 	return nil
+}
+
+// runHooks runs the stage's hooks of kind where the stage is: in the
+// container's namespaces, from its root as it is at this step (the
+// host's before the pivot, the container's after). The start hook's
+// standard input is init's (the console), as LXC's; the others get the
+// host's /dev/null, never what the stage was given (lxc-execute's
+// caller's). Their output is kept for the error.
+func runHooks(spec *Spec, kind hooks.Kind) error {
+	cmds := spec.Hooks.commands(kind)
+	if len(cmds) == 0 {
+		return nil
+	}
+	o := hooks.Options{}
+	if kind == hooks.Start {
+		o.Stdin = os.Stdin
+	}
+	return hooks.Run(context.Background(), kind, cmds, spec.Hooks.Container, o)
+}
+
+// mountPoint is where the stage's mount and autodev hooks find the rootfs
+// when it is not at its own path ("" when it is).
+func (h *StageHooks) mountPoint() string {
+	if h == nil || len(h.Mount)+len(h.Autodev) == 0 {
+		return ""
+	}
+	return h.MountPoint
 }

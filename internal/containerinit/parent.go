@@ -26,7 +26,10 @@ type namespacesOnly struct {
 			GIDMappings []specs.LinuxIDMapping `json:"gidMappings"`
 		} `json:"linux"`
 	} `json:"oci"`
-	WrapInit  bool                                               `json:"wrapInit"`
+	WrapInit bool `json:"wrapInit"`
+	Hooks    *struct {
+		Start []string `json:"start"`
+	} `json:"hooks"`
 	RootIDMap string                                             `json:"rootIDMap"`
 	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
 }
@@ -91,6 +94,9 @@ type StartOptions struct {
 	// after that setup: the device cgroup, which may refuse the very
 	// nodes the setup makes, and the init's prlimits and /proc files.
 	Configured func(pid int) error
+	// StartHost, when set, runs once the container is set up and its
+	// start hooks have run, before init's exec: the start-host hooks.
+	StartHost func(pid int) error
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
@@ -136,13 +142,14 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit {
+	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
-		// It runs from a sealed copy instead. An init stage that execs
-		// the container's init is gone before anything of the container
-		// runs, and is spared the copy.
+		// It runs from a sealed copy instead. So does a stage that runs
+		// start hooks, programs of the container's, before its exec. An
+		// init stage that execs the container's init with nothing of the
+		// container run before is spared the copy.
 		sealed, err := namespace.SealedSelf()
 		if err != nil {
 			unix.Close(parent)
@@ -224,7 +231,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return err
 		}
 	}
-	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil}
+	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int
 	if ns.userns() {
 		_, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
@@ -290,6 +297,9 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	if err := send(sock, m, fds); err != nil {
 		return err
 	}
+	// Each step is answered once, in its order: after the start hooks
+	// the container's root may drive this socket through the stage.
+	done := map[string]bool{}
 	for {
 		m, files, err := recv(sock)
 		if err != nil {
@@ -308,8 +318,16 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				i = 1
 			}
 			p.TTYs = append(p.TTYs, files[i:]...)
-		case "configured":
-			if err := o.Configured(p.Pid); err != nil {
+		case "configured", "start-host":
+			step := o.Configured
+			if m.Type == "start-host" {
+				step = o.StartHost
+			}
+			if step == nil || done[m.Type] || m.Type == "start-host" && o.Configured != nil && !done["configured"] {
+				return fmt.Errorf("unexpected %q message from the init stage", m.Type)
+			}
+			done[m.Type] = true
+			if err := step(p.Pid); err != nil {
 				return err
 			}
 			if err := send(sock, &message{Type: "go"}, nil); err != nil {

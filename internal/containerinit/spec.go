@@ -8,6 +8,7 @@ package containerinit
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"golxc/internal/hooks"
 	"golxc/internal/namespace"
 )
 
@@ -67,6 +68,47 @@ type Spec struct {
 	// OCI.Process.Rlimits (lxc.prlimit.*) and OCI.Linux.Sysctl
 	// (lxc.sysctl.*) are set by the init stage too, before its exec.
 	ProcFiles []ProcFile `json:"procFiles,omitempty"`
+	// Hooks are the lxc.hook.* commands the init stage runs itself, in
+	// the container's namespaces; nil for none.
+	Hooks *StageHooks `json:"hooks,omitempty"`
+}
+
+// StageHooks are the hooks of a start that run in the container's
+// namespaces, each at LXC's moment (lxc.container.conf(5), CONTAINER
+// HOOKS): pre-mount before the rootfs is mounted, mount once the mounts
+// are made, autodev once /dev is made (with an autodev /dev only), all
+// three from the host's filesystem; start just before init's exec, from
+// the container's own root, confined as init is.
+type StageHooks struct {
+	Container hooks.Container `json:"container"`
+	PreMount  []string        `json:"preMount,omitempty"`
+	Mount     []string        `json:"mount,omitempty"`
+	Autodev   []string        `json:"autodev,omitempty"`
+	Start     []string        `json:"start,omitempty"`
+	// MountPoint, when set, is where the mount and autodev hooks find
+	// the rootfs (their LXC_ROOTFS_MOUNT, as LXC's lxc.rootfs.mount): a
+	// container with a user namespace of its own, whose root may not
+	// walk the path to the rootfs's directory. An empty directory the
+	// caller made; the pre-mount hooks find it empty.
+	MountPoint string `json:"mountPoint,omitempty"`
+}
+
+// commands returns the stage's hooks of kind.
+func (h *StageHooks) commands(kind hooks.Kind) []string {
+	if h == nil {
+		return nil
+	}
+	switch kind {
+	case hooks.PreMount:
+		return h.PreMount
+	case hooks.Mount:
+		return h.Mount
+	case hooks.Autodev:
+		return h.Autodev
+	case hooks.Start:
+		return h.Start
+	}
+	return nil
 }
 
 // Seccomp is a compiled seccomp filter and how to load it.

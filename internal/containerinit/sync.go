@@ -44,6 +44,10 @@ type message struct {
 	// Configure asks the stage to say "configured" once set up and wait
 	// for the parent's "go" before its exec (StartOptions.Configured).
 	Configure bool `json:"configure,omitempty"`
+	// StartHost asks the stage to say "start-host" after its start hooks
+	// and wait for the parent's "go" before its exec
+	// (StartOptions.StartHost).
+	StartHost bool `json:"startHost,omitempty"`
 }
 
 const maxMessage = 1 << 20

@@ -38,6 +38,13 @@ func (c *Container) Destroy(force bool) error {
 		lock.remove()
 		return err
 	}
+	// The destroy hooks come first, with everything still in place: one
+	// that fails leaves the container as it was.
+	if cfg, err := config.Load(c.ConfigPath()); err == nil {
+		if err := destroyHooks(c.Name, c.ConfigPath(), cfg); err != nil {
+			return fmt.Errorf("destroy %s: %w", c.Name, err)
+		}
+	}
 	// Out of sight first, in one step; then the slow removal.
 	gone, err := makeWorkDir(c.LXCPath, "."+c.Name+destroyingInfix)
 	if err != nil {

@@ -130,6 +130,9 @@ type startRequest struct {
 	// Reserved counts the descriptors of LXC's socket names that come
 	// with the request (after the lock).
 	Reserved int `json:"reserved,omitempty"`
+	// Hooks are the container's hooks the monitor runs (the stage's are
+	// in the spec).
+	Hooks *monitor.HostHooks `json:"hooks,omitempty"`
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -208,6 +211,14 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if consoleLog == "" {
 		consoleLog = cfg.ConsoleLogfile
 	}
+	configFile := c.ConfigPath()
+	if o.RCFile != "" {
+		configFile = absPath(o.RCFile)
+	}
+	hostHooks, err := startHooks(spec, c.Name, configFile, absPath(consoleLog), o.LogLevel, cfg)
+	if err != nil {
+		return 1, err
+	}
 	// The detached monitor runs in "/" (it must not pin the caller's
 	// working directory for months): its files are named absolutely.
 	encoded, err := json.Marshal(spec)
@@ -259,7 +270,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		}
 		cgDir = relativeTo(cgDir, rel)
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute}
+	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
 	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -487,6 +498,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		Log:         log,
 		Ready:       ready,
 		Shared:      req.Shared,
+		Hooks:       req.Hooks,
 	}
 	if fg != nil {
 		o.Stdin, o.Stdout, o.Stderr = fg.stdio[0], fg.stdio[1], fg.stdio[2]

@@ -4,5 +4,8 @@ package monitor
 // it execs init: the device lines go on now, as LXC applies them, since a
 // config may refuse the nodes its own setup makes (autodev's, the ptys).
 func (m *Monitor) configured(pid int) error {
-	return m.payload.ApplyDevices(m.cgroupSettings())
+	if err := m.payload.ApplyDevices(m.cgroupSettings()); err != nil {
+		return err
+	}
+	return m.holdNamespaces(pid)
 }

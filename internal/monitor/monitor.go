@@ -143,7 +143,10 @@ type Options struct {
 	// Shared says the process supervises other containers too (golxc's
 	// shared monitor): it has no monitor cgroup of its own to enter.
 	Shared bool
-	Log    *logrus.Logger
+	// Hooks are the container's lxc.hook.* that run on the host's side;
+	// nil for none.
+	Hooks *HostHooks
+	Log   *logrus.Logger
 	// Ready is called once: with nil when the container is RUNNING, or
 	// with the reason it could not start.
 	Ready func(error)
@@ -164,6 +167,9 @@ type Monitor struct {
 	// keeper gives the phys interfaces back once init is gone.
 	keeper *network.Keeper
 	netPid int // the init the network was built for (LXC_PID of scripts)
+	// hookRun is what the hooks know of the current init: its pid and
+	// namespaces (see hooks.go).
+	hookRun *hookRun
 
 	mu       sync.Mutex
 	state    string
@@ -287,9 +293,12 @@ func Run(o Options) (int, error) {
 		if !reboot {
 			break
 		}
+		m.stopHooks("reboot")
+		m.postStopHooks()
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
 	}
+	m.stopHooks("stop")
 	m.teardown()
 	return m.exitCode(), nil
 }
@@ -396,7 +405,16 @@ func (m *Monitor) delegate(maps namespace.IDMaps) error {
 }
 
 func (m *Monitor) spawn() error {
+	m.hookRun = &hookRun{}
+	if err := m.preStartHooks(); err != nil {
+		return err
+	}
+	var startHost func(int) error
+	if m.o.Hooks != nil && len(m.o.Hooks.StartHost) > 0 {
+		startHost = m.startHostHooks
+	}
 	proc, err := containerinit.Start(containerinit.StartOptions{
+		StartHost:   startHost,
 		Spec:        m.o.Spec,
 		EncodedSpec: m.o.EncodedSpec,
 		Stdin:       m.o.Stdin,
@@ -504,6 +522,11 @@ func RemoveStaleNetwork(lxcpath, name string) error {
 	}
 	_ = os.Remove(rec)
 	return err
+}
+
+// hasScripts says whether an interface has a script.up or script.down.
+func (m *Monitor) hasScripts() bool {
+	return slices.ContainsFunc(m.o.Network, func(i network.Iface) bool { return i.ScriptUp != "" || i.ScriptDown != "" })
 }
 
 // networkRecord is the file of the host ends, in the monitor's private
@@ -686,6 +709,11 @@ func dupFile(f *os.File) (*os.File, error) {
 func (m *Monitor) abort(err error) {
 	m.setState(Aborting)
 	m.o.Log.Errorf("start of %s failed: %v", m.o.Name, err)
+	if m.hookRun != nil {
+		// The hooks of a stop run after a failed start too, as LXC's
+		// do: what pre-start made, post-stop may undo.
+		m.stopHooks("stop")
+	}
 	m.teardown()
 	m.o.Ready(err)
 }
@@ -708,6 +736,14 @@ func (m *Monitor) teardown() {
 		if err := m.layout.EnterBase(os.Getpid()); err != nil {
 			m.o.Log.Warnf("leave monitor cgroup: %v", err)
 		}
+		if m.o.Hooks != nil || m.hasScripts() {
+			// What a host hook or network script started and left
+			// running (a DHCP client a start-host hook runs, say) is in
+			// the monitor's cgroup, and goes with the container.
+			if err := m.self.Kill(); err != nil {
+				m.o.Log.Warnf("kill what the hooks of %s left: %v", m.o.Name, err)
+			}
+		}
 		if err := m.self.Destroy(); err != nil {
 			m.o.Log.Warnf("remove monitor cgroup: %v", err)
 		}
@@ -717,6 +753,9 @@ func (m *Monitor) teardown() {
 		m.killT.Stop()
 	}
 	m.mu.Unlock()
+	// After the cgroups are gone, before STOPPED: lxc-stop returns once
+	// they have run (LXC reports STOPPED first).
+	m.postStopHooks()
 	m.setState(Stopped)
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.

@@ -18,9 +18,24 @@ import (
 // still reach the container, nothing flows back) and, when dir is a
 // container root, binds it onto itself so that pivot_root can use it.
 func Prepare(dir string) error {
+	if err := MakeSlave(); err != nil {
+		return err
+	}
+	return BindRoot(dir)
+}
+
+// MakeSlave makes the mount namespace's propagation one-way: host events
+// still reach the container, nothing flows back.
+func MakeSlave() error {
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make / rslave: %w", err)
 	}
+	return nil
+}
+
+// BindRoot binds the container root dir onto itself, so that pivot_root
+// can use it ("" and "/" need nothing).
+func BindRoot(dir string) error {
 	if dir == "" || dir == "/" {
 		return nil
 	}
@@ -288,4 +303,38 @@ func (r *Root) PivotRoot() error {
 		return fmt.Errorf("chdir /: %w", err)
 	}
 	return nil
+}
+
+// ShowAt makes the root, with everything mounted in it so far, reachable
+// at target too, for programs that find it by path (the mount hooks of a
+// container whose rootfs tree is not at a path its root may walk): a
+// recursive bind that shares its mount events with the root's own tree,
+// so that what is mounted under target lands in the root. hide undoes it:
+// the bind goes and the root's tree is private again, as it was.
+func (r *Root) ShowAt(target string) (hide func() error, err error) {
+	root := fdPath(r.fd)
+	if err := unix.Mount("", root, "", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+		return nil, fmt.Errorf("share the rootfs's mounts: %w", err)
+	}
+	private := func() error {
+		if err := unix.Mount("", root, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("make the rootfs's mounts private: %w", err)
+		}
+		return nil
+	}
+	if err := unix.Mount(root, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		_ = private()
+		return nil, fmt.Errorf("bind the rootfs on %s: %w", target, err)
+	}
+	return func() error {
+		// Out of the peer group first: an unmount of the bind's tree
+		// would otherwise take the root's own mounts along.
+		if err := unix.Mount("", target, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("make %s private: %w", target, err)
+		}
+		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("unmount the rootfs from %s: %w", target, err)
+		}
+		return private()
+	}, nil
 }
