@@ -21,6 +21,7 @@ import (
 	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/seccomp"
+	"golxc/internal/storage"
 	"golxc/internal/security"
 )
 
@@ -161,6 +162,18 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		dir = spec.OCI.Root.Path
 	}
 	var root *rootfs.Root
+	if rootFD < 0 && spec.RootStore != "" {
+		store, err := storage.Parse(spec.RootStore)
+		if err != nil {
+			return nil, err
+		}
+		tree, err := storage.MountDetached(store)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(tree)
+		rootFD = tree
+	}
 	if rootFD >= 0 && dir != "" {
 		if err := rootfs.Prepare(""); err != nil {
 			return nil, err
