@@ -16,7 +16,7 @@ import (
 
 type copyCmd struct {
 	common
-	newName, newPath, store, fssize      string
+	newName, newPath, store, fssize       string
 	snapshot, allowRun, keepName, keepMAC bool
 	keepData, rename, ephemeral, tmpfs    bool
 	foreground                            bool
@@ -121,10 +121,14 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 		}
 	}
 	if err != nil {
-		// The copy was made to run: one that cannot start goes (an
-		// ephemeral one is gone already).
-		if dst.Defined() && c.keepData {
-			fmt.Fprintf(os.Stderr, "lxc-copy: %s was made but did not start\n", dst.Name)
+		// An ephemeral copy that cannot start goes, as its stop would
+		// remove it; a kept one (-D) stays, said so.
+		if dst.Defined() {
+			if c.keepData {
+				fmt.Fprintf(os.Stderr, "lxc-copy: %s was made but did not start\n", dst.Name)
+			} else {
+				_ = dst.Destroy(true)
+			}
 		}
 		return c.fail(err)
 	}

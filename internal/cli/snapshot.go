@@ -11,7 +11,7 @@ import (
 type snapshotCmd struct {
 	common
 	comment, restore, newName, newPath, destroy string
-	list, showComments                         bool
+	list, showComments                          bool
 }
 
 func newSnapshot() *cobra.Command {

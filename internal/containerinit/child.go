@@ -21,8 +21,8 @@ import (
 	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/seccomp"
-	"golxc/internal/storage"
 	"golxc/internal/security"
+	"golxc/internal/storage"
 )
 
 // syncFD is where the parent puts the child's end of the sync socket

@@ -13,12 +13,12 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/config"
-	"golxc/internal/storage"
 	"golxc/internal/containerinit"
 	"golxc/internal/monitor"
 	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/security"
+	"golxc/internal/storage"
 )
 
 // defaultPath is the PATH a container's processes get unless the config

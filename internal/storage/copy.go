@@ -52,6 +52,17 @@ func OpenDirNoFollow(path string) (int, error) {
 // CopyTreeFD copies the tree of directory descriptor src into dst; name
 // is src's path for messages.
 func CopyTreeFD(src, dst int, name string) error {
+	// A mount's descriptor (fsmount, open_tree) is an O_PATH one, which
+	// can be neither read nor chowned: its root opened for real.
+	var err error
+	if src, err = unix.Openat(src, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
+	defer unix.Close(src)
+	if dst, err = unix.Openat(dst, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return fmt.Errorf("open the copy of %s: %w", name, err)
+	}
+	defer unix.Close(dst)
 	c := &copier{links: map[[2]uint64]string{}, buf: make([]byte, 1<<20)}
 	var st unix.Stat_t
 	if err := unix.Fstat(src, &st); err != nil {
