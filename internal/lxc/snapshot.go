@@ -160,10 +160,7 @@ func (c *Container) RestoreSnapshot(name, newName, newPath string) error {
 	if len(c.Clones()) > 0 {
 		return errors.New("container rootfs has dependent snapshots")
 	}
-	lock, err := c.TryLock()
-	if err == ErrLocked {
-		return fmt.Errorf("%s is running (or being started or destroyed): stop it to restore a snapshot in its place", c.Name)
-	}
+	lock, err := c.stoppedLock("restore a snapshot in its place")
 	if err != nil {
 		return err
 	}
@@ -248,10 +245,7 @@ func (c *Container) Rename(newName string) (*Container, error) {
 	if _, err := os.ReadFile(filepath.Join(c.Dir(), rdependsFile)); err == nil {
 		return nil, errors.New("renaming a clone (lxc_rdepends) is not supported yet: copy it (lxc-copy) and destroy the old one")
 	}
-	lock, err := c.TryLock()
-	if err == ErrLocked {
-		return nil, fmt.Errorf("%s is running (or being started or destroyed): stop it to rename it", c.Name)
-	}
+	lock, err := c.stoppedLock("rename it")
 	if err != nil {
 		return nil, err
 	}
@@ -297,4 +291,26 @@ func (c *Container) Rename(newName string) (*Container, error) {
 	}
 	lock.remove()
 	return dst, nil
+}
+
+// stoppedLock takes the lock of a container that must be stopped: a
+// monitor still tearing down after lxc-stop holds it a moment longer,
+// which is waited for; a running container is refused (to do what).
+func (c *Container) stoppedLock(what string) (*Lock, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lock, err := c.TryLock()
+		if err != ErrLocked {
+			return lock, err
+		}
+		if st, err := c.State(); err != nil {
+			return nil, err
+		} else if st != monitor.Stopped {
+			return nil, fmt.Errorf("%s is %s: stop it to %s", c.Name, st, what)
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s is locked by another golxc process", c.Name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
