@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -202,8 +203,18 @@ func (c *Container) ReapEphemeral() bool {
 		return false
 	}
 	lock, err := c.TryLock()
+	for deadline := time.Now().Add(2 * time.Second); err == ErrLocked && time.Now().Before(deadline); {
+		// Held: by its monitor (running, or stopping, when it destroys
+		// the container itself), or for a moment yet by what a killed
+		// monitor leaves dying. Only the last is waited for.
+		if st, serr := c.State(); serr != nil || st != monitor.Stopped {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+		lock, err = c.TryLock()
+	}
 	if err != nil {
-		return false // its monitor holds the lock: running or stopping
+		return false
 	}
 	defer lock.Release()
 	if _, err := os.Lstat(filepath.Join(c.Dir(), ephemeralMark)); err != nil {
