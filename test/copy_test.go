@@ -465,6 +465,13 @@ func TestEphemeral(t *testing.T) {
 		if !waitFor(10*time.Second, func() bool { _, err := os.Lstat(filepath.Join(l.path, n)); return err != nil }) {
 			t.Errorf("ephemeral %s still there after %s", n, how)
 		}
+		// Its monitor destroys it and exits: nothing of it left then.
+		if !waitFor(10*time.Second, func() bool { return len(monitorPIDs(l.path, n)) == 0 }) {
+			t.Errorf("monitor of ephemeral %s still there after %s", n, how)
+		}
+		if left := waitNoCgroups(n, 5*time.Second); len(left) > 0 {
+			t.Errorf("ephemeral %s: cgroups left after %s: %v", n, how, left)
+		}
 	}
 	e1 := l.newContainer()
 	l.mustRun("lxc-copy", "-n", src, "-N", e1, "-e", "-m", "bind="+hostDir+":/mnt/shared:ro")

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"golxc/internal/cgroup"
 	"golxc/internal/config"
 	"golxc/internal/monitor"
 )
@@ -223,7 +224,37 @@ func (c *Container) ReapEphemeral() bool {
 	if err := c.notRunByLXC(); err != nil {
 		return false
 	}
+	c.waitPayloadGone(5 * time.Second)
 	return c.destroyLocked(lock) == nil
+}
+
+// waitPayloadGone waits (a while) for the processes a killed monitor
+// left to die (its init is killed with it, the rest as its pid namespace
+// goes), so that the destroy finds their cgroup stale and removes it.
+func (c *Container) waitPayloadGone(timeout time.Duration) {
+	cfg, err := config.Load(c.ConfigPath())
+	if err != nil {
+		return
+	}
+	sys, _ := config.LoadSystem()
+	dir := cgroupDir(c.Name, cfg, sys)
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return
+	}
+	name := dir.Container
+	if name == "" {
+		name = "lxc.payload." + c.Name
+		if dir.Dir != "" {
+			name = dir.Dir + "/" + name
+		}
+	}
+	g := layout.Use(dir.Use).Group(name)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if procs, err := g.Procs(); err != nil || len(procs) == 0 {
+			return
+		}
+	}
 }
 
 // originOf is the container c depends on (its lxc_rdepends), or nil.
