@@ -29,7 +29,7 @@ func newCreate() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox), an absolute path, or none")
 	f.StringVarP(&c.config, "config", "f", "", "start from this config instead of the default one")
-	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store: dir, btrfs or loop")
+	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store: dir, btrfs, loop or best")
 	f.StringVar(&c.fstype, "fstype", "ext4", "-B loop: the image's filesystem (ext4, xfs, btrfs)")
 	f.StringVar(&c.fssize, "fssize", "1G", "-B loop: the image's size")
 	f.StringVar(&c.dir, "dir", "", "place the rootfs directory under DIR (not supported yet)")
@@ -47,7 +47,16 @@ func (c *createCmd) run(cmd *cobra.Command, args []string) error {
 		targs = args[dash:]
 		args = args[:dash]
 	}
-	store, err := storage.ParseKind(c.bdev)
+	bdev := c.bdev
+	if bdev == "best" {
+		// LXC's best: the first of btrfs, zfs, lvm, dir that the lxcpath
+		// can have; of those golxc builds btrfs and dir.
+		bdev = "dir"
+		if p, err := c.path(); err == nil && storage.OnBtrfs(p) {
+			bdev = "btrfs"
+		}
+	}
+	store, err := storage.ParseKind(bdev)
 	if err != nil {
 		return c.fail(err)
 	}
