@@ -68,8 +68,10 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 	if c.newName == "" && !c.ephemeral {
 		return c.fail(errors.New("no new name given (-N NEWNAME)"))
 	}
-	if !c.ephemeral && (c.foreground || c.keepData || len(c.mounts) > 0 || c.tmpfs) {
-		return c.fail(errors.New("-F, -D, -m and -t go only with -e"))
+	// -D, -F and -d mean nothing without -e and are ignored, as by
+	// LXC's; mounts would be lost, so -m and -t are refused.
+	if !c.ephemeral && (len(c.mounts) > 0 || c.tmpfs) {
+		return c.fail(errors.New("-m and -t go only with -e"))
 	}
 	if c.tmpfs {
 		return c.fail(errors.New("-t (an ephemeral copy on a tmpfs) is not supported yet"))
@@ -111,6 +113,10 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	if !c.ephemeral {
 		return nil
+	}
+	if !c.quiet {
+		// LXC's words, "clone" for an overlay copy too.
+		fmt.Printf("Created %s as clone of %s\n", dst.Name, src.Name)
 	}
 	cfg, err := dst.LoadConfig("", nil)
 	if err == nil {

@@ -99,11 +99,22 @@ func (c *Container) Copy(o CopyOptions) (*Container, error) {
 	if dst.Defined() {
 		return nil, fmt.Errorf("clone: %s exists", dst.ConfigPath())
 	}
-	if !o.AllowRun {
-		if st, err := c.State(); err != nil {
-			return nil, err
-		} else if st != monitor.Stopped {
+	if os.Geteuid() != 0 {
+		// The copy keeps every owner: only root can chown to them.
+		return nil, errors.New("copying a container is supported for root only yet")
+	}
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	if st != monitor.Stopped {
+		if !o.AllowRun {
 			return nil, fmt.Errorf("Original container (%s) is running. Use --allowrunning if you want to force a snapshot of the running container.", c.Name) //nolint:staticcheck // LXC's message
+		}
+		// Its image is mounted in the container: a second mount of the
+		// same filesystem would corrupt it.
+		if strings.HasPrefix(cfg.Rootfs.Raw, "loop:") {
+			return nil, fmt.Errorf("%s is running: its loop image is mounted in it and cannot be copied until it stops", c.Name)
 		}
 	}
 	lock, err := dst.TryLock()
