@@ -255,7 +255,7 @@ func buildClone(src *Container, cfg *config.Config, dst *Container, work, final 
 			return nil, err
 		}
 		if err := copyIntoStore(from, storage.Rootfs{Kind: storage.Loop, Path: img}); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("fill the %d-byte loop image (-L): %w", size, err)
 		}
 		// LXC makes an empty rootfs directory beside the image, its
 		// mount point.

@@ -47,7 +47,7 @@ func storeRootfs(tmp, final, cfgPath string, o CreateOptions) error {
 		}
 		dir := filepath.Join(tmp, "rootfs")
 		if err := copyIntoStore(storage.Rootfs{Kind: storage.Dir, Path: dir}, storage.Rootfs{Kind: storage.Loop, Path: img}); err != nil {
-			return err
+			return fmt.Errorf("fill the %d-byte loop image (--fssize): %w", size, err)
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("empty %s: %w", dir, err)

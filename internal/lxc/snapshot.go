@@ -74,7 +74,7 @@ func (c *Container) Snapshot(commentFile string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		werr := os.WriteFile(filepath.Join(s.Dir(), "ts"), []byte(time.Now().UTC().Format(snapTimeLayout)), 0o644)
+		werr := os.WriteFile(filepath.Join(s.Dir(), "ts"), []byte(time.Now().Format(snapTimeLayout)), 0o644)
 		if werr == nil && commentFile != "" {
 			werr = os.WriteFile(filepath.Join(s.Dir(), "comment"), comment, 0o644)
 		}
