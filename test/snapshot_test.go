@@ -124,10 +124,16 @@ func TestSnapshotOverlay(t *testing.T) {
 	}
 	l.mustRun("lxc-stop", "-n", c, "-k")
 	l.mustRun("lxc-snapshot", "-n", c)
+	if got := readTrim(t, filepath.Join(l.path, origin, "lxc_snapshots")); !strings.Contains(got, filepath.Join(l.path, c, "snaps")+"\nsnap0") {
+		t.Errorf("origin's lxc_snapshots = %q, want the overlay snapshot listed (it lies on the origin's rootfs)", got)
+	}
 	l.mustRun("lxc-snapshot", "-n", c, "-d", "ALL")
 	if out := l.mustRun("lxc-snapshot", "-n", c, "-L"); strings.TrimSpace(out) != "No snapshots" {
 		t.Errorf("lxc-snapshot -L after -d ALL = %q, want \"No snapshots\"", out)
 	}
+	// Snapshots destroyed with their container (no -s, as LXC) come off
+	// the origin's list too.
+	l.mustRun("lxc-snapshot", "-n", c)
 	l.mustRun("lxc-destroy", "-n", c)
 	l.mustRun("lxc-destroy", "-n", origin)
 	l.assertEmptyLXCPath("overlay snapshots destroyed")

@@ -146,6 +146,14 @@ func (c *Container) destroyLocked(lock *Lock) error {
 	lock.remove()
 	moved := filepath.Join(gone.path, c.Name)
 	dropFromOrigin(c, moved)
+	// Its snapshots go with it: those that were overlays on another
+	// container's rootfs come off that one's list too.
+	if snaps, err := os.ReadDir(filepath.Join(moved, "snaps")); err == nil {
+		for _, s := range snaps {
+			sc := &Container{Name: s.Name(), LXCPath: c.snapsDir()}
+			dropFromOrigin(sc, filepath.Join(moved, "snaps", s.Name()))
+		}
+	}
 	var dir monitor.CgroupDir
 	if cfg, err := config.Load(filepath.Join(moved, "config")); err == nil {
 		sys, _ := config.LoadSystem() // nil: the default places
