@@ -209,6 +209,10 @@ func TestCopySnapshotOverlay(t *testing.T) {
 	if got := readTrim(t, filepath.Join(l.path, dst, "lxc_rdepends")); got != l.path+"\n"+src {
 		t.Errorf("clone's lxc_rdepends = %q, want %q", got, l.path+"\n"+src)
 	}
+	// LXC's older spelling, overlayfs:, names the same store.
+	cfgPath := filepath.Join(l.path, dst, "config")
+	b, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, []byte(strings.Replace(string(b), "= overlay:", "= overlayfs:", 1)), 0o640)
 	l.mustRun("lxc-start", "-n", dst)
 	l.attach(dst, "sh", "-c", "echo clone > /written; rm /bin/ls")
 	l.mustRun("lxc-stop", "-n", dst, "-k")
@@ -363,6 +367,18 @@ func TestCopyLoop(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { return len(loopsOf(l.path)) == 0 }) {
 		t.Errorf("loop device still attached after kill -9 of init: %v", loopsOf(l.path))
 	}
+	// lxc-create -B loop: the template's tree in an image of --fssize.
+	made := l.newContainer()
+	l.mustRun("lxc-create", "-n", made, "-t", "busybox", "-f", l.conf(), "-B", "loop", "--fssize", "48M")
+	img := filepath.Join(l.path, made, "rootdev")
+	if fi, err := os.Stat(img); err != nil || fi.Size() != 48<<20 {
+		t.Errorf("lxc-create -B loop --fssize 48M: %s is %v (%v), want 48 MiB", img, fi, err)
+	}
+	l.mustRun("lxc-start", "-n", made)
+	if out := l.attach(made, "ls", "/bin/busybox"); strings.TrimSpace(out) != "/bin/busybox" {
+		t.Errorf("lxc-create -B loop: the rootfs lacks the template's files: %q", out)
+	}
+	l.mustRun("lxc-stop", "-n", made, "-k")
 	back := l.newContainer()
 	l.mustRun("lxc-copy", "-n", lp, "-N", back, "-B", "dir")
 	checkSeeded(t, filepath.Join(l.path, src, "rootfs"), filepath.Join(l.path, back, "rootfs"))
