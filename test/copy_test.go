@@ -499,6 +499,11 @@ func TestEphemeral(t *testing.T) {
 		t.Errorf("-m bind=...:ro: the mount is writable")
 	}
 	l.mustRun("lxc-stop", "-n", e1)
+	// Gone before lxc-stop returns (the monitor destroys it before it
+	// records STOPPED), so a script may reuse the name at once.
+	if _, err := os.Lstat(filepath.Join(l.path, e1)); err == nil {
+		t.Errorf("ephemeral %s still there when lxc-stop returned", e1)
+	}
 	gone(e1, "lxc-stop")
 
 	e2 := l.newContainer()

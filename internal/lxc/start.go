@@ -513,16 +513,17 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		o.TerminalIn, o.TerminalOut, o.TerminalSize = fg.in, fg.out, fg.size
 		o.ForwardSignals = true
 	}
-	code, err := monitor.Run(o)
 	if req.Ephemeral {
-		// lxc.ephemeral: gone once stopped, however it stopped (this
-		// process holds the container's lock until it returns).
-		c := &Container{Name: req.Name, LXCPath: req.LXCPath}
-		if derr := c.destroyLocked(nil); derr != nil {
-			log.Errorf("destroy ephemeral container %s: %v", req.Name, derr)
+		// lxc.ephemeral: gone once stopped, however it stopped, before
+		// STOPPED is told (this process holds the container's lock).
+		o.BeforeStopped = func() {
+			c := &Container{Name: req.Name, LXCPath: req.LXCPath}
+			if err := c.destroyLocked(nil); err != nil {
+				log.Errorf("destroy ephemeral container %s: %v", req.Name, err)
+			}
 		}
 	}
-	return code, err
+	return monitor.Run(o)
 }
 
 // openLog makes the logrus logger of -o FILE -l LEVEL; no file, no log.

@@ -146,6 +146,11 @@ type Options struct {
 	// Ready is called once: with nil when the container is RUNNING, or
 	// with the reason it could not start.
 	Ready func(error)
+	// BeforeStopped, when set, runs once the container is gone and its
+	// cgroups removed, before STOPPED is recorded: what it does is done
+	// when a waiter for STOPPED (lxc-stop) returns (an ephemeral
+	// container's destroy).
+	BeforeStopped func()
 }
 
 // Monitor supervises one container.
@@ -692,6 +697,9 @@ func (m *Monitor) teardown() {
 		m.killT.Stop()
 	}
 	m.mu.Unlock()
+	if m.o.BeforeStopped != nil {
+		m.o.BeforeStopped()
+	}
 	m.setState(Stopped)
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.
