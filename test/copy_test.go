@@ -241,6 +241,16 @@ func TestCopySnapshotOverlay(t *testing.T) {
 		t.Errorf("snapshot of a snapshot lacks the first clone's delta: %v", err)
 	}
 	l.mustRun("lxc-destroy", "-n", dst2)
+	// A clone renamed stays on its origin's list under its new name.
+	renamed := l.newContainer()
+	l.mustRun("lxc-copy", "-n", dst, "-N", renamed, "-R")
+	if got := readTrim(t, filepath.Join(l.path, src, "lxc_snapshots")); got != l.path+"\n"+renamed {
+		t.Errorf("after renaming the clone: origin's lxc_snapshots = %q, want %q", got, l.path+"\n"+renamed)
+	}
+	if got := configValue(t, filepath.Join(l.path, renamed, "config"), "lxc.rootfs.path"); len(got) != 1 || got[0] != "overlay:"+filepath.Join(l.path, src, "rootfs")+":"+filepath.Join(l.path, renamed, "overlay", "delta") {
+		t.Errorf("renamed clone's lxc.rootfs.path = %v", got)
+	}
+	dst = renamed
 	l.mustRun("lxc-destroy", "-n", dst)
 	if _, err := os.Stat(filepath.Join(l.path, src, "lxc_snapshots")); err == nil {
 		t.Errorf("lxc_snapshots still there after every clone is destroyed")

@@ -110,7 +110,9 @@ func dropFromOrigin(c *Container, dir string) {
 	}
 }
 
-// Clones lists the containers that depend on c (its lxc_snapshots).
+// Clones lists the containers that depend on c (its lxc_snapshots). An
+// entry whose container is gone (removed by hand, or by a tool that
+// does not keep the list) depends on nothing and is not counted.
 func (c *Container) Clones() []string {
 	b, err := os.ReadFile(filepath.Join(c.Dir(), snapshotsFile))
 	if err != nil {
@@ -118,7 +120,10 @@ func (c *Container) Clones() []string {
 	}
 	var out []string
 	for _, d := range parseDeps(b) {
-		out = append(out, filepath.Join(d.LXCPath, d.Name))
+		p := filepath.Join(d.LXCPath, d.Name)
+		if _, err := os.Stat(filepath.Join(p, "config")); err == nil {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -242,9 +242,6 @@ func (c *Container) Rename(newName string) (*Container, error) {
 	if names, _ := List(c.snapsDir()); len(names) > 0 || len(c.Clones()) > 0 {
 		return nil, errors.New("Renaming a container with snapshots is not supported") //nolint:staticcheck // LXC's message
 	}
-	if _, err := os.ReadFile(filepath.Join(c.Dir(), rdependsFile)); err == nil {
-		return nil, errors.New("renaming a clone (lxc_rdepends) is not supported yet: copy it (lxc-copy) and destroy the old one")
-	}
 	lock, err := c.stoppedLock("rename it")
 	if err != nil {
 		return nil, err
@@ -290,6 +287,20 @@ func (c *Container) Rename(newName string) (*Container, error) {
 		return nil, fmt.Errorf("rename %s to %s: %w", c.Name, newName, err)
 	}
 	lock.remove()
+	// A clone's origin lists it by name: the new one.
+	if origin := originOf(dst); origin != nil {
+		err := editDeps(origin.Dir(), func(d []depRef) []depRef {
+			for i := range d {
+				if d[i] == (depRef{c.LXCPath, c.Name}) {
+					d[i].Name = dst.Name
+				}
+			}
+			return d
+		})
+		if err != nil {
+			return dst, err
+		}
+	}
 	return dst, nil
 }
 
