@@ -516,6 +516,19 @@ func TestEphemeral(t *testing.T) {
 	}
 	gone(e1, "lxc-stop")
 
+	// -m overlay=: the container writes on an overlay of a host
+	// directory; the host's stays as it was.
+	eo := l.newContainer()
+	l.mustRun("lxc-copy", "-n", src, "-N", eo, "-e", "-m", "overlay="+hostDir+":/mnt/ov")
+	if out := l.attach(eo, "sh", "-c", "cat /mnt/ov/hello; echo new > /mnt/ov/new"); out != "from host\n" {
+		t.Errorf("-m overlay: cat /mnt/ov/hello = %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(hostDir, "new")); err == nil {
+		t.Errorf("-m overlay: a write in the container reached the host directory")
+	}
+	l.mustRun("lxc-stop", "-n", eo)
+	gone(eo, "lxc-stop (with an overlay mount)")
+
 	e2 := l.newContainer()
 	l.mustRun("lxc-copy", "-n", src, "-N", e2, "-e")
 	_ = syscall.Kill(l.initPID(e2), syscall.SIGKILL)

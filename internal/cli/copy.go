@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,7 +49,7 @@ func newCopy() *cobra.Command {
 	f.BoolVarP(&c.tmpfs, "tmpfs", "t", false, "with -e: the copy on a tmpfs (not supported yet)")
 	f.BoolVarP(&c.foreground, "foreground", "F", false, "with -e: on this terminal")
 	f.BoolP("daemon", "d", false, "with -e: in the background (the default)")
-	f.StringArrayVarP(&c.mounts, "mount", "m", nil, "with -e: bind=SRC[:DST][:ro|rw] mounts, comma-separated")
+	f.StringArrayVarP(&c.mounts, "mount", "m", nil, "with -e: bind=SRC[:DST][:ro|rw] and overlay=SRC[:DST] mounts, comma-separated")
 	return cmd
 }
 
@@ -100,11 +101,15 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 			return c.fail(fmt.Errorf("-e: an ephemeral copy is an overlay, not %s", o.Store))
 		}
 		o.Store, o.Snapshot, o.Ephemeral = storage.Overlay, true, !c.keepData
-		if o.MountEntries, err = ephemeralMounts(c.mounts); err != nil {
-			return c.fail(err)
-		}
 		if o.NewName == "" {
 			o.NewName = src.Name + "_" + randomSuffix()
+		}
+		newPath := c.newPath
+		if newPath == "" {
+			newPath = src.LXCPath
+		}
+		if o.MountEntries, o.MountDirs, err = ephemeralMounts(c.mounts, filepath.Join(newPath, o.NewName)); err != nil {
+			return c.fail(err)
 		}
 	}
 	dst, err := src.Copy(o)
@@ -141,40 +146,53 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// ephemeralMounts turns -m's bind=SRC[:DST][:ro|rw] into lxc.mount.entry
-// lines (DST inside the container, SRC's path when not given).
-func ephemeralMounts(opts []string) ([]string, error) {
-	var out []string
+// ephemeralMounts turns -m's bind=SRC[:DST][:ro|rw] and
+// overlay=SRC[:DST] into lxc.mount.entry lines (DST inside the container,
+// SRC's path when not given). An overlay mount's upper and work
+// directories are in the copy's directory dir (made by the copy): its
+// changes go with the ephemeral container.
+func ephemeralMounts(opts []string, dir string) (entries, dirs []string, err error) {
 	for _, o := range opts {
 		for _, m := range strings.Split(o, ",") {
 			kind, spec, ok := strings.Cut(m, "=")
 			if !ok {
-				return nil, fmt.Errorf("-m %s: want bind=SRC[:DST][:ro|rw]", m)
+				return nil, nil, fmt.Errorf("-m %s: want bind=SRC[:DST][:ro|rw] or overlay=SRC[:DST]", m)
 			}
-			if kind == "overlay" {
-				return nil, fmt.Errorf("-m %s: overlay mounts are not supported yet (bind is)", m)
-			}
-			if kind != "bind" {
-				return nil, fmt.Errorf("-m %s: unknown mount type %q (bind)", m, kind)
+			if kind != "bind" && kind != "overlay" {
+				return nil, nil, fmt.Errorf("-m %s: unknown mount type %q (bind, overlay)", m, kind)
 			}
 			parts := strings.Split(spec, ":")
 			mode := "rw"
-			if n := len(parts); n > 1 && (parts[n-1] == "ro" || parts[n-1] == "rw") {
+			if n := len(parts); kind == "bind" && n > 1 && (parts[n-1] == "ro" || parts[n-1] == "rw") {
 				mode, parts = parts[n-1], parts[:n-1]
 			}
 			if len(parts) == 0 || len(parts) > 2 || !filepath.IsAbs(parts[0]) || strings.ContainsAny(spec, " \t\n") {
-				return nil, fmt.Errorf("-m %s: want bind=SRC[:DST][:ro|rw] with absolute paths without blanks", m)
+				return nil, nil, fmt.Errorf("-m %s: want %s=SRC[:DST] with absolute paths without blanks", m, kind)
 			}
 			src, dst := filepath.Clean(parts[0]), filepath.Clean(parts[0])
 			if len(parts) == 2 {
 				if !filepath.IsAbs(parts[1]) {
-					return nil, fmt.Errorf("-m %s: DST must be an absolute path", m)
+					return nil, nil, fmt.Errorf("-m %s: DST must be an absolute path", m)
 				}
 				dst = filepath.Clean(parts[1])
 			}
 			st, err := os.Stat(src)
 			if err != nil {
-				return nil, fmt.Errorf("-m %s: %w", m, err)
+				return nil, nil, fmt.Errorf("-m %s: %w", m, err)
+			}
+			if kind == "overlay" {
+				if !st.IsDir() {
+					return nil, nil, fmt.Errorf("-m %s: an overlay's SRC must be a directory", m)
+				}
+				// overlay's options are comma-separated key=value pairs.
+				if strings.ContainsAny(src+dir, ",=") {
+					return nil, nil, fmt.Errorf("-m %s: a path with ',' or '=' cannot be an overlay's option", m)
+				}
+				top := filepath.Join(dir, "mounts", strconv.Itoa(len(dirs)/2))
+				upper, work := filepath.Join(top, "delta"), filepath.Join(top, "work")
+				dirs = append(dirs, upper, work)
+				entries = append(entries, fmt.Sprintf("overlay %s overlay lowerdir=%s,upperdir=%s,workdir=%s,create=dir 0 0", strings.TrimPrefix(dst, "/"), src, upper, work))
+				continue
 			}
 			create := "create=dir"
 			if !st.IsDir() {
@@ -184,10 +202,10 @@ func ephemeralMounts(opts []string) ([]string, error) {
 			if mode == "ro" {
 				opt += ",ro"
 			}
-			out = append(out, fmt.Sprintf("%s %s none %s 0 0", src, strings.TrimPrefix(dst, "/"), opt))
+			entries = append(entries, fmt.Sprintf("%s %s none %s 0 0", src, strings.TrimPrefix(dst, "/"), opt))
 		}
 	}
-	return out, nil
+	return entries, dirs, nil
 }
 
 // randomSuffix is six characters for an ephemeral copy's name (NAME_XXXXXX

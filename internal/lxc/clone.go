@@ -56,8 +56,10 @@ type CopyOptions struct {
 	CloneHooks CloneHookRunner
 	// Ephemeral writes lxc.ephemeral = 1 in the copy (lxc-copy -e).
 	Ephemeral bool
-	// MountEntries are lxc.mount.entry lines added (lxc-copy -m).
+	// MountEntries are lxc.mount.entry lines added (lxc-copy -m);
+	// MountDirs, directories they need made in the copy's directory.
 	MountEntries []string
+	MountDirs    []string
 	// snapshotOf, when set, is the lxc-snapshot flavour: LXC's
 	// KEEPBDEVTYPE|MAYBE_SNAPSHOT (a dir container is copied, the rest
 	// snapshotted).
@@ -287,6 +289,15 @@ func buildClone(src *Container, cfg *config.Config, dst *Container, work, final 
 		if from.Kind == storage.Overlay {
 			// The lower layer is src's origin's, not src's.
 			origin = originOf(src)
+		}
+	}
+	for _, d := range o.MountDirs {
+		rel, err := filepath.Rel(final, d)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return nil, fmt.Errorf("mount directory %s is not in %s", d, final)
+		}
+		if err := os.MkdirAll(filepath.Join(work, rel), 0o755); err != nil {
+			return nil, fmt.Errorf("make %s: %w", d, err)
 		}
 	}
 	if err := writeCloneConfig(src, dst, cfg, work, final, to, o); err != nil {
