@@ -549,6 +549,13 @@ func TestEphemeral(t *testing.T) {
 	}
 	gone(e3, "kill -9 of its monitor and an lxc-ls")
 
+	// lxc-destroy -f of a running ephemeral container: its stop destroys
+	// it, and the destroy succeeds, as LXC's.
+	e5 := l.newContainer()
+	l.mustRun("lxc-copy", "-n", src, "-N", e5, "-e")
+	l.mustRun("lxc-destroy", "-n", e5, "-f")
+	gone(e5, "lxc-destroy -f")
+
 	// lxc.ephemeral = 1 in a config: lxc-start, then gone at its stop.
 	e4 := l.createBusybox("lxc.ephemeral = 1")
 	l.mustRun("lxc-start", "-n", e4)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/config"
 	"golxc/internal/monitor"
 )
 
@@ -37,12 +38,22 @@ func (c *Container) destroy(force, snapshots bool) error {
 		}
 		return &ErrHasClones{Name: c.Name}
 	}
+	ephemeral := false
+	if cfg, err := config.Load(c.ConfigPath()); err == nil {
+		ephemeral = cfg.Ephemeral
+	}
 	lock, err := c.destroyLock(force)
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
 	if !c.Defined() {
+		if ephemeral {
+			// -f stopped an ephemeral container, which its stop
+			// destroyed: done, as with LXC.
+			lock.remove()
+			return nil
+		}
 		return &ErrNotDefined{Name: c.Name}
 	}
 	if len(c.Clones()) > 0 {
