@@ -69,6 +69,7 @@ func seedRootfs(t *testing.T, rootfs string) {
 	must(unix.Mkfifo(filepath.Join(d, "fifo"), 0o640))
 	must(os.Symlink("/etc/passwd", filepath.Join(d, "abslink")))
 	must(os.Lchown(filepath.Join(d, "abslink"), 77, 88))
+	must(unix.Lsetxattr(filepath.Join(d, "abslink"), "trusted.golxc", []byte("link's own"), 0))
 	must(os.Mkdir(filepath.Join(d, "sub"), 0o1777))
 	must(os.Chown(filepath.Join(d, "sub"), 100, 100))
 	must(os.Chmod(filepath.Join(d, "sub"), 0o1777|os.ModeSticky))
@@ -118,6 +119,10 @@ func checkSeeded(t *testing.T, orig, rootfs string) {
 		t.Errorf("copy of data/abslink: mode %#o owner %d:%d, want a symlink owned 77:88", s.Mode, s.Uid, s.Gid)
 	} else if target, _ := os.Readlink(filepath.Join(d, "abslink")); target != "/etc/passwd" {
 		t.Errorf("copy of data/abslink -> %q, want /etc/passwd", target)
+	}
+	buf := make([]byte, 64)
+	if n, err := unix.Lgetxattr(filepath.Join(d, "abslink"), "trusted.golxc", buf); err != nil || string(buf[:n]) != "link's own" {
+		t.Errorf("copy of data/abslink: its own xattr trusted.golxc = %q (%v), want \"link's own\"", buf[:max(n, 0)], err)
 	}
 	if s := st("sub"); s.Mode&0o7777 != 0o1777 || s.Uid != 100 {
 		t.Errorf("copy of data/sub: mode %#o uid %d, want 01777 uid 100", s.Mode&0o7777, s.Uid)

@@ -316,12 +316,14 @@ func (c *copier) metaPath(sdir, ddir int, n string, st *unix.Stat_t, name string
 		return fmt.Errorf("open copy of %s: %w", name, err)
 	}
 	defer unix.Close(d)
-	if !link {
-		// user.* xattrs exist only on files and directories; others
-		// (trusted.*, security.*) may be on a node.
-		if err := copyXattrs(fdPath(s), fdPath(d), name); err != nil {
+	if link {
+		// A link's own xattrs (trusted.*, security.*), by its name in
+		// its verified parent, never followed (the l* calls).
+		if err := copyXattrsWith(fdPath(sdir)+"/"+n, fdPath(ddir)+"/"+n, name, unix.Llistxattr, unix.Lgetxattr, unix.Lsetxattr); err != nil {
 			return err
 		}
+	} else if err := copyXattrs(fdPath(s), fdPath(d), name); err != nil {
+		return err
 	}
 	ts := []unix.Timespec{st.Atim, st.Mtim}
 	if err := unix.UtimesNanoAt(ddir, n, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -335,22 +337,32 @@ func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 // copyXattrs copies every extended attribute of src to dst (paths of
 // descriptors under /proc/self/fd).
 func copyXattrs(src, dst, name string) error {
-	size, err := unix.Listxattr(src, nil)
-	if errors.Is(err, unix.ENOTSUP) || size <= 0 {
-		return nil
+	return copyXattrsWith(src, dst, name, unix.Listxattr, unix.Getxattr, unix.Setxattr)
+}
+
+func copyXattrsWith(src, dst, name string,
+	list func(string, []byte) (int, error),
+	get func(string, string, []byte) (int, error),
+	set func(string, string, []byte, int) error) error {
+	size, err := list(src, nil)
+	if errors.Is(err, unix.ENOTSUP) {
+		return nil // a filesystem without xattrs has none to copy
 	}
 	if err != nil {
 		return fmt.Errorf("list xattrs of %s: %w", name, err)
 	}
-	list := make([]byte, size)
-	if size, err = unix.Listxattr(src, list); err != nil {
+	if size == 0 {
+		return nil
+	}
+	names := make([]byte, size)
+	if size, err = list(src, names); err != nil {
 		return fmt.Errorf("list xattrs of %s: %w", name, err)
 	}
-	for _, attr := range strings.Split(strings.TrimRight(string(list[:size]), "\x00"), "\x00") {
+	for _, attr := range strings.Split(strings.TrimRight(string(names[:size]), "\x00"), "\x00") {
 		if attr == "" {
 			continue
 		}
-		vs, err := unix.Getxattr(src, attr, nil)
+		vs, err := get(src, attr, nil)
 		if errors.Is(err, unix.ENODATA) {
 			continue
 		}
@@ -358,10 +370,10 @@ func copyXattrs(src, dst, name string) error {
 			return fmt.Errorf("read xattr %s of %s: %w", attr, name, err)
 		}
 		val := make([]byte, vs)
-		if vs, err = unix.Getxattr(src, attr, val); err != nil {
+		if vs, err = get(src, attr, val); err != nil {
 			return fmt.Errorf("read xattr %s of %s: %w", attr, name, err)
 		}
-		if err := unix.Setxattr(dst, attr, val[:vs], 0); err != nil {
+		if err := set(dst, attr, val[:vs], 0); err != nil {
 			return fmt.Errorf("set xattr %s on copy of %s: %w", attr, name, err)
 		}
 	}
