@@ -572,3 +572,28 @@ func TestEphemeral(t *testing.T) {
 	l.mustRun("lxc-destroy", "-n", src)
 	l.assertEmptyLXCPath("ephemeral copies and their origin destroyed")
 }
+
+// TestCopyOneFilesystem: what is mounted inside a rootfs on the host is
+// not the container's: copied as an empty directory, as LXC's copy
+// (rsync --one-file-system) leaves it.
+func TestCopyOneFilesystem(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.createBusybox()
+	mnt := filepath.Join(l.path, src, "rootfs", "mnt", "host")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	os.WriteFile(filepath.Join(mnt, "hosts-file"), []byte("x"), 0o644)
+	dst := l.newContainer()
+	l.mustRun("lxc-copy", "-n", src, "-N", dst)
+	copied := filepath.Join(l.path, dst, "rootfs", "mnt", "host")
+	if ents, err := os.ReadDir(copied); err != nil || len(ents) != 0 {
+		t.Errorf("the mount point's copy: %v %v, want an empty directory", ents, err)
+	}
+	unix.Unmount(mnt, unix.MNT_DETACH)
+}

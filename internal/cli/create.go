@@ -48,6 +48,9 @@ func (c *createCmd) run(cmd *cobra.Command, args []string) error {
 		args = args[:dash]
 	}
 	bdev := c.bdev
+	if bdev == "none" {
+		bdev = "dir" // lxc-create(1): an alias
+	}
 	if bdev == "best" {
 		// LXC's best: the first of btrfs, zfs, lvm, dir that the lxcpath
 		// can have; of those golxc builds btrfs and dir.

@@ -21,7 +21,8 @@ import (
 // CopyTree copies the tree under the directory src into the empty
 // directory dst: ownership, modes, xattrs (ACLs are xattrs), times,
 // hardlinks, device nodes, fifos, sockets and sparse holes kept; a file
-// is reflinked (FICLONE) where the filesystem can.
+// is reflinked (FICLONE) where the filesystem can. It stays on src's
+// filesystem: a mount point is copied as an empty directory.
 func CopyTree(src, dst string) error {
 	s, err := OpenDirNoFollow(src)
 	if err != nil {
@@ -68,6 +69,7 @@ func CopyTreeFD(src, dst int, name string) error {
 	if err := unix.Fstat(src, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", name, err)
 	}
+	c.dev = st.Dev
 	if err := c.dir(src, dst, name, ""); err != nil {
 		return err
 	}
@@ -80,6 +82,10 @@ type copier struct {
 	links map[[2]uint64]string
 	root  int // destination root, for linkat
 	buf   []byte
+	// dev is the tree's filesystem: a directory on another (a mount
+	// point) is copied empty, as LXC's copies (rsync --one-file-system)
+	// do; what is mounted there is not the container's.
+	dev uint64
 }
 
 func (c *copier) dir(src, dst int, name, rel string) error {
@@ -150,8 +156,10 @@ func (c *copier) entry(sdir, ddir int, n, name, rel string) error {
 			return fmt.Errorf("open copy of %s: %w", name, err)
 		}
 		defer unix.Close(d)
-		if err := c.dir(s, d, name, rel); err != nil {
-			return err
+		if st.Dev == c.dev {
+			if err := c.dir(s, d, name, rel); err != nil {
+				return err
+			}
 		}
 		return c.meta(d, s, "", &st, name)
 	case unix.S_IFREG:
