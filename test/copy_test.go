@@ -597,3 +597,68 @@ func TestCopyOneFilesystem(t *testing.T) {
 	}
 	unix.Unmount(mnt, unix.MNT_DETACH)
 }
+
+// TestCopyFailuresLeaveNothing: a loop image too small, and an lxc-copy
+// killed (kill -9) while it fills a loop image, leave no directory, no
+// mount and no loop device; the next copy of the name works.
+func TestCopyFailuresLeaveNothing(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("mkfs.ext4 (e2fsprogs) is not installed")
+	}
+	l := newLab(t)
+	src := l.createBusybox()
+	big := make([]byte, 48<<20)
+	for i := range big {
+		big[i] = byte(i*7 + i>>9)
+	}
+	if err := os.WriteFile(filepath.Join(l.path, src, "rootfs", "big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	leftovers := func(what string) {
+		t.Helper()
+		ents, _ := os.ReadDir(l.path)
+		for _, e := range ents {
+			if e.Name() != src && !strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("%s left %s in the lxcpath", what, e.Name())
+			}
+		}
+		if !waitFor(5*time.Second, func() bool { return len(loopsOf(l.path)) == 0 }) {
+			t.Errorf("%s left loop devices: %v", what, loopsOf(l.path))
+		}
+		if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), l.path) {
+			t.Errorf("%s left a mount under %s", what, l.path)
+		}
+	}
+	dst := l.newContainer()
+	_, errs, code := l.run("lxc-copy", "-n", src, "-N", dst, "-B", "loop", "-L", "16M")
+	if code != 1 || !strings.Contains(errs, "loop image") || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+		t.Errorf("lxc-copy -B loop -L 16M of 48 MiB: exit %d stderr %q, want 1 and one line about the image", code, errs)
+	}
+	leftovers("a copy into a too small image")
+
+	cmd := exec.Command(filepath.Join(binDir(t), "lxc-copy"), "-P", l.path, "-n", src, "-N", dst, "-B", "loop", "-L", "256M")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := waitFor(20*time.Second, func() bool { return len(loopsOf(l.path)) > 0 })
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if !killed {
+		t.Log("the copy finished before a loop device was seen: nothing to kill mid-way")
+	}
+	if killed {
+		if _, err := os.Lstat(filepath.Join(l.path, dst)); err == nil {
+			t.Errorf("a copy killed mid-way left %s", dst)
+		}
+		leftovers("a copy killed mid-way")
+	}
+	l.run("lxc-destroy", "-n", dst)
+	l.mustRun("lxc-copy", "-n", src, "-N", dst)
+	ents, _ := os.ReadDir(l.path)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("the next copy did not sweep %s", e.Name())
+		}
+	}
+}
