@@ -152,8 +152,10 @@ func TestCopyFull(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	src := l.newContainer()
-	conf := l.conf("lxc.net.0.hwaddr = 00:16:3e:11:22:33", "lxc.console.logfile = "+filepath.Join(l.path, src, "console.log"))
+	conf := l.conf("lxc.net.0.hwaddr = 00:16:3e:11:22:33", "lxc.console.logfile = "+filepath.Join(l.path, src, "console.log"),
+		"lxc.mount.fstab = "+filepath.Join(l.path, src, "fstab"))
 	l.mustRun("lxc-create", "-n", src, "-t", "busybox", "-f", conf)
+	os.WriteFile(filepath.Join(l.path, src, "fstab"), []byte("# the container's own\n"), 0o644)
 	seedRootfs(t, filepath.Join(l.path, src, "rootfs"))
 	dst := l.newContainer()
 	l.mustRun("lxc-copy", "-n", src, "-N", dst)
@@ -168,6 +170,11 @@ func TestCopyFull(t *testing.T) {
 	if got := configValue(t, cfg, "lxc.console.logfile"); len(got) != 1 || got[0] != filepath.Join(l.path, dst, "console.log") {
 		t.Errorf("copy's lxc.console.logfile = %v, want it in the copy's directory", got)
 	}
+	if got := configValue(t, cfg, "lxc.mount.fstab"); len(got) != 1 || got[0] != filepath.Join(l.path, dst, "fstab") {
+		t.Errorf("copy's lxc.mount.fstab = %v, want it in the copy's directory", got)
+	} else if b, err := os.ReadFile(got[0]); err != nil || string(b) != "# the container's own\n" {
+		t.Errorf("the container's fstab was not copied with it: %q %v", b, err)
+	}
 	if got := configValue(t, cfg, "lxc.net.0.hwaddr"); len(got) != 1 || got[0] == "00:16:3e:11:22:33" || !strings.HasPrefix(got[0], "00:16:3e:") {
 		t.Errorf("copy's lxc.net.0.hwaddr = %v, want a new 00:16:3e: address", got)
 	}
@@ -180,7 +187,15 @@ func TestCopyFull(t *testing.T) {
 	if got := configValue(t, cfg, "lxc.net.0.hwaddr"); len(got) != 1 || got[0] != "00:16:3e:11:22:33" {
 		t.Errorf("lxc-copy -M: lxc.net.0.hwaddr = %v, want 00:16:3e:11:22:33", got)
 	}
-	// The copy runs.
+	// The copy runs (without the fstab, which golxc does not mount yet).
+	b, _ := os.ReadFile(filepath.Join(l.path, dst, "config"))
+	var keepLines []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "lxc.mount.fstab") {
+			keepLines = append(keepLines, line)
+		}
+	}
+	os.WriteFile(filepath.Join(l.path, dst, "config"), []byte(strings.Join(keepLines, "\n")), 0o640)
 	l.mustRun("lxc-start", "-n", dst)
 	if out := l.attach(dst, "cat", "/data/link2"); out != "one inode\n" {
 		t.Errorf("in the copy: cat /data/link2 = %q", out)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -389,6 +390,15 @@ func writeCloneConfig(src, dst *Container, cfg *config.Config, work, final strin
 		}
 		if nv := rewritePaths(v, oldDir, final); nv != v {
 			doc.Replace(e.Line, e.Key, nv)
+			// The container's own fstab and hook scripts come along, as
+			// LXC's clone copies them; logs and the rest do not.
+			if e.Key == "lxc.mount.fstab" || strings.HasPrefix(e.Key, "lxc.hook.") {
+				if f := strings.Fields(v); len(f) > 0 {
+					if err := copyOwnFile(f[0], oldDir, work); err != nil {
+						return err
+					}
+				}
+			}
 		}
 	}
 	doc.Set("lxc.rootfs.path", to.String())
@@ -437,4 +447,42 @@ func rewritePaths(v, old, new string) string {
 		}
 		v = v[end:]
 	}
+}
+
+// copyOwnFile copies p, a regular file in the container's directory
+// oldDir, to the same place under work (a link or anything else is left:
+// the config then names a file that is not there, as it would have).
+func copyOwnFile(p, oldDir, work string) error {
+	rel, err := filepath.Rel(oldDir, filepath.Clean(p))
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return nil
+	}
+	in, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	dst := filepath.Join(work, rel)
+	if _, err := os.Lstat(dst); err == nil {
+		return nil // copied already (one script for several hooks)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("copy %s: %w", p, err)
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, st.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", p, err)
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", p, err)
+	}
+	return nil
 }
