@@ -22,7 +22,7 @@ const lockRoot = "/run/golxc/lock"
 
 // lockFile is the lock of lxcpath/name.
 func lockFile(lxcpath, name string) string {
-	return filepath.Join(lockRoot, lxcpath, name)
+	return filepath.Join(lockRoot, lxcpath, "."+name)
 }
 
 // newRelLab is newLab plus the checks every reliability test ends with,

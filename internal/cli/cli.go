@@ -42,6 +42,8 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-checkconfig":   newCheckconfig,
 	"lxc-config":        newConfig,
 	"lxc-console":       newConsole,
+	"lxc-copy":          newCopy,
+	"lxc-snapshot":      newSnapshot,
 	"lxc-create":        newCreate,
 	"lxc-update-config": newUpdateConfig,
 	"lxc-usernsexec":    newUsernsexec,
@@ -390,6 +392,9 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	if err != nil {
 		return nil, c.fail(err)
 	}
+	// An ephemeral container whose monitor was killed is destroyed by
+	// whichever tool looks it up next (as its stop would have).
+	ct.ReapEphemeral()
 	return ct, nil
 }
 

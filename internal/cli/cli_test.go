@@ -236,8 +236,8 @@ func TestMainLs(t *testing.T) {
 
 func TestToolNames(t *testing.T) {
 	names := ToolNames()
-	want := []string{"lxc-attach", "lxc-autostart", "lxc-cgroup", "lxc-checkconfig", "lxc-config", "lxc-console", "lxc-create", "lxc-destroy", "lxc-device", "lxc-execute",
-		"lxc-freeze", "lxc-info", "lxc-ls", "lxc-monitor", "lxc-start", "lxc-stop", "lxc-top", "lxc-unfreeze", "lxc-unshare", "lxc-update-config", "lxc-usernsexec", "lxc-wait"}
+	want := []string{"lxc-attach", "lxc-autostart", "lxc-cgroup", "lxc-checkconfig", "lxc-config", "lxc-console", "lxc-copy", "lxc-create", "lxc-destroy", "lxc-device", "lxc-execute",
+		"lxc-freeze", "lxc-info", "lxc-ls", "lxc-monitor", "lxc-snapshot", "lxc-start", "lxc-stop", "lxc-top", "lxc-unfreeze", "lxc-unshare", "lxc-update-config", "lxc-usernsexec", "lxc-wait"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("ToolNames = %v, want %v", names, want)
 	}

@@ -6,12 +6,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"golxc/internal/lxc"
+	"golxc/internal/storage"
 )
 
 type createCmd struct {
 	common
 	template, config, bdev string
-	dir                    string
+	dir, fstype, fssize    string
 	bdevOptions            []string
 }
 
@@ -28,12 +29,14 @@ func newCreate() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox), an absolute path, or none")
 	f.StringVarP(&c.config, "config", "f", "", "start from this config instead of the default one")
-	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store (only dir)")
+	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store: dir, btrfs, loop or best")
+	f.StringVar(&c.fstype, "fstype", "ext4", "-B loop: the image's filesystem (ext4, xfs, btrfs)")
+	f.StringVar(&c.fssize, "fssize", "1G", "-B loop: the image's size")
 	f.StringVar(&c.dir, "dir", "", "place the rootfs directory under DIR (not supported yet)")
 	// The options of the backing stores that are not built: accepted, as
 	// LXC ignores those of a store not chosen, and moot with -B dir.
-	for _, o := range []string{"lvname", "vgname", "thinpool", "rbdname", "rbdpool", "zfsroot", "fstype", "fssize"} {
-		f.StringArrayVar(&c.bdevOptions, o, nil, "for -B lvm, rbd, zfs or loop (not built)")
+	for _, o := range []string{"lvname", "vgname", "thinpool", "rbdname", "rbdpool", "zfsroot"} {
+		f.StringArrayVar(&c.bdevOptions, o, nil, "for -B lvm, rbd or zfs (not built)")
 	}
 	return cmd
 }
@@ -44,8 +47,29 @@ func (c *createCmd) run(cmd *cobra.Command, args []string) error {
 		targs = args[dash:]
 		args = args[:dash]
 	}
-	if c.bdev != "dir" {
-		return c.fail(fmt.Errorf("backing store %q is not supported yet (only dir)", c.bdev))
+	bdev := c.bdev
+	if bdev == "none" {
+		bdev = "dir" // lxc-create(1): an alias
+	}
+	if bdev == "best" {
+		// LXC's best: the first of btrfs, zfs, lvm, dir that the lxcpath
+		// can have; of those golxc builds btrfs and dir.
+		bdev = "dir"
+		if p, err := c.path(); err == nil && storage.OnBtrfs(p) {
+			bdev = "btrfs"
+		}
+	}
+	store, err := storage.ParseKind(bdev)
+	if err != nil {
+		return c.fail(err)
+	}
+	if store == storage.Overlay {
+		// An overlay needs a lower layer: lxc-copy -s makes one.
+		return c.fail(fmt.Errorf("-B overlay: lxc-create makes no overlay (it needs a lower container): create a dir container and lxc-copy -s it"))
+	}
+	size, err := storage.ParseSize(c.fssize)
+	if err != nil {
+		return c.fail(fmt.Errorf("--fssize: %w", err))
 	}
 	if c.dir != "" {
 		return c.fail(fmt.Errorf("--dir is not supported yet: the rootfs is LXCPATH/NAME/rootfs"))
@@ -58,6 +82,9 @@ func (c *createCmd) run(cmd *cobra.Command, args []string) error {
 		Template:     c.template,
 		TemplateArgs: targs,
 		ConfigFile:   c.config,
+		Store:        store,
+		FSType:       c.fstype,
+		FSSize:       size,
 		TemplateDirs: templateDirs(),
 		Warn:         func(w string) { warn("lxc-create", c.quiet, []string{w}) },
 	}))

@@ -23,14 +23,11 @@ func newDestroy() *cobra.Command {
 	d.register(cmd, true)
 	d.registerRCFile(cmd, "")
 	cmd.Flags().BoolVarP(&d.force, "force", "f", false, "kill a running container first")
-	cmd.Flags().BoolVarP(&d.snapshots, "snapshots", "s", false, "destroy snapshots too (not supported yet)")
+	cmd.Flags().BoolVarP(&d.snapshots, "snapshots", "s", false, "destroy its snapshots (lxc-snapshot) too")
 	return cmd
 }
 
 func (d *destroyCmd) run(args []string) error {
-	if d.snapshots {
-		return d.fail(errors.New("-s (snapshots) is not supported yet"))
-	}
 	if d.rcfile != "" {
 		// LXC would destroy what that file names, which need not be
 		// the container's own rootfs.
@@ -39,6 +36,9 @@ func (d *destroyCmd) run(args []string) error {
 	ct, err := d.container(args)
 	if err != nil {
 		return err
+	}
+	if d.snapshots {
+		return d.fail(ct.DestroyWithSnapshots(d.force))
 	}
 	return d.fail(ct.Destroy(d.force))
 }

@@ -139,6 +139,9 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	var keep []string
 	for _, n := range names {
+		if ct, err := lxc.New(lxcpath, n); err == nil && ct.ReapEphemeral() {
+			continue // an ephemeral container its killed monitor left
+		}
 		if re == nil || re.MatchString(n) {
 			keep = append(keep, n)
 		}

@@ -83,7 +83,7 @@ var keyTable = []keyDef{
 		field:   namedField{ptr: func(c *Config) *[]NamedValue { return &c.Proc }, prefix: "lxc.proc.", name: parseProcName, value: parseNonEmpty},
 		support: Built},
 	{name: "lxc.ephemeral", doc: "1 to destroy the container when it stops",
-		field: flagField{ptr: func(c *Config) *bool { return &c.Ephemeral }}, support: NotBuilt},
+		field: flagField{ptr: func(c *Config) *bool { return &c.Ephemeral }}, support: Built},
 
 	// Network.
 	{name: "lxc.net", list: true, doc: "with an empty value, removes every network defined so far",

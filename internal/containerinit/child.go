@@ -24,6 +24,7 @@ import (
 	"golxc/internal/rootfs"
 	"golxc/internal/seccomp"
 	"golxc/internal/security"
+	"golxc/internal/storage"
 )
 
 // syncFD is where the parent puts the child's end of the sync socket
@@ -172,6 +173,20 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		if err := unix.Sethostname([]byte(spec.OCI.Hostname)); err != nil {
 			return nil, fmt.Errorf("set hostname %q: %w", spec.OCI.Hostname, err)
 		}
+	}
+	// A rootfs on a backing store (overlay, loop) is mounted here, in the
+	// container's mount namespace, after the pre-mount hooks.
+	if rootFD < 0 && spec.RootStore != "" {
+		store, err := storage.Parse(spec.RootStore)
+		if err != nil {
+			return nil, err
+		}
+		tree, err := storage.MountDetached(store)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(tree)
+		rootFD = tree
 	}
 	if rootFD >= 0 && dir != "" {
 		fd, err := attachRoot(rootFD)

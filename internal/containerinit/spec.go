@@ -59,6 +59,10 @@ type Spec struct {
 	// A file owned by host id N then shows as owned by the id that N is
 	// in that namespace mapped from.
 	RootIDMap string `json:"rootIDMap,omitempty"`
+	// RootStore, when set, is an lxc.rootfs.path that is no plain
+	// directory (overlay:LOWER:UPPER, loop:FILE): the stage mounts it in
+	// the container's mount namespace, so it goes with the container.
+	RootStore string `json:"rootStore,omitempty"`
 	// JoinIDs are the identities of the namespaces to join (those of
 	// OCI.Linux.Namespaces with a Path) as the caller found them: the
 	// parent checks that the path it opens is still that namespace (a

@@ -16,7 +16,50 @@ import (
 
 	"golxc/internal/config"
 	"golxc/internal/namespace"
+	"golxc/internal/storage"
 )
+
+// storeRootfs puts the template's rootfs in its store and names it in the
+// config: a btrfs subvolume is named btrfs:; a loop image is made and the
+// directory's tree copied into it, the directory left empty (the mount
+// point LXC keeps beside the image).
+func storeRootfs(tmp, final, cfgPath string, o CreateOptions) error {
+	doc, err := config.ReadDocument(cfgPath)
+	if err != nil {
+		return err
+	}
+	var to storage.Rootfs
+	switch o.Store {
+	case storage.Btrfs:
+		to = storage.Rootfs{Kind: storage.Btrfs, Path: filepath.Join(final, "rootfs")}
+	case storage.Loop:
+		img := filepath.Join(tmp, "rootdev")
+		size := o.FSSize
+		if size == 0 {
+			size = DefaultLoopSize
+		}
+		fstype := o.FSType
+		if fstype == "" {
+			fstype = "ext4"
+		}
+		if err := storage.MakeLoopImage(img, size, fstype); err != nil {
+			return err
+		}
+		dir := filepath.Join(tmp, "rootfs")
+		if err := copyIntoStore(storage.Rootfs{Kind: storage.Dir, Path: dir}, storage.Rootfs{Kind: storage.Loop, Path: img}); err != nil {
+			return fmt.Errorf("fill the %d-byte loop image (--fssize): %w", size, err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("empty %s: %w", dir, err)
+		}
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("make %s: %w", dir, err)
+		}
+		to = storage.Rootfs{Kind: storage.Loop, Path: filepath.Join(final, "rootdev")}
+	}
+	doc.Set("lxc.rootfs.path", to.String())
+	return doc.WriteFile(cfgPath)
+}
 
 // creatingInfix marks a container directory still being built; such a
 // directory is hidden (a leading dot) and renamed into place only when
@@ -30,6 +73,12 @@ type CreateOptions struct {
 	ConfigFile   string       // -f: replaces the default config
 	TemplateDirs []string     // where named templates are looked up
 	Warn         func(string) // gets the config's warnings (non-lxc lines)
+	// Store is the rootfs's backing store (-B): dir (the default), btrfs
+	// (a subvolume) or loop (an image of FSSize bytes with an FSType
+	// filesystem; the template fills a directory, copied into it).
+	Store  storage.Kind
+	FSType string
+	FSSize int64
 }
 
 // ErrExists is returned when creating a name that is taken.
@@ -117,9 +166,19 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		text += "\n"
 	}
 	var rootfsID unix.Stat_t
+	if o.Store != "" && o.Store != storage.Dir && script == "" {
+		return fmt.Errorf("-B %s: with -t none the config names the rootfs: nothing to make", o.Store)
+	}
 	if script != "" {
 		text += "lxc.rootfs.path = dir:" + filepath.Join(c.Dir(), "rootfs") + "\n"
-		if err := os.Mkdir(filepath.Join(tmp, "rootfs"), 0o755); err != nil {
+		if o.Store == storage.Btrfs {
+			if !storage.OnBtrfs(tmp) {
+				return fmt.Errorf("-B btrfs: %s is not on a btrfs filesystem", c.LXCPath)
+			}
+			if err := storage.CreateSubvolume(filepath.Join(tmp, "rootfs")); err != nil {
+				return err
+			}
+		} else if err := os.Mkdir(filepath.Join(tmp, "rootfs"), 0o755); err != nil {
 			return fmt.Errorf("make rootfs dir: %w", err)
 		}
 		if err := unix.Lstat(filepath.Join(tmp, "rootfs"), &rootfsID); err != nil {
@@ -152,6 +211,11 @@ func (c *Container) Create(o CreateOptions) (err error) {
 			if err := os.WriteFile(cfgPath, []byte(fixed), 0o640); err != nil {
 				return fmt.Errorf("write config: %w", err)
 			}
+		}
+	}
+	if script != "" && (o.Store == storage.Btrfs || o.Store == storage.Loop) {
+		if err := storeRootfs(tmp, c.Dir(), cfgPath, o); err != nil {
+			return err
 		}
 	}
 	// hwaddr templates (00:16:3e:xx:xx:xx) become one address, once, in

@@ -3,8 +3,6 @@ package lxc
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -21,8 +19,28 @@ const destroyingInfix = ".destroying-"
 // Destroy removes a stopped container; with force it kills a running one
 // first.
 func (c *Container) Destroy(force bool) error {
+	return c.destroy(force, false)
+}
+
+// DestroyWithSnapshots is lxc-destroy -s: the container's snapshots
+// (lxc-snapshot's) go first. Clones of it still refuse it, as in LXC.
+func (c *Container) DestroyWithSnapshots(force bool) error {
+	return c.destroy(force, true)
+}
+
+func (c *Container) destroy(force, snapshots bool) error {
 	if err := c.mustBeDefined(); err != nil {
 		return err
+	}
+	if len(c.Clones()) > 0 {
+		if snapshots {
+			return fmt.Errorf("container %s has snapshots on its rootfs", c.Name)
+		}
+		return &ErrHasClones{Name: c.Name}
+	}
+	ephemeral := false
+	if cfg, err := config.Load(c.ConfigPath()); err == nil {
+		ephemeral = cfg.Ephemeral
 	}
 	lock, err := c.destroyLock(force)
 	if err != nil {
@@ -30,7 +48,16 @@ func (c *Container) Destroy(force bool) error {
 	}
 	defer lock.Release()
 	if !c.Defined() {
+		if ephemeral {
+			// -f stopped an ephemeral container, which its stop
+			// destroyed: done, as with LXC.
+			lock.remove()
+			return nil
+		}
 		return &ErrNotDefined{Name: c.Name}
+	}
+	if len(c.Clones()) > 0 {
+		return &ErrHasClones{Name: c.Name}
 	}
 	// Not even with -f: golxc cannot kill what LXC's monitor supervises.
 	// The lock file goes: LXC may destroy the container without golxc.
@@ -45,28 +72,12 @@ func (c *Container) Destroy(force bool) error {
 			return fmt.Errorf("destroy %s: %w", c.Name, err)
 		}
 	}
-	// Out of sight first, in one step; then the slow removal.
-	gone, err := makeWorkDir(c.LXCPath, "."+c.Name+destroyingInfix)
-	if err != nil {
-		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	if snapshots {
+		if err := c.destroySnapshots(); err != nil {
+			return err
+		}
 	}
-	defer gone.release()
-	if err := os.Rename(c.Dir(), filepath.Join(gone.path, c.Name)); err != nil {
-		_ = gone.remove()
-		return fmt.Errorf("destroy %s: %w", c.Name, err)
-	}
-	lock.remove()
-	var dir monitor.CgroupDir
-	if cfg, err := config.Load(filepath.Join(gone.path, c.Name, "config")); err == nil {
-		sys, _ := config.LoadSystem() // nil: the default places
-		dir = cgroupDir(c.Name, cfg, sys)
-	}
-	removeStaleCgroups(c.Name, dir)
-	// What a killed monitor left in the socket directory: its socket
-	// file and the host ends it recorded (removed only if still theirs).
-	_ = monitor.RemoveStaleNetwork(c.LXCPath, c.Name)
-	_ = os.Remove(monitor.SocketPath(c.LXCPath, c.Name))
-	return gone.remove()
+	return c.destroyLocked(lock)
 }
 
 // destroyLock takes the container's lock for a destroy. A running

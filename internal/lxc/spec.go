@@ -18,6 +18,7 @@ import (
 	"golxc/internal/namespace"
 	"golxc/internal/rootfs"
 	"golxc/internal/security"
+	"golxc/internal/storage"
 )
 
 // defaultPath is the PATH a container's processes get unless the config
@@ -47,12 +48,27 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	oci.Version = specs.Version
 	oci.Linux = &specs.Linux{}
 
-	root := cfg.Rootfs.Path
-	if root != "" {
-		root = filepath.Clean(root)
-	}
-	if cfg.Rootfs.Raw != "" && root == "" || strings.Contains(cfg.Rootfs.Raw, ":") && !strings.HasPrefix(cfg.Rootfs.Raw, "dir:") && !strings.HasPrefix(cfg.Rootfs.Raw, "/") {
-		return nil, nil, fmt.Errorf("lxc.rootfs.path %s: only directory rootfs (dir:) is supported yet", cfg.Rootfs.Raw)
+	root := ""
+	if cfg.Rootfs.Raw != "" {
+		store, err := storage.Parse(cfg.Rootfs.Raw)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch store.Kind {
+		case storage.Overlay, storage.Loop:
+			if len(cfg.IDMap) > 0 {
+				return nil, nil, fmt.Errorf("lxc.rootfs.path %s: a %s rootfs with lxc.idmap is not supported yet", cfg.Rootfs.Raw, store.Kind)
+			}
+			// Mounted by the init stage in the container's own mount
+			// namespace (storage.MountDetached); nothing on the host.
+			s.RootStore = store.String()
+			if _, err := os.Stat(store.Path); err != nil {
+				return nil, nil, fmt.Errorf("lxc.rootfs.path %s: %w", cfg.Rootfs.Raw, err)
+			}
+			oci.Root = &specs.Root{Path: store.Path}
+		default:
+			root = store.Path
+		}
 	}
 	if cfg.Rootfs.Mount != "" {
 		return nil, nil, fmt.Errorf("lxc.rootfs.mount is not supported yet")
@@ -71,7 +87,7 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 			return nil, nil, fmt.Errorf("lxc.rootfs.path %s is the host's root filesystem: it runs only an explicit command (lxc-start -n NAME -- COMMAND, or lxc-execute), never an init", root)
 		}
 		oci.Root = &specs.Root{Path: root}
-	} else if len(o.Command) == 0 {
+	} else if len(o.Command) == 0 && s.RootStore == "" {
 		// Without a root of its own the container sees the host's root
 		// filesystem (lxc.container.conf(5), lxc.rootfs.path): an init
 		// there is the host's own, which would take the host over.

@@ -127,6 +127,9 @@ type startRequest struct {
 	// own pid before it starts the container, and removed when it is
 	// done, as LXC's monitor does.
 	PidFile string `json:"pidFile,omitempty"`
+	// Ephemeral (lxc.ephemeral = 1): the monitor destroys the container
+	// once it has stopped.
+	Ephemeral bool `json:"ephemeral,omitempty"`
 	// Reserved counts the descriptors of LXC's socket names that come
 	// with the request (after the lock).
 	Reserved int `json:"reserved,omitempty"`
@@ -271,6 +274,19 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		cgDir = relativeTo(cgDir, rel)
 	}
 	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
+	if cfg.Ephemeral && o.RCFile == "" {
+		if err := c.markEphemeral(); err != nil {
+			return 1, err
+		}
+		req.Ephemeral = true
+		defer func() {
+			if (err != nil || code != 0) && c.Defined() {
+				// A start that failed: the ephemeral container goes, as
+				// it would at its stop.
+				_ = c.destroyLocked(lock)
+			}
+		}()
+	}
 	if o.Foreground || o.Execute && !o.Daemon {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
@@ -285,7 +301,11 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			restore := rawTerminal(fg.in)
 			defer restore()
 		}
-		return supervise(req, fg, nil)
+		code, err := supervise(req, fg, nil)
+		if req.Ephemeral && !c.Defined() {
+			lock.remove()
+		}
+		return code, err
 	}
 	if os.Getenv(SharedMonitorEnv) == "1" {
 		req.Shared = true
@@ -504,6 +524,24 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		o.Stdin, o.Stdout, o.Stderr = fg.stdio[0], fg.stdio[1], fg.stdio[2]
 		o.TerminalIn, o.TerminalOut, o.TerminalSize = fg.in, fg.out, fg.size
 		o.ForwardSignals = true
+	}
+	if req.Ephemeral {
+		// lxc.ephemeral: gone once stopped, however it stopped, before
+		// STOPPED is told (this process holds the container's lock).
+		o.BeforeStopped = func() {
+			c := &Container{Name: req.Name, LXCPath: req.LXCPath}
+			// Its destroy hooks first, as LXC runs them for an
+			// ephemeral container: one that fails keeps it.
+			if cfg, err := config.Load(c.ConfigPath()); err == nil {
+				if err := destroyHooks(c.Name, c.ConfigPath(), cfg); err != nil {
+					log.Errorf("destroy ephemeral container %s: %v", req.Name, err)
+					return
+				}
+			}
+			if err := c.destroyLocked(nil); err != nil {
+				log.Errorf("destroy ephemeral container %s: %v", req.Name, err)
+			}
+		}
 	}
 	return monitor.Run(o)
 }

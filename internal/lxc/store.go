@@ -145,8 +145,12 @@ type Lock struct {
 	reserved []*os.File
 }
 
+// lockPath is LOCKROOT/LXCPATH/.NAME, as LXC names its locks: the dot
+// (which no container name starts with) keeps a container's lock file
+// apart from the lock directory of an lxcpath inside its directory
+// (lxc-snapshot's LXCPATH/NAME/snaps).
 func (c *Container) lockPath() string {
-	return filepath.Join(lockRoot(), strings.TrimPrefix(c.LXCPath, "/"), c.Name)
+	return filepath.Join(lockRoot(), strings.TrimPrefix(c.LXCPath, "/"), "."+c.Name)
 }
 
 // ErrLocked says another golxc process holds the container's lock.

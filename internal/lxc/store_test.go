@@ -161,7 +161,7 @@ func lockedContainer(t *testing.T, name string) *Container {
 
 func TestLockPath(t *testing.T) {
 	c := &Container{Name: "c1", LXCPath: "/var/lib/lxc"}
-	if got, want := c.lockPath(), "/run/golxc/lock/var/lib/lxc/c1"; got != want {
+	if got, want := c.lockPath(), "/run/golxc/lock/var/lib/lxc/.c1"; got != want {
 		t.Errorf("lockPath = %q, want %q", got, want)
 	}
 }

@@ -150,6 +150,11 @@ type Options struct {
 	// Ready is called once: with nil when the container is RUNNING, or
 	// with the reason it could not start.
 	Ready func(error)
+	// BeforeStopped, when set, runs once the container is gone and its
+	// cgroups removed, before STOPPED is recorded: what it does is done
+	// when a waiter for STOPPED (lxc-stop) returns (an ephemeral
+	// container's destroy).
+	BeforeStopped func()
 }
 
 // Monitor supervises one container.
@@ -756,6 +761,9 @@ func (m *Monitor) teardown() {
 	// After the cgroups are gone, before STOPPED: lxc-stop returns once
 	// they have run (LXC reports STOPPED first).
 	m.postStopHooks()
+	if m.o.BeforeStopped != nil {
+		m.o.BeforeStopped()
+	}
 	m.setState(Stopped)
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.

@@ -1,0 +1,285 @@
+package lxc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"golxc/internal/cgroup"
+	"golxc/internal/config"
+	"golxc/internal/monitor"
+)
+
+// Origin and clone are tied as LXC ties them: the origin's lxc_snapshots
+// lists each clone whose rootfs lies on its own (an overlay's lower
+// layer) as two lines, LXCPATH and NAME; the clone's lxc_rdepends names
+// its origin the same way. An origin with clones is not destroyed, and a
+// clone's destroy takes it off its origin's list.
+
+const (
+	snapshotsFile = "lxc_snapshots"
+	rdependsFile  = "lxc_rdepends"
+)
+
+type depRef struct{ LXCPath, Name string }
+
+func parseDeps(b []byte) []depRef {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	var out []depRef
+	for i := 0; i+1 < len(lines); i += 2 {
+		if lines[i] != "" && lines[i+1] != "" {
+			out = append(out, depRef{lines[i], lines[i+1]})
+		}
+	}
+	return out
+}
+
+// editDeps changes the origin's lxc_snapshots under an flock of the file
+// itself (clones of one origin may be made or destroyed at once); an
+// emptied list is removed, as LXC does.
+func editDeps(dir string, edit func([]depRef) []depRef) error {
+	p := filepath.Join(dir, snapshotsFile)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	if err := flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", p, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && st.Size() > 0 {
+		return fmt.Errorf("read %s: %w", p, err)
+	}
+	deps := edit(parseDeps(b))
+	if len(deps) == 0 {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("remove %s: %w", p, err)
+		}
+		return nil
+	}
+	var out strings.Builder
+	for _, d := range deps {
+		out.WriteString(d.LXCPath + "\n" + d.Name + "\n")
+	}
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if _, err := f.WriteAt([]byte(out.String()), 0); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+func addDependent(origin, clone *Container) error {
+	return editDeps(origin.Dir(), func(d []depRef) []depRef {
+		return append(d, depRef{clone.LXCPath, clone.Name})
+	})
+}
+
+// dropFromOrigin takes the container whose directory (moved away) is dir
+// off its origin's list.
+func dropFromOrigin(c *Container, dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, rdependsFile))
+	if err != nil {
+		return
+	}
+	for _, o := range parseDeps(b) {
+		odir := filepath.Join(o.LXCPath, o.Name)
+		if _, err := os.Stat(filepath.Join(odir, snapshotsFile)); err != nil {
+			continue
+		}
+		_ = editDeps(odir, func(d []depRef) []depRef {
+			var keep []depRef
+			for _, x := range d {
+				if x != (depRef{c.LXCPath, c.Name}) {
+					keep = append(keep, x)
+				}
+			}
+			return keep
+		})
+	}
+}
+
+// Clones lists the containers that depend on c (its lxc_snapshots). An
+// entry whose container is gone (removed by hand, or by a tool that
+// does not keep the list) depends on nothing and is not counted.
+func (c *Container) Clones() []string {
+	b, err := os.ReadFile(filepath.Join(c.Dir(), snapshotsFile))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range parseDeps(b) {
+		p := filepath.Join(d.LXCPath, d.Name)
+		if _, err := os.Stat(filepath.Join(p, "config")); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ErrHasClones refuses to destroy an origin with clones, in LXC's words.
+type ErrHasClones struct{ Name string }
+
+func (e *ErrHasClones) Error() string {
+	return fmt.Sprintf("Destroying %s failed: %s has clones", e.Name, e.Name)
+}
+
+// destroyLocked removes the container while its lock is held: the
+// directory out of sight in one step, then the removal, the cgroups and
+// socket a killed monitor left, and its entry in its origin's list.
+func (c *Container) destroyLocked(lock *Lock) error {
+	gone, err := makeWorkDir(c.LXCPath, "."+c.Name+destroyingInfix)
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	defer gone.release()
+	if err := os.Rename(c.Dir(), filepath.Join(gone.path, c.Name)); err != nil {
+		_ = gone.remove()
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	lock.remove()
+	moved := filepath.Join(gone.path, c.Name)
+	dropFromOrigin(c, moved)
+	// Its snapshots go with it: those that were overlays on another
+	// container's rootfs come off that one's list too.
+	if snaps, err := os.ReadDir(filepath.Join(moved, "snaps")); err == nil {
+		for _, s := range snaps {
+			sc := &Container{Name: s.Name(), LXCPath: c.snapsDir()}
+			dropFromOrigin(sc, filepath.Join(moved, "snaps", s.Name()))
+		}
+	}
+	var dir monitor.CgroupDir
+	if cfg, err := config.Load(filepath.Join(moved, "config")); err == nil {
+		sys, _ := config.LoadSystem() // nil: the default places
+		dir = cgroupDir(c.Name, cfg, sys)
+	}
+	removeStaleCgroups(c.Name, dir)
+	// What a killed monitor left in the socket directory: its socket
+	// file and the host ends it recorded (removed only if still theirs).
+	_ = monitor.RemoveStaleNetwork(c.LXCPath, c.Name)
+	_ = os.Remove(monitor.SocketPath(c.LXCPath, c.Name))
+	return gone.remove()
+}
+
+// snapsDir is where lxc-snapshot keeps c's snapshots.
+func (c *Container) snapsDir() string { return filepath.Join(c.Dir(), "snaps") }
+
+// destroySnapshots destroys every snapshot of c (lxc-destroy -s).
+func (c *Container) destroySnapshots() error {
+	names, err := List(c.snapsDir())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		s, err := New(c.snapsDir(), n)
+		if err == nil {
+			err = s.Destroy(false)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ephemeralMark is left in an ephemeral container's directory by its
+// start: a stopped container with it and no monitor (its lock free) is
+// one whose monitor was killed before it could destroy it.
+const ephemeralMark = ".golxc-ephemeral-started"
+
+func (c *Container) markEphemeral() error {
+	p := filepath.Join(c.Dir(), ephemeralMark)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("mark %s ephemeral: %w", c.Name, err)
+	}
+	return f.Close()
+}
+
+// ReapEphemeral destroys c if it is an ephemeral container whose monitor
+// died without destroying it (kill -9 of the monitor): every golxc tool
+// that looks a container up calls it, so such a container is gone the
+// next time anyone asks for it. It reports whether c was removed.
+func (c *Container) ReapEphemeral() bool {
+	if _, err := os.Lstat(filepath.Join(c.Dir(), ephemeralMark)); err != nil {
+		return false
+	}
+	lock, err := c.TryLock()
+	for deadline := time.Now().Add(2 * time.Second); err == ErrLocked && time.Now().Before(deadline); {
+		// Held: by its monitor (running, or stopping, when it destroys
+		// the container itself), or for a moment yet by what a killed
+		// monitor leaves dying. Only the last is waited for.
+		if st, serr := c.State(); serr != nil || st != monitor.Stopped {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+		lock, err = c.TryLock()
+	}
+	if err != nil {
+		return false
+	}
+	defer lock.Release()
+	if _, err := os.Lstat(filepath.Join(c.Dir(), ephemeralMark)); err != nil {
+		return false
+	}
+	if err := c.notRunByLXC(); err != nil {
+		return false
+	}
+	c.waitPayloadGone(5 * time.Second)
+	return c.destroyLocked(lock) == nil
+}
+
+// waitPayloadGone waits (a while) for the processes a killed monitor
+// left to die (its init is killed with it, the rest as its pid namespace
+// goes), so that the destroy finds their cgroup stale and removes it.
+func (c *Container) waitPayloadGone(timeout time.Duration) {
+	cfg, err := config.Load(c.ConfigPath())
+	if err != nil {
+		return
+	}
+	sys, _ := config.LoadSystem()
+	dir := cgroupDir(c.Name, cfg, sys)
+	layout, err := cgroup.Detect()
+	if err != nil {
+		return
+	}
+	name := dir.Container
+	if name == "" {
+		name = "lxc.payload." + c.Name
+		if dir.Dir != "" {
+			name = dir.Dir + "/" + name
+		}
+	}
+	g := layout.Use(dir.Use).Group(name)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if procs, err := g.Procs(); err != nil || len(procs) == 0 {
+			return
+		}
+	}
+}
+
+// originOf is the container c depends on (its lxc_rdepends), or nil.
+func originOf(c *Container) *Container {
+	b, err := os.ReadFile(filepath.Join(c.Dir(), rdependsFile))
+	if err != nil {
+		return nil
+	}
+	for _, d := range parseDeps(b) {
+		if o, err := New(d.LXCPath, d.Name); err == nil && o.Defined() {
+			return o
+		}
+	}
+	return nil
+}
