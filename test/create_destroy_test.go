@@ -154,8 +154,8 @@ func TestCreateTemplateScript(t *testing.T) {
 for a in "$@"; do printf '%s\n' "$a"; done > `+argv+`
 while [ $# -gt 0 ]; do
 	case $1 in
-	--path) path=$2; shift 2 ;;
-	--rootfs) rootfs=$2; shift 2 ;;
+	--path=*) path=${1#*=}; shift ;;
+	--rootfs=*) rootfs=${1#*=}; shift ;;
 	*) shift ;;
 	esac
 done
@@ -166,12 +166,18 @@ echo "lxc.tty.max = 3" >> "$path/config"
 	l.mustRun("lxc-create", "-n", n, "-t", script, "-f", l.conf(), "--", "--flavour", "two words")
 
 	args := strings.Split(strings.TrimSuffix(readTrim(t, argv), "\n"), "\n")
+	// LXC 5.0.2's lxc-create: the three as --opt=value, first, in this
+	// order (recorded with its own lxc-create and a script like this one).
 	opt := map[string]string{}
-	for i := 0; i+1 < len(args) && strings.HasPrefix(args[i], "--") && i < 6; i += 2 {
-		opt[args[i]] = args[i+1]
+	for i, o := range []string{"--path", "--name", "--rootfs"} {
+		if i < len(args) {
+			if v, ok := strings.CutPrefix(args[i], o+"="); ok {
+				opt[o] = v
+			}
+		}
 	}
 	if opt["--name"] != n || opt["--path"] == "" || opt["--rootfs"] != opt["--path"]+"/rootfs" {
-		t.Errorf("lxc-create -t %s: template argv %q, want --path DIR --name %s --rootfs DIR/rootfs", script, args, n)
+		t.Errorf("lxc-create -t %s: template argv %q, want --path=DIR --name=%s --rootfs=DIR/rootfs first, as LXC's", script, args, n)
 	}
 	if filepath.Dir(opt["--path"]) != l.path {
 		t.Errorf("lxc-create -t %s: --path %q is not in the lxcpath %s (it must be renamed into place)", script, opt["--path"], l.path)

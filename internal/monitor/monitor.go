@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/network"
 )
@@ -753,6 +755,7 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 	if err := m.proc.Signal(sig); err != nil {
 		return err
 	}
+	m.o.Log.Infof("halting %s: sent %s to init (pid %d), kill after %v", m.o.Name, config.SignalName(unix.Signal(sig)), m.proc.Pid, t)
 	// The kernel drops a signal to a pid namespace's init that neither
 	// handles nor blocks it, as an init that is still starting may not
 	// yet: a stop right after a start would be lost. It is sent again a
@@ -762,6 +765,7 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 		m.killT = time.AfterFunc(t, func() {
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			m.o.Log.Warnf("%s did not halt within %v: killing it", m.o.Name, t)
 			_ = m.killLocked()
 		})
 	}
@@ -809,4 +813,48 @@ func (m *Monitor) resendHalt(proc *containerinit.Process, sig syscall.Signal) {
 		_ = proc.Signal(sig)
 		m.mu.Unlock()
 	}
+}
+
+// sigRTMin3 is SIGRTMIN+3 as the kernel numbers it (glibc's SIGRTMIN is
+// 34): systemd's "halt" request.
+const sigRTMin3 = syscall.Signal(37)
+
+// haltSignal is LXC's choice for a config without lxc.signal.halt: init
+// gets SIGRTMIN+3 when it blocks that signal, which is how systemd waits
+// for it (and it ignores SIGPWR), else def. The monitor is init's parent,
+// so the pid read here cannot be another process's until it is reaped.
+func (m *Monitor) haltSignal(def syscall.Signal) syscall.Signal {
+	m.mu.Lock()
+	proc := m.proc
+	m.mu.Unlock()
+	if proc == nil {
+		return def
+	}
+	blocked, err := blockedSignals(proc.Pid)
+	if err != nil {
+		m.o.Log.Warnf("read the blocked signals of %s's init: %v", m.o.Name, err)
+		return def
+	}
+	if blocked&(1<<(uint(sigRTMin3)-1)) != 0 {
+		return sigRTMin3
+	}
+	return def
+}
+
+// blockedSignals reads SigBlk of /proc/PID/status: bit N-1 is signal N.
+func blockedSignals(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("SigBlk %q in /proc/%d/status: %w", strings.TrimSpace(v), pid, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("no SigBlk in /proc/%d/status", pid)
 }
