@@ -191,6 +191,9 @@ type Monitor struct {
 	// consoleOut is closed once the current console's output is copied
 	// out, its last byte included.
 	consoleOut chan struct{}
+	// initGone is closed when the current init has exited: its console's
+	// reader stops at the next EIO (no slave open) from then on.
+	initGone chan struct{}
 	winch      chan os.Signal // SIGWINCH, while the console follows a terminal's size
 	winchOnce  sync.Once
 	// sink gets the console's output for the ring buffer and lxc-console.
@@ -279,6 +282,7 @@ func Run(o Options) (int, error) {
 		}
 		ws := m.proc.Wait()
 		m.mu.Lock()
+		close(m.initGone)
 		m.exit = ws
 		reboot := !m.stopping && ws.Signaled() && ws.Signal() == syscall.SIGHUP
 		m.proc.Close()
@@ -290,6 +294,10 @@ func Run(o Options) (int, error) {
 		}
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
+		if err := m.renewPayload(); err != nil {
+			o.Log.Errorf("restart of %s failed: %v", o.Name, err)
+			break
+		}
 	}
 	m.teardown()
 	return m.exitCode(), nil
@@ -344,19 +352,43 @@ func (m *Monitor) setupCgroups() error {
 	return m.createPayload()
 }
 
+// renewPayload gives a container that rebooted itself a new cgroup, as
+// LXC does: the old one keeps what the last boot made in it (systemd's
+// slices, which a v1 devices cgroup with children refuses "deny a" for)
+// and any process that outlived init.
+func (m *Monitor) renewPayload() error {
+	m.mu.Lock()
+	old := m.payload
+	m.payload, m.initGroup = nil, nil
+	m.mu.Unlock()
+	if old != nil {
+		if err := old.Kill(); err != nil {
+			return fmt.Errorf("kill what is left of the last boot: %w", err)
+		}
+		if err := old.Destroy(); err != nil {
+			return fmt.Errorf("remove the last boot's cgroup: %w", err)
+		}
+	}
+	return m.createPayload()
+}
+
 func (m *Monitor) createPayload() error {
 	payload, err := m.o.CgroupDir.create(m.layout, "payload", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
+	m.mu.Lock()
 	m.payload = payload
 	m.initGroup = payload
+	m.mu.Unlock()
 	if d := m.o.CgroupDir; d.Inner != "" && d.Container != "" {
 		inner, err := payload.CreateChild(d.Inner)
 		if err != nil {
 			return fmt.Errorf("create container cgroup: %w", err)
 		}
+		m.mu.Lock()
 		m.initGroup = inner
+		m.mu.Unlock()
 	}
 	if err := payload.EnableFor(m.cgroupSettings()); err != nil {
 		return err
@@ -393,6 +425,8 @@ func (m *Monitor) spawn() error {
 	}
 	m.mu.Lock()
 	m.proc = proc
+	m.initGone = make(chan struct{})
+	gone := m.initGone
 	m.started = time.Now().UnixNano()
 	if m.stopping {
 		// A stop came while this init was being made (a restart after
@@ -401,7 +435,7 @@ func (m *Monitor) spawn() error {
 	}
 	m.mu.Unlock()
 	if proc.Console != nil {
-		m.console(proc.Console)
+		m.console(proc.Console, gone)
 	}
 	m.setState(Running)
 	return nil
@@ -490,7 +524,7 @@ func (m *Monitor) networkRecord() string { return SocketPath(m.o.LXCPath, m.o.Na
 // console keeps the console's output flowing: to the terminal under -F,
 // else to the console log or nowhere. Someone must read it, or init
 // blocks once the pty's buffer is full.
-func (m *Monitor) console(master *os.File) {
+func (m *Monitor) console(master *os.File, initGone <-chan struct{}) {
 	var logf *sizedLog
 	if m.o.ConsoleLog != "" {
 		f, err := openSizedLog(m.o.ConsoleLog, m.o.Console.LogSize, m.o.Console.LogRotate)
@@ -522,8 +556,9 @@ func (m *Monitor) console(master *os.File) {
 	m.consoleOut = done
 	m.mu.Unlock()
 	go func() {
-		// Until EIO: every slave closed, the buffered output read.
-		_, _ = io.Copy(out, rd)
+		// Until EIO once init is gone: every slave closed, the
+		// buffered output read.
+		_, _ = io.Copy(out, consoleReader{f: rd, initGone: initGone})
 		rd.Close()
 		if logf != nil {
 			logf.Close()
@@ -857,4 +892,29 @@ func blockedSignals(pid int) (uint64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no SigBlk in /proc/%d/status", pid)
+}
+
+// consoleReader reads a console's pty master through the moments when no
+// slave is open while init lives: the master then reads EIO, which would
+// otherwise end the copy for good. systemd closes /dev/console once it has
+// booted, and agetty hangs it up (vhangup) before it opens it again, so the
+// console of a systemd container is unopened for a while after every
+// login. Once init has exited, EIO is the end.
+type consoleReader struct {
+	f        *os.File
+	initGone <-chan struct{}
+}
+
+func (r consoleReader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.f.Read(p)
+		if n > 0 || !errors.Is(err, syscall.EIO) {
+			return n, err
+		}
+		select {
+		case <-r.initGone:
+			return n, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
