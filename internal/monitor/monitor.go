@@ -193,9 +193,9 @@ type Monitor struct {
 	consoleOut chan struct{}
 	// initGone is closed when the current init has exited: its console's
 	// reader stops at the next EIO (no slave open) from then on.
-	initGone chan struct{}
-	winch      chan os.Signal // SIGWINCH, while the console follows a terminal's size
-	winchOnce  sync.Once
+	initGone  chan struct{}
+	winch     chan os.Signal // SIGWINCH, while the console follows a terminal's size
+	winchOnce sync.Once
 	// sink gets the console's output for the ring buffer and lxc-console.
 	sink consoleSink
 	// ttyBusy are the ttys lxc-console clients hold (0: the console), of
