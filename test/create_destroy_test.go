@@ -217,7 +217,7 @@ func TestCreateFailures(t *testing.T) {
 		stderrIn []string
 	}{
 		{"template exits 3", func(l *lab) []string {
-			s := l.writeFile("fail.sh", "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --rootfs ] && mkdir -p \"$2/bin\"; shift; done\necho template failing >&2\nexit 3\n", 0o755)
+			s := l.writeFile("fail.sh", "#!/bin/sh\nfor a in \"$@\"; do case $a in --rootfs=*) mkdir -p \"${a#--rootfs=}/bin\" ;; esac; done\necho template failing >&2\nexit 3\n", 0o755)
 			return []string{"-t", s, "-f", l.conf()}
 		}, nil},
 		{"-t none, missing rootfs", func(l *lab) []string {
@@ -321,7 +321,7 @@ func TestCreateInterrupted(t *testing.T) {
 			n := l.newContainer()
 			pidfile := filepath.Join(l.aux, "template.pid")
 			script := l.writeFile("slow.sh", `#!/bin/sh
-while [ $# -gt 0 ]; do [ "$1" = --rootfs ] && mkdir -p "$2/bin"; shift; done
+for a in "$@"; do case $a in --rootfs=*) mkdir -p "${a#--rootfs=}/bin" ;; esac; done
 echo $$ > `+pidfile+`.tmp && mv `+pidfile+`.tmp `+pidfile+`
 exec sleep 60
 `, 0o755)
