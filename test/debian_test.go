@@ -142,11 +142,12 @@ func (l *lab) consoleLogin(n string, tty int, password, wantTTY string) {
 // template (debootstrap, cached in debianCache) and runs it as a sysadmin
 // would under LXC: systemd boots to "running", a password set with
 // lxc-attach passwd logs in on lxc-console's tty 1 and on the console,
-// reboot inside starts it again, and lxc-stop halts it with SIGRTMIN+3
+// reboot inside and lxc-stop -r start it again, and lxc-stop halts it with SIGRTMIN+3
 // (systemd blocks it and the config sets no lxc.signal.halt), not by a
 // kill after the timeout; with lxc.signal.halt set, that signal is what
 // init gets, as in LXC.
 func TestDebianSystemd(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	n, out := l.createDebian()
 	dir := filepath.Join(l.path, n)
@@ -204,6 +205,12 @@ func TestDebianSystemd(t *testing.T) {
 		t.Errorf("monitor log after reboot inside:\n%s", b)
 	}
 
+	// lxc-stop -r: lxc.signal.reboot (SIGINT: systemd's ctrl-alt-del,
+	// a reboot) and the same restart.
+	l.mustRun("lxc-stop", "-n", n, "-r")
+	pid = l.waitRestarted(n, pid, 60*time.Second, "lxc-stop -r")
+	l.waitSystemRunning(n, "lxc-stop -r")
+
 	// lxc-stop with the default timeout (60 s): halted by SIGRTMIN+3,
 	// init gone by SIGINT (reboot(2) halt in a pid namespace), no kill.
 	l.mustRun("lxc-stop", "-n", n)
@@ -235,11 +242,11 @@ func TestDebianSystemd(t *testing.T) {
 // debootstrap, under a lock), and a debootstrap that fails (an unreachable
 // mirror) leaves no cache behind, only its one-line reason.
 func TestDebianTemplateCache(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	requireDebootstrap(t)
-	// Warm the cache (a no-op after the first run).
-	l.createDebian()
-
+	// On a cold cache one of the two debootstraps while the other waits
+	// for the lock; on a warm one both copy at once.
 	var wg sync.WaitGroup
 	names := []string{l.newContainer(), l.newContainer()}
 	codes := make([]int, len(names))
