@@ -870,7 +870,7 @@ func (m *Monitor) haltSignal(def syscall.Signal) syscall.Signal {
 		m.o.Log.Warnf("read the blocked signals of %s's init: %v", m.o.Name, err)
 		return def
 	}
-	if blocked&(1<<(uint(sigRTMin3)-1)) != 0 {
+	if blocks(blocked, sigRTMin3) {
 		return sigRTMin3
 	}
 	return def
@@ -878,20 +878,35 @@ func (m *Monitor) haltSignal(def syscall.Signal) syscall.Signal {
 
 // blockedSignals reads SigBlk of /proc/PID/status: bit N-1 is signal N.
 func blockedSignals(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	n, err := parseSigBlk(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+// parseSigBlk reads the SigBlk mask of a /proc/PID/status text.
+func parseSigBlk(status string) (uint64, error) {
+	for _, line := range strings.Split(status, "\n") {
 		if v, ok := strings.CutPrefix(line, "SigBlk:"); ok {
 			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 			if err != nil {
-				return 0, fmt.Errorf("SigBlk %q in /proc/%d/status: %w", strings.TrimSpace(v), pid, err)
+				return 0, fmt.Errorf("SigBlk %q: %w", strings.TrimSpace(v), err)
 			}
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("no SigBlk in /proc/%d/status", pid)
+	return 0, errors.New("no SigBlk line")
+}
+
+// blocks says whether mask (SigBlk) has sig blocked: bit N-1 is signal N.
+func blocks(mask uint64, sig syscall.Signal) bool {
+	return mask&(1<<(uint(sig)-1)) != 0
 }
 
 // consoleReader reads a console's pty master through the moments when no
