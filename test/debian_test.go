@@ -188,6 +188,14 @@ func TestDebianSystemd(t *testing.T) {
 		t.Errorf("systemd (pid %d) does not block SIGRTMIN+3: the halt below proves nothing", pid)
 	}
 
+	// A boot id of its own, new each boot, as LXC gives: systemd's
+	// journal tells boots (and containers) apart by it.
+	hostBoot := readTrim(t, "/proc/sys/kernel/random/boot_id")
+	boot := strings.TrimSpace(l.attach(n, "cat", "/proc/sys/kernel/random/boot_id"))
+	if boot == hostBoot || len(boot) != 36 {
+		t.Errorf("boot id in the container %q, the host's %q: want one of its own", boot, hostBoot)
+	}
+
 	// A password set through lxc-attach, then a login on tty 1 and on
 	// the console.
 	if out, errs, code := l.runWith(runOpts{stdin: "debian-pw\ndebian-pw\n"}, "lxc-attach", "-n", n, "--", "passwd"); code != 0 {
@@ -201,6 +209,9 @@ func TestDebianSystemd(t *testing.T) {
 	l.run("lxc-attach", "-n", n, "--", "reboot")
 	pid = l.waitRestarted(n, pid, 60*time.Second, "reboot inside")
 	l.waitSystemRunning(n, "reboot")
+	if again := strings.TrimSpace(l.attach(n, "cat", "/proc/sys/kernel/random/boot_id")); again == boot || again == hostBoot {
+		t.Errorf("boot id after reboot inside %q (before: %q, host: %q): want a new one", again, boot, hostBoot)
+	}
 	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "rebooted itself") {
 		t.Errorf("monitor log after reboot inside:\n%s", b)
 	}
