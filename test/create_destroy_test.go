@@ -152,6 +152,7 @@ func TestCreateTemplateScript(t *testing.T) {
 	argv := filepath.Join(l.aux, "argv")
 	script := l.writeFile("tmpl.sh", `#!/bin/sh
 for a in "$@"; do printf '%s\n' "$a"; done > `+argv+`
+printf '%s|%s|%s|%s|%s\n' "$LXC_NAME" "$LXC_PATH" "$LXC_ROOTFS_PATH" "$LXC_CONFIG_FILE" "$(readlink /proc/self/fd/0)" > `+argv+`.env
 while [ $# -gt 0 ]; do
 	case $1 in
 	--path=*) path=${1#*=}; shift ;;
@@ -178,6 +179,11 @@ echo "lxc.tty.max = 3" >> "$path/config"
 	}
 	if opt["--name"] != n || opt["--path"] == "" || opt["--rootfs"] != opt["--path"]+"/rootfs" {
 		t.Errorf("lxc-create -t %s: template argv %q, want --path=DIR --name=%s --rootfs=DIR/rootfs first, as LXC's", script, args, n)
+	}
+	// stdin /dev/null as LXC's; golxc's LXC_* variables name what the
+	// options name.
+	if env, want := readTrim(t, argv+".env"), strings.Join([]string{n, opt["--path"], opt["--rootfs"], opt["--path"] + "/config", "/dev/null"}, "|"); env != want {
+		t.Errorf("lxc-create -t %s: template's LXC_NAME|LXC_PATH|LXC_ROOTFS_PATH|LXC_CONFIG_FILE|stdin = %q, want %q", script, env, want)
 	}
 	if filepath.Dir(opt["--path"]) != l.path {
 		t.Errorf("lxc-create -t %s: --path %q is not in the lxcpath %s (it must be renamed into place)", script, opt["--path"], l.path)
