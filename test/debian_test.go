@@ -303,6 +303,34 @@ func TestDebianTemplateCache(t *testing.T) {
 		}
 	}
 
+	// An interrupted create ends its debootstrap too (the template's
+	// whole session) and leaves only a hidden scratch directory, which
+	// the next build removes under the lock.
+	icache := filepath.Join(l.aux, "icache")
+	in := l.newContainer()
+	cmd := exec.Command(filepath.Join(binDir(t), "lxc-create"), "-P", l.path, "-n", in, "-t", "debian", "-f", l.conf(), "--", "-r", "bookworm", "--cache", icache)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var debootstrap int
+	waitFor(60*time.Second, func() bool {
+		debootstrap = processWith("debootstrap", icache)
+		return debootstrap > 0
+	})
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
+	if debootstrap == 0 {
+		t.Errorf("no debootstrap into %s seen within 60s", icache)
+	} else if !waitFor(5*time.Second, func() bool { return !alive(debootstrap) }) {
+		t.Errorf("debootstrap (pid %d) still runs after lxc-create was interrupted", debootstrap)
+	}
+	if _, err := os.Stat(filepath.Join(icache, "bookworm-amd64")); err == nil {
+		t.Errorf("an interrupted debootstrap left a cache that looks complete")
+	}
+	if _, err := os.Lstat(filepath.Join(l.path, in)); err == nil {
+		t.Errorf("an interrupted lxc-create left the container %s", in)
+	}
+
 	for _, bad := range [][]string{{"-r", "../etc"}, {"--arch", "s390x"}, {"--cache", "relative"}, {"--bogus"}} {
 		n := l.newContainer()
 		_, stderr, code := l.run("lxc-create", append([]string{"-n", n, "-t", "debian", "-f", l.conf(), "--"}, bad...)...)
@@ -310,4 +338,21 @@ func TestDebianTemplateCache(t *testing.T) {
 			t.Errorf("lxc-create -t debian -- %s: exit %d, stderr %q; want a refusal from lxc-debian", shellJoin(bad), code, stderr)
 		}
 	}
+}
+
+// processWith returns the pid of a process whose command line has both
+// words, 0 when none.
+func processWith(a, b string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), a) && strings.Contains(string(cmdline), b) {
+			return pid
+		}
+	}
+	return 0
 }

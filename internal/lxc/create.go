@@ -344,6 +344,11 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 		return nil
 	case s := <-sigs:
 		_ = cmd.Process.Kill()
+		if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setsid {
+			// Its whole session: a debootstrap it started would go on
+			// filling (and holding the lock of) a cache being given up.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 		<-done
 		return fmt.Errorf("interrupted by %v", s)
 	}
