@@ -56,6 +56,7 @@ install: build
 	install -m 0755 bin/golxc $(DESTDIR)$(BINDIR)/golxc
 	@for t in $(TOOLS); do ln -sf golxc $(DESTDIR)$(BINDIR)/$$t; done
 	install -m 0755 templates/lxc-busybox $(DESTDIR)$(SHAREDIR)/templates/lxc-busybox
+	install -m 0755 templates/lxc-debian $(DESTDIR)$(SHAREDIR)/templates/lxc-debian
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 templates/lxc-net $(DESTDIR)$(LIBEXECDIR)/lxc-net
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' templates/lxc-net.service >$(DESTDIR)$(UNITDIR)/lxc-net.service

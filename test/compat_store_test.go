@@ -41,7 +41,7 @@ func (l *lab) slowTemplate() string {
 	l.t.Helper()
 	return l.writeFile("slow-"+newName(l.t)+".sh", `#!/bin/sh
 rootfs=
-while [ $# -gt 0 ]; do [ "$1" = --rootfs ] && rootfs=$2; shift; done
+for a in "$@"; do case $a in --rootfs=*) rootfs=${a#--rootfs=} ;; esac; done
 mkdir -p "$rootfs/bin" && echo made > "$rootfs/bin/made" && sleep 0.5
 `, 0o755)
 }

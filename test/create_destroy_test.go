@@ -152,10 +152,11 @@ func TestCreateTemplateScript(t *testing.T) {
 	argv := filepath.Join(l.aux, "argv")
 	script := l.writeFile("tmpl.sh", `#!/bin/sh
 for a in "$@"; do printf '%s\n' "$a"; done > `+argv+`
+printf '%s|%s|%s|%s|%s\n' "$LXC_NAME" "$LXC_PATH" "$LXC_ROOTFS_PATH" "$LXC_CONFIG_FILE" "$(readlink /proc/self/fd/0)" > `+argv+`.env
 while [ $# -gt 0 ]; do
 	case $1 in
-	--path) path=$2; shift 2 ;;
-	--rootfs) rootfs=$2; shift 2 ;;
+	--path=*) path=${1#*=}; shift ;;
+	--rootfs=*) rootfs=${1#*=}; shift ;;
 	*) shift ;;
 	esac
 done
@@ -166,12 +167,23 @@ echo "lxc.tty.max = 3" >> "$path/config"
 	l.mustRun("lxc-create", "-n", n, "-t", script, "-f", l.conf(), "--", "--flavour", "two words")
 
 	args := strings.Split(strings.TrimSuffix(readTrim(t, argv), "\n"), "\n")
+	// LXC 5.0.2's lxc-create: the three as --opt=value, first, in this
+	// order (recorded with its own lxc-create and a script like this one).
 	opt := map[string]string{}
-	for i := 0; i+1 < len(args) && strings.HasPrefix(args[i], "--") && i < 6; i += 2 {
-		opt[args[i]] = args[i+1]
+	for i, o := range []string{"--path", "--name", "--rootfs"} {
+		if i < len(args) {
+			if v, ok := strings.CutPrefix(args[i], o+"="); ok {
+				opt[o] = v
+			}
+		}
 	}
 	if opt["--name"] != n || opt["--path"] == "" || opt["--rootfs"] != opt["--path"]+"/rootfs" {
-		t.Errorf("lxc-create -t %s: template argv %q, want --path DIR --name %s --rootfs DIR/rootfs", script, args, n)
+		t.Errorf("lxc-create -t %s: template argv %q, want --path=DIR --name=%s --rootfs=DIR/rootfs first, as LXC's", script, args, n)
+	}
+	// stdin /dev/null as LXC's; golxc's LXC_* variables name what the
+	// options name.
+	if env, want := readTrim(t, argv+".env"), strings.Join([]string{n, opt["--path"], opt["--rootfs"], opt["--path"] + "/config", "/dev/null"}, "|"); env != want {
+		t.Errorf("lxc-create -t %s: template's LXC_NAME|LXC_PATH|LXC_ROOTFS_PATH|LXC_CONFIG_FILE|stdin = %q, want %q", script, env, want)
 	}
 	if filepath.Dir(opt["--path"]) != l.path {
 		t.Errorf("lxc-create -t %s: --path %q is not in the lxcpath %s (it must be renamed into place)", script, opt["--path"], l.path)
@@ -211,7 +223,7 @@ func TestCreateFailures(t *testing.T) {
 		stderrIn []string
 	}{
 		{"template exits 3", func(l *lab) []string {
-			s := l.writeFile("fail.sh", "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --rootfs ] && mkdir -p \"$2/bin\"; shift; done\necho template failing >&2\nexit 3\n", 0o755)
+			s := l.writeFile("fail.sh", "#!/bin/sh\nfor a in \"$@\"; do case $a in --rootfs=*) mkdir -p \"${a#--rootfs=}/bin\" ;; esac; done\necho template failing >&2\nexit 3\n", 0o755)
 			return []string{"-t", s, "-f", l.conf()}
 		}, nil},
 		{"-t none, missing rootfs", func(l *lab) []string {
@@ -315,7 +327,7 @@ func TestCreateInterrupted(t *testing.T) {
 			n := l.newContainer()
 			pidfile := filepath.Join(l.aux, "template.pid")
 			script := l.writeFile("slow.sh", `#!/bin/sh
-while [ $# -gt 0 ]; do [ "$1" = --rootfs ] && mkdir -p "$2/bin"; shift; done
+for a in "$@"; do case $a in --rootfs=*) mkdir -p "${a#--rootfs=}/bin" ;; esac; done
 echo $$ > `+pidfile+`.tmp && mv `+pidfile+`.tmp `+pidfile+`
 exec sleep 60
 `, 0o755)

@@ -602,7 +602,7 @@ func TestCrashCreateKilled(t *testing.T) {
 	n := l.newContainer()
 	pidfile := filepath.Join(l.aux, "template.pid")
 	script := l.writeFile("slow.sh", `#!/bin/sh
-while [ $# -gt 0 ]; do [ "$1" = --rootfs ] && mkdir -p "$2/bin" && echo half > "$2/bin/half"; shift; done
+for a in "$@"; do case $a in --rootfs=*) r=${a#--rootfs=}; mkdir -p "$r/bin" && echo half > "$r/bin/half" ;; esac; done
 echo $$ > `+pidfile+`.tmp && mv `+pidfile+`.tmp `+pidfile+`
 exec sleep 60
 `, 0o755)

@@ -438,20 +438,24 @@ func (c *common) path() (string, error) {
 	return sys.LXCPath, nil
 }
 
-// templateDirs are where lxc-create looks for named templates: beside the
-// build tree's binary, then the installed share directory.
+// templateDirs are where lxc-create looks for named templates: golxc's
+// own (beside the build tree's binary, then the installed share
+// directory), then LXC's, whose scripts run unchanged.
 func templateDirs() []string {
 	var dirs []string
 	if exe, err := os.Executable(); err == nil {
 		bin := filepath.Dir(exe)
 		dirs = append(dirs, filepath.Join(bin, "..", "templates"), filepath.Join(bin, "..", "share", "golxc", "templates"))
 	}
-	dirs = append(dirs, "/usr/share/golxc/templates")
+	dirs = append(dirs, "/usr/share/golxc/templates", lxcTemplateDir)
 	for i, d := range dirs {
 		dirs[i] = filepath.Clean(d)
 	}
 	return dirs
 }
+
+// lxcTemplateDir is where Debian's lxc package keeps LXC's templates.
+const lxcTemplateDir = "/usr/share/lxc/templates"
 
 // warn prints config warnings once, on stderr.
 func warn(tool string, quiet bool, warnings []string) {

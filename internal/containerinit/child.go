@@ -309,6 +309,13 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 			}
 		}
 	}
+	if spec.DevSymlinks && dir != "" {
+		// autodev: /dev is the container's own tmpfs, the place for
+		// its boot id.
+		if err := root.BootID(); err != nil {
+			return nil, err
+		}
+	}
 	if err := nullStdio(root, spec, nullFDs); err != nil {
 		return nil, err
 	}

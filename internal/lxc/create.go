@@ -339,7 +339,11 @@ func findTemplate(t string, dirs []string) (string, error) {
 // namespace of those maps, as LXC's lxc-create does through
 // lxc-usernsexec, so that what it makes belongs to the mapped ids.
 func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps) (err error) {
-	cmd := exec.Command(script, append([]string{"--path", dir, "--name", name, "--rootfs", filepath.Join(dir, "rootfs")}, args...)...)
+	// LXC 5.0.2's lxc-create passes these three as --opt=value, before
+	// the user's options, and no LXC_* variables; golxc adds LXC_NAME,
+	// LXC_PATH, LXC_ROOTFS_PATH and LXC_CONFIG_FILE (below), which a
+	// template written for its hooks may read.
+	cmd := exec.Command(script, append([]string{"--path=" + dir, "--name=" + name, "--rootfs=" + filepath.Join(dir, "rootfs")}, args...)...)
 	user := len(maps.UID) > 0 && os.Geteuid() != 0
 	if len(maps.UID) > 0 && !user {
 		// err is the named result: the take-back's failure must fail
@@ -404,6 +408,11 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 		return nil
 	case s := <-sigs:
 		_ = cmd.Process.Kill()
+		if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setsid {
+			// Its whole session: a debootstrap it started would go on
+			// filling (and holding the lock of) a cache being given up.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 		<-done
 		return fmt.Errorf("interrupted by %v", s)
 	}

@@ -57,7 +57,10 @@ func (c *Container) Stop(o StopOptions) error {
 			}
 		}
 	}
-	req := monitor.Request{Command: "stop", Signal: int(cfg.HaltSignal), TimeoutMS: o.Timeout.Milliseconds(), NoWait: o.NoWait}
+	// A config that sets no lxc.signal.halt (or sets it empty) lets the
+	// monitor choose, as LXC does: SIGRTMIN+3 for an init that blocks it.
+	_, setHalt := cfg.Written("lxc.signal.halt")
+	req := monitor.Request{Command: "stop", Signal: int(cfg.HaltSignal), DetectHalt: !setHalt, TimeoutMS: o.Timeout.Milliseconds(), NoWait: o.NoWait}
 	if o.Timeout < 0 || o.NoKill {
 		req.TimeoutMS = -1
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/cgroup"
+	"golxc/internal/config"
 	"golxc/internal/containerinit"
 	"golxc/internal/namespace"
 	"golxc/internal/network"
@@ -201,8 +203,11 @@ type Monitor struct {
 	// consoleOut is closed once the current console's output is copied
 	// out, its last byte included.
 	consoleOut chan struct{}
-	winch      chan os.Signal // SIGWINCH, while the console follows a terminal's size
-	winchOnce  sync.Once
+	// initGone is closed when the current init has exited: its console's
+	// reader stops at the next EIO (no slave open) from then on.
+	initGone  chan struct{}
+	winch     chan os.Signal // SIGWINCH, while the console follows a terminal's size
+	winchOnce sync.Once
 	// sink gets the console's output for the ring buffer and lxc-console.
 	sink consoleSink
 	// ttyBusy are the ttys lxc-console clients hold (0: the console), of
@@ -289,6 +294,7 @@ func Run(o Options) (int, error) {
 		}
 		ws := m.proc.Wait()
 		m.mu.Lock()
+		close(m.initGone)
 		m.exit = ws
 		reboot := !m.stopping && ws.Signaled() && ws.Signal() == syscall.SIGHUP
 		m.proc.Close()
@@ -302,6 +308,10 @@ func Run(o Options) (int, error) {
 		m.postStopHooks()
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
+		if err := m.renewPayload(); err != nil {
+			o.Log.Errorf("restart of %s failed: %v", o.Name, err)
+			break
+		}
 	}
 	m.stopHooks("stop")
 	m.teardown()
@@ -357,19 +367,43 @@ func (m *Monitor) setupCgroups() error {
 	return m.createPayload()
 }
 
+// renewPayload gives a container that rebooted itself a new cgroup, as
+// LXC does: the old one keeps what the last boot made in it (systemd's
+// slices, which a v1 devices cgroup with children refuses "deny a" for)
+// and any process that outlived init.
+func (m *Monitor) renewPayload() error {
+	m.mu.Lock()
+	old := m.payload
+	m.payload, m.initGroup = nil, nil
+	m.mu.Unlock()
+	if old != nil {
+		if err := old.Kill(); err != nil {
+			return fmt.Errorf("kill what is left of the last boot: %w", err)
+		}
+		if err := old.Destroy(); err != nil {
+			return fmt.Errorf("remove the last boot's cgroup: %w", err)
+		}
+	}
+	return m.createPayload()
+}
+
 func (m *Monitor) createPayload() error {
 	payload, err := m.o.CgroupDir.create(m.layout, "payload", m.o.Name)
 	if err != nil {
 		return fmt.Errorf("create container cgroup: %w", err)
 	}
+	m.mu.Lock()
 	m.payload = payload
 	m.initGroup = payload
+	m.mu.Unlock()
 	if d := m.o.CgroupDir; d.Inner != "" && d.Container != "" {
 		inner, err := payload.CreateChild(d.Inner)
 		if err != nil {
 			return fmt.Errorf("create container cgroup: %w", err)
 		}
+		m.mu.Lock()
 		m.initGroup = inner
+		m.mu.Unlock()
 	}
 	if err := payload.EnableFor(m.cgroupSettings()); err != nil {
 		return err
@@ -439,6 +473,8 @@ func (m *Monitor) spawn() error {
 	}
 	m.mu.Lock()
 	m.proc = proc
+	m.initGone = make(chan struct{})
+	gone := m.initGone
 	m.started = time.Now().UnixNano()
 	if m.stopping {
 		// A stop came while this init was being made (a restart after
@@ -447,7 +483,7 @@ func (m *Monitor) spawn() error {
 	}
 	m.mu.Unlock()
 	if proc.Console != nil {
-		m.console(proc.Console)
+		m.console(proc.Console, gone)
 	}
 	m.setState(Running)
 	return nil
@@ -541,7 +577,7 @@ func (m *Monitor) networkRecord() string { return SocketPath(m.o.LXCPath, m.o.Na
 // console keeps the console's output flowing: to the terminal under -F,
 // else to the console log or nowhere. Someone must read it, or init
 // blocks once the pty's buffer is full.
-func (m *Monitor) console(master *os.File) {
+func (m *Monitor) console(master *os.File, initGone <-chan struct{}) {
 	var logf *sizedLog
 	if m.o.ConsoleLog != "" {
 		f, err := openSizedLog(m.o.ConsoleLog, m.o.Console.LogSize, m.o.Console.LogRotate)
@@ -573,8 +609,9 @@ func (m *Monitor) console(master *os.File) {
 	m.consoleOut = done
 	m.mu.Unlock()
 	go func() {
-		// Until EIO: every slave closed, the buffered output read.
-		_, _ = io.Copy(out, rd)
+		// Until EIO once init is gone: every slave closed, the
+		// buffered output read.
+		_, _ = io.Copy(out, consoleReader{f: rd, initGone: initGone})
 		rd.Close()
 		if logf != nil {
 			logf.Close()
@@ -825,6 +862,7 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 	if err := m.proc.Signal(sig); err != nil {
 		return err
 	}
+	m.o.Log.Infof("halting %s: sent %s to init (pid %d), kill after %v", m.o.Name, config.SignalName(unix.Signal(sig)), m.proc.Pid, t)
 	// The kernel drops a signal to a pid namespace's init that neither
 	// handles nor blocks it, as an init that is still starting may not
 	// yet: a stop right after a start would be lost. It is sent again a
@@ -834,6 +872,7 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 		m.killT = time.AfterFunc(t, func() {
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			m.o.Log.Warnf("%s did not halt within %v: killing it", m.o.Name, t)
 			_ = m.killLocked()
 		})
 	}
@@ -880,5 +919,89 @@ func (m *Monitor) resendHalt(proc *containerinit.Process, sig syscall.Signal) {
 		}
 		_ = proc.Signal(sig)
 		m.mu.Unlock()
+	}
+}
+
+// sigRTMin3 is SIGRTMIN+3 as the kernel numbers it (glibc's SIGRTMIN is
+// 34): systemd's "halt" request.
+const sigRTMin3 = syscall.Signal(37)
+
+// haltSignal is LXC's choice for a config without lxc.signal.halt: init
+// gets SIGRTMIN+3 when it blocks that signal, which is how systemd waits
+// for it (and it ignores SIGPWR), else def. The monitor is init's parent,
+// so the pid read here cannot be another process's until it is reaped.
+func (m *Monitor) haltSignal(def syscall.Signal) syscall.Signal {
+	m.mu.Lock()
+	proc := m.proc
+	m.mu.Unlock()
+	if proc == nil {
+		return def
+	}
+	blocked, err := blockedSignals(proc.Pid)
+	if err != nil {
+		m.o.Log.Warnf("read the blocked signals of %s's init: %v", m.o.Name, err)
+		return def
+	}
+	if blocks(blocked, sigRTMin3) {
+		return sigRTMin3
+	}
+	return def
+}
+
+// blockedSignals reads SigBlk of /proc/PID/status: bit N-1 is signal N.
+func blockedSignals(pid int) (uint64, error) {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := parseSigBlk(string(b))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+// parseSigBlk reads the SigBlk mask of a /proc/PID/status text.
+func parseSigBlk(status string) (uint64, error) {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("SigBlk %q: %w", strings.TrimSpace(v), err)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("no SigBlk line")
+}
+
+// blocks says whether mask (SigBlk) has sig blocked: bit N-1 is signal N.
+func blocks(mask uint64, sig syscall.Signal) bool {
+	return mask&(1<<(uint(sig)-1)) != 0
+}
+
+// consoleReader reads a console's pty master through the moments when no
+// slave is open while init lives: the master then reads EIO, which would
+// otherwise end the copy for good. systemd closes /dev/console once it has
+// booted, and agetty hangs it up (vhangup) before it opens it again, so the
+// console of a systemd container is unopened for a while after every
+// login. Once init has exited, EIO is the end.
+type consoleReader struct {
+	f        *os.File
+	initGone <-chan struct{}
+}
+
+func (r consoleReader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.f.Read(p)
+		if n > 0 || !errors.Is(err, syscall.EIO) {
+			return n, err
+		}
+		select {
+		case <-r.initGone:
+			return n, err
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -47,6 +47,10 @@ type Request struct {
 	// Signal for "stop" and "reboot" (the container's halt or reboot
 	// signal); for "kill" always SIGKILL.
 	Signal int `json:"signal,omitempty"`
+	// DetectHalt for "stop": the config set no lxc.signal.halt, so, as
+	// LXC, init gets SIGRTMIN+3 instead of Signal when it blocks that
+	// signal (systemd does, and ignores SIGPWR).
+	DetectHalt bool `json:"detect_halt,omitempty"`
 	// TimeoutMS for "stop": how long init may take to halt before it is
 	// killed (-1: forever, 0: kill at once); for "reboot" and "wait": how
 	// long to wait.

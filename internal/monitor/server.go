@@ -297,6 +297,8 @@ func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) 
 		timeout := time.Duration(req.TimeoutMS) * time.Millisecond
 		if req.Command == "kill" {
 			sig, timeout = syscall.SIGKILL, 0
+		} else if req.DetectHalt {
+			sig = m.haltSignal(sig)
 		}
 		if err := m.stop(sig, timeout); err != nil {
 			return &Response{Error: err.Error(), State: m.info().State}, -1
