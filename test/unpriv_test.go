@@ -509,8 +509,10 @@ func TestUnprivContainer(t *testing.T) {
 		t.Errorf("no monitor cgroup under the delegated one: %v", err)
 	}
 	// The payload cgroup is the container's root's to manage (its
-	// systemd makes children there), and still the user's group's: the
-	// mapped root makes a child cgroup, which lxc-stop removes with it.
+	// systemd makes children there) through its group, and still the
+	// user's: the mapped root makes a nested child cgroup, which lxc-stop
+	// removes with it; a user sharing the user's primary group gets
+	// nothing.
 	for _, base := range []string{u.cgroup, u.v1cgroup} {
 		payload := filepath.Join(base, "lxc.payload."+name)
 		for _, p := range []string{payload, filepath.Join(payload, "cgroup.procs")} {
@@ -519,14 +521,23 @@ func TestUnprivContainer(t *testing.T) {
 				t.Errorf("%s: %v", p, err)
 				continue
 			}
-			if int(st.Uid) != u.subStart || int(st.Gid) != u.gid || st.Mode&0o020 == 0 {
-				t.Errorf("%s: uid %d gid %d mode %o; want the mapped root %d, the user's group %d, group-writable", p, st.Uid, st.Gid, st.Mode&0o777, u.subStart, u.gid)
+			if int(st.Uid) != u.uid || int(st.Gid) != u.subStart || st.Mode&0o020 == 0 {
+				t.Errorf("%s: uid %d gid %d mode %o; want the user %d, the mapped root's group %d, group-writable", p, st.Uid, st.Gid, st.Mode&0o777, u.uid, u.subStart)
 			}
 		}
-		mk := exec.Command("mkdir", filepath.Join(payload, "made-inside"))
-		mk.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.subStart), Gid: uint32(u.subStart)}}
+		mk := exec.Command("mkdir", "-p", filepath.Join(payload, "made-inside", "nested"))
+		mk.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.subStart), Gid: uint32(u.subStart), Groups: []uint32{}}}
 		if out, err := mk.CombinedOutput(); err != nil {
-			t.Errorf("the mapped root cannot make a child cgroup in %s: %v: %s", payload, err, out)
+			t.Errorf("the mapped root cannot make child cgroups in %s: %v: %s", payload, err, out)
+		}
+		// Another user in the user's primary group (a shared "users"
+		// group): no write.
+		other := exec.Command("mkdir", filepath.Join(payload, "other-user"))
+		other.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 4243, Gid: uint32(u.gid), Groups: []uint32{}}}
+		if out, err := other.CombinedOutput(); err == nil {
+			t.Errorf("another user of the user's group made a cgroup in %s", payload)
+		} else if !strings.Contains(string(out), "ermission denied") {
+			t.Errorf("another user of the user's group: %v: %s; want permission denied", err, out)
 		}
 	}
 	var found bool

@@ -324,6 +324,9 @@ func (g *Group) dirs() []string {
 	return ps
 }
 
+// Dirs are the group's directories, one per hierarchy.
+func (g *Group) Dirs() []string { return g.dirs() }
+
 // Name is the directory name actually used, suffix included.
 func (g *Group) Name() string { return g.name }
 
@@ -640,9 +643,9 @@ func (g *Group) DelegatedPaths() ([]string, error) {
 }
 
 // ShareWithGroup adds group write to the DelegatedPaths, before a user
-// other than root gives them to its container's root (which only their
-// owner changes): the user, through its group, still moves processes into
-// the group (lxc-attach) and removes what the container made in it.
+// other than root gives their group to its container's root: the owner,
+// the user, keeps them (lxc-attach moves processes in, the stop removes
+// the group) and the container's root writes them through the group.
 func (g *Group) ShareWithGroup() error {
 	paths, err := g.DelegatedPaths()
 	if err != nil {

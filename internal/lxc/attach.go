@@ -483,6 +483,12 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		return nil, err
 	}
 	if rep.Pid <= 0 {
+		if rep.Hop > 0 && rep.Hop != cmd.Process.Pid {
+			// The child that failed to join (a user's attach) is
+			// this process's: reaped, if it is one.
+			var si unix.Siginfo
+			_ = unix.Waitid(unix.P_PID, rep.Hop, &si, unix.WEXITED, nil)
+		}
 		return nil, rep.err()
 	}
 	// The pid comes from the helper, over a socket a process of the

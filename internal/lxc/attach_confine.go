@@ -203,10 +203,11 @@ func chownToMappedRoot(proc *namespace.Proc, f *os.File) error {
 	}
 	if os.Geteuid() != 0 {
 		// A user cannot chown: a user namespace mapping both its own
-		// ids and the container's does it, as root there (the pty's
-		// group is the container's tty group, mapped too).
+		// ids and the container's does it, as root there (all the
+		// container's ids are mapped: the pty's group is its tty group,
+		// which the chown turns into root's, as LXC's does).
 		m := namespace.IDMaps{UID: maps[0], GID: maps[1]}
-		if err := namespace.GiveToMappedRoot(m.WithCaller(namespace.CurrentCaller()), nil, []*os.File{f}, false); err != nil {
+		if err := namespace.GiveToMappedRoot(m.WithCaller(namespace.CurrentCaller()), nil, []*os.File{f}, namespace.OwnerAndGroup); err != nil {
 			return fmt.Errorf("give the pty to the container's root (%d:%d): %w", ids[0], ids[1], err)
 		}
 		return nil

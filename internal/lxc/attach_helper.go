@@ -37,8 +37,9 @@ func RunAttachHelper() int {
 		b, _ := json.Marshal(r)
 		_, _ = unix.Write(helperControlFD, b)
 	}
+	var hop int // a first child that failed, for lxc-attach to reap
 	fail := func(err error) int {
-		r := attachReport{Error: err.Error(), Code: 1}
+		r := attachReport{Error: err.Error(), Code: 1, Hop: hop}
 		var ae *AttachError
 		if errors.As(err, &ae) {
 			r.Code = ae.Code
@@ -185,7 +186,6 @@ func RunAttachHelper() int {
 	if err != nil {
 		return fail(fmt.Errorf("fork the attached process: %w", err))
 	}
-	var hop int
 	if spec.ForkAgain {
 		if hop, err = child.Hop(); err != nil {
 			return fail(fmt.Errorf("join the container's namespaces: %w", err))

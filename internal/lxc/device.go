@@ -147,6 +147,11 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 	defer unix.Close(dir)
 	base := path.Base(dst)
 	if add {
+		// A rule the v1 list has already (the config's, an earlier
+		// add's) stays whatever happens here.
+		if v1 && v1Allows(g, rule) {
+			v1 = false
+		}
 		// Allowed first: a node the container cannot open is no use,
 		// and an allow without a node is harmless.
 		if err := allow(); err != nil {
@@ -301,4 +306,19 @@ func hasDeviceProgram(g *cgroup.Group) (bool, error) {
 		return false, fmt.Errorf("device programs of %s: %w", p, err)
 	}
 	return len(q.Programs) > 0, nil
+}
+
+// v1Allows says whether a v1 devices cgroup's list has rule ("c 1:5
+// rwm") as it is, or allows every device.
+func v1Allows(g *cgroup.Group, rule string) bool {
+	b, err := g.ReadKey("devices.list")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(b, "\n") {
+		if l := strings.TrimSpace(line); l == rule || l == "a *:* rwm" {
+			return true
+		}
+	}
+	return false
 }

@@ -68,6 +68,13 @@ func (c *Container) bindDeviceNode(proc *namespace.Proc, src string, st *unix.St
 	if err != nil {
 		return err
 	}
+	// Only into a mount namespace of the container's own: one it shares
+	// with the host (lxc.namespace.keep, share) would get the mount.
+	if same, err := proc.SharesNamespace("mnt"); err != nil {
+		return fmt.Errorf("container %s's init: %w", c.Name, err)
+	} else if same {
+		return fmt.Errorf("container %s shares lxc-device's mount namespace: no node is bound into it", c.Name)
+	}
 	mntns, err := proc.OpenNamespace("mnt")
 	if err != nil {
 		return err
@@ -76,11 +83,15 @@ func (c *Container) bindDeviceNode(proc *namespace.Proc, src string, st *unix.St
 	return inMountNamespace(mntns, func() error {
 		// Made as the container's root: a filesystem of its user
 		// namespace has no inode owner for host root.
-		if err := unix.Setfsgid(int(gid)); err != nil {
-			return fmt.Errorf("setfsgid %d: %w", gid, err)
+		// setfsuid and setfsgid say nothing of a failure but the ids
+		// they leave: read back.
+		_, _ = unix.SetfsgidRetGid(int(gid))
+		if now, _ := unix.SetfsgidRetGid(-1); now != int(gid) {
+			return fmt.Errorf("setfsgid %d: still %d", gid, now)
 		}
-		if err := unix.Setfsuid(int(uid)); err != nil {
-			return fmt.Errorf("setfsuid %d: %w", uid, err)
+		_, _ = unix.SetfsuidRetUid(int(uid))
+		if now, _ := unix.SetfsuidRetUid(-1); now != int(uid) {
+			return fmt.Errorf("setfsuid %d: still %d", uid, now)
 		}
 		fd, err := unix.Openat(dir, base, unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {

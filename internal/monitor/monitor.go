@@ -164,6 +164,10 @@ type Monitor struct {
 	o       Options
 	ln      *net.UnixListener
 	payload *cgroup.Group
+	// delegated, in a user's container, are the maps of the user
+	// namespace where the payload cgroup was given to the container's
+	// root (see delegate): its removal goes through one too.
+	delegated namespace.IDMaps
 	// initGroup is where init goes: payload, or its inner sub-cgroup.
 	initGroup *cgroup.Group
 	self      *cgroup.Group
@@ -380,7 +384,7 @@ func (m *Monitor) renewPayload() error {
 		if err := old.Kill(); err != nil {
 			return fmt.Errorf("kill what is left of the last boot: %w", err)
 		}
-		if err := old.Destroy(); err != nil {
+		if err := m.destroyGroup(old); err != nil {
 			return fmt.Errorf("remove the last boot's cgroup: %w", err)
 		}
 	}
@@ -420,16 +424,22 @@ func (m *Monitor) cgroupSettings() []cgroup.Setting {
 }
 
 // delegate hands the init's cgroup to the container's root (the host ids
-// its root maps to). Root chowns it; a user other than root cannot, and
-// gives it through a user namespace that maps both its own ids and the
-// container's root, keeping its own group, with group write, on it: the
-// user's monitor and tools still move processes in and remove it.
+// its root maps to). Root chowns it. A user other than root cannot: it
+// keeps the owner and gives the group, with group write, to the
+// container's root's group (a subordinate id of the user's, nobody
+// else's), through a user namespace that maps both its own ids and the
+// container's: the container's root manages the cgroup (its systemd
+// makes sub-cgroups), the user's monitor and tools still move processes
+// in and remove it, and no other user gains anything.
 func (m *Monitor) delegate(maps namespace.IDMaps) error {
 	if os.Geteuid() == 0 {
 		uid, _ := namespace.HostID(maps.UID, 0)
 		gid, _ := namespace.HostID(maps.GID, 0)
 		return m.initGroup.Chown(int(uid), int(gid))
 	}
+	m.mu.Lock()
+	m.delegated = maps.WithCaller(namespace.CurrentCaller())
+	m.mu.Unlock()
 	if err := m.initGroup.ShareWithGroup(); err != nil {
 		return fmt.Errorf("delegate the container's cgroup: %w", err)
 	}
@@ -437,10 +447,26 @@ func (m *Monitor) delegate(maps namespace.IDMaps) error {
 	if err != nil {
 		return fmt.Errorf("delegate the container's cgroup: %w", err)
 	}
-	if err := namespace.GiveToMappedRoot(maps.WithCaller(namespace.CurrentCaller()), paths, nil, true); err != nil {
+	if err := namespace.GiveToMappedRoot(maps.WithCaller(namespace.CurrentCaller()), paths, nil, namespace.GroupOnly); err != nil {
 		return fmt.Errorf("delegate the container's cgroup: %w", err)
 	}
 	return nil
+}
+
+// destroyGroup removes a payload cgroup. In a user's container what its
+// root made below it is that root's, which the user may not remove: it
+// goes first, as root of a namespace of the user's and the container's
+// ids.
+func (m *Monitor) destroyGroup(g *cgroup.Group) error {
+	m.mu.Lock()
+	maps := m.delegated
+	m.mu.Unlock()
+	if len(maps.UID) > 0 {
+		if err := namespace.RemoveTreesMapped(maps, g.Dirs()); err != nil {
+			return fmt.Errorf("remove the cgroups the container made: %w", err)
+		}
+	}
+	return g.Destroy()
 }
 
 func (m *Monitor) spawn() error {
@@ -768,7 +794,7 @@ func (m *Monitor) teardown() {
 		if err := m.payload.Kill(); err != nil {
 			m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
 		}
-		if err := m.payload.Destroy(); err != nil {
+		if err := m.destroyGroup(m.payload); err != nil {
 			m.o.Log.Warnf("remove cgroup of %s: %v", m.o.Name, err)
 		}
 	}

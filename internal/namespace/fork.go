@@ -311,20 +311,21 @@ func (c *Child) Release() error {
 
 // Hop, for a child forked with ForkAgain, lets it join and fork the
 // grandchild, which then waits for Release; Pid becomes the grandchild's.
-// It returns the first child's pid: it has exited, a child of the same
-// parent as the grandchild, who must reap it.
+// It returns the first child's pid, also with an error: it has exited (or
+// is exiting), a child of the same parent as the grandchild, who must
+// reap it.
 func (c *Child) Hop() (int, error) {
 	if _, err := unix.Write(c.sync, []byte{0}); err != nil {
-		return 0, fmt.Errorf("release the child: %w", err)
+		return c.Pid, fmt.Errorf("release the child: %w", err)
 	}
 	step, v, err := c.readStatus()
 	switch {
 	case err != nil:
-		return 0, err
+		return c.Pid, err
 	case step == 0:
-		return 0, errors.New("the child exec'd without forking again")
+		return c.Pid, errors.New("the child exec'd without forking again")
 	case step != stepForked:
-		return 0, execError(step, v)
+		return c.Pid, execError(step, v)
 	}
 	first := c.Pid
 	c.Pid = int(v)

@@ -138,31 +138,53 @@ func StartMapped(cmd *exec.Cmd, m IDMaps, chown []string) error {
 	return nil
 }
 
-// An empty command path (no command has one) marks a GiveToMappedRoot
-// stage, which runs no command; its argv[0] says whether the group
-// changes too.
+// An empty command path (no command has one) marks a stage that runs no
+// command but does one of these to its paths, as root of its namespace
+// (argv[0] says which).
 const (
-	ownerOnly     = "owner-only"
-	ownerAndGroup = "owner-and-group"
+	opOwnerAndGroup = "owner-and-group" // chown to the namespace's root
+	opGroupOnly     = "group-only"      // chgrp to the namespace's root's group
+	opRemoveTrees   = "rmdir-trees"     // remove the directories below each
+)
+
+// Give says what GiveToMappedRoot changes.
+type Give int
+
+const (
+	OwnerAndGroup Give = iota // owner and group become the mapped root's
+	GroupOnly                 // the group becomes the mapped root's, the owner stays
 )
 
 // GiveToMappedRoot makes root of maps (which map the caller's own ids
-// too, see WithCaller) the owner of paths and files, which the caller
-// owns: the way a user other than root hands a container's root what it
-// made for it (its cgroup, a pty). keepGroup changes the owner only: the
-// caller's group keeps what the modes give it. It runs golxc's user stage
-// in a user namespace of its own and waits for it.
-func GiveToMappedRoot(m IDMaps, paths []string, files []*os.File, keepGroup bool) error {
-	marker := ownerAndGroup
-	if keepGroup {
-		marker = ownerOnly
+// too, see WithCaller) the owner and group (or the group only) of paths
+// and files, which the caller owns: the way a user other than root hands
+// a container's root what it made for it (a pty; its cgroup, shared
+// through the group). It runs golxc's user stage in a user namespace of
+// its own and waits for it.
+func GiveToMappedRoot(m IDMaps, paths []string, files []*os.File, what Give) error {
+	op := opOwnerAndGroup
+	if what == GroupOnly {
+		op = opGroupOnly
 	}
-	cmd := &exec.Cmd{Path: "", Args: []string{marker}, ExtraFiles: files}
 	for i := range files {
 		// The stage's own descriptors, from 4 on: never a path a
 		// container could have put a link on.
 		paths = append(paths, "/proc/self/fd/"+strconv.Itoa(userStageFD+1+i))
 	}
+	return runMappedOp(m, op, paths, files)
+}
+
+// RemoveTreesMapped removes the directories below each of dirs, deepest
+// first (not dirs themselves), as root of a user namespace of maps: what
+// the mapped root of a user's container made in the container's cgroups
+// (its systemd's slices), which the user may not remove itself. Files are
+// left: a cgroup directory goes with its control files.
+func RemoveTreesMapped(m IDMaps, dirs []string) error {
+	return runMappedOp(m, opRemoveTrees, dirs, nil)
+}
+
+func runMappedOp(m IDMaps, op string, paths []string, files []*os.File) error {
+	cmd := &exec.Cmd{Path: "", Args: []string{op}, ExtraFiles: files}
 	var out tail
 	cmd.Stderr = &out
 	if err := StartMapped(cmd, m, paths); err != nil {
@@ -172,7 +194,31 @@ func GiveToMappedRoot(m IDMaps, paths []string, files []*os.File, keepGroup bool
 		if msg := out.String(); msg != "" {
 			return errors.New(msg)
 		}
-		return fmt.Errorf("give %d paths to the user namespace's root: %w", len(paths), err)
+		return fmt.Errorf("%s on %d paths in a user namespace: %w", op, len(paths), err)
+	}
+	return nil
+}
+
+// removeBelow removes every directory below dir, deepest first.
+func removeBelow(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		sub := dir + "/" + e.Name()
+		if err := removeBelow(sub); err != nil {
+			return err
+		}
+		if err := unix.Rmdir(sub); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("rmdir %s: %w", sub, err)
+		}
 	}
 	return nil
 }
@@ -224,26 +270,46 @@ func userStage(args []string) (int, error) {
 	if err := BecomeRoot(0); err != nil {
 		return 126, err
 	}
-	giveOnly := rest[0] == ""
-	gid := 0
-	if giveOnly && rest[1] == ownerOnly {
-		gid = -1
+	if rest[0] == "" {
+		return 0, mappedOp(rest[1], chown)
 	}
 	for _, p := range chown {
-		change := os.Lchown
-		if giveOnly && strings.HasPrefix(p, "/proc/self/fd/") {
-			change = os.Chown // the stage's own fd: the file it is
-		}
-		if err := change(p, 0, gid); err != nil {
+		if err := os.Lchown(p, 0, 0); err != nil {
 			return 126, fmt.Errorf("give %s to the user namespace's root: %w", p, err)
 		}
-	}
-	if giveOnly {
-		return 0, nil
 	}
 	err = syscall.Exec(rest[0], rest[1:], os.Environ())
 	if errors.Is(err, syscall.ENOENT) {
 		return 127, fmt.Errorf("exec %s: %w", rest[1], err)
 	}
 	return 126, fmt.Errorf("exec %s: %w", rest[1], err)
+}
+
+// mappedOp is a stage's work when it runs no command (see runMappedOp).
+func mappedOp(op string, paths []string) error {
+	uid, gid := 0, 0
+	switch op {
+	case opRemoveTrees:
+		for _, p := range paths {
+			if err := removeBelow(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	case opGroupOnly:
+		uid = -1
+	case opOwnerAndGroup:
+	default:
+		return fmt.Errorf("user stage: unknown operation %q", op)
+	}
+	for _, p := range paths {
+		change := os.Lchown
+		if strings.HasPrefix(p, "/proc/self/fd/") {
+			change = os.Chown // the stage's own fd: the file it is
+		}
+		if err := change(p, uid, gid); err != nil {
+			return fmt.Errorf("give %s to the user namespace's root: %w", p, err)
+		}
+	}
+	return nil
 }
