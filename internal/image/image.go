@@ -458,24 +458,30 @@ func (img *Image) unpackLayer(u *Unpacker, l layer) error {
 		return fmt.Errorf("%s-compressed layers are not supported (gzip and uncompressed only)", c)
 	}
 	diff := &hashingReader{r: tarStream, h: sha256.New()}
-	if err := u.Apply(diff); err != nil {
-		return err
-	}
+	applyErr := u.Apply(diff)
 	// The tar's end-of-archive blocks and any padding after them count
-	// in both digests.
-	if _, err := io.Copy(io.Discard, diff); err != nil {
-		return fmt.Errorf("read layer: %w", err)
-	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return fmt.Errorf("read layer: %w", err)
-	}
-	if l.digest != "" {
+	// in both digests. After a failure too: a layer that does not parse
+	// because it is corrupt is reported as corrupt.
+	_, derr := io.Copy(io.Discard, diff)
+	_, berr := io.Copy(io.Discard, br)
+	if l.digest != "" && berr == nil {
 		if got := blob.digest(); got != l.digest {
 			return fmt.Errorf("digest mismatch: content is %s, the manifest says %s", got, l.digest)
 		}
 	}
-	if got := diff.digest(); got != l.diffID {
-		return fmt.Errorf("diff_id mismatch: uncompressed content is %s, the config says %s", got, l.diffID)
+	if derr == nil && berr == nil {
+		if got := diff.digest(); got != l.diffID {
+			return fmt.Errorf("diff_id mismatch: uncompressed content is %s, the config says %s", got, l.diffID)
+		}
+	}
+	if applyErr != nil {
+		return applyErr
+	}
+	if derr == nil {
+		derr = berr
+	}
+	if derr != nil {
+		return fmt.Errorf("read layer: %w", derr)
 	}
 	return nil
 }
