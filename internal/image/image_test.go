@@ -209,4 +209,3 @@ func TestParseRef(t *testing.T) {
 		}
 	}
 }
-
