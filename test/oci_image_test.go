@@ -252,7 +252,7 @@ func TestOCIImageImport(t *testing.T) {
 	img, layers := ociTestImage(t)
 	model := modelTree(layers)
 	for _, c := range []struct {
-		name, transport string
+		name, transport  string
 		index, newDocker bool
 	}{
 		{"oci", "oci", false, false},
