@@ -123,11 +123,11 @@ func (u *Unpacker) WriteFile(rel string, data []byte, mode uint32) error {
 	dir, base := splitRel(rel)
 	pfd, err := u.parentDir(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("write /%s: %w", rel, err)
 	}
 	defer unix.Close(pfd)
 	if err := removeAt(pfd, base); err != nil && !errors.Is(err, unix.ENOENT) {
-		return err
+		return fmt.Errorf("write /%s: %w", rel, err)
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
