@@ -20,12 +20,14 @@ import (
 func main() {
 	runs := flag.Int("runs", 30, "runs per measurement")
 	memN := flag.Int("containers", 20, "containers started for the memory figure")
+	ociRuns := flag.Int("oci-runs", 5, "runs of the lxc-create -t oci import")
+	ociOnly := flag.Bool("oci-only", false, "time only the lxc-create -t oci import")
 	flag.Parse()
 	bin := os.Getenv("GOLXC_BIN")
 	if bin == "" {
 		bin = "bin"
 	}
-	if err := run(bin, *runs, *memN); err != nil {
+	if err := run(bin, *runs, *memN, *ociRuns, *ociOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -74,7 +76,7 @@ func timeIt(runs int, setup func() error, steps ...func() error) (med, lo, hi ti
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
-func run(bin string, runs, memN int) error {
+func run(bin string, runs, memN, ociRuns int, ociOnly bool) error {
 	abs, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -87,6 +89,10 @@ func run(bin string, runs, memN int) error {
 	b := &bench{bin: abs, lxcpath: filepath.Join(dir, "lxc"), conf: filepath.Join(dir, "bench.conf")}
 	if err := os.WriteFile(b.conf, []byte("lxc.net.0.type = empty\n"), 0o644); err != nil {
 		return err
+	}
+	if ociOnly {
+		fmt.Printf("golxc benchmarks: medians of %d runs (min .. max)\n", ociRuns)
+		return ociImport(b, ociRuns, dir)
 	}
 	var started []string
 	defer func() {
@@ -142,6 +148,9 @@ func run(bin string, runs, memN int) error {
 		func() error { return b.must("lxc-destroy", "-n", "cd"+strconv.Itoa(n)) })
 	if err := report("lxc-create -t busybox + lxc-destroy", med, lo, hi, err); err != nil {
 		return err
+	}
+	if err := ociImport(b, ociRuns, dir); err != nil {
+		return fmt.Errorf("lxc-create -t oci: %w", err)
 	}
 	if err := memory(b, memN, &started, false); err != nil {
 		return err
