@@ -20,13 +20,13 @@ func newCreate() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "-n NAME -t TEMPLATE [-f CONFIG] [-- TEMPLATE-OPTIONS]",
 		Short: "create a container",
-		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (busybox, or an absolute path to a script taking --path --name --rootfs). -t none builds nothing: the config (-f CONFIG or the default one) must name an existing rootfs in lxc.rootfs.path. A template is required. A failed create leaves nothing behind.",
+		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (busybox; oci, built in: -- --url oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE imports a local image; or an absolute path to a script taking --path --name --rootfs). -t none builds nothing: the config (-f CONFIG or the default one) must name an existing rootfs in lxc.rootfs.path. A template is required. A failed create leaves nothing behind.",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
 	}
 	c.register(cmd, true)
 	f := cmd.Flags()
-	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox), an absolute path, or none")
+	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox, oci), an absolute path, or none")
 	f.StringVarP(&c.config, "config", "f", "", "start from this config instead of the default one")
 	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store (only dir)")
 	f.StringVar(&c.dir, "dir", "", "place the rootfs directory under DIR (not supported yet)")
