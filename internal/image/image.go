@@ -459,6 +459,9 @@ func (img *Image) unpackLayer(u *Unpacker, l layer) error {
 	}
 	diff := &hashingReader{r: tarStream, h: sha256.New()}
 	applyErr := u.Apply(diff)
+	if se := (*stopError)(nil); errors.As(applyErr, &se) {
+		return se.err
+	}
 	// The tar's end-of-archive blocks and any padding after them count
 	// in both digests. After a failure too: a layer that does not parse
 	// because it is corrupt is reported as corrupt.

@@ -29,7 +29,10 @@ type Unpacker struct {
 	// security.capability); FirstSkipped names the first.
 	Skipped      int
 	FirstSkipped string
-	mapped       bool
+	// Interrupted, when set, is asked before each entry: an error it
+	// returns stops the unpacking (the caller discards the root).
+	Interrupted func() error
+	mapped      bool
 }
 
 // NewUnpacker opens dir, which must exist, as the root to unpack into.
@@ -79,6 +82,11 @@ func (u *Unpacker) Apply(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("read layer: %w", err)
 		}
+		if u.Interrupted != nil {
+			if err := u.Interrupted(); err != nil {
+				return &stopError{err}
+			}
+		}
 		if err := u.entry(tr, hdr, st, buf); err != nil {
 			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
 		}
@@ -93,6 +101,13 @@ func (u *Unpacker) Apply(r io.Reader) error {
 	}
 	return nil
 }
+
+// stopError is Interrupted's error: the layer's remaining bytes are not
+// read for its digests.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
 
 // cleanName is a layer entry's path relative to the root, "" for the root
 // itself. A ".." component is refused outright: no image made by a

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golxc/internal/config"
 	"golxc/internal/image"
@@ -120,6 +122,19 @@ func runOCITemplate(dir, name string, args []string, maps namespace.IDMaps, warn
 		return err
 	}
 	defer u.Close()
+	// An interrupt stops the import, and the create cleans up, as for
+	// a template script.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	u.Interrupted = func() error {
+		select {
+		case s := <-sigs:
+			return fmt.Errorf("interrupted by %v", s)
+		default:
+			return nil
+		}
+	}
 	if err := img.Unpack(u); err != nil {
 		return err
 	}
