@@ -266,15 +266,21 @@ func importWithLinkedBlob(t *testing.T, l *lab, name string, layer []imagetest.E
 
 // TestAttackImageMappedSetuid: a set-uid root program in an image
 // imported for a container with lxc.idmap belongs to the container's
-// root, never to the host's.
+// root, never to the host's, and its device nodes are not made.
 func TestAttackImageMappedSetuid(t *testing.T) {
 	t.Parallel()
 	l := usernsLab(t)
 	n := l.newContainer()
 	errs, code := importImage(t, l, n, idmapLines, imagetest.Config{}, nil,
-		[]imagetest.Entry{{Name: "suid", Data: []byte("x"), Mode: 0o4755}, {Name: "dir/", Type: tar.TypeDir, Mode: 0o755}})
+		[]imagetest.Entry{{Name: "suid", Data: []byte("x"), Mode: 0o4755}, {Name: "dir/", Type: tar.TypeDir, Mode: 0o755},
+			{Name: "sda", Type: tar.TypeBlock, Mode: 0o666, Major: 8}})
 	if code != 0 {
 		t.Fatalf("lxc-create -t oci (mapped): exit %d %s", code, errs)
+	}
+	// The host's disk, as a node the container's root could open where
+	// userns.conf clears the device rules: never made.
+	if _, err := os.Lstat(filepath.Join(l.path, n, "rootfs", "sda")); !os.IsNotExist(err) {
+		t.Errorf("the image's block device node was made for a mapped container: %v", err)
 	}
 	filepath.Walk(filepath.Join(l.path, n, "rootfs"), func(p string, _ os.FileInfo, err error) error {
 		var st unix.Stat_t

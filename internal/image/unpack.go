@@ -29,6 +29,9 @@ type Unpacker struct {
 	// security.capability); FirstSkipped names the first.
 	Skipped      int
 	FirstSkipped string
+	// SkippedDevices counts the device nodes not made for a container
+	// with an id map.
+	SkippedDevices int
 	// Interrupted, when set, is asked before each entry: an error it
 	// returns stops the unpacking (the caller discards the root).
 	Interrupted func() error
@@ -299,6 +302,16 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 		}
 		return nil
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		if u.mapped && hdr.Typeflag != tar.TypeFifo {
+			// Made by host root, a node would be one that the
+			// container's root could not make (mknod is refused in
+			// a user namespace) and may open where no device cgroup
+			// rule stops it (userns.conf clears them): the image's
+			// disk node would be the host's disk.
+			delete(st.written, rel)
+			u.SkippedDevices++
+			return nil
+		}
 		kind := map[byte]uint32{tar.TypeChar: unix.S_IFCHR, tar.TypeBlock: unix.S_IFBLK, tar.TypeFifo: unix.S_IFIFO}[hdr.Typeflag]
 		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
 		if err := unix.Mknodat(pfd, base, kind|0o600, int(dev)); err != nil {

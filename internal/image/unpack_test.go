@@ -239,6 +239,8 @@ func TestApplyShiftAndCaps(t *testing.T) {
 	binary.LittleEndian.PutUint32(caps[4:], 1<<10) // cap_net_bind_service permitted
 	l := mustTar(t,
 		imagetest.Entry{Name: "f", Data: []byte("x"), Mode: 0o755, UID: 1, GID: 2, Xattrs: map[string]string{"security.capability": string(caps)}},
+		imagetest.Entry{Name: "sda", Type: tar.TypeBlock, Mode: 0o666, Major: 8},
+		imagetest.Entry{Name: "fifo", Type: tar.TypeFifo, Mode: 0o600},
 		imagetest.Entry{Name: "far", Data: []byte("x"), Mode: 0o644, UID: 70000},
 	)
 	shift := func(uid, gid int) (int, int, error) {
@@ -250,6 +252,12 @@ func TestApplyShiftAndCaps(t *testing.T) {
 	err := unpackAll(t, root, shift, l)
 	if err == nil || !strings.Contains(err.Error(), "far") {
 		t.Errorf("a uid outside the map: error %v, want one naming the entry", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "sda")); !os.IsNotExist(err) {
+		t.Errorf("block device made for a mapped root: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "fifo")); err != nil {
+		t.Errorf("fifo: %v", err)
 	}
 	st := lstat(t, filepath.Join(root, "f"))
 	if st.Uid != 100001 || st.Gid != 100002 {

@@ -138,6 +138,9 @@ func runOCITemplate(dir, name string, args []string, maps namespace.IDMaps, warn
 	if err := img.Unpack(u); err != nil {
 		return err
 	}
+	if u.SkippedDevices > 0 && warn != nil {
+		warn(fmt.Sprintf("oci template: %d device nodes not made: a container with lxc.idmap gets none from its image (its root could not make them either)", u.SkippedDevices))
+	}
 	if u.Skipped > 0 && warn != nil {
 		warn(fmt.Sprintf("oci template: %d extended attributes not kept (only user.* and security.capability are; first: %s)", u.Skipped, u.FirstSkipped))
 	}
