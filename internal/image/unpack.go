@@ -61,6 +61,10 @@ func (u *Unpacker) Close() error { return unix.Close(u.root) }
 type layerState struct {
 	written map[string]bool
 	dirs    []dirTime
+	// touched are the directories of earlier layers this layer changed,
+	// with their times before: a change below a directory is not a
+	// change of the directory the image records.
+	touched map[string][2]unix.Timespec
 }
 
 type dirTime struct {
@@ -74,7 +78,7 @@ type dirTime struct {
 // directory of what earlier layers made, as the OCI image spec's layer
 // format says.
 func (u *Unpacker) Apply(r io.Reader) error {
-	st := &layerState{written: map[string]bool{}}
+	st := &layerState{written: map[string]bool{}, touched: map[string][2]unix.Timespec{}}
 	tr := tar.NewReader(r)
 	buf := make([]byte, 1<<20)
 	for {
@@ -92,6 +96,11 @@ func (u *Unpacker) Apply(r io.Reader) error {
 		}
 		if err := u.entry(tr, hdr, st, buf); err != nil {
 			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		}
+	}
+	for rel, ts := range st.touched {
+		if err := u.restoreTimes(rel, ts); err != nil {
+			return err
 		}
 	}
 	// Deepest first: setting a directory's times does not change its
@@ -218,6 +227,7 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 		return nil
 	}
 	dir, base := splitRel(rel)
+	u.touch(dir, st)
 	if strings.HasPrefix(base, whiteoutPrefix) {
 		return u.whiteout(dir, base, st)
 	}
@@ -470,6 +480,43 @@ const (
 	// (.wh..wh.plnk, .wh..wh.aufs): internal to them, not files.
 	whiteoutMeta = ".wh..wh."
 )
+
+// touch records the times of dir, an earlier layer's directory this
+// layer is about to change, once per layer.
+func (u *Unpacker) touch(dir string, st *layerState) {
+	if dir == "." {
+		dir = ""
+	}
+	if st.written[dir] {
+		return
+	}
+	if _, ok := st.touched[dir]; ok {
+		return
+	}
+	fd, err := u.openIn(dir, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return // made by this layer, or not there: nothing to keep
+	}
+	defer unix.Close(fd)
+	var s unix.Stat_t
+	if unix.Fstat(fd, &s) == nil {
+		st.touched[dir] = [2]unix.Timespec{s.Atim, s.Mtim}
+	}
+}
+
+// restoreTimes puts back the times touch recorded, on the directory found
+// at rel now, if it is still a directory.
+func (u *Unpacker) restoreTimes(rel string, ts [2]unix.Timespec) error {
+	fd, err := u.openIn(rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return nil // removed or replaced by the layer
+	}
+	defer unix.Close(fd)
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), ts[:], 0); err != nil {
+		return fmt.Errorf("set times of /%s: %w", rel, err)
+	}
+	return nil
+}
 
 // whiteout applies a whiteout entry found in dir: never written itself.
 func (u *Unpacker) whiteout(dir, base string, st *layerState) error {

@@ -139,6 +139,13 @@ func TestApplyLayers(t *testing.T) {
 	if s := lstat(t, filepath.Join(root, "keep")); s.Mtim.Sec != mt.Unix() {
 		t.Errorf("keep: mtime %d, want %d (the directory's, set after its file was written)", s.Mtim.Sec, mt.Unix())
 	}
+	// Changed below by layer 2 (a whiteout, an opaque marker and a new
+	// file, a new file): still layer 1's times.
+	for _, d := range []string{"etc", "opq", "deep/a/b"} {
+		if s := lstat(t, filepath.Join(root, d)); s.Mtim.Sec != imagetest.Epoch.Unix() {
+			t.Errorf("%s: mtime %s, want layer 1's %s", d, time.Unix(s.Mtim.Sec, 0).UTC(), imagetest.Epoch)
+		}
+	}
 	if s := lstat(t, filepath.Join(root, "deep/a/b")); s.Mode&0o7777 != 0o711 {
 		t.Errorf("deep/a/b: mode %o, want 711", s.Mode&0o7777)
 	}
