@@ -36,10 +36,10 @@ type ociOptions struct {
 
 func parseOCIArgs(args []string) (ociOptions, error) {
 	var o ociOptions
+	takesValue := map[string]bool{"-u": true, "--url": true, "--username": true, "--password": true, "--mapped-uid": true, "--mapped-gid": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, value, hasValue := strings.Cut(a, "=")
-		takesValue := map[string]bool{"-u": true, "--url": true, "--username": true, "--password": true, "--mapped-uid": true, "--mapped-gid": true}
 		if takesValue[name] && !hasValue {
 			if i+1 >= len(args) {
 				return o, fmt.Errorf("oci template: %s needs a value (%s)", name, ociUsage)
