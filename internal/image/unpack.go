@@ -550,6 +550,11 @@ func (u *Unpacker) whiteout(dir, base string, st *layerState) error {
 	if name == "" || name == "." || name == ".." {
 		return fmt.Errorf("whiteout of %q: refused", name)
 	}
+	if st.written[path.Join(dir, name)] {
+		// A whiteout hides what lower layers have, never what its own
+		// layer made (the image spec's layer.md).
+		return nil
+	}
 	err = removeAt(pfd, name)
 	if errors.Is(err, unix.ENOENT) {
 		return nil

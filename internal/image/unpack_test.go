@@ -88,6 +88,8 @@ func TestApplyLayers(t *testing.T) {
 		imagetest.Entry{Name: "dev/fifo", Type: tar.TypeFifo, Mode: 0o620},
 		imagetest.Entry{Name: "replaced", Data: []byte("now a file"), Mode: 0o644},
 		imagetest.Entry{Name: "deep/a/b/f", Data: []byte("f"), Mode: 0o644},
+		imagetest.Entry{Name: "same", Data: []byte("same layer"), Mode: 0o644},
+		imagetest.Entry{Name: ".wh.same"},
 	)
 	u, err := NewUnpacker(root, nil)
 	if err != nil {
@@ -103,6 +105,9 @@ func TestApplyLayers(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(root, gone)); !os.IsNotExist(err) {
 			t.Errorf("%s after its whiteout: %v, want it gone", gone, err)
 		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "same")); err != nil || string(b) != "same layer" {
+		t.Errorf("same (whited out by its own layer, which the spec says hides only lower layers): %q %v", b, err)
 	}
 	if b, err := os.ReadFile(filepath.Join(root, "opq/new")); err != nil || string(b) != "new" {
 		t.Errorf("opq/new (same layer as the opaque marker): %q %v", b, err)
