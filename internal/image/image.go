@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // Media types of the OCI image spec and their Docker schema 2 twins.
@@ -458,21 +459,45 @@ func (img *Image) unpackLayer(u *Unpacker, l layer) error {
 		return fmt.Errorf("%s-compressed layers are not supported (gzip and uncompressed only)", c)
 	}
 	diff := &hashingReader{r: tarStream, h: sha256.New()}
-	applyErr := u.Apply(diff)
+	// Reading, decompressing and hashing run beside the writing of the
+	// files, so that a layer keeps two cores busy. The tar's
+	// end-of-archive blocks and any padding after them count in both
+	// digests, so the stream is read to its end, after a failure to
+	// apply it too: a layer that does not parse because it is corrupt is
+	// reported as corrupt.
+	pr, pw := io.Pipe()
+	var stopped atomic.Bool
+	read := make(chan [2]error, 1)
+	go func() {
+		_, derr := io.CopyBuffer(pw, diff, make([]byte, 256<<10))
+		var berr error
+		if !stopped.Load() {
+			// The stored bytes to their end, even past a
+			// decompression error, for the blob's digest.
+			_, berr = io.Copy(io.Discard, br)
+		}
+		if derr == nil {
+			derr = berr
+		}
+		pw.CloseWithError(derr)
+		read <- [2]error{derr, berr}
+	}()
+	applyErr := u.Apply(pr)
 	if se := (*stopError)(nil); errors.As(applyErr, &se) {
+		stopped.Store(true)
+		pr.CloseWithError(se.err)
+		<-read
 		return se.err
 	}
-	// The tar's end-of-archive blocks and any padding after them count
-	// in both digests. After a failure too: a layer that does not parse
-	// because it is corrupt is reported as corrupt.
-	_, derr := io.Copy(io.Discard, diff)
-	_, berr := io.Copy(io.Discard, br)
-	if l.digest != "" && berr == nil {
+	_, _ = io.Copy(io.Discard, pr)
+	errs := <-read
+	readErr, blobErr := errs[0], errs[1]
+	if l.digest != "" && blobErr == nil {
 		if got := blob.digest(); got != l.digest {
 			return fmt.Errorf("digest mismatch: content is %s, the manifest says %s", got, l.digest)
 		}
 	}
-	if derr == nil && berr == nil {
+	if readErr == nil {
 		if got := diff.digest(); got != l.diffID {
 			return fmt.Errorf("diff_id mismatch: uncompressed content is %s, the config says %s", got, l.diffID)
 		}
@@ -480,11 +505,8 @@ func (img *Image) unpackLayer(u *Unpacker, l layer) error {
 	if applyErr != nil {
 		return applyErr
 	}
-	if derr == nil {
-		derr = berr
-	}
-	if derr != nil {
-		return fmt.Errorf("read layer: %w", derr)
+	if readErr != nil {
+		return fmt.Errorf("read layer: %w", readErr)
 	}
 	return nil
 }

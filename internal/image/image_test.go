@@ -133,6 +133,7 @@ func TestOpenRefused(t *testing.T) {
 		return f
 	}
 	corruptLayer := flip(layout(), img.LayerBlob(1))
+	corruptGzip := flip(layout(), img.LayerBlob(0))
 	var manifest struct {
 		Config struct{ Digest string } `json:"config"`
 	}
@@ -164,6 +165,7 @@ func TestOpenRefused(t *testing.T) {
 		name, ref, want string
 	}{
 		{"layer digest", write(t, "oci", corruptLayer, "v1"), "digest mismatch"},
+		{"gzip layer digest", write(t, "oci", corruptGzip, "v1"), "digest mismatch"},
 		{"layer digest in archive", write(t, "oci-archive", corruptLayer, "v1"), "digest mismatch"},
 		{"config digest", write(t, "oci", corruptConfig, "v1"), "digest mismatch"},
 		{"digest path", write(t, "oci", traversal, ""), "not sha256:<64 hex digits>"},
