@@ -22,6 +22,8 @@ func main() {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	runs := fs.Int("runs", 30, "runs per measurement")
 	memN := fs.Int("containers", 50, "containers started for the memory and lxc-ls -f figures")
+	ociRuns := fs.Int("oci-runs", 5, "runs of the lxc-create -t oci import")
+	ociOnly := fs.Bool("oci-only", false, "time only the lxc-create -t oci import")
 	vsLXC := choice("auto")
 	fs.Var(&vsLXC, "vs-lxc", "run LXC's tools beside golxc's: yes (the bare flag), no, or auto (when "+lxcBin+"/lxc-start exists)")
 	_ = fs.Parse(os.Args[1:])
@@ -30,7 +32,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	if err := suite(sets, *runs, *memN); err != nil {
+	if *ociOnly {
+		sets = sets[:1]
+	}
+	if err := suite(sets, *runs, *memN, *ociRuns, *ociOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

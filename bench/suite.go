@@ -14,12 +14,19 @@ type measure struct {
 	step   func(t *toolset, run int) error
 }
 
-func suite(sets []*toolset, runs, memN int) error {
+func suite(sets []*toolset, runs, memN, ociRuns int, ociOnly bool) error {
 	dir, err := os.MkdirTemp("", "golxc-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if ociOnly {
+		if err := sets[0].open(dir); err != nil {
+			return err
+		}
+		defer sets[0].close()
+		return ociImport(sets[0], ociRuns, dir)
+	}
 	for _, t := range sets {
 		if err := t.open(dir); err != nil {
 			return err
@@ -69,6 +76,9 @@ func suite(sets []*toolset, runs, memN int) error {
 			return fmt.Errorf("%s: %w", m.what, err)
 		}
 		report(m.what, m.target, res)
+	}
+	if err := ociImport(sets[0], ociRuns, dir); err != nil {
+		return fmt.Errorf("lxc-create -t oci: %w", err)
 	}
 	if err := autostartAll(sets, min(runs, 5), memN); err != nil {
 		return err

@@ -21,13 +21,13 @@ func newCreate() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "-n NAME -t TEMPLATE [-f CONFIG] [-- TEMPLATE-OPTIONS]",
 		Short: "create a container",
-		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (a name: golxc's busybox or debian, else one of LXC's in /usr/share/lxc/templates; or an absolute path to a script taking --path= --name= --rootfs=). -t none builds nothing: the config (-f CONFIG or the default one) must name an existing rootfs in lxc.rootfs.path. A template is required. A failed create leaves nothing behind.",
+		Long:  "Create container NAME: its config (the default config, or -f CONFIG instead) and, with -t, a rootfs built by the template (oci, built in: -- --url oci:DIR[:TAG] | oci-archive:FILE[:TAG] | docker-archive:FILE imports a local image; a name: golxc's busybox or debian, else one of LXC's in /usr/share/lxc/templates; or an absolute path to a script taking --path= --name= --rootfs=). -t none builds nothing: the config (-f CONFIG or the default one) must name an existing rootfs in lxc.rootfs.path. A template is required. A failed create leaves nothing behind.",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
 	}
 	c.register(cmd, true)
 	f := cmd.Flags()
-	f.StringVarP(&c.template, "template", "t", "", "template: a name (busybox, debian, or LXC's), an absolute path, or none")
+	f.StringVarP(&c.template, "template", "t", "", "template: oci (built in), a name (busybox, debian, or LXC's), an absolute path, or none")
 	f.StringVarP(&c.config, "config", "f", "", "start from this config instead of the default one")
 	f.StringVarP(&c.bdev, "bdev", "B", "dir", "backing store: dir, btrfs, loop or best")
 	f.StringVar(&c.fstype, "fstype", "ext4", "-B loop: the image's filesystem (ext4, xfs, btrfs)")

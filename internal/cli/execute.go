@@ -19,9 +19,9 @@ type executeCmd struct {
 func newExecute() *cobra.Command {
 	e := &executeCmd{}
 	cmd := &cobra.Command{
-		Use:   "-n NAME [-f CONFIG] [-s KEY=VAL]... -- COMMAND",
+		Use:   "-n NAME [-f CONFIG] [-s KEY=VAL]... [-- COMMAND]",
 		Short: "run an application container",
-		Long:  "Run COMMAND as an application container NAME: its PID 1 is golxc's own small init, which reaps zombies, forwards signals and exits with the command's status. stdin, stdout and stderr pass through, but a terminal never enters the container: the command gets a pty of its own in their place, as its controlling terminal, which this terminal drives. Without lxc.rootfs.path the container shares the host's root filesystem.",
+		Long:  "Run COMMAND (by default the config's lxc.execute.cmd) as an application container NAME: its PID 1 is golxc's own small init, which reaps zombies, forwards signals and exits with the command's status. stdin, stdout and stderr pass through, but a terminal never enters the container: the command gets a pty of its own in their place, as its controlling terminal, which this terminal drives. Without lxc.rootfs.path the container shares the host's root filesystem.",
 		Args:  cobra.ArbitraryArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return e.run(cmd, args) },
 	}
@@ -40,9 +40,6 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(command) == 0 {
-		return e.fail(errors.New("no command given (lxc-execute -n NAME -- COMMAND)"))
-	}
 	ct, err := e.container(args)
 	if err != nil {
 		return err
@@ -57,6 +54,14 @@ func (e *executeCmd) run(cmd *cobra.Command, args []string) error {
 	cfg, err := ct.LoadConfig(e.rcfile, defines)
 	if err != nil {
 		return e.fail(err)
+	}
+	if len(command) == 0 {
+		// As LXC's: the config's lxc.execute.cmd (an OCI image's
+		// entrypoint and command, from the oci template) by default.
+		command = cfg.ExecuteCmd
+	}
+	if len(command) == 0 {
+		return e.fail(errors.New("no command given (lxc-execute -n NAME -- COMMAND) and no lxc.execute.cmd in the config"))
 	}
 	warn("lxc-execute", e.quiet, append(append(cfg.Warnings, lxc.StartWarnings(cfg)...), lxc.HostRootWarnings(cfg, command)...))
 	code, err := ct.Start(cfg, lxc.StartOptions{Execute: true, Daemon: e.daemon, RCFile: e.rcfile, Command: command, LogFile: e.logfile, LogLevel: e.logLevel(cmd)})

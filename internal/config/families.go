@@ -307,12 +307,7 @@ func (f wordsField) set(c *Config, _, value string) error {
 // get quotes the words back, so that setting the result gives the same
 // command.
 func (f wordsField) get(c *Config, _ string) (string, error) {
-	words := *f.ptr(c)
-	q := make([]string, len(words))
-	for i, w := range words {
-		q[i] = quoteWord(w)
-	}
-	return strings.Join(q, " "), nil
+	return QuoteWords(*f.ptr(c)), nil
 }
 
 func (f wordsField) clear(c *Config, _ string) error {
@@ -369,6 +364,16 @@ func splitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// QuoteWords joins words into a command value (lxc.init.cmd,
+// lxc.execute.cmd) that splits back into the same words.
+func QuoteWords(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = quoteWord(w)
+	}
+	return strings.Join(q, " ")
 }
 
 // quoteWord quotes w for splitWords, leaving plain words plain so the common

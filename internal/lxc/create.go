@@ -68,7 +68,7 @@ const creatingInfix = ".creating-"
 
 // CreateOptions say how to create a container.
 type CreateOptions struct {
-	Template     string       // "busybox", an absolute script path, or "none"
+	Template     string       // "busybox", "oci" (built in), an absolute script path, or "none"
 	TemplateArgs []string     // after "--"
 	ConfigFile   string       // -f: replaces the default config
 	TemplateDirs []string     // where named templates are looked up
@@ -191,7 +191,11 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		return fmt.Errorf("write config: %w", err)
 	}
 	if script != "" {
-		if err := runTemplate(script, tmp, c.Name, o.TemplateArgs, maps); err != nil {
+		run := func() error { return runTemplate(script, tmp, c.Name, o.TemplateArgs, maps) }
+		if script == builtinOCI {
+			run = func() error { return runOCITemplate(tmp, c.Name, o.TemplateArgs, maps, o.Warn) }
+		}
+		if err := run(); err != nil {
 			return err
 		}
 		// The rootfs is still the directory made for it: a template run
@@ -312,6 +316,8 @@ func findTemplate(t string, dirs []string) (string, error) {
 		return "", nil
 	case t == "":
 		return "", ErrNoTemplate
+	case t == "oci":
+		return builtinOCI, nil
 	case strings.HasPrefix(t, "/"):
 		st, err := os.Stat(t)
 		if err != nil {
