@@ -819,7 +819,8 @@ func lockDirExtra(lxcpath string, names ...string) []string {
 	ents, _ := os.ReadDir(filepath.Join(lockRoot, lxcpath))
 	var extra []string
 	for _, e := range ents {
-		if !slices.Contains(names, e.Name()) {
+		// A container's lock file is ".NAME", as LXC names it.
+		if !slices.Contains(names, strings.TrimPrefix(e.Name(), ".")) {
 			extra = append(extra, e.Name())
 		}
 	}
