@@ -30,6 +30,17 @@ import (
 // Version is golxc's version, set at build time with -ldflags -X.
 var Version = "0.1.0-dev"
 
+// LXCVersion is the LXC release whose behaviour golxc implements: the
+// first line of every tool's --version, where scripts that choose a config
+// dialect read LXC's version (they take the first line or word).
+const LXCVersion = "5.0.2"
+
+// printVersion prints what --version prints: LXC's version alone on the
+// first line, as LXC's tools print it, and golxc's own on the second.
+func printVersion() {
+	fmt.Printf("%s\ngolxc %s\n", LXCVersion, Version)
+}
+
 // tools maps each tool name to the constructor of its command. Only the
 // tool that runs gets built: every invocation pays for one command.
 var tools = map[string]func() *cobra.Command{
@@ -139,7 +150,7 @@ func Main(args []string) int {
 			return 0
 		}
 		if rest[0] == "--version" {
-			fmt.Println(Version)
+			printVersion()
 			return 0
 		}
 		if rest[0] == "--list-tools" {
@@ -164,15 +175,11 @@ func Main(args []string) int {
 			break
 		}
 		if a == "--version" {
-			fmt.Println(Version)
+			printVersion()
 			return 0
 		}
 	}
-	cmd := tools[name]()
-	cmd.Use = name + " " + cmd.Use
-	cmd.SilenceErrors = true
-	cmd.SilenceUsage = true
-	addHelpAliases(cmd, name)
+	cmd := Command(name)
 	cmd.SetArgs(attachOptionalValues(cmd.Flags(), rest))
 	err := cmd.Execute()
 	if err == nil {
@@ -180,14 +187,55 @@ func Main(args []string) int {
 	}
 	var ex *exitError
 	if errors.As(err, &ex) {
-		if ex.err != nil && !ex.quiet {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, ex.err)
+		if ex.err != nil {
+			logFailure(cmd, name, ex.err)
+			if !ex.quiet {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", name, ex.err)
+			}
 		}
 		return ex.code
 	}
-	// Flag errors and the like: cobra's own.
-	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	logFailure(cmd, name, err)
+	// Flag and argument errors, cobra's own: the message and the usage
+	// line, exit 1, as LXC's getopt does (which prints the whole help).
+	fmt.Fprintf(os.Stderr, "%s: %v\nUsage: %s\n", name, err, cmd.UseLine())
 	return 1
+}
+
+// logFailure appends the error a tool exits with to its -o log, as LXC's
+// tools log what they print (-q silences only stderr).
+func logFailure(cmd *cobra.Command, tool string, failure error) {
+	f := cmd.Flags()
+	file, _ := f.GetString("logfile")
+	if file == "" {
+		return
+	}
+	level, _ := f.GetString("logpriority")
+	name, _ := f.GetString("name")
+	log, closeLog, err := lxc.OpenLog(tool, name, file, level)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", tool, err)
+		return
+	}
+	defer closeLog()
+	log.Error(failure)
+}
+
+// Command builds tool name's command as Main runs it, nil for a name that
+// is not a tool. The man page and completion generators (tools/mangen)
+// read the same tree, so the docs describe what runs.
+func Command(name string) *cobra.Command {
+	newCmd, ok := tools[name]
+	if !ok {
+		return nil
+	}
+	cmd := newCmd()
+	cmd.Use = name + " " + cmd.Use
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	addHelpAliases(cmd, name)
+	addCompletions(cmd, name)
+	return cmd
 }
 
 // fdIs reports whether fd is open and of the file type mode (S_IFIFO ...).
