@@ -1,18 +1,36 @@
-# golxc: one multi-call binary, lxc-* tool links, templates.
+# golxc: one multi-call binary, lxc-* tool links, templates, man pages,
+# completions, units; or a .deb of them.
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
 SHAREDIR := $(PREFIX)/share/golxc
 LIBEXECDIR := $(PREFIX)/libexec/golxc
 UNITDIR := $(PREFIX)/lib/systemd/system
+MANDIR := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR := $(PREFIX)/share/fish/vendor_completions.d
+SYSCONFDIR ?= /etc
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSION)"
+MODULE := $(shell $(GO) list -m)
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X $(MODULE)/internal/cli.Version=$(VERSION)"
+# The oldest Go that builds golxc and passes its unit tests: go.mod's go
+# directive; make gocheck proves it with that very toolchain.
+GO_MIN := $(shell sed -n 's/^go //p' go.mod)
 # The tool names come from the binary itself (golxc --list-tools): one list,
 # read by the shell once the binary exists.
 TOOLS = $$(bin/golxc --list-tools)
+# What packaging/install.sh needs to know.
+INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINDIR="$(BINDIR)" SHAREDIR="$(SHAREDIR)" \
+	LIBEXECDIR="$(LIBEXECDIR)" UNITDIR="$(UNITDIR)" MANDIR="$(MANDIR)" BASHCOMPDIR="$(BASHCOMPDIR)" \
+	ZSHCOMPDIR="$(ZSHCOMPDIR)" FISHCOMPDIR="$(FISHCOMPDIR)" SYSCONFDIR="$(SYSCONFDIR)" BUILD=build
+DEB_ARCH = $$(dpkg --print-architecture)
+# A Debian version must start with a digit: a tag v1.2.3 gives 1.2.3, an
+# untagged tree 0~gitHASH.
+DEB_VERSION = $$(echo "$(VERSION)" | sed -e 's/^v\([0-9]\)/\1/' -e '/^[0-9][0-9]*\./!s/^/0~git/' -e 's/-/+/g')
 
-.PHONY: all build test unit integration soak bench install uninstall clean demo vet
+.PHONY: all build test unit integration soak bench install uninstall clean demo vet docs split deb gocheck
 
 all: build
 
@@ -43,21 +61,45 @@ bench: build
 demo: build
 	./demo.sh
 
-install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates
-	install -m 0755 bin/golxc $(DESTDIR)$(BINDIR)/golxc
-	@for t in $(TOOLS); do ln -sf golxc $(DESTDIR)$(BINDIR)/$$t; done
-	install -m 0755 templates/lxc-busybox $(DESTDIR)$(SHAREDIR)/templates/lxc-busybox
-	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
-	install -m 0755 templates/lxc-net $(DESTDIR)$(LIBEXECDIR)/lxc-net
-	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' templates/lxc-net.service >$(DESTDIR)$(UNITDIR)/lxc-net.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/lxc-net.service
+# Man pages and completion scripts, generated from the tools' cobra tree
+# and the config key tables by a program of its own (the binary does not
+# carry the generators).
+docs:
+	$(GO) run -ldflags "-X $(MODULE)/internal/cli.Version=$(VERSION)" ./internal/tools/mangen -out build
 
-uninstall: build
-	rm -f $(DESTDIR)$(BINDIR)/golxc
-	@for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
-	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBEXECDIR)
-	rm -f $(DESTDIR)$(UNITDIR)/lxc-net.service
+install: build docs
+	$(INSTALL_ENV) sh packaging/install.sh install
+
+uninstall:
+	$(INSTALL_ENV) sh packaging/install.sh uninstall
+
+# One binary per tool (cmd/<tool>/main.go, made by go generate ./cmd/golxc).
+split: build
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/split/ $$(for t in $(TOOLS); do echo ./cmd/$$t; done)
+
+# A Debian package of the install layout under /usr.
+deb: build docs
+	rm -rf build/deb && mkdir -p build/deb/root/DEBIAN
+	$(MAKE) --no-print-directory _deb_stage PREFIX=/usr DESTDIR=$(CURDIR)/build/deb/root
+	sed -e "s|@VERSION@|$(DEB_VERSION)|" -e "s|@ARCH@|$(DEB_ARCH)|" \
+		-e "s|@SIZE@|$$(du -sk --exclude=DEBIAN build/deb/root | cut -f1)|" \
+		-e "s|@LXCVERSION@|$$(bin/golxc --version | head -n1)|" packaging/deb/control.in >build/deb/root/DEBIAN/control
+	install -m 0755 packaging/deb/postinst build/deb/root/DEBIAN/postinst
+	sed "s|@DEFAULT_CONF_SHA256@|$$(sha256sum <packaging/default.conf | cut -d' ' -f1)|" packaging/deb/postrm >build/deb/root/DEBIAN/postrm
+	chmod 0755 build/deb/root/DEBIAN/postrm
+	cd build/deb/root && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum >DEBIAN/md5sums
+	dpkg-deb --root-owner-group -Zxz --build build/deb/root build/golxc_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+_deb_stage:
+	$(INSTALL_ENV) sh packaging/install.sh stage
+
+# Build, vet and unit-test with the oldest Go the go directive names
+# (fetched through the module proxy by GOTOOLCHAIN).
+gocheck:
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) version
+	GOTOOLCHAIN=go$(GO_MIN) CGO_ENABLED=0 $(GO) build ./...
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) vet ./...
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) test -count=1 ./internal/...
 
 clean:
-	rm -rf bin
+	rm -rf bin build

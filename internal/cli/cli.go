@@ -238,6 +238,17 @@ func Command(name string) *cobra.Command {
 	return cmd
 }
 
+// Tool is Main for a binary that is one tool (cmd/lxc-start ...): under
+// any name it runs as that tool. A monitor keeps its title (its argv is
+// the title alone) and golxc's hidden stages run as in the multi-call
+// binary.
+func Tool(name string, args []string) int {
+	if len(args) > 0 && !strings.HasPrefix(args[0], lxc.MonitorTitlePrefix) {
+		args = append([]string{name}, args[1:]...)
+	}
+	return Main(args)
+}
+
 // fdIs reports whether fd is open and of the file type mode (S_IFIFO ...).
 func fdIs(fd int, mode uint32) bool {
 	var st unix.Stat_t
