@@ -5,7 +5,8 @@
 #
 # Settings from the environment (the Makefile passes them): DESTDIR, PREFIX,
 # BINDIR, SHAREDIR, LIBEXECDIR, UNITDIR, MANDIR, BASHCOMPDIR, ZSHCOMPDIR,
-# FISHCOMPDIR, SYSCONFDIR; BUILD (where mangen wrote man/ and completions/).
+# FISHCOMPDIR, SYSCONFDIR; BUILD (where mangen wrote man/ and completions/);
+# GOLXC, the binary to install (bin/golxc).
 #
 # What goes where is decided by rules, not lists: every tool the binary
 # names (golxc --list-tools) gets a link, a man page and completions;
@@ -32,7 +33,7 @@ mode=${1:?usage: install.sh install|uninstall|stage}
 : "${BASHCOMPDIR:=$PREFIX/share/bash-completion/completions}"
 : "${ZSHCOMPDIR:=$PREFIX/share/zsh/vendor-completions}"
 : "${FISHCOMPDIR:=$PREFIX/share/fish/vendor_completions.d}"
-: "${SYSCONFDIR:=/etc}"
+: "${SYSCONFDIR:=/etc}" "${GOLXC:=bin/golxc}"
 
 manifest=$DESTDIR$SHAREDIR/install-manifest
 log=
@@ -85,13 +86,13 @@ unit() {
 }
 
 do_install() {
-	[ -x bin/golxc ] || die "bin/golxc is not built: run make"
-	tools=$(bin/golxc --list-tools)
+	[ -x "$GOLXC" ] || die "$GOLXC is not built: run make"
+	tools=$("$GOLXC" --list-tools)
 	[ -n "$tools" ] || die "bin/golxc --list-tools names no tool"
 	for t in $tools; do
 		[ -f "$BUILD/man/man1/$t.1" ] || die "$BUILD/man/man1/$t.1 is missing: run make docs"
 	done
-	put bin/golxc "$BINDIR/golxc" 0755
+	put "$GOLXC" "$BINDIR/golxc" 0755
 	for t in $tools; do
 		fresh "$BINDIR/$t"
 		ln -s golxc "$DESTDIR$BINDIR/$t"

@@ -358,6 +358,15 @@ func addHelpAliases(cmd *cobra.Command, name string) {
 	f.BoolVar(&usage, "usage", false, "print the synopsis")
 	// Handled by Main before the tool runs; here for help and parsing.
 	f.Bool("version", false, "print the version number")
+	// A request for help or the synopsis is answered whatever the
+	// arguments: cobra checks them before RunE.
+	check := cmd.Args
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if help || usage || check == nil {
+			return nil
+		}
+		return check(c, args)
+	}
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		switch {
@@ -397,6 +406,12 @@ func (c *common) failCode(code int, err error) error {
 	return &exitError{code: code, err: err, quiet: c.quiet}
 }
 
+// The usage lines of -o and -l, which every tool shares.
+const (
+	logfileUsage     = "log to FILE, in LXC's log format"
+	logpriorityUsage = "log priority (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL)"
+)
+
 // common holds the options every tool takes (lxc(7) COMMON OPTIONS).
 type common struct {
 	name     string
@@ -413,8 +428,8 @@ func (c *common) register(cmd *cobra.Command, withName bool) {
 		f.StringVarP(&c.name, "name", "n", "", "container name")
 	}
 	f.StringVarP(&c.lxcpath, "lxcpath", "P", "", "container path (default: lxc.lxcpath of the system config, else "+lxc.DefaultLXCPath+")")
-	f.StringVarP(&c.logfile, "logfile", "o", "", "log to FILE")
-	f.StringVarP(&c.loglevel, "logpriority", "l", "ERROR", "log priority (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL)")
+	f.StringVarP(&c.logfile, "logfile", "o", "", logfileUsage)
+	f.StringVarP(&c.loglevel, "logpriority", "l", "ERROR", logpriorityUsage)
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print no error messages")
 }
 
