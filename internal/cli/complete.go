@@ -25,88 +25,98 @@ import (
 // must not hang on a wedged one (which then counts as running).
 const completeStateDeadline = 200 * time.Millisecond
 
-// namesWanted says which containers a tool's -n completes to: the ones it
-// can act on.
-func namesWanted(tool string) string {
-	switch tool {
-	case "lxc-start", "lxc-execute":
-		return "stopped"
-	case "lxc-stop", "lxc-attach", "lxc-console", "lxc-freeze", "lxc-unfreeze", "lxc-cgroup", "lxc-device":
-		return "running"
-	case "lxc-create":
-		return "none" // a new name
-	}
-	return "all"
-}
-
-// completer is one completion: what it offers (kind) and, for a fixed
-// list, the words. One method serves every flag, so the tools carry one
-// function for all their completions (the binary's size counts).
+// completer is one completion: what it offers and, for a fixed list, the
+// words. One method serves every flag and one table says which flag gets
+// what, so the tools carry little code for it (the binary's size counts).
 type completer struct {
-	kind  string // names, dirs, words, alternatives, keys, templates
-	want  string // for names: namesWanted's answer
-	sufx  string // for keys: what follows a key ("=" for -s KEY=VAL)
+	kind  completionKind
+	want  completionKind // for firstName: which names
+	sufx  string         // for keys: what follows a key ("=" for -s KEY=VAL)
 	words []string
 }
 
+type completionKind uint8
+
+const (
+	wordList     completionKind = iota
+	namesAll                    // every container of the lxcpath
+	namesRunning                // running (or frozen) ones
+	namesStopped                // stopped ones
+	firstName                   // a name as the first argument, then files
+	dirs
+	configKeyNames
+	alternatives // words ORed with '|'
+	templates
+)
+
 var logLevelNames = []string{"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"}
 
+// flagCompletions says which completion a tool's flag gets ("" for
+// every tool with that flag).
+var flagCompletions = []struct {
+	tool, flag string
+	c          completer
+}{
+	{"", "lxcpath", completer{kind: dirs}},
+	{"", "logpriority", completer{words: logLevelNames}},
+	{"lxc-start", "define", completer{kind: configKeyNames, sufx: "="}},
+	{"lxc-execute", "define", completer{kind: configKeyNames, sufx: "="}},
+	{"lxc-info", "config", completer{kind: configKeyNames}},
+	{"lxc-create", "template", completer{kind: templates}},
+	{"lxc-wait", "state", completer{kind: alternatives, words: lxc.States}},
+	{"lxc-unshare", "namespaces", completer{kind: alternatives, words: []string{"MOUNT", "PID", "UTSNAME", "IPC", "USER", "NETWORK", "CGROUP"}}},
+}
+
 // addCompletions registers the dynamic completions of tool's flags and of
-// its container name given as the first argument.
+// its container name given as the first argument: -n completes to the
+// containers the tool can act on.
 func addCompletions(cmd *cobra.Command, tool string) {
 	f := cmd.Flags()
-	register := func(flag string, k completer) {
-		if f.Lookup(flag) != nil {
-			_ = cmd.RegisterFlagCompletionFunc(flag, k.complete)
-		}
-	}
-	names := completer{kind: "names", want: namesWanted(tool)}
-	if f.Lookup("name") != nil && names.want != "none" {
-		register("name", names)
-		if cmd.ValidArgsFunction == nil {
-			names.kind = "first"
-			cmd.ValidArgsFunction = names.complete
-		}
-	}
-	register("lxcpath", completer{kind: "dirs"})
-	register("logpriority", completer{kind: "words", words: logLevelNames})
+	names := completer{kind: namesAll}
 	switch tool {
-	case "lxc-start", "lxc-execute":
-		register("define", completer{kind: "keys", sufx: "="})
-	case "lxc-info":
-		register("config", completer{kind: "keys"})
 	case "lxc-create":
-		register("template", completer{kind: "templates"})
-	case "lxc-wait":
-		register("state", completer{kind: "alternatives", words: lxc.States})
-	case "lxc-unshare":
-		register("namespaces", completer{kind: "alternatives", words: []string{"MOUNT", "PID", "UTSNAME", "IPC", "USER", "NETWORK", "CGROUP"}})
+		names.kind = wordList // a new name
+	case "lxc-start", "lxc-execute":
+		names.kind = namesStopped
+	case "lxc-stop", "lxc-attach", "lxc-console", "lxc-freeze", "lxc-unfreeze", "lxc-cgroup", "lxc-device":
+		names.kind = namesRunning
 	case "lxc-config":
-		cmd.ValidArgsFunction = completer{kind: "words", words: config.SystemKeys()}.complete
+		cmd.ValidArgsFunction = completer{words: config.SystemKeys()}.complete
+	}
+	if f.Lookup("name") != nil && names.kind != wordList {
+		_ = cmd.RegisterFlagCompletionFunc("name", names.complete)
+		if cmd.ValidArgsFunction == nil {
+			cmd.ValidArgsFunction = completer{kind: firstName, want: names.kind}.complete
+		}
+	}
+	for _, fc := range flagCompletions {
+		if (fc.tool == "" || fc.tool == tool) && f.Lookup(fc.flag) != nil {
+			_ = cmd.RegisterFlagCompletionFunc(fc.flag, fc.c.complete)
+		}
 	}
 }
 
 func (k completer) complete(c *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 	none := cobra.ShellCompDirectiveNoFileComp
 	switch k.kind {
-	case "first":
+	case firstName:
 		// The name may come first instead of -n; after it, or with -n,
 		// the arguments are a command or a key: files.
 		if len(args) > 0 || c.Flags().Changed("name") {
 			return nil, cobra.ShellCompDirectiveDefault
 		}
 		return containerNames(c, k.want), none
-	case "names":
-		return containerNames(c, k.want), none
-	case "dirs":
+	case namesAll, namesRunning, namesStopped:
+		return containerNames(c, k.kind), none
+	case dirs:
 		return nil, cobra.ShellCompDirectiveFilterDirs
-	case "templates":
+	case templates:
 		return templateNames(), none
-	case "keys":
+	case configKeyNames:
 		return configKeys(prefix, k.sufx), none | cobra.ShellCompDirectiveNoSpace
-	case "alternatives":
-		// Words ORed with '|' (lxc-wait -s 'RUNNING|FROZEN'): the last
-		// is completed, the ones before it kept.
+	case alternatives:
+		// lxc-wait -s 'RUNNING|FROZEN': the last word is completed, the
+		// ones before it kept.
 		head := prefix[:strings.LastIndexByte(prefix, '|')+1]
 		given := strings.Split(head, "|")
 		var out []string
@@ -147,9 +157,9 @@ func configKeys(prefix, suffix string) []string {
 }
 
 // containerNames lists the containers of the command's lxcpath (-P, else
-// the system config's) that want allows: "running" (frozen ones too),
-// "stopped" or "all".
-func containerNames(c *cobra.Command, want string) []string {
+// the system config's) of the kind want: namesRunning (frozen ones too),
+// namesStopped or namesAll.
+func containerNames(c *cobra.Command, want completionKind) []string {
 	path, _ := c.Flags().GetString("lxcpath")
 	if path == "" {
 		sys, err := config.LoadSystem()
@@ -162,12 +172,12 @@ func containerNames(c *cobra.Command, want string) []string {
 		}
 	}
 	all, err := lxc.List(path)
-	if err != nil || want == "all" {
+	if err != nil || want == namesAll {
 		return all
 	}
 	var out []string
 	for _, n := range all {
-		if isRunning(path, n) == (want == "running") {
+		if isRunning(path, n) == (want == namesRunning) {
 			out = append(out, n)
 		}
 	}
