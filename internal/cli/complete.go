@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"golxc/internal/config"
 	"golxc/internal/lxc"
+	"golxc/internal/lxclog"
 	"golxc/internal/monitor"
 )
 
@@ -49,8 +49,6 @@ const (
 	templates
 )
 
-var logLevelNames = []string{"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"}
-
 // flagCompletions says which completion a tool's flag gets ("" for
 // every tool with that flag).
 var flagCompletions = []struct {
@@ -58,7 +56,7 @@ var flagCompletions = []struct {
 	c          completer
 }{
 	{"", "lxcpath", completer{kind: dirs}},
-	{"", "logpriority", completer{words: logLevelNames}},
+	{"", "logpriority", completer{words: lxclog.Names()}},
 	{"lxc-start", "define", completer{kind: configKeyNames, sufx: "="}},
 	{"lxc-execute", "define", completer{kind: configKeyNames, sufx: "="}},
 	{"lxc-info", "config", completer{kind: configKeyNames}},
@@ -209,9 +207,7 @@ func templateNames() []string {
 		for _, e := range entries {
 			n, ok := strings.CutPrefix(e.Name(), "lxc-")
 			if ok && !e.IsDir() && !slices.Contains(names, n) {
-				if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && st.Mode()&0o111 != 0 {
-					names = append(names, n)
-				}
+				names = append(names, n)
 			}
 		}
 	}

@@ -40,6 +40,9 @@ const (
 
 var names = [...]string{"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"}
 
+// Names lists the levels' names, TRACE first.
+func Names() []string { return names[:] }
+
 func (p Priority) String() string {
 	if p < Trace || p > Fatal {
 		return "UNKNOWN"
@@ -51,15 +54,11 @@ func (p Priority) String() string {
 // not have: log.WithField(lxclog.PriorityField, lxclog.Notice).Info(...).
 const PriorityField = "lxc.priority"
 
-// ParsePriority takes a level name in any case, WARNING for WARN, or its
-// number.
+// ParsePriority takes a level name in any case, or its number.
 func ParsePriority(s string) (Priority, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	if n, err := strconv.Atoi(s); err == nil && n >= int(Trace) && n <= int(Fatal) {
 		return Priority(n), nil
-	}
-	if s == "WARNING" {
-		return Warn, nil
 	}
 	for i, n := range names {
 		if s == n {

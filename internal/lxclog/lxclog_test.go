@@ -15,7 +15,7 @@ func TestParsePriority(t *testing.T) {
 	}{
 		{in: "TRACE", want: Trace}, {in: "trace", want: Trace}, {in: "0", want: Trace},
 		{in: " debug ", want: Debug}, {in: "NOTICE", want: Notice}, {in: "3", want: Notice},
-		{in: "warning", want: Warn}, {in: "CRIT", want: Crit}, {in: "ALERT", want: Alert},
+		{in: "warn", want: Warn}, {in: "WARNING", bad: true}, {in: "CRIT", want: Crit}, {in: "ALERT", want: Alert},
 		{in: "8", want: Fatal}, {in: "9", bad: true}, {in: "-1", bad: true}, {in: "verbose", bad: true}, {in: "", bad: true},
 	} {
 		got, err := ParsePriority(tt.in)
