@@ -13,6 +13,7 @@ import (
 	"golxc/internal/lxc"
 	"golxc/internal/lxclog"
 	"golxc/internal/monitor"
+	"golxc/internal/namespace"
 )
 
 // Shell completion: the scripts tools/mangen generates with cobra call the
@@ -62,7 +63,19 @@ var flagCompletions = []struct {
 	{"lxc-info", "config", completer{kind: configKeyNames}},
 	{"lxc-create", "template", completer{kind: templates}},
 	{"lxc-wait", "state", completer{kind: alternatives, words: lxc.States}},
-	{"lxc-unshare", "namespaces", completer{kind: alternatives, words: []string{"MOUNT", "PID", "UTSNAME", "IPC", "USER", "NETWORK", "CGROUP"}}},
+	{"lxc-unshare", "namespaces", completer{kind: alternatives, words: namespaceNames()}},
+	{"lxc-attach", "namespaces", completer{kind: alternatives, words: namespaceNames()}},
+}
+
+// namespaceNames are the namespaces' names as -s takes them (MOUNT|PID ...).
+func namespaceNames() []string {
+	var names []string
+	for _, k := range namespace.Kinds() {
+		if k.Attach != "" {
+			names = append(names, k.Attach)
+		}
+	}
+	return names
 }
 
 // addCompletions registers the dynamic completions of tool's flags and of

@@ -93,6 +93,8 @@ func TestCompletion(t *testing.T) {
 		{args: []string{"lxc-info", "-c", "lxc.uts"}, has: "lxc.uts.name"},
 		{args: []string{"lxc-wait", "-s", "RUNNING|FR"}, has: "RUNNING|FROZEN"},
 		{args: []string{"lxc-stop", "-l", ""}, has: "NOTICE"},
+		{args: []string{"lxc-unshare", "-s", "MOUNT|U"}, has: "MOUNT|UTSNAME"},
+		{args: []string{"lxc-attach", "-s", ""}, has: "NETWORK"},
 		{args: []string{"lxc-create", "-t", ""}, has: "none"},
 	}
 	for _, tt := range tests {
