@@ -1,18 +1,31 @@
-# golxc: one multi-call binary, lxc-* tool links, templates.
+# golxc: one multi-call binary, lxc-* tool links, templates, man pages,
+# completions, units; or a .deb of them.
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(PREFIX)/bin
 SHAREDIR := $(PREFIX)/share/golxc
 LIBEXECDIR := $(PREFIX)/libexec/golxc
 UNITDIR := $(PREFIX)/lib/systemd/system
+MANDIR := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR := $(PREFIX)/share/fish/vendor_completions.d
+SYSCONFDIR ?= /etc
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X golxc/internal/cli.Version=$(VERSION)"
+MODULE := $(shell $(GO) list -m)
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X $(MODULE)/internal/cli.Version=$(VERSION)"
+# The oldest Go that builds golxc and passes its unit tests: go.mod's go
+# directive; make gocheck proves it with that very toolchain.
+GO_MIN := $(shell sed -n 's/^go //p' go.mod)
 # The tool names come from the binary itself (golxc --list-tools): one list,
 # read by the shell once the binary exists.
 TOOLS = $$(bin/golxc --list-tools)
-
-.PHONY: all build test unit integration soak bench bench-scale install uninstall clean demo vet
+# What packaging/install.sh needs to know.
+INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BINDIR="$(BINDIR)" SHAREDIR="$(SHAREDIR)" \
+	LIBEXECDIR="$(LIBEXECDIR)" UNITDIR="$(UNITDIR)" MANDIR="$(MANDIR)" BASHCOMPDIR="$(BASHCOMPDIR)" \
+	ZSHCOMPDIR="$(ZSHCOMPDIR)" FISHCOMPDIR="$(FISHCOMPDIR)" SYSCONFDIR="$(SYSCONFDIR)" BUILD=build
+.PHONY: all build test unit integration soak bench bench-scale install uninstall clean demo vet docs split deb gocheck
 
 all: build
 
@@ -51,24 +64,36 @@ bench-scale: build
 demo: build
 	./demo.sh
 
-install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/templates
-	install -m 0755 bin/golxc $(DESTDIR)$(BINDIR)/golxc
-	@for t in $(TOOLS); do ln -sf golxc $(DESTDIR)$(BINDIR)/$$t; done
-	install -m 0755 templates/lxc-busybox $(DESTDIR)$(SHAREDIR)/templates/lxc-busybox
-	install -m 0755 templates/lxc-debian $(DESTDIR)$(SHAREDIR)/templates/lxc-debian
-	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)
-	install -m 0755 templates/lxc-net $(DESTDIR)$(LIBEXECDIR)/lxc-net
-	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' templates/lxc-net.service >$(DESTDIR)$(UNITDIR)/lxc-net.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/lxc-net.service
-	sed 's|@BINDIR@|$(BINDIR)|g' templates/lxc.service >$(DESTDIR)$(UNITDIR)/lxc.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/lxc.service
+# Man pages and completion scripts, generated from the tools' cobra tree
+# and the config key tables by a program of its own (the binary does not
+# carry the generators).
+docs:
+	$(GO) run -ldflags "-X $(MODULE)/internal/cli.Version=$(VERSION)" ./internal/tools/mangen -out build
 
-uninstall: build
-	rm -f $(DESTDIR)$(BINDIR)/golxc
-	@for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
-	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(LIBEXECDIR)
-	rm -f $(DESTDIR)$(UNITDIR)/lxc-net.service $(DESTDIR)$(UNITDIR)/lxc.service
+install: build docs
+	$(INSTALL_ENV) sh packaging/install.sh install
+
+uninstall:
+	$(INSTALL_ENV) sh packaging/install.sh uninstall
+
+# One binary per tool (cmd/<tool>/main.go, made by go generate ./cmd/golxc;
+# a unit test fails when a tool has none).
+SPLITDIR ?= bin/split
+split:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(SPLITDIR)/ $$(ls -d ./cmd/lxc-*)
+
+# A Debian package of the install layout under /usr.
+deb: build docs
+	GOLXC=bin/golxc BUILD=build VERSION=$(VERSION) sh packaging/deb.sh build
+
+# Build, vet and unit-test with the oldest Go the go directive names
+# (fetched through the module proxy by GOTOOLCHAIN). make vet, with any
+# newer Go, already refuses a use of the library newer than the directive.
+gocheck:
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) version
+	GOTOOLCHAIN=go$(GO_MIN) CGO_ENABLED=0 $(GO) build ./...
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) vet ./...
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) test -count=1 ./internal/...
 
 clean:
-	rm -rf bin
+	rm -rf bin build

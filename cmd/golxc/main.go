@@ -2,6 +2,8 @@
 // named after the tool (lxc-start, lxc-info ...) or as "golxc TOOL".
 package main
 
+//go:generate go run ../../internal/tools/genmains -root ../..
+
 import (
 	"os"
 

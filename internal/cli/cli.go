@@ -30,6 +30,17 @@ import (
 // Version is golxc's version, set at build time with -ldflags -X.
 var Version = "0.1.0-dev"
 
+// LXCVersion is the LXC release whose behaviour golxc implements: the
+// first line of every tool's --version, where scripts that choose a config
+// dialect read LXC's version (they take the first line or word).
+const LXCVersion = "5.0.2"
+
+// printVersion prints what --version prints: LXC's version alone on the
+// first line, as LXC's tools print it, and golxc's own on the second.
+func printVersion() {
+	fmt.Printf("%s\ngolxc %s\n", LXCVersion, Version)
+}
+
 // tools maps each tool name to the constructor of its command. Only the
 // tool that runs gets built: every invocation pays for one command.
 var tools = map[string]func() *cobra.Command{
@@ -142,7 +153,7 @@ func Main(args []string) int {
 			return 0
 		}
 		if rest[0] == "--version" {
-			fmt.Println(Version)
+			printVersion()
 			return 0
 		}
 		if rest[0] == "--list-tools" {
@@ -167,15 +178,11 @@ func Main(args []string) int {
 			break
 		}
 		if a == "--version" {
-			fmt.Println(Version)
+			printVersion()
 			return 0
 		}
 	}
-	cmd := tools[name]()
-	cmd.Use = name + " " + cmd.Use
-	cmd.SilenceErrors = true
-	cmd.SilenceUsage = true
-	addHelpAliases(cmd, name)
+	cmd := Command(name)
 	cmd.SetArgs(attachOptionalValues(cmd.Flags(), rest))
 	err := cmd.Execute()
 	if err == nil {
@@ -183,14 +190,66 @@ func Main(args []string) int {
 	}
 	var ex *exitError
 	if errors.As(err, &ex) {
-		if ex.err != nil && !ex.quiet {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, ex.err)
+		if ex.err != nil {
+			logFailure(cmd, name, ex.err)
+			if !ex.quiet {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", name, ex.err)
+			}
 		}
 		return ex.code
 	}
-	// Flag errors and the like: cobra's own.
-	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	logFailure(cmd, name, err)
+	// Flag and argument errors, cobra's own: the message and the usage
+	// line, exit 1, as LXC's getopt does (which prints the whole help).
+	fmt.Fprintf(os.Stderr, "%s: %v\nUsage: %s\n", name, err, cmd.UseLine())
 	return 1
+}
+
+// logFailure appends the error a tool exits with to its -o log, as LXC's
+// tools log what they print (-q silences only stderr).
+func logFailure(cmd *cobra.Command, tool string, failure error) {
+	f := cmd.Flags()
+	file, _ := f.GetString("logfile")
+	if file == "" {
+		return
+	}
+	level, _ := f.GetString("logpriority")
+	name, _ := f.GetString("name")
+	log, closeLog, err := lxc.OpenLog(tool, name, file, level)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", tool, err)
+		return
+	}
+	defer closeLog()
+	log.Error(failure)
+}
+
+// Command builds tool name's command as Main runs it, nil for a name that
+// is not a tool. The man page and completion generators (tools/mangen)
+// read the same tree, so the docs describe what runs.
+func Command(name string) *cobra.Command {
+	newCmd, ok := tools[name]
+	if !ok {
+		return nil
+	}
+	cmd := newCmd()
+	cmd.Use = name + " " + cmd.Use
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	addHelpAliases(cmd, name)
+	addCompletions(cmd, name)
+	return cmd
+}
+
+// Tool is Main for a binary that is one tool (cmd/lxc-start ...): under
+// any name it runs as that tool. A monitor keeps its title (its argv is
+// the title alone) and golxc's hidden stages run as in the multi-call
+// binary.
+func Tool(name string, args []string) int {
+	if len(args) > 0 && !strings.HasPrefix(args[0], lxc.MonitorTitlePrefix) {
+		args = append([]string{name}, args[1:]...)
+	}
+	return Main(args)
 }
 
 // fdIs reports whether fd is open and of the file type mode (S_IFIFO ...).
@@ -302,6 +361,15 @@ func addHelpAliases(cmd *cobra.Command, name string) {
 	f.BoolVar(&usage, "usage", false, "print the synopsis")
 	// Handled by Main before the tool runs; here for help and parsing.
 	f.Bool("version", false, "print the version number")
+	// A request for help or the synopsis is answered whatever the
+	// arguments: cobra checks them before RunE.
+	check := cmd.Args
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if help || usage || check == nil {
+			return nil
+		}
+		return check(c, args)
+	}
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		switch {
@@ -341,6 +409,12 @@ func (c *common) failCode(code int, err error) error {
 	return &exitError{code: code, err: err, quiet: c.quiet}
 }
 
+// The usage lines of -o and -l, which every tool shares.
+const (
+	logfileUsage     = "log to FILE, in LXC's log format"
+	logpriorityUsage = "log priority (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL)"
+)
+
 // common holds the options every tool takes (lxc(7) COMMON OPTIONS).
 type common struct {
 	name     string
@@ -357,8 +431,8 @@ func (c *common) register(cmd *cobra.Command, withName bool) {
 		f.StringVarP(&c.name, "name", "n", "", "container name")
 	}
 	f.StringVarP(&c.lxcpath, "lxcpath", "P", "", "container path (default: lxc.lxcpath of the system config, else "+lxc.DefaultLXCPath+")")
-	f.StringVarP(&c.logfile, "logfile", "o", "", "log to FILE")
-	f.StringVarP(&c.loglevel, "logpriority", "l", "ERROR", "log priority (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL)")
+	f.StringVarP(&c.logfile, "logfile", "o", "", logfileUsage)
+	f.StringVarP(&c.loglevel, "logpriority", "l", "ERROR", logpriorityUsage)
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print no error messages")
 }
 

@@ -75,7 +75,7 @@ func TestMainDispatch(t *testing.T) {
 		wantNoErr bool   // stderr must be empty
 		exactOut  string // whole stdout, when set
 	}{
-		{name: "version", args: []string{"golxc", "--version"}, exactOut: Version + "\n", wantNoErr: true},
+		{name: "version", args: []string{"golxc", "--version"}, exactOut: LXCVersion + "\ngolxc " + Version + "\n", wantNoErr: true},
 		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: lxc-attach", wantNoErr: true},
 		{name: "help", args: []string{"golxc", "--help"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-h", args: []string{"/usr/local/bin/golxc", "-h"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
@@ -87,7 +87,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "tool version", args: []string{"lxc-ls", "--version"}, wantOut: Version, wantNoErr: true},
 		{name: "unknown tool", args: []string{"golxc", "lxc-frobnicate"}, wantCode: 1, wantErr: `unknown tool "lxc-frobnicate"`},
 		{name: "unknown short tool", args: []string{"golxc", "frobnicate"}, wantCode: 1, wantErr: `unknown tool "lxc-frobnicate"`},
-		{name: "unknown flag", args: []string{"lxc-info", "--no-such-flag"}, wantCode: 1, wantErr: "lxc-info: unknown flag: --no-such-flag"},
+		{name: "unknown flag", args: []string{"lxc-info", "--no-such-flag"}, wantCode: 1, wantErr: "lxc-info: unknown flag: --no-such-flag\nUsage: lxc-info -n NAME"},
 		{name: "invalid name", args: []string{"lxc-info", "-n", "../x", "-P", lxcpath}, wantCode: 1, wantErr: "lxc-info: invalid container name"},
 		{name: "invalid name via golxc", args: []string{"golxc", "lxc-info", "-n", "a/b", "-P", lxcpath}, wantCode: 1, wantErr: "invalid container name"},
 		{name: "invalid positional name", args: []string{"lxc-info", "-P", lxcpath, ".hidden"}, wantCode: 1, wantErr: "invalid container name"},
@@ -133,7 +133,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "create --dir", args: []string{"lxc-create", "-n", "c3", "-P", lxcpath, "-t", "busybox", "--dir=/srv/x"}, wantCode: 1, wantErr: "--dir is not supported yet"},
 		{name: "create -B dir with another store's option", args: []string{"lxc-create", "-n", "c1", "-P", lxcpath, "-t", "busybox", "--fstype=xfs"}, wantCode: 1, wantErr: "c1 already exists"},
 		{name: "destroy --rcfile", args: []string{"lxc-destroy", "-n", "c1", "-P", lxcpath, "--rcfile", "/x"}, wantCode: 1, wantErr: "--rcfile is not supported"},
-		{name: "bare version", args: []string{"lxc-start", "--version"}, exactOut: Version + "\n", wantNoErr: true},
+		{name: "bare version", args: []string{"lxc-start", "--version"}, exactOut: LXCVersion + "\ngolxc " + Version + "\n", wantNoErr: true},
 		{name: "execute -u -g", args: []string{"lxc-execute", "-n", "c2", "-P", lxcpath, "-u", "1000", "-g", "1000", "--", "/bin/true"}, wantCode: 1, wantErr: "c2 doesn't exist"},
 		{name: "execute -d", args: []string{"lxc-execute", "-n", "c2", "-P", lxcpath, "-d", "--", "/bin/true"}, wantCode: 1, wantErr: "c2 doesn't exist"},
 		{name: "attach -v without =", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-v", "NOEQ"}, wantCode: 1, wantErr: `invalid -v "NOEQ"`},
@@ -157,7 +157,8 @@ func TestMainDispatch(t *testing.T) {
 			if tt.wantNoErr && errOut != "" {
 				t.Errorf("stderr %q, want nothing", errOut)
 			}
-			if tt.wantCode != 0 && errOut != "" && strings.Count(strings.TrimSuffix(errOut, "\n"), "\n") > 0 {
+			// One line, but for the usage line after a usage error.
+			if first, rest, _ := strings.Cut(strings.TrimSuffix(errOut, "\n"), "\n"); tt.wantCode != 0 && first != "" && rest != "" && !strings.HasPrefix(rest, "Usage: ") {
 				t.Errorf("error printed over several lines: %q", errOut)
 			}
 		})

@@ -36,8 +36,8 @@ func newMonitor() *cobra.Command {
 	// Not common.register: -P may be given more than once here.
 	f.StringArrayVarP(&m.names, "name", "n", nil, "regular expression of the container names to follow")
 	f.StringArrayVarP(&m.lxcpaths, "lxcpath", "P", nil, "container path (repeatable)")
-	f.StringVarP(&m.logfile, "logfile", "o", "", "log to FILE")
-	f.StringVarP(&m.loglevel, "logpriority", "l", "ERROR", "log priority")
+	f.StringVarP(&m.logfile, "logfile", "o", "", logfileUsage)
+	f.StringVarP(&m.loglevel, "logpriority", "l", "ERROR", logpriorityUsage)
 	f.BoolVarP(&m.quiet, "quiet", "q", false, "print no error messages")
 	f.BoolVarP(&m.quit, "quit", "Q", false, "ask lxc-monitord to quit (golxc runs none: nothing to do)")
 	f.StringVar(&m.format, "format", "text", "output format: text or json")

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"golxc/internal/lxclog"
 )
 
 // keyDef is one row of the key table: the only place a key is defined.
@@ -467,22 +469,15 @@ func parseHostname(s string) (string, error) {
 	return s, nil
 }
 
-// logLevels are lxc.log.level's names, indexed by their number (man
-// lxc.container.conf, LOGGING).
-var logLevels = []string{"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL"}
-
-// parseLogLevel takes a level name in any case or its number, and returns the
-// name, so that consumers have one spelling to deal with.
+// parseLogLevel takes an lxc.log.level (a name in any case or its number,
+// lxclog's levels) and returns the name, so that consumers have one
+// spelling to deal with.
 func parseLogLevel(s string) (string, error) {
-	if n, err := strconv.ParseUint(s, 10, 8); err == nil && n < uint64(len(logLevels)) {
-		return logLevels[n], nil
+	p, err := lxclog.ParsePriority(s)
+	if err != nil {
+		return "", fmt.Errorf("want one of %s, or 0 to 8", strings.Join(lxclog.Names(), " "))
 	}
-	for _, l := range logLevels {
-		if strings.EqualFold(s, l) {
-			return l, nil
-		}
-	}
-	return "", fmt.Errorf("want one of %s, or 0 to %d", strings.Join(logLevels, " "), len(logLevels)-1)
+	return p.String(), nil
 }
 
 // parseEnv accepts "K=V" and "K"; the name must be there for either.

@@ -35,30 +35,31 @@ type System struct {
 // lists them.
 type systemKey struct {
 	name string
+	doc  string // one line, for lxc.system.conf(5)
 	ptr  func(*System) *string
 	def  func(home string, root bool) string // "" when the key has no default
 }
 
 var systemKeys = []systemKey{
-	{name: "lxc.default_config", ptr: func(s *System) *string { return &s.DefaultConfig },
+	{name: "lxc.default_config", doc: "the config lxc-create seeds a new container's config from", ptr: func(s *System) *string { return &s.DefaultConfig },
 		def: func(home string, root bool) string {
 			if root {
 				return "/etc/lxc/default.conf"
 			}
 			return filepath.Join(home, ".config", "lxc", "default.conf")
 		}},
-	{name: "lxc.lxcpath", ptr: func(s *System) *string { return &s.LXCPath },
+	{name: "lxc.lxcpath", doc: "the directory containers live in (the tools' -P default)", ptr: func(s *System) *string { return &s.LXCPath },
 		def: func(home string, root bool) string {
 			if root {
 				return "/var/lib/lxc"
 			}
 			return filepath.Join(home, ".local", "share", "lxc")
 		}},
-	{name: "lxc.bdev.lvm.vg", ptr: func(s *System) *string { return &s.LVMVG }, def: func(string, bool) string { return "lxc" }},
-	{name: "lxc.bdev.lvm.thin_pool", ptr: func(s *System) *string { return &s.LVMThinPool }, def: func(string, bool) string { return "lxc" }},
-	{name: "lxc.bdev.zfs.root", ptr: func(s *System) *string { return &s.ZFSRoot }, def: func(string, bool) string { return "lxc" }},
-	{name: "lxc.cgroup.use", ptr: func(s *System) *string { return &s.CgroupUse }},
-	{name: "lxc.cgroup.pattern", ptr: func(s *System) *string { return &s.CgroupPattern }},
+	{name: "lxc.bdev.lvm.vg", doc: "LVM volume group of LVM-backed containers", ptr: func(s *System) *string { return &s.LVMVG }, def: func(string, bool) string { return "lxc" }},
+	{name: "lxc.bdev.lvm.thin_pool", doc: "LVM thin pool of LVM-backed containers", ptr: func(s *System) *string { return &s.LVMThinPool }, def: func(string, bool) string { return "lxc" }},
+	{name: "lxc.bdev.zfs.root", doc: "ZFS dataset under which ZFS-backed containers are made", ptr: func(s *System) *string { return &s.ZFSRoot }, def: func(string, bool) string { return "lxc" }},
+	{name: "lxc.cgroup.use", doc: "comma-separated cgroup v1 controllers whose hierarchies containers use; unset: all", ptr: func(s *System) *string { return &s.CgroupUse }},
+	{name: "lxc.cgroup.pattern", doc: "cgroup path of a container without lxc.cgroup.dir keys (%n: its name): P/payload and P/monitor", ptr: func(s *System) *string { return &s.CgroupPattern }},
 }
 
 // SystemKeys lists the keys of the system config in lxc-config -l's order.

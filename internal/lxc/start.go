@@ -20,6 +20,7 @@ import (
 
 	"golxc/internal/cgroup"
 	"golxc/internal/config"
+	"golxc/internal/lxclog"
 	"golxc/internal/monitor"
 	"golxc/internal/network"
 )
@@ -498,7 +499,11 @@ func runMonitor(req *startRequest, in *os.File, out io.Writer, ready func(error)
 // supervise runs the monitor of req's container in this process; fg is
 // the caller's side of a foreground container, nil for a detached one.
 func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error) {
-	log, closeLog, err := openLog(req.LogFile, req.LogLevel)
+	tool := "lxc-start"
+	if req.Execute {
+		tool = "lxc-execute"
+	}
+	log, closeLog, err := OpenLog(tool, req.Name, req.LogFile, req.LogLevel)
 	if err != nil {
 		if ready != nil {
 			ready(err)
@@ -546,10 +551,12 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 	return monitor.Run(o)
 }
 
-// openLog makes the logrus logger of -o FILE -l LEVEL; no file, no log.
-func openLog(file, level string) (*logrus.Logger, func(), error) {
-	l := logrus.New()
+// OpenLog makes the logger of -o FILE -l LEVEL for tool acting on
+// container name, in LXC's line format (lxclog); no file, no log. A level
+// LXC does not know is ERROR, its default, as LXC takes it.
+func OpenLog(tool, name, file, level string) (*logrus.Logger, func(), error) {
 	if file == "" {
+		l := logrus.New()
 		l.SetOutput(io.Discard)
 		return l, func() {}, nil
 	}
@@ -557,28 +564,11 @@ func openLog(file, level string) (*logrus.Logger, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}
-	l.SetOutput(f)
-	l.SetLevel(ParseLogLevel(level))
-	return l, func() { f.Close() }, nil
-}
-
-// ParseLogLevel maps LXC's priorities (TRACE .. FATAL, or 0..8) to logrus
-// levels; the default, as LXC's, is ERROR.
-func ParseLogLevel(s string) logrus.Level {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "TRACE", "0":
-		return logrus.TraceLevel
-	case "DEBUG", "1":
-		return logrus.DebugLevel
-	case "INFO", "NOTICE", "2", "3":
-		return logrus.InfoLevel
-	case "WARN", "WARNING", "4":
-		return logrus.WarnLevel
-	case "CRIT", "ALERT", "FATAL", "6", "7", "8":
-		return logrus.FatalLevel
-	default:
-		return logrus.ErrorLevel
+	min, err := lxclog.ParsePriority(level)
+	if level == "" || err != nil {
+		min = lxclog.Error
 	}
+	return lxclog.New(f, tool, name, min), func() { f.Close() }, nil
 }
 
 // cgroupDir is where the cgroups of container name go: cfg's
