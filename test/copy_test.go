@@ -531,6 +531,41 @@ func TestCopyBtrfs(t *testing.T) {
 // TestEphemeral: lxc-copy -e starts an overlay copy that is destroyed when
 // it stops: by lxc-stop, by kill -9 of its init, and, after kill -9 of
 // its monitor, by the next tool that looks at it; -m bind mounts a host
+// TestEphemeralTmpfs: lxc-copy -e -t puts the overlay's upper layer on a
+// tmpfs in the container's own mount namespace: what the container writes
+// is there, not in the copy's directory on the host, and goes with it;
+// an overlay clone (whose changes are in its upper layer) is refused.
+func TestEphemeralTmpfs(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.createBusybox()
+	e := l.newContainer()
+	l.mustRun("lxc-copy", "-n", src, "-N", e, "-e", "-t")
+	l.waitState(e, "RUNNING", 10*time.Second)
+	if _, _, code := l.run("lxc-attach", "-n", e, "--", "/bin/sh", "-c", "echo inside > /written"); code != 0 {
+		t.Fatalf("write in the tmpfs-backed ephemeral container: exit %d", code)
+	}
+	if out := l.attach(e, "cat", "/written"); out != "inside\n" {
+		t.Errorf("cat /written inside = %q", out)
+	}
+	if _, err := os.Lstat(filepath.Join(l.path, e, "overlay", "delta", "written")); err == nil {
+		t.Errorf("-t: what the container wrote is in the copy's directory on the host")
+	}
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), filepath.Join(l.path, e)) {
+		t.Errorf("-t: a mount of the copy is on the host:\n%s", mi)
+	}
+	l.mustRun("lxc-stop", "-n", e)
+	if _, err := os.Lstat(filepath.Join(l.path, e)); err == nil {
+		t.Errorf("ephemeral %s still there after lxc-stop", e)
+	}
+	clone := l.newContainer()
+	l.mustRun("lxc-copy", "-n", src, "-N", clone, "-s")
+	_, errs, code := l.run("lxc-copy", "-n", clone, "-N", l.newContainer(), "-e", "-t")
+	if code == 0 || !strings.Contains(errs, "-t:") {
+		t.Errorf("lxc-copy -e -t of an overlay clone: exit %d, stderr %q; want a refusal", code, errs)
+	}
+}
+
 // directory in it.
 func TestEphemeral(t *testing.T) {
 	t.Parallel()

@@ -46,7 +46,7 @@ func newCopy() *cobra.Command {
 	f.BoolVarP(&c.keepData, "keepdata", "D", false, "with -e: a copy that is not ephemeral")
 	f.BoolVarP(&c.rename, "rename", "R", false, "rename the container")
 	f.BoolVarP(&c.ephemeral, "ephemeral", "e", false, "start an ephemeral overlay copy")
-	f.BoolVarP(&c.tmpfs, "tmpfs", "t", false, "with -e: the copy on a tmpfs (not supported yet)")
+	f.BoolVarP(&c.tmpfs, "tmpfs", "t", false, "with -e: the overlay's upper layer on a tmpfs (what the container writes stays in memory)")
 	f.BoolVarP(&c.foreground, "foreground", "F", false, "with -e: on this terminal")
 	f.BoolP("daemon", "d", false, "with -e: in the background (the default)")
 	f.StringArrayVarP(&c.mounts, "mount", "m", nil, "with -e: bind=SRC[:DST][:ro|rw] and overlay=SRC[:DST] mounts, comma-separated")
@@ -74,9 +74,6 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 	if !c.ephemeral && (len(c.mounts) > 0 || c.tmpfs) {
 		return c.fail(errors.New("-m and -t go only with -e"))
 	}
-	if c.tmpfs {
-		return c.fail(errors.New("-t (an ephemeral copy on a tmpfs) is not supported yet"))
-	}
 	if c.rename {
 		if c.newPath != "" && c.newPath != c.lxcpath {
 			return c.fail(errors.New("-R with -p (a rename into another lxcpath) is not supported yet"))
@@ -100,7 +97,7 @@ func (c *copyCmd) run(cmd *cobra.Command, args []string) error {
 		if o.Store != "" && o.Store != storage.Overlay {
 			return c.fail(fmt.Errorf("-e: an ephemeral copy is an overlay, not %s", o.Store))
 		}
-		o.Store, o.Snapshot, o.Ephemeral = storage.Overlay, true, !c.keepData
+		o.Store, o.Snapshot, o.Ephemeral, o.TmpfsUpper = storage.Overlay, true, !c.keepData, c.tmpfs
 		if o.NewName == "" {
 			o.NewName = src.Name + "_" + randomSuffix()
 		}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"golxc/internal/config"
+	"golxc/internal/hooks"
 	"golxc/internal/monitor"
 	"golxc/internal/storage"
 )
@@ -57,6 +58,11 @@ type CopyOptions struct {
 	CloneHooks CloneHookRunner
 	// Ephemeral writes lxc.ephemeral = 1 in the copy (lxc-copy -e).
 	Ephemeral bool
+	// TmpfsUpper (lxc-copy -e -t) puts the overlay copy's upper layer on
+	// a tmpfs: a pre-mount hook of the copy mounts one over its overlay
+	// directory, in the container's mount namespace only, so what the
+	// container writes is in memory and gone with it.
+	TmpfsUpper bool
 	// MountEntries are lxc.mount.entry lines added (lxc-copy -m);
 	// MountDirs, directories they need made in the copy's directory.
 	MountEntries []string
@@ -218,6 +224,11 @@ func buildClone(src *Container, cfg *config.Config, dst *Container, work, final 
 	}
 	if o.Snapshot && kind == storage.Overlay && from.Kind == storage.Loop {
 		return nil, fmt.Errorf("-s: a loop rootfs cannot be the lower layer of an overlay snapshot")
+	}
+	if o.TmpfsUpper && (kind != storage.Overlay || from.Kind == storage.Overlay) {
+		// An overlay clone's copy starts with its changes in the upper
+		// layer, which a tmpfs over it would hide.
+		return nil, fmt.Errorf("-t: the upper layer goes on a tmpfs only for an overlay copy of a dir or btrfs container, not of %s's %s rootfs", src.Name, from.Kind)
 	}
 	var to storage.Rootfs
 	var origin *Container
@@ -408,6 +419,13 @@ func writeCloneConfig(src, dst *Container, cfg *config.Config, work, final strin
 	if o.Ephemeral {
 		doc.Set("lxc.ephemeral", "1")
 	}
+	if o.TmpfsUpper {
+		hook := filepath.Join(work, tmpfsHookName)
+		if err := os.WriteFile(hook, []byte(tmpfsHook), 0o755); err != nil {
+			return fmt.Errorf("write the tmpfs hook: %w", err)
+		}
+		doc.Append("lxc.hook.pre-mount", hooks.ShellQuote(filepath.Join(final, tmpfsHookName)))
+	}
 	for _, m := range o.MountEntries {
 		doc.Append("lxc.mount.entry", m)
 	}
@@ -486,3 +504,19 @@ func copyOwnFile(p, oldDir, work string) error {
 	}
 	return nil
 }
+
+// tmpfsHookName is lxc-copy -t's pre-mount hook in the copy's directory.
+const tmpfsHookName = "tmpfs-upper"
+
+// tmpfsHook mounts a tmpfs over the copy's overlay directory (its config
+// file's directory, /overlay) and makes the upper and work directories
+// there; it runs in the container's mount namespace, before the rootfs
+// is mounted.
+const tmpfsHook = `#!/bin/sh
+# lxc-copy -t: the overlay's upper layer on a tmpfs, in this container's
+# mount namespace only.
+set -e
+d="$(dirname "$LXC_CONFIG_FILE")/overlay"
+mount -n -t tmpfs -o mode=0755 tmpfs "$d"
+mkdir "$d/delta" "$d/work"
+`

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"golxc/internal/hooks"
 )
 
 // ScriptEnv is the hook environment every lxc.net.N.script.* gets, as
@@ -48,7 +50,7 @@ func runScript(i Iface, hook string, end HostEnd, pid int) error {
 	if i.HookVersion == 0 {
 		for _, a := range []string{name, "net", hook, i.Type, i.Link, end.Name} {
 			if a != "" {
-				line += " " + shellQuote(a)
+				line += " " + hooks.ShellQuote(a)
 			}
 		}
 	} else {
@@ -80,10 +82,6 @@ func runScript(i Iface, hook string, end HostEnd, pid int) error {
 		return fmt.Errorf("script.%s %s: %w%s", hook, script, err, msg)
 	}
 	return nil
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Down runs the script.down of every interface that has one, before the
