@@ -236,7 +236,7 @@ func TestMainLs(t *testing.T) {
 
 func TestToolNames(t *testing.T) {
 	names := ToolNames()
-	want := []string{"lxc-attach", "lxc-cgroup", "lxc-checkconfig", "lxc-config", "lxc-console", "lxc-create", "lxc-destroy", "lxc-device", "lxc-execute",
+	want := []string{"golxc-runc", "lxc-attach", "lxc-cgroup", "lxc-checkconfig", "lxc-config", "lxc-console", "lxc-create", "lxc-destroy", "lxc-device", "lxc-execute",
 		"lxc-freeze", "lxc-info", "lxc-ls", "lxc-monitor", "lxc-start", "lxc-stop", "lxc-top", "lxc-unfreeze", "lxc-unshare", "lxc-update-config", "lxc-usernsexec", "lxc-wait"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("ToolNames = %v, want %v", names, want)

@@ -93,6 +93,16 @@ type StartOptions struct {
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
+	// Detached makes an init that outlives its caller: no parent-death
+	// signal, so that an OCI runtime's create can exit and leave the init
+	// to its own caller (containerd's shim, a subreaper), which reaps it.
+	Detached bool
+	// Gate, when set, is the read end of a FIFO (opened O_RDONLY|
+	// O_NONBLOCK) the init stage waits on, set up and its command looked
+	// up, before its exec: Start returns once the stage is ready, and one
+	// byte written to the FIFO later lets the command run (an OCI
+	// runtime's create and start). EOF without a byte makes it exit.
+	Gate *os.File
 
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
@@ -158,6 +168,9 @@ func Start(o StartOptions) (*Process, error) {
 	// (runtime/cgroup_linux.go), and golxc's init stays PID 1 of an
 	// application container, whose /proc/1/fd would hand them over.
 	cmd.Env = []string{"GODEBUG=containermaxprocs=0"}
+	if o.Detached {
+		cmd.Env = append(cmd.Env, detachedEnv+"=1")
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	pidfd := -1
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -166,10 +179,12 @@ func Start(o StartOptions) (*Process, error) {
 		// of lxc-start -F or lxc-execute) must not be the container's,
 		// which /dev/tty would open and TIOCSTI type into.
 		Setsid: true,
+		PidFD:  &pidfd,
+	}
+	if !o.Detached {
 		// The container must not outlive its supervisor unseen: if the
 		// monitor dies, so does init, and with it the pid namespace.
-		Pdeathsig: syscall.SIGKILL,
-		PidFD:     &pidfd,
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	user := ns.userns() && os.Geteuid() != 0
 	if user {
@@ -285,6 +300,10 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		fds = append(fds, fd)
 		m.Join = append(m.Join, n.Type)
 	}
+	if o.Gate != nil {
+		fds = append(fds, int(o.Gate.Fd()))
+		m.Gate = true
+	}
 	if err := send(sock, m, fds); err != nil {
 		return err
 	}
@@ -299,6 +318,11 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		switch m.Type {
 		case "error":
 			return errors.New(m.Error)
+		case "ready":
+			if o.Gate == nil {
+				return errors.New("unexpected \"ready\" message from the init stage")
+			}
+			return nil
 		case "ptys":
 			i := 0
 			if m.Console && len(files) > 0 {

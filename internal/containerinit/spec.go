@@ -67,6 +67,11 @@ type Spec struct {
 	// OCI.Process.Rlimits (lxc.prlimit.*) and OCI.Linux.Sysctl
 	// (lxc.sysctl.*) are set by the init stage too, before its exec.
 	ProcFiles []ProcFile `json:"procFiles,omitempty"`
+	// SetGroups sets the supplementary groups to
+	// OCI.Process.User.AdditionalGids (none when empty) before the switch
+	// of user, as an OCI runtime must; without it init keeps the groups it
+	// was spawned with (LXC's behaviour).
+	SetGroups bool `json:"setGroups,omitempty"`
 }
 
 // Seccomp is a compiled seccomp filter and how to load it.

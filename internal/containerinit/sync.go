@@ -44,6 +44,11 @@ type message struct {
 	// Configure asks the stage to say "configured" once set up and wait
 	// for the parent's "go" before its exec (StartOptions.Configured).
 	Configure bool `json:"configure,omitempty"`
+	// Gate says the last descriptor that comes with the spec is the read
+	// end of a FIFO the stage waits on before its exec (StartOptions.Gate);
+	// the stage then says "ready" once it is set up, instead of closing
+	// the socket on its exec.
+	Gate bool `json:"gate,omitempty"`
 }
 
 const maxMessage = 1 << 20

@@ -381,6 +381,9 @@ type attachRequest struct {
 	// gets no_new_privs.
 	Seccomp    []byte
 	NoNewPrivs bool
+	// Dir is the command's working directory in the container; "" keeps
+	// the helper's.
+	Dir string `json:",omitempty"`
 }
 
 // attachReport is one message of the helper to lxc-attach.

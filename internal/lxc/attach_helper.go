@@ -140,7 +140,7 @@ func RunAttachHelper() int {
 		return fail(fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err))
 	}
 	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount,
-		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs}
+		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs, Dir: req.Dir}
 	if req.UID != 0 || req.GID != 0 || req.JoinUser {
 		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
 	}
