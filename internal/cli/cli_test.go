@@ -76,7 +76,7 @@ func TestMainDispatch(t *testing.T) {
 		exactOut  string // whole stdout, when set
 	}{
 		{name: "version", args: []string{"golxc", "--version"}, exactOut: Version + "\n", wantNoErr: true},
-		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: lxc-attach", wantNoErr: true},
+		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: golxc-runc lxc-attach", wantNoErr: true},
 		{name: "help", args: []string{"golxc", "--help"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-h", args: []string{"/usr/local/bin/golxc", "-h"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-?", args: []string{"golxc", "-?"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
