@@ -132,7 +132,17 @@ func RunAttachHelper() int {
 			}
 			keepCaps = &m
 		}
-		if err := security.LimitProcess(req.Bounding); err != nil {
+		var also []string
+		if (req.UID != 0 || req.GID != 0) && !req.JoinUser {
+			// The switch of user needs CAP_SETGID and CAP_SETUID even
+			// when the container's bounding set lacks them. They stay
+			// out of the bounding and inheritable sets, so they cannot
+			// outlive the exec: a switch to a uid other than 0 clears
+			// the permitted set, and root's exec gets no more than the
+			// bounding set.
+			also = []string{"CAP_SETGID", "CAP_SETUID"}
+		}
+		if err := security.LimitProcessSwitching(req.Bounding, also); err != nil {
 			return fail(err)
 		}
 	}
