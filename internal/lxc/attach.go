@@ -384,6 +384,8 @@ type attachRequest struct {
 	// Dir is the command's working directory in the container; "" keeps
 	// the helper's.
 	Dir string `json:",omitempty"`
+	// Groups are the command's supplementary groups; none when empty.
+	Groups []uint32 `json:",omitempty"`
 }
 
 // attachReport is one message of the helper to lxc-attach.

@@ -133,7 +133,7 @@ func RunAttachHelper() int {
 			keepCaps = &m
 		}
 		var also []string
-		if (req.UID != 0 || req.GID != 0) && !req.JoinUser {
+		if (req.UID != 0 || req.GID != 0 || len(req.Groups) > 0) && !req.JoinUser {
 			// The switch of user needs CAP_SETGID and CAP_SETUID even
 			// when the container's bounding set lacks them. They stay
 			// out of the bounding and inheritable sets, so they cannot
@@ -151,8 +151,8 @@ func RunAttachHelper() int {
 	}
 	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount,
 		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs, Dir: req.Dir}
-	if req.UID != 0 || req.GID != 0 || req.JoinUser {
-		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
+	if req.UID != 0 || req.GID != 0 || req.JoinUser || len(req.Groups) > 0 {
+		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID), Groups: req.Groups}
 	}
 	if len(req.Seccomp) > 0 {
 		if spec.Seccomp, err = seccomp.Decode(req.Seccomp); err != nil {

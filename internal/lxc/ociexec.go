@@ -21,6 +21,7 @@ type ProcessRequest struct {
 	Env      []string
 	Cwd      string
 	UID, GID int
+	Groups   []uint32 // supplementary groups; none when empty
 	// Bounding is the capability bounding set the process keeps (its
 	// permitted and effective sets as root).
 	Bounding   []string
@@ -106,6 +107,7 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		Seccomp:    req.Seccomp,
 		NoNewPrivs: req.NoNewPrivs,
 		Dir:        req.Cwd,
+		Groups:     req.Groups,
 	}
 	c := &Container{Name: req.Name}
 	child, err := c.startAttached(ar, stdio, req.PidFD, req.Group)

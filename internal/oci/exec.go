@@ -45,9 +45,6 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 	if err := refuseUnbuilt(&specs.Spec{Process: p}); err != nil {
 		return nil, err
 	}
-	if len(p.User.AdditionalGids) > 0 {
-		return nil, errors.New("exec: process.user.additionalGids is not built in golxc-runc's exec")
-	}
 	if p.Terminal != (o.ConsoleSocket != "") {
 		return nil, errors.New("exec: process.terminal goes with --console-socket, and only with it")
 	}
@@ -102,6 +99,7 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 		Cwd:        p.Cwd,
 		UID:        int(p.User.UID),
 		GID:        int(p.User.GID),
+		Groups:     p.User.AdditionalGids,
 		Bounding:   keep,
 		Seccomp:    rec.Seccomp,
 		NoNewPrivs: p.NoNewPrivileges,
