@@ -145,13 +145,16 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit {
+	if ns.WrapInit || o.Gate != nil {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
-		// It runs from a sealed copy instead. An init stage that execs
-		// the container's init is gone before anything of the container
-		// runs, and is spared the copy.
+		// It runs from a sealed copy instead. So does a stage that waits
+		// at the gate: meanwhile a process exec'd into the container, or
+		// one of another container sharing its pid namespace (a pod),
+		// can reach it. An init stage that execs the container's init at
+		// once is gone before anything of the container runs, and is
+		// spared the copy.
 		sealed, err := namespace.SealedSelf()
 		if err != nil {
 			unix.Close(parent)

@@ -15,10 +15,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultRoot is the state directory when --root is not given.
@@ -95,7 +95,11 @@ func (r *Runtime) ensureRoot() error {
 	if !st.IsDir() {
 		return fmt.Errorf("state directory %s is not a directory", r.Root)
 	}
-	if sys, ok := st.Sys().(*unix.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("state directory %s: no owner to check", r.Root)
+	}
+	if int(sys.Uid) != os.Geteuid() {
 		return fmt.Errorf("state directory %s belongs to uid %d, not to this user", r.Root, sys.Uid)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
