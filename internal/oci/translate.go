@@ -264,13 +264,13 @@ func cgroupPath(p, id string) (string, error) {
 	if !strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("config.json: linux.cgroupsPath %q is relative (below the runtime's own cgroup): give an absolute path", p)
 	}
+	if strings.Trim(p, "/") == "" {
+		return "", fmt.Errorf("config.json: linux.cgroupsPath %q is the root cgroup", p)
+	}
 	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
 		if seg == "" || seg == "." || seg == ".." {
 			return "", fmt.Errorf("config.json: linux.cgroupsPath %q has an empty, . or .. part", p)
 		}
-	}
-	if strings.Trim(p, "/") == "" {
-		return "", fmt.Errorf("config.json: linux.cgroupsPath %q is the root cgroup", p)
 	}
 	return strings.Trim(p, "/"), nil
 }
