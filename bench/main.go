@@ -143,6 +143,9 @@ func run(bin string, runs, memN int) error {
 	if err := report("lxc-create -t busybox + lxc-destroy", med, lo, hi, err); err != nil {
 		return err
 	}
+	if err := ociCycle(abs, dir, runs); err != nil {
+		return err
+	}
 	if err := memory(b, memN, &started, false); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ type ctrd struct {
 	runc    []string // ctr's flags that point the shim at golxc-runc
 	cgroup  string   // the test's cgroup parent (below each hierarchy's root)
 	fifoDir string
+	crictl  string // crictl's path, for a containerd with CRI
 }
 
 // requireTool fails under CI (where .ci/run installs it) and skips
@@ -40,7 +41,12 @@ func requireTool(t *testing.T, name, pkg string) string {
 	return ""
 }
 
-func startContainerd(t *testing.T) *ctrd {
+func startContainerd(t *testing.T) *ctrd { return startContainerdWith(t, false) }
+
+// startContainerdWith starts containerd, with its CRI plugin when cri is
+// set: its default runtime handler "golxc" is the runc shim running
+// golxc-runc.
+func startContainerdWith(t *testing.T, cri bool) *ctrd {
 	t.Helper()
 	requireRoot(t)
 	requireTool(t, "containerd", "containerd")
@@ -59,10 +65,14 @@ func startContainerd(t *testing.T) *ctrd {
 	}
 	c.runc = []string{"--runc-binary", rb, "--runc-root", filepath.Join(dir, "golxc-root")}
 	_, runBefore := os.Stat("/run/containerd")
+	plugins := `disabled_plugins = ["io.containerd.grpc.v1.cri"]`
+	if cri {
+		plugins = ""
+	}
 	cfg := fmt.Sprintf(`version = 2
 root = %[1]q
 state = %[2]q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+%[7]s
 [grpc]
   address = %[3]q
 [ttrpc]
@@ -72,7 +82,28 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     path = %[5]q
   [plugins."io.containerd.snapshotter.v1.overlayfs"]
     root_path = %[6]q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc", filepath.Join(dir, "opt"), filepath.Join(dir, "root", "snap"))
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc", filepath.Join(dir, "opt"), filepath.Join(dir, "root", "snap"), plugins)
+	if cri {
+		// restrict_oom_score_adj: root lacks CAP_SYS_RESOURCE on some
+		// hosts, and the pause container's -998 would fail.
+		cfg += fmt.Sprintf(`  [plugins."io.containerd.grpc.v1.cri"]
+    disable_tcp_service = true
+    sandbox_image = "localhost/golxc-test/pause:1"
+    restrict_oom_score_adj = true
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "golxc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.golxc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.golxc.options]
+          BinaryName = %[1]q
+          Root = %[2]q
+          SystemdCgroup = false
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = %[3]q
+      conf_dir = %[4]q
+`, rb, filepath.Join(dir, "golxc-root"), filepath.Join(dir, "cni", "bin"), filepath.Join(dir, "cni", "net.d"))
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -190,19 +221,24 @@ func (c *ctrd) runArgs(id string) []string {
 }
 
 func (c *ctrd) cleanupContainers() {
-	out, _, _ := c.ctrRaw(nil, "containers", "list", "-q")
-	for _, id := range strings.Fields(out) {
-		_, _, _ = c.ctrRaw(nil, "task", "kill", "-s", "SIGKILL", id)
-		waitFor(5*time.Second, func() bool {
-			o, _, _ := c.ctrRaw(nil, "task", "list")
-			return !strings.Contains(o, id+" ") || strings.Contains(o, "STOPPED")
-		})
-		_, _, _ = c.ctrRaw(nil, "task", "delete", "-f", id)
-		_, _, _ = c.ctrRaw(nil, "containers", "delete", id)
+	if c.crictl != "" {
+		_, _ = c.cri("rmp", "--all", "--force")
 	}
-	out, _, _ = c.ctrRaw(nil, "images", "list", "-q")
-	for _, img := range strings.Fields(out) {
-		_, _, _ = c.ctrRaw(nil, "images", "remove", img)
+	for _, ns := range []string{"default", "k8s.io"} {
+		out, _, _ := c.ctrRaw(nil, "-n", ns, "containers", "list", "-q")
+		for _, id := range strings.Fields(out) {
+			_, _, _ = c.ctrRaw(nil, "-n", ns, "task", "kill", "-s", "SIGKILL", id)
+			waitFor(5*time.Second, func() bool {
+				o, _, _ := c.ctrRaw(nil, "-n", ns, "task", "list")
+				return !strings.Contains(o, id+" ") || strings.Contains(o, "STOPPED")
+			})
+			_, _, _ = c.ctrRaw(nil, "-n", ns, "task", "delete", "-f", id)
+			_, _, _ = c.ctrRaw(nil, "-n", ns, "containers", "delete", id)
+		}
+		out, _, _ = c.ctrRaw(nil, "-n", ns, "images", "list", "-q")
+		for _, img := range strings.Fields(out) {
+			_, _, _ = c.ctrRaw(nil, "-n", ns, "images", "remove", img)
+		}
 	}
 }
 
