@@ -412,3 +412,59 @@ func TestOCIRuntimeRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestOCIRuntimeConfig: the parts of config.json a container sees from
+// inside, read back by its command.
+func TestOCIRuntimeConfig(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "cfg")
+	cg := ociCgroup(t, id)
+	errno := uint(38)
+	oom := 300
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Hostname = "cfg-host"
+		s.Root.Readonly = true
+		s.Process.Args = []string{"sh", "-c", strings.Join([]string{
+			"hostname",
+			"mkdir /tmp/x 2>&1; echo mkdir=$?",
+			"touch /ro-test 2>&1; echo touch=$?",
+			"echo nofile=$(ulimit -n)",
+			"cat /proc/self/oom_score_adj",
+			"grep NoNewPrivs /proc/self/status",
+			"grep CapBnd /proc/self/status",
+			"cat /proc/sys/net/ipv4/ip_forward",
+			"cat /proc/interrupts 2>&1 | wc -c",
+			"id",
+		}, "; ")}
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 321, Soft: 123}}
+		s.Process.OOMScoreAdj = &oom
+		s.Process.NoNewPrivileges = true
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &errno}}}
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	r.track(id)
+	out, code := r.run(nil, "run", "--bundle", bundle, id)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"cfg-host\n",
+		"Function not implemented", "mkdir=1", // seccomp: ENOSYS
+		"touch=1",                   // read-only root
+		"nofile=123",                // rlimits
+		"300\n",                     // oomScoreAdj
+		"NoNewPrivs:\t1",            // noNewPrivileges
+		"CapBnd:\t0000000020000420", // AUDIT_WRITE, KILL, NET_BIND_SERVICE
+		"\n1\n",                     // sysctl in its network namespace
+		"\n0\n",                     // /proc/interrupts masked
+		"uid=1000 gid=1000",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -242,12 +242,13 @@ func translateCapabilities(p *specs.Process) error {
 	if len(c.Ambient) > 0 {
 		return errors.New("config.json: process.capabilities.ambient is not built in golxc-runc")
 	}
+	// A user other than root keeps none of its effective and permitted
+	// sets across the exec of a program without file capabilities (no
+	// ambient set): only the bounding set has an effect, as with runc.
 	if p.User.UID == 0 {
 		if !slices.Equal(norm(c.Effective), b) || !slices.Equal(norm(c.Permitted), b) {
 			return errors.New("config.json: process.capabilities: effective and permitted sets other than the bounding set are not built in golxc-runc")
 		}
-	} else if len(c.Effective) > 0 || len(c.Permitted) > 0 {
-		return errors.New("config.json: process.capabilities for a user other than root are not built in golxc-runc")
 	}
 	return nil
 }
