@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -186,5 +187,46 @@ func TestAttackOCIGatedInitBinary(t *testing.T) {
 	// runs.
 	if out, code := r.run(nil, "exec", id, "sh", "-c", "echo x >> /proc/1/exe && echo WROTE"); code == 0 || strings.Contains(out, "WROTE") {
 		t.Errorf("a process of the created container wrote to its init's binary: %q", out)
+	}
+}
+
+// TestAttackOCIHostNull: a standard descriptor of create or exec that is
+// the host's /dev/null is not handed to the container, whose root could
+// chmod or chown that inode through /proc/PID/fd/N.
+func TestAttackOCIHostNull(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "null")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100"}
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	var host syscall.Stat_t
+	if err := syscall.Fstat(int(null.Fd()), &host); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	execPid := filepath.Join(t.TempDir(), "exec.pid")
+	r.track(id)
+	r.mustRun(null, "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	r.mustRun(nil, "start", id)
+	r.mustRun(null, "exec", "--detach", "--pid-file", execPid, id, "sleep", "100")
+	for _, pid := range []string{readTrim(t, pidFile), readTrim(t, execPid)} {
+		for fd := 0; fd < 3; fd++ {
+			var st syscall.Stat_t
+			p := "/proc/" + pid + "/fd/" + strconv.Itoa(fd)
+			if err := syscall.Stat(p, &st); err != nil {
+				t.Errorf("stat %s: %v", p, err)
+				continue
+			}
+			if st.Dev == host.Dev && st.Ino == host.Ino {
+				t.Errorf("%s is the host's /dev/null", p)
+			}
+		}
 	}
 }

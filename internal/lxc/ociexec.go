@@ -88,6 +88,15 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		stdio = []*os.File{slave, slave, slave}
 		ctty = 0
 	}
+	if !req.Terminal {
+		// The host's /dev/null would let the container's root chmod it
+		// through /proc/PID/fd: the container's own instead.
+		nulls, err := replaceHostNull(proc, stdio, [3]bool{})
+		if err != nil {
+			return nil, nil, err
+		}
+		defer nulls.close()
+	}
 	fail := func(err error) (*os.Process, *os.File, error) {
 		if master != nil {
 			master.Close()

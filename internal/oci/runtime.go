@@ -170,11 +170,21 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		}
 		return nil
 	}
+	// The container inherits create's stdio (the shim's pipes), but not
+	// the host's /dev/null, whose mode its root could change through
+	// /proc/1/fd: nil gets the container's own.
+	stdio := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, f := range stdio {
+		var st unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3) {
+			stdio[i] = nil
+		}
+	}
 	proc, err = containerinit.Start(containerinit.StartOptions{
 		Spec:   plan.Init,
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
+		Stdin:  stdio[0],
+		Stdout: stdio[1],
+		Stderr: stdio[2],
 		Enter:  group.Enter,
 		// Run while the init waits for its spec in its new namespaces:
 		// a hook that sets up its network finds them made.
