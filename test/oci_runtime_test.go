@@ -383,7 +383,10 @@ func TestOCIRuntimeRefusals(t *testing.T) {
 		{"createContainer hook", func(s *specs.Spec) {
 			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
 		}, nil, "hooks.createContainer"},
-		{"ambient caps", func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_KILL"} }, nil, "ambient"},
+		{"ambient caps", func(s *specs.Spec) {
+			s.Process.User.UID = 1000
+			s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+		}, nil, "ambient"},
 		{"host sysctl", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }, nil, "vm.swappiness"},
 		{"systemd driver", nil, []string{"--systemd-cgroup"}, "systemd cgroup driver"},
 		{"terminal without socket", func(s *specs.Spec) { s.Process.Terminal = true }, nil, "--console-socket"},

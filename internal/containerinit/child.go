@@ -231,7 +231,11 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		if err := devpts.CheckAvailable(want, spec.TTYs, spec.hasConsole()); err != nil {
 			return nil, err
 		}
-		if err := devpts.Mount(root, spec.devptsMax()); err != nil {
+		mount := devpts.Mount
+		if spec.DevptsInMounts {
+			mount = func(root *rootfs.Root, _ int) error { return devpts.LinkPtmx(root) }
+		}
+		if err := mount(root, spec.devptsMax()); err != nil {
 			return nil, err
 		}
 		for i := 0; i < want; i++ {
@@ -524,6 +528,14 @@ func execInit(spec *Spec, gate *os.File) error {
 	}
 	if err := limit(keep); err != nil {
 		return err
+	}
+	if c := p.Capabilities; c != nil && !spec.WrapInit && (len(c.Inheritable) > 0 || len(c.Ambient) > 0) {
+		// OCI's inheritable and ambient sets, within the bounding set
+		// (the translation checks): the ambient set lasts only for root,
+		// whose exec gets the bounding set anyway.
+		if err := security.SetInheritableAmbient(c.Inheritable, c.Ambient); err != nil {
+			return err
+		}
 	}
 	if p.NoNewPrivileges {
 		if err := seccomp.SetNoNewPrivs(); err != nil {

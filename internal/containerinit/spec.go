@@ -33,6 +33,10 @@ type Spec struct {
 	PTYs int `json:"ptys,omitempty"`
 	// Devpts mounts a new devpts instance on /dev/pts.
 	Devpts bool `json:"devpts,omitempty"`
+	// DevptsInMounts, with Devpts, says OCI.Mounts already mount the new
+	// instance on /dev/pts (in their order, which OCI keeps): only
+	// /dev/ptmx is pointed at it.
+	DevptsInMounts bool `json:"devptsInMounts,omitempty"`
 	// DevSymlinks makes /dev/fd, stdin, stdout, stderr (autodev).
 	DevSymlinks bool `json:"devSymlinks,omitempty"`
 	// WrapInit runs Process.Args under golxc's own init, which reaps

@@ -239,8 +239,22 @@ func translateCapabilities(p *specs.Process) error {
 		return slices.Compact(out)
 	}
 	b := norm(c.Bounding)
+	for _, c := range c.Inheritable {
+		// Root's exec would otherwise gain an inheritable capability
+		// beyond the bounding set.
+		if !slices.Contains(b, c) {
+			return fmt.Errorf("config.json: process.capabilities.inheritable %s is not in the bounding set", c)
+		}
+	}
 	if len(c.Ambient) > 0 {
-		return errors.New("config.json: process.capabilities.ambient is not built in golxc-runc")
+		// Root's exec gets the whole bounding set anyway: an ambient set
+		// within it changes nothing. Another user's would keep
+		// capabilities across its exec, which is not built.
+		for _, a := range c.Ambient {
+			if p.User.UID != 0 || !slices.Contains(b, a) {
+				return errors.New("config.json: process.capabilities.ambient (for a user other than root, or beyond the bounding set) is not built in golxc-runc")
+			}
+		}
 	}
 	// A user other than root keeps none of its effective and permitted
 	// sets across the exec of a program without file capabilities (no
@@ -291,10 +305,13 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 		}
 		switch {
 		case m.Type == "devpts" && filepath.Clean(m.Destination) == "/dev/pts":
-			// The engine's own devpts: a new instance with the options
-			// OCI runtimes use, and /dev/ptmx pointing into it.
-			p.Init.Devpts = true
-			continue
+			// Mounted in its place, always a new instance (the host's
+			// ptys must not show), with /dev/ptmx pointed into it; the
+			// engine allocates the console there.
+			p.Init.Devpts, p.Init.DevptsInMounts = true, true
+			if !slices.Contains(m.Options, "newinstance") {
+				m.Options = append(slices.Clone(m.Options), "newinstance")
+			}
 		case m.Type == "cgroup" || m.Type == "cgroup2":
 			out = append(out, cgroupBinds(m, p.Cgroup, layout)...)
 			continue

@@ -276,3 +276,35 @@ func BoundingFromStatus(status []byte) ([]string, error) {
 	}
 	return nil, fmt.Errorf("no CapBnd in status")
 }
+
+// SetInheritableAmbient sets the calling thread's inheritable set to inh
+// and raises each of amb in its ambient set (which needs them permitted
+// and inheritable), for the program it execs next: an OCI process's
+// inheritable and ambient sets.
+func SetInheritableAmbient(inh, amb []string) error {
+	m, err := capMask(inh)
+	if err != nil {
+		return err
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for i := range data {
+		data[i].Inheritable = uint32(m >> (32 * uint(i)))
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset inheritable %v: %w", inh, err)
+	}
+	for _, name := range amb {
+		n, err := CapNumber(name)
+		if err != nil {
+			return err
+		}
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient capability %s: %w", name, err)
+		}
+	}
+	return nil
+}
