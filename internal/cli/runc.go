@@ -52,7 +52,26 @@ func (r *runcCmd) fail(err error) error {
 	return &exitError{code: 1, err: err}
 }
 
-func (r *runcCmd) runtime() *oci.Runtime { return &oci.Runtime{Root: r.root} }
+func (r *runcCmd) runtime() *oci.Runtime {
+	return &oci.Runtime{Root: r.root, Warn: r.warn}
+}
+
+// warn prints a warning and logs it to --log.
+func (r *runcCmd) warn(err error) {
+	fmt.Fprintf(os.Stderr, "%s: warning: %v\n", runcTool, err)
+	if r.log == "" {
+		return
+	}
+	if f, ferr := os.OpenFile(r.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); ferr == nil {
+		if r.logFormat == "json" {
+			b, _ := json.Marshal(map[string]string{"level": "warning", "msg": err.Error(), "time": time.Now().Format(time.RFC3339)})
+			fmt.Fprintf(f, "%s\n", b)
+		} else {
+			fmt.Fprintf(f, "time=%q level=warning msg=%q\n", time.Now().Format(time.RFC3339), err.Error())
+		}
+		f.Close()
+	}
+}
 
 func newRunc() *cobra.Command {
 	r := &runcCmd{}

@@ -576,6 +576,9 @@ func execInit(spec *Spec, gate *os.File) error {
 			return err
 		}
 	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask & 0o777))
+	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"

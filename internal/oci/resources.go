@@ -85,8 +85,15 @@ func Resources(layout *cgroup.Layout, r *specs.LinuxResources, deviceRules bool)
 				return nil, err
 			}
 		}
-		if m.Kernel != nil || m.KernelTCP != nil {
-			return nil, fmt.Errorf("linux.resources.memory.kernel and kernelTCP: not built in golxc-runc (deprecated in runtime-spec)")
+		if m.Kernel != nil {
+			if err := wrap("memory.kernel", s.set("memory", "memory.kmem.limit_in_bytes", "", itoa(*m.Kernel), "")); err != nil {
+				return nil, err
+			}
+		}
+		if m.KernelTCP != nil {
+			if err := wrap("memory.kernelTCP", s.set("memory", "memory.kmem.tcp.limit_in_bytes", "", itoa(*m.KernelTCP), "")); err != nil {
+				return nil, err
+			}
 		}
 		if m.UseHierarchy != nil || m.CheckBeforeUpdate != nil {
 			return nil, fmt.Errorf("linux.resources.memory.useHierarchy and checkBeforeUpdate: not built in golxc-runc")

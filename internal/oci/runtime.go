@@ -160,7 +160,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		if spec.Hooks == nil {
 			return nil
 		}
-		st := &State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Creating, Bundle: bundle, Annotations: spec.Annotations}
+		st := &State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Created, Bundle: bundle, Annotations: spec.Annotations}
 		// prestart is createRuntime's deprecated name (runtime-spec
 		// config.md, "Prestart").
 		for _, hs := range [][]specs.Hook{spec.Hooks.Prestart, spec.Hooks.CreateRuntime} {
@@ -273,12 +273,24 @@ func (r *Runtime) Start(id string) error {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
 	if rec.Hooks != nil && len(rec.Hooks.Poststart) > 0 {
+		// A failed poststart hook is a warning: the container runs on
+		// and the remaining hooks run (runtime-spec runtime.md,
+		// "Lifecycle").
 		st := r.stateOf(rec)
-		if err := runHooks(rec.Hooks.Poststart, st); err != nil {
-			return fmt.Errorf("poststart hook: %w", err)
+		for _, h := range rec.Hooks.Poststart {
+			if err := runHooks([]specs.Hook{h}, st); err != nil {
+				r.warn(fmt.Errorf("poststart hook: %w", err))
+			}
 		}
 	}
 	return nil
+}
+
+// warn reports a problem that does not fail the call.
+func (r *Runtime) warn(err error) {
+	if r.Warn != nil {
+		r.Warn(err)
+	}
 }
 
 // Kill sends sig to the container's init, or with all to every process
@@ -373,9 +385,12 @@ func (r *Runtime) Delete(id string, force bool) error {
 	if rec.Hooks != nil && len(rec.Hooks.Poststop) > 0 {
 		st := r.stateOf(rec)
 		st.Status = Stopped
-		// A poststop hook that fails is reported; the state goes anyway.
-		if err := runHooks(rec.Hooks.Poststop, st); err != nil {
-			errs = append(errs, fmt.Errorf("poststop hook: %w", err))
+		// A poststop hook that fails is a warning; the others run and
+		// the state goes anyway.
+		for _, h := range rec.Hooks.Poststop {
+			if err := runHooks([]specs.Hook{h}, st); err != nil {
+				r.warn(fmt.Errorf("poststop hook: %w", err))
+			}
 		}
 	}
 	if err := os.RemoveAll(r.dir(id)); err != nil {

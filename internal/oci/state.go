@@ -76,6 +76,9 @@ type Record struct {
 // Runtime is one --root: a directory of containers' state.
 type Runtime struct {
 	Root string
+	// Warn, when set, is told of what fails without failing the call
+	// (a poststart or poststop hook).
+	Warn func(error)
 }
 
 func (r *Runtime) dir(id string) string        { return filepath.Join(r.Root, id) }

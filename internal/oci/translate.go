@@ -137,7 +137,6 @@ func refuseUnbuilt(s *specs.Spec) error {
 		add(p.Scheduler != nil, "process.scheduler")
 		add(p.IOPriority != nil, "process.ioPriority")
 		add(p.ExecCPUAffinity != nil, "process.execCPUAffinity")
-		add(p.User.Umask != nil, "process.user.umask")
 		add(p.User.Username != "", "process.user.username")
 	}
 	if l := s.Linux; l != nil {
@@ -332,8 +331,13 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 		}
 	}
 	for i, d := range devs {
-		if d.Type != "c" && d.Type != "u" {
-			return fmt.Errorf("config.json: linux.devices[%d] %s: type %q is not built in golxc-runc (character devices only)", i, d.Path, d.Type)
+		switch d.Type {
+		case "c", "u", "b", "p":
+		default:
+			return fmt.Errorf("config.json: linux.devices[%d] %s: unknown type %q", i, d.Path, d.Type)
+		}
+		if d.Type == "u" {
+			devs[i].Type = "c"
 		}
 		if d.UID != nil || d.GID != nil {
 			if (d.UID != nil && *d.UID != 0) || (d.GID != nil && *d.GID != 0) {
