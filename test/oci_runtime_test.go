@@ -116,6 +116,16 @@ func TestOCIRuntimeLifecycle(t *testing.T) {
 	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/pids", cg, "pids.max")); got != "64" {
 		t.Errorf("pids.max %s after update, want 64", got)
 	}
+	// memory+swap cut, then raised: v1 wants the two in a different
+	// order each time.
+	for _, lim := range []string{"41943040", "83886080"} {
+		if out, code := r.runIn(nil, `{"memory":{"limit":`+lim+`,"swap":`+lim+`}}`, "update", "--resources", "-", id); code != 0 {
+			t.Errorf("update memory and swap to %s: %s", lim, out)
+		}
+		if got := readTrim(t, filepath.Join("/sys/fs/cgroup/memory", cg, "memory.limit_in_bytes")); got != lim {
+			t.Errorf("memory.limit_in_bytes %s after update, want %s", got, lim)
+		}
+	}
 	var ev struct {
 		Type string         `json:"type"`
 		ID   string         `json:"id"`

@@ -53,7 +53,8 @@ func RunStage() {
 		}
 	}
 	if err := stage(); err != nil {
-		if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && detached {
+		var late *afterGateError
+		if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && detached && errors.As(err, &late) {
 			// Past the gate, the runtime that created the container is
 			// gone: the container's own stderr is the one place left.
 			fmt.Fprintf(os.Stderr, "golxc init: %v\n", err)
@@ -492,7 +493,13 @@ func waitGate(gate *os.File) error {
 	}
 }
 
-func execInit(spec *Spec, gate *os.File) error {
+// afterGateError is an error of the stage once started: its runtime has
+// gone, so the container's stderr is told.
+type afterGateError struct{ error }
+
+func (e *afterGateError) Unwrap() error { return e.error }
+
+func execInit(spec *Spec, gate *os.File) (err error) {
 	p := spec.OCI.Process
 	if p == nil || len(p.Args) == 0 {
 		return fmt.Errorf("no init command")
@@ -513,6 +520,11 @@ func execInit(spec *Spec, gate *os.File) error {
 		if err := waitGate(gate); err != nil {
 			return err
 		}
+		defer func() {
+			if err != nil {
+				err = &afterGateError{err}
+			}
+		}()
 	}
 	var keep []string
 	if p.Capabilities != nil {
@@ -566,9 +578,23 @@ func execInit(spec *Spec, gate *os.File) error {
 			return fmt.Errorf("setgid %d: %w", p.User.GID, err)
 		}
 	}
+	ambientUser := p.User.UID != 0 && p.Capabilities != nil && len(p.Capabilities.Ambient) > 0 && !spec.WrapInit
+	if ambientUser {
+		// OCI's ambient set for a user other than root: the permitted
+		// set is kept across the switch (the ambient one is cleared by
+		// it, and raised again after).
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl PR_SET_KEEPCAPS: %w", err)
+		}
+	}
 	if p.User.UID != 0 {
 		if err := syscall.Setresuid(int(p.User.UID), int(p.User.UID), int(p.User.UID)); err != nil {
 			return fmt.Errorf("setuid %d: %w", p.User.UID, err)
+		}
+	}
+	if ambientUser {
+		if err := security.SetInheritableAmbient(p.Capabilities.Inheritable, p.Capabilities.Ambient); err != nil {
+			return err
 		}
 	}
 	if p.User.UID != 0 || p.User.GID != 0 {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -272,6 +273,15 @@ func (r *Runtime) Start(id string) error {
 	if err := os.Remove(r.fifo(id)); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
+	// Running means the container's program runs: wait (briefly) until
+	// the init has left the sealed copy of golxc it waited in.
+	exe := "/proc/" + strconv.Itoa(rec.Pid) + "/exe"
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && rec.alive(); {
+		if l, err := os.Readlink(exe); err != nil || !strings.HasPrefix(l, "/memfd:") {
+			break
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
 	if rec.Hooks != nil && len(rec.Hooks.Poststart) > 0 {
 		// A failed poststart hook is a warning: the container runs on
 		// and the remaining hooks run (runtime-spec runtime.md,
@@ -461,6 +471,21 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	g := l.Group(rec.Cgroup)
 	if err := g.EnableFor(limits); err != nil {
 		return err
+	}
+	for _, s := range limits {
+		// v1 refuses a memory limit above the memory+swap limit: a
+		// raise writes the new memory+swap limit first (ApplyLimits
+		// writes it again after the memory limit, for a cut).
+		if s.Version == 1 && s.Key == "memory.memsw.limit_in_bytes" {
+			cur, err := g.Get(1, "memory.memsw.limit_in_bytes")
+			if n, perr := strconv.ParseInt(s.Value, 10, 64); err == nil && perr == nil {
+				if c, cerr := strconv.ParseInt(strings.TrimSpace(cur), 10, 64); cerr == nil && (n > c || n == -1) {
+					if err := g.Set(1, s.Key, s.Value); err != nil {
+						return err
+					}
+				}
+			}
+		}
 	}
 	if err := g.ApplyLimits(limits); err != nil {
 		return err

@@ -245,14 +245,11 @@ func translateCapabilities(p *specs.Process) error {
 			return fmt.Errorf("config.json: process.capabilities.inheritable %s is not in the bounding set", c)
 		}
 	}
-	if len(c.Ambient) > 0 {
-		// Root's exec gets the whole bounding set anyway: an ambient set
-		// within it changes nothing. Another user's would keep
-		// capabilities across its exec, which is not built.
-		for _, a := range c.Ambient {
-			if p.User.UID != 0 || !slices.Contains(b, a) {
-				return errors.New("config.json: process.capabilities.ambient (for a user other than root, or beyond the bounding set) is not built in golxc-runc")
-			}
+	for _, a := range c.Ambient {
+		// An ambient capability must be inheritable and permitted to be
+		// raised; a user other than root keeps it across its exec.
+		if !slices.Contains(b, a) || !slices.Contains(c.Inheritable, a) || (p.User.UID != 0 && !slices.Contains(c.Permitted, a)) {
+			return fmt.Errorf("config.json: process.capabilities.ambient %s is not in the bounding, inheritable and permitted sets", a)
 		}
 	}
 	// A user other than root keeps none of its effective and permitted
