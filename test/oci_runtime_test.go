@@ -481,3 +481,60 @@ func TestOCIRuntimeConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOCIRuntimeJoinNamespaces: namespaces given by path are joined, the
+// pid namespace included (its init is born in it: a pod's containers
+// share the pause container's).
+func TestOCIRuntimeJoinNamespaces(t *testing.T) {
+	r := newOCIRuntime(t)
+	a, b := ociUnique(t, "nsa"), ociUnique(t, "nsb")
+	cga, cgb := ociCgroup(t, a), ociCgroup(t, b)
+	ba := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100"}
+		s.Linux.CgroupsPath = "/" + cga
+	})
+	pidA := filepath.Join(t.TempDir(), "a.pid")
+	r.track(a)
+	r.mustRun(outFile(t), "create", "--bundle", ba, "--pid-file", pidA, a)
+	r.mustRun(nil, "start", a)
+	pa := readTrim(t, pidA)
+	bb := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100"}
+		s.Linux.CgroupsPath = "/" + cgb
+		for i, n := range s.Linux.Namespaces {
+			switch n.Type {
+			case specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace:
+				s.Linux.Namespaces[i].Path = "/proc/" + pa + "/ns/" + map[specs.LinuxNamespaceType]string{
+					specs.PIDNamespace: "pid", specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.NetworkNamespace: "net"}[n.Type]
+			}
+		}
+	})
+	pidB := filepath.Join(t.TempDir(), "b.pid")
+	r.track(b)
+	r.mustRun(outFile(t), "create", "--bundle", bb, "--pid-file", pidB, b)
+	r.mustRun(nil, "start", b)
+	pb := readTrim(t, pidB)
+	for _, ns := range []string{"pid", "ipc", "uts", "net"} {
+		la, _ := os.Readlink("/proc/" + pa + "/ns/" + ns)
+		lb, _ := os.Readlink("/proc/" + pb + "/ns/" + ns)
+		if la == "" || la != lb {
+			t.Errorf("%s namespace: %s's init in %q, %s's in %q", ns, a, la, b, lb)
+		}
+	}
+	if out, code := r.run(nil, "exec", b, "ps"); code != 0 || strings.Count(out, "sleep 100") != 2 {
+		t.Errorf("ps in %s: exit %d\n%s\nwant both containers' sleep", b, code, out)
+	}
+	// A path to a namespace of another kind is refused.
+	bc := ociBundle(t, func(s *specs.Spec) {
+		for i, n := range s.Linux.Namespaces {
+			if n.Type == specs.IPCNamespace {
+				s.Linux.Namespaces[i].Path = "/proc/" + pa + "/ns/net"
+			}
+		}
+	})
+	c := ociUnique(t, "nsc")
+	r.track(c)
+	if out, code := r.run(nil, "create", "--bundle", bc, c); code == 0 || !strings.Contains(out, "not a ipc namespace") {
+		t.Errorf("create joining a net namespace as ipc: exit %d %q", code, out)
+	}
+}

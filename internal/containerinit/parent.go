@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -215,9 +216,21 @@ func Start(o StartOptions) (*Process, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = o.CgroupFD
 	}
-	if err := cmd.Start(); err != nil {
+	pidJoin := ""
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.PIDNamespace && n.Path != "" {
+			pidJoin = n.Path
+		}
+	}
+	var err2 error
+	if pidJoin != "" {
+		err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
+	} else {
+		err2 = cmd.Start()
+	}
+	if err2 != nil {
 		unix.Close(parent)
-		return nil, fmt.Errorf("spawn container init: %w", err)
+		return nil, fmt.Errorf("spawn container init: %w", err2)
 	}
 	childEnd.Close()
 	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd}
@@ -285,7 +298,9 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	// Namespaces to join (lxc.namespace.share.*) are opened here, on the
 	// host's side, and entered by the stage through the descriptors.
 	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Path == "" {
+		if n.Path == "" || n.Type == specs.PIDNamespace {
+			// A pid namespace was joined at the spawn (setns of one
+			// only sets where the caller's children are born).
 			continue
 		}
 		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -347,6 +362,40 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return fmt.Errorf("unexpected %q message from the init stage", m.Type)
 		}
 	}
+}
+
+// startInPidNamespace starts cmd as a process of the pid namespace at
+// path (checked to be want): setns of a pid namespace moves no process,
+// it says where the caller's next children are born, so it is done on a
+// thread of its own that then spawns the child and is never used again
+// (its goroutine ends locked, and the thread with it). Only for a
+// detached start: a parent-death signal would fire with that thread.
+func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID, detached bool) error {
+	if !detached {
+		return fmt.Errorf("joining pid namespace %s needs a detached start", path)
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread's children are born in the joined
+		// namespace, so it must not serve other goroutines.
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- fmt.Errorf("open pid namespace %s: %w", path, err)
+			return
+		}
+		defer unix.Close(fd)
+		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+			done <- fmt.Errorf("%s is no longer the pid namespace the start was asked to join (its process exited?)", path)
+			return
+		}
+		if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
+			done <- fmt.Errorf("join pid namespace %s: %w", path, err)
+			return
+		}
+		done <- cmd.Start()
+	}()
+	return <-done
 }
 
 // abort kills and reaps a child whose start failed.
