@@ -2,12 +2,13 @@
 # oci-validation.sh RUNTIME [OUTDIR]: builds opencontainers/runtime-tools'
 # validation programs (once, under /var/cache/golxc-test/runtime-tools, from
 # the Go module proxy) and runs each with RUNTIME (e.g. bin/golxc-runc),
-# printing PASS or FAIL per program and the count. Run as root.
+# printing PASS or FAIL per program and the count. Run as root. RUNTIME is
+# not resolved through symlinks: golxc-runc is a link named after the tool.
 # The linux_cgroups_relative_* programs are skipped: a relative
 # cgroupsPath lands below the runtime's own cgroup, which is its caller's
 # (golxc-runc refuses it; runc would make cgroups there).
 set -u
-RT=$(readlink -f "$1"); OUT=${2:-$(mktemp -d)}
+RT=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); OUT=${2:-$(mktemp -d)}
 VER=v0.9.1-0.20251114084447-edf4cb3d2116
 C=/var/cache/golxc-test/runtime-tools
 S=$C/src-$VER

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,24 @@ func TestOCICRIPod(t *testing.T) {
 	// sees the pause process.
 	if out := c.mustCri("exec", "-s", cid, "/bin/ps"); !strings.Contains(out, "sleep 2147483647") {
 		t.Errorf("ps in the app container does not show the pod's pause process:\n%s", out)
+	}
+	// The app container's init itself is in the pause container's pid
+	// namespace (not only what is exec'd into it).
+	initPid := func(id string) string {
+		out, err := exec.Command(filepath.Join(binDir(t), "golxc-runc"), "--root", filepath.Join(c.dir, "golxc-root", "k8s.io"), "state", id).Output()
+		var st struct{ Pid int }
+		if err != nil || json.Unmarshal(out, &st) != nil || st.Pid <= 0 {
+			t.Fatalf("golxc-runc state %s: %v %s", id, err, out)
+		}
+		return strconv.Itoa(st.Pid)
+	}
+	pausePid, appPid := initPid(podID), initPid(cid)
+	for _, ns := range []string{"pid", "ipc"} {
+		lp, _ := os.Readlink("/proc/" + pausePid + "/ns/" + ns)
+		la, _ := os.Readlink("/proc/" + appPid + "/ns/" + ns)
+		if lp == "" || lp != la {
+			t.Errorf("%s namespace: pause in %q, app container in %q", ns, lp, la)
+		}
 	}
 	c.mustCri("update", "--memory", "67108864", "--cpu-share", "256", cid)
 	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/memory", podCg, cid, "memory.limit_in_bytes")); got != "67108864" {
