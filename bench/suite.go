@@ -80,6 +80,9 @@ func suite(sets []*toolset, runs, memN, ociRuns int, ociOnly bool) error {
 	if err := ociImport(sets[0], ociRuns, dir); err != nil {
 		return fmt.Errorf("lxc-create -t oci: %w", err)
 	}
+	if err := ociCycle(sets[0].bin, dir, runs); err != nil {
+		return fmt.Errorf("golxc-runc: %w", err)
+	}
 	if err := autostartAll(sets, min(runs, 5), memN); err != nil {
 		return err
 	}

@@ -68,6 +68,7 @@ var tools = map[string]func() *cobra.Command{
 	"lxc-stop":          newStop,
 	"lxc-top":           newTop,
 	"lxc-unshare":       newUnshare,
+	runcTool:            newRunc,
 }
 
 // ToolNames lists the tools golxc provides (for the Makefile's links).
@@ -147,6 +148,12 @@ func Main(args []string) int {
 	}
 	name := filepath.Base(args[0])
 	rest := args[1:]
+	if name == runcTool {
+		return runRunc(rest)
+	}
+	if name == "golxc" && len(rest) > 0 && rest[0] == runcTool {
+		return runRunc(rest[1:])
+	}
 	if _, ok := tools[name]; !ok {
 		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-?" || rest[0] == "--help" {
 			fmt.Printf("golxc %s: the LXC tools, in Go.\nUsage: golxc TOOL [OPTIONS] (or run it through a link named after the tool)\nTools: %s\n", Version, strings.Join(ToolNames(), " "))

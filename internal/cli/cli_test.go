@@ -76,7 +76,7 @@ func TestMainDispatch(t *testing.T) {
 		exactOut  string // whole stdout, when set
 	}{
 		{name: "version", args: []string{"golxc", "--version"}, exactOut: LXCVersion + "\ngolxc " + Version + "\n", wantNoErr: true},
-		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: lxc-attach", wantNoErr: true},
+		{name: "no tool", args: []string{"golxc"}, wantOut: "Tools: golxc-runc lxc-attach", wantNoErr: true},
 		{name: "help", args: []string{"golxc", "--help"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-h", args: []string{"/usr/local/bin/golxc", "-h"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
 		{name: "-?", args: []string{"golxc", "-?"}, wantOut: "Usage: golxc TOOL", wantNoErr: true},
@@ -237,7 +237,7 @@ func TestMainLs(t *testing.T) {
 
 func TestToolNames(t *testing.T) {
 	names := ToolNames()
-	want := []string{"lxc-attach", "lxc-autostart", "lxc-cgroup", "lxc-checkconfig", "lxc-config", "lxc-console", "lxc-copy", "lxc-create", "lxc-destroy", "lxc-device", "lxc-execute",
+	want := []string{"golxc-runc", "lxc-attach", "lxc-autostart", "lxc-cgroup", "lxc-checkconfig", "lxc-config", "lxc-console", "lxc-copy", "lxc-create", "lxc-destroy", "lxc-device", "lxc-execute",
 		"lxc-freeze", "lxc-info", "lxc-ls", "lxc-monitor", "lxc-snapshot", "lxc-start", "lxc-stop", "lxc-top", "lxc-unfreeze", "lxc-unshare", "lxc-update-config", "lxc-usernsexec", "lxc-wait"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("ToolNames = %v, want %v", names, want)

@@ -14,7 +14,7 @@ import (
 // --usage and --version on stdout with exit 0, as LXC's do, and a wrong
 // flag with its usage line on stderr and exit 1.
 func TestEveryToolHelpUsageVersion(t *testing.T) {
-	for _, tool := range ToolNames() {
+	for _, tool := range lxcToolNames() {
 		t.Run(tool, func(t *testing.T) {
 			usage := "Usage: " + Command(tool).UseLine() + "\n"
 			for _, flag := range []string{"--help", "-h", "-?"} {
@@ -47,7 +47,7 @@ func TestCommonOptions(t *testing.T) {
 	own := map[string]bool{"lxc-config": true, "lxc-checkconfig": true, "lxc-update-config": true, "lxc-usernsexec": true}
 	type opt struct{ short, usage string }
 	seen := map[string]opt{}
-	for _, tool := range ToolNames() {
+	for _, tool := range lxcToolNames() {
 		f := Command(tool).Flags()
 		for _, name := range []string{"name", "lxcpath", "logfile", "logpriority", "quiet", "rcfile", "help", "usage", "version"} {
 			fl := f.Lookup(name)
@@ -125,4 +125,16 @@ func TestCompletion(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(lxcpath, "c1", "rootfs")); err == nil {
 		t.Error("a completion made c1/rootfs")
 	}
+}
+
+// lxcToolNames are the lxc-* tools, which follow LXC's conventions;
+// golxc-runc follows runc's (test/oci_runtime_test.go).
+func lxcToolNames() []string {
+	var names []string
+	for _, t := range ToolNames() {
+		if strings.HasPrefix(t, "lxc-") {
+			names = append(names, t)
+		}
+	}
+	return names
 }

@@ -31,6 +31,10 @@ import (
 // (ExtraFiles[0]).
 const syncFD = 3
 
+// detachedEnv, set to "1" in the stage's environment, says its parent
+// exits before it execs (StartOptions.Detached): no parent-death signal.
+const detachedEnv = "GOLXC_INIT_DETACHED"
+
 // RunStage is the init stage: it runs in the re-exec'd child, inside the
 // new namespaces, and on success never returns (it execs the container's
 // init). On failure it reports the error to the parent and exits 1.
@@ -45,11 +49,19 @@ func RunStage() {
 	// own setting: a container whose monitor is killed would then live
 	// on, unsupervised. Set it on this thread too. A parent already gone
 	// is found by the sync socket, which then reads EOF.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-		os.Exit(1)
+	detached := os.Getenv(detachedEnv) == "1"
+	if !detached {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+			os.Exit(1)
+		}
 	}
 	if err := stage(); err != nil {
-		_ = send(syncFD, &message{Type: "error", Error: err.Error()}, nil)
+		var late *afterGateError
+		if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && detached && errors.As(err, &late) {
+			// Past the gate, the runtime that created the container is
+			// gone: the container's own stderr is the one place left.
+			fmt.Fprintf(os.Stderr, "golxc init: %v\n", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -69,8 +81,16 @@ func stage() error {
 	if m.RootFD {
 		want++
 	}
+	if m.Gate {
+		want++
+	}
 	if len(files) != want {
 		return fmt.Errorf("init stage: %d descriptors came with the spec, want %d", len(files), want)
+	}
+	var gate *os.File
+	if m.Gate {
+		gate = files[len(files)-1]
+		files = files[:len(files)-1]
 	}
 	rootFD := -1
 	if m.RootFD {
@@ -145,7 +165,7 @@ func stage() error {
 	if err := applyRlimits(spec); err != nil {
 		return err
 	}
-	return execInit(spec, m.StartHost)
+	return execInit(spec, m.StartHost, gate)
 }
 
 // buildRoot makes the container's filesystem view and its ptys, then
@@ -257,7 +277,11 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		if err := devpts.CheckAvailable(want, spec.TTYs, spec.hasConsole()); err != nil {
 			return nil, err
 		}
-		if err := devpts.Mount(root, spec.devptsMax()); err != nil {
+		mount := devpts.Mount
+		if spec.DevptsInMounts {
+			mount = func(root *rootfs.Root, _ int) error { return devpts.LinkPtmx(root) }
+		}
+		if err := mount(root, spec.devptsMax()); err != nil {
 			return nil, err
 		}
 		for i := 0; i < want; i++ {
@@ -323,8 +347,36 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		if err := root.PivotRoot(); err != nil {
 			return nil, err
 		}
+		if err := finishRoot(spec); err != nil {
+			return nil, err
+		}
 	}
 	return ptys, nil
+}
+
+// finishRoot applies, once pivoted, the root's own propagation and
+// read-only flag (OCI linux.rootfsPropagation, root.readonly).
+func finishRoot(spec *Spec) error {
+	if l := spec.OCI.Linux; l != nil && l.RootfsPropagation != "" {
+		o := rootfs.ParseOptions([]string{l.RootfsPropagation})
+		if o.Propagation == 0 {
+			return fmt.Errorf("rootfs propagation %q: not a propagation", l.RootfsPropagation)
+		}
+		if err := unix.Mount("", "/", "", o.Propagation, ""); err != nil {
+			return fmt.Errorf("set propagation %s of /: %w", l.RootfsPropagation, err)
+		}
+	}
+	if r := spec.OCI.Root; r != nil && r.Readonly {
+		var sfs unix.Statfs_t
+		if err := unix.Statfs("/", &sfs); err != nil {
+			return fmt.Errorf("statfs /: %w", err)
+		}
+		flags := uintptr(unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY) | uintptr(sfs.Flags)&(unix.ST_NOSUID|unix.ST_NODEV|unix.ST_NOEXEC)
+		if err := unix.Mount("", "/", "", flags, ""); err != nil {
+			return fmt.Errorf("make the root read-only: %w", err)
+		}
+	}
+	return nil
 }
 
 // bindTTY binds a pty's slave on target (/dev/console, /dev/ttyN). With
@@ -464,10 +516,71 @@ func handOver(spec *Spec, ptys []*devpts.PTY) error {
 	return nil
 }
 
-func execInit(spec *Spec, startHost bool) error {
+// waitGate tells the parent the container is ready and waits for the
+// byte that lets its command run (StartOptions.Gate). A writer that
+// closes without writing (EOF after one came) ends the container.
+func waitGate(gate *os.File) error {
+	if err := send(syncFD, &message{Type: "ready"}, nil); err != nil {
+		return err
+	}
+	fd := int(gate.Fd())
+	for {
+		// A FIFO opened for reading before any writer polls nothing until
+		// a writer comes (fifo(7)): the wait costs no CPU.
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
+			return fmt.Errorf("wait for start: %w", err)
+		}
+		var b [1]byte
+		n, err := unix.Read(fd, b[:])
+		if err == unix.EAGAIN || err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for start: %w", err)
+		}
+		if n == 1 {
+			gate.Close()
+			return nil
+		}
+		if n == 0 && pfd[0].Revents&unix.POLLHUP != 0 {
+			return errors.New("the start gate closed without a start")
+		}
+	}
+}
+
+// afterGateError is an error of the stage once started: its runtime has
+// gone, so the container's stderr is told.
+type afterGateError struct{ error }
+
+func (e *afterGateError) Unwrap() error { return e.error }
+
+func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 	p := spec.OCI.Process
 	if p == nil || len(p.Args) == 0 {
 		return fmt.Errorf("no init command")
+	}
+	gatedPath := ""
+	if gate != nil {
+		// A command that is not there fails the create, as OCI runtimes
+		// do, not the start: looked up before the wait.
+		if !spec.WrapInit {
+			var err error
+			if gatedPath, err = lookPath(p.Args[0], p.Env); err != nil {
+				return err
+			}
+			if _, err := os.Stat(gatedPath); err != nil {
+				return fmt.Errorf("exec %s: %w", p.Args[0], err)
+			}
+		}
+		if err := waitGate(gate); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				err = &afterGateError{err}
+			}
+		}()
 	}
 	var keep []string
 	if p.Capabilities != nil {
@@ -483,6 +596,14 @@ func execInit(spec *Spec, startHost bool) error {
 	}
 	if err := limit(keep); err != nil {
 		return err
+	}
+	if c := p.Capabilities; c != nil && !spec.WrapInit && (len(c.Inheritable) > 0 || len(c.Ambient) > 0) {
+		// OCI's inheritable and ambient sets, within the bounding set
+		// (the translation checks): the ambient set lasts only for root,
+		// whose exec gets the bounding set anyway.
+		if err := security.SetInheritableAmbient(c.Inheritable, c.Ambient); err != nil {
+			return err
+		}
 	}
 	if p.NoNewPrivileges {
 		if err := seccomp.SetNoNewPrivs(); err != nil {
@@ -534,9 +655,27 @@ func execInit(spec *Spec, startHost bool) error {
 		}
 		filter = nil
 	}
+	if spec.SetGroups {
+		gids := make([]int, len(p.User.AdditionalGids))
+		for i, g := range p.User.AdditionalGids {
+			gids[i] = int(g)
+		}
+		if err := unix.Setgroups(gids); err != nil {
+			return fmt.Errorf("setgroups %v: %w", p.User.AdditionalGids, err)
+		}
+	}
 	if p.User.GID != 0 {
 		if err := syscall.Setresgid(int(p.User.GID), int(p.User.GID), int(p.User.GID)); err != nil {
 			return fmt.Errorf("setgid %d: %w", p.User.GID, err)
+		}
+	}
+	ambientUser := p.User.UID != 0 && p.Capabilities != nil && len(p.Capabilities.Ambient) > 0 && !spec.WrapInit
+	if ambientUser {
+		// OCI's ambient set for a user other than root: the permitted
+		// set is kept across the switch (the ambient one is cleared by
+		// it, and raised again after).
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prctl PR_SET_KEEPCAPS: %w", err)
 		}
 	}
 	if p.User.UID != 0 {
@@ -544,10 +683,18 @@ func execInit(spec *Spec, startHost bool) error {
 			return fmt.Errorf("setuid %d: %w", p.User.UID, err)
 		}
 	}
+	if ambientUser {
+		if err := security.SetInheritableAmbient(p.Capabilities.Inheritable, p.Capabilities.Ambient); err != nil {
+			return err
+		}
+	}
 	if p.User.UID != 0 || p.User.GID != 0 {
 		if err := checkIDs(p.User.UID, p.User.GID); err != nil {
 			return err
 		}
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask & 0o777))
 	}
 	cwd := p.Cwd
 	if cwd == "" {
@@ -586,9 +733,12 @@ func execInit(spec *Spec, startHost bool) error {
 		}
 		os.Exit(wrapInit(p.Args, p.Env, ctty))
 	}
-	path, err := lookPath(p.Args[0], p.Env)
-	if err != nil {
-		return err
+	path := gatedPath
+	if path == "" {
+		var err error
+		if path, err = lookPath(p.Args[0], p.Env); err != nil {
+			return err
+		}
 	}
 	// The last step: the policy is written for the container's programs,
 	// and as little of golxc as possible should run under it.

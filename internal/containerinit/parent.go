@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -100,6 +101,16 @@ type StartOptions struct {
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
+	// Detached makes an init that outlives its caller: no parent-death
+	// signal, so that an OCI runtime's create can exit and leave the init
+	// to its own caller (containerd's shim, a subreaper), which reaps it.
+	Detached bool
+	// Gate, when set, is the read end of a FIFO (opened O_RDONLY|
+	// O_NONBLOCK) the init stage waits on, set up and its command looked
+	// up, before its exec: Start returns once the stage is ready, and one
+	// byte written to the FIFO later lets the command run (an OCI
+	// runtime's create and start). EOF without a byte makes it exit.
+	Gate *os.File
 
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
@@ -142,14 +153,17 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 {
+	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
 		// It runs from a sealed copy instead. So does a stage that runs
-		// start hooks, programs of the container's, before its exec. An
-		// init stage that execs the container's init with nothing of the
-		// container run before is spared the copy.
+		// start hooks, programs of the container's, before its exec, and
+		// one that waits at the gate: meanwhile a process exec'd into the
+		// container, or one of another container sharing its pid
+		// namespace (a pod), can reach it. An init stage that execs the
+		// container's init with nothing of the container run before is
+		// spared the copy.
 		sealed, err := namespace.SealedSelf()
 		if err != nil {
 			unix.Close(parent)
@@ -166,6 +180,9 @@ func Start(o StartOptions) (*Process, error) {
 	// (runtime/cgroup_linux.go), and golxc's init stays PID 1 of an
 	// application container, whose /proc/1/fd would hand them over.
 	cmd.Env = []string{"GODEBUG=containermaxprocs=0"}
+	if o.Detached {
+		cmd.Env = append(cmd.Env, detachedEnv+"=1")
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	pidfd := -1
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -174,10 +191,12 @@ func Start(o StartOptions) (*Process, error) {
 		// of lxc-start -F or lxc-execute) must not be the container's,
 		// which /dev/tty would open and TIOCSTI type into.
 		Setsid: true,
+		PidFD:  &pidfd,
+	}
+	if !o.Detached {
 		// The container must not outlive its supervisor unseen: if the
 		// monitor dies, so does init, and with it the pid namespace.
-		Pdeathsig: syscall.SIGKILL,
-		PidFD:     &pidfd,
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
 	user := ns.userns() && os.Geteuid() != 0
 	if user {
@@ -205,9 +224,21 @@ func Start(o StartOptions) (*Process, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = o.CgroupFD
 	}
-	if err := cmd.Start(); err != nil {
+	pidJoin := ""
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.PIDNamespace && n.Path != "" {
+			pidJoin = n.Path
+		}
+	}
+	var err2 error
+	if pidJoin != "" {
+		err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
+	} else {
+		err2 = cmd.Start()
+	}
+	if err2 != nil {
 		unix.Close(parent)
-		return nil, fmt.Errorf("spawn container init: %w", err)
+		return nil, fmt.Errorf("spawn container init: %w", err2)
 	}
 	childEnd.Close()
 	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd}
@@ -276,7 +307,9 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	// Namespaces to join (lxc.namespace.share.*) are opened here, on the
 	// host's side, and entered by the stage through the descriptors.
 	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Path == "" {
+		if n.Path == "" || n.Type == specs.PIDNamespace {
+			// A pid namespace was joined at the spawn (setns of one
+			// only sets where the caller's children are born).
 			continue
 		}
 		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -293,6 +326,10 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		}
 		fds = append(fds, fd)
 		m.Join = append(m.Join, n.Type)
+	}
+	if o.Gate != nil {
+		fds = append(fds, int(o.Gate.Fd()))
+		m.Gate = true
 	}
 	if err := send(sock, m, fds); err != nil {
 		return err
@@ -311,6 +348,11 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		switch m.Type {
 		case "error":
 			return errors.New(m.Error)
+		case "ready":
+			if o.Gate == nil {
+				return errors.New("unexpected \"ready\" message from the init stage")
+			}
+			return nil
 		case "ptys":
 			i := 0
 			if m.Console && len(files) > 0 {
@@ -340,6 +382,40 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return fmt.Errorf("unexpected %q message from the init stage", m.Type)
 		}
 	}
+}
+
+// startInPidNamespace starts cmd as a process of the pid namespace at
+// path (checked to be want): setns of a pid namespace moves no process,
+// it says where the caller's next children are born, so it is done on a
+// thread of its own that then spawns the child and is never used again
+// (its goroutine ends locked, and the thread with it). Only for a
+// detached start: a parent-death signal would fire with that thread.
+func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID, detached bool) error {
+	if !detached {
+		return fmt.Errorf("joining pid namespace %s needs a detached start", path)
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the thread's children are born in the joined
+		// namespace, so it must not serve other goroutines.
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- fmt.Errorf("open pid namespace %s: %w", path, err)
+			return
+		}
+		defer unix.Close(fd)
+		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+			done <- fmt.Errorf("%s is no longer the pid namespace the start was asked to join (its process exited?)", path)
+			return
+		}
+		if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
+			done <- fmt.Errorf("join pid namespace %s: %w", path, err)
+			return
+		}
+		done <- cmd.Start()
+	}()
+	return <-done
 }
 
 // abort kills and reaps a child whose start failed.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -106,7 +107,16 @@ func applyRlimits(spec *Spec) error {
 			return fmt.Errorf("lxc.prlimit: unknown resource %s", r.Type)
 		}
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+		var err error
+		if res == unix.RLIMIT_NOFILE {
+			// Through syscall's own: the Go runtime raised the soft
+			// limit at start and puts back what it found there on exec,
+			// unless told of a change by syscall.Setrlimit.
+			err = syscall.Setrlimit(res, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard})
+		} else {
+			err = unix.Prlimit(0, res, &lim, nil)
+		}
+		if err != nil {
 			name := strings.ToLower(strings.TrimPrefix(r.Type, "RLIMIT_"))
 			return fmt.Errorf("lxc.prlimit.%s: setrlimit: %w", name, err)
 		}

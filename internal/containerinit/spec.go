@@ -34,6 +34,10 @@ type Spec struct {
 	PTYs int `json:"ptys,omitempty"`
 	// Devpts mounts a new devpts instance on /dev/pts.
 	Devpts bool `json:"devpts,omitempty"`
+	// DevptsInMounts, with Devpts, says OCI.Mounts already mount the new
+	// instance on /dev/pts (in their order, which OCI keeps): only
+	// /dev/ptmx is pointed at it.
+	DevptsInMounts bool `json:"devptsInMounts,omitempty"`
 	// DevSymlinks makes /dev/fd, stdin, stdout, stderr (autodev).
 	DevSymlinks bool `json:"devSymlinks,omitempty"`
 	// WrapInit runs Process.Args under golxc's own init, which reaps
@@ -72,6 +76,11 @@ type Spec struct {
 	// OCI.Process.Rlimits (lxc.prlimit.*) and OCI.Linux.Sysctl
 	// (lxc.sysctl.*) are set by the init stage too, before its exec.
 	ProcFiles []ProcFile `json:"procFiles,omitempty"`
+	// SetGroups sets the supplementary groups to
+	// OCI.Process.User.AdditionalGids (none when empty) before the switch
+	// of user, as an OCI runtime must; without it init keeps the groups it
+	// was spawned with (LXC's behaviour).
+	SetGroups bool `json:"setGroups,omitempty"`
 	// Hooks are the lxc.hook.* commands the init stage runs itself, in
 	// the container's namespaces; nil for none.
 	Hooks *StageHooks `json:"hooks,omitempty"`

@@ -48,6 +48,11 @@ type message struct {
 	// and wait for the parent's "go" before its exec
 	// (StartOptions.StartHost).
 	StartHost bool `json:"startHost,omitempty"`
+	// Gate says the last descriptor that comes with the spec is the read
+	// end of a FIFO the stage waits on before its exec (StartOptions.Gate);
+	// the stage then says "ready" once it is set up, instead of closing
+	// the socket on its exec.
+	Gate bool `json:"gate,omitempty"`
 }
 
 const maxMessage = 1 << 20

@@ -34,6 +34,12 @@ func Mount(root *rootfs.Root, max int) error {
 	if err := root.Mount(m); err != nil {
 		return err
 	}
+	return LinkPtmx(root)
+}
+
+// LinkPtmx points /dev/ptmx at the ptmx of the devpts on /dev/pts (one
+// Mount made, or the container's config mounted as a new instance).
+func LinkPtmx(root *rootfs.Root) error {
 	if root.Exists("/dev/ptmx") {
 		// A node or file from the rootfs's own /dev: cover it with the
 		// instance's ptmx so that opening it allocates in this instance.

@@ -381,6 +381,11 @@ type attachRequest struct {
 	// gets no_new_privs.
 	Seccomp    []byte
 	NoNewPrivs bool
+	// Dir is the command's working directory in the container; "" keeps
+	// the helper's.
+	Dir string `json:",omitempty"`
+	// Groups are the command's supplementary groups; none when empty.
+	Groups []uint32 `json:",omitempty"`
 }
 
 // attachReport is one message of the helper to lxc-attach.

@@ -160,7 +160,17 @@ func RunAttachHelper() int {
 			keepCaps = &m
 		}
 		if !asUser {
-			if err := security.LimitProcess(req.Bounding); err != nil {
+			var also []string
+			if (req.UID != 0 || req.GID != 0 || len(req.Groups) > 0) && !req.JoinUser {
+				// The switch of user needs CAP_SETGID and CAP_SETUID
+				// even when the container's bounding set lacks them.
+				// They stay out of the bounding and inheritable sets,
+				// so they cannot outlive the exec: a switch to a uid
+				// other than 0 clears the permitted set, and root's
+				// exec gets no more than the bounding set.
+				also = []string{"CAP_SETGID", "CAP_SETUID"}
+			}
+			if err := security.LimitProcessSwitching(req.Bounding, also); err != nil {
 				return fail(err)
 			}
 		}
@@ -169,13 +179,13 @@ func RunAttachHelper() int {
 		return fail(fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err))
 	}
 	spec := namespace.ForkSpec{Path: path, Argv: args, Env: env, Setsid: true, CTTY: req.CTTY, Parent: true, RemountSysProc: remount,
-		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs, Fallbacks: fallbacks}
+		UserNS: userns, KeepCaps: keepCaps, NoNewPrivs: req.NoNewPrivs, Fallbacks: fallbacks, Dir: req.Dir}
 	if asUser {
 		spec.JoinFlags = req.Namespaces &^ unix.CLONE_NEWUSER
 		spec.ForkAgain = req.Namespaces&unix.CLONE_NEWPID != 0
 	}
-	if req.UID != 0 || req.GID != 0 || req.JoinUser {
-		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID)}
+	if req.UID != 0 || req.GID != 0 || req.JoinUser || len(req.Groups) > 0 {
+		spec.Cred = &namespace.Cred{UID: uint32(req.UID), GID: uint32(req.GID), Groups: req.Groups}
 	}
 	if len(req.Seccomp) > 0 {
 		if spec.Seccomp, err = seccomp.Decode(req.Seccomp); err != nil {

@@ -89,7 +89,11 @@ type ForkSpec struct {
 }
 
 // Cred is a uid and gid to run as.
-type Cred struct{ UID, GID uint32 }
+type Cred struct {
+	UID, GID uint32
+	// Groups are the supplementary groups set in place of none.
+	Groups []uint32
+}
 
 // ExecError is why a forked child did not reach its program: the step
 // that failed and its errno.
@@ -146,6 +150,7 @@ type forkArgs struct {
 	ctty       int
 	cred       bool
 	uid, gid   uintptr
+	groups     []uint32 // made before the fork: the child may not allocate
 	flags      uintptr
 	syncRd     int
 	errWr      int
@@ -201,6 +206,7 @@ func Fork(s ForkSpec) (*Child, error) {
 	}
 	if s.Cred != nil {
 		a.cred, a.uid, a.gid = true, uintptr(s.Cred.UID), uintptr(s.Cred.GID)
+		a.groups = s.Cred.Groups
 	}
 	if s.RemountSysProc {
 		a.remount = true
@@ -488,7 +494,11 @@ func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 		}
 	}
 	if a.cred {
-		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		var list uintptr
+		if len(a.groups) > 0 {
+			list = uintptr(unsafe.Pointer(&a.groups[0]))
+		}
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(a.groups)), list, 0); e != 0 {
 			childFail(a.errWr, stepSetgroups, e)
 		}
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, a.gid, a.gid, a.gid); e != 0 {

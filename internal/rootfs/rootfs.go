@@ -230,8 +230,9 @@ func (r *Root) Mask(path string) error {
 	return nil
 }
 
-// Device makes a character device node inside the root, or, when mknod is
-// not allowed (a user namespace), binds the host's node of the same path.
+// Device makes a device node inside the root (character unless d.Type
+// says "b" for block or "p" for a FIFO), or, when mknod is not allowed (a
+// user namespace), binds the host's node of the same path.
 func (r *Root) Device(d specs.LinuxDevice) error {
 	dst := filepath.Clean("/" + d.Path)
 	if r.Exists(dst) {
@@ -251,7 +252,14 @@ func (r *Root) Device(d specs.LinuxDevice) error {
 		mode = uint32(d.FileMode.Perm())
 	}
 	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
-	err = unix.Mknodat(parent, filepath.Base(dst), unix.S_IFCHR|mode, dev)
+	kind := uint32(unix.S_IFCHR)
+	switch d.Type {
+	case "b":
+		kind = unix.S_IFBLK
+	case "p":
+		kind, dev = unix.S_IFIFO, 0
+	}
+	err = unix.Mknodat(parent, filepath.Base(dst), kind|mode, dev)
 	if err == unix.EPERM {
 		if err := r.CreateFile(dst, 0o644); err != nil {
 			return err

@@ -188,10 +188,23 @@ func capMask(names []string) (uint64, error) {
 // (golxc's own init as PID 1) and never execs is not confined by the
 // bounding set alone, which only limits what an execve gains.
 func LimitProcess(keep []string) error {
-	m, err := capMask(keep)
+	return LimitProcessSwitching(keep, nil)
+}
+
+// LimitProcessSwitching is LimitProcess that also keeps the capabilities
+// of also (CAP_SETUID, CAP_SETGID for a switch of user still to come) in
+// the effective and permitted sets only: not inheritable, so that no
+// exec can carry them beyond the bounding set.
+func LimitProcessSwitching(keep, also []string) error {
+	mi, err := capMask(keep)
 	if err != nil {
 		return err
 	}
+	ma, err := capMask(also)
+	if err != nil {
+		return err
+	}
+	m := mi | ma
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
@@ -201,7 +214,7 @@ func LimitProcess(keep []string) error {
 		word := uint32(m >> (32 * uint(i)))
 		data[i].Effective &= word
 		data[i].Permitted &= word
-		data[i].Inheritable &= word
+		data[i].Inheritable &= uint32(mi >> (32 * uint(i)))
 	}
 	// Capabilities are per thread: every thread of the Go runtime must
 	// lose them, not just this one.
@@ -220,7 +233,7 @@ func LimitProcess(keep []string) error {
 	}
 	for i := range got {
 		word := uint32(m >> (32 * uint(i)))
-		if (got[i].Effective|got[i].Permitted|got[i].Inheritable)&^word != 0 {
+		if (got[i].Effective|got[i].Permitted)&^word != 0 || got[i].Inheritable&^uint32(mi>>(32*uint(i))) != 0 {
 			return fmt.Errorf("capset did not take: capabilities beyond the container's remain (does lxc.seccomp.profile answer capset or capget with errno 0?)")
 		}
 	}
@@ -262,4 +275,36 @@ func BoundingFromStatus(status []byte) ([]string, error) {
 		return caps, nil
 	}
 	return nil, fmt.Errorf("no CapBnd in status")
+}
+
+// SetInheritableAmbient sets the calling thread's inheritable set to inh
+// and raises each of amb in its ambient set (which needs them permitted
+// and inheritable), for the program it execs next: an OCI process's
+// inheritable and ambient sets.
+func SetInheritableAmbient(inh, amb []string) error {
+	m, err := capMask(inh)
+	if err != nil {
+		return err
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for i := range data {
+		data[i].Inheritable = uint32(m >> (32 * uint(i)))
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset inheritable %v: %w", inh, err)
+	}
+	for _, name := range amb {
+		n, err := CapNumber(name)
+		if err != nil {
+			return err
+		}
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient capability %s: %w", name, err)
+		}
+	}
+	return nil
 }
