@@ -224,3 +224,47 @@ func TestAttackHostHooksNoTerminalNoFDs(t *testing.T) {
 		t.Errorf("the start hook's terminal is not the container's console:\n%s", r)
 	}
 }
+
+// A start hook (the container's program, as its root) copies the init
+// stage's sync socket with pidfd_getfd and leaves it held: the monitor no
+// longer sees the socket close when init is exec'd. The start may then
+// not finish, but lxc-stop -k still ends it and nothing is left; a
+// pre-start hook that hangs is ended by lxc-stop -k too.
+func TestAttackStartHookHoldsSocket(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.createBusybox("lxc.hook.start = /attacker holdfds")
+	l.installAttacker(n)
+	hung := l.createBusybox("lxc.hook.pre-start = sleep 600")
+	for _, c := range []string{n, hung} {
+		done := make(chan int, 1)
+		go func() {
+			_, _, code := l.runWith(runOpts{timeout: 90 * time.Second}, "lxc-start", "-n", c)
+			done <- code
+		}()
+		// Until the monitor is there and the start under way.
+		waitFor(10*time.Second, func() bool {
+			out, _, _ := l.run("lxc-info", "-n", c, "-s", "-H")
+			s := strings.TrimSpace(out)
+			return s == "STARTING" || s == "RUNNING"
+		})
+		time.Sleep(time.Second)
+		if _, errs, code := l.runWith(runOpts{timeout: 30 * time.Second}, "lxc-stop", "-n", c, "-k"); code == -1 {
+			t.Fatalf("%s: lxc-stop -k hung: %s", c, errs)
+		}
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s: lxc-start still waits after lxc-stop -k", c)
+		}
+		if !waitFor(10*time.Second, func() bool { return len(monitorPIDs(l.path, c)) == 0 }) {
+			t.Errorf("%s: the monitor is still there after lxc-stop -k", c)
+		}
+		if s := strings.TrimSpace(l.mustRun("lxc-info", "-n", c, "-s", "-H")); s != "STOPPED" {
+			t.Errorf("%s: %s after lxc-stop -k, want STOPPED", c, s)
+		}
+		if left := waitNoCgroups(c, 5*time.Second); len(left) > 0 {
+			t.Errorf("%s: cgroups left: %v", c, left)
+		}
+	}
+}

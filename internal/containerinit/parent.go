@@ -98,6 +98,11 @@ type StartOptions struct {
 	// StartHost, when set, runs once the container is set up and its
 	// start hooks have run, before init's exec: the start-host hooks.
 	StartHost func(pid int) error
+	// Spawned, when set, is given the stage's pidfd as soon as the stage
+	// exists, before the hand-over: a caller that must stop a start that
+	// never finishes (a start hook that hangs) signals it; the descriptor
+	// is only good until Start returns (dup it to keep it).
+	Spawned func(pidfd int)
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
@@ -242,6 +247,9 @@ func Start(o StartOptions) (*Process, error) {
 	}
 	childEnd.Close()
 	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd}
+	if o.Spawned != nil {
+		o.Spawned(pidfd)
+	}
 	if err := p.handshake(parent, o, &ns); err != nil {
 		unix.Close(parent)
 		p.abort()
@@ -338,6 +346,13 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	// the container's root may drive this socket through the stage.
 	done := map[string]bool{}
 	for {
+		// A start hook (the container's program, as its root) can take a
+		// copy of the stage's end of the socket: the stage's own end is
+		// then not the last, and its exit (or its exec) no EOF here. The
+		// stage's exit is watched on its pidfd too.
+		if err := waitMessage(sock, p.PidFD); err != nil {
+			return err
+		}
 		m, files, err := recv(sock)
 		if err != nil {
 			return err
@@ -354,6 +369,13 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			}
 			return nil
 		case "ptys":
+			if done["ptys"] {
+				for _, f := range files {
+					f.Close()
+				}
+				return errors.New("unexpected second \"ptys\" message from the init stage")
+			}
+			done["ptys"] = true
 			i := 0
 			if m.Console && len(files) > 0 {
 				p.Console = files[0]
@@ -485,4 +507,27 @@ func (p *Process) Close() {
 		t.Close()
 	}
 	p.TTYs = nil
+}
+
+// waitMessage waits until sock has something to read (a message, or EOF)
+// or the process of pidfd has exited.
+func waitMessage(sock, pidfd int) error {
+	if pidfd < 0 {
+		return nil
+	}
+	for {
+		fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("wait for the init stage: %w", err)
+		}
+		if fds[0].Revents != 0 {
+			return nil
+		}
+		if fds[1].Revents != 0 {
+			return errors.New("the init stage exited before the container was set up")
+		}
+	}
 }

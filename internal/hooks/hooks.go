@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -236,6 +237,11 @@ func Run(ctx context.Context, kind Kind, commands []string, c Container, o Optio
 	return nil
 }
 
+// hookOutputWait is how long a hook's output is read once the hook has
+// exited (or was cancelled): a daemon it started that keeps its stdout
+// must not hold the start for ever.
+const hookOutputWait = 5 * time.Second
+
 // maxOutput bounds the output kept of one hook: the end is what matters.
 const maxOutput = 64 << 10
 
@@ -249,9 +255,19 @@ func runOne(ctx context.Context, kind Kind, command string, c Container, o Optio
 		cmd.Stdin = o.Stdin
 	} // nil: /dev/null
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Cancelled (a stop while the container starts): the hook's whole
+	// session goes, not only its shell, and what escaped it cannot keep
+	// the wait on its output going.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = hookOutputWait
 	err := cmd.Run()
 	if o.Output != nil {
 		o.Output(command, out.String())
+	}
+	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
+		// The hook succeeded; something it left running still holds
+		// its output, which is not waited for longer.
+		return nil
 	}
 	if err == nil {
 		return nil

@@ -47,7 +47,14 @@ func (m *Monitor) runHooks(kind hooks.Kind, cmds []string, o hooks.Options) erro
 	o.Output = func(cmd, out string) {
 		m.o.Log.Debugf("lxc.hook.%s %s of %s produced output: %s", kind, cmd, m.o.Name, strings.TrimSpace(out))
 	}
-	return hooks.Run(context.Background(), kind, cmds, m.o.Hooks.Container, o)
+	ctx := context.Background()
+	m.mu.Lock()
+	if m.hookCtx != nil && (kind == hooks.PreStart || kind == hooks.StartHost) {
+		// A stop while the container starts ends these.
+		ctx = m.hookCtx
+	}
+	m.mu.Unlock()
+	return hooks.Run(ctx, kind, cmds, m.o.Hooks.Container, o)
 }
 
 func (m *Monitor) preStartHooks() error {

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,6 +182,13 @@ type Monitor struct {
 	// hookRun is what the hooks know of the current init: its pid and
 	// namespaces (see hooks.go).
 	hookRun *hookRun
+	// While an init is being made (spawn): abortStart cancels its
+	// pre-start and start-host hooks, spawnFD (a pidfd of the init stage,
+	// the monitor's own copy; -1 when none) kills it, so that a stop
+	// ends a start that does not finish.
+	abortStart context.CancelFunc
+	hookCtx    context.Context
+	spawnFD    int
 
 	mu       sync.Mutex
 	state    string
@@ -230,7 +238,7 @@ func Run(o Options) (int, error) {
 	if o.Ready == nil {
 		o.Ready = func(error) {}
 	}
-	m := &Monitor{o: o, changed: make(chan struct{})}
+	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1}
 	m.setState(Starting)
 	if o.Console.BufferSize > 0 {
 		m.sink.ring = newRingBuffer(o.Console.BufferSize)
@@ -471,6 +479,24 @@ func (m *Monitor) destroyGroup(g *cgroup.Group) error {
 
 func (m *Monitor) spawn() error {
 	m.hookRun = &hookRun{}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.mu.Lock()
+	m.hookCtx, m.abortStart, m.spawnFD = ctx, cancel, -1
+	stopping := m.stopping
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		cancel()
+		m.abortStart = nil
+		if m.spawnFD >= 0 {
+			unix.Close(m.spawnFD)
+			m.spawnFD = -1
+		}
+		m.mu.Unlock()
+	}()
+	if stopping {
+		return errors.New("stopped while starting")
+	}
 	if err := m.preStartHooks(); err != nil {
 		return err
 	}
@@ -490,6 +516,7 @@ func (m *Monitor) spawn() error {
 		Delegate:    m.delegate,
 		Configured:  m.configured,
 		CgroupFD:    -1,
+		Spawned:     m.spawned,
 	})
 	if err != nil {
 		// The init stage is dead: its namespace with it, but a pair's
@@ -513,6 +540,22 @@ func (m *Monitor) spawn() error {
 	}
 	m.setState(Running)
 	return nil
+}
+
+// spawned keeps a pidfd of the init stage being set up, for a stop to
+// kill (a stop that came already does at once).
+func (m *Monitor) spawned(pidfd int) {
+	fd, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		m.o.Log.Warnf("keep the init stage's pidfd: %v", err)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.spawnFD = fd
+	if m.stopping {
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
 }
 
 // networkUp builds the container's interfaces while its init stage
@@ -872,6 +915,14 @@ func (m *Monitor) stop(sig syscall.Signal, timeout ...time.Duration) error {
 	}
 	m.stopping = true
 	if m.proc == nil {
+		// Still starting: its hooks are cancelled and its init stage
+		// killed, the start then fails.
+		if m.abortStart != nil {
+			m.abortStart()
+		}
+		if m.spawnFD >= 0 {
+			_ = unix.PidfdSendSignal(m.spawnFD, unix.SIGKILL, nil, 0)
+		}
 		return nil
 	}
 	t := time.Duration(0)

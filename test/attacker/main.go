@@ -32,6 +32,11 @@
 //	confine PROGRAM ARG...
 //	          (on the host) run PROGRAM under a seccomp filter that allows
 //	          everything, as a golxc nested in a container runs
+//	holdfds   (as a start hook) copy every descriptor of PID 1 (the init
+//	          stage: its sync socket among them) with pidfd_getfd, leave a
+//	          process of its own session holding them, say "STOLEN n"
+//	sleepforever
+//	          hold what was inherited and sleep
 package main
 
 import (
@@ -89,6 +94,10 @@ func main() {
 			os.Exit(2)
 		}
 		syscalls(os.Args[2], os.Args[3:])
+	case "holdfds":
+		holdFDs()
+	case "sleepforever":
+		select {}
 	case "confine":
 		if len(os.Args) < 3 {
 			os.Exit(2)
@@ -465,4 +474,34 @@ func squat(name string) {
 	}()
 	fmt.Println("READY")
 	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// holdFDs takes a copy of each descriptor of PID 1 and leaves them with a
+// process that outlives this one (its own session, no output to wait for).
+func holdFDs() {
+	pidfd, err := unix.PidfdOpen(1, 0)
+	if err != nil {
+		fmt.Println("pidfd_open 1:", err)
+		os.Exit(1)
+	}
+	var files []*os.File
+	for fd := 0; fd < 64; fd++ {
+		if n, err := unix.PidfdGetfd(pidfd, fd, 0); err == nil {
+			files = append(files, os.NewFile(uintptr(n), "stolen"))
+		}
+	}
+	fmt.Println("STOLEN", len(files))
+	null, err := os.OpenFile("/dev/null", os.O_RDWR, 0)
+	if err != nil {
+		os.Exit(1)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		self = "/attacker"
+	}
+	attr := &os.ProcAttr{Files: append([]*os.File{null, null, null}, files...), Sys: &syscall.SysProcAttr{Setsid: true}}
+	if _, err := os.StartProcess(self, []string{self, "sleepforever"}, attr); err != nil {
+		fmt.Println("start the holder:", err)
+		os.Exit(1)
+	}
 }
