@@ -720,8 +720,9 @@ func TestLXCOwnHooks(t *testing.T) {
 // lxc.rootfs.mount; lxcfs's mount hook needs that).
 func TestHookMountInRootfs(t *testing.T) {
 	t.Parallel()
-	for _, userns := range []bool{false, true} {
-		t.Run("userns="+strconv.FormatBool(userns), func(t *testing.T) {
+	for _, mode := range []string{"dir", "userns", "overlay"} {
+		userns := mode == "userns"
+		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			l := usernsLab(t)
 			hook := l.writeFile("mount.sh", `#!/bin/sh -e
@@ -738,6 +739,13 @@ echo from-hook > "$r/mnt/marker"
 				lines = append(lines, idmapLines...)
 			}
 			n := l.createBusybox(lines...)
+			if mode == "overlay" {
+				// An overlay clone's rootfs is mounted in its own mount
+				// namespace only: the hook finds it at LXC_ROOTFS_MOUNT.
+				clone := l.newContainer()
+				l.mustRun("lxc-copy", "-n", n, "-N", clone, "-s")
+				n = clone
+			}
 			l.mustRun("lxc-start", "-n", n)
 			l.waitState(n, "RUNNING", 10*time.Second)
 			if got := l.attach(n, "/bin/cat", "/mnt/marker"); got != "from-hook\n" {

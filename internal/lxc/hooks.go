@@ -14,6 +14,7 @@ import (
 	"golxc/internal/containerinit"
 	"golxc/internal/hooks"
 	"golxc/internal/monitor"
+	"golxc/internal/storage"
 )
 
 // startHooks splits cfg's hooks of a start between the init stage (spec:
@@ -31,6 +32,12 @@ func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel
 		c.ConsoleLog = consoleLog
 	}
 	c.Environ = os.Environ()
+	// An overlay or loop rootfs has no directory on the host to give as
+	// LXC_ROOTFS_MOUNT.
+	onStore := false
+	if st, err := storage.Parse(cfg.Rootfs.Raw); err == nil && (st.Kind == storage.Overlay || st.Kind == storage.Loop) {
+		onStore = true
+	}
 	stage := &containerinit.StageHooks{
 		PreMount: hooks.Commands(cfg, hooks.PreMount),
 		Mount:    hooks.Commands(cfg, hooks.Mount),
@@ -43,11 +50,13 @@ func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel
 	if len(stage.PreMount)+len(stage.Mount)+len(stage.Autodev)+len(stage.Start) > 0 {
 		stage.Container = c
 		stage.Container.Environ = append(append([]string(nil), c.Environ...), withValues(cfg.Environment)...)
-		if len(cfg.IDMap) > 0 && os.Geteuid() == 0 && len(stage.PreMount)+len(stage.Mount)+len(stage.Autodev) > 0 {
+		if (len(cfg.IDMap) > 0 && os.Geteuid() == 0 || onStore) && len(stage.PreMount)+len(stage.Mount)+len(stage.Autodev) > 0 {
 			// The mapped root may not walk to the rootfs's directory
-			// (its container directory is root's, 0770): the hooks in
-			// its namespaces find the rootfs at a mount point of their
-			// own, as LXC's find it at lxc.rootfs.mount.
+			// (its container directory is root's, 0770), and an overlay
+			// or loop rootfs is mounted in the container's namespace
+			// only: the hooks in its namespaces find the rootfs at a
+			// mount point of their own, as LXC's find it at
+			// lxc.rootfs.mount.
 			if err := rootfsMountPoint(); err != nil {
 				return nil, err
 			}
@@ -55,6 +64,14 @@ func startHooks(spec *containerinit.Spec, name, configFile, consoleLog, logLevel
 			stage.Container.RootfsMount = hookRootfsMount
 		}
 		spec.Hooks = stage
+	}
+	if onStore {
+		// The host's hooks get lxc.rootfs.mount's kind of place too (the
+		// empty mount point, as LXC's get theirs), not a store's spec.
+		if err := rootfsMountPoint(); err != nil {
+			return nil, err
+		}
+		c.RootfsMount = hookRootfsMount
 	}
 	host := &monitor.HostHooks{
 		Container: c,
