@@ -378,6 +378,10 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 	// as that user: its terminal is its own.)
 	if cmd.SysProcAttr != nil {
 		cmd.SysProcAttr.Setsid = true
+		// And a mount namespace of its own (made private), as LXC runs
+		// templates: what it mounts (debootstrap's /proc and /sys in the
+		// tree it builds) goes with it, however it ends.
+		cmd.SysProcAttr.Unshareflags |= syscall.CLONE_NEWNS
 	}
 	// A failing template's own last word becomes the one-line error; on
 	// success whatever it said is passed on.
