@@ -526,7 +526,14 @@ func templateDirs() []string {
 	var dirs []string
 	if exe, err := os.Executable(); err == nil {
 		bin := filepath.Dir(exe)
-		dirs = append(dirs, filepath.Join(bin, "..", "templates"), filepath.Join(bin, "..", "share", "golxc", "templates"))
+		// ../templates only in a source tree (bin/ of a checkout, whose
+		// go.mod is beside it): installed under a PREFIX such as
+		// /usr/local, PREFIX/templates would be a directory nobody looks
+		// after (and /usr/local is group staff's to write on Debian).
+		if _, err := os.Stat(filepath.Join(bin, "..", "go.mod")); err == nil {
+			dirs = append(dirs, filepath.Join(bin, "..", "templates"))
+		}
+		dirs = append(dirs, filepath.Join(bin, "..", "share", "golxc", "templates"))
 	}
 	dirs = append(dirs, "/usr/share/golxc/templates", lxcTemplateDir)
 	for i, d := range dirs {
