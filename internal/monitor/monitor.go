@@ -317,10 +317,12 @@ func Run(o Options) (int, error) {
 			break
 		}
 		m.stopHooks("reboot")
-		m.postStopHooks()
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
-		if err := m.renewPayload(); err != nil {
+		err := m.renewPayload()
+		// After the old cgroup is gone, as at a stop (LXC's order).
+		m.postStopHooks()
+		if err != nil {
 			o.Log.Errorf("restart of %s failed: %v", o.Name, err)
 			break
 		}
@@ -386,9 +388,10 @@ func (m *Monitor) setupCgroups() error {
 func (m *Monitor) renewPayload() error {
 	m.mu.Lock()
 	old := m.payload
-	m.payload, m.initGroup = nil, nil
 	m.mu.Unlock()
 	if old != nil {
+		// Kept as the payload until it is gone: a failure here ends the
+		// container, whose teardown then removes it.
 		if err := old.Kill(); err != nil {
 			return fmt.Errorf("kill what is left of the last boot: %w", err)
 		}
@@ -396,6 +399,9 @@ func (m *Monitor) renewPayload() error {
 			return fmt.Errorf("remove the last boot's cgroup: %w", err)
 		}
 	}
+	m.mu.Lock()
+	m.payload, m.initGroup = nil, nil
+	m.mu.Unlock()
 	return m.createPayload()
 }
 
