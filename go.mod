@@ -1,4 +1,4 @@
-module golxc
+module github.com/golxc/golxc
 
 go 1.25.0
 

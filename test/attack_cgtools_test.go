@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // TestAttackCgtoolsOtherUser: uid 65534 runs lxc-freeze, lxc-cgroup and

@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // commonConfLines are the lines of /usr/share/lxc/config/common.conf that

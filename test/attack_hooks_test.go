@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // TestAttackStartHook runs the escape battery, the /proc/1/exe rewrite and

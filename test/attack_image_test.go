@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/image/imagetest"
+	"github.com/golxc/golxc/internal/image/imagetest"
 )
 
 // hostVictims makes a host directory holding a file, both of which no

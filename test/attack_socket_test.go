@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // asUser runs f on an OS thread whose credentials are uid/gid (the

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // hookRecorder is a hook that writes what it was given and what it sees to

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // toolResult is one tool run of a concurrent batch.

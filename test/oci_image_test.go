@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/image/imagetest"
+	"github.com/golxc/golxc/internal/image/imagetest"
 )
 
 // ociTestImage is a busybox image of two layers: a rootfs, then a layer

@@ -7,7 +7,7 @@ package main
 import (
 	"os"
 
-	"golxc/internal/cli"
+	"github.com/golxc/golxc/internal/cli"
 )
 
 func main() {

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/rundir"
+	"github.com/golxc/golxc/internal/rundir"
 )
 
 // DefaultLockDir holds the per-name locks of CreateGroup when a Layout

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/config"
-	"golxc/internal/lxc"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 type attachCmd struct {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/lxc"
 )
 
 // autostartParallel bounds the containers of one batch (one

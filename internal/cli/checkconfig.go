@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/kernelcheck"
+	"github.com/golxc/golxc/internal/kernelcheck"
 )
 
 func newCheckconfig() *cobra.Command {

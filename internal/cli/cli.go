@@ -20,11 +20,11 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/containerinit"
-	"golxc/internal/lxc"
-	"golxc/internal/namespace"
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // Version is golxc's version, set at build time with -ldflags -X.

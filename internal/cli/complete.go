@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/config"
-	"golxc/internal/lxc"
-	"golxc/internal/lxclog"
-	"golxc/internal/monitor"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/lxclog"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // Shell completion: the scripts tools/mangen generates with cobra call the

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 func TestLxcConfig(t *testing.T) {

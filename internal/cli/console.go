@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/lxc"
 )
 
 type consoleCmd struct {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/lxc"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 type copyCmd struct {

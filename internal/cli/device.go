@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/network"
 )
 
 type deviceCmd struct{ common }

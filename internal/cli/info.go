@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/lxc"
-	"golxc/internal/monitor"
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/network"
 )
 
 type infoCmd struct {

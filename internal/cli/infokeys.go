@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // lxcInfoValue is KEY's value as lxc-info -c prints it. The config

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // TestLXCInfoValue pins each rendering to what LXC 5.0.2's lxc-info -c

@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/lxc"
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/network"
 )
 
 type lsCmd struct {

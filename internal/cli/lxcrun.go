@@ -1,6 +1,6 @@
 package cli
 
-import "golxc/internal/lxc"
+import "github.com/golxc/golxc/internal/lxc"
 
 // runBy is who runs a container, for --format json: "lxc" when LXC's own
 // tools do (golxc can only show it), nothing when golxc does or nobody.

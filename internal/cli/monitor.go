@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/lxc"
 )
 
 type monitorCmd struct {

@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/oci"
+	"github.com/golxc/golxc/internal/oci"
 )
 
 // runcTool is the OCI runtime's name: containerd's runc shim runs it

@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/lxc"
 )
 
 type topCmd struct {

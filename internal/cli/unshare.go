@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // unshareStageArg runs golxc as the first process of lxc-unshare's new

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 type updateConfigCmd struct {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 type usernsexecCmd struct {

@@ -1,6 +1,6 @@
 package config
 
-import "golxc/internal/security"
+import "github.com/golxc/golxc/internal/security"
 
 // parseCapName accepts a capability as "sys_admin", "SYS_ADMIN",
 // "cap_sys_admin" or its number, and returns the short lowercase

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/lxclog"
+	"github.com/golxc/golxc/internal/lxclog"
 )
 
 // keyDef is one row of the key table: the only place a key is defined.

@@ -18,13 +18,13 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/devpts"
-	"golxc/internal/hooks"
-	"golxc/internal/namespace"
-	"golxc/internal/rootfs"
-	"golxc/internal/seccomp"
-	"golxc/internal/security"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/devpts"
+	"github.com/golxc/golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/security"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // syncFD is where the parent puts the child's end of the sync socket

@@ -12,7 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // namespacesOnly is the part of an encoded Spec the parent reads: the

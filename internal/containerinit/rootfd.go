@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // rootTree makes, on the host's side, the root of a container with a

@@ -8,8 +8,8 @@ package containerinit
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/hooks"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // StageArg is argv[1] of a re-exec that runs the init stage.

@@ -14,7 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/rootfs"
 )
 
 // MountOptions are those of a container's devpts: a new instance, so the

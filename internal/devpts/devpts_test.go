@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/rootfs"
 )
 
 // TestExhausted: an instance mounted with max=2 gives two ptys, then

@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // Kind is a hook type, the TYPE of lxc.hook.TYPE.

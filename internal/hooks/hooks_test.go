@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // recorder is a hook that writes its arguments, working directory,

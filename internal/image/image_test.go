@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"golxc/internal/image/imagetest"
+	"github.com/golxc/golxc/internal/image/imagetest"
 )
 
 func testImage(t *testing.T) imagetest.Image {

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/image/imagetest"
+	"github.com/golxc/golxc/internal/image/imagetest"
 )
 
 func needRoot(t *testing.T) {

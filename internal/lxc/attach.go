@@ -17,11 +17,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/monitor"
-	"golxc/internal/namespace"
-	"golxc/internal/security"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // AttachOptions say what to run in a container and how.

@@ -13,10 +13,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
-	"golxc/internal/namespace"
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // confinement is how a running container's init was confined beyond its

@@ -3,7 +3,7 @@ package lxc
 import (
 	"testing"
 
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // The filter and no_new_privs of an attached command, as LXC 5.0's

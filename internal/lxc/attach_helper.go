@@ -12,9 +12,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/namespace"
-	"golxc/internal/seccomp"
-	"golxc/internal/security"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // AttachHelperArg is argv[1] of the attach helper, the stage of golxc

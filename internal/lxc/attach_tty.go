@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // attachTerminal is the pty lxc-attach gives an attached command in place

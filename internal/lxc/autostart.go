@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // AutostartAction is what lxc-autostart does to the containers it selects.

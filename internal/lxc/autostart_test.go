@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 func TestParseAutostartGroups(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 func TestRelativeTo(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // TestCgroupDirPattern: the system pattern gives TREE/payload and

@@ -12,10 +12,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/hooks"
-	"golxc/internal/monitor"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // CloneHookRunner runs the lxc.hook.clone commands of a new container

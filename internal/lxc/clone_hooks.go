@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/hooks"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // HookRunner runs a copy's lxc.hook.clone commands with golxc's hooks

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // consoleOptions turns the lxc.console.* keys into what the monitor

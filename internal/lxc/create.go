@@ -14,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/namespace"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // storeRootfs puts the template's rootfs in its store and names it in the

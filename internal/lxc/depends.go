@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // Origin and clone are tied as LXC ties them: the origin's lxc_snapshots

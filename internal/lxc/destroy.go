@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"time"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // destroyingInfix marks a container directory being removed: renamed out

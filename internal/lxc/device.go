@@ -15,9 +15,9 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/monitor"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // DeviceNode makes (add) or removes (del) the host's device node src in

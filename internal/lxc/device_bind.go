@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // A container with a user namespace of its own (lxc.idmap) cannot use a

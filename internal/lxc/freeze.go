@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // freezeWait bounds lxc-freeze's wait for the kernel to stop every task.

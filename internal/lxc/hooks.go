@@ -10,11 +10,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/containerinit"
-	"golxc/internal/hooks"
-	"golxc/internal/monitor"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // startHooks splits cfg's hooks of a start between the init stage (spec:

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // ProcessRequest is a process to start in a running container found by

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"syscall"
 
-	"golxc/internal/config"
-	"golxc/internal/image"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/image"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // builtinOCI is what findTemplate returns for -t oci: golxc's own

@@ -8,8 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/config"
-	"golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
 )
 
 // processLimits puts lxc.prlimit.*, lxc.sysctl.* and lxc.proc.* into the

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // Rename renames a stopped container in its lxcpath (lxc-copy -R): the

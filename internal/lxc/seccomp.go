@@ -6,9 +6,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/containerinit"
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // seccompFilter compiles lxc.seccomp.profile for the init stage; nil when

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // The spec carries the compiled profile, allow_nesting and no_new_privs;

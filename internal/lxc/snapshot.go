@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // Snapshots live as LXC lays them out: LXCPATH/NAME/snaps/snapN, each a

@@ -11,14 +11,14 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/containerinit"
-	"golxc/internal/monitor"
-	"golxc/internal/namespace"
-	"golxc/internal/rootfs"
-	"golxc/internal/security"
-	"golxc/internal/storage"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/security"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // defaultPath is the PATH a container's processes get unless the config

@@ -11,11 +11,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/monitor"
-	"golxc/internal/rootfs"
-	"golxc/internal/security"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // Host layouts, in the formats of /proc/self/mountinfo and /proc/1/cgroup

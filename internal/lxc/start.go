@@ -18,11 +18,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/lxclog"
-	"golxc/internal/monitor"
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/lxclog"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // A monitor process is a re-exec of golxc whose argv is its title alone

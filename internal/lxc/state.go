@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // askTimeout bounds a question to a monitor: a wedged monitor must not hang

@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // ErrNotRunning is returned when a running container was expected.

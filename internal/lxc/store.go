@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/rundir"
+	"github.com/golxc/golxc/internal/rundir"
 )
 
 // DefaultLXCPath is where containers live unless -P says otherwise.

@@ -18,8 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // The shared monitor. By default every running container has a monitor

@@ -14,9 +14,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/config"
-	"golxc/internal/monitor"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // IDMaps are a config's lxc.idmap lines as a user namespace's maps; empty

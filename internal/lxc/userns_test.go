@@ -12,8 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 var idmapKeys = [][2]string{kv("lxc.idmap", "u 0 100000 65536"), kv("lxc.idmap", "g 0 100000 65536")}

@@ -9,7 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // RemoveTreeArg is argv[1] of golxc re-exec'd to remove a directory as

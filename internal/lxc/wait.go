@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // States are the states lxc-wait and lxc-monitor know, as LXC names them.

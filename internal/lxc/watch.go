@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // StateChange is one state change lxc-monitor prints.

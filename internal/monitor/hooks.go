@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/hooks"
 )
 
 // HostHooks are a container's hooks that run on the host's side, from the

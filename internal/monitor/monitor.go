@@ -20,11 +20,11 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/config"
-	"golxc/internal/containerinit"
-	"golxc/internal/namespace"
-	"golxc/internal/network"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // CgroupSetting is one lxc.cgroup.* (Version 1) or lxc.cgroup2.* (2) key.

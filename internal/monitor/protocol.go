@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/rundir"
+	"github.com/golxc/golxc/internal/rundir"
 )
 
 // States of a container, as LXC names them.

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/containerinit"
 )
 
 // maxClients bounds the connections a monitor serves at once. Past it, the

@@ -18,7 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/containerinit"
 )
 
 // testServer is a Monitor with no container: only its command socket,

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // wait reaps pid and returns its wait status.

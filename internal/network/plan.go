@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // Addr is one address of an interface, with the broadcast address of an

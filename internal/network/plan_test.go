@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/config"
 )
 
 func TestBroadcast(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/hooks"
 )
 
 // ScriptEnv is the hook environment every lxc.net.N.script.* gets, as

@@ -10,8 +10,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/lxc"
-	"golxc/internal/security"
+	"github.com/golxc/golxc/internal/lxc"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // ExecOptions are exec's flags: the process (runtime-spec's process

@@ -6,7 +6,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/cgroup"
 )
 
 // settings turns linux.resources into cgroup settings for the host's

@@ -18,8 +18,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/containerinit"
 )
 
 // layout is the host's cgroup layout as an OCI runtime reads

@@ -6,7 +6,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // eperm is the errno SCMP_ACT_ERRNO returns when the spec gives none

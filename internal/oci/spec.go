@@ -4,8 +4,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
-	"golxc/internal/rootfs"
-	"golxc/internal/security"
+	"github.com/golxc/golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // DefaultSpec is the config.json that spec writes: a shell on a

@@ -12,9 +12,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/containerinit"
-	"golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/namespace"
 )
 
 // Plan is what a bundle's config.json becomes for golxc's engine: the

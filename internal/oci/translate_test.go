@@ -6,8 +6,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"golxc/internal/cgroup"
-	"golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 func TestCheckID(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golxc/internal/cli"
+	"github.com/golxc/golxc/internal/cli"
 )
 
 func main() {
@@ -35,7 +35,7 @@ package main
 import (
 	"os"
 
-	"golxc/internal/cli"
+	"github.com/golxc/golxc/internal/cli"
 )
 
 func main() {

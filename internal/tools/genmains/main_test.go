@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"golxc/internal/cli"
+	"github.com/golxc/golxc/internal/cli"
 )
 
 // TestMainsUpToDate fails when a tool has no cmd/<tool>/main.go, or one

@@ -22,8 +22,8 @@ import (
 
 	"github.com/spf13/cobra/doc"
 
-	"golxc/internal/cli"
-	"golxc/internal/config"
+	"github.com/golxc/golxc/internal/cli"
+	"github.com/golxc/golxc/internal/config"
 )
 
 func main() {
