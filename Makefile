@@ -80,7 +80,7 @@ uninstall:
 # a unit test fails when a tool has none).
 SPLITDIR ?= bin/split
 split:
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(SPLITDIR)/ $$(ls -d ./cmd/lxc-*)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(SPLITDIR)/ $$(ls -d ./cmd/*/ | grep -v '^./cmd/golxc/$$')
 
 # A Debian package of the install layout under /usr.
 deb: build docs
