@@ -322,14 +322,28 @@ func TestNamespaceShareKeep(t *testing.T) {
 		t.Errorf("lxc.namespace.keep = net kept the pid namespace too")
 	}
 
-	// A pid namespace cannot be joined yet: refused, naming the key.
+	// A pid namespace: the container's init is a process of a's (not
+	// its PID 1, so a command rather than busybox's init), seen there;
+	// stopping it leaves a running.
 	d := l.createBusybox()
-	_, errs, code := l.run("lxc-start", "-n", d, "--share-pid", a)
-	if code == 0 || !strings.Contains(errs, "lxc.namespace.share.pid is not supported yet") {
-		t.Errorf("lxc-start --share-pid: exit %d %q, want a refusal", code, errs)
+	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sleep", "1000")
+	l.waitState(d, "RUNNING", 10*time.Second)
+	dPid := strconv.Itoa(l.initPID(d))
+	if x, y := nsInode(t, aPid, "pid"), nsInode(t, dPid, "pid"); x != y {
+		t.Errorf("lxc-start --share-pid: pid %s, %s's %s", y, a, x)
+	}
+	if x, y := nsInode(t, aPid, "mnt"), nsInode(t, dPid, "mnt"); x == y {
+		t.Errorf("sharing pid shared mnt too (%s)", x)
+	}
+	if out := l.attach(a, "/bin/sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"); !strings.Contains(out, "/bin/sleep 1000") {
+		t.Errorf("%s's processes do not show %s's init (sleep 1000): %q", a, d, out)
+	}
+	l.mustRun("lxc-stop", "-n", d, "-k")
+	if st := strings.TrimSpace(l.mustRun("lxc-info", "-n", a, "-s", "-H")); st != "RUNNING" {
+		t.Errorf("%s after the stop of %s, which shared its pid namespace: %s", a, d, st)
 	}
 	// A container that is not running has no namespace to share.
-	_, errs, code = l.run("lxc-start", "-n", d, "--share-net", d)
+	_, errs, code := l.run("lxc-start", "-n", d, "--share-net", d)
 	if code == 0 || !strings.Contains(errs, "not running") {
 		t.Errorf("lxc-start --share-net of a stopped container: exit %d %q", code, errs)
 	}

@@ -127,6 +127,9 @@ type Process struct {
 	Console *os.File
 	TTYs    []*os.File
 	cmd     *exec.Cmd
+	// pin, when set, keeps the thread that spawned init into a joined
+	// pid namespace (and is init's parent-death parent) until Close.
+	pin chan struct{}
 }
 
 // Start spawns the init stage in new namespaces, feeds it the spec and
@@ -236,8 +239,9 @@ func Start(o StartOptions) (*Process, error) {
 		}
 	}
 	var err2 error
+	var pin chan struct{}
 	if pidJoin != "" {
-		err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
+		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
 	} else {
 		err2 = cmd.Start()
 	}
@@ -246,7 +250,7 @@ func Start(o StartOptions) (*Process, error) {
 		return nil, fmt.Errorf("spawn container init: %w", err2)
 	}
 	childEnd.Close()
-	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd}
+	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd, pin: pin}
 	if o.Spawned != nil {
 		o.Spawned(pidfd)
 	}
@@ -410,11 +414,19 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 // path (checked to be want): setns of a pid namespace moves no process,
 // it says where the caller's next children are born, so it is done on a
 // thread of its own that then spawns the child and is never used again
-// (its goroutine ends locked, and the thread with it). Only for a
-// detached start: a parent-death signal would fire with that thread.
-func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID, detached bool) error {
+// (its goroutine ends locked, and the thread with it). The parent-death
+// signal of a start that is not detached is that thread's: it is kept,
+// parked, until the returned channel is closed (Process.Close), so init
+// dies with its monitor, not with the thread.
+func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID, detached bool) (chan struct{}, error) {
+	var pin chan struct{}
 	if !detached {
-		return fmt.Errorf("joining pid namespace %s needs a detached start", path)
+		pin = make(chan struct{})
+		// Go's fork sets the parent-death signal and then kills the
+		// child whose getppid is not its parent's pid, which it never
+		// is from inside another pid namespace (0): the stage sets it
+		// itself, first thing (RunStage), for this pinned thread.
+		cmd.SysProcAttr.Pdeathsig = 0
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -435,9 +447,16 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 			done <- fmt.Errorf("join pid namespace %s: %w", path, err)
 			return
 		}
-		done <- cmd.Start()
+		err = cmd.Start()
+		done <- err
+		if err == nil && pin != nil {
+			<-pin
+		}
 	}()
-	return <-done
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	return pin, nil
 }
 
 // abort kills and reaps a child whose start failed.
@@ -507,6 +526,10 @@ func (p *Process) Close() {
 		t.Close()
 	}
 	p.TTYs = nil
+	if p.pin != nil {
+		close(p.pin)
+		p.pin = nil
+	}
 }
 
 // waitMessage waits until sock has something to read (a message, or EOF)
