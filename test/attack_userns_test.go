@@ -342,6 +342,23 @@ func TestNamespaceShareKeep(t *testing.T) {
 	if st := strings.TrimSpace(l.mustRun("lxc-info", "-n", a, "-s", "-H")); st != "RUNNING" {
 		t.Errorf("%s after the stop of %s, which shared its pid namespace: %s", a, d, st)
 	}
+	// Its init dies with its monitor, as any container's.
+	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sleep", "1000")
+	l.waitState(d, "RUNNING", 10*time.Second)
+	init := l.initPID(d)
+	mons := monitorPIDs(l.path, d)
+	if len(mons) != 1 {
+		t.Fatalf("monitors of %s: %v", d, mons)
+	}
+	if err := syscall.Kill(mons[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", init))
+		return err != nil || strings.Contains(string(b), "State:\tZ")
+	}) {
+		t.Errorf("%s's init %d (in %s's pid namespace) outlived its monitor's kill -9", d, init, a)
+	}
 	// A container that is not running has no namespace to share.
 	_, errs, code := l.run("lxc-start", "-n", d, "--share-net", d)
 	if code == 0 || !strings.Contains(errs, "not running") {
