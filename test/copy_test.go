@@ -745,3 +745,68 @@ func TestCopyFailuresLeaveNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyRunningOverlay: -a of a running overlay container is refused
+// in one line: reading its tree would mount a second overlay on the
+// upper and work directories the running one uses, which breaks the
+// running container's writes.
+func TestCopyRunningOverlay(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	origin := l.createBusybox()
+	ov := l.newContainer()
+	l.mustRun("lxc-copy", "-n", origin, "-N", ov, "-s")
+	l.mustRun("lxc-start", "-n", ov)
+	l.waitState(ov, "RUNNING", 10*time.Second)
+	dst := l.newContainer()
+	_, errs, code := l.run("lxc-copy", "-n", ov, "-N", dst, "-a")
+	if code != 1 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "overlay") {
+		t.Errorf("lxc-copy -a of a running overlay container: exit %d stderr %q, want 1 and one line naming the overlay", code, errs)
+	}
+	if _, err := os.Lstat(filepath.Join(l.path, dst)); err == nil {
+		t.Errorf("a refused copy made %s", dst)
+	}
+	if out := l.attach(ov, "/bin/sh", "-c", "echo written > /after-copy && cat /after-copy"); strings.TrimSpace(out) != "written" {
+		t.Errorf("the running overlay container cannot write after the copy attempt: %q", out)
+	}
+}
+
+// TestCopyDestroyRace: a snapshot copy of a stopped container racing its
+// destroy never leaves a clone whose lower layer is gone: the copy holds
+// the source's lock, so the destroy waits and then refuses (the source
+// has a clone), or wins and the copy finds no source.
+func TestCopyDestroyRace(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	tmpl := l.createBusybox()
+	orphans, copied, destroyed := 0, 0, 0
+	for i := range 40 {
+		e1, e2 := l.newContainer(), l.newContainer()
+		l.mustRun("lxc-copy", "-n", tmpl, "-N", e1)
+		done := make(chan int)
+		go func() {
+			_, _, code := runWith(t, runOpts{}, "lxc-copy", "-P", l.path, "-n", e1, "-N", e2, "-s")
+			done <- code
+		}()
+		// Staggered, so the destroy lands before, during and after
+		// the copy's steps.
+		time.Sleep(time.Duration(i%10) * 3 * time.Millisecond)
+		_, _, dcode := l.run("lxc-destroy", "-n", e1)
+		ccode := <-done
+		if ccode == 0 {
+			copied++
+		}
+		if dcode == 0 {
+			destroyed++
+		}
+		if _, err := os.Stat(filepath.Join(l.path, e2, "config")); err == nil {
+			if _, err := os.Stat(filepath.Join(l.path, e1, "rootfs")); err != nil {
+				orphans++
+				t.Errorf("run %d: clone %s was made but its lower layer (%s's rootfs) is gone (copy exit %d, destroy exit %d)", i, e2, e1, ccode, dcode)
+			}
+		}
+		l.run("lxc-destroy", "-n", e2)
+		l.run("lxc-destroy", "-n", e1)
+	}
+	t.Logf("40 races: %d copies made, %d destroys done, %d orphaned clones", copied, destroyed, orphans)
+}

@@ -367,3 +367,39 @@ exec sleep 60
 		})
 	}
 }
+
+// TestDestroyOldLockRunning: a container started by an older golxc holds
+// its lock under the old file name (LOCKROOT/LXCPATH/NAME, not .NAME), so
+// the lock a destroy takes is free. The destroy must still see, through
+// the monitor's socket, that it runs: refused without -f, killed first
+// with -f; never removed from under a running container.
+func TestDestroyOldLockRunning(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	c := l.startBusybox()
+	real, err := filepath.EvalSymlinks(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join("/run/golxc/lock", real)
+	oldPath := filepath.Join(lockDir, c)
+	// The monitor keeps its flock on the file under the old name.
+	if err := os.Rename(filepath.Join(lockDir, "."+c), oldPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(oldPath); os.Remove(lockDir) })
+	_, errs, code := l.run("lxc-destroy", "-n", c)
+	if code != 1 || !strings.Contains(errs, c+" is running") {
+		t.Errorf("lxc-destroy (no -f) of a running container whose monitor holds the old lock file: exit %d stderr %q, want 1 and \"%s is running\"", code, errs, c)
+	}
+	if st := l.state(c); st != "RUNNING" {
+		t.Errorf("after the refused destroy: state %s, want RUNNING", st)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, c, "config")); err != nil {
+		t.Errorf("the refused destroy removed the running container: %v", err)
+	}
+	l.mustRun("lxc-destroy", "-n", c, "-f")
+	if _, err := os.Lstat(filepath.Join(l.path, c)); err == nil {
+		t.Errorf("lxc-destroy -f left %s", c)
+	}
+}
