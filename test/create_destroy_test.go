@@ -377,17 +377,7 @@ func TestDestroyOldLockRunning(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
 	c := l.startBusybox()
-	real, err := filepath.EvalSymlinks(l.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lockDir := filepath.Join("/run/golxc/lock", real)
-	oldPath := filepath.Join(lockDir, c)
-	// The monitor keeps its flock on the file under the old name.
-	if err := os.Rename(filepath.Join(lockDir, "."+c), oldPath); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(oldPath); os.Remove(lockDir) })
+	oldLock(t, l, c)
 	_, errs, code := l.run("lxc-destroy", "-n", c)
 	if code != 1 || !strings.Contains(errs, c+" is running") {
 		t.Errorf("lxc-destroy (no -f) of a running container whose monitor holds the old lock file: exit %d stderr %q, want 1 and \"%s is running\"", code, errs, c)
@@ -401,5 +391,40 @@ func TestDestroyOldLockRunning(t *testing.T) {
 	l.mustRun("lxc-destroy", "-n", c, "-f")
 	if _, err := os.Lstat(filepath.Join(l.path, c)); err == nil {
 		t.Errorf("lxc-destroy -f left %s", c)
+	}
+}
+
+// oldLock moves running container c's lock file to the name an older
+// golxc gave it: its monitor keeps the flock, the new name is free.
+func oldLock(t *testing.T, l *lab, c string) {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join("/run/golxc/lock", real)
+	oldPath := filepath.Join(lockDir, c)
+	if err := os.Rename(filepath.Join(lockDir, "."+c), oldPath); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(oldPath); os.Remove(lockDir) })
+}
+
+// TestEphemeralOldLockRunning: a running ephemeral container whose
+// monitor holds the old lock file is not taken for one whose monitor was
+// killed (and reaped) by the next tool that looks it up.
+func TestEphemeralOldLockRunning(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	c := l.createBusybox("lxc.ephemeral = 1")
+	l.mustRun("lxc-start", "-n", c)
+	l.waitState(c, "RUNNING", 10*time.Second)
+	oldLock(t, l, c)
+	l.run("lxc-ls")
+	if st := l.state(c); st != "RUNNING" {
+		t.Errorf("after lxc-ls: state %s, want RUNNING", st)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, c, "config")); err != nil {
+		t.Errorf("lxc-ls reaped the running ephemeral container: %v", err)
 	}
 }

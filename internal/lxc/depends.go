@@ -250,6 +250,11 @@ func (c *Container) ReapEphemeral() bool {
 	if _, err := os.Lstat(filepath.Join(c.Dir(), ephemeralMark)); err != nil {
 		return false
 	}
+	// A free lock is no proof that the monitor is gone: one of an older
+	// golxc holds a lock file of another name. It must not answer.
+	if st, err := c.State(); err != nil || st != monitor.Stopped {
+		return false
+	}
 	if err := c.notRunByLXC(); err != nil {
 		return false
 	}
