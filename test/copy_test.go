@@ -774,25 +774,38 @@ func TestCopyRunningOverlay(t *testing.T) {
 // TestCopyDestroyRace: a snapshot copy of a stopped container racing its
 // destroy never leaves a clone whose lower layer is gone: the copy holds
 // the source's lock, so the destroy waits and then refuses (the source
-// has a clone), or wins and the copy finds no source.
+// has a clone), or wins and the copy finds no source. The source's
+// destroy hook sleeps, which holds the destroy between its check for
+// clones and the removal: a copy made meanwhile must wait for it.
 func TestCopyDestroyRace(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
-	tmpl := l.createBusybox()
+	hook := l.writeFile("slow-destroy", "#!/bin/sh\nsleep 0.2\n", 0o755)
+	tmpl := l.createBusybox("lxc.hook.destroy = " + hook)
+	const runs = 16
 	orphans, copied, destroyed := 0, 0, 0
-	for i := range 40 {
+	for i := range runs {
 		e1, e2 := l.newContainer(), l.newContainer()
 		l.mustRun("lxc-copy", "-n", tmpl, "-N", e1)
-		done := make(chan int)
-		go func() {
+		copyDone, destroyDone := make(chan int), make(chan int)
+		cp := func() {
 			_, _, code := runWith(t, runOpts{}, "lxc-copy", "-P", l.path, "-n", e1, "-N", e2, "-s")
-			done <- code
-		}()
-		// Staggered, so the destroy lands before, during and after
-		// the copy's steps.
-		time.Sleep(time.Duration(i%10) * 3 * time.Millisecond)
-		_, _, dcode := l.run("lxc-destroy", "-n", e1)
-		ccode := <-done
+			copyDone <- code
+		}
+		destroy := func() {
+			_, _, code := runWith(t, runOpts{}, "lxc-destroy", "-P", l.path, "-n", e1)
+			destroyDone <- code
+		}
+		// Even runs: the copy lands in the destroy's hook; odd: the
+		// destroy lands before, during or after the copy's steps.
+		first, second, delay := destroy, cp, 50*time.Millisecond
+		if i%2 == 1 {
+			first, second, delay = cp, destroy, time.Duration(i%8)*3*time.Millisecond
+		}
+		go first()
+		time.Sleep(delay)
+		go second()
+		ccode, dcode := <-copyDone, <-destroyDone
 		if ccode == 0 {
 			copied++
 		}
@@ -808,5 +821,5 @@ func TestCopyDestroyRace(t *testing.T) {
 		l.run("lxc-destroy", "-n", e2)
 		l.run("lxc-destroy", "-n", e1)
 	}
-	t.Logf("40 races: %d copies made, %d destroys done, %d orphaned clones", copied, destroyed, orphans)
+	t.Logf("%d races: %d copies made, %d destroys done, %d orphaned clones", runs, copied, destroyed, orphans)
 }
