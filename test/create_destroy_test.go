@@ -378,6 +378,10 @@ func TestDestroyOldLockRunning(t *testing.T) {
 	l := newLab(t)
 	c := l.startBusybox()
 	oldLock(t, l, c)
+	renamed := l.newContainer()
+	if _, errs, code := l.run("lxc-copy", "-n", c, "-N", renamed, "-R"); code != 1 || !strings.Contains(errs, "RUNNING") {
+		t.Errorf("lxc-copy -R of a running container whose monitor holds the old lock file: exit %d stderr %q, want 1 (running)", code, errs)
+	}
 	_, errs, code := l.run("lxc-destroy", "-n", c)
 	if code != 1 || !strings.Contains(errs, c+" is running") {
 		t.Errorf("lxc-destroy (no -f) of a running container whose monitor holds the old lock file: exit %d stderr %q, want 1 and \"%s is running\"", code, errs, c)
@@ -407,7 +411,15 @@ func oldLock(t *testing.T, l *lab, c string) {
 	if err := os.Rename(filepath.Join(lockDir, "."+c), oldPath); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Remove(oldPath); os.Remove(lockDir) })
+	// Runs before the container's own cleanup: lxc-stop waits for the
+	// lock of the new name, which this monitor does not hold, so its
+	// exit is awaited here.
+	t.Cleanup(func() {
+		run(t, "lxc-stop", "-P", l.path, "-n", c, "-k")
+		waitFor(5*time.Second, func() bool { return len(monitorPIDs(l.path, c)) == 0 })
+		os.Remove(oldPath)
+		os.Remove(lockDir)
+	})
 }
 
 // TestEphemeralOldLockRunning: a running ephemeral container whose
