@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // hostSecret makes a host file the container must not get a copy of.
@@ -230,5 +232,82 @@ func TestAttackCopyNames(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("refused copies left %v in the lxcpath", names)
+	}
+}
+
+// TestAttackCopyOwnFileSwap: lxc.mount.fstab names a file in the
+// container's rootfs (LXCPATH/NAME/rootfs/etc/fstab.lxc) while the
+// container's root keeps exchanging rootfs/etc with a link to a host
+// directory (renameat2 RENAME_EXCHANGE). lxc-copy must neither write a
+// file into the host directory through the link (the copy's etc may be
+// it) nor read the host's file into the copy (the source's etc may be
+// it): the rootfs file comes with the rootfs copy, nothing else.
+func TestAttackCopyOwnFileSwap(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	for _, phase := range []string{"write", "read"} {
+		t.Run(phase, func(t *testing.T) {
+			l := l.with(t)
+			host := filepath.Join(l.aux, "host-"+phase)
+			if err := os.Mkdir(host, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if phase == "read" {
+				if err := os.WriteFile(filepath.Join(host, "fstab.lxc"), []byte("host only\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src := l.newContainer()
+			l.mustRun("lxc-create", "-n", src, "-t", "busybox", "-f", l.conf("lxc.mount.fstab = "+filepath.Join(l.path, src, "rootfs", "etc", "fstab.lxc")))
+			etc := filepath.Join(l.path, src, "rootfs", "etc")
+			if phase == "write" {
+				// The container's own file: a copy through the link would
+				// land in the host directory.
+				if err := os.WriteFile(filepath.Join(etc, "fstab.lxc"), []byte("container\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			link := filepath.Join(l.path, src, "rootfs", "etc.swap")
+			if err := os.Symlink(host, link); err != nil {
+				t.Fatal(err)
+			}
+			var stop atomic.Bool
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for !stop.Load() {
+					unix.Renameat2(unix.AT_FDCWD, etc, unix.AT_FDCWD, link, unix.RENAME_EXCHANGE)
+					time.Sleep(20 * time.Microsecond)
+				}
+			}()
+			made := 0
+			const tries = 30
+			for i := 0; i < tries; i++ {
+				dst := l.newContainer()
+				if _, _, code := l.run("lxc-copy", "-n", src, "-N", dst); code != 0 {
+					continue
+				}
+				made++
+				filepath.Walk(filepath.Join(l.path, dst), func(p string, fi os.FileInfo, err error) error {
+					if err == nil && fi.Mode().IsRegular() {
+						if b, _ := os.ReadFile(p); string(b) == "host only\n" {
+							t.Errorf("copy %d holds the host's file at %s", i, p)
+						}
+					}
+					return nil
+				})
+				l.run("lxc-destroy", "-n", dst)
+			}
+			stop.Store(true)
+			wg.Wait()
+			t.Logf("%d of %d copies made while etc was swapped", made, tries)
+			entries, _ := os.ReadDir(host)
+			for _, e := range entries {
+				if phase == "write" || e.Name() != "fstab.lxc" {
+					t.Errorf("lxc-copy wrote %s in the host directory the container's link named", filepath.Join(host, e.Name()))
+				}
+			}
+		})
 	}
 }

@@ -745,3 +745,81 @@ func TestCopyFailuresLeaveNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyRunningOverlay: -a of a running overlay container is refused
+// in one line: reading its tree would mount a second overlay on the
+// upper and work directories the running one uses, which breaks the
+// running container's writes.
+func TestCopyRunningOverlay(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	origin := l.createBusybox()
+	ov := l.newContainer()
+	l.mustRun("lxc-copy", "-n", origin, "-N", ov, "-s")
+	l.mustRun("lxc-start", "-n", ov)
+	l.waitState(ov, "RUNNING", 10*time.Second)
+	dst := l.newContainer()
+	_, errs, code := l.run("lxc-copy", "-n", ov, "-N", dst, "-a")
+	if code != 1 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "overlay") {
+		t.Errorf("lxc-copy -a of a running overlay container: exit %d stderr %q, want 1 and one line naming the overlay", code, errs)
+	}
+	if _, err := os.Lstat(filepath.Join(l.path, dst)); err == nil {
+		t.Errorf("a refused copy made %s", dst)
+	}
+	if out := l.attach(ov, "/bin/sh", "-c", "echo written > /after-copy && cat /after-copy"); strings.TrimSpace(out) != "written" {
+		t.Errorf("the running overlay container cannot write after the copy attempt: %q", out)
+	}
+}
+
+// TestCopyDestroyRace: a snapshot copy of a stopped container racing its
+// destroy never leaves a clone whose lower layer is gone: the copy holds
+// the source's lock, so the destroy waits and then refuses (the source
+// has a clone), or wins and the copy finds no source. The source's
+// destroy hook sleeps, which holds the destroy between its check for
+// clones and the removal: a copy made meanwhile must wait for it.
+func TestCopyDestroyRace(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	hook := l.writeFile("slow-destroy", "#!/bin/sh\nsleep 0.2\n", 0o755)
+	tmpl := l.createBusybox("lxc.hook.destroy = " + hook)
+	const runs = 16
+	orphans, copied, destroyed := 0, 0, 0
+	for i := range runs {
+		e1, e2 := l.newContainer(), l.newContainer()
+		l.mustRun("lxc-copy", "-n", tmpl, "-N", e1)
+		copyDone, destroyDone := make(chan int), make(chan int)
+		cp := func() {
+			_, _, code := runWith(t, runOpts{}, "lxc-copy", "-P", l.path, "-n", e1, "-N", e2, "-s")
+			copyDone <- code
+		}
+		destroy := func() {
+			_, _, code := runWith(t, runOpts{}, "lxc-destroy", "-P", l.path, "-n", e1)
+			destroyDone <- code
+		}
+		// Even runs: the copy lands in the destroy's hook; odd: the
+		// destroy lands before, during or after the copy's steps.
+		first, second, delay := destroy, cp, 50*time.Millisecond
+		if i%2 == 1 {
+			first, second, delay = cp, destroy, time.Duration(i%8)*3*time.Millisecond
+		}
+		go first()
+		time.Sleep(delay)
+		go second()
+		ccode, dcode := <-copyDone, <-destroyDone
+		if ccode == 0 {
+			copied++
+		}
+		if dcode == 0 {
+			destroyed++
+		}
+		if _, err := os.Stat(filepath.Join(l.path, e2, "config")); err == nil {
+			if _, err := os.Stat(filepath.Join(l.path, e1, "rootfs")); err != nil {
+				orphans++
+				t.Errorf("run %d: clone %s was made but its lower layer (%s's rootfs) is gone (copy exit %d, destroy exit %d)", i, e2, e1, ccode, dcode)
+			}
+		}
+		l.run("lxc-destroy", "-n", e2)
+		l.run("lxc-destroy", "-n", e1)
+	}
+	t.Logf("%d races: %d copies made, %d destroys done, %d orphaned clones", runs, copied, destroyed, orphans)
+}

@@ -367,3 +367,76 @@ exec sleep 60
 		})
 	}
 }
+
+// TestDestroyOldLockRunning: a container started by an older golxc holds
+// its lock under the old file name (LOCKROOT/LXCPATH/NAME, not .NAME), so
+// the lock a destroy takes is free. The destroy must still see, through
+// the monitor's socket, that it runs: refused without -f, killed first
+// with -f; never removed from under a running container.
+func TestDestroyOldLockRunning(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	c := l.startBusybox()
+	oldLock(t, l, c)
+	renamed := l.newContainer()
+	if _, errs, code := l.run("lxc-copy", "-n", c, "-N", renamed, "-R"); code != 1 || !strings.Contains(errs, "RUNNING") {
+		t.Errorf("lxc-copy -R of a running container whose monitor holds the old lock file: exit %d stderr %q, want 1 (running)", code, errs)
+	}
+	_, errs, code := l.run("lxc-destroy", "-n", c)
+	if code != 1 || !strings.Contains(errs, c+" is running") {
+		t.Errorf("lxc-destroy (no -f) of a running container whose monitor holds the old lock file: exit %d stderr %q, want 1 and \"%s is running\"", code, errs, c)
+	}
+	if st := l.state(c); st != "RUNNING" {
+		t.Errorf("after the refused destroy: state %s, want RUNNING", st)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, c, "config")); err != nil {
+		t.Errorf("the refused destroy removed the running container: %v", err)
+	}
+	l.mustRun("lxc-destroy", "-n", c, "-f")
+	if _, err := os.Lstat(filepath.Join(l.path, c)); err == nil {
+		t.Errorf("lxc-destroy -f left %s", c)
+	}
+}
+
+// oldLock moves running container c's lock file to the name an older
+// golxc gave it: its monitor keeps the flock, the new name is free.
+func oldLock(t *testing.T, l *lab, c string) {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join("/run/golxc/lock", real)
+	oldPath := filepath.Join(lockDir, c)
+	if err := os.Rename(filepath.Join(lockDir, "."+c), oldPath); err != nil {
+		t.Fatal(err)
+	}
+	// Runs before the container's own cleanup: lxc-stop waits for the
+	// lock of the new name, which this monitor does not hold, so its
+	// exit is awaited here.
+	t.Cleanup(func() {
+		run(t, "lxc-stop", "-P", l.path, "-n", c, "-k")
+		waitFor(5*time.Second, func() bool { return len(monitorPIDs(l.path, c)) == 0 })
+		os.Remove(oldPath)
+		os.Remove(lockDir)
+	})
+}
+
+// TestEphemeralOldLockRunning: a running ephemeral container whose
+// monitor holds the old lock file is not taken for one whose monitor was
+// killed (and reaped) by the next tool that looks it up.
+func TestEphemeralOldLockRunning(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	c := l.createBusybox("lxc.ephemeral = 1")
+	l.mustRun("lxc-start", "-n", c)
+	l.waitState(c, "RUNNING", 10*time.Second)
+	oldLock(t, l, c)
+	l.run("lxc-ls")
+	if st := l.state(c); st != "RUNNING" {
+		t.Errorf("after lxc-ls: state %s, want RUNNING", st)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, c, "config")); err != nil {
+		t.Errorf("lxc-ls reaped the running ephemeral container: %v", err)
+	}
+}

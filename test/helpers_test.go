@@ -226,9 +226,9 @@ func (l *lab) track(name string) {
 	t.Helper()
 	t.Cleanup(func() {
 		run(t, "lxc-stop", "-P", l.path, "-n", name, "-k")
-		run(t, "lxc-destroy", "-P", l.path, "-n", name, "-f")
+		run(t, "lxc-destroy", "-P", l.path, "-n", name, "-f", "-s")
 		if _, err := os.Lstat(filepath.Join(l.path, name)); err == nil {
-			t.Errorf("cleanup: lxc-destroy -f -P %s -n %s left %s behind", l.path, name, filepath.Join(l.path, name))
+			t.Errorf("cleanup: lxc-destroy -f -s -P %s -n %s left %s behind", l.path, name, filepath.Join(l.path, name))
 		}
 		if left := waitNoCgroups(name, 2*time.Second); len(left) > 0 {
 			t.Errorf("cleanup: cgroups of %s left after lxc-stop -k and lxc-destroy -f: %v", name, left)

@@ -131,10 +131,17 @@ func TestSnapshotOverlay(t *testing.T) {
 	if out := l.mustRun("lxc-snapshot", "-n", c, "-L"); strings.TrimSpace(out) != "No snapshots" {
 		t.Errorf("lxc-snapshot -L after -d ALL = %q, want \"No snapshots\"", out)
 	}
-	// Snapshots destroyed with their container (no -s, as LXC) come off
-	// the origin's list too.
+	// A container with snapshots is destroyed only with -s (LXC's
+	// refusal, word for word, and nothing changed); its snapshots come
+	// off the origin's list too.
 	l.mustRun("lxc-snapshot", "-n", c)
-	l.mustRun("lxc-destroy", "-n", c)
+	if _, errs, code := l.run("lxc-destroy", "-n", c); code != 1 || strings.TrimSpace(errs) != "lxc-destroy: Destroying "+c+" failed: "+c+" has snapshots" {
+		t.Errorf("lxc-destroy of a container with snapshots, no -s: exit %d stderr %q, want 1 and \"Destroying %s failed: %s has snapshots\"", code, errs, c, c)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, c, "snaps", "snap0", "config")); err != nil {
+		t.Errorf("a refused lxc-destroy lost the snapshot: %v", err)
+	}
+	l.mustRun("lxc-destroy", "-n", c, "-s")
 	l.mustRun("lxc-destroy", "-n", origin)
 	l.assertEmptyLXCPath("overlay snapshots destroyed")
 }

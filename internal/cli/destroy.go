@@ -16,7 +16,7 @@ func newDestroy() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "-n NAME [-f]",
 		Short: "destroy a container",
-		Long:  "Remove container NAME: its config and rootfs. A running container is refused unless -f, which kills it first.",
+		Long:  "Remove container NAME: its config and rootfs. A running container is refused unless -f, which kills it first; one with snapshots unless -s, which destroys them too.",
 		Args:  cobra.MaximumNArgs(1),
 		RunE:  func(cmd *cobra.Command, args []string) error { return d.run(args) },
 	}

@@ -85,15 +85,6 @@ func (c *Container) Copy(o CopyOptions) (*Container, error) {
 	if err := c.mustBeDefined(); err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(c.ConfigPath())
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range cfg.Hooks {
-		if h.Type == "clone" && o.CloneHooks == nil {
-			return nil, ErrCloneHooks
-		}
-	}
 	newPath := o.NewPath
 	if newPath == "" {
 		newPath = c.LXCPath
@@ -116,14 +107,51 @@ func (c *Container) Copy(o CopyOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st == monitor.Stopped {
+		// The source's lock is held for the copy: a destroy, rename,
+		// restore or start of it waits (or says it is busy) until the
+		// copy is done, and never takes a clone's lower layer from
+		// under it. A running source's monitor holds it already.
+		srcLock, err := c.stoppedLock("copy it")
+		var nstop *errNotStopped
+		if errors.As(err, &nstop) {
+			// Started meanwhile: a running source is copied only
+			// with -a, and a stopped one only under its lock.
+			return nil, fmt.Errorf("Original container (%s) is running. Use --allowrunning if you want to force a snapshot of the running container.", c.Name) //nolint:staticcheck // LXC's message
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer srcLock.Release()
+		if err := c.mustBeDefined(); err != nil {
+			return nil, err // destroyed meanwhile
+		}
+	}
+	cfg, err := config.Load(c.ConfigPath())
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range cfg.Hooks {
+		if h.Type == "clone" && o.CloneHooks == nil {
+			return nil, ErrCloneHooks
+		}
+	}
 	if st != monitor.Stopped {
 		if !o.AllowRun {
 			return nil, fmt.Errorf("Original container (%s) is running. Use --allowrunning if you want to force a snapshot of the running container.", c.Name) //nolint:staticcheck // LXC's message
 		}
 		// Its image is mounted in the container: a second mount of the
 		// same filesystem would corrupt it.
-		if strings.HasPrefix(cfg.Rootfs.Raw, "loop:") {
+		from, _ := storage.Parse(cfg.Rootfs.Raw) // a bad one fails below
+		if from.Kind == storage.Loop {
 			return nil, fmt.Errorf("%s is running: its loop image is mounted in it and cannot be copied until it stops", c.Name)
+		}
+		// Its overlay is mounted in the container with its upper and
+		// work directories: a second overlay mount on them (to read the
+		// merged tree) breaks the container's, and a copy of its upper
+		// layer is no point in time.
+		if from.Kind == storage.Overlay {
+			return nil, fmt.Errorf("%s is running: its overlay rootfs is in use by it and cannot be copied until it stops", c.Name)
 		}
 	}
 	lock, err := dst.TryLock()
@@ -467,34 +495,52 @@ func rewritePaths(v, old, new string) string {
 	}
 }
 
-// copyOwnFile copies p, a regular file in the container's directory
-// oldDir, to the same place under work (a link or anything else is left:
-// the config then names a file that is not there, as it would have).
+// copyOwnFile copies p, when it is a regular file directly in the
+// container's directory oldDir (its own fstab or hook script), to work.
+// Nothing deeper is copied: rootfs/ and overlay/ are the container's,
+// whose root may swap a directory there for a link to the host's at any
+// moment; a file of its rootfs comes with the rootfs copy, at the path
+// the config names once rewritten. Both ends are opened beneath their
+// directory's descriptor with no symlink followed, and the copy is a new
+// file (a link, a fifo or anything else is left: the config then names a
+// file that is not there, as it would have).
 func copyOwnFile(p, oldDir, work string) error {
 	rel, err := filepath.Rel(oldDir, filepath.Clean(p))
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+	if err != nil || rel == "." || rel == ".." || strings.Contains(rel, "/") {
 		return nil
 	}
-	in, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	how := unix.OpenHow{Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	sdir, err := unix.Open(oldDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("copy %s: open %s: %w", p, oldDir, err)
+	}
+	defer unix.Close(sdir)
+	how.Flags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC
+	ifd, err := unix.Openat2(sdir, rel, &how)
 	if err != nil {
 		return nil
 	}
+	in := os.NewFile(uintptr(ifd), p)
 	defer in.Close()
 	st, err := in.Stat()
 	if err != nil || !st.Mode().IsRegular() {
 		return nil
 	}
-	dst := filepath.Join(work, rel)
-	if _, err := os.Lstat(dst); err == nil {
+	ddir, err := unix.Open(work, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("copy %s: open %s: %w", p, work, err)
+	}
+	defer unix.Close(ddir)
+	how.Flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	how.Mode = uint64(st.Mode().Perm())
+	ofd, err := unix.Openat2(ddir, rel, &how)
+	if errors.Is(err, unix.EEXIST) {
 		return nil // copied already (one script for several hooks)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("copy %s: %w", p, err)
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, st.Mode().Perm())
 	if err != nil {
 		return fmt.Errorf("copy %s: %w", p, err)
 	}
+	out := os.NewFile(uintptr(ofd), filepath.Join(work, rel))
 	_, err = io.Copy(out, in)
 	if cerr := out.Close(); err == nil {
 		err = cerr

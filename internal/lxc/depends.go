@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,13 +29,26 @@ const (
 
 type depRef struct{ LXCPath, Name string }
 
-func parseDeps(b []byte) []depRef {
+// parseDeps reads the pairs of file (an lxc_snapshots or lxc_rdepends).
+// Each names a container directory that is edited or looked at as root:
+// an entry that is not an absolute lxcpath without ".." and a container name
+// (a "../x" would lead anywhere) is left out, with a warning.
+func parseDeps(b []byte, file string) []depRef {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	var out []depRef
 	for i := 0; i+1 < len(lines); i += 2 {
-		if lines[i] != "" && lines[i+1] != "" {
-			out = append(out, depRef{lines[i], lines[i+1]})
+		d := depRef{lines[i], lines[i+1]}
+		if d.LXCPath == "" && d.Name == "" {
+			continue
 		}
+		if !filepath.IsAbs(d.LXCPath) || slices.Contains(strings.Split(d.LXCPath, "/"), "..") || ValidateName(d.Name) != nil {
+			fmt.Fprintf(os.Stderr, "warning: %s: ignoring the entry %q %q: not an absolute lxcpath and a container name\n", file, d.LXCPath, d.Name)
+			continue
+		}
+		// LXC's own lists may name a path as typed ("/l/"): the same
+		// directory, and the same entry, cleaned.
+		d.LXCPath = filepath.Clean(d.LXCPath)
+		out = append(out, d)
 	}
 	return out
 }
@@ -60,7 +74,7 @@ func editDeps(dir string, edit func([]depRef) []depRef) error {
 	if _, err := f.ReadAt(b, 0); err != nil && st.Size() > 0 {
 		return fmt.Errorf("read %s: %w", p, err)
 	}
-	deps := edit(parseDeps(b))
+	deps := edit(parseDeps(b, p))
 	if len(deps) == 0 {
 		if err := os.Remove(p); err != nil {
 			return fmt.Errorf("remove %s: %w", p, err)
@@ -89,11 +103,12 @@ func addDependent(origin, clone *Container) error {
 // dropFromOrigin takes the container whose directory (moved away) is dir
 // off its origin's list.
 func dropFromOrigin(c *Container, dir string) {
-	b, err := os.ReadFile(filepath.Join(dir, rdependsFile))
+	p := filepath.Join(dir, rdependsFile)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return
 	}
-	for _, o := range parseDeps(b) {
+	for _, o := range parseDeps(b, p) {
 		odir := filepath.Join(o.LXCPath, o.Name)
 		if _, err := os.Stat(filepath.Join(odir, snapshotsFile)); err != nil {
 			continue
@@ -114,12 +129,13 @@ func dropFromOrigin(c *Container, dir string) {
 // entry whose container is gone (removed by hand, or by a tool that
 // does not keep the list) depends on nothing and is not counted.
 func (c *Container) Clones() []string {
-	b, err := os.ReadFile(filepath.Join(c.Dir(), snapshotsFile))
+	p := filepath.Join(c.Dir(), snapshotsFile)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	for _, d := range parseDeps(b) {
+	for _, d := range parseDeps(b, p) {
 		p := filepath.Join(d.LXCPath, d.Name)
 		if _, err := os.Stat(filepath.Join(p, "config")); err == nil {
 			out = append(out, p)
@@ -234,6 +250,11 @@ func (c *Container) ReapEphemeral() bool {
 	if _, err := os.Lstat(filepath.Join(c.Dir(), ephemeralMark)); err != nil {
 		return false
 	}
+	// A free lock is no proof that the monitor is gone: one of an older
+	// golxc holds a lock file of another name. It must not answer.
+	if st, err := c.State(); err != nil || st != monitor.Stopped {
+		return false
+	}
 	if err := c.notRunByLXC(); err != nil {
 		return false
 	}
@@ -272,11 +293,12 @@ func (c *Container) waitPayloadGone(timeout time.Duration) {
 
 // originOf is the container c depends on (its lxc_rdepends), or nil.
 func originOf(c *Container) *Container {
-	b, err := os.ReadFile(filepath.Join(c.Dir(), rdependsFile))
+	p := filepath.Join(c.Dir(), rdependsFile)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil
 	}
-	for _, d := range parseDeps(b) {
+	for _, d := range parseDeps(b, p) {
 		if o, err := New(d.LXCPath, d.Name); err == nil && o.Defined() {
 			return o
 		}

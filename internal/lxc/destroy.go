@@ -38,6 +38,11 @@ func (c *Container) destroy(force, snapshots bool) error {
 		}
 		return &ErrHasClones{Name: c.Name}
 	}
+	// Its snapshots (lxc-snapshot's) go only when asked for (-s): LXC
+	// refuses, and a destroy is not undone.
+	if !snapshots && c.hasSnapshots() {
+		return &ErrHasSnapshots{Name: c.Name}
+	}
 	ephemeral := false
 	if cfg, err := config.Load(c.ConfigPath()); err == nil {
 		ephemeral = cfg.Ephemeral
@@ -58,6 +63,9 @@ func (c *Container) destroy(force, snapshots bool) error {
 	}
 	if len(c.Clones()) > 0 {
 		return &ErrHasClones{Name: c.Name}
+	}
+	if !snapshots && c.hasSnapshots() {
+		return &ErrHasSnapshots{Name: c.Name}
 	}
 	// Not even with -f: golxc cannot kill what LXC's monitor supervises.
 	// The lock file goes: LXC may destroy the container without golxc.
@@ -80,6 +88,20 @@ func (c *Container) destroy(force, snapshots bool) error {
 	return c.destroyLocked(lock)
 }
 
+// ErrHasSnapshots refuses to destroy a container with snapshots without
+// -s, in LXC's words.
+type ErrHasSnapshots struct{ Name string }
+
+func (e *ErrHasSnapshots) Error() string {
+	return fmt.Sprintf("Destroying %s failed: %s has snapshots", e.Name, e.Name)
+}
+
+// hasSnapshots reports whether c has a snapshot in its snaps directory.
+func (c *Container) hasSnapshots() bool {
+	names, _ := List(c.snapsDir())
+	return len(names) > 0
+}
+
 // destroyLock takes the container's lock for a destroy. A running
 // container's monitor holds it for life: without force that is "is
 // running"; with force the container is killed and the lock awaited. A
@@ -89,27 +111,57 @@ func (c *Container) destroyLock(force bool) (*Lock, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		lock, err := c.TryLock()
-		if err != ErrLocked {
-			return lock, err
-		}
-		st, err := c.State()
-		if err != nil {
+		if err != nil && err != ErrLocked {
 			return nil, err
 		}
-		if st != monitor.Stopped {
-			if !force {
-				return nil, fmt.Errorf("%s is running", c.Name)
+		if err == nil {
+			// The lock is no proof of a stopped container: a monitor of
+			// an older golxc holds a lock file of another name. Whatever
+			// answers on the container's socket as running is running.
+			err = c.killIfRunning(force)
+			if err == nil {
+				return lock, nil
 			}
-			var nr *ErrNotRunning
-			if err := c.Stop(StopOptions{Kill: true}); err != nil && !errors.As(err, &nr) {
+			lock.Release()
+			if err != errKilled {
 				return nil, err
 			}
+		} else if err := c.killIfRunning(force); err != nil && err != errKilled {
+			return nil, err
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%s is locked by another golxc process", c.Name)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// errKilled says killIfRunning killed the container: wait for its
+// monitor to go.
+var errKilled = errors.New("killed")
+
+// killIfRunning is nil for a container whose monitor does not answer as
+// running; a running one is "is running" without force, killed (errKilled)
+// with it.
+func (c *Container) killIfRunning(force bool) error {
+	st, err := c.State()
+	if err != nil {
+		if !c.Defined() {
+			return nil // gone (an ephemeral container its stop removed)
+		}
+		return err
+	}
+	if st == monitor.Stopped {
+		return nil
+	}
+	if !force {
+		return fmt.Errorf("%s is running", c.Name)
+	}
+	var nr *ErrNotRunning
+	if err := c.Stop(StopOptions{Kill: true}); err != nil && !errors.As(err, &nr) {
+		return err
+	}
+	return errKilled
 }
 
 // removeStaleCgroups removes the empty cgroups a killed monitor could not

@@ -98,17 +98,33 @@ func (c *Container) stoppedLock(what string) (*Lock, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		lock, err := c.TryLock()
-		if err != ErrLocked {
-			return lock, err
-		}
-		if st, err := c.State(); err != nil {
+		if err != nil && err != ErrLocked {
 			return nil, err
-		} else if st != monitor.Stopped {
-			return nil, fmt.Errorf("%s is %s: stop it to %s", c.Name, st, what)
+		}
+		// A free lock is no proof of a stopped container (the monitor of
+		// an older golxc holds a lock file of another name): its socket
+		// is asked either way.
+		st, serr := c.State()
+		if serr == nil && st != monitor.Stopped {
+			serr = &errNotStopped{name: c.Name, state: st, what: what}
+		}
+		if serr != nil {
+			lock.Release()
+			return nil, serr
+		}
+		if lock != nil {
+			return lock, nil
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%s is locked by another golxc process", c.Name)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// errNotStopped refuses what needs a stopped container.
+type errNotStopped struct{ name, state, what string }
+
+func (e *errNotStopped) Error() string {
+	return fmt.Sprintf("%s is %s: stop it to %s", e.name, e.state, e.what)
 }
