@@ -207,6 +207,17 @@ func MakeLoopImage(file string, size int64, fstype string) (err error) {
 	return nil
 }
 
+// CopySize is the size of a loop image copied from r when none is asked
+// for: a loop rootfs's own image size (its files fit again in as much),
+// else def.
+func CopySize(r Rootfs, def int64) int64 {
+	var st unix.Stat_t
+	if r.Kind == Loop && unix.Lstat(r.Path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 {
+		return st.Size
+	}
+	return def
+}
+
 // ParseSize reads --fssize: a number with an optional unit (B, K, M, G,
 // T; LXC's are powers of 1024).
 func ParseSize(s string) (int64, error) {
