@@ -67,8 +67,8 @@ func RemoveTree(path string) error {
 	if !top.same(up) {
 		return &MountPointError{Path: path}
 	}
-	r := &remover{top: top}
-	r.entry(parent, base, path, &st)
+	r := &remover{top: top, path: []*frame{{name: filepath.Dir(path), fd: parent}}}
+	r.entry(base, &st)
 	if r.mount != "" {
 		return &MountPointError{Path: r.mount}
 	}
@@ -109,10 +109,29 @@ func mountOf(dir int, name string) (mountID, error) {
 	return id, nil
 }
 
+// A tree in a rootfs can be far deeper than a process may hold
+// descriptors (a container can nest directories without end): the walk
+// keeps open only the deepest removeWindow directories and one in every
+// removeCheckpoint, and reopens a closed one from the nearest open
+// ancestor, name by name, each checked to be the directory it was.
+const (
+	removeWindow     = 64
+	removeCheckpoint = 256
+)
+
 type remover struct {
 	top   mountID
 	mount string // the first mount point met
 	err   error  // the first other error
+	// path is the directory being emptied and its ancestors up to the
+	// top's parent (path[0], the caller's, always open).
+	path []*frame
+}
+
+type frame struct {
+	name     string
+	dev, ino uint64
+	fd       int // -1: closed for now
 }
 
 func (r *remover) fail(op, path string, err error) {
@@ -121,12 +140,68 @@ func (r *remover) fail(op, path string, err error) {
 	}
 }
 
-// entry removes the name n of directory dir (path for messages), whose
-// lstat is st.
-func (r *remover) entry(dir int, n, path string, st *unix.Stat_t) {
+// dirFD is the descriptor of path[i], reopened if it was closed.
+func (r *remover) dirFD(i int) (int, error) {
+	j := i
+	for r.path[j].fd < 0 {
+		j--
+	}
+	for k := j + 1; k <= i; k++ {
+		f := r.path[k]
+		fd, err := unix.Openat(r.path[k-1].fd, f.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, err
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || st.Dev != f.dev || st.Ino != f.ino {
+			unix.Close(fd)
+			return -1, errors.New("changed while being removed")
+		}
+		f.fd = fd
+	}
+	return r.path[i].fd, nil
+}
+
+// push makes f the directory being emptied, closing the one that falls
+// out of the window (unless a checkpoint).
+func (r *remover) push(f *frame) {
+	r.path = append(r.path, f)
+	if e := len(r.path) - 1 - removeWindow; e > 0 && e%removeCheckpoint != 0 && r.path[e].fd >= 0 {
+		unix.Close(r.path[e].fd)
+		r.path[e].fd = -1
+	}
+}
+
+func (r *remover) pop() {
+	if f := r.path[len(r.path)-1]; f.fd >= 0 {
+		unix.Close(f.fd)
+	}
+	r.path = r.path[:len(r.path)-1]
+}
+
+// pathOf is the path of n in the directory being emptied, for messages:
+// spelled only when needed, a deep tree's paths would cost memory
+// quadratic in its depth.
+func (r *remover) pathOf(n string) string {
+	parts := make([]string, 0, len(r.path)+1)
+	for _, f := range r.path {
+		parts = append(parts, f.name)
+	}
+	return filepath.Join(append(parts, n)...)
+}
+
+// entry removes the name n of the directory being emptied, whose lstat
+// is st.
+func (r *remover) entry(n string, st *unix.Stat_t) {
+	depth := len(r.path) - 1
+	dir, err := r.dirFD(depth)
+	if err != nil {
+		r.fail("open", r.pathOf(""), err)
+		return
+	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		if err := unix.Unlinkat(dir, n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-			r.fail("remove", path, err)
+			r.fail("remove", r.pathOf(n), err)
 		}
 		return
 	}
@@ -135,12 +210,12 @@ func (r *remover) entry(dir int, n, path string, st *unix.Stat_t) {
 		return
 	}
 	if err != nil {
-		r.fail("statx", path, err)
+		r.fail("statx", r.pathOf(n), err)
 		return
 	}
 	if !m.same(r.top) {
 		if r.mount == "" {
-			r.mount = path
+			r.mount = r.pathOf(n)
 		}
 		return
 	}
@@ -149,33 +224,43 @@ func (r *remover) entry(dir int, n, path string, st *unix.Stat_t) {
 		return
 	}
 	if err != nil {
-		r.fail("open", path, err)
+		r.fail("open", r.pathOf(n), err)
 		return
 	}
 	// A name swapped between the lstat and the open is left alone.
 	var now unix.Stat_t
 	if err := unix.Fstat(fd, &now); err != nil || now.Dev != st.Dev || now.Ino != st.Ino {
 		unix.Close(fd)
-		r.fail("open", path, errors.New("changed while being removed"))
+		r.fail("open", r.pathOf(n), errors.New("changed while being removed"))
 		return
 	}
 	names, err := readNames(fd)
 	if err != nil {
 		unix.Close(fd)
-		r.fail("read", path, err)
+		r.fail("read", r.pathOf(n), err)
 		return
 	}
+	r.push(&frame{name: n, dev: now.Dev, ino: now.Ino, fd: fd})
 	for _, c := range names {
+		cfd, err := r.dirFD(depth + 1)
+		if err != nil {
+			r.fail("open", r.pathOf(""), err)
+			break
+		}
 		var cst unix.Stat_t
-		if err := unix.Fstatat(fd, c, &cst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.Fstatat(cfd, c, &cst, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			if !errors.Is(err, unix.ENOENT) {
-				r.fail("lstat", path+"/"+c, err)
+				r.fail("lstat", r.pathOf(c), err)
 			}
 			continue
 		}
-		r.entry(fd, c, path+"/"+c, &cst)
+		r.entry(c, &cst)
 	}
-	unix.Close(fd)
+	r.pop()
+	if dir, err = r.dirFD(depth); err != nil {
+		r.fail("open", r.pathOf(""), err)
+		return
+	}
 	err = unix.Unlinkat(dir, n, unix.AT_REMOVEDIR)
 	if errors.Is(err, unix.EPERM) && now.Ino == btrfsFirstFreeObjecid {
 		// An empty subvolume is removed by rmdir on kernels since 4.18;
@@ -183,7 +268,7 @@ func (r *remover) entry(dir int, n, path string, st *unix.Stat_t) {
 		err = DeleteSubvolumeAt(dir, n)
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) && (r.mount == "" || !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EBUSY)) {
-		r.fail("remove", path, err)
+		r.fail("remove", r.pathOf(n), err)
 	}
 }
 

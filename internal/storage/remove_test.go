@@ -172,3 +172,31 @@ func TestRemoveTreeBtrfsSubvolume(t *testing.T) {
 		t.Errorf("%s still there: %v", c, err)
 	}
 }
+
+// TestRemoveTreeDeep: a tree deeper than the process may hold descriptors
+// (here 5000 levels under a limit of 1024 open files) is removed whole.
+func TestRemoveTreeDeep(t *testing.T) {
+	tmp := t.TempDir() // removed after the limit is back
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = 1024
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
+	top := filepath.Join(tmp, "c")
+	if err := os.Mkdir(top, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	deepTree(t, top, 5000)
+	if err := RemoveTree(top); err != nil {
+		msg := err.Error()
+		t.Fatalf("RemoveTree of a 5000-deep tree: %s...%s", msg[:100], msg[len(msg)-100:])
+	}
+	if _, err := os.Lstat(top); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still there: %v", top, err)
+	}
+}
