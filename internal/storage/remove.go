@@ -289,6 +289,9 @@ func readNames(fd int) ([]string, error) {
 // shallowest first.
 func MountsUnder(dir string) ([]string, error) {
 	real, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // nothing there, nothing mounted there
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -200,3 +200,9 @@ func TestRemoveTreeDeep(t *testing.T) {
 		t.Errorf("%s still there: %v", top, err)
 	}
 }
+
+func TestMountsUnderMissing(t *testing.T) {
+	if got, err := MountsUnder(filepath.Join(t.TempDir(), "gone")); err != nil || len(got) != 0 {
+		t.Errorf("MountsUnder(missing) = %q, %v; want nothing", got, err)
+	}
+}
