@@ -311,3 +311,61 @@ func TestAttackCopyOwnFileSwap(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackCopyLoopDevice: a config whose loop image is a device node
+// (loop:/dev/watchdog would arm the watchdog on open) or a symlink: lxc-copy
+// and lxc-start refuse it without ever opening it (inotify sees no open).
+func TestAttackCopyLoopDevice(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	src := l.createBusybox()
+	dev := filepath.Join(l.aux, "dev")
+	if err := syscall.Mknod(dev, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(l.aux, "link")
+	if err := os.Symlink(dev, link); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(l.path, src, "config")
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []string{dev, link} {
+		var lines []string
+		for _, line := range strings.Split(string(orig), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "lxc.rootfs.path") {
+				line = "lxc.rootfs.path = loop:" + img
+			}
+			lines = append(lines, line)
+		}
+		if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := syscall.InotifyAddWatch(in, dev, syscall.IN_OPEN); err != nil {
+			t.Fatal(err)
+		}
+		dst := l.newContainer()
+		_, errs, code := l.run("lxc-copy", "-n", src, "-N", dst)
+		if code != 1 || !strings.Contains(errs, "not a regular file") {
+			t.Errorf("lxc-copy of loop:%s: exit %d stderr %q, want 1 and \"not a regular file\"", img, code, errs)
+		}
+		if _, _, code := l.run("lxc-start", "-n", src); code == 0 {
+			t.Errorf("lxc-start of loop:%s: exit 0, want a refusal", img)
+			l.run("lxc-stop", "-n", src, "-k")
+		}
+		buf := make([]byte, 4096)
+		if n, _ := syscall.Read(in, buf); n > 0 {
+			t.Errorf("loop:%s: the device node was opened (inotify IN_OPEN)", img)
+		}
+		syscall.Close(in)
+	}
+	if err := os.WriteFile(cfgPath, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -440,3 +440,82 @@ func TestEphemeralOldLockRunning(t *testing.T) {
 		t.Errorf("lxc-ls reaped the running ephemeral container: %v", err)
 	}
 }
+
+// mountTmpfsWithFile mounts a small tmpfs holding the file keep at dir
+// (made first), unmounted at the test's end, and returns keep's path.
+func mountTmpfsWithFile(t *testing.T, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatalf("mount tmpfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	keep := filepath.Join(dir, "keep")
+	if err := os.WriteFile(keep, []byte("host data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return keep
+}
+
+// TestDestroyKeepsMounts: a tmpfs bind-mounted into a stopped container's
+// rootfs is not emptied by lxc-destroy: the destroy is refused at once,
+// in one line naming the mount point, and the container is left whole;
+// once unmounted it goes.
+func TestDestroyKeepsMounts(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	n := l.createBusybox()
+	mnt := filepath.Join(l.path, n, "rootfs", "mnt")
+	keep := mountTmpfsWithFile(t, mnt)
+
+	out, errs, code := l.run("lxc-destroy", "-n", n)
+	want := "destroy " + n + ": " + mnt + " is a mount point: unmount it first"
+	if code != 1 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, want) {
+		t.Errorf("lxc-destroy -n %s with a mount in its rootfs: exit %d, want 1 and one line %q\nstdout: %s\nstderr: %s", n, code, want, out, errs)
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "host data" {
+		t.Errorf("the mounted tmpfs's file after lxc-destroy: %q, %v; want it kept", b, err)
+	}
+	for _, f := range []string{"config", "rootfs/bin/busybox"} {
+		if _, err := os.Lstat(filepath.Join(l.path, n, f)); err != nil {
+			t.Errorf("lxc-destroy (refused) removed %s: %v", f, err)
+		}
+	}
+	if err := syscall.Unmount(mnt, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.mustRun("lxc-destroy", "-n", n)
+	if _, err := os.Lstat(filepath.Join(l.path, n)); err == nil {
+		t.Errorf("lxc-destroy -n %s after the unmount: its directory is still there", n)
+	}
+}
+
+// TestSweepKeepsMounts: a leftover work directory of a killed destroy
+// with a mount in it is not emptied by the next create's sweep: the
+// removal never crosses into another mount.
+func TestSweepKeepsMounts(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	left := filepath.Join(l.path, ".gone"+".destroying-123")
+	if err := os.MkdirAll(filepath.Join(left, "gone", "rootfs", "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(left, "gone", "rootfs", "mnt")
+	keep := mountTmpfsWithFile(t, mnt)
+	l.createBusybox()
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "host data" {
+		t.Errorf("the mounted tmpfs's file after the sweep: %q, %v; want it kept", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(left, "gone", "rootfs", "etc")); err == nil {
+		t.Errorf("the sweep left the rest of %s: want everything but the mount removed", left)
+	}
+	if err := syscall.Unmount(mnt, 0); err != nil {
+		t.Fatal(err)
+	}
+	l.createBusybox()
+	if _, err := os.Lstat(left); err == nil {
+		t.Errorf("the sweep after the unmount left %s", left)
+	}
+}

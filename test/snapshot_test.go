@@ -7,10 +7,12 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSnapshotDir: a dir container's snapshots are copies; restore in
@@ -144,4 +146,66 @@ func TestSnapshotOverlay(t *testing.T) {
 	l.mustRun("lxc-destroy", "-n", c, "-s")
 	l.mustRun("lxc-destroy", "-n", origin)
 	l.assertEmptyLXCPath("overlay snapshots destroyed")
+}
+
+// creatingLeft lists the hidden work directories of copies left in dir.
+func creatingLeft(dir string) []string {
+	var out []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".creating-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// TestSnapshotCopyLoop: a loop container (its fresh ext4 image has a
+// lost+found, so has every copy's new image) copies to loop and is
+// snapshotted, the new images of the source's size, and no work
+// directory is left.
+func TestSnapshotCopyLoop(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("mkfs.ext4 (e2fsprogs) is not installed")
+	}
+	l := newLab(t)
+	t.Cleanup(func() {
+		if left := loopsOf(l.path); len(left) > 0 {
+			t.Errorf("loop devices left: %v", left)
+		}
+	})
+	src := l.newContainer()
+	l.mustRun("lxc-create", "-n", src, "-t", "busybox", "-f", l.conf(), "-B", "loop", "--fssize", "40M")
+	out, errs, code := l.runWith(runOpts{timeout: time.Minute}, "lxc-snapshot", "-n", src)
+	if code != 0 {
+		t.Fatalf("lxc-snapshot -n %s (loop): exit %d\nstdout: %s\nstderr: %s", src, code, out, errs)
+	}
+	snaps := filepath.Join(l.path, src, "snaps")
+	if fi, err := os.Stat(filepath.Join(snaps, "snap0", "rootdev")); err != nil || fi.Size() != 40<<20 {
+		t.Errorf("loop snapshot's image: %v (%v), want snaps/snap0/rootdev of 40 MiB", fi, err)
+	}
+	l.mustRun("lxc-snapshot", "-n", src)
+	if _, err := os.Stat(filepath.Join(snaps, "snap1", "rootdev")); err != nil {
+		t.Errorf("second loop snapshot: %v", err)
+	}
+	cp := l.newContainer()
+	l.mustRun("lxc-copy", "-n", src, "-N", cp, "-B", "loop")
+	if fi, err := os.Stat(filepath.Join(l.path, cp, "rootdev")); err != nil || fi.Size() != 40<<20 {
+		t.Errorf("lxc-copy -B loop of a 40 MiB loop container: image %v (%v), want 40 MiB (the source's size)", fi, err)
+	}
+	back := l.newContainer()
+	l.mustRun("lxc-copy", "-n", cp, "-N", back, "-B", "dir")
+	for _, f := range []string{"bin/busybox", "lost+found"} {
+		if _, err := os.Lstat(filepath.Join(l.path, back, "rootfs", f)); err != nil {
+			t.Errorf("loop copy of a loop container lacks %s: %v", f, err)
+		}
+	}
+
+	if left := creatingLeft(l.path); len(left) > 0 {
+		t.Errorf("work directories left in %s: %v", l.path, left)
+	}
+	if left := creatingLeft(snaps); len(left) > 0 {
+		t.Errorf("work directories left in %s: %v", snaps, left)
+	}
 }

@@ -290,7 +290,7 @@ func buildClone(src *Container, cfg *config.Config, dst *Container, work, final 
 		to = storage.Rootfs{Kind: storage.Loop, Path: filepath.Join(final, "rootdev")}
 		size := o.FSSize
 		if size == 0 {
-			size = DefaultLoopSize
+			size = storage.CopySize(from, DefaultLoopSize)
 		}
 		img := filepath.Join(work, "rootdev")
 		if err := storage.MakeLoopImage(img, size, "ext4"); err != nil {

@@ -155,6 +155,9 @@ func (e *ErrHasClones) Error() string {
 // directory out of sight in one step, then the removal, the cgroups and
 // socket a killed monitor left, and its entry in its origin's list.
 func (c *Container) destroyLocked(lock *Lock) error {
+	if err := refuseMounts(c); err != nil {
+		return err
+	}
 	gone, err := makeWorkDir(c.LXCPath, "."+c.Name+destroyingInfix)
 	if err != nil {
 		return fmt.Errorf("destroy %s: %w", c.Name, err)

@@ -73,6 +73,9 @@ func (c *Container) destroy(force, snapshots bool) error {
 		lock.remove()
 		return err
 	}
+	if err := refuseMounts(c); err != nil {
+		return err
+	}
 	// The destroy hooks come first, with everything still in place: one
 	// that fails leaves the container as it was.
 	if cfg, err := config.Load(c.ConfigPath()); err == nil {

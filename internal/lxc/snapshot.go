@@ -29,6 +29,10 @@ type SnapshotInfo struct {
 // snapTimeLayout is LXC's ts format.
 const snapTimeLayout = "2006:01:02 15:04:05"
 
+// maxSnapshotRaces bounds how often a snapshot moves on to the next name
+// because another one took its name meanwhile.
+const maxSnapshotRaces = 100
+
 // Snapshot makes the next snapshot of c (snapN, the first free N) and
 // returns its name. commentFile, when set, is copied as its comment.
 func (c *Container) Snapshot(commentFile string) (string, error) {
@@ -62,16 +66,22 @@ func (c *Container) Snapshot(commentFile string) (string, error) {
 	if err := os.MkdirAll(c.snapsDir(), 0o755); err != nil {
 		return "", fmt.Errorf("make %s: %w", c.snapsDir(), err)
 	}
+	raced := 0
 	for i := 0; ; i++ {
 		name := "snap" + strconv.Itoa(i)
 		if _, err := os.Lstat(filepath.Join(c.snapsDir(), name)); err == nil {
 			continue
 		}
 		s, err := c.Copy(CopyOptions{NewName: name, NewPath: c.snapsDir(), KeepName: true, KeepMAC: true, AllowRun: running, maybeSnapshot: true})
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
 		if err != nil {
+			// The next name is tried only when this one was taken
+			// meanwhile (another snapshot won the race): its directory
+			// is there now. Any other failure, an EEXIST from inside
+			// the copy too, is the snapshot's and ends it.
+			if _, serr := os.Lstat(filepath.Join(c.snapsDir(), name)); serr == nil && raced < maxSnapshotRaces {
+				raced++
+				continue
+			}
 			return "", err
 		}
 		werr := os.WriteFile(filepath.Join(s.Dir(), "ts"), []byte(time.Now().Format(snapTimeLayout)), 0o644)

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/storage"
 )
 
 // RemoveTreeArg is argv[1] of golxc re-exec'd to remove a directory as
@@ -22,8 +23,10 @@ const RemoveTreeArg = "__golxc-remove-tree"
 // run as root of a user namespace that maps every range /etc/subuid and
 // /etc/subgid grant the user, and the user's own ids, as LXC's
 // lxc-destroy does through its user namespace helper.
+// The removal stays on p's own mount (storage.RemoveTree): what is
+// mounted under it is left in place and named in the error.
 func removeTree(p string) error {
-	err := os.RemoveAll(p)
+	err := storage.RemoveTree(p)
 	if err == nil || os.Geteuid() == 0 || !errors.Is(err, os.ErrPermission) {
 		return err
 	}
@@ -79,9 +82,26 @@ func RunRemoveTree(args []string) int {
 		fmt.Fprintln(os.Stderr, "golxc: remove tree: want one path")
 		return 1
 	}
-	if err := os.RemoveAll(args[0]); err != nil {
+	if err := storage.RemoveTree(args[0]); err != nil {
 		fmt.Fprintf(os.Stderr, "golxc: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// refuseMounts refuses to destroy c while anything is mounted in its
+// directory (a bind mount into its rootfs left behind): checked before
+// anything moves, so the container is left whole. LXC's lxc-destroy
+// removes the rest and keeps the mount's data; golxc keeps the container
+// whole and names the mount. The removal itself stays on one mount
+// (removeTree) should a mount appear after this check.
+func refuseMounts(c *Container) error {
+	mps, err := storage.MountsUnder(c.Dir())
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", c.Name, err)
+	}
+	if len(mps) > 0 {
+		return fmt.Errorf("destroy %s: %w", c.Name, &storage.MountPointError{Path: mps[0]})
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 const (
 	btrfsIocSubvolCreate  = 0x5000940e // BTRFS_IOC_SUBVOL_CREATE, btrfs_ioctl_vol_args
 	btrfsIocSnapCreateV2  = 0x50009417 // BTRFS_IOC_SNAP_CREATE_V2, btrfs_ioctl_vol_args_v2
+	btrfsIocSnapDestroy   = 0x5000940f // BTRFS_IOC_SNAP_DESTROY, btrfs_ioctl_vol_args
 	btrfsFirstFreeObjecid = 256        // a subvolume's root directory inode
 )
 
@@ -82,6 +83,20 @@ func Snapshot(src, dst string) error {
 	}
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(parent), btrfsIocSnapCreateV2, uintptr(unsafe.Pointer(&args))); e != 0 {
 		return fmt.Errorf("btrfs snapshot of %s to %s: %w", src, dst, e)
+	}
+	return nil
+}
+
+// DeleteSubvolumeAt deletes the subvolume name in the directory dir
+// (BTRFS_IOC_SNAP_DESTROY), for kernels whose rmdir refuses an empty
+// subvolume.
+func DeleteSubvolumeAt(dir int, name string) error {
+	var args btrfsVolArgs
+	if err := setName(args.name[:], name); err != nil {
+		return err
+	}
+	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(dir), btrfsIocSnapDestroy, uintptr(unsafe.Pointer(&args))); e != 0 {
+		return e
 	}
 	return nil
 }

@@ -64,17 +64,23 @@ func CopyTreeFD(src, dst int, name string) error {
 		return fmt.Errorf("open the copy of %s: %w", name, err)
 	}
 	defer unix.Close(dst)
-	c := &copier{links: map[[2]uint64]string{}, buf: make([]byte, 1<<20)}
+	c := &copier{links: map[[2]uint64]string{}, buf: make([]byte, 1<<20), top: name}
 	var st unix.Stat_t
 	if err := unix.Fstat(src, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", name, err)
 	}
 	c.dev = st.Dev
-	if err := c.dir(src, dst, name, ""); err != nil {
+	c.root = dst
+	if err := c.dir(src, dst); err != nil {
 		return err
 	}
 	return c.meta(dst, -1, "", &st, name)
 }
+
+// MaxCopyDepth is how deep a tree the copier descends: each level holds
+// three descriptors, and no real rootfs comes near it; a deeper one (a
+// container's way to exhaust the copier) is refused.
+const MaxCopyDepth = 4096
 
 type copier struct {
 	// links maps a source inode with more than one link to the first
@@ -86,23 +92,35 @@ type copier struct {
 	// point) is copied empty, as LXC's copies (rsync --one-file-system)
 	// do; what is mounted there is not the container's.
 	dev uint64
+	// top is the tree's name for messages and stack the names of the
+	// directories being copied below it: a path is spelled only when
+	// needed (an error, a hardlink), so a deep tree costs memory in
+	// proportion to its depth, not to its depth squared.
+	top   string
+	stack []string
 }
 
-func (c *copier) dir(src, dst int, name, rel string) error {
-	if rel == "" {
-		c.root = dst
-	}
+// rel is the path of n, in the directory being copied, relative to the
+// tree.
+func (c *copier) rel(n string) string {
+	return strings.Join(append(c.stack[:len(c.stack):len(c.stack)], n), "/")
+}
+
+// path is the path of n for messages.
+func (c *copier) path(n string) string { return c.top + "/" + c.rel(n) }
+
+func (c *copier) dir(src, dst int) error {
 	// Readdirnames on a dup: the File must not close src, the caller's.
 	dup, err := unix.FcntlInt(uintptr(src), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", c.dirName(), err)
 	}
-	f := os.NewFile(uintptr(dup), name)
+	f := os.NewFile(uintptr(dup), "")
 	defer f.Close()
 	for {
 		names, err := f.Readdirnames(256)
 		for _, n := range names {
-			if err := c.entry(src, dst, n, name+"/"+n, joinRel(rel, n)); err != nil {
+			if err := c.entry(src, dst, n); err != nil {
 				return err
 			}
 		}
@@ -110,58 +128,40 @@ func (c *copier) dir(src, dst int, name, rel string) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+			return fmt.Errorf("read %s: %w", c.dirName(), err)
 		}
 	}
 }
 
-func joinRel(rel, n string) string {
-	if rel == "" {
-		return n
+// dirName is the path of the directory being copied, for messages.
+func (c *copier) dirName() string {
+	if len(c.stack) == 0 {
+		return c.top
 	}
-	return rel + "/" + n
+	return c.top + "/" + strings.Join(c.stack, "/")
 }
 
-func (c *copier) entry(sdir, ddir int, n, name, rel string) error {
+func (c *copier) entry(sdir, ddir int, n string) error {
 	var st unix.Stat_t
 	if err := unix.Fstatat(sdir, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("stat %s: %w", name, err)
+		return fmt.Errorf("stat %s: %w", c.path(n), err)
 	}
 	typ := st.Mode & unix.S_IFMT
 	if typ != unix.S_IFDIR && st.Nlink > 1 {
 		key := [2]uint64{st.Dev, st.Ino}
 		if first, ok := c.links[key]; ok {
 			if err := unix.Linkat(c.root, first, ddir, n, 0); err != nil {
-				return fmt.Errorf("link %s: %w", name, err)
+				return fmt.Errorf("link %s: %w", c.path(n), err)
 			}
 			return nil
 		}
-		c.links[key] = rel
+		c.links[key] = c.rel(n)
 	}
+	if typ == unix.S_IFDIR {
+		return c.subdir(sdir, ddir, n, &st)
+	}
+	name := c.path(n)
 	switch typ {
-	case unix.S_IFDIR:
-		s, err := unix.Openat(sdir, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", name, err)
-		}
-		defer unix.Close(s)
-		if err := sameObject(s, &st, name); err != nil {
-			return err
-		}
-		if err := unix.Mkdirat(ddir, n, 0o700); err != nil {
-			return fmt.Errorf("mkdir %s: %w", name, err)
-		}
-		d, err := unix.Openat(ddir, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open copy of %s: %w", name, err)
-		}
-		defer unix.Close(d)
-		if st.Dev == c.dev {
-			if err := c.dir(s, d, name, rel); err != nil {
-				return err
-			}
-		}
-		return c.meta(d, s, "", &st, name)
 	case unix.S_IFREG:
 		// O_NONBLOCK: a fifo swapped in after the lstat does not hang
 		// the open (and is then refused by sameObject).
@@ -200,6 +200,73 @@ func (c *copier) entry(sdir, ddir int, n, name, rel string) error {
 		return c.metaPath(sdir, ddir, n, &st, name)
 	}
 	return fmt.Errorf("%s: unknown file type %#o", name, typ)
+}
+
+// subdir copies the directory n of sdir (lstat st) into ddir.
+func (c *copier) subdir(sdir, ddir int, n string, st *unix.Stat_t) error {
+	if len(c.stack) >= MaxCopyDepth {
+		return fmt.Errorf("copy %s: deeper than %d directories: refused", c.path(n), MaxCopyDepth)
+	}
+	s, err := unix.Openat(sdir, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", c.path(n), err)
+	}
+	defer unix.Close(s)
+	if err := sameObject(s, st, c.path(n)); err != nil {
+		return err
+	}
+	d, err := c.mkdir(ddir, n)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(d)
+	if st.Dev == c.dev {
+		c.stack = append(c.stack, n)
+		err := c.dir(s, d)
+		c.stack = c.stack[:len(c.stack)-1]
+		if err != nil {
+			return err
+		}
+	}
+	return c.meta(d, s, "", st, c.path(n))
+}
+
+// mkdir makes the copy of directory n in ddir and opens it. mkfs.ext4
+// leaves an empty lost+found at the top of a fresh image: the source's
+// is merged into that one (the top of the copy is a tree the copier was
+// handed, so only there can a name already exist).
+func (c *copier) mkdir(ddir int, n string) (int, error) {
+	err := unix.Mkdirat(ddir, n, 0o700)
+	merge := errors.Is(err, unix.EEXIST) && len(c.stack) == 0 && n == "lost+found"
+	if err != nil && !merge {
+		return -1, fmt.Errorf("mkdir %s: %w", c.path(n), err)
+	}
+	d, err := unix.Openat(ddir, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open copy of %s: %w", c.path(n), err)
+	}
+	if merge {
+		if empty, err := emptyDir(d); err != nil || !empty {
+			unix.Close(d)
+			return -1, fmt.Errorf("mkdir %s: the destination has a %s that is not empty", c.path(n), n)
+		}
+	}
+	return d, nil
+}
+
+// emptyDir reports whether the directory fd has no entries.
+func emptyDir(fd int) (bool, error) {
+	dup, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, err
+	}
+	f := os.NewFile(uintptr(dup), "")
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if err == io.EOF {
+		return true, nil
+	}
+	return len(names) == 0, err
 }
 
 // sameObject checks that fd is the object lstat saw: a name swapped for a

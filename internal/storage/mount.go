@@ -132,14 +132,11 @@ func mountLoop(file string) (int, error) {
 // autoclear: the device detaches itself once its last user closes it)
 // and returns the open device.
 func AttachLoop(file string) (*os.File, error) {
-	img, err := os.OpenFile(file, os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	img, err := openImage(file)
 	if err != nil {
-		return nil, fmt.Errorf("loop image %s: %w", file, err)
+		return nil, err
 	}
 	defer img.Close()
-	if st, err := img.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("loop image %s is not a regular file", file)
-	}
 	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("loop image %s: %w", file, err)
@@ -170,6 +167,37 @@ func AttachLoop(file string) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("loop image %s: configure %s: %w", file, path, err)
 	}
+}
+
+// openImage opens the loop image file read-write. It is looked at first
+// through an O_PATH descriptor, which opens nothing: a device (opening
+// /dev/watchdog arms the watchdog), a fifo or a symlink named as an
+// image is refused before any real open. The real open reopens that very
+// inode (through /proc/self/fd), so no name swapped in meanwhile is
+// opened either, and is checked to be it.
+func openImage(file string) (*os.File, error) {
+	p, err := unix.Open(file, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loop image %s: %w", file, &os.PathError{Op: "open", Path: file, Err: err})
+	}
+	defer unix.Close(p)
+	var want unix.Stat_t
+	if err := unix.Fstat(p, &want); err != nil {
+		return nil, fmt.Errorf("loop image %s: %w", file, err)
+	}
+	if want.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("loop image %s is not a regular file (a symbolic link is not followed)", file)
+	}
+	img, err := os.OpenFile(fdPath(p), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("loop image %s: open: %w", file, err)
+	}
+	var got unix.Stat_t
+	if err := unix.Fstat(int(img.Fd()), &got); err != nil || got.Dev != want.Dev || got.Ino != want.Ino || got.Mode&unix.S_IFMT != unix.S_IFREG {
+		img.Close()
+		return nil, fmt.Errorf("loop image %s changed while being opened", file)
+	}
+	return img, nil
 }
 
 // MakeLoopImage creates file, a sparse image of size bytes, with a
@@ -205,6 +233,17 @@ func MakeLoopImage(file string, size int64, fstype string) (err error) {
 		return fmt.Errorf("loop image %s: %s: %v: %s", file, mkfs, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// CopySize is the size of a loop image copied from r when none is asked
+// for: a loop rootfs's own image size (its files fit again in as much),
+// else def.
+func CopySize(r Rootfs, def int64) int64 {
+	var st unix.Stat_t
+	if r.Kind == Loop && unix.Lstat(r.Path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 {
+		return st.Size
+	}
+	return def
 }
 
 // ParseSize reads --fssize: a number with an optional unit (B, K, M, G,
