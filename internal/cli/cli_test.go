@@ -129,7 +129,7 @@ func TestMainDispatch(t *testing.T) {
 		{name: "attach -L", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-L", "/nonexistent-dir/log", "-R"}, wantCode: 1, wantErr: "c1 is not running"},
 		{name: "attach -a foreign", args: []string{"lxc-attach", "-n", "c1", "-P", lxcpath, "-a", "armhf"}, wantCode: 1, wantErr: "-a armhf"},
 		{name: "start -d -F: the last wins", args: []string{"lxc-start", "-n", "c2", "-P", lxcpath, "-d", "-F"}, wantCode: 1, wantErr: "c2 doesn't exist"},
-		{name: "start --share-pid", args: []string{"lxc-start", "-n", "c1", "-P", lxcpath, "--share-pid=1"}, wantCode: 1, wantErr: "not supported yet"},
+		{name: "start --share-pid", args: []string{"lxc-start", "-n", "c1", "-P", lxcpath, "--share-pid=nosuchcontainer"}, wantCode: 1, wantErr: "lxc.namespace.share.pid = nosuchcontainer"},
 		{name: "create --dir", args: []string{"lxc-create", "-n", "c3", "-P", lxcpath, "-t", "busybox", "--dir=/srv/x"}, wantCode: 1, wantErr: "--dir is not supported yet"},
 		{name: "create -B dir with another store's option", args: []string{"lxc-create", "-n", "c1", "-P", lxcpath, "-t", "busybox", "--fstype=xfs"}, wantCode: 1, wantErr: "c1 already exists"},
 		{name: "destroy --rcfile", args: []string{"lxc-destroy", "-n", "c1", "-P", lxcpath, "--rcfile", "/x"}, wantCode: 1, wantErr: "--rcfile is not supported"},
