@@ -125,6 +125,12 @@ func (c *Container) destroyLock(force bool) (*Lock, error) {
 			if err == nil {
 				return lock, nil
 			}
+			var lxcRun *ErrRunByLXC
+			if errors.As(err, &lxcRun) {
+				// The lock file goes: LXC may destroy the container
+				// without golxc.
+				lock.remove()
+			}
 			lock.Release()
 			if err != errKilled {
 				return nil, err
@@ -156,6 +162,11 @@ func (c *Container) killIfRunning(force bool) error {
 	}
 	if st == monitor.Stopped {
 		return nil
+	}
+	// Not even with -f: golxc cannot kill what LXC's monitor supervises
+	// (said so in LXC's terms, not as a running golxc container).
+	if err := c.notRunByLXC(); err != nil {
+		return err
 	}
 	if !force {
 		return fmt.Errorf("%s is running", c.Name)
