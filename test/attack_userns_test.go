@@ -342,6 +342,15 @@ func TestNamespaceShareKeep(t *testing.T) {
 	if st := strings.TrimSpace(l.mustRun("lxc-info", "-n", a, "-s", "-H")); st != "RUNNING" {
 		t.Errorf("%s after the stop of %s, which shared its pid namespace: %s", a, d, st)
 	}
+	// A cgroup namespace (lxc.namespace.share.cgroup), by name.
+	e := l.createBusybox("lxc.namespace.share.cgroup = " + a)
+	l.mustRun("lxc-start", "-n", e)
+	l.waitState(e, "RUNNING", 10*time.Second)
+	ePid := strconv.Itoa(l.initPID(e))
+	if x, y := nsInode(t, aPid, "cgroup"), nsInode(t, ePid, "cgroup"); x != y {
+		t.Errorf("lxc.namespace.share.cgroup = %s: cgroup %s, %s's %s", a, y, a, x)
+	}
+	l.mustRun("lxc-stop", "-n", e, "-k")
 	// Its init dies with its monitor, as any container's.
 	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sleep", "1000")
 	l.waitState(d, "RUNNING", 10*time.Second)

@@ -187,13 +187,14 @@ func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]Sh
 }
 
 // sharable are the namespaces lxc.namespace.share.* and lxc-start
-// --share-* can join yet: the init stage enters net, ipc and uts with
-// setns on the one thread it execs from; a pid namespace is entered only
+// --share-* can join yet: the init stage enters net, ipc, uts and cgroup
+// with setns on the one thread it execs from (cgroup instead of making
+// one of its own); a pid namespace is entered only
 // by a process's children, so the monitor spawns the stage into it from a
 // thread of its own (containerinit). A mount namespace is entered only
 // with unshare(CLONE_FS), which that stage cannot do; a user namespace
 // not at all (a Go process is multithreaded).
-var sharable = []string{"net", "ipc", "uts", "pid"}
+var sharable = []string{"net", "ipc", "uts", "pid", "cgroup"}
 
 // SharedNamespace is a namespace to join: the /proc path the monitor
 // opens, and the identity it must find there.

@@ -151,7 +151,7 @@ func TestResolveShares(t *testing.T) {
 		extra   map[string]string
 		wantErr string
 	}{
-		{extra: map[string]string{"cgroup": "1"}, wantErr: "lxc.namespace.share.cgroup is not supported yet"},
+		{extra: map[string]string{"time": "1"}, wantErr: "lxc.namespace.share.time is not supported yet"},
 		{keys: [][2]string{kv("lxc.namespace.share.mnt", "1")}, wantErr: "lxc.namespace.share.mnt is not supported yet"},
 		{keys: [][2]string{kv("lxc.namespace.keep", "net")}, extra: map[string]string{"net": "1"}, wantErr: "conflict"},
 		{keys: idmapKeys, extra: map[string]string{"net": "1"}, wantErr: "with lxc.idmap"},
