@@ -317,6 +317,15 @@ func TestMonitorWedged(t *testing.T) {
 	if err := syscall.Kill(mon, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The stop takes effect once every thread of the monitor has come
+	// back to user space (one in an uninterruptible system call finishes
+	// it first): the tools are run once it has.
+	if !waitFor(10*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", mon))
+		return strings.Contains(string(b), "State:\tT")
+	}) {
+		t.Fatalf("the monitor %d of %s did not stop on SIGSTOP", mon, n)
+	}
 	continued := false
 	t.Cleanup(func() {
 		if !continued {
