@@ -321,8 +321,13 @@ func TestMonitorWedged(t *testing.T) {
 	// back to user space (one in an uninterruptible system call finishes
 	// it first): the tools are run once it has.
 	if !waitFor(10*time.Second, func() bool {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", mon))
-		return strings.Contains(string(b), "State:\tT")
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", mon))
+		for _, f := range tasks {
+			if b, _ := os.ReadFile(f); !strings.Contains(string(b), "State:\tT") {
+				return false
+			}
+		}
+		return len(tasks) > 0
 	}) {
 		t.Fatalf("the monitor %d of %s did not stop on SIGSTOP", mon, n)
 	}
