@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -258,5 +259,52 @@ func TestLxcNetBridgeDHCP(t *testing.T) {
 	}
 	if after := hostAddrs(t); !slices.Equal(before, after) {
 		t.Errorf("addresses of lo and the uplink changed:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// TestLXCDhclientHook: LXC's own dhclient hook (/usr/share/lxc/hooks/
+// dhclient, as start-host and stop hook) leases an address for a
+// container whose init does no DHCP of its own, from the host's side
+// through nsenter into its network namespace, and ends its dhclient when
+// the container stops.
+func TestLXCDhclientHook(t *testing.T) {
+	t.Parallel()
+	const hook = "/usr/share/lxc/hooks/dhclient"
+	for _, p := range []string{hook, "/sbin/dhclient", "/usr/bin/nsenter", "/bin/bash"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s is not installed (lxc, isc-dhcp-client, util-linux, bash)", p)
+		}
+	}
+	l := newLab(t)
+	requireBusybox(t)
+	n := newLxcNet(t)
+	if out, code := n.run(t, "start"); code != 0 {
+		t.Fatalf("lxc-net start: exit %d: %s", code, out)
+	}
+	c := l.createBusybox("lxc.net.0.type = veth", "lxc.net.0.link = "+n.bridge, "lxc.net.0.flags = up",
+		"lxc.net.0.hwaddr = "+randomMAC(), "lxc.init.cmd = /bin/sleep 1000",
+		"lxc.hook.start-host = "+hook, "lxc.hook.stop = "+hook)
+	l.mustRun("lxc-start", "-n", c)
+	l.waitState(c, "RUNNING", 60*time.Second)
+	out := l.attach(c, "ip", "-4", "-o", "addr", "show", "eth0")
+	f := strings.Fields(out)
+	if len(f) < 4 || f[2] != "inet" || !strings.HasPrefix(f[3], n.prefix) {
+		t.Fatalf("eth0 of %s with LXC's dhclient hook: %q, want an address of %s0/24", c, out, n.prefix)
+	}
+	pidfile := filepath.Join(l.path, c, "hook", "dhclient.pid")
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatalf("the hook's dhclient pid file: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 || !alive(pid) {
+		t.Fatalf("dhclient %q is not running after the start", b)
+	}
+	// sleep does not halt on a signal: killed, the stop hooks run all
+	// the same.
+	l.mustRun("lxc-stop", "-n", c, "-k")
+	if !waitFor(10*time.Second, func() bool { return !alive(pid) }) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("dhclient %d still runs after lxc-stop (the stop hook should end it)", pid)
 	}
 }
