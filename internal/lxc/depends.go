@@ -227,6 +227,11 @@ func (c *Container) markEphemeral() error {
 	return f.Close()
 }
 
+// reapWait bounds how long ReapEphemeral waits for what a killed monitor
+// leaves dying to let go (its lock, its payload's processes): seconds on
+// a loaded host.
+const reapWait = 10 * time.Second
+
 // ReapEphemeral destroys c if it is an ephemeral container whose monitor
 // died without destroying it (kill -9 of the monitor): every golxc tool
 // that looks a container up calls it, so such a container is gone the
@@ -236,7 +241,7 @@ func (c *Container) ReapEphemeral() bool {
 		return false
 	}
 	lock, err := c.TryLock()
-	for deadline := time.Now().Add(2 * time.Second); err == ErrLocked && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(reapWait); err == ErrLocked && time.Now().Before(deadline); {
 		// Held: by its monitor (running, or stopping, when it destroys
 		// the container itself), or for a moment yet by what a killed
 		// monitor leaves dying. Only the last is waited for.
@@ -261,7 +266,7 @@ func (c *Container) ReapEphemeral() bool {
 	if err := c.notRunByLXC(); err != nil {
 		return false
 	}
-	c.waitPayloadGone(5 * time.Second)
+	c.waitPayloadGone(reapWait)
 	return c.destroyLocked(lock) == nil
 }
 
