@@ -8,7 +8,6 @@
 package hooks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/tailbuf"
 )
 
 // Kind is a hook type, the TYPE of lxc.hook.TYPE.
@@ -249,7 +249,7 @@ func runOne(ctx context.Context, kind Kind, command string, c Container, o Optio
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", Line(kind, command, c, o.Args))
 	cmd.Env = env
 	cmd.Dir = dir
-	out := &tailBuffer{max: maxOutput}
+	out := &tailbuf.Buffer{Max: maxOutput}
 	cmd.Stdout, cmd.Stderr = out, out
 	if o.Stdin != nil {
 		cmd.Stdin = o.Stdin
@@ -272,7 +272,7 @@ func runOne(ctx context.Context, kind Kind, command string, c Container, o Optio
 	if err == nil {
 		return nil
 	}
-	e := &Error{Kind: kind, Command: command, LastLine: lastLine(out.String()), Code: -1}
+	e := &Error{Kind: kind, Command: command, LastLine: out.LastLine(), Code: -1}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee) && ee.Exited():
@@ -289,39 +289,6 @@ func runOne(ctx context.Context, kind Kind, command string, c Container, o Optio
 	}
 	return e
 }
-
-// lastLine is the last non-empty line of s, at most 512 bytes of it.
-func lastLine(s string) string {
-	s = strings.TrimRight(s, " \t\r\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.TrimSpace(s)
-	if len(s) > 512 {
-		s = s[len(s)-512:]
-	}
-	return s
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	buf bytes.Buffer
-	max int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) > t.max {
-		p = p[len(p)-t.max:]
-	}
-	if over := t.buf.Len() + len(p) - t.max; over > 0 {
-		t.buf.Next(over)
-	}
-	t.buf.Write(p)
-	return n, nil
-}
-
-func (t *tailBuffer) String() string { return t.buf.String() }
 
 // CloneInfo says what lxc-copy made: the new container and where it came
 // from.

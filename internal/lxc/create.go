@@ -17,6 +17,7 @@ import (
 	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/storage"
+	"github.com/golxc/golxc/internal/tailbuf"
 )
 
 // storeRootfs puts the template's rootfs in its store and names it in the
@@ -385,7 +386,7 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 	}
 	// A failing template's own last word becomes the one-line error; on
 	// success whatever it said is passed on.
-	var errOut tailBuffer
+	var errOut tailbuf.Buffer
 	cmd.Stdout, cmd.Stderr = writerOnly{os.Stdout}, &errOut
 	cmd.Env = append(os.Environ(), "LXC_NAME="+name, "LXC_PATH="+dir, "LXC_ROOTFS_PATH="+filepath.Join(dir, "rootfs"), "LXC_CONFIG_FILE="+filepath.Join(dir, "config"))
 	sigs := make(chan os.Signal, 1)
@@ -409,12 +410,12 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 	select {
 	case err := <-done:
 		if err != nil {
-			if last := errOut.lastLine(); last != "" {
+			if last := errOut.LastLine(); last != "" {
 				return fmt.Errorf("template %s failed: %s", filepath.Base(script), last)
 			}
 			return fmt.Errorf("template %s failed: %w", filepath.Base(script), err)
 		}
-		_, _ = os.Stderr.Write(errOut.b)
+		_, _ = os.Stderr.Write(errOut.Bytes())
 		return nil
 	case s := <-sigs:
 		_ = cmd.Process.Kill()
@@ -431,20 +432,3 @@ func runTemplate(script, dir, name string, args []string, maps namespace.IDMaps)
 // writerOnly hides that a writer is a file, so that exec gives the child a
 // pipe to it rather than the file (a terminal) itself.
 type writerOnly struct{ io.Writer }
-
-// tailBuffer keeps the last 64 KiB written to it.
-type tailBuffer struct{ b []byte }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if over := len(t.b) - 64<<10; over > 0 {
-		t.b = t.b[over:]
-	}
-	return len(p), nil
-}
-
-// lastLine is the last non-empty line written.
-func (t *tailBuffer) lastLine() string {
-	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}

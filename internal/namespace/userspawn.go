@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/golxc/golxc/internal/tailbuf"
 )
 
 // A user other than root cannot write a user namespace's maps as Go's
@@ -185,13 +187,13 @@ func RemoveTreesMapped(m IDMaps, dirs []string) error {
 
 func runMappedOp(m IDMaps, op string, paths []string, files []*os.File) error {
 	cmd := &exec.Cmd{Path: "", Args: []string{op}, ExtraFiles: files}
-	var out tail
+	var out tailbuf.Buffer
 	cmd.Stderr = &out
 	if err := StartMapped(cmd, m, paths); err != nil {
 		return err
 	}
 	if err := cmd.Wait(); err != nil {
-		if msg := out.String(); msg != "" {
+		if msg := strings.TrimPrefix(out.LastLine(), "golxc: "); msg != "" {
 			return errors.New(msg)
 		}
 		return fmt.Errorf("%s on %d paths in a user namespace: %w", op, len(paths), err)
@@ -221,22 +223,6 @@ func removeBelow(dir string) error {
 		}
 	}
 	return nil
-}
-
-// tail keeps the last line written to it.
-type tail struct{ b []byte }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > 4096 {
-		t.b = t.b[len(t.b)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
-	return strings.TrimPrefix(lines[len(lines)-1], "golxc: ")
 }
 
 // RunUserStage is the user stage: args are what follows UserStageArg. It
