@@ -174,11 +174,36 @@ func TestAttackOCIGatedInitBinary(t *testing.T) {
 	bundle := ociBundle(t, func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "100"}
 		s.Linux.CgroupsPath = "/" + cg
+		// The container's processes may ptrace (a common grant): not
+		// the stage that waits for start with every capability.
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_SYS_PTRACE")
+		c.Effective = append(c.Effective, "CAP_SYS_PTRACE")
+		c.Permitted = append(c.Permitted, "CAP_SYS_PTRACE")
 	})
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	r.track(id)
 	r.mustRun(outFile(t), "create", "--bundle", bundle, "--pid-file", pidFile, id)
 	pid := readTrim(t, pidFile)
+	// Such a process can ptrace the stage: the stage holds nothing
+	// beyond the container's bounding set by then.
+	out, code := r.run(nil, "exec", id, "sh", "-c", "grep -E '^Cap(Prm|Eff|Bnd)' /proc/1/status /proc/self/status")
+	caps := map[string]uint64{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(strings.Replace(line, ":", " ", 2)); len(f) == 3 {
+			v, _ := strconv.ParseUint(f[2], 16, 64)
+			caps[f[0]+" "+f[1]] = v
+		}
+	}
+	bnd, ok := caps["/proc/self/status CapBnd"]
+	if code != 0 || !ok || len(caps) != 6 {
+		t.Fatalf("exec into the created container: exit %d, %q", code, out)
+	}
+	for _, k := range []string{"/proc/1/status CapPrm", "/proc/1/status CapEff", "/proc/1/status CapBnd"} {
+		if extra := caps[k] &^ bnd; extra != 0 {
+			t.Errorf("the init stage waiting for start holds %s %016x, capabilities %016x beyond the container's bounding set %016x", k, caps[k], extra, bnd)
+		}
+	}
 	exe, err := os.Readlink("/proc/" + pid + "/exe")
 	if err != nil || !strings.HasPrefix(exe, "/memfd:") {
 		t.Fatalf("the created container's init runs %q (%v), want a sealed memfd copy", exe, err)

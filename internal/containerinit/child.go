@@ -573,14 +573,6 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 				return fmt.Errorf("exec %s: %w", p.Args[0], err)
 			}
 		}
-		if err := waitGate(gate); err != nil {
-			return err
-		}
-		defer func() {
-			if err != nil {
-				err = &afterGateError{err}
-			}
-		}()
 	}
 	var keep []string
 	if p.Capabilities != nil {
@@ -610,16 +602,30 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 			return err
 		}
 	}
+	// The supplementary groups first, while CAP_SETGID is there for
+	// certain.
+	if spec.SetGroups {
+		gids := make([]int, len(p.User.AdditionalGids))
+		for i, g := range p.User.AdditionalGids {
+			gids[i] = int(g)
+		}
+		if err := unix.Setgroups(gids); err != nil {
+			return fmt.Errorf("setgroups %v: %w", p.User.AdditionalGids, err)
+		}
+	}
 	filter := spec.Seccomp
-	if start := spec.Hooks.commands(hooks.Start); len(start) > 0 {
+	start := spec.Hooks.commands(hooks.Start)
+	if len(start) > 0 || gate != nil {
 		// The start hook is a program of the container's, run as its
 		// root: it gets init's confinement (namespaces, cgroups, the
 		// bounding set, no_new_privs and the system call filter), as
 		// LXC's does, so nothing it does is beyond what init may do.
-		// This stage, its parent, sheds every capability beyond the
-		// container's first: a hook that ptraces it (container root
-		// may keep CAP_SYS_PTRACE) finds nothing more to use. The
-		// filter comes before capset, which reads its work back.
+		// A stage waiting at an OCI start gate is seen the same way, by
+		// what is exec'd into the created container or its pod. This
+		// stage sheds every capability beyond the container's first: a
+		// process that ptraces it (container root may keep
+		// CAP_SYS_PTRACE) finds nothing more to use. The filter comes
+		// before capset, which reads its work back.
 		if err := loadSeccomp(filter); err != nil {
 			return err
 		}
@@ -639,6 +645,19 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 			return err
 		}
 	}
+	if gate != nil {
+		if err := nonDumpable(); err != nil {
+			return err
+		}
+		if err := waitGate(gate); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				err = &afterGateError{err}
+			}
+		}()
+	}
 	if startHost {
 		// The host's start-host hooks run now, the container set up and
 		// its start hooks done, before init: LXC's order.
@@ -654,15 +673,6 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 			return err
 		}
 		filter = nil
-	}
-	if spec.SetGroups {
-		gids := make([]int, len(p.User.AdditionalGids))
-		for i, g := range p.User.AdditionalGids {
-			gids[i] = int(g)
-		}
-		if err := unix.Setgroups(gids); err != nil {
-			return fmt.Errorf("setgroups %v: %w", p.User.AdditionalGids, err)
-		}
 	}
 	if p.User.GID != 0 {
 		if err := syscall.Setresgid(int(p.User.GID), int(p.User.GID), int(p.User.GID)); err != nil {
