@@ -16,7 +16,7 @@ import (
 	"hash"
 	"io"
 	"os"
-	"regexp"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -156,10 +156,36 @@ func (img *Image) Close() error { return img.src.Close() }
 // Layers is the number of layers.
 func (img *Image) Layers() int { return len(img.layers) }
 
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+// isDigest says whether s is "sha256:" and 64 lower-case hex digits.
+func isDigest(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	return ok && isHex64(h)
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// hex64Of is the sha256 a docker archive's file is named by: its last
+// component, "<64 hex>" or "<64 hex>.json"; "" when it is not.
+func hex64Of(name string) string {
+	base := strings.TrimSuffix(path.Base(name), ".json")
+	if !isHex64(base) {
+		return ""
+	}
+	return base
+}
 
 func blobPath(digest string) (string, error) {
-	if !digestRE.MatchString(digest) {
+	if !isDigest(digest) {
 		return "", fmt.Errorf("digest %q is not sha256:<64 hex digits>", digest)
 	}
 	return "blobs/sha256/" + digest[len("sha256:"):], nil
@@ -342,15 +368,13 @@ func (img *Image) matchDiffIDs() error {
 		return fmt.Errorf("image config lists %d diff_ids for %d layers", len(ids), len(img.layers))
 	}
 	for i, id := range ids {
-		if !digestRE.MatchString(id) {
+		if !isDigest(id) {
 			return fmt.Errorf("image config: diff_id %q is not sha256:<64 hex digits>", id)
 		}
 		img.layers[i].diffID = id
 	}
 	return nil
 }
-
-var hex64RE = regexp.MustCompile(`(?:^|/)([0-9a-f]{64})(?:\.json)?$`)
 
 // loadDockerArchive reads a docker save archive: manifest.json names, per
 // image, its config and layer files (<id>.json and <id>/layer.tar before
@@ -385,18 +409,18 @@ func (img *Image) loadDockerArchive() error {
 	}
 	e := entries[pick]
 	// The config's name is its digest in both formats.
-	m := hex64RE.FindStringSubmatch(e.Config)
-	if m == nil {
+	h := hex64Of(e.Config)
+	if h == "" {
 		return fmt.Errorf("manifest.json: config %q is not named by its sha256", e.Config)
 	}
-	if err := img.readJSON(e.Config, "sha256:"+m[1], &img.Config); err != nil {
+	if err := img.readJSON(e.Config, "sha256:"+h, &img.Config); err != nil {
 		return fmt.Errorf("image config: %w", err)
 	}
 	for _, name := range e.Layers {
 		l := layer{name: name, size: -1}
 		if strings.HasPrefix(name, "blobs/sha256/") {
-			if m := hex64RE.FindStringSubmatch(name); m != nil {
-				l.digest = "sha256:" + m[1]
+			if h := hex64Of(name); h != "" {
+				l.digest = "sha256:" + h
 			}
 		}
 		img.layers = append(img.layers, l)
