@@ -131,10 +131,8 @@ func (c *Container) Copy(o CopyOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range cfg.Hooks {
-		if h.Type == "clone" && o.CloneHooks == nil {
-			return nil, ErrCloneHooks
-		}
+	if o.CloneHooks == nil && hasHook(cfg, "clone") {
+		return nil, ErrCloneHooks
 	}
 	if st != monitor.Stopped {
 		if !o.AllowRun {

@@ -12,6 +12,8 @@ import (
 	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/storage"
+
+	"golang.org/x/sys/unix"
 )
 
 // Snapshots live as LXC lays them out: LXCPATH/NAME/snaps/snapN, each a
@@ -108,8 +110,10 @@ func (c *Container) Snapshots() ([]SnapshotInfo, error) {
 	var out []SnapshotInfo
 	for _, n := range names {
 		d := filepath.Join(c.snapsDir(), n)
-		ts, _ := os.ReadFile(filepath.Join(d, "ts"))
-		cm, _ := os.ReadFile(filepath.Join(d, "comment"))
+		// Never through a link: a snapshot directory may be a user's
+		// to write, and root lists it.
+		ts := readFileNoFollow(filepath.Join(d, "ts"))
+		cm := readFileNoFollow(filepath.Join(d, "comment"))
 		out = append(out, SnapshotInfo{Name: n, Dir: c.snapsDir(), Time: strings.TrimSpace(string(ts)), Comment: string(cm)})
 	}
 	return out, nil
@@ -156,10 +160,10 @@ func (c *Container) RestoreSnapshot(name, newName, newPath string) error {
 	if newName == "" {
 		newName = c.Name
 	}
-	target, err := New(newPath, newName)
 	if newPath == "" {
-		target, err = New(c.LXCPath, newName)
+		newPath = c.LXCPath
 	}
+	target, err := New(newPath, newName)
 	if err != nil {
 		return err
 	}
@@ -175,6 +179,11 @@ func (c *Container) RestoreSnapshot(name, newName, newPath string) error {
 		return err
 	}
 	defer lock.Release()
+	// Again under the lock: a copy that held it may have added an
+	// overlay clone of this rootfs meanwhile.
+	if len(c.Clones()) > 0 {
+		return errors.New("container rootfs has dependent snapshots")
+	}
 	cfg, err := config.Load(s.ConfigPath())
 	if err != nil {
 		return err
@@ -233,4 +242,15 @@ func moveEntries(from, to string, skip map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// readFileNoFollow reads a regular file of up to 64 KiB whose last
+// component is not a link (nil otherwise).
+func readFileNoFollow(path string) []byte {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	return readRegular(fd, 64<<10)
 }

@@ -186,13 +186,7 @@ func (c *Container) lock(how int) (*Lock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open lock %s: %w", p, err)
 		}
-		for {
-			err = unix.Flock(int(f.Fd()), how)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		if err != nil {
+		if err = flockRetry(int(f.Fd()), how); err != nil {
 			f.Close()
 			if err == unix.EWOULDBLOCK {
 				return nil, ErrLocked
