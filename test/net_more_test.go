@@ -456,6 +456,11 @@ func TestUnshare(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "65534" {
 		t.Errorf("-u nobody: exit %d, %q", code, out)
 	}
+	// A uid no user has: nothing of root's groups or gid stays.
+	out, _, code = run(t, "lxc-unshare", "-s", "PID", "-u", "54321", "--", "/bin/busybox", "id")
+	if code != 0 || strings.TrimSpace(out) != "uid=54321 gid=54321" {
+		t.Errorf("-u 54321: exit %d, %q; want uid and gid 54321, no other group", code, out)
+	}
 	// -d: lxc-unshare returns while the command still runs.
 	mark := filepath.Join(t.TempDir(), "mark")
 	began := time.Now()

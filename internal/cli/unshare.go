@@ -94,7 +94,9 @@ func (u *unshareCmd) run(args []string) error {
 			uid, _ = strconv.Atoi(usr.Uid)
 			gid, _ = strconv.Atoi(usr.Gid)
 		case nerr == nil && n >= 0:
-			uid = n // a uid without a name: its groups stay
+			// A uid without a name: its gid is the uid, and root's
+			// groups go as for any user (they would be root's power).
+			uid, gid = n, n
 		default:
 			return u.fail(fmt.Errorf("user %s: no such user", u.user))
 		}
