@@ -190,6 +190,11 @@ func Main(args []string) int {
 		}
 	}
 	cmd := Command(name)
+	if len(rest) > 0 && (rest[0] == cobra.ShellCompRequestCmd || rest[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Only a shell's completion request needs the completers (they
+		// read config key tables): a tool run does not pay for them.
+		addCompletions(cmd, name)
+	}
 	cmd.SetArgs(attachOptionalValues(cmd.Flags(), rest))
 	err := cmd.Execute()
 	if err == nil {
@@ -244,7 +249,6 @@ func Command(name string) *cobra.Command {
 	cmd.SilenceErrors = true
 	cmd.SilenceUsage = true
 	addHelpAliases(cmd, name)
-	addCompletions(cmd, name)
 	return cmd
 }
 

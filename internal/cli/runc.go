@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/oci"
 )
 
@@ -261,25 +261,6 @@ func printJSON(w io.Writer, v any, indent bool) error {
 	return err
 }
 
-// parseSignal takes a number or a name, with or without SIG.
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("signal %d: out of range", n)
-		}
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	sig := unix.SignalNum(name)
-	if sig == 0 {
-		return 0, fmt.Errorf("unknown signal %q", s)
-	}
-	return sig, nil
-}
-
 func (r *runcCmd) killCmd() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
@@ -290,7 +271,7 @@ func (r *runcCmd) killCmd() *cobra.Command {
 			sig := unix.SIGTERM
 			if len(args) == 2 {
 				var err error
-				if sig, err = parseSignal(args[1]); err != nil {
+				if sig, err = config.SignalByName(args[1]); err != nil {
 					return r.fail(err)
 				}
 			}
