@@ -371,14 +371,15 @@ func splitWords(s string) ([]string, error) {
 func QuoteWords(words []string) string {
 	q := make([]string, len(words))
 	for i, w := range words {
-		q[i] = quoteWord(w)
+		q[i] = QuoteWord(w)
 	}
 	return strings.Join(q, " ")
 }
 
-// quoteWord quotes w for splitWords, leaving plain words plain so the common
-// case reads as written.
-func quoteWord(w string) string {
+// QuoteWord quotes w for splitWords and for /bin/sh alike (hook and net
+// script command lines), leaving plain words plain so the common case
+// reads as written.
+func QuoteWord(w string) string {
 	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
 		return w
 	}

@@ -171,20 +171,9 @@ func Line(kind Kind, command string, c Container, args []string) string {
 		args = append([]string{c.Name, "lxc", string(kind)}, args...)
 	}
 	for _, a := range args {
-		line += " " + ShellQuote(a)
+		line += " " + config.QuoteWord(a)
 	}
 	return line
-}
-
-// ShellQuote quotes s for /bin/sh (hook and script command lines), only
-// when it has characters the shell would read.
-func ShellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Error is a hook that failed: its command, how it ended and the last line

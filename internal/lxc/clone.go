@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/config"
-	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/storage"
 )
@@ -450,7 +449,7 @@ func writeCloneConfig(src, dst *Container, cfg *config.Config, work, final strin
 		if err := os.WriteFile(hook, []byte(tmpfsHook), 0o755); err != nil {
 			return fmt.Errorf("write the tmpfs hook: %w", err)
 		}
-		doc.Append("lxc.hook.pre-mount", hooks.ShellQuote(filepath.Join(final, tmpfsHookName)))
+		doc.Append("lxc.hook.pre-mount", config.QuoteWord(filepath.Join(final, tmpfsHookName)))
 	}
 	for _, m := range o.MountEntries {
 		doc.Append("lxc.mount.entry", m)

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/golxc/golxc/internal/hooks"
+	"github.com/golxc/golxc/internal/config"
 )
 
 // ScriptEnv is the hook environment every lxc.net.N.script.* gets, as
@@ -50,7 +50,7 @@ func runScript(i Iface, hook string, end HostEnd, pid int) error {
 	if i.HookVersion == 0 {
 		for _, a := range []string{name, "net", hook, i.Type, i.Link, end.Name} {
 			if a != "" {
-				line += " " + hooks.ShellQuote(a)
+				line += " " + config.QuoteWord(a)
 			}
 		}
 	} else {
