@@ -267,7 +267,7 @@ func (c *Container) ReapEphemeral() bool {
 		return false
 	}
 	c.waitPayloadGone(reapWait)
-	return c.destroyLocked(lock) == nil
+	return c.destroyWithHooks(lock) == nil
 }
 
 // waitPayloadGone waits (a while) for the processes a killed monitor

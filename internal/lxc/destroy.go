@@ -76,12 +76,9 @@ func (c *Container) destroy(force, snapshots bool) error {
 	if err := refuseMounts(c); err != nil {
 		return err
 	}
-	// The destroy hooks come first, with everything still in place: one
-	// that fails leaves the container as it was.
-	if cfg, err := config.Load(c.ConfigPath()); err == nil {
-		if err := destroyHooks(c.Name, c.ConfigPath(), cfg); err != nil {
-			return fmt.Errorf("destroy %s: %w", c.Name, err)
-		}
+	// The hooks come before the snapshots go too.
+	if err := c.runDestroyHooks(); err != nil {
+		return err
 	}
 	if snapshots {
 		if err := c.destroySnapshots(); err != nil {
@@ -89,6 +86,28 @@ func (c *Container) destroy(force, snapshots bool) error {
 		}
 	}
 	return c.destroyLocked(lock)
+}
+
+// destroyWithHooks is every destroy of a container as LXC's (lxc-destroy,
+// an ephemeral container's end, a failed ephemeral start): its destroy
+// hooks first, with everything still in place (one that fails leaves the
+// container as it was), then destroyLocked. A failed copy's half-made
+// clone is no container yet and goes with destroyLocked alone.
+func (c *Container) destroyWithHooks(lock *Lock) error {
+	if err := c.runDestroyHooks(); err != nil {
+		return err
+	}
+	return c.destroyLocked(lock)
+}
+
+// runDestroyHooks runs c's lxc.hook.destroy commands.
+func (c *Container) runDestroyHooks() error {
+	if cfg, err := config.Load(c.ConfigPath()); err == nil {
+		if err := destroyHooks(c.Name, c.ConfigPath(), cfg); err != nil {
+			return fmt.Errorf("destroy %s: %w", c.Name, err)
+		}
+	}
+	return nil
 }
 
 // ErrHasSnapshots refuses to destroy a container with snapshots without

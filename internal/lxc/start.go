@@ -284,7 +284,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			if (err != nil || code != 0) && c.Defined() {
 				// A start that failed: the ephemeral container goes, as
 				// it would at its stop.
-				_ = c.destroyLocked(lock)
+				_ = c.destroyWithHooks(lock)
 			}
 		}()
 	}
@@ -535,15 +535,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		// STOPPED is told (this process holds the container's lock).
 		o.BeforeStopped = func() {
 			c := &Container{Name: req.Name, LXCPath: req.LXCPath}
-			// Its destroy hooks first, as LXC runs them for an
-			// ephemeral container: one that fails keeps it.
-			if cfg, err := config.Load(c.ConfigPath()); err == nil {
-				if err := destroyHooks(c.Name, c.ConfigPath(), cfg); err != nil {
-					log.Errorf("destroy ephemeral container %s: %v", req.Name, err)
-					return
-				}
-			}
-			if err := c.destroyLocked(nil); err != nil {
+			if err := c.destroyWithHooks(nil); err != nil {
 				log.Errorf("destroy ephemeral container %s: %v", req.Name, err)
 			}
 		}
