@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/golxc/golxc/internal/storage"
 	"golang.org/x/sys/unix"
 )
 
@@ -241,7 +242,7 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 	exists := unix.Fstatat(pfd, base, &old, unix.AT_SYMLINK_NOFOLLOW) == nil
 	keepDir := exists && hdr.Typeflag == tar.TypeDir && old.Mode&unix.S_IFMT == unix.S_IFDIR
 	if exists && !keepDir {
-		if err := removeAt(pfd, base); err != nil {
+		if err := storage.RemoveAt(pfd, base, "/"+dir); err != nil {
 			return err
 		}
 	}
@@ -538,7 +539,7 @@ func (u *Unpacker) whiteout(dir, base string, st *layerState) error {
 			if st.written[path.Join(dir, n)] {
 				continue
 			}
-			if err := removeAt(pfd, n); err != nil {
+			if err := storage.RemoveAt(pfd, n, "/"+dir); err != nil {
 				return err
 			}
 		}
@@ -555,41 +556,5 @@ func (u *Unpacker) whiteout(dir, base string, st *layerState) error {
 		// layer made (the image spec's layer.md).
 		return nil
 	}
-	err = removeAt(pfd, name)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	return err
-}
-
-// removeAt removes name in the directory pfd, a directory with all it
-// holds, without following any link.
-func removeAt(pfd int, name string) error {
-	err := unix.Unlinkat(pfd, name, 0)
-	if err == nil || (err != unix.EISDIR && err != unix.EPERM) {
-		if err != nil {
-			return fmt.Errorf("remove %s: %w", name, err)
-		}
-		return nil
-	}
-	fd, err := unix.Openat(pfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s to remove it: %w", name, err)
-	}
-	names, err := readDirNames(fd)
-	if err == nil {
-		for _, n := range names {
-			if err = removeAt(fd, n); err != nil {
-				break
-			}
-		}
-	}
-	unix.Close(fd)
-	if err != nil {
-		return err
-	}
-	if err := unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR); err != nil {
-		return fmt.Errorf("remove directory %s: %w", name, err)
-	}
-	return nil
+	return storage.RemoveAt(pfd, name, "/"+dir)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/golxc/golxc/internal/storage"
 	"golang.org/x/sys/unix"
 )
 
@@ -126,7 +127,7 @@ func (u *Unpacker) WriteFile(rel string, data []byte, mode uint32) error {
 		return fmt.Errorf("write /%s: %w", rel, err)
 	}
 	defer unix.Close(pfd)
-	if err := removeAt(pfd, base); err != nil && !errors.Is(err, unix.ENOENT) {
+	if err := storage.RemoveAt(pfd, base, "/"+dir); err != nil {
 		return fmt.Errorf("write /%s: %w", rel, err)
 	}
 	fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)

@@ -42,7 +42,19 @@ func RemoveTree(path string) error {
 		return &os.PathError{Op: "open", Path: filepath.Dir(path), Err: err}
 	}
 	defer unix.Close(parent)
-	base := filepath.Base(path)
+	return RemoveAt(parent, filepath.Base(path), filepath.Dir(path))
+}
+
+// RemoveAt is RemoveTree for base, a name in the directory parent (a
+// descriptor, O_PATH will do, that stays the caller's): for a tree
+// reached through descriptors only, such as a rootfs being unpacked.
+// dir is parent's path, for messages.
+func RemoveAt(parent int, base, dir string) error {
+	if base == "" || base == "." || base == ".." || strings.ContainsRune(base, '/') {
+		// One name, or the lstat below would follow the links of a path.
+		return fmt.Errorf("remove %q in %s: not a single name", base, dir)
+	}
+	path := filepath.Join(dir, base)
 	var st unix.Stat_t
 	if err := unix.Fstatat(parent, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -62,12 +74,12 @@ func RemoveTree(path string) error {
 	}
 	up, err := mountOf(parent, ".")
 	if err != nil {
-		return &os.PathError{Op: "statx", Path: filepath.Dir(path), Err: err}
+		return &os.PathError{Op: "statx", Path: dir, Err: err}
 	}
 	if !top.same(up) {
 		return &MountPointError{Path: path}
 	}
-	r := &remover{top: top, path: []*frame{{name: filepath.Dir(path), fd: parent}}}
+	r := &remover{top: top, path: []*frame{{name: dir, fd: parent}}}
 	r.entry(base, &st)
 	if r.mount != "" {
 		return &MountPointError{Path: r.mount}

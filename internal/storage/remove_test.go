@@ -206,3 +206,45 @@ func TestMountsUnderMissing(t *testing.T) {
 		t.Errorf("MountsUnder(missing) = %q, %v; want nothing", got, err)
 	}
 }
+
+// TestRemoveAtOneName: RemoveAt removes a tree by its name in an O_PATH
+// directory descriptor, and refuses a path (whose lstat would follow
+// the links on its way) rather than one name.
+func TestRemoveAtOneName(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	keep := filepath.Join(outside, "keep")
+	if err := os.WriteFile(keep, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "tree/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for _, bad := range []string{"link/keep", "..", ".", "", "tree/sub"} {
+		if err := RemoveAt(fd, bad, dir); err == nil {
+			t.Errorf("RemoveAt(%q) succeeded; want refused", bad)
+		}
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("the file behind the link: %v", err)
+	}
+	for _, n := range []string{"tree", "link", "missing"} {
+		if err := RemoveAt(fd, n, dir); err != nil {
+			t.Errorf("RemoveAt(%q): %v", n, err)
+		}
+	}
+	if names, _ := os.ReadDir(dir); len(names) != 0 {
+		t.Errorf("left in %s: %v", dir, names)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("the link's target: %v", err)
+	}
+}
