@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/golxc/golxc/internal/rootfs"
 	"github.com/golxc/golxc/internal/storage"
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +25,7 @@ type IDShift func(uid, gid int) (int, int, error)
 // RESOLVE_IN_ROOT), and every last component is made or changed without
 // following a link, so that no entry of a hostile layer reaches outside it.
 type Unpacker struct {
-	root  int // O_PATH descriptor of the root directory
+	root  *rootfs.Root // no path leaves it, nor crosses a mount
 	shift IDShift
 	// Skipped counts extended attributes not kept (outside user.* and
 	// security.capability); FirstSkipped names the first.
@@ -42,11 +43,11 @@ type Unpacker struct {
 // NewUnpacker opens dir, which must exist, as the root to unpack into.
 // shift may be nil (owners kept as recorded).
 func NewUnpacker(dir string, shift IDShift) (*Unpacker, error) {
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	root, err := rootfs.OpenTree(dir)
 	if err != nil {
-		return nil, fmt.Errorf("open rootfs %s: %w", dir, err)
+		return nil, err
 	}
-	u := &Unpacker{root: fd, shift: shift, mapped: shift != nil}
+	u := &Unpacker{root: root, shift: shift, mapped: shift != nil}
 	if shift == nil {
 		u.shift = func(uid, gid int) (int, int, error) { return uid, gid, nil }
 	}
@@ -54,7 +55,7 @@ func NewUnpacker(dir string, shift IDShift) (*Unpacker, error) {
 }
 
 // Close releases the root's descriptor.
-func (u *Unpacker) Close() error { return unix.Close(u.root) }
+func (u *Unpacker) Close() error { return u.root.Close() }
 
 // layerState is what one layer has written so far: an opaque directory
 // removes only what earlier layers put there, and directory times are set
@@ -147,63 +148,23 @@ func splitRel(rel string) (dir, base string) {
 	return rel[:i], rel[i+1:]
 }
 
-// openIn opens rel inside the root, following links only within it.
-func (u *Unpacker) openIn(rel string, flags int) (int, error) {
-	if rel == "" {
-		rel = "."
-	}
-	how := unix.OpenHow{
-		Flags:   uint64(flags | unix.O_CLOEXEC),
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
-	}
-	for {
-		fd, err := unix.Openat2(u.root, rel, &how)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		return fd, err
-	}
-}
-
 // parentDir opens the directory that holds rel, making missing
 // directories on the way (owned by the root's root, mode 0755) as
 // unpackers do for a layer that lists a file before, or without, its
 // directory.
 func (u *Unpacker) parentDir(dir string) (int, error) {
-	fd, err := u.openIn(dir, unix.O_PATH|unix.O_DIRECTORY)
-	if err == nil || !errors.Is(err, unix.ENOENT) {
-		if err != nil {
-			return -1, fmt.Errorf("open directory %s in rootfs: %w", dir, err)
-		}
-		return fd, nil
+	fd, err := u.root.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY)
+	if !errors.Is(err, unix.ENOENT) {
+		return fd, err
 	}
-	cur := ""
 	uid, gid, err := u.shift(0, 0)
 	if err != nil {
 		return -1, err
 	}
-	for _, part := range strings.Split(dir, "/") {
-		pfd, err := u.openIn(cur, unix.O_PATH|unix.O_DIRECTORY)
-		if err != nil {
-			return -1, fmt.Errorf("open directory %s in rootfs: %w", cur, err)
-		}
-		err = unix.Mkdirat(pfd, part, 0o755)
-		if err == nil {
-			err = unix.Fchownat(pfd, part, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
-		} else if err == unix.EEXIST {
-			err = nil
-		}
-		unix.Close(pfd)
-		if err != nil {
-			return -1, fmt.Errorf("make directory %s in rootfs: %w", path.Join(cur, part), err)
-		}
-		cur = path.Join(cur, part)
+	if err := u.root.MkdirAllOwned(dir, 0o755, uid, gid); err != nil {
+		return -1, err
 	}
-	fd, err = u.openIn(dir, unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		return -1, fmt.Errorf("open directory %s in rootfs: %w", dir, err)
-	}
-	return fd, nil
+	return u.root.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY)
 }
 
 func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byte) error {
@@ -216,9 +177,9 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 		if hdr.Typeflag != tar.TypeDir {
 			return errors.New("the rootfs itself can only be a directory")
 		}
-		fd, err := u.openIn(".", unix.O_RDONLY|unix.O_DIRECTORY)
+		fd, err := u.root.OpenFile(".", unix.O_RDONLY|unix.O_DIRECTORY)
 		if err != nil {
-			return fmt.Errorf("open rootfs: %w", err)
+			return err
 		}
 		defer unix.Close(fd)
 		if err := u.setMeta(fd, "", hdr, true); err != nil {
@@ -300,7 +261,7 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 			return errors.New("hard link to the rootfs itself")
 		}
 		tdir, tbase := splitRel(target)
-		tfd, err := u.openIn(tdir, unix.O_PATH|unix.O_DIRECTORY)
+		tfd, err := u.root.OpenFile(tdir, unix.O_PATH|unix.O_DIRECTORY)
 		if err != nil {
 			return fmt.Errorf("hard link to %s: %w", target, err)
 		}
@@ -439,7 +400,7 @@ func (u *Unpacker) fileCaps(v []byte) ([]byte, error) {
 
 func (u *Unpacker) setTimes(rel string, hdr *tar.Header) error {
 	if rel == "." {
-		fd, err := u.openIn(".", unix.O_PATH|unix.O_DIRECTORY)
+		fd, err := u.root.OpenFile(".", unix.O_PATH|unix.O_DIRECTORY)
 		if err != nil {
 			return err
 		}
@@ -447,7 +408,7 @@ func (u *Unpacker) setTimes(rel string, hdr *tar.Header) error {
 		return u.setTimesAt(fd, "", rel, hdr)
 	}
 	dir, base := splitRel(rel)
-	pfd, err := u.openIn(dir, unix.O_PATH|unix.O_DIRECTORY)
+	pfd, err := u.root.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		// A later entry of the layer replaced or removed it.
 		return nil
@@ -494,7 +455,7 @@ func (u *Unpacker) touch(dir string, st *layerState) {
 	if _, ok := st.touched[dir]; ok {
 		return
 	}
-	fd, err := u.openIn(dir, unix.O_PATH|unix.O_DIRECTORY)
+	fd, err := u.root.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return // made by this layer, or not there: nothing to keep
 	}
@@ -508,7 +469,7 @@ func (u *Unpacker) touch(dir string, st *layerState) {
 // restoreTimes puts back the times touch recorded, on the directory found
 // at rel now, if it is still a directory.
 func (u *Unpacker) restoreTimes(rel string, ts [2]unix.Timespec) error {
-	fd, err := u.openIn(rel, unix.O_PATH|unix.O_DIRECTORY)
+	fd, err := u.root.OpenFile(rel, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return nil // removed or replaced by the layer
 	}
@@ -521,12 +482,12 @@ func (u *Unpacker) restoreTimes(rel string, ts [2]unix.Timespec) error {
 
 // whiteout applies a whiteout entry found in dir: never written itself.
 func (u *Unpacker) whiteout(dir, base string, st *layerState) error {
-	pfd, err := u.openIn(dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	pfd, err := u.root.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY)
 	if errors.Is(err, unix.ENOENT) {
 		return nil // nothing below to hide
 	}
 	if err != nil {
-		return fmt.Errorf("open directory %s in rootfs: %w", dir, err)
+		return err
 	}
 	defer unix.Close(pfd)
 	switch {

@@ -88,9 +88,9 @@ func (u *Unpacker) ResolveUser(spec string) (uid, gid int, err error) {
 // readColonFile reads a passwd-style file of the root (at most 4 MiB) as
 // fields.
 func (u *Unpacker) readColonFile(rel string) ([][]string, error) {
-	fd, err := u.openIn(rel, unix.O_RDONLY|unix.O_NONBLOCK)
+	fd, err := u.root.OpenFile(rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
-		return nil, fmt.Errorf("open /%s in the rootfs: %w", rel, err)
+		return nil, err
 	}
 	f := fdFile(fd, rel)
 	defer f.Close()

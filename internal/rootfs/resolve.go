@@ -18,6 +18,8 @@ import (
 type Root struct {
 	Path string
 	fd   int
+	// oneMount adds RESOLVE_NO_XDEV: no path crosses a mount (OpenTree).
+	oneMount bool
 }
 
 // OpenRoot opens dir as a container root.
@@ -27,6 +29,18 @@ func OpenRoot(dir string) (*Root, error) {
 		return nil, fmt.Errorf("open rootfs %s: %w", dir, err)
 	}
 	return &Root{Path: dir, fd: fd}, nil
+}
+
+// OpenTree opens dir, which must not be a symlink, as a root that no path
+// leaves by crossing a mount either (RESOLVE_NO_XDEV): for a tree written
+// from untrusted input (an image's layers), where nothing mounted below
+// is the tree's.
+func OpenTree(dir string) (*Root, error) {
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open rootfs %s: %w", dir, err)
+	}
+	return &Root{Path: dir, fd: fd, oneMount: true}, nil
 }
 
 // RootFromFD makes a container root of fd, a descriptor of the root
@@ -42,12 +56,25 @@ func (r *Root) Close() error {
 }
 
 func (r *Root) openat(rel string, flags int) (int, error) {
+	return r.openat3(rel, flags, 0)
+}
+
+// openat3 opens rel ("" is the root itself) inside the root.
+func (r *Root) openat3(rel string, flags int, mode uint32) (int, error) {
+	if rel == "" {
+		rel = "."
+	}
 	how := unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Mode:    uint64(mode),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if r.oneMount {
+		how.Resolve |= unix.RESOLVE_NO_XDEV
 	}
 	for {
 		fd, err := unix.Openat2(r.fd, rel, &how)
+		// EAGAIN: a rename elsewhere raced the lookup (openat2(2)).
 		if err == unix.EINTR || err == unix.EAGAIN {
 			continue
 		}
@@ -66,6 +93,13 @@ func (r *Root) Open(rel string) (int, error) {
 
 // MkdirAll makes rel and its parents inside the root.
 func (r *Root) MkdirAll(rel string, mode uint32) error {
+	return r.MkdirAllOwned(rel, mode, -1, -1)
+}
+
+// MkdirAllOwned is MkdirAll giving each directory it makes the owner
+// uid:gid (-1 keeps the caller's): an image's root, not host root, owns
+// the directories a layer needs but does not list.
+func (r *Root) MkdirAllOwned(rel string, mode uint32, uid, gid int) error {
 	cur := "."
 	for _, part := range strings.Split(filepath.Clean("/"+rel), "/") {
 		if part == "" {
@@ -76,6 +110,12 @@ func (r *Root) MkdirAll(rel string, mode uint32) error {
 			return fmt.Errorf("open %s in rootfs: %w", cur, err)
 		}
 		err = unix.Mkdirat(parent, part, mode)
+		if err == nil && (uid >= 0 || gid >= 0) {
+			if err = unix.Fchownat(parent, part, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				unix.Close(parent)
+				return fmt.Errorf("chown %s in rootfs: %w", filepath.Join(cur, part), err)
+			}
+		}
 		unix.Close(parent)
 		if err != nil && err != unix.EEXIST {
 			return fmt.Errorf("mkdir %s in rootfs: %w", filepath.Join(cur, part), err)
@@ -99,15 +139,6 @@ func (r *Root) CreateFile(rel string, mode uint32) error {
 		return fmt.Errorf("create %s in rootfs: %w", rel, err)
 	}
 	return unix.Close(fd)
-}
-
-func (r *Root) openat3(rel string, flags int, mode uint32) (int, error) {
-	how := unix.OpenHow{
-		Flags:   uint64(flags | unix.O_CLOEXEC),
-		Mode:    uint64(mode),
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	return unix.Openat2(r.fd, rel, &how)
 }
 
 // Exists says whether rel exists inside the root.

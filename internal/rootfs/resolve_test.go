@@ -313,3 +313,63 @@ func TestSymlink(t *testing.T) {
 		t.Error("Symlink into a missing directory succeeded")
 	}
 }
+
+// TestOpenTree: a tree root is refused through a symlink, crosses no
+// mount below it (root only: a tmpfs is mounted there), and gives the
+// directories MkdirAllOwned makes their owner, a link among the parents
+// resolved inside it.
+func TestOpenTree(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	link := filepath.Join(outside, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := OpenTree(link); err == nil {
+		r.Close()
+		t.Errorf("OpenTree(%s), a symlink, succeeded", link)
+	}
+	r, err := OpenTree(dir)
+	if err != nil {
+		t.Fatalf("OpenTree: %v", err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if err := os.Symlink("/"+filepath.Base(outside), filepath.Join(dir, "up")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, filepath.Base(outside)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.MkdirAllOwned("up/a/b", 0o755, 1234, 5678); err != nil {
+		t.Fatalf("MkdirAllOwned: %v", err)
+	}
+	escaped(t, "MkdirAllOwned", filepath.Join(outside, "a"))
+	for _, p := range []string{"a", "a/b"} {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dir, filepath.Base(outside), p), &st); err != nil {
+			t.Fatal(err)
+		}
+		if os.Geteuid() == 0 && (st.Uid != 1234 || st.Gid != 5678) {
+			t.Errorf("%s is owned by %d:%d; want 1234:5678", p, st.Uid, st.Gid)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	mnt := filepath.Join(dir, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(mnt, unix.MNT_DETACH) })
+	if fd, err := r.OpenFile("mnt", unix.O_PATH); !errors.Is(err, unix.EXDEV) {
+		if err == nil {
+			unix.Close(fd)
+		}
+		t.Errorf("open of a mount point in a tree: %v; want EXDEV", err)
+	}
+	if err := r.MkdirAll("mnt/x", 0o755); err == nil {
+		t.Error("MkdirAll below a mount point in a tree succeeded")
+	}
+}
