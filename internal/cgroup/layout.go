@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/golxc/golxc/internal/mountinfo"
 )
 
 // Layout is the host's cgroup mounts.
@@ -101,11 +103,11 @@ type pid1Entry struct {
 	path        string
 }
 
-// ParseLayout is the testable core of Detect: mountinfo and pid1cgroup are
+// ParseLayout is the testable core of Detect: mi and pid1cgroup are
 // the contents of /proc/self/mountinfo and /proc/1/cgroup; root prefixes
 // every path (a fixture tree in tests, "" in production). It reads the
 // unified base's cgroup.controllers when there is a cgroup2 mount.
-func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) {
+func ParseLayout(mi, pid1cgroup io.Reader, root string) (*Layout, error) {
 	entries, err := parsePid1(pid1cgroup)
 	if err != nil {
 		return nil, err
@@ -115,22 +117,23 @@ func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) 
 		// A fixture tree gets locks of its own.
 		l.LockDir = filepath.Join(root, "run/golxc/cgroup")
 	}
+	mounts, err := mountinfo.Parse(mi)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{} // by device: bind mounts of one hierarchy count once
-	sc := bufio.NewScanner(mountinfo)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for sc.Scan() {
-		m, ok := parseMountLine(sc.Text())
-		if !ok || (m.fstype != "cgroup" && m.fstype != "cgroup2") {
+	for _, m := range mounts {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" {
 			continue
 		}
-		if seen[m.dev] {
+		if seen[m.Dev] {
 			continue
 		}
-		if m.fstype == "cgroup2" {
+		if m.FSType == "cgroup2" {
 			if l.Unified != "" {
 				continue
 			}
-			seen[m.dev] = true
+			seen[m.Dev] = true
 			rel := "/"
 			for _, e := range entries {
 				if len(e.controllers) == 0 {
@@ -138,23 +141,20 @@ func ParseLayout(mountinfo, pid1cgroup io.Reader, root string) (*Layout, error) 
 					break
 				}
 			}
-			l.Unified = basePath(root+m.mountpoint, m.root, rel)
+			l.Unified = basePath(root+m.Point, m.Root, rel)
 			continue
 		}
-		seen[m.dev] = true
-		ctrls, rel := v1Controllers(m.superopts, entries)
+		seen[m.Dev] = true
+		ctrls, rel := v1Controllers(m.SuperOptions, entries)
 		if len(ctrls) == 0 {
 			continue
 		}
-		mount := root + m.mountpoint
+		mount := root + m.Point
 		l.V1 = append(l.V1, Hierarchy{
 			Mount:       mount,
-			Base:        basePath(mount, m.root, rel),
+			Base:        basePath(mount, m.Root, rel),
 			Controllers: ctrls,
 		})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	if l.Unified != "" {
 		p := filepath.Join(l.Unified, "cgroup.controllers")
@@ -194,52 +194,6 @@ func parsePid1(r io.Reader) ([]pid1Entry, error) {
 	}
 	return out, nil
 }
-
-type mountLine struct {
-	dev, root, mountpoint, fstype, superopts string
-}
-
-// parseMountLine splits one line of mountinfo (proc(5)): fields before the
-// "-" separator are ID, parent, major:minor, root, mount point, options and
-// optional fields; after it come fstype, source and super options.
-func parseMountLine(line string) (mountLine, bool) {
-	pre, post, ok := strings.Cut(line, " - ")
-	if !ok {
-		return mountLine{}, false
-	}
-	a := strings.Fields(pre)
-	b := strings.Fields(post)
-	if len(a) < 5 || len(b) < 3 {
-		return mountLine{}, false
-	}
-	return mountLine{
-		dev:        a[2],
-		root:       unescapeOctal(a[3]),
-		mountpoint: unescapeOctal(a[4]),
-		fstype:     b[0],
-		superopts:  b[2],
-	}, true
-}
-
-// unescapeOctal undoes mountinfo's \ooo escapes of space, tab, newline and
-// backslash.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			sb.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		sb.WriteByte(s[i])
-	}
-	return sb.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // v1Controllers names the controllers of a v1 mount by matching its super
 // options against the controller lists of /proc/1/cgroup, which are exact;

@@ -228,23 +228,6 @@ func TestBasePath(t *testing.T) {
 	}
 }
 
-func TestUnescapeOctal(t *testing.T) {
-	tests := map[string]string{
-		`/plain`:         "/plain",
-		`/mnt/cpu\040b`:  "/mnt/cpu b",
-		`/a\134b`:        `/a\b`,
-		`/tab\011x\012y`: "/tab\tx\ny",
-		`/short\04`:      `/short\04`,
-	}
-	for in, want := range tests {
-		t.Run(in, func(t *testing.T) {
-			if got := unescapeOctal(in); got != want {
-				t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
-			}
-		})
-	}
-}
-
 func TestLayoutUse(t *testing.T) {
 	l := &Layout{
 		V1: []Hierarchy{

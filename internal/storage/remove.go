@@ -1,15 +1,14 @@
 package storage
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
+	"github.com/golxc/golxc/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -307,32 +306,21 @@ func MountsUnder(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := mountinfo.Self()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []string
 	seen := map[string]bool{}
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 64<<10), 1<<20)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) < 5 {
+	for _, m := range mounts {
+		if m.Point != real && !strings.HasPrefix(m.Point, strings.TrimSuffix(real, "/")+"/") {
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
-		if mp != real && !strings.HasPrefix(mp, strings.TrimSuffix(real, "/")+"/") {
-			continue
-		}
-		p := filepath.Join(dir, strings.TrimPrefix(mp, real))
+		p := filepath.Join(dir, strings.TrimPrefix(m.Point, real))
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
-	}
-	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("read /proc/self/mountinfo: %w", err)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if a, b := strings.Count(out[i], "/"), strings.Count(out[j], "/"); a != b {
@@ -341,24 +329,4 @@ func MountsUnder(dir string) ([]string, error) {
 		return out[i] < out[j]
 	})
 	return out, nil
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space,
-// \011, \012, \134) in a mountinfo path.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
