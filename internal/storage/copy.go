@@ -22,7 +22,8 @@ import (
 // directory dst: ownership, modes, xattrs (ACLs are xattrs), times,
 // hardlinks, device nodes, fifos, sockets and sparse holes kept; a file
 // is reflinked (FICLONE) where the filesystem can. It stays on src's
-// filesystem: a mount point is copied as an empty directory.
+// mount, by RemoveTree's rule (mountOf): a mount point, a bind mount of
+// the same filesystem among them, is copied as an empty directory.
 func CopyTree(src, dst string) error {
 	s, err := OpenDirNoFollow(src)
 	if err != nil {
@@ -69,7 +70,9 @@ func CopyTreeFD(src, dst int, name string) error {
 	if err := unix.Fstat(src, &st); err != nil {
 		return fmt.Errorf("stat %s: %w", name, err)
 	}
-	c.dev = st.Dev
+	if c.mount, err = mountOf(src, ""); err != nil {
+		return fmt.Errorf("statx %s: %w", name, err)
+	}
 	c.root = dst
 	if err := c.dir(src, dst); err != nil {
 		return err
@@ -88,10 +91,12 @@ type copier struct {
 	links map[[2]uint64]string
 	root  int // destination root, for linkat
 	buf   []byte
-	// dev is the tree's filesystem: a directory on another (a mount
+	// mount is the tree's mount: a directory on another (a mount
 	// point) is copied empty, as LXC's copies (rsync --one-file-system)
-	// do; what is mounted there is not the container's.
-	dev uint64
+	// do; what is mounted there is not the container's. A bind mount
+	// of the tree's own filesystem is another mount too (rsync's
+	// device test would descend it).
+	mount mountID
 	// top is the tree's name for messages and stack the names of the
 	// directories being copied below it: a path is spelled only when
 	// needed (an error, a hardlink), so a deep tree costs memory in
@@ -220,7 +225,11 @@ func (c *copier) subdir(sdir, ddir int, n string, st *unix.Stat_t) error {
 		return err
 	}
 	defer unix.Close(d)
-	if st.Dev == c.dev {
+	m, err := mountOf(s, "")
+	if err != nil {
+		return fmt.Errorf("statx %s: %w", c.path(n), err)
+	}
+	if m.same(c.mount) {
 		c.stack = append(c.stack, n)
 		err := c.dir(s, d)
 		c.stack = c.stack[:len(c.stack)-1]

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,5 +115,56 @@ func TestCopyTreeMergesLostFound(t *testing.T) {
 	}
 	if err := CopyTree(src, dst2); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("copy into a tree whose lost+found is not empty: %v, want a refusal", err)
+	}
+}
+
+// TestCopyAndRemoveSkipABindMount: a bind mount of a directory of the
+// tree's own filesystem (same device number) is a mount point to both
+// the copier and the remover: copied as an empty directory, left whole
+// (and named) by the removal.
+func TestCopyAndRemoveSkipABindMount(t *testing.T) {
+	needRoot(t)
+	base := t.TempDir()
+	tree, host, dst := filepath.Join(base, "tree"), filepath.Join(base, "host"), filepath.Join(base, "copy")
+	for _, d := range []string{filepath.Join(tree, "sub/bind"), host, dst} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(tree, "sub/file"), filepath.Join(host, "keep")} {
+		if err := os.WriteFile(f, []byte("data"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bind := filepath.Join(tree, "sub/bind")
+	if err := unix.Mount(host, bind, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind %s on %s: %v", host, bind, err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(bind, unix.MNT_DETACH) })
+	var a, b unix.Stat_t
+	if unix.Stat(tree, &a) != nil || unix.Stat(bind, &b) != nil || a.Dev != b.Dev {
+		t.Fatalf("the bind mount is not of the tree's filesystem (devices %d, %d)", a.Dev, b.Dev)
+	}
+
+	if err := CopyTree(tree, dst); err != nil {
+		t.Fatalf("CopyTree: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "sub/file")); err != nil {
+		t.Errorf("the tree's own file was not copied: %v", err)
+	}
+	if names, err := os.ReadDir(filepath.Join(dst, "sub/bind")); err != nil || len(names) != 0 {
+		t.Errorf("the bind mount's copy: %v, %v; want an empty directory", names, err)
+	}
+
+	err := RemoveTree(tree)
+	var mp *MountPointError
+	if !errors.As(err, &mp) || mp.Path != bind {
+		t.Errorf("RemoveTree: %v; want a mount point error naming %s", err, bind)
+	}
+	if _, err := os.Stat(filepath.Join(host, "keep")); err != nil {
+		t.Errorf("the bind mount's file: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(tree, "sub/file")); err == nil {
+		t.Error("the tree's own file was left")
 	}
 }

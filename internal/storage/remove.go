@@ -86,10 +86,11 @@ func RemoveAt(parent int, base, dir string) error {
 	return r.err
 }
 
-// mountID is what tells one mount from another: the mount id (statx
-// STATX_MNT_ID), or on a kernel without it the device number, a btrfs
-// subvolume's root counted as its parent's (it has a device of its own
-// on the same mount).
+// mountID is what tells one mount from another, for the remover and the
+// copier alike: the mount id (statx STATX_MNT_ID), which tells a bind
+// mount from the filesystem it binds (they share a device number), or
+// on a kernel without it the device number, a btrfs subvolume's root
+// counted as its parent's (it has a device of its own on the same mount).
 type mountID struct {
 	mnt  bool
 	id   uint64
@@ -100,9 +101,15 @@ func (a mountID) same(b mountID) bool {
 	return a.id == b.id || !a.mnt && (a.subv || b.subv)
 }
 
+// mountOf is the mount of name in the directory dir, or with name "" of
+// dir itself.
 func mountOf(dir int, name string) (mountID, error) {
+	flags := unix.AT_SYMLINK_NOFOLLOW | unix.AT_NO_AUTOMOUNT
+	if name == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
 	var sx unix.Statx_t
-	if err := unix.Statx(dir, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_MNT_ID|unix.STATX_INO, &sx); err != nil {
+	if err := unix.Statx(dir, name, flags, unix.STATX_MNT_ID|unix.STATX_INO, &sx); err != nil {
 		return mountID{}, err
 	}
 	if sx.Mask&unix.STATX_MNT_ID != 0 {
@@ -111,11 +118,13 @@ func mountOf(dir int, name string) (mountID, error) {
 	id := mountID{id: unix.Mkdev(sx.Dev_major, sx.Dev_minor)}
 	if sx.Ino == btrfsFirstFreeObjecid {
 		var fs unix.Statfs_t
-		fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err == nil {
-			id.subv = unix.Fstatfs(fd, &fs) == nil && fs.Type == unix.BTRFS_SUPER_MAGIC
-			unix.Close(fd)
+		fd, err := dir, error(nil)
+		if name != "" {
+			if fd, err = unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
+				defer unix.Close(fd)
+			}
 		}
+		id.subv = err == nil && unix.Fstatfs(fd, &fs) == nil && fs.Type == unix.BTRFS_SUPER_MAGIC
 	}
 	return id, nil
 }
