@@ -151,21 +151,15 @@ func (c *Container) Copy(o CopyOptions) (*Container, error) {
 			return nil, fmt.Errorf("%s is running: its overlay rootfs is in use by it and cannot be copied until it stops", c.Name)
 		}
 	}
-	lock, err := dst.TryLock()
-	if err == ErrLocked {
-		return nil, fmt.Errorf("%s is being created, started or destroyed by another process", dst.Name)
+	lock, err := dst.reserveName()
+	var exists *ErrExists
+	if errors.As(err, &exists) {
+		return nil, fmt.Errorf("clone: %s exists", dst.ConfigPath())
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Release()
-	if dst.Defined() {
-		return nil, fmt.Errorf("clone: %s exists", dst.ConfigPath())
-	}
-	if _, err := os.Lstat(dst.Dir()); err == nil {
-		lock.remove()
-		return nil, fmt.Errorf("%s already exists (a directory without a config: remove %s or choose another name)", dst.Name, dst.Dir())
-	}
 	if err := os.MkdirAll(dst.LXCPath, 0o755); err != nil {
 		lock.remove()
 		return nil, fmt.Errorf("make lxcpath %s: %w", dst.LXCPath, err)

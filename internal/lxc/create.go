@@ -99,10 +99,7 @@ func (c *Container) Create(o CreateOptions) (err error) {
 	if c.Defined() {
 		return &ErrExists{Name: c.Name}
 	}
-	lock, err := c.TryLock()
-	if err == ErrLocked {
-		return fmt.Errorf("%s is being created, started or destroyed by another process", c.Name)
-	}
+	lock, err := c.reserveName()
 	if err != nil {
 		return err
 	}
@@ -112,12 +109,6 @@ func (c *Container) Create(o CreateOptions) (err error) {
 			lock.remove()
 		}
 	}()
-	if c.Defined() {
-		return &ErrExists{Name: c.Name}
-	}
-	if _, err := os.Stat(c.Dir()); err == nil {
-		return fmt.Errorf("%s already exists (a directory without a config: remove %s or choose another name)", c.Name, c.Dir())
-	}
 	script, err := findTemplate(o.Template, o.TemplateDirs)
 	if err != nil {
 		return err
@@ -252,6 +243,33 @@ func (c *Container) Create(o CreateOptions) (err error) {
 		return fmt.Errorf("move %s into place: %w", c.Name, err)
 	}
 	return nil
+}
+
+// reserveName takes the lock of c, a container about to be made (created
+// or copied), and checks under it that the name is free: no config (an
+// *ErrExists) and nothing at all at c.Dir(). Lstat, not Stat: a dangling
+// symlink named like the container counts as taken and is never followed
+// (a new container's directory would be renamed onto it, or a tool
+// would make the target). On an error the lock is released, and its
+// file removed unless it is an existing container's.
+func (c *Container) reserveName() (*Lock, error) {
+	lock, err := c.TryLock()
+	if err == ErrLocked {
+		return nil, fmt.Errorf("%s is being created, started or destroyed by another process", c.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Defined() {
+		lock.Release()
+		return nil, &ErrExists{Name: c.Name}
+	}
+	if _, err := os.Lstat(c.Dir()); err == nil {
+		lock.remove()
+		lock.Release()
+		return nil, fmt.Errorf("%s already exists (a directory without a config: remove %s or choose another name)", c.Name, c.Dir())
+	}
+	return lock, nil
 }
 
 // ErrNoTemplate refuses a create without a template, as LXC's does: such a
