@@ -187,33 +187,31 @@ func (n *hostNulls) close() { n.started() }
 // chownToMappedRoot gives f to the host ids that root of the process's
 // user namespace maps to (its uid_map and gid_map).
 func chownToMappedRoot(proc *namespace.Proc, f *os.File) error {
-	var ids [2]int
-	var maps [2][]specs.LinuxIDMapping
-	for i, name := range []string{"uid_map", "gid_map"} {
-		b, err := proc.ReadFile(name, 64<<10)
-		if err != nil {
-			return err
-		}
-		id, ok := mapRoot(b)
-		if !ok {
-			return fmt.Errorf("the container's %s maps no root: %q", name, b)
-		}
-		ids[i] = id
-		maps[i] = parseIDMap(b)
+	uid, gid, err := proc.RootIDs()
+	if err != nil {
+		return err
 	}
 	if os.Geteuid() != 0 {
 		// A user cannot chown: a user namespace mapping both its own
 		// ids and the container's does it, as root there (all the
 		// container's ids are mapped: the pty's group is its tty group,
 		// which the chown turns into root's, as LXC's does).
+		var maps [2][]specs.LinuxIDMapping
+		for i, name := range []string{"uid_map", "gid_map"} {
+			b, err := proc.ReadFile(name, 64<<10)
+			if err != nil {
+				return err
+			}
+			maps[i] = parseIDMap(b)
+		}
 		m := namespace.IDMaps{UID: maps[0], GID: maps[1]}
 		if err := namespace.GiveToMappedRoot(m.WithCaller(namespace.CurrentCaller()), nil, []*os.File{f}, namespace.OwnerAndGroup); err != nil {
-			return fmt.Errorf("give the pty to the container's root (%d:%d): %w", ids[0], ids[1], err)
+			return fmt.Errorf("give the pty to the container's root (%d:%d): %w", uid, gid, err)
 		}
 		return nil
 	}
-	if err := f.Chown(ids[0], ids[1]); err != nil {
-		return fmt.Errorf("give the pty to the container's root (%d:%d): %w", ids[0], ids[1], err)
+	if err := f.Chown(int(uid), int(gid)); err != nil {
+		return fmt.Errorf("give the pty to the container's root (%d:%d): %w", uid, gid, err)
 	}
 	return nil
 }
@@ -235,16 +233,4 @@ func parseIDMap(b []byte) []specs.LinuxIDMapping {
 		}
 	}
 	return m
-}
-
-// mapRoot finds the host id that id 0 maps to in a /proc/PID/uid_map or
-// gid_map ("INSIDE OUTSIDE COUNT" lines, as the reader's namespace sees
-// OUTSIDE).
-func mapRoot(b []byte) (int, bool) {
-	for _, m := range parseIDMap(b) {
-		if m.ContainerID == 0 {
-			return int(m.HostID), true
-		}
-	}
-	return 0, false
 }

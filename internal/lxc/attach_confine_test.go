@@ -1,9 +1,11 @@
 package lxc
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/golxc/golxc/internal/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // The filter and no_new_privs of an attached command, as LXC 5.0's
@@ -46,22 +48,21 @@ func TestAttachConfinement(t *testing.T) {
 	}
 }
 
-func TestMapRoot(t *testing.T) {
+// TestParseIDMap: the whole map of a /proc/PID/uid_map, which a user's
+// attach hands to its helper namespace (its root, proc.RootIDs).
+func TestParseIDMap(t *testing.T) {
 	for _, c := range []struct {
 		m    string
-		id   int
-		isOK bool
+		want []specs.LinuxIDMapping
 	}{
-		{"         0     100000      65536\n", 100000, true},
-		{"      1000       1000          1\n         0     200000       1000\n", 200000, true},
-		{"         0          0 4294967295\n", 0, true},
-		{"      1000     100000      65536\n", 0, false},
-		{"", 0, false},
-		{"0 5 0\n", 0, false},
+		{"         0     100000      65536\n", []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}},
+		{"      1000       1000          1\n         0     200000       1000\n", []specs.LinuxIDMapping{{ContainerID: 1000, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 200000, Size: 1000}}},
+		{"         0          0 4294967295\n", []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 4294967295}}},
+		{"", nil},
+		{"0 5 0\nx 1 2\n0 1\n", nil},
 	} {
-		id, ok := mapRoot([]byte(c.m))
-		if id != c.id || ok != c.isOK {
-			t.Errorf("mapRoot(%q) = %d, %v; want %d, %v", c.m, id, ok, c.id, c.isOK)
+		if got := parseIDMap([]byte(c.m)); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("parseIDMap(%q) = %v; want %v", c.m, got, c.want)
 		}
 	}
 }
