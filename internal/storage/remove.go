@@ -170,12 +170,12 @@ func (r *remover) dirFD(i int) (int, error) {
 		f := r.path[k]
 		fd, err := unix.Openat(r.path[k-1].fd, f.name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return -1, err
+			return -1, swapped(err)
 		}
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil || st.Dev != f.dev || st.Ino != f.ino {
 			unix.Close(fd)
-			return -1, errors.New("changed while being removed")
+			return -1, errChanged
 		}
 		f.fd = fd
 	}
@@ -244,14 +244,14 @@ func (r *remover) entry(n string, st *unix.Stat_t) {
 		return
 	}
 	if err != nil {
-		r.fail("open", r.pathOf(n), err)
+		r.fail("open", r.pathOf(n), swapped(err))
 		return
 	}
 	// A name swapped between the lstat and the open is left alone.
 	var now unix.Stat_t
 	if err := unix.Fstat(fd, &now); err != nil || now.Dev != st.Dev || now.Ino != st.Ino {
 		unix.Close(fd)
-		r.fail("open", r.pathOf(n), errors.New("changed while being removed"))
+		r.fail("open", r.pathOf(n), errChanged)
 		return
 	}
 	names, err := readNames(fd)
@@ -281,7 +281,7 @@ func (r *remover) entry(n string, st *unix.Stat_t) {
 		r.fail("open", r.pathOf(""), err)
 		return
 	}
-	err = unix.Unlinkat(dir, n, unix.AT_REMOVEDIR)
+	err = swapped(unix.Unlinkat(dir, n, unix.AT_REMOVEDIR))
 	if errors.Is(err, unix.EPERM) && now.Ino == btrfsFirstFreeObjecid {
 		// An empty subvolume is removed by rmdir on kernels since 4.18;
 		// before, only by the ioctl.
@@ -290,6 +290,21 @@ func (r *remover) entry(n string, st *unix.Stat_t) {
 	if err != nil && !errors.Is(err, unix.ENOENT) && (r.mount == "" || !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EBUSY)) {
 		r.fail("remove", r.pathOf(n), err)
 	}
+}
+
+// errChanged is a name found to be another object than the one the
+// walk saw (a directory swapped for a link, or for another directory):
+// the removal stops short of it rather than follow.
+var errChanged = errors.New("changed while being removed")
+
+// swapped turns the errors of an O_NOFOLLOW|O_DIRECTORY open or an rmdir
+// that met something other than a directory where the walk saw one
+// (ELOOP: a symlink; ENOTDIR) into errChanged.
+func swapped(err error) error {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return errChanged
+	}
+	return err
 }
 
 // readNames reads every name in the directory fd (on a duplicate, fd
