@@ -144,12 +144,9 @@ func (r *Root) mount(m specs.Mount, o Options) error {
 // (sys:mixed's writable /sys/devices/virtual/net). Anything else is bound
 // onto itself first.
 func (r *Root) ReadOnly(path string) error {
-	if !r.Exists(path) {
+	fd, ok := r.openListed(path)
+	if !ok {
 		return nil
-	}
-	fd, err := r.Open(path)
-	if err != nil {
-		return err
 	}
 	defer unix.Close(fd)
 	if !isMountRoot(fd) {
@@ -169,6 +166,14 @@ func (r *Root) ReadOnly(path string) error {
 	return nil
 }
 
+// openListed opens (O_PATH) a path of the masked or read-only lists; ok
+// is false for one that does not resolve in the root, which the lists
+// skip (they name paths a kernel or a distribution may not have).
+func (r *Root) openListed(path string) (fd int, ok bool) {
+	fd, err := r.openat(path, unix.O_PATH)
+	return fd, err == nil
+}
+
 // isMountRoot reports whether fd is the root of a mount.
 func isMountRoot(fd int) bool {
 	var stx unix.Statx_t
@@ -181,12 +186,9 @@ func isMountRoot(fd int) bool {
 // Mask hides path: /dev/null over a file, an empty read-only tmpfs over a
 // directory. A missing path is skipped.
 func (r *Root) Mask(path string) error {
-	if !r.Exists(path) {
+	fd, ok := r.openListed(path)
+	if !ok {
 		return nil
-	}
-	fd, err := r.Open(path)
-	if err != nil {
-		return err
 	}
 	defer unix.Close(fd)
 	if isDir(fd) {
