@@ -230,13 +230,7 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 				return fmt.Errorf("mkdir %s: %w", rel, err)
 			}
 		}
-		fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", rel, err)
-		}
-		err = u.setMeta(fd, rel, hdr, true)
-		unix.Close(fd)
-		if err != nil {
+		if err := u.setMetaAt(pfd, base, rel, hdr, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
 			return err
 		}
 		st.dirs = append(st.dirs, dirTime{rel: rel, hdr: hdr})
@@ -289,13 +283,7 @@ func (u *Unpacker) entry(r io.Reader, hdr *tar.Header, st *layerState, buf []byt
 		if err := unix.Mknodat(pfd, base, kind|0o600, int(dev)); err != nil {
 			return fmt.Errorf("mknod %s: %w", rel, err)
 		}
-		fd, err := unix.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", rel, err)
-		}
-		err = u.setMeta(fd, rel, hdr, false)
-		unix.Close(fd)
-		if err != nil {
+		if err := u.setMetaAt(pfd, base, rel, hdr, unix.O_PATH); err != nil {
 			return err
 		}
 	default:
@@ -355,6 +343,17 @@ func (u *Unpacker) setMeta(fd int, rel string, hdr *tar.Header, full bool) error
 		}
 	}
 	return nil
+}
+
+// setMetaAt is setMeta for base in pfd, just made, opened with flags
+// (O_PATH for what cannot be opened for I/O), never through a link.
+func (u *Unpacker) setMetaAt(pfd int, base, rel string, hdr *tar.Header, flags int) error {
+	fd, err := unix.Openat(pfd, base, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", rel, err)
+	}
+	defer unix.Close(fd)
+	return u.setMeta(fd, rel, hdr, flags&unix.O_PATH == 0)
 }
 
 // Capability xattr layouts (capabilities(7), "File capability extended
