@@ -491,7 +491,7 @@ func (u *Unpacker) whiteout(dir, base string, st *layerState) error {
 	defer unix.Close(pfd)
 	switch {
 	case base == opaqueMarker:
-		names, err := readDirNames(pfd)
+		names, err := storage.ReadNames(pfd)
 		if err != nil {
 			return fmt.Errorf("read directory %s: %w", dir, err)
 		}

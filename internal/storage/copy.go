@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -115,12 +114,10 @@ func (c *copier) rel(n string) string {
 func (c *copier) path(n string) string { return c.top + "/" + c.rel(n) }
 
 func (c *copier) dir(src, dst int) error {
-	// Readdirnames on a dup: the File must not close src, the caller's.
-	dup, err := unix.FcntlInt(uintptr(src), unix.F_DUPFD_CLOEXEC, 0)
+	f, err := dirFile(src)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", c.dirName(), err)
 	}
-	f := os.NewFile(uintptr(dup), "")
 	defer f.Close()
 	for {
 		names, err := f.Readdirnames(256)
@@ -265,11 +262,10 @@ func (c *copier) mkdir(ddir int, n string) (int, error) {
 
 // emptyDir reports whether the directory fd has no entries.
 func emptyDir(fd int) (bool, error) {
-	dup, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := dirFile(fd)
 	if err != nil {
 		return false, err
 	}
-	f := os.NewFile(uintptr(dup), "")
 	defer f.Close()
 	names, err := f.Readdirnames(1)
 	if err == io.EOF {

@@ -254,7 +254,7 @@ func (r *remover) entry(n string, st *unix.Stat_t) {
 		r.fail("open", r.pathOf(n), errChanged)
 		return
 	}
-	names, err := readNames(fd)
+	names, err := ReadNames(fd)
 	if err != nil {
 		unix.Close(fd)
 		r.fail("read", r.pathOf(n), err)
@@ -307,16 +307,25 @@ func swapped(err error) error {
 	return err
 }
 
-// readNames reads every name in the directory fd (on a duplicate, fd
-// stays the caller's).
-func readNames(fd int) ([]string, error) {
-	dup, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// ReadNames reads every name in the directory fd, which stays the
+// caller's (O_PATH will do).
+func ReadNames(fd int) ([]string, error) {
+	f, err := dirFile(fd)
 	if err != nil {
 		return nil, err
 	}
-	f := os.NewFile(uintptr(dup), "")
 	defer f.Close()
 	return f.Readdirnames(-1)
+}
+
+// dirFile opens the directory fd anew, for reading its entries: a File
+// of its own to close (fd stays the caller's) with an offset of its own.
+func dirFile(fd int) (*os.File, error) {
+	d, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(d), ""), nil
 }
 
 // MountsUnder lists the mount points of this mount namespace that are dir
