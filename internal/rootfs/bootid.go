@@ -53,21 +53,9 @@ func (r *Root) BootID() error {
 	if err := unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("boot id: bind %s on %s: %w", bootIDFile, bootIDPath, err)
 	}
-	mounted, err := r.Open(bootIDPath)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(mounted)
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(mounted, &st); err != nil {
-		return fmt.Errorf("boot id: statfs: %w", err)
-	}
-	// The flags the tmpfs's mount has stay (a remount must keep the
-	// locked ones); read-only, so the container cannot change its id.
-	keep := uintptr(st.Flags) & (unix.MS_NODEV | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
-	flags := keep | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
-	if err := unix.Mount("", fdPath(mounted), "", flags, ""); err != nil {
-		return fmt.Errorf("boot id: remount %s read-only: %w", bootIDPath, err)
+	// Read-only, so the container cannot change its id.
+	if err := r.remountBindReadOnly(bootIDPath, unix.MS_NODEV); err != nil {
+		return fmt.Errorf("boot id: %s: %w", bootIDPath, err)
 	}
 	return nil
 }

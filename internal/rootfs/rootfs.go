@@ -212,9 +212,18 @@ func (r *Root) Mask(path string) error {
 		return fmt.Errorf("mask %s: %w", path, err)
 	}
 	// Read-only, so the mask cannot be written through, nor its inode
-	// (the container's /dev/null) chmod'ed or chown'ed; the flags the
-	// source's mount already has stay, as a remount must keep the
-	// locked ones.
+	// (the container's /dev/null) chmod'ed or chown'ed.
+	if err := r.remountBindReadOnly(path, 0); err != nil {
+		return fmt.Errorf("mask %s: %w", path, err)
+	}
+	return nil
+}
+
+// remountBindReadOnly remounts the bind mount just made at path
+// read-only, nosuid and noexec, plus extra: the flags its source's mount
+// has among nodev and the atime ones stay, as a remount must keep the
+// locked ones (mount(2), EPERM in a user namespace).
+func (r *Root) remountBindReadOnly(path string, extra uintptr) error {
 	mounted, err := r.Open(path)
 	if err != nil {
 		return err
@@ -222,12 +231,12 @@ func (r *Root) Mask(path string) error {
 	defer unix.Close(mounted)
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(mounted, &st); err != nil {
-		return fmt.Errorf("mask %s: statfs: %w", path, err)
+		return fmt.Errorf("statfs: %w", err)
 	}
 	keep := uintptr(st.Flags) & (unix.MS_NODEV | unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME)
-	flags := keep | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NOEXEC
+	flags := keep | extra | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NOEXEC
 	if err := unix.Mount("", fdPath(mounted), "", flags, ""); err != nil {
-		return fmt.Errorf("mask %s: remount read-only: %w", path, err)
+		return fmt.Errorf("remount read-only: %w", err)
 	}
 	return nil
 }
