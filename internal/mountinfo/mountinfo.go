@@ -46,7 +46,10 @@ func ParseLine(line string) (Mount, error) {
 		return Mount{}, fmt.Errorf("no \" - \" separator in %q", line)
 	}
 	a := strings.Fields(pre)
-	b := strings.Fields(post)
+	// After the separator the fields are split on single spaces: an
+	// empty source (mount -t tmpfs "" X) is an empty field, not a
+	// missing one.
+	b := strings.Split(post, " ")
 	if len(a) < 6 || len(b) != 3 {
 		return Mount{}, fmt.Errorf("%d fields before \" - \" (6 at least) and %d after it (3): %q", len(a), len(b), line)
 	}
