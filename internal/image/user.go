@@ -88,16 +88,12 @@ func (u *Unpacker) ResolveUser(spec string) (uid, gid int, err error) {
 // readColonFile reads a passwd-style file of the root (at most 4 MiB) as
 // fields.
 func (u *Unpacker) readColonFile(rel string) ([][]string, error) {
-	fd, err := u.root.OpenFile(rel, unix.O_RDONLY|unix.O_NONBLOCK)
+	fd, err := u.root.OpenRegular(rel)
 	if err != nil {
 		return nil, err
 	}
 	f := fdFile(fd, rel)
 	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("/%s in the rootfs is not a regular file", rel)
-	}
 	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
 	if err != nil {
 		return nil, fmt.Errorf("read /%s in the rootfs: %w", rel, err)

@@ -111,7 +111,10 @@ func (r *Root) MkdirAllOwned(rel string, mode uint32, uid, gid int) error {
 		}
 		err = unix.Mkdirat(parent, part, mode)
 		if err == nil && (uid >= 0 || gid >= 0) {
-			if err = unix.Fchownat(parent, part, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			// Chowned through a descriptor of the directory made: a
+			// name swapped meanwhile for a hard link to a host file
+			// fails O_DIRECTORY instead of being chowned.
+			if err = chownDirAt(parent, part, uid, gid); err != nil {
 				unix.Close(parent)
 				return fmt.Errorf("chown %s in rootfs: %w", filepath.Join(cur, part), err)
 			}
@@ -149,6 +152,41 @@ func (r *Root) Exists(rel string) bool {
 	}
 	unix.Close(fd)
 	return true
+}
+
+// chownDirAt chowns the directory name in dir by a descriptor opened
+// without following links.
+func chownDirAt(dir int, name string, uid, gid int) error {
+	fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH)
+}
+
+// OpenRegular opens rel in the root for reading only when it is a
+// regular file: looked up O_PATH and checked first, then reopened, so
+// that a name pointing at a device node (a fifo, a tape, a watchdog) is
+// never opened for real on the host's side.
+func (r *Root) OpenRegular(rel string) (int, error) {
+	pfd, err := r.openat(rel, unix.O_PATH)
+	if err != nil {
+		return -1, fmt.Errorf("open %s in rootfs: %w", rel, err)
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return -1, fmt.Errorf("stat %s in rootfs: %w", rel, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return -1, fmt.Errorf("%s in the rootfs is not a regular file", rel)
+	}
+	fd, err := unix.Open(fdPath(pfd), unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s in rootfs: %w", rel, err)
+	}
+	return fd, nil
 }
 
 // fdPath names an open descriptor for mount(2), which takes paths only.

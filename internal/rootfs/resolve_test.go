@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -371,5 +372,47 @@ func TestOpenTree(t *testing.T) {
 	}
 	if err := r.MkdirAll("mnt/x", 0o755); err == nil {
 		t.Error("MkdirAll below a mount point in a tree succeeded")
+	}
+}
+
+// A fifo opened O_RDONLY would block until a writer came (a device node
+// could act on open): OpenRegular must refuse both without opening them.
+func TestOpenRegular(t *testing.T) {
+	r, dir, _ := testRoot(t)
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte("root:x:0:0::/:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/fifo", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := r.OpenRegular("passwd")
+	if err != nil {
+		t.Fatalf("OpenRegular(passwd): %v", err)
+	}
+	b := make([]byte, 4)
+	if n, err := unix.Read(fd, b); err != nil || string(b[:n]) != "root" {
+		t.Errorf("read passwd: %q, %v", b[:n], err)
+	}
+	unix.Close(fd)
+	for _, name := range []string{"fifo", "link"} {
+		done := make(chan error, 1)
+		go func() {
+			fd, err := r.OpenRegular(name)
+			if err == nil {
+				unix.Close(fd)
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("OpenRegular(%s) = %v; want \"not a regular file\"", name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OpenRegular(%s) blocked: it opened the fifo", name)
+		}
 	}
 }

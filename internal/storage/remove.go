@@ -220,7 +220,11 @@ func (r *remover) entry(n string, st *unix.Stat_t) {
 		return
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		if err := unix.Unlinkat(dir, n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		// EISDIR: what the walk saw as a file or link is a directory
+		// now (swapped back): left alone, as any other swap.
+		if err := unix.Unlinkat(dir, n, 0); errors.Is(err, unix.EISDIR) {
+			r.fail("remove", r.pathOf(n), errChanged)
+		} else if err != nil && !errors.Is(err, unix.ENOENT) {
 			r.fail("remove", r.pathOf(n), err)
 		}
 		return
