@@ -356,7 +356,7 @@ func TestOCIRuntimeHooks(t *testing.T) {
 	r.mustRun(nil, "kill", id, "9")
 	r.waitStatus(id, "stopped")
 	r.mustRun(nil, "delete", id)
-	for _, c := range []struct{ name, status string }{{"createRuntime", "created"}, {"poststart", "running"}, {"poststop", "stopped"}} {
+	for _, c := range []struct{ name, status string }{{"createRuntime", "creating"}, {"poststart", "running"}, {"poststop", "stopped"}} {
 		b, err := os.ReadFile(filepath.Join(dir, c.name))
 		if err != nil {
 			t.Errorf("%s hook did not run: %v", c.name, err)
@@ -390,9 +390,9 @@ func TestOCIRuntimeRefusals(t *testing.T) {
 		{"selinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, nil, "process.selinuxLabel"},
 		{"systemd cgroup path", func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:golxc:x" }, nil, "systemd"},
 		{"relative cgroup path", func(s *specs.Spec) { s.Linux.CgroupsPath = "a/b" }, nil, "relative"},
-		{"createContainer hook", func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
-		}, nil, "hooks.createContainer"},
+		{"relative hook path", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "bin/true"}}}
+		}, nil, "hooks.createContainer[0].path"},
 		{"ambient caps", func(s *specs.Spec) {
 			s.Process.User.UID = 1000
 			s.Process.Capabilities.Ambient = []string{"CAP_KILL"}

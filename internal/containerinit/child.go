@@ -66,7 +66,17 @@ func RunStage() {
 	}
 }
 
+// StageComm is the command name (comm) of an init stage until its exec:
+// what golxc-runc start reads of a process that ended to tell a stage
+// that failed from a container's program that ran and exited.
+const StageComm = "golxc-init"
+
 func stage() error {
+	// The process's name is its main thread's (/proc/self/comm is the
+	// leader's): set through /proc, as this may be another thread.
+	if err := os.WriteFile("/proc/self/comm", []byte(StageComm), 0); err != nil {
+		return fmt.Errorf("init stage: name itself: %w", err)
+	}
 	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
@@ -143,6 +153,9 @@ func stage() error {
 		return err
 	}
 	if err := applyProcFiles(spec); err != nil {
+		return err
+	}
+	if err := spec.Hooks.fillState(); err != nil {
 		return err
 	}
 	ptys, err := buildRoot(spec, m.NullFDs, rootFD)
@@ -342,6 +355,13 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 	}
 	if err := nullStdio(root, spec, nullFDs); err != nil {
 		return nil, err
+	}
+	if h := spec.Hooks; h != nil && len(h.OCICreateContainer) > 0 {
+		// The container's mounts are made, its root not yet pivoted to:
+		// runtime-spec's moment for createContainer.
+		if err := hooks.RunOCI("createContainer", h.OCICreateContainer, h.state); err != nil {
+			return nil, err
+		}
 	}
 	if dir != "" {
 		if err := root.PivotRoot(); err != nil {
@@ -574,6 +594,16 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 			}
 		}
 	}
+	// Nothing open here but the standard descriptors may outlive the
+	// exec (or reach the command golxc's init starts): whatever the init
+	// stage opened on the host's side stays there. Close-on-exec rather
+	// than closed: the Go runtime still uses its own descriptors. Done
+	// first, before the container's system call filter may be loaded
+	// (below, for a start gate): a filter written for older programs
+	// refuses close_range(2).
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
+	}
 	var keep []string
 	if p.Capabilities != nil {
 		keep = p.Capabilities.Bounding
@@ -665,6 +695,15 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 			return err
 		}
 	}
+	if h := spec.Hooks; h != nil && len(h.OCIStartContainer) > 0 {
+		// Started: the last step before the exec (runtime-spec's
+		// startContainer), in the container's namespaces and root, as
+		// confined as the stage is by now. A failure ends the stage, and
+		// golxc-runc start reports it.
+		if err := hooks.RunOCI("startContainer", h.OCIStartContainer, h.state); err != nil {
+			return err
+		}
+	}
 	if filter != nil && (p.User.UID != 0 || p.User.GID != 0) {
 		// Loaded while still root: after the switch the stage has no
 		// CAP_SYS_ADMIN, and loading would need no_new_privs, which
@@ -712,13 +751,6 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 	}
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir %s (lxc.init.cwd): %w", cwd, err)
-	}
-	// Nothing open here but the standard descriptors may outlive the
-	// exec (or reach the command golxc's init starts): whatever the init
-	// stage opened on the host's side stays there. Close-on-exec rather
-	// than closed: the Go runtime still uses its own descriptors.
-	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close inherited descriptors: %w", err)
 	}
 	if spec.WrapInit {
 		// golxc's own init is this very process, already PID 1 with its
@@ -856,6 +888,33 @@ func runHooks(spec *Spec, kind hooks.Kind) error {
 		o.Stdin = os.Stdin
 	}
 	return hooks.Run(context.Background(), kind, cmds, spec.Hooks.Container, o)
+}
+
+// fillState makes the OCI hooks' state: OCIState with "pid" this
+// process's pid in the host's pid namespace, read from the host's /proc
+// (still this stage's /proc before the pivot; getpid is 1 in a new pid
+// namespace).
+func (h *StageHooks) fillState() error {
+	if h == nil || len(h.OCIState) == 0 {
+		return nil
+	}
+	self, err := os.Readlink("/proc/self")
+	if err != nil {
+		return fmt.Errorf("the init's host pid for the hooks' state: %w", err)
+	}
+	pid, err := strconv.Atoi(self)
+	if err != nil {
+		return fmt.Errorf("the init's host pid for the hooks' state: /proc/self is %q", self)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(h.OCIState, &st); err != nil {
+		return fmt.Errorf("init stage: decode the hooks' state: %w", err)
+	}
+	st["pid"] = pid
+	if h.state, err = json.Marshal(st); err != nil {
+		return fmt.Errorf("init stage: encode the hooks' state: %w", err)
+	}
+	return nil
 }
 
 // mountPoint is where the stage's mount and autodev hooks find the rootfs

@@ -1,14 +1,12 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/hooks"
 )
 
 // layout is the host's cgroup layout as an OCI runtime reads
@@ -157,19 +156,36 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
 		NoNewPrivs: spec.Process.NoNewPrivileges, Namespaces: spec.Linux.Namespaces, UserNS: plan.Init.HasNamespace(specs.UserNamespace),
 		Env: spec.Process.Env}
-	hooks := func(pid int) error {
+	// createRuntime hooks run while the init waits for its spec in its
+	// new namespaces: a hook that sets up its network finds them made.
+	createRuntime := func(pid int) error {
 		if spec.Hooks == nil {
 			return nil
 		}
-		st := &State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Created, Bundle: bundle, Annotations: spec.Annotations}
-		// prestart is createRuntime's deprecated name (runtime-spec
-		// config.md, "Prestart").
-		for _, hs := range [][]specs.Hook{spec.Hooks.Prestart, spec.Hooks.CreateRuntime} {
-			if err := runHooks(hs, st); err != nil {
-				return fmt.Errorf("createRuntime hook: %w", err)
-			}
+		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Creating, Bundle: bundle, Annotations: spec.Annotations})
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
 		}
-		return nil
+		// prestart is createRuntime's deprecated name (runtime-spec
+		// config.md, "Prestart"), run first.
+		if err := hooks.RunOCI("prestart", spec.Hooks.Prestart, st); err != nil {
+			return err
+		}
+		return hooks.RunOCI("createRuntime", spec.Hooks.CreateRuntime, st)
+	}
+	if h := spec.Hooks; h != nil && len(h.CreateContainer)+len(h.StartContainer) > 0 {
+		// The init stage runs these itself, in the container's
+		// namespaces, and puts its pid in the state.
+		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Status: Creating, Bundle: bundle, Annotations: spec.Annotations})
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+		if plan.Init.Hooks == nil {
+			plan.Init.Hooks = &containerinit.StageHooks{}
+		}
+		plan.Init.Hooks.OCICreateContainer = h.CreateContainer
+		plan.Init.Hooks.OCIStartContainer = h.StartContainer
+		plan.Init.Hooks.OCIState = st
 	}
 	// The container inherits create's stdio (the shim's pipes), but not
 	// the host's /dev/null, whose mode its root could change through
@@ -187,9 +203,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		Stdout: stdio[1],
 		Stderr: stdio[2],
 		Enter:  group.Enter,
-		// Run while the init waits for its spec in its new namespaces:
-		// a hook that sets up its network finds them made.
-		Network:    hooks,
+		Network:    createRuntime,
 		Configured: func(int) error { return group.ApplyDevices(plan.Devices) },
 		CgroupFD:   -1,
 		Detached:   true,
@@ -275,9 +289,30 @@ func (r *Runtime) Start(id string) error {
 	}
 	// Running means the container's program runs: wait (briefly) until
 	// the init has left the sealed copy of golxc it waited in.
+	// Its startContainer hooks run first, each for up to its timeout.
+	wait := 5 * time.Second
+	if rec.Hooks != nil {
+		for _, h := range rec.Hooks.StartContainer {
+			if h.Timeout != nil {
+				wait += time.Duration(*h.Timeout) * time.Second
+			} else {
+				wait += hooks.OCIDefaultTimeout
+			}
+		}
+	}
 	exe := "/proc/" + strconv.Itoa(rec.Pid) + "/exe"
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && rec.alive(); {
-		if l, err := os.Readlink(exe); err != nil || !strings.HasPrefix(l, "/memfd:") {
+	for deadline := time.Now().Add(wait); ; {
+		l, err := os.Readlink(exe)
+		if err == nil && !strings.HasPrefix(l, "/memfd:") {
+			break
+		}
+		if !rec.alive() && procComm(rec.Pid) == containerinit.StageComm {
+			// It ended in the stage, never having run its program: a
+			// startContainer hook or the exec failed, and said why on
+			// the container's stderr (nothing else is left to tell).
+			return fmt.Errorf("start container %s: its process ended before it ran (a startContainer hook or its exec failed: the container's stderr says which)", id)
+		}
+		if !rec.alive() || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(500 * time.Microsecond)
@@ -286,10 +321,13 @@ func (r *Runtime) Start(id string) error {
 		// A failed poststart hook is a warning: the container runs on
 		// and the remaining hooks run (runtime-spec runtime.md,
 		// "Lifecycle").
-		st := r.stateOf(rec)
+		st, err := json.Marshal(r.stateOf(rec))
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
 		for _, h := range rec.Hooks.Poststart {
-			if err := runHooks([]specs.Hook{h}, st); err != nil {
-				r.warn(fmt.Errorf("poststart hook: %w", err))
+			if err := hooks.RunOCI("poststart", []specs.Hook{h}, st); err != nil {
+				r.warn(err)
 			}
 		}
 	}
@@ -397,9 +435,16 @@ func (r *Runtime) Delete(id string, force bool) error {
 		st.Status = Stopped
 		// A poststop hook that fails is a warning; the others run and
 		// the state goes anyway.
+		b, err := json.Marshal(st)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("encode state: %w", err))
+		}
 		for _, h := range rec.Hooks.Poststop {
-			if err := runHooks([]specs.Hook{h}, st); err != nil {
-				r.warn(fmt.Errorf("poststop hook: %w", err))
+			if err != nil {
+				break
+			}
+			if herr := hooks.RunOCI("poststop", []specs.Hook{h}, b); herr != nil {
+				r.warn(herr)
 			}
 		}
 	}
@@ -535,42 +580,3 @@ func (r *Runtime) Stats(id string) (map[string]any, error) {
 	return map[string]any{"type": "stats", "id": id, "data": data}, nil
 }
 
-// hookTimeout is how long a hook without its own timeout may run.
-const hookTimeout = 60 * time.Second
-
-// runHooks runs hooks in order, each with the container's state on its
-// standard input (runtime-spec config.md, "POSIX-platform Hooks").
-func runHooks(hooks []specs.Hook, st *State) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
-	}
-	for _, h := range hooks {
-		d := hookTimeout
-		if h.Timeout != nil {
-			if *h.Timeout <= 0 {
-				return fmt.Errorf("%s: timeout %d is not positive", h.Path, *h.Timeout)
-			}
-			d = time.Duration(*h.Timeout) * time.Second
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		cmd := exec.CommandContext(ctx, h.Path)
-		if len(h.Args) > 0 {
-			cmd.Args = h.Args
-		}
-		cmd.Env = h.Env
-		cmd.Stdin = bytes.NewReader(b)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		cancel()
-		if err != nil {
-			msg := bytes.TrimSpace(out.Bytes())
-			if len(msg) > 0 {
-				return fmt.Errorf("%s: %w: %s", h.Path, err, msg)
-			}
-			return fmt.Errorf("%s: %w", h.Path, err)
-		}
-	}
-	return nil
-}

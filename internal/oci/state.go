@@ -188,6 +188,21 @@ func procStart(pid int) (uint64, bool) {
 	return start, f[0] != "Z" && f[0] != "X"
 }
 
+// procComm is process pid's command name, from its stat (which a zombie
+// keeps); "" when it is gone.
+func procComm(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i {
+		return ""
+	}
+	return s[i+1 : j]
+}
+
 // alive says whether the record's init still runs (the same process, not
 // one that got its pid since).
 func (rec *Record) alive() bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/namespace"
 )
 
@@ -51,6 +52,17 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	}
 	if spec.Linux == nil {
 		return nil, errors.New("config.json: linux is missing")
+	}
+	if h := spec.Hooks; h != nil {
+		for _, ph := range []struct {
+			name string
+			hs   []specs.Hook
+		}{{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
+			{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop}} {
+			if err := hooks.CheckOCI(ph.name, ph.hs); err != nil {
+				return nil, fmt.Errorf("config.json: %w", err)
+			}
+		}
 	}
 	p := &Plan{Init: &containerinit.Spec{OCI: *spec, SetGroups: true, DevSymlinks: true}}
 	oci := &p.Init.OCI
@@ -146,10 +158,6 @@ func refuseUnbuilt(s *specs.Spec) error {
 		add(len(l.TimeOffsets) > 0, "linux.timeOffsets")
 		add(l.MemoryPolicy != nil, "linux.memoryPolicy")
 		add(len(l.NetDevices) > 0, "linux.netDevices")
-	}
-	if h := s.Hooks; h != nil {
-		add(len(h.CreateContainer) > 0, "hooks.createContainer")
-		add(len(h.StartContainer) > 0, "hooks.startContainer")
 	}
 	add(s.Solaris != nil || s.Windows != nil || s.VM != nil || s.ZOS != nil || s.FreeBSD != nil, "a non-Linux platform section")
 	for i, m := range s.Mounts {

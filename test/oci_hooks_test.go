@@ -1,0 +1,200 @@
+package test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// hookState is what an OCI hook reads on its stdin.
+type hookState struct {
+	ID, Status, Bundle string
+	Pid                int
+}
+
+func readHookState(t *testing.T, path string) (hookState, string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("hook did not run: %v", err)
+	}
+	js, ns, _ := strings.Cut(string(b), "\n")
+	var st hookState
+	if err := json.Unmarshal([]byte(js), &st); err != nil {
+		t.Fatalf("hook's stdin %q: %v", js, err)
+	}
+	return st, strings.TrimSpace(ns)
+}
+
+// TestOCIHooksInContainer: createContainer runs at create in the
+// container's mount namespace with the host's paths (before the pivot),
+// startContainer at start in the container's namespaces and root, both
+// with the state (the init's host pid in it) on stdin.
+func TestOCIHooksInContainer(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "hookin")
+	cg := ociCgroup(t, id)
+	dir := t.TempDir()
+	record := func(out string) string {
+		return "cat > " + out + "; echo >> " + out + "; readlink /proc/self/ns/mnt >> " + out
+	}
+	var bundle string
+	bundle = ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100"}
+		s.Linux.CgroupsPath = "/" + cg
+		s.Hooks = &specs.Hooks{
+			// The host's /bin/sh, writing to the host's dir.
+			CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", record(filepath.Join(dir, "cc"))}}},
+			// The container's /bin/sh (busybox), writing in its root.
+			StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", record("/sc")}}},
+		}
+	})
+	r.track(id)
+	pidFile := filepath.Join(dir, "pid")
+	r.mustRun(outFile(t), "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	pid := readTrim(t, pidFile)
+	initNS, _ := os.Readlink("/proc/" + pid + "/ns/mnt")
+	hostNS, _ := os.Readlink("/proc/self/ns/mnt")
+	st, ns := readHookState(t, filepath.Join(dir, "cc"))
+	if st.ID != id || st.Status != "creating" || strconv.Itoa(st.Pid) != pid || st.Bundle != bundle {
+		t.Errorf("createContainer state %+v: want id %s, creating, pid %s, bundle %s", st, id, pid, bundle)
+	}
+	if ns != initNS || ns == hostNS {
+		t.Errorf("createContainer ran in mount namespace %q; the container's is %q, the host's %q", ns, initNS, hostNS)
+	}
+	sc := filepath.Join(bundle, "rootfs", "sc")
+	if _, err := os.Stat(sc); err == nil {
+		t.Fatalf("startContainer ran at create")
+	}
+	r.mustRun(nil, "start", id)
+	st, ns = readHookState(t, sc)
+	if st.ID != id || strconv.Itoa(st.Pid) != pid {
+		t.Errorf("startContainer state %+v: want id %s, pid %s", st, id, pid)
+	}
+	if ns != initNS {
+		t.Errorf("startContainer ran in mount namespace %q, the container's is %q", ns, initNS)
+	}
+	if got := r.state(id)["status"]; got != "running" {
+		t.Errorf("status after start %v, want running", got)
+	}
+}
+
+// TestOCIHookFailures: a failing createRuntime or createContainer hook
+// fails create in one line naming it and leaves nothing; a failing
+// startContainer hook fails start, and the program never runs; a hook
+// past its timeout is killed with its whole session.
+func TestOCIHookFailures(t *testing.T) {
+	r := newOCIRuntime(t)
+	one := 1
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name  string
+		hooks specs.Hooks
+		want  string
+	}{
+		{"createRuntime", specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo no network for you; exit 3"}}}},
+			"createRuntime hook 0 (/bin/sh) exited with status 3: no network for you"},
+		{"createContainer", specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo bad mount; exit 4"}}}},
+			"createContainer hook 0 (/bin/sh) exited with status 4: bad mount"},
+		{"timeout", specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Timeout: &one,
+			Args: []string{"sh", "-c", "sleep 1000 & echo $! > " + filepath.Join(dir, "bg") + "; sleep 1000"}}}},
+			"createRuntime hook 0 (/bin/sh) timed out"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := ociUnique(t, "hookf")
+			cg := ociCgroup(t, id)
+			bundle := ociBundle(t, func(s *specs.Spec) {
+				s.Linux.CgroupsPath = "/" + cg
+				s.Hooks = &c.hooks
+			})
+			r.track(id)
+			out, code := r.run(nil, "create", "--bundle", bundle, id)
+			if code != 1 || !strings.Contains(out, c.want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+				t.Errorf("create: exit %d %q; want 1 and one line with %q", code, out, c.want)
+			}
+			if list := r.mustRun(nil, "list", "-q"); strings.Contains(list, id) {
+				t.Errorf("failed create left %s", id)
+			}
+			if cgroupExists(cg) {
+				t.Errorf("failed create left cgroup %s", cg)
+			}
+		})
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "bg")); err == nil {
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		// Killed, it may stay a zombie a while until its reaper comes.
+		running := func() bool {
+			st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			return err == nil && strings.Contains(string(st), "(sleep) ") && !strings.Contains(string(st), "(sleep) Z")
+		}
+		if pid > 0 && running() {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("the timed-out hook's background sleep %d lives on", pid)
+		}
+	} else {
+		t.Errorf("the timeout hook did not start: %v", err)
+	}
+
+	t.Run("startContainer", func(t *testing.T) {
+		id := ociUnique(t, "hooks")
+		cg := ociCgroup(t, id)
+		var bundle string
+		bundle = ociBundle(t, func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "/" + cg
+			s.Process.Args = []string{"sh", "-c", "touch /ran"}
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo not today; exit 5"}}}}
+		})
+		r.track(id)
+		errf := outFile(t)
+		r.mustRun(errf, "create", "--bundle", bundle, id)
+		out, code := r.run(nil, "start", id)
+		if code != 1 || !strings.Contains(out, "startContainer") {
+			t.Errorf("start: exit %d %q; want 1 naming the startContainer hook", code, out)
+		}
+		if _, err := os.Stat(filepath.Join(bundle, "rootfs", "ran")); err == nil {
+			t.Errorf("the container's program ran after its startContainer hook failed")
+		}
+		if b, _ := os.ReadFile(errf.Name()); !strings.Contains(string(b), "startContainer hook 0 (/bin/sh) exited with status 5: not today") {
+			t.Errorf("the container's stderr %q lacks the hook's failure", b)
+		}
+	})
+}
+
+// TestOCIHookDaemon: a createRuntime hook that leaves a daemon holding
+// its stdout (a network helper that forks) does not hold create: the
+// hook's end is what counts, its output is waited for a short while.
+func TestOCIHookDaemon(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "hookd")
+	cg := ociCgroup(t, id)
+	dir := t.TempDir()
+	bg := filepath.Join(dir, "bg")
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(bg); err == nil {
+			if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100"}
+		s.Linux.CgroupsPath = "/" + cg
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
+			Args: []string{"sh", "-c", "sleep 1000 & echo $! > " + bg + "; echo daemon started"}}}}
+	})
+	r.track(id)
+	// runIn fails the test when create does not return (toolTimeout).
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	if got := r.state(id)["status"]; got != "created" {
+		t.Errorf("status %v, want created", got)
+	}
+	if b, err := os.ReadFile(bg); err != nil || len(b) == 0 {
+		t.Errorf("the hook's daemon did not start: %v", err)
+	}
+}
