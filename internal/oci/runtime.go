@@ -198,11 +198,11 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		}
 	}
 	proc, err = containerinit.Start(containerinit.StartOptions{
-		Spec:   plan.Init,
-		Stdin:  stdio[0],
-		Stdout: stdio[1],
-		Stderr: stdio[2],
-		Enter:  group.Enter,
+		Spec:       plan.Init,
+		Stdin:      stdio[0],
+		Stdout:     stdio[1],
+		Stderr:     stdio[2],
+		Enter:      group.Enter,
 		Network:    createRuntime,
 		Configured: func(int) error { return group.ApplyDevices(plan.Devices) },
 		CgroupFD:   -1,
@@ -579,4 +579,3 @@ func (r *Runtime) Stats(id string) (map[string]any, error) {
 	}
 	return map[string]any{"type": "stats", "id": id, "data": data}, nil
 }
-
