@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -62,8 +63,8 @@ func TestOCIHooksInContainer(t *testing.T) {
 	initNS, _ := os.Readlink("/proc/" + pid + "/ns/mnt")
 	hostNS, _ := os.Readlink("/proc/self/ns/mnt")
 	st, ns := readHookState(t, filepath.Join(dir, "cc"))
-	if st.ID != id || st.Status != "creating" || strconv.Itoa(st.Pid) != pid || st.Bundle != bundle {
-		t.Errorf("createContainer state %+v: want id %s, creating, pid %s, bundle %s", st, id, pid, bundle)
+	if st.ID != id || st.Status != "created" || strconv.Itoa(st.Pid) != pid || st.Bundle != bundle {
+		t.Errorf("createContainer state %+v: want id %s, created, pid %s, bundle %s", st, id, pid, bundle)
 	}
 	if ns != initNS || ns == hostNS {
 		t.Errorf("createContainer ran in mount namespace %q; the container's is %q, the host's %q", ns, initNS, hostNS)
@@ -197,4 +198,41 @@ func TestOCIHookDaemon(t *testing.T) {
 	if b, err := os.ReadFile(bg); err != nil || len(b) == 0 {
 		t.Errorf("the hook's daemon did not start: %v", err)
 	}
+}
+
+// TestOCIKillAll: kill --all reaches every process of the container's
+// cgroup, a paused container's too (a frozen v1 task dies only once
+// thawed); another signal leaves a paused container paused.
+func TestOCIKillAll(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "killall")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sh", "-c", "trap '' USR1; sleep 1000 & sleep 1000 & wait"}
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	r.mustRun(nil, "start", id)
+	var pids []int
+	if !waitFor(10*time.Second, func() bool {
+		pids = nil
+		_ = json.Unmarshal([]byte(r.mustRun(nil, "ps", "--format", "json", id)), &pids)
+		return len(pids) == 3
+	}) {
+		t.Fatalf("ps: %v, want the shell and its two sleeps", pids)
+	}
+	r.mustRun(nil, "pause", id)
+	r.mustRun(nil, "kill", "--all", id, "USR1")
+	if got := r.state(id)["status"]; got != "paused" {
+		t.Errorf("status after kill --all USR1 of a paused container: %v, want paused", got)
+	}
+	r.mustRun(nil, "kill", "--all", id, "KILL")
+	r.waitStatus(id, "stopped")
+	for _, p := range pids {
+		if !waitFor(5*time.Second, func() bool { return !alive(p) }) {
+			t.Errorf("process %d outlived kill --all", p)
+		}
+	}
+	r.mustRun(nil, "delete", id)
 }

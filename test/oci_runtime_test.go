@@ -356,7 +356,7 @@ func TestOCIRuntimeHooks(t *testing.T) {
 	r.mustRun(nil, "kill", id, "9")
 	r.waitStatus(id, "stopped")
 	r.mustRun(nil, "delete", id)
-	for _, c := range []struct{ name, status string }{{"createRuntime", "creating"}, {"poststart", "running"}, {"poststop", "stopped"}} {
+	for _, c := range []struct{ name, status string }{{"createRuntime", "created"}, {"poststart", "running"}, {"poststop", "stopped"}} {
 		b, err := os.ReadFile(filepath.Join(dir, c.name))
 		if err != nil {
 			t.Errorf("%s hook did not run: %v", c.name, err)

@@ -342,14 +342,28 @@ func (r *runcCmd) specCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			path := filepath.Join(bundle, "config.json")
-			if _, err := os.Lstat(path); err == nil {
-				return r.fail(fmt.Errorf("%s exists: not overwritten", path))
-			}
 			b, err := json.MarshalIndent(oci.DefaultSpec(), "", "\t")
 			if err != nil {
 				return r.fail(err)
 			}
-			return r.fail(os.WriteFile(path, append(b, '\n'), 0o666))
+			// O_EXCL: an existing file, or a symlink planted there
+			// (dangling or not), is never written through.
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+			if errors.Is(err, os.ErrExist) {
+				return r.fail(fmt.Errorf("%s exists: not overwritten", path))
+			}
+			if err != nil {
+				return r.fail(err)
+			}
+			_, err = f.Write(append(b, '\n'))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(path)
+				return r.fail(fmt.Errorf("write %s: %w", path, err))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&bundle, "bundle", "b", ".", "bundle directory")

@@ -162,7 +162,9 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		if spec.Hooks == nil {
 			return nil
 		}
-		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Creating, Bundle: bundle, Annotations: spec.Annotations})
+		// "created", as runtime-tools' validation (hooks_stdin) wants it
+		// of every hook of the create.
+		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Created, Bundle: bundle, Annotations: spec.Annotations})
 		if err != nil {
 			return fmt.Errorf("encode state: %w", err)
 		}
@@ -176,7 +178,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if h := spec.Hooks; h != nil && len(h.CreateContainer)+len(h.StartContainer) > 0 {
 		// The init stage runs these itself, in the container's
 		// namespaces, and puts its pid in the state.
-		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Status: Creating, Bundle: bundle, Annotations: spec.Annotations})
+		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Status: Created, Bundle: bundle, Annotations: spec.Annotations})
 		if err != nil {
 			return fmt.Errorf("encode state: %w", err)
 		}
@@ -351,20 +353,35 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	if all {
 		g := r.group(rec)
 		if sig == unix.SIGKILL {
-			// Stopped tasks get the kill only once thawed.
-			defer func() { _ = g.Thaw() }()
-		}
-		pids, err := g.Procs()
-		if err != nil {
-			if !rec.alive() {
-				return nil
+			// cgroup.kill where there is one; else frozen, killed and
+			// thawed (a frozen v1 task dies only once thawed) until the
+			// group is empty: nothing forks out of the kill.
+			err := g.Kill()
+			if err != nil && errors.Is(err, os.ErrNotExist) {
+				return nil // no cgroup left: nothing to kill
 			}
 			return err
 		}
+		// Another signal: sent to every process listed with the group
+		// frozen, so that none forks a child the list lacks; a paused
+		// container stays paused.
+		paused := r.Status(rec) == Paused
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		froze := paused || g.Freeze(ctx) == nil
+		cancel()
+		pids, err := g.Procs()
 		for _, p := range pids {
 			_ = unix.Kill(p, sig)
 		}
-		return nil
+		if froze && !paused {
+			if terr := g.Thaw(); terr != nil && err == nil {
+				err = terr
+			}
+		}
+		if err != nil && !rec.alive() {
+			return nil
+		}
+		return err
 	}
 	if !rec.alive() {
 		return ErrNotRunning

@@ -16,6 +16,7 @@ import (
 	"github.com/golxc/golxc/internal/containerinit"
 	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/rootfs"
 )
 
 // Plan is what a bundle's config.json becomes for golxc's engine: the
@@ -326,13 +327,9 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 	// The default devices of runtime-spec's config-linux.md.
 	l := p.Init.OCI.Linux
 	devs := slices.Clone(l.Devices)
-	for _, d := range []struct {
-		path         string
-		major, minor int64
-	}{{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}} {
-		if !slices.ContainsFunc(devs, func(x specs.LinuxDevice) bool { return filepath.Clean(x.Path) == d.path }) {
-			mode := os.FileMode(0o666)
-			devs = append(devs, specs.LinuxDevice{Path: d.path, Type: "c", Major: d.major, Minor: d.minor, FileMode: &mode})
+	for _, d := range rootfs.DefaultDevices() {
+		if !slices.ContainsFunc(devs, func(x specs.LinuxDevice) bool { return filepath.Clean(x.Path) == d.Path }) {
+			devs = append(devs, d)
 		}
 	}
 	for i, d := range devs {
