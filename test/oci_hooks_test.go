@@ -236,3 +236,29 @@ func TestOCIKillAll(t *testing.T) {
 	}
 	r.mustRun(nil, "delete", id)
 }
+
+// TestOCIExecRlimits: exec's process.rlimits reach the process, the
+// open-files limit included (which the Go runtime would put back on its
+// exec unless set through its own call).
+func TestOCIExecRlimits(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "execrl")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	r.mustRun(nil, "start", id)
+	proc := filepath.Join(t.TempDir(), "process.json")
+	pj, _ := json.Marshal(specs.Process{Args: []string{"sh", "-c", "echo nofile=$(ulimit -Sn)/$(ulimit -Hn) core=$(ulimit -Sc)"}, Cwd: "/", Env: []string{"PATH=/bin"},
+		Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 123, Hard: 456}, {Type: "RLIMIT_CORE", Soft: 0, Hard: 0}}})
+	if err := os.WriteFile(proc, pj, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := r.run(nil, "exec", "--process", proc, id)
+	if code != 0 || !strings.Contains(out, "nofile=123/456 core=0") {
+		t.Errorf("exec with rlimits: exit %d %q, want nofile=123/456 core=0", code, out)
+	}
+}
