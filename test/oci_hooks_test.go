@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // hookState is what an OCI hook reads on its stdin.
@@ -260,5 +262,74 @@ func TestOCIExecRlimits(t *testing.T) {
 	out, code := r.run(nil, "exec", "--process", proc, id)
 	if code != 0 || !strings.Contains(out, "nofile=123/456 core=0") {
 		t.Errorf("exec with rlimits: exit %d %q, want nofile=123/456 core=0", code, out)
+	}
+}
+
+// listenConsole listens on a console socket and hands on the first
+// terminal master that comes over it (nil when none does).
+func listenConsole(t *testing.T) (string, <-chan *os.File) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan *os.File, 1)
+	go func() {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || perr != nil || len(msgs) != 1 {
+			got <- nil
+			return
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			got <- nil
+			return
+		}
+		got <- os.NewFile(uintptr(fds[0]), "master")
+	}()
+	return sock, got
+}
+
+// TestOCIExecTTYWait: exec --tty without --detach sends the terminal's
+// master over the console socket, waits for the process and exits with
+// its status.
+func TestOCIExecTTYWait(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "exectty")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	r.mustRun(nil, "start", id)
+	sock, got := listenConsole(t)
+	out, code := r.run(nil, "exec", "--tty", "--console-socket", sock, id, "sh", "-c", "tty; exit 7")
+	if code != 7 {
+		t.Errorf("exec --tty: exit %d %q, want the process's 7", code, out)
+	}
+	master := <-got
+	if master == nil {
+		t.Fatal("no terminal master came over the console socket")
+	}
+	defer master.Close()
+	b := make([]byte, 256)
+	n, _ := master.Read(b)
+	if !strings.HasPrefix(strings.TrimSpace(string(b[:n])), "/dev/pts/") {
+		t.Errorf("the exec'd process's tty %q, want /dev/pts/N", b[:n])
+	}
+	if out, code := r.run(nil, "exec", "--tty", id, "true"); code == 0 || !strings.Contains(out, "--console-socket") {
+		t.Errorf("exec --tty without a console socket: exit %d %q, want a refusal naming --console-socket", code, out)
 	}
 }

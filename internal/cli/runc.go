@@ -546,10 +546,10 @@ func (r *runcCmd) execCmd() *cobra.Command {
 			if o.Process.Cwd == "" {
 				o.Process.Cwd = "/"
 			}
-			if !detach {
-				if o.ConsoleSocket != "" || o.Process.Terminal {
-					return r.fail(errors.New("exec with a terminal needs --detach and --console-socket: no terminal proxy is built"))
-				}
+			if o.Process.Terminal && o.ConsoleSocket == "" {
+				// runc would proxy its own terminal: golxc-runc only
+				// hands the master on (then waits, without --detach).
+				return r.fail(errors.New("exec with a terminal needs --console-socket: no terminal proxy is built"))
 			}
 			child, err := rt.Exec(o)
 			if err != nil {
