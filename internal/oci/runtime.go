@@ -323,7 +323,11 @@ func (r *Runtime) Start(id string) error {
 		// A failed poststart hook is a warning: the container runs on
 		// and the remaining hooks run (runtime-spec runtime.md,
 		// "Lifecycle").
-		st, err := json.Marshal(r.stateOf(rec))
+		// Running: the process was started, whether or not it has
+		// already ended (a short one may have).
+		state := r.stateOf(rec)
+		state.Status, state.Pid = Running, rec.Pid
+		st, err := json.Marshal(state)
 		if err != nil {
 			return fmt.Errorf("encode state: %w", err)
 		}
