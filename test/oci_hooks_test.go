@@ -333,3 +333,91 @@ func TestOCIExecTTYWait(t *testing.T) {
 		t.Errorf("exec --tty without a console socket: exit %d %q, want a refusal naming --console-socket", code, out)
 	}
 }
+
+// TestOCIIDMapMount: a bind mount with uidMappings/gidMappings is
+// idmapped (a file the filesystem says root owns shows as the mapped
+// id); idmap of a filesystem without idmapped mounts, of a mount that
+// is no bind, or without maps in a container without a user namespace
+// is refused in one line, leaving nothing.
+func TestOCIIDMapMount(t *testing.T) {
+	r := newOCIRuntime(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	id := ociUnique(t, "idmap")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sh", "-c", "stat -c %u:%g /idm/f /plain/f"}
+		s.Linux.CgroupsPath = "/" + cg
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "ro"}, UIDMappings: maps, GIDMappings: maps},
+			specs.Mount{Destination: "/plain", Type: "bind", Source: src, Options: []string{"bind"}})
+	})
+	r.track(id)
+	out, code := r.run(nil, "run", "--bundle", bundle, id)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, out)
+	}
+	if lines := strings.Fields(out); len(lines) != 2 || lines[0] != "1000:1000" || lines[1] != "0:0" {
+		t.Errorf("owners through the idmapped and the plain mount %q, want 1000:1000 and 0:0", out)
+	}
+
+	// Without maps of its own, the container's user namespace's: what
+	// the filesystem says root owns is the container's root's.
+	id = ociUnique(t, "idmapu")
+	cg = ociCgroup(t, id)
+	userMaps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+	bundle = ociBundle(t, func(s *specs.Spec) {
+		// Without the idmap the file would be nobody's (65534): host
+		// root is not mapped.
+		s.Process.Args = []string{"sh", "-c", "stat -c %u:%g /idm/f"}
+		s.Linux.CgroupsPath = "/" + cg
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = userMaps, userMaps
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "idmap"}})
+	})
+	// The mapped root may not make it in a rootfs host root owns.
+	for _, d := range []string{"idm"} {
+		if err := os.Mkdir(filepath.Join(bundle, "rootfs", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.track(id)
+	out, code = r.run(nil, "run", "--bundle", bundle, id)
+	if code != 0 || strings.TrimSpace(out) != "0:0" {
+		t.Errorf("in a user namespace, the owner through the idmapped mount: exit %d %q, want 0:0", code, out)
+	}
+
+	for _, c := range []struct {
+		name string
+		m    specs.Mount
+		want string
+	}{
+		{"sysfs", specs.Mount{Destination: "/s", Type: "bind", Source: "/sys/kernel", Options: []string{"bind"}, UIDMappings: maps, GIDMappings: maps},
+			"does not support idmapped mounts"},
+		{"not a bind", specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", Options: []string{"idmap"}}, "only a bind mount can be idmapped"},
+		{"no user namespace", specs.Mount{Destination: "/t", Type: "bind", Source: src, Options: []string{"bind", "idmap"}}, "has none"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := ociUnique(t, "idmapx")
+			cg := ociCgroup(t, id)
+			bundle := ociBundle(t, func(s *specs.Spec) {
+				s.Linux.CgroupsPath = "/" + cg
+				s.Mounts = append(s.Mounts, c.m)
+			})
+			r.track(id)
+			out, code := r.run(nil, "create", "--bundle", bundle, id)
+			if code != 1 || !strings.Contains(out, c.want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+				t.Errorf("create: exit %d %q; want 1 and one line with %q", code, out, c.want)
+			}
+			if list := r.mustRun(nil, "list", "-q"); strings.Contains(list, id) {
+				t.Errorf("refused create left %s", id)
+			}
+			if cgroupExists(cg) {
+				t.Errorf("refused create left cgroup %s", cg)
+			}
+		})
+	}
+}

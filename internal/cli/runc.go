@@ -193,11 +193,13 @@ func (r *runcCmd) runCmd() *cobra.Command {
 			if detach {
 				return nil
 			}
-			st, err := rt.State(o.ID)
+			// The record's pid, not the state's: a short process may
+			// have ended already, which the state reports as pid 0.
+			rec, err := rt.Load(o.ID)
 			if err != nil {
 				return r.fail(err)
 			}
-			code := waitChild(st.Pid)
+			code := waitChild(rec.Pid)
 			if err := rt.Delete(o.ID, true); err != nil {
 				return r.fail(err)
 			}

@@ -87,7 +87,7 @@ func stage() error {
 	for _, f := range files {
 		defer f.Close()
 	}
-	want := len(m.Join)
+	want := len(m.Join) + m.IDMapFDs
 	if m.RootFD {
 		want++
 	}
@@ -102,6 +102,8 @@ func stage() error {
 		gate = files[len(files)-1]
 		files = files[:len(files)-1]
 	}
+	idmapTrees := files[len(files)-m.IDMapFDs:]
+	files = files[:len(files)-m.IDMapFDs]
 	rootFD := -1
 	if m.RootFD {
 		rootFD = int(files[0].Fd())
@@ -158,7 +160,10 @@ func stage() error {
 	if err := spec.Hooks.fillState(); err != nil {
 		return err
 	}
-	ptys, err := buildRoot(spec, m.NullFDs, rootFD)
+	if len(idmapTrees) != len(spec.IDMapMounts) {
+		return fmt.Errorf("init stage: %d idmapped mounts came, the spec has %d", len(idmapTrees), len(spec.IDMapMounts))
+	}
+	ptys, err := buildRoot(spec, m.NullFDs, rootFD, idmapTrees)
 	if err != nil {
 		return err
 	}
@@ -186,7 +191,7 @@ func stage() error {
 // nullFDs are the standard descriptors the parent left on /dev/null.
 // rootFD, when >= 0, is the rootfs mount tree the parent made (see
 // rootTree).
-func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
+func buildRoot(spec *Spec, nullFDs []int, rootFD int, idmapTrees []*os.File) ([]*devpts.PTY, error) {
 	dir := ""
 	if spec.OCI.Root != nil {
 		dir = spec.OCI.Root.Path
@@ -241,7 +246,17 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		}
 	}
 	defer root.Close()
-	for _, m := range spec.OCI.Mounts {
+	trees := map[int]*os.File{}
+	for i, im := range spec.IDMapMounts {
+		trees[im.Index] = idmapTrees[i]
+	}
+	for i, m := range spec.OCI.Mounts {
+		if t := trees[i]; t != nil {
+			if err := attachTree(root, int(t.Fd()), m); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := root.Mount(m); err != nil {
 			return nil, err
 		}

@@ -81,6 +81,9 @@ type Spec struct {
 	// of user, as an OCI runtime must; without it init keeps the groups it
 	// was spawned with (LXC's behaviour).
 	SetGroups bool `json:"setGroups,omitempty"`
+	// IDMapMounts are the mounts of OCI.Mounts the parent makes idmapped
+	// (see IDMapMount); the stage attaches them in place of mounting.
+	IDMapMounts []IDMapMount `json:"idmapMounts,omitempty"`
 	// Hooks are the lxc.hook.* commands the init stage runs itself, in
 	// the container's namespaces; nil for none.
 	Hooks *StageHooks `json:"hooks,omitempty"`

@@ -161,12 +161,6 @@ func refuseUnbuilt(s *specs.Spec) error {
 		add(len(l.NetDevices) > 0, "linux.netDevices")
 	}
 	add(s.Solaris != nil || s.Windows != nil || s.VM != nil || s.ZOS != nil || s.FreeBSD != nil, "a non-Linux platform section")
-	for i, m := range s.Mounts {
-		add(len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0, fmt.Sprintf("mounts[%d].uidMappings/gidMappings (idmapped mounts)", i))
-		for _, o := range m.Options {
-			add(o == "idmap" || o == "ridmap", fmt.Sprintf("mounts[%d] option %s", i, o))
-		}
-	}
 	if len(bad) > 0 {
 		return fmt.Errorf("config.json: not built in golxc-runc: %s", strings.Join(bad, ", "))
 	}
@@ -321,6 +315,14 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 			out = append(out, cgroupBinds(m, p.Cgroup, layout)...)
 			continue
 		}
+		im, err := idmapMount(p.Init, i, m, bind)
+		if err != nil {
+			return err
+		}
+		if im != nil {
+			im.Index = len(out)
+			p.Init.IDMapMounts = append(p.Init.IDMapMounts, *im)
+		}
 		out = append(out, m)
 	}
 	p.Init.OCI.Mounts = out
@@ -349,6 +351,39 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 	}
 	l.Devices = devs
 	return nil
+}
+
+// idmapMount is mount i made idmapped (runtime-spec: uidMappings and
+// gidMappings on it, or the option idmap or ridmap), nil for a plain one.
+// Only a bind can be: the parent clones its source's mount. Without maps
+// of its own it takes the container's user namespace's.
+func idmapMount(s *containerinit.Spec, i int, m specs.Mount, bind bool) (*containerinit.IDMapMount, error) {
+	idmap, ridmap := slices.Contains(m.Options, "idmap"), slices.Contains(m.Options, "ridmap")
+	maps := len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+	if !idmap && !ridmap && !maps {
+		return nil, nil
+	}
+	if !bind {
+		return nil, fmt.Errorf("config.json: mounts[%d] (%s on %s): only a bind mount can be idmapped here", i, m.Type, m.Destination)
+	}
+	if maps {
+		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
+			return nil, fmt.Errorf("config.json: mounts[%d] (%s): an idmapped mount needs both uidMappings and gidMappings", i, m.Destination)
+		}
+		if err := (namespace.IDMaps{UID: m.UIDMappings, GID: m.GIDMappings}).Validate(); err != nil {
+			return nil, fmt.Errorf("config.json: mounts[%d] (%s): %w", i, m.Destination, err)
+		}
+	} else if !s.HasNamespace(specs.UserNamespace) {
+		return nil, fmt.Errorf("config.json: mounts[%d] (%s): idmap without uidMappings and gidMappings takes the container's user namespace, and it has none", i, m.Destination)
+	}
+	var opts []string
+	for _, o := range m.Options {
+		if o != "idmap" && o != "ridmap" {
+			opts = append(opts, o)
+		}
+	}
+	return &containerinit.IDMapMount{Source: m.Source, Rbind: slices.Contains(m.Options, "rbind"), Ridmap: ridmap,
+		UIDMappings: m.UIDMappings, GIDMappings: m.GIDMappings, Options: opts}, nil
 }
 
 // cgroupBinds gives a cgroup mount the container's own cgroups: a tmpfs
