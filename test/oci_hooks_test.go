@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"net"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -414,6 +415,94 @@ func TestOCIIDMapMount(t *testing.T) {
 			}
 			if list := r.mustRun(nil, "list", "-q"); strings.Contains(list, id) {
 				t.Errorf("refused create left %s", id)
+			}
+			if cgroupExists(cg) {
+				t.Errorf("refused create left cgroup %s", cg)
+			}
+		})
+	}
+}
+
+// TestOCIJoinPinnedNamespaces: net, ipc and uts namespaces given as bind
+// mounts of nsfs files (pinned, their first process gone, as ip netns
+// keeps them) are joined; joining a user or mount namespace by path is
+// refused in one line.
+func TestOCIJoinPinnedNamespaces(t *testing.T) {
+	r := newOCIRuntime(t)
+	requireTool(t, "unshare", "util-linux")
+	dir := t.TempDir()
+	cmd := exec.Command("unshare", "--net", "--ipc", "--uts", "sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	self, _ := os.Readlink("/proc/self/ns/net")
+	pid := strconv.Itoa(cmd.Process.Pid)
+	if !waitFor(5*time.Second, func() bool { l, _ := os.Readlink("/proc/" + pid + "/ns/net"); return l != "" && l != self }) {
+		t.Fatal("unshare made no network namespace")
+	}
+	want := map[string]string{}
+	for _, ns := range []string{"net", "ipc", "uts"} {
+		f := filepath.Join(dir, ns)
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mount("/proc/"+pid+"/ns/"+ns, f, "", syscall.MS_BIND, ""); err != nil {
+			t.Fatalf("pin %s namespace: %v", ns, err)
+		}
+		t.Cleanup(func() { _ = syscall.Unmount(f, syscall.MNT_DETACH) })
+		want[ns], _ = os.Readlink("/proc/" + pid + "/ns/" + ns)
+	}
+	// Pinned: the process that made them is gone.
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	id := ociUnique(t, "pinned")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.CgroupsPath = "/" + cg
+		s.Hostname = ""
+		for i, n := range s.Linux.Namespaces {
+			switch n.Type {
+			case specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace:
+				s.Linux.Namespaces[i].Path = filepath.Join(dir, map[specs.LinuxNamespaceType]string{
+					specs.NetworkNamespace: "net", specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts"}[n.Type])
+			}
+		}
+	})
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	ipid := readTrim(t, pidFile)
+	for ns, w := range want {
+		if got, _ := os.Readlink("/proc/" + ipid + "/ns/" + ns); got != w {
+			t.Errorf("%s namespace of the container's init %q, want the pinned %q", ns, got, w)
+		}
+	}
+
+	for _, typ := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.MountNamespace} {
+		t.Run(string(typ), func(t *testing.T) {
+			id := ociUnique(t, "nsref")
+			cg := ociCgroup(t, id)
+			bundle := ociBundle(t, func(s *specs.Spec) {
+				s.Linux.CgroupsPath = "/" + cg
+				name := map[specs.LinuxNamespaceType]string{specs.UserNamespace: "user", specs.MountNamespace: "mnt"}[typ]
+				found := false
+				for i, n := range s.Linux.Namespaces {
+					if n.Type == typ {
+						s.Linux.Namespaces[i].Path = "/proc/" + ipid + "/ns/" + name
+						found = true
+					}
+				}
+				if !found {
+					s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: typ, Path: "/proc/" + ipid + "/ns/" + name})
+				}
+			})
+			r.track(id)
+			out, code := r.run(nil, "create", "--bundle", bundle, id)
+			if code != 1 || !strings.Contains(out, "joining a "+string(typ)+" namespace by path") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+				t.Errorf("create: exit %d %q; want 1 and one line refusing the join", code, out)
 			}
 			if cgroupExists(cg) {
 				t.Errorf("refused create left cgroup %s", cg)
