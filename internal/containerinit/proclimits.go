@@ -96,6 +96,13 @@ var rlimitResources = map[string]int{
 	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": 11, "RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
+// KnownRlimit says whether name (RLIMIT_NOFILE ...) is a resource
+// SetRlimits knows.
+func KnownRlimit(name string) bool {
+	_, ok := rlimitResources[name]
+	return ok
+}
+
 // applyRlimits sets lxc.prlimit.* on the stage just before its exec, so
 // that a low limit does not get in the way of building the container.
 func applyRlimits(spec *Spec) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // Plan is what a bundle's config.json becomes for golxc's engine: the
@@ -88,6 +89,11 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	}
 	if err := translateCapabilities(&proc); err != nil {
 		return nil, err
+	}
+	for i, rl := range proc.Rlimits {
+		if !containerinit.KnownRlimit(rl.Type) {
+			return nil, fmt.Errorf("config.json: process.rlimits[%d].type %q is no resource of setrlimit(2)", i, rl.Type)
+		}
 	}
 	if proc.OOMScoreAdj != nil {
 		p.Init.ProcFiles = append(p.Init.ProcFiles, containerinit.ProcFile{Name: "oom_score_adj", Value: strconv.Itoa(*proc.OOMScoreAdj)})
@@ -234,6 +240,16 @@ func translateCapabilities(p *specs.Process) error {
 		// No capabilities at all, as runtime-spec reads a missing set.
 		p.Capabilities = &specs.LinuxCapabilities{Bounding: []string{}}
 		return nil
+	}
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"permitted", c.Permitted}, {"inheritable", c.Inheritable}, {"ambient", c.Ambient}} {
+		for _, n := range set.names {
+			if _, err := security.CapNumber(n); err != nil {
+				return fmt.Errorf("config.json: process.capabilities.%s: %w", set.name, err)
+			}
+		}
 	}
 	norm := func(s []string) []string {
 		out := slices.Clone(s)
