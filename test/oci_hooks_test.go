@@ -510,3 +510,30 @@ func TestOCIJoinPinnedNamespaces(t *testing.T) {
 		})
 	}
 }
+
+// TestOCINoProcess: a config.json without a process is created (as
+// runtime-spec allows), start refuses it in one line and ends it, and
+// delete removes it.
+func TestOCINoProcess(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "noproc")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process = nil
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	if got := r.state(id)["status"]; got != "created" {
+		t.Errorf("status %v, want created", got)
+	}
+	out, code := r.run(nil, "start", id)
+	if code != 1 || !strings.Contains(out, "has no process") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("start: exit %d %q, want 1 and one line saying there is no process", code, out)
+	}
+	r.waitStatus(id, "stopped")
+	r.mustRun(nil, "delete", id)
+	if cgroupExists(cg) {
+		t.Errorf("cgroup %s left after delete", cg)
+	}
+}

@@ -592,14 +592,17 @@ func (e *afterGateError) Unwrap() error { return e.error }
 
 func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 	p := spec.OCI.Process
-	if p == nil || len(p.Args) == 0 {
+	// Gated, an OCI container may have no process: it waits at the gate
+	// like any, and its runtime never opens it (start refuses).
+	noProcess := p != nil && len(p.Args) == 0 && gate != nil && !spec.WrapInit
+	if p == nil || len(p.Args) == 0 && !noProcess {
 		return fmt.Errorf("no init command")
 	}
 	gatedPath := ""
 	if gate != nil {
 		// A command that is not there fails the create, as OCI runtimes
 		// do, not the start: looked up before the wait.
-		if !spec.WrapInit {
+		if !spec.WrapInit && !noProcess {
 			var err error
 			if gatedPath, err = lookPath(p.Args[0], p.Env); err != nil {
 				return err
@@ -696,6 +699,9 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 		}
 		if err := waitGate(gate); err != nil {
 			return err
+		}
+		if noProcess {
+			return errors.New("started, but config.json has no process to run")
 		}
 		defer func() {
 			if err != nil {

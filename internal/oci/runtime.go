@@ -83,6 +83,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	noProcess := spec.Process == nil
 	l, err := layout()
 	if err != nil {
 		return err
@@ -91,6 +92,8 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	// Translate's (a stand-in when there was none: start refuses it).
+	spec.Process = plan.Init.OCI.Process
 	if spec.Process.Terminal && o.ConsoleSocket == "" {
 		return errors.New("process.terminal needs --console-socket: the terminal's master goes there")
 	}
@@ -155,7 +158,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	rec := &Record{OCIVersion: spec.Version, ID: o.ID, Bundle: bundle, Rootfs: plan.Init.OCI.Root.Path, Created: time.Now().UTC(),
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
 		NoNewPrivs: spec.Process.NoNewPrivileges, Namespaces: spec.Linux.Namespaces, UserNS: plan.Init.HasNamespace(specs.UserNamespace),
-		Env: spec.Process.Env}
+		Env: spec.Process.Env, NoProcess: noProcess}
 	// createRuntime hooks run while the init waits for its spec in its
 	// new namespaces: a hook that sets up its network finds them made.
 	createRuntime := func(pid int) error {
@@ -272,6 +275,11 @@ func (r *Runtime) Start(id string) error {
 		return errors.New("cannot start a container that has stopped")
 	default:
 		return errors.New("cannot start an already running container")
+	}
+	if rec.NoProcess {
+		// Nothing to run: the container ends here (stopped, for delete).
+		_ = r.Kill(id, unix.SIGKILL, false)
+		return fmt.Errorf("cannot start container %s: its config.json has no process", id)
 	}
 	fd, err := unix.Open(r.fifo(id), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENXIO) {

@@ -71,6 +71,9 @@ type Record struct {
 	Namespaces []specs.LinuxNamespace `json:"namespaces"`
 	UserNS     bool                   `json:"userns,omitempty"`
 	Env        []string               `json:"env,omitempty"`
+	// NoProcess: config.json had no process (runtime-spec allows that
+	// at create); start refuses such a container and ends it.
+	NoProcess bool `json:"noProcess,omitempty"`
 }
 
 // Runtime is one --root: a directory of containers' state.

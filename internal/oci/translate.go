@@ -49,7 +49,7 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	if spec.Root == nil || spec.Root.Path == "" {
 		return nil, errors.New("config.json: root.path is missing")
 	}
-	if spec.Process == nil || len(spec.Process.Args) == 0 {
+	if spec.Process != nil && len(spec.Process.Args) == 0 {
 		return nil, errors.New("config.json: process.args is missing")
 	}
 	if spec.Linux == nil {
@@ -69,7 +69,12 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	p := &Plan{Init: &containerinit.Spec{OCI: *spec, SetGroups: true, DevSymlinks: true}}
 	oci := &p.Init.OCI
 	// Copies of what is changed below: the caller's spec stays as read.
-	proc := *spec.Process
+	// No process at all (runtime-spec allows it at create): the init
+	// waits at the gate as root without capabilities, and start refuses.
+	proc := specs.Process{Cwd: "/"}
+	if spec.Process != nil {
+		proc = *spec.Process
+	}
 	oci.Process = &proc
 	root := *spec.Root
 	oci.Root = &root
