@@ -3,8 +3,8 @@ package test
 import (
 	"encoding/json"
 	"net"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
