@@ -425,8 +425,8 @@ func TestOCIIDMapMount(t *testing.T) {
 
 // TestOCIJoinPinnedNamespaces: net, ipc and uts namespaces given as bind
 // mounts of nsfs files (pinned, their first process gone, as ip netns
-// keeps them) are joined; joining a user or mount namespace by path is
-// refused in one line.
+// keeps them) are joined, and a mount namespace by its /proc path;
+// joining a user namespace by path is refused in one line.
 func TestOCIJoinPinnedNamespaces(t *testing.T) {
 	r := newOCIRuntime(t)
 	requireTool(t, "unshare", "util-linux")
@@ -481,34 +481,57 @@ func TestOCIJoinPinnedNamespaces(t *testing.T) {
 		}
 	}
 
-	for _, typ := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.MountNamespace} {
-		t.Run(string(typ), func(t *testing.T) {
-			id := ociUnique(t, "nsref")
-			cg := ociCgroup(t, id)
-			bundle := ociBundle(t, func(s *specs.Spec) {
-				s.Linux.CgroupsPath = "/" + cg
-				name := map[specs.LinuxNamespaceType]string{specs.UserNamespace: "user", specs.MountNamespace: "mnt"}[typ]
-				found := false
-				for i, n := range s.Linux.Namespaces {
-					if n.Type == typ {
-						s.Linux.Namespaces[i].Path = "/proc/" + ipid + "/ns/" + name
-						found = true
-					}
-				}
-				if !found {
-					s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: typ, Path: "/proc/" + ipid + "/ns/" + name})
-				}
-			})
-			r.track(id)
-			out, code := r.run(nil, "create", "--bundle", bundle, id)
-			if code != 1 || !strings.Contains(out, "joining a "+string(typ)+" namespace by path") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
-				t.Errorf("create: exit %d %q; want 1 and one line refusing the join", code, out)
-			}
-			if cgroupExists(cg) {
-				t.Errorf("refused create left cgroup %s", cg)
-			}
-		})
+	// A mount namespace by path: the container's root is built in it
+	// (its init's root is then the container's, in that namespace).
+	mcmd := exec.Command("unshare", "--mount", "sleep", "1000")
+	if err := mcmd.Start(); err != nil {
+		t.Fatal(err)
 	}
+	defer func() { _ = mcmd.Process.Kill(); _ = mcmd.Wait() }()
+	mpid := strconv.Itoa(mcmd.Process.Pid)
+	hostMnt, _ := os.Readlink("/proc/self/ns/mnt")
+	var wantMnt string
+	if !waitFor(5*time.Second, func() bool { wantMnt, _ = os.Readlink("/proc/" + mpid + "/ns/mnt"); return wantMnt != "" && wantMnt != hostMnt }) {
+		t.Fatal("unshare made no mount namespace")
+	}
+	mid := ociUnique(t, "joinmnt")
+	mcg := ociCgroup(t, mid)
+	mbundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.CgroupsPath = "/" + mcg
+		for i, n := range s.Linux.Namespaces {
+			if n.Type == specs.MountNamespace {
+				s.Linux.Namespaces[i].Path = "/proc/" + mpid + "/ns/mnt"
+			}
+		}
+	})
+	mpidFile := filepath.Join(t.TempDir(), "pid")
+	r.track(mid)
+	r.mustRun(outFile(t), "create", "--bundle", mbundle, "--pid-file", mpidFile, mid)
+	minit := readTrim(t, mpidFile)
+	if got, _ := os.Readlink("/proc/" + minit + "/ns/mnt"); got != wantMnt {
+		t.Errorf("mount namespace of the container's init %q, want the joined %q", got, wantMnt)
+	}
+	if out, code := r.run(nil, "exec", mid, "cat", "/etc/passwd"); code != 0 || !strings.Contains(out, "root:x:0:0") {
+		t.Errorf("exec in the container that joined a mount namespace: exit %d %q, want the rootfs's /etc/passwd", code, out)
+	}
+
+	t.Run("user", func(t *testing.T) {
+		id := ociUnique(t, "nsref")
+		cg := ociCgroup(t, id)
+		bundle := ociBundle(t, func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "/" + cg
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/" + ipid + "/ns/user"})
+		})
+		r.track(id)
+		out, code := r.run(nil, "create", "--bundle", bundle, id)
+		if code != 1 || !strings.Contains(out, "joining a user namespace by path") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Errorf("create: exit %d %q; want 1 and one line refusing the join", code, out)
+		}
+		if cgroupExists(cg) {
+			t.Errorf("refused create left cgroup %s", cg)
+		}
+	})
 }
 
 // TestOCINoProcess: a config.json without a process is created (as

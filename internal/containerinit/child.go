@@ -119,6 +119,15 @@ func stage() error {
 			rootFD = tree
 		}
 	}
+	spec := new(Spec)
+	if err := json.Unmarshal(m.Spec, spec); err != nil {
+		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
+	// The hooks' state, from /proc while it is surely the host's: a
+	// mount namespace joined below has its own.
+	if err := spec.Hooks.fillState(); err != nil {
+		return err
+	}
 	// Joined first, on this thread, which the container's init is
 	// exec'd from: a namespace entered with setns is the thread's.
 	for i, t := range m.Join {
@@ -126,7 +135,7 @@ func stage() error {
 		if !ok {
 			return fmt.Errorf("init stage: unknown namespace %q to join", t)
 		}
-		if err := unix.Setns(int(files[i].Fd()), k.Flag); err != nil {
+		if err := namespace.JoinOnThread(int(files[i].Fd()), k.Flag); err != nil {
 			return fmt.Errorf("join %s namespace: %w", k.Name, err)
 		}
 	}
@@ -134,10 +143,6 @@ func stage() error {
 		// The sealed copy of golxc this stage was exec'd from: it served
 		// the exec, and PID 1 must not hold it open for the container.
 		unix.Close(m.SealedFD)
-	}
-	spec := new(Spec)
-	if err := json.Unmarshal(m.Spec, spec); err != nil {
-		return fmt.Errorf("init stage: decode spec: %w", err)
 	}
 	for _, fd := range spec.Terminal {
 		if fd < 0 || fd > 2 || !spec.WrapInit || !spec.Devpts {
@@ -155,9 +160,6 @@ func stage() error {
 		return err
 	}
 	if err := applyProcFiles(spec); err != nil {
-		return err
-	}
-	if err := spec.Hooks.fillState(); err != nil {
 		return err
 	}
 	if len(idmapTrees) != len(spec.IDMapMounts) {

@@ -195,10 +195,9 @@ func translateNamespaces(s *containerinit.Spec) error {
 		if n.Path == "" {
 			continue
 		}
-		if n.Type == specs.UserNamespace || n.Type == specs.MountNamespace {
-			// Joining an existing user namespace needs a process with
-			// one thread; a mount namespace someone else built is not
-			// a root golxc can build in safely.
+		if n.Type == specs.UserNamespace {
+			// Entering an existing user namespace takes a process with
+			// one thread (setns(2)); the init stage is a Go program.
 			return fmt.Errorf("config.json: joining a %s namespace by path (%s) is not built in golxc-runc", n.Type, n.Path)
 		}
 		f, err := os.Open(n.Path)
