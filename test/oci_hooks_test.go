@@ -491,7 +491,10 @@ func TestOCIJoinPinnedNamespaces(t *testing.T) {
 	mpid := strconv.Itoa(mcmd.Process.Pid)
 	hostMnt, _ := os.Readlink("/proc/self/ns/mnt")
 	var wantMnt string
-	if !waitFor(5*time.Second, func() bool { wantMnt, _ = os.Readlink("/proc/" + mpid + "/ns/mnt"); return wantMnt != "" && wantMnt != hostMnt }) {
+	if !waitFor(5*time.Second, func() bool {
+		wantMnt, _ = os.Readlink("/proc/" + mpid + "/ns/mnt")
+		return wantMnt != "" && wantMnt != hostMnt
+	}) {
 		t.Fatal("unshare made no mount namespace")
 	}
 	mid := ociUnique(t, "joinmnt")
