@@ -89,6 +89,50 @@ func TestOCIHooksInContainer(t *testing.T) {
 	}
 }
 
+// TestAttackOCIHookDescriptors: no OCI hook inherits a descriptor of
+// the runtime's or the init stage's beyond its standard ones (the stage's
+// sync socket, the start gate, namespace files, idmapped mount trees):
+// with the sync socket a hook could drive the stage's parent.
+func TestAttackOCIHookDescriptors(t *testing.T) {
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "hookfd")
+	cg := ociCgroup(t, id)
+	dir := t.TempDir()
+	list := func(out string) specs.Hook {
+		// /proc/self: a hook in the container's pid namespace is not
+		// $$ in the host's /proc.
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "exec > " + out + "; ls /proc/self/fd"}}
+	}
+	src := t.TempDir()
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.CgroupsPath = "/" + cg
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind"}, UIDMappings: maps, GIDMappings: maps})
+		s.Hooks = &specs.Hooks{
+			CreateRuntime:   []specs.Hook{list(filepath.Join(dir, "createRuntime"))},
+			CreateContainer: []specs.Hook{list(filepath.Join(dir, "createContainer"))},
+			StartContainer:  []specs.Hook{list("/startContainer")},
+			Poststart:       []specs.Hook{list(filepath.Join(dir, "poststart"))},
+		}
+	})
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	r.mustRun(nil, "start", id)
+	for _, f := range []string{filepath.Join(dir, "createRuntime"), filepath.Join(dir, "createContainer"), filepath.Join(bundle, "rootfs", "startContainer"), filepath.Join(dir, "poststart")} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Errorf("hook did not run: %v", err)
+			continue
+		}
+		// ls's own descriptor of the directory it lists may show too.
+		fds := strings.Fields(string(b))
+		if len(fds) < 3 || len(fds) > 4 || fds[0] != "0" || fds[1] != "1" || fds[2] != "2" {
+			t.Errorf("%s: the hook had descriptors %v, want 0 1 2 only", filepath.Base(f), fds)
+		}
+	}
+}
+
 // TestOCIHookFailures: a failing createRuntime or createContainer hook
 // fails create in one line naming it and leaves nothing; a failing
 // startContainer hook fails start, and the program never runs; a hook
