@@ -146,9 +146,11 @@ func TestOCIHookFailures(t *testing.T) {
 		hooks specs.Hooks
 		want  string
 	}{
-		{"createRuntime", specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo no network for you; exit 3"}}}},
+		{"createRuntime", specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo no network for you; exit 3"}}},
+			Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + filepath.Join(dir, "poststop-createRuntime")}}}},
 			"createRuntime hook 0 (/bin/sh) exited with status 3: no network for you"},
-		{"createContainer", specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo bad mount; exit 4"}}}},
+		{"createContainer", specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo bad mount; exit 4"}}},
+			Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + filepath.Join(dir, "poststop-createContainer")}}}},
 			"createContainer hook 0 (/bin/sh) exited with status 4: bad mount"},
 		{"timeout", specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Timeout: &one,
 			Args: []string{"sh", "-c", "sleep 1000 & echo $! > " + filepath.Join(dir, "bg") + "; sleep 1000"}}}},
@@ -171,6 +173,12 @@ func TestOCIHookFailures(t *testing.T) {
 			}
 			if cgroupExists(cg) {
 				t.Errorf("failed create left cgroup %s", cg)
+			}
+			// The lifecycle goes on with the poststop hooks.
+			if c.hooks.Poststop != nil {
+				if st, _ := readHookState(t, filepath.Join(dir, "poststop-"+c.name)); st.ID != id || st.Status != "stopped" {
+					t.Errorf("poststop hook after the failed create got %+v, want id %s, stopped", st, id)
+				}
 			}
 		})
 	}

@@ -123,6 +123,9 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	}
 	var group *cgroup.Group
 	var proc *containerinit.Process
+	// reached is the state the poststop hooks get once the create's
+	// hooks have begun (nil before).
+	var reached []byte
 	defer func() {
 		if err == nil {
 			return
@@ -136,6 +139,17 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 			_ = group.Destroy()
 		}
 		os.RemoveAll(dir)
+		if reached != nil && spec.Hooks != nil {
+			// A create that failed once its hooks began goes on with
+			// destroying and the poststop hooks (runtime-spec
+			// runtime.md, "Lifecycle"): what a createRuntime hook set
+			// up (a network) is taken down. A failing one is a warning.
+			for _, h := range spec.Hooks.Poststop {
+				if herr := hooks.RunOCI("poststop", []specs.Hook{h}, reached); herr != nil {
+					r.warn(herr)
+				}
+			}
+		}
 	}()
 	if group, err = l.CreateGroupAt(plan.Cgroup); err != nil {
 		return err
@@ -169,6 +183,9 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		// of every hook of the create.
 		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Created, Bundle: bundle, Annotations: spec.Annotations})
 		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+		if reached, err = json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Status: Stopped, Bundle: bundle, Annotations: spec.Annotations}); err != nil {
 			return fmt.Errorf("encode state: %w", err)
 		}
 		// prestart is createRuntime's deprecated name (runtime-spec
