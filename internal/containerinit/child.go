@@ -375,7 +375,11 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int, idmapTrees []*os.File) ([]
 	}
 	if h := spec.Hooks; h != nil && len(h.OCICreateContainer) > 0 {
 		// The container's mounts are made, its root not yet pivoted to:
-		// runtime-spec's moment for createContainer.
+		// runtime-spec's moment for createContainer. The stage's own
+		// descriptors (its sync socket, the gate) stay its own.
+		if err := hooks.CloseInherited(); err != nil {
+			return nil, err
+		}
 		if err := hooks.RunOCI("createContainer", h.OCICreateContainer, h.state); err != nil {
 			return nil, err
 		}

@@ -211,8 +211,8 @@ func Run(ctx context.Context, kind Kind, commands []string, c Container, o Optio
 	// monitor's status pipe, the init stage's sync socket) must not
 	// reach a hook. Descriptors handed on on purpose (ExtraFiles) are
 	// dup'd into place in the child, which clears the flag there.
-	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("lxc.hook.%s: close inherited descriptors: %w", kind, err)
+	if err := CloseInherited(); err != nil {
+		return fmt.Errorf("lxc.hook.%s: %w", kind, err)
 	}
 	env := Env(kind, c, o.Env)
 	dir := o.Dir
@@ -223,6 +223,16 @@ func Run(ctx context.Context, kind Kind, commands []string, c Container, o Optio
 		if err := runOne(ctx, kind, command, c, o, env, dir); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CloseInherited makes every descriptor of this process above the
+// standard ones close-on-exec: what it inherited or opened without the
+// flag (a lock, a sync socket) must not reach a hook it runs next.
+func CloseInherited() error {
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
 	}
 	return nil
 }

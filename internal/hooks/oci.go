@@ -30,7 +30,9 @@ func CheckOCI(name string, hs []specs.Hook) error {
 	return nil
 }
 
-// RunOCI runs OCI hooks of one phase (name: createRuntime ...) in order
+// RunOCI runs OCI hooks of one phase (the caller has made its
+// descriptors close-on-exec: CloseInherited, or the init stage's own),
+// named name (createRuntime ...), in order
 // (runtime-spec config.md, "POSIX-platform Hooks"), each with state (the
 // container's state JSON) on its standard input, its own args and env
 // (nothing of this process's), this process's working directory (a

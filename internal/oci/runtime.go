@@ -145,7 +145,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 			// runtime.md, "Lifecycle"): what a createRuntime hook set
 			// up (a network) is taken down. A failing one is a warning.
 			for _, h := range spec.Hooks.Poststop {
-				if herr := hooks.RunOCI("poststop", []specs.Hook{h}, reached); herr != nil {
+				if herr := runOCIHooks("poststop", []specs.Hook{h}, reached); herr != nil {
 					r.warn(herr)
 				}
 			}
@@ -190,10 +190,10 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		}
 		// prestart is createRuntime's deprecated name (runtime-spec
 		// config.md, "Prestart"), run first.
-		if err := hooks.RunOCI("prestart", spec.Hooks.Prestart, st); err != nil {
+		if err := runOCIHooks("prestart", spec.Hooks.Prestart, st); err != nil {
 			return err
 		}
-		return hooks.RunOCI("createRuntime", spec.Hooks.CreateRuntime, st)
+		return runOCIHooks("createRuntime", spec.Hooks.CreateRuntime, st)
 	}
 	if h := spec.Hooks; h != nil && len(h.CreateContainer)+len(h.StartContainer) > 0 {
 		// The init stage runs these itself, in the container's
@@ -357,7 +357,7 @@ func (r *Runtime) Start(id string) error {
 			return fmt.Errorf("encode state: %w", err)
 		}
 		for _, h := range rec.Hooks.Poststart {
-			if err := hooks.RunOCI("poststart", []specs.Hook{h}, st); err != nil {
+			if err := runOCIHooks("poststart", []specs.Hook{h}, st); err != nil {
 				r.warn(err)
 			}
 		}
@@ -489,7 +489,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 			if err != nil {
 				break
 			}
-			if herr := hooks.RunOCI("poststop", []specs.Hook{h}, b); herr != nil {
+			if herr := runOCIHooks("poststop", []specs.Hook{h}, b); herr != nil {
 				r.warn(herr)
 			}
 		}
@@ -624,4 +624,17 @@ func (r *Runtime) Stats(id string) (map[string]any, error) {
 		data["blkio"] = map[string]any{"totalBytes": s.BlkIOBytes}
 	}
 	return map[string]any{"type": "stats", "id": id, "data": data}, nil
+}
+
+// runOCIHooks runs OCI hooks from golxc-runc's own process: what it
+// inherited from its caller (beyond stdio) is made close-on-exec first;
+// the container was spawned before any of them runs.
+func runOCIHooks(name string, hs []specs.Hook, state []byte) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	if err := hooks.CloseInherited(); err != nil {
+		return fmt.Errorf("%s hooks: %w", name, err)
+	}
+	return hooks.RunOCI(name, hs, state)
 }
