@@ -255,3 +255,29 @@ func TestAttackOCIHostNull(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackOCISpecSymlink: golxc-runc spec in a bundle whose config.json
+// is a symlink (dangling or to a file) writes through neither.
+func TestAttackOCISpecSymlink(t *testing.T) {
+	r := newOCIRuntime(t)
+	for _, existing := range []bool{false, true} {
+		bundle := t.TempDir()
+		target := filepath.Join(t.TempDir(), "target")
+		if existing {
+			if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink(target, filepath.Join(bundle, "config.json")); err != nil {
+			t.Fatal(err)
+		}
+		out, code := r.run(nil, "spec", "--bundle", bundle)
+		if code == 0 || !strings.Contains(out, "exists") {
+			t.Errorf("spec over a symlink (target there: %v): exit %d %q", existing, code, out)
+		}
+		b, err := os.ReadFile(target)
+		if existing && string(b) != "keep" || !existing && err == nil {
+			t.Errorf("spec wrote through the symlink (target there: %v): %q", existing, b)
+		}
+	}
+}

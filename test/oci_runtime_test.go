@@ -390,13 +390,19 @@ func TestOCIRuntimeRefusals(t *testing.T) {
 		{"selinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, nil, "process.selinuxLabel"},
 		{"systemd cgroup path", func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:golxc:x" }, nil, "systemd"},
 		{"relative cgroup path", func(s *specs.Spec) { s.Linux.CgroupsPath = "a/b" }, nil, "relative"},
-		{"createContainer hook", func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
-		}, nil, "hooks.createContainer"},
+		{"relative hook path", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "bin/true"}}}
+		}, nil, "hooks.createContainer[0].path"},
 		{"ambient caps", func(s *specs.Spec) {
 			s.Process.User.UID = 1000
 			s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
 		}, nil, "ambient"},
+		{"unknown capability", func(s *specs.Spec) {
+			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_TEST")
+		}, nil, "process.capabilities.bounding"},
+		{"unknown rlimit", func(s *specs.Spec) {
+			s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_TEST", Soft: 1, Hard: 1})
+		}, nil, "RLIMIT_TEST"},
 		{"host sysctl", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} }, nil, "vm.swappiness"},
 		{"systemd driver", nil, []string{"--systemd-cgroup"}, "systemd cgroup driver"},
 		{"terminal without socket", func(s *specs.Spec) { s.Process.Terminal = true }, nil, "--console-socket"},

@@ -193,11 +193,13 @@ func (r *runcCmd) runCmd() *cobra.Command {
 			if detach {
 				return nil
 			}
-			st, err := rt.State(o.ID)
+			// The record's pid, not the state's: a short process may
+			// have ended already, which the state reports as pid 0.
+			rec, err := rt.Load(o.ID)
 			if err != nil {
 				return r.fail(err)
 			}
-			code := waitChild(st.Pid)
+			code := waitChild(rec.Pid)
 			if err := rt.Delete(o.ID, true); err != nil {
 				return r.fail(err)
 			}
@@ -342,14 +344,28 @@ func (r *runcCmd) specCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			path := filepath.Join(bundle, "config.json")
-			if _, err := os.Lstat(path); err == nil {
-				return r.fail(fmt.Errorf("%s exists: not overwritten", path))
-			}
 			b, err := json.MarshalIndent(oci.DefaultSpec(), "", "\t")
 			if err != nil {
 				return r.fail(err)
 			}
-			return r.fail(os.WriteFile(path, append(b, '\n'), 0o666))
+			// O_EXCL: an existing file, or a symlink planted there
+			// (dangling or not), is never written through.
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+			if errors.Is(err, os.ErrExist) {
+				return r.fail(fmt.Errorf("%s exists: not overwritten", path))
+			}
+			if err != nil {
+				return r.fail(err)
+			}
+			_, err = f.Write(append(b, '\n'))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				os.Remove(path)
+				return r.fail(fmt.Errorf("write %s: %w", path, err))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&bundle, "bundle", "b", ".", "bundle directory")
@@ -532,10 +548,10 @@ func (r *runcCmd) execCmd() *cobra.Command {
 			if o.Process.Cwd == "" {
 				o.Process.Cwd = "/"
 			}
-			if !detach {
-				if o.ConsoleSocket != "" || o.Process.Terminal {
-					return r.fail(errors.New("exec with a terminal needs --detach and --console-socket: no terminal proxy is built"))
-				}
+			if o.Process.Terminal && o.ConsoleSocket == "" {
+				// runc would proxy its own terminal: golxc-runc only
+				// hands the master on (then waits, without --detach).
+				return r.fail(errors.New("exec with a terminal needs --console-socket: no terminal proxy is built"))
 			}
 			child, err := rt.Exec(o)
 			if err != nil {

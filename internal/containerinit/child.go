@@ -66,7 +66,17 @@ func RunStage() {
 	}
 }
 
+// StageComm is the command name (comm) of an init stage until its exec:
+// what golxc-runc start reads of a process that ended to tell a stage
+// that failed from a container's program that ran and exited.
+const StageComm = "golxc-init"
+
 func stage() error {
+	// The process's name is its main thread's (/proc/self/comm is the
+	// leader's): set through /proc, as this may be another thread.
+	if err := os.WriteFile("/proc/self/comm", []byte(StageComm), 0); err != nil {
+		return fmt.Errorf("init stage: name itself: %w", err)
+	}
 	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
@@ -77,7 +87,7 @@ func stage() error {
 	for _, f := range files {
 		defer f.Close()
 	}
-	want := len(m.Join)
+	want := len(m.Join) + m.IDMapFDs
 	if m.RootFD {
 		want++
 	}
@@ -92,6 +102,8 @@ func stage() error {
 		gate = files[len(files)-1]
 		files = files[:len(files)-1]
 	}
+	idmapTrees := files[len(files)-m.IDMapFDs:]
+	files = files[:len(files)-m.IDMapFDs]
 	rootFD := -1
 	if m.RootFD {
 		rootFD = int(files[0].Fd())
@@ -107,6 +119,15 @@ func stage() error {
 			rootFD = tree
 		}
 	}
+	spec := new(Spec)
+	if err := json.Unmarshal(m.Spec, spec); err != nil {
+		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
+	// The hooks' state, from /proc while it is surely the host's: a
+	// mount namespace joined below has its own.
+	if err := spec.Hooks.fillState(); err != nil {
+		return err
+	}
 	// Joined first, on this thread, which the container's init is
 	// exec'd from: a namespace entered with setns is the thread's.
 	for i, t := range m.Join {
@@ -114,7 +135,7 @@ func stage() error {
 		if !ok {
 			return fmt.Errorf("init stage: unknown namespace %q to join", t)
 		}
-		if err := unix.Setns(int(files[i].Fd()), k.Flag); err != nil {
+		if err := namespace.JoinOnThread(int(files[i].Fd()), k.Flag); err != nil {
 			return fmt.Errorf("join %s namespace: %w", k.Name, err)
 		}
 	}
@@ -122,10 +143,6 @@ func stage() error {
 		// The sealed copy of golxc this stage was exec'd from: it served
 		// the exec, and PID 1 must not hold it open for the container.
 		unix.Close(m.SealedFD)
-	}
-	spec := new(Spec)
-	if err := json.Unmarshal(m.Spec, spec); err != nil {
-		return fmt.Errorf("init stage: decode spec: %w", err)
 	}
 	for _, fd := range spec.Terminal {
 		if fd < 0 || fd > 2 || !spec.WrapInit || !spec.Devpts {
@@ -145,7 +162,10 @@ func stage() error {
 	if err := applyProcFiles(spec); err != nil {
 		return err
 	}
-	ptys, err := buildRoot(spec, m.NullFDs, rootFD)
+	if len(idmapTrees) != len(spec.IDMapMounts) {
+		return fmt.Errorf("init stage: %d idmapped mounts came, the spec has %d", len(idmapTrees), len(spec.IDMapMounts))
+	}
+	ptys, err := buildRoot(spec, m.NullFDs, rootFD, idmapTrees)
 	if err != nil {
 		return err
 	}
@@ -173,7 +193,7 @@ func stage() error {
 // nullFDs are the standard descriptors the parent left on /dev/null.
 // rootFD, when >= 0, is the rootfs mount tree the parent made (see
 // rootTree).
-func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
+func buildRoot(spec *Spec, nullFDs []int, rootFD int, idmapTrees []*os.File) ([]*devpts.PTY, error) {
 	dir := ""
 	if spec.OCI.Root != nil {
 		dir = spec.OCI.Root.Path
@@ -228,7 +248,17 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 		}
 	}
 	defer root.Close()
-	for _, m := range spec.OCI.Mounts {
+	trees := map[int]*os.File{}
+	for i, im := range spec.IDMapMounts {
+		trees[im.Index] = idmapTrees[i]
+	}
+	for i, m := range spec.OCI.Mounts {
+		if t := trees[i]; t != nil {
+			if err := attachTree(root, int(t.Fd()), m); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := root.Mount(m); err != nil {
 			return nil, err
 		}
@@ -342,6 +372,17 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int) ([]*devpts.PTY, error) {
 	}
 	if err := nullStdio(root, spec, nullFDs); err != nil {
 		return nil, err
+	}
+	if h := spec.Hooks; h != nil && len(h.OCICreateContainer) > 0 {
+		// The container's mounts are made, its root not yet pivoted to:
+		// runtime-spec's moment for createContainer. The stage's own
+		// descriptors (its sync socket, the gate) stay its own.
+		if err := hooks.CloseInherited(); err != nil {
+			return nil, err
+		}
+		if err := hooks.RunOCI("createContainer", h.OCICreateContainer, h.state); err != nil {
+			return nil, err
+		}
 	}
 	if dir != "" {
 		if err := root.PivotRoot(); err != nil {
@@ -557,14 +598,17 @@ func (e *afterGateError) Unwrap() error { return e.error }
 
 func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 	p := spec.OCI.Process
-	if p == nil || len(p.Args) == 0 {
+	// Gated, an OCI container may have no process: it waits at the gate
+	// like any, and its runtime never opens it (start refuses).
+	noProcess := p != nil && len(p.Args) == 0 && gate != nil && !spec.WrapInit
+	if p == nil || len(p.Args) == 0 && !noProcess {
 		return fmt.Errorf("no init command")
 	}
 	gatedPath := ""
 	if gate != nil {
 		// A command that is not there fails the create, as OCI runtimes
 		// do, not the start: looked up before the wait.
-		if !spec.WrapInit {
+		if !spec.WrapInit && !noProcess {
 			var err error
 			if gatedPath, err = lookPath(p.Args[0], p.Env); err != nil {
 				return err
@@ -573,6 +617,16 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 				return fmt.Errorf("exec %s: %w", p.Args[0], err)
 			}
 		}
+	}
+	// Nothing open here but the standard descriptors may outlive the
+	// exec (or reach the command golxc's init starts): whatever the init
+	// stage opened on the host's side stays there. Close-on-exec rather
+	// than closed: the Go runtime still uses its own descriptors. Done
+	// first, before the container's system call filter may be loaded
+	// (below, for a start gate): a filter written for older programs
+	// refuses close_range(2).
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
 	}
 	var keep []string
 	if p.Capabilities != nil {
@@ -652,6 +706,9 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 		if err := waitGate(gate); err != nil {
 			return err
 		}
+		if noProcess {
+			return errors.New("started, but config.json has no process to run")
+		}
 		defer func() {
 			if err != nil {
 				err = &afterGateError{err}
@@ -662,6 +719,15 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 		// The host's start-host hooks run now, the container set up and
 		// its start hooks done, before init: LXC's order.
 		if err := awaitGo("start-host"); err != nil {
+			return err
+		}
+	}
+	if h := spec.Hooks; h != nil && len(h.OCIStartContainer) > 0 {
+		// Started: the last step before the exec (runtime-spec's
+		// startContainer), in the container's namespaces and root, as
+		// confined as the stage is by now. A failure ends the stage, and
+		// golxc-runc start reports it.
+		if err := hooks.RunOCI("startContainer", h.OCIStartContainer, h.state); err != nil {
 			return err
 		}
 	}
@@ -712,13 +778,6 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 	}
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir %s (lxc.init.cwd): %w", cwd, err)
-	}
-	// Nothing open here but the standard descriptors may outlive the
-	// exec (or reach the command golxc's init starts): whatever the init
-	// stage opened on the host's side stays there. Close-on-exec rather
-	// than closed: the Go runtime still uses its own descriptors.
-	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close inherited descriptors: %w", err)
 	}
 	if spec.WrapInit {
 		// golxc's own init is this very process, already PID 1 with its
@@ -856,6 +915,33 @@ func runHooks(spec *Spec, kind hooks.Kind) error {
 		o.Stdin = os.Stdin
 	}
 	return hooks.Run(context.Background(), kind, cmds, spec.Hooks.Container, o)
+}
+
+// fillState makes the OCI hooks' state: OCIState with "pid" this
+// process's pid in the host's pid namespace, read from the host's /proc
+// (still this stage's /proc before the pivot; getpid is 1 in a new pid
+// namespace).
+func (h *StageHooks) fillState() error {
+	if h == nil || len(h.OCIState) == 0 {
+		return nil
+	}
+	self, err := os.Readlink("/proc/self")
+	if err != nil {
+		return fmt.Errorf("the init's host pid for the hooks' state: %w", err)
+	}
+	pid, err := strconv.Atoi(self)
+	if err != nil {
+		return fmt.Errorf("the init's host pid for the hooks' state: /proc/self is %q", self)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(h.OCIState, &st); err != nil {
+		return fmt.Errorf("init stage: decode the hooks' state: %w", err)
+	}
+	st["pid"] = pid
+	if h.state, err = json.Marshal(st); err != nil {
+		return fmt.Errorf("init stage: encode the hooks' state: %w", err)
+	}
+	return nil
 }
 
 // mountPoint is where the stage's mount and autodev hooks find the rootfs

@@ -31,8 +31,9 @@ type namespacesOnly struct {
 	Hooks    *struct {
 		Start []string `json:"start"`
 	} `json:"hooks"`
-	RootIDMap string                                             `json:"rootIDMap"`
-	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	IDMapMounts []IDMapMount                                       `json:"idmapMounts"`
+	RootIDMap   string                                             `json:"rootIDMap"`
+	JoinIDs     map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
 }
 
 // userns says whether the spec asks for a user namespace of its own.
@@ -338,6 +339,20 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		}
 		fds = append(fds, fd)
 		m.Join = append(m.Join, n.Type)
+	}
+	if len(ns.IDMapMounts) > 0 {
+		if m.BecomeRoot {
+			return errors.New("idmapped mounts take host root: not for a user other than root")
+		}
+		trees, err := idmapMountTrees(ns.IDMapMounts, p.Pid)
+		if err != nil {
+			return err
+		}
+		for _, t := range trees {
+			defer unix.Close(t)
+		}
+		fds = append(fds, trees...)
+		m.IDMapFDs = len(trees)
 	}
 	if o.Gate != nil {
 		fds = append(fds, int(o.Gate.Fd()))

@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,18 +96,48 @@ var rlimitResources = map[string]int{
 	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": 11, "RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
+// KnownRlimit says whether name (RLIMIT_NOFILE ...) is a resource
+// SetRlimits knows.
+func KnownRlimit(name string) bool {
+	_, ok := rlimitResources[name]
+	return ok
+}
+
 // applyRlimits sets lxc.prlimit.* on the stage just before its exec, so
 // that a low limit does not get in the way of building the container.
 func applyRlimits(spec *Spec) error {
 	if spec.OCI.Process == nil {
 		return nil
 	}
-	for _, r := range spec.OCI.Process.Rlimits {
+	if err := SetRlimits(spec.OCI.Process.Rlimits); err != nil {
+		var re *RlimitError
+		if errors.As(err, &re) {
+			return fmt.Errorf("lxc.prlimit.%s: setrlimit: %w", strings.ToLower(strings.TrimPrefix(re.Type, "RLIMIT_")), re.Err)
+		}
+		return err
+	}
+	return nil
+}
+
+// RlimitError is an rlimit that could not be set.
+type RlimitError struct {
+	Type string // as OCI spells it: RLIMIT_NOFILE
+	Err  error
+}
+
+func (e *RlimitError) Error() string { return "set " + e.Type + ": " + e.Err.Error() }
+
+func (e *RlimitError) Unwrap() error { return e.Err }
+
+// SetRlimits sets rls on this process, for what it execs next: the init
+// stage's (lxc.prlimit, OCI process.rlimits) and an OCI exec's. An
+// unknown name is an *RlimitError too.
+func SetRlimits(rls []specs.POSIXRlimit) error {
+	for _, r := range rls {
 		res, ok := rlimitResources[r.Type]
 		if !ok {
-			return fmt.Errorf("lxc.prlimit: unknown resource %s", r.Type)
+			return &RlimitError{Type: r.Type, Err: errors.New("unknown resource")}
 		}
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		var err error
 		if res == unix.RLIMIT_NOFILE {
 			// Through syscall's own: the Go runtime raised the soft
@@ -114,11 +145,10 @@ func applyRlimits(spec *Spec) error {
 			// unless told of a change by syscall.Setrlimit.
 			err = syscall.Setrlimit(res, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard})
 		} else {
-			err = unix.Prlimit(0, res, &lim, nil)
+			err = unix.Prlimit(0, res, &unix.Rlimit{Cur: r.Soft, Max: r.Hard}, nil)
 		}
 		if err != nil {
-			name := strings.ToLower(strings.TrimPrefix(r.Type, "RLIMIT_"))
-			return fmt.Errorf("lxc.prlimit.%s: setrlimit: %w", name, err)
+			return &RlimitError{Type: r.Type, Err: fmt.Errorf("%d/%d: %w", r.Soft, r.Hard, err)}
 		}
 	}
 	return nil

@@ -81,6 +81,9 @@ type Spec struct {
 	// of user, as an OCI runtime must; without it init keeps the groups it
 	// was spawned with (LXC's behaviour).
 	SetGroups bool `json:"setGroups,omitempty"`
+	// IDMapMounts are the mounts of OCI.Mounts the parent makes idmapped
+	// (see IDMapMount); the stage attaches them in place of mounting.
+	IDMapMounts []IDMapMount `json:"idmapMounts,omitempty"`
 	// Hooks are the lxc.hook.* commands the init stage runs itself, in
 	// the container's namespaces; nil for none.
 	Hooks *StageHooks `json:"hooks,omitempty"`
@@ -104,6 +107,20 @@ type StageHooks struct {
 	// walk the path to the rootfs's directory. An empty directory the
 	// caller made; the pre-mount hooks find it empty.
 	MountPoint string `json:"mountPoint,omitempty"`
+	// OCICreateContainer are an OCI container's createContainer hooks
+	// (runtime-spec config.md): run in its mount namespace once its
+	// mounts are made, before the pivot, their paths the host's.
+	OCICreateContainer []specs.Hook `json:"ociCreateContainer,omitempty"`
+	// OCIStartContainer are its startContainer hooks: run once started
+	// (past the gate), in the container's namespaces and root, just
+	// before the exec of its process.
+	OCIStartContainer []specs.Hook `json:"ociStartContainer,omitempty"`
+	// OCIState is the container's state JSON the OCI hooks get on their
+	// stdin, its "pid" filled in by the stage (its pid as the host sees
+	// it, which only the stage knows for certain).
+	OCIState []byte `json:"ociState,omitempty"`
+	// state is OCIState with the pid, made once before the pivot.
+	state []byte
 }
 
 // commands returns the stage's hooks of kind.

@@ -32,6 +32,9 @@ type message struct {
 	// root, a detached mount the parent made (a user namespace's start:
 	// see rootTree).
 	RootFD bool `json:"rootFD,omitempty"`
+	// IDMapFDs is how many idmapped mount trees come after the
+	// namespaces to join (Spec.IDMapMounts, in order).
+	IDMapFDs int `json:"idmapFDs,omitempty"`
 	// BecomeRoot says the stage was spawned unmapped in its user
 	// namespace by a user other than root, whose maps newuidmap and
 	// newgidmap have now written: it clones its rootfs's mount itself,

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -210,8 +211,8 @@ func Run(ctx context.Context, kind Kind, commands []string, c Container, o Optio
 	// monitor's status pipe, the init stage's sync socket) must not
 	// reach a hook. Descriptors handed on on purpose (ExtraFiles) are
 	// dup'd into place in the child, which clears the flag there.
-	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("lxc.hook.%s: close inherited descriptors: %w", kind, err)
+	if err := CloseInherited(); err != nil {
+		return fmt.Errorf("lxc.hook.%s: %w", kind, err)
 	}
 	env := Env(kind, c, o.Env)
 	dir := o.Dir
@@ -226,6 +227,16 @@ func Run(ctx context.Context, kind Kind, commands []string, c Container, o Optio
 	return nil
 }
 
+// CloseInherited makes every descriptor of this process above the
+// standard ones close-on-exec: what it inherited or opened without the
+// flag (a lock, a sync socket) must not reach a hook it runs next.
+func CloseInherited() error {
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("close inherited descriptors: %w", err)
+	}
+	return nil
+}
+
 // hookOutputWait is how long a hook's output is read once the hook has
 // exited (or was cancelled): a daemon it started that keeps its stdout
 // must not hold the start for ever.
@@ -235,48 +246,88 @@ const hookOutputWait = 5 * time.Second
 const maxOutput = 64 << 10
 
 func runOne(ctx context.Context, kind Kind, command string, c Container, o Options, env []string, dir string) error {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", Line(kind, command, c, o.Args))
-	cmd.Env = env
-	cmd.Dir = dir
+	p := Proc{Path: "/bin/sh", Args: []string{"/bin/sh", "-c", Line(kind, command, c, o.Args)}, Env: env, Dir: dir}
+	if o.Stdin != nil {
+		p.Stdin = o.Stdin
+	} // nil: /dev/null
+	r := Exec(ctx, p)
+	if o.Output != nil {
+		o.Output(command, r.Output)
+	}
+	if !r.Failed {
+		return nil
+	}
+	return &Error{Kind: kind, Command: command, LastLine: r.LastLine, Code: r.Code, Status: r.Status}
+}
+
+// Proc is one program run as a hook: Path exec'd with Args (argv, its
+// first included; nil is Path alone), Env, from Dir ("" is this
+// process's), Stdin its standard input (nil: /dev/null).
+type Proc struct {
+	Path  string
+	Args  []string
+	Env   []string
+	Dir   string
+	Stdin io.Reader
+}
+
+// Result is how a Proc ended.
+type Result struct {
+	Failed   bool
+	Status   string // "exited with status 7", "killed by signal 9", "failed to run: ..."
+	Code     int    // the exit status; -1 when it did not exit
+	Output   string // the end of what it wrote (stdout and stderr)
+	LastLine string
+}
+
+// Exec runs p to its end as every hook runs: in a session of its own (no
+// controlling terminal), its stdout and stderr one pipe whose end is
+// kept. When ctx ends (a stop, a timeout) its whole session is killed,
+// not only its first process; and what it left running that still holds
+// its output is waited for hookOutputWait at most, once it has exited:
+// a hook that starts a daemon does not hold its caller for ever.
+func Exec(ctx context.Context, p Proc) Result {
+	cmd := exec.CommandContext(ctx, p.Path)
+	if len(p.Args) > 0 {
+		cmd.Args = p.Args
+	}
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
 	out := &tailbuf.Buffer{Max: maxOutput}
 	cmd.Stdout, cmd.Stderr = out, out
-	if o.Stdin != nil {
-		cmd.Stdin = o.Stdin
-	} // nil: /dev/null
+	cmd.Stdin = p.Stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	// Cancelled (a stop while the container starts): the hook's whole
-	// session goes, not only its shell, and what escaped it cannot keep
-	// the wait on its output going.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = hookOutputWait
 	err := cmd.Run()
-	if o.Output != nil {
-		o.Output(command, out.String())
-	}
+	r := Result{Output: out.String(), LastLine: out.LastLine(), Code: -1}
 	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
-		// The hook succeeded; something it left running still holds
-		// its output, which is not waited for longer.
-		return nil
+		// It succeeded; something it left running still holds its
+		// output, which is not waited for longer.
+		err = nil
 	}
 	if err == nil {
-		return nil
+		r.Code = 0
+		return r
 	}
-	e := &Error{Kind: kind, Command: command, LastLine: out.LastLine(), Code: -1}
+	r.Failed = true
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee) && ee.Exited():
-		e.Code = ee.ExitCode()
-		e.Status = "exited with status " + strconv.Itoa(e.Code)
+		r.Code = ee.ExitCode()
+		r.Status = "exited with status " + strconv.Itoa(r.Code)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		r.Status = "timed out (killed)"
 	case errors.As(err, &ee):
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			e.Status = "killed by signal " + strconv.Itoa(int(ws.Signal())) + " (" + unix.SignalName(ws.Signal()) + ")"
+			r.Status = "killed by signal " + strconv.Itoa(int(ws.Signal())) + " (" + unix.SignalName(ws.Signal()) + ")"
 		} else {
-			e.Status = err.Error()
+			r.Status = err.Error()
 		}
 	default:
-		e.Status = "failed to run: " + err.Error()
+		r.Status = "failed to run: " + err.Error()
 	}
-	return e
+	return r
 }
 
 // CloneInfo says what lxc-copy made: the new container and where it came

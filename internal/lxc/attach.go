@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/cgroup"
@@ -386,6 +387,10 @@ type attachRequest struct {
 	Dir string `json:",omitempty"`
 	// Groups are the command's supplementary groups; none when empty.
 	Groups []uint32 `json:",omitempty"`
+	// Rlimits are set by the helper just before its fork of the
+	// command: the helper's own open-files limit is what the Go runtime
+	// raised at its start, which its fork would otherwise pass on.
+	Rlimits []specs.POSIXRlimit `json:",omitempty"`
 }
 
 // attachReport is one message of the helper to lxc-attach.

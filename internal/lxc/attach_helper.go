@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/golxc/golxc/internal/containerinit"
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/seccomp"
 	"github.com/golxc/golxc/internal/security"
@@ -191,6 +192,9 @@ func RunAttachHelper() int {
 		if spec.Seccomp, err = seccomp.Decode(req.Seccomp); err != nil {
 			return fail(fmt.Errorf("the container's seccomp filter: %w", err))
 		}
+	}
+	if err := containerinit.SetRlimits(req.Rlimits); err != nil {
+		return fail(err)
 	}
 	child, err := namespace.Fork(spec)
 	if err != nil {

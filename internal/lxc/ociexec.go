@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/cgroup"
@@ -32,6 +33,8 @@ type ProcessRequest struct {
 	// the process's stdio and controlling terminal and returns its master.
 	Stdio    [3]*os.File
 	Terminal bool
+	// Rlimits are the process's (runtime-spec process.rlimits).
+	Rlimits []specs.POSIXRlimit
 }
 
 // StartProcess forks req's process into the container, through the same
@@ -117,6 +120,7 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		NoNewPrivs: req.NoNewPrivs,
 		Dir:        req.Cwd,
 		Groups:     req.Groups,
+		Rlimits:    req.Rlimits,
 	}
 	c := &Container{Name: req.Name}
 	child, err := c.startAttached(ar, stdio, req.PidFD, req.Group)

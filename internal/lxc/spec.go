@@ -152,13 +152,7 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 		}
 		oci.Mounts = append(oci.Mounts, specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "none",
 			Options: []string{"nosuid", "mode=755", "size=" + strconv.Itoa(size)}})
-		for _, d := range []struct {
-			path         string
-			major, minor int64
-		}{{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}} {
-			mode := os.FileMode(0o666)
-			oci.Linux.Devices = append(oci.Linux.Devices, specs.LinuxDevice{Path: d.path, Type: "c", Major: d.major, Minor: d.minor, FileMode: &mode})
-		}
+		oci.Linux.Devices = append(oci.Linux.Devices, rootfs.DefaultDevices()...)
 		s.DevSymlinks = true
 	}
 	caps, err := boundingSet(cfg)

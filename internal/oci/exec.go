@@ -74,17 +74,9 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 	} else if keep, err = security.BoundingOf(rec.Pid); err != nil {
 		return nil, fmt.Errorf("container %s's init: %w", o.ID, err)
 	}
-	// What the process inherits from this one: its rlimits and OOM
-	// score (the helper and its fork keep them).
-	for _, rl := range p.Rlimits {
-		res, ok := rlimits[rl.Type]
-		if !ok {
-			return nil, fmt.Errorf("exec: unknown rlimit %q", rl.Type)
-		}
-		if err := unix.Prlimit(0, res, &unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}, nil); err != nil {
-			return nil, fmt.Errorf("exec: set %s to %d/%d: %w", rl.Type, rl.Soft, rl.Hard, err)
-		}
-	}
+	// What the process inherits from this one: its OOM score (the
+	// helper and its fork keep it). Its rlimits are the helper's to set,
+	// last before its fork.
 	if p.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
 			return nil, fmt.Errorf("exec: oomScoreAdj %d: %w", *p.OOMScoreAdj, err)
@@ -105,6 +97,7 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 		NoNewPrivs: p.NoNewPrivileges,
 		Stdio:      [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 		Terminal:   p.Terminal,
+		Rlimits:    p.Rlimits,
 	})
 	if err != nil {
 		return nil, err
@@ -126,13 +119,4 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 		}
 	}
 	return child, nil
-}
-
-// rlimits maps runtime-spec's rlimit names to the resources.
-var rlimits = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU, "RLIMIT_DATA": unix.RLIMIT_DATA,
-	"RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
-	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE,
-	"RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO,
-	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
 }

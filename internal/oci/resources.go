@@ -7,6 +7,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/rootfs"
 )
 
 // settings turns linux.resources into cgroup settings for the host's
@@ -204,22 +205,22 @@ func Resources(layout *cgroup.Layout, r *specs.LinuxResources, deviceRules bool)
 	return s.out, nil
 }
 
-// defaultDevices are the nodes every OCI container may use whatever its
-// device rules say (runtime-spec config-linux.md, "Default Devices"; the
-// console and the ptys of its devpts; mknod of any node, which the nodes'
-// own rules still gate at open).
-var defaultDevices = []specs.LinuxDeviceCgroup{
-	{Allow: true, Type: "c", Major: i64p(-1), Minor: i64p(-1), Access: "m"},
-	{Allow: true, Type: "b", Major: i64p(-1), Minor: i64p(-1), Access: "m"},
-	{Allow: true, Type: "c", Major: i64p(1), Minor: i64p(3), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(1), Minor: i64p(5), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(1), Minor: i64p(7), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(1), Minor: i64p(8), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(1), Minor: i64p(9), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(5), Minor: i64p(0), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(5), Minor: i64p(1), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(5), Minor: i64p(2), Access: "rwm"},
-	{Allow: true, Type: "c", Major: i64p(136), Minor: i64p(-1), Access: "rwm"},
+// defaultDevices are the device rules every OCI container gets whatever
+// its own say: its default nodes (rootfs.DefaultDevices), the console and
+// the ptys of its devpts, and mknod of any node, which the nodes' own
+// rules still gate at open.
+func defaultDevices() []specs.LinuxDeviceCgroup {
+	out := []specs.LinuxDeviceCgroup{
+		{Allow: true, Type: "c", Major: i64p(-1), Minor: i64p(-1), Access: "m"},
+		{Allow: true, Type: "b", Major: i64p(-1), Minor: i64p(-1), Access: "m"},
+	}
+	for _, d := range rootfs.DefaultDevices() {
+		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: i64p(d.Major), Minor: i64p(d.Minor), Access: "rwm"})
+	}
+	return append(out,
+		specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64p(5), Minor: i64p(1), Access: "rwm"},
+		specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64p(5), Minor: i64p(2), Access: "rwm"},
+		specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64p(136), Minor: i64p(-1), Access: "rwm"})
 }
 
 func i64p(n int64) *int64 { return &n }
@@ -231,7 +232,7 @@ func (s *settings) devices(rules []specs.LinuxDeviceCgroup) error {
 	if s.v1("devices") {
 		version = 1
 	}
-	for i, d := range append(append([]specs.LinuxDeviceCgroup{}, rules...), defaultDevices...) {
+	for i, d := range append(append([]specs.LinuxDeviceCgroup{}, rules...), defaultDevices()...) {
 		typ := d.Type
 		if typ == "" {
 			typ = "a"

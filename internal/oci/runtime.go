@@ -1,14 +1,12 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/hooks"
 )
 
 // layout is the host's cgroup layout as an OCI runtime reads
@@ -84,6 +83,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	noProcess := spec.Process == nil
 	l, err := layout()
 	if err != nil {
 		return err
@@ -92,6 +92,8 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	// Translate's (a stand-in when there was none: start refuses it).
+	spec.Process = plan.Init.OCI.Process
 	if spec.Process.Terminal && o.ConsoleSocket == "" {
 		return errors.New("process.terminal needs --console-socket: the terminal's master goes there")
 	}
@@ -121,6 +123,9 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	}
 	var group *cgroup.Group
 	var proc *containerinit.Process
+	// reached is the state the poststop hooks get once the create's
+	// hooks have begun (nil before).
+	var reached []byte
 	defer func() {
 		if err == nil {
 			return
@@ -134,6 +139,17 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 			_ = group.Destroy()
 		}
 		os.RemoveAll(dir)
+		if reached != nil && spec.Hooks != nil {
+			// A create that failed once its hooks began goes on with
+			// destroying and the poststop hooks (runtime-spec
+			// runtime.md, "Lifecycle"): what a createRuntime hook set
+			// up (a network) is taken down. A failing one is a warning.
+			for _, h := range spec.Hooks.Poststop {
+				if herr := runOCIHooks("poststop", []specs.Hook{h}, reached); herr != nil {
+					r.warn(herr)
+				}
+			}
+		}
 	}()
 	if group, err = l.CreateGroupAt(plan.Cgroup); err != nil {
 		return err
@@ -156,20 +172,42 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	rec := &Record{OCIVersion: spec.Version, ID: o.ID, Bundle: bundle, Rootfs: plan.Init.OCI.Root.Path, Created: time.Now().UTC(),
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
 		NoNewPrivs: spec.Process.NoNewPrivileges, Namespaces: spec.Linux.Namespaces, UserNS: plan.Init.HasNamespace(specs.UserNamespace),
-		Env: spec.Process.Env}
-	hooks := func(pid int) error {
+		Env: spec.Process.Env, NoProcess: noProcess}
+	// createRuntime hooks run while the init waits for its spec in its
+	// new namespaces: a hook that sets up its network finds them made.
+	createRuntime := func(pid int) error {
 		if spec.Hooks == nil {
 			return nil
 		}
-		st := &State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Created, Bundle: bundle, Annotations: spec.Annotations}
-		// prestart is createRuntime's deprecated name (runtime-spec
-		// config.md, "Prestart").
-		for _, hs := range [][]specs.Hook{spec.Hooks.Prestart, spec.Hooks.CreateRuntime} {
-			if err := runHooks(hs, st); err != nil {
-				return fmt.Errorf("createRuntime hook: %w", err)
-			}
+		// "created", as runtime-tools' validation (hooks_stdin) wants it
+		// of every hook of the create.
+		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Pid: pid, Status: Created, Bundle: bundle, Annotations: spec.Annotations})
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
 		}
-		return nil
+		if reached, err = json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Status: Stopped, Bundle: bundle, Annotations: spec.Annotations}); err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+		// prestart is createRuntime's deprecated name (runtime-spec
+		// config.md, "Prestart"), run first.
+		if err := runOCIHooks("prestart", spec.Hooks.Prestart, st); err != nil {
+			return err
+		}
+		return runOCIHooks("createRuntime", spec.Hooks.CreateRuntime, st)
+	}
+	if h := spec.Hooks; h != nil && len(h.CreateContainer)+len(h.StartContainer) > 0 {
+		// The init stage runs these itself, in the container's
+		// namespaces, and puts its pid in the state.
+		st, err := json.Marshal(&State{OCIVersion: spec.Version, ID: o.ID, Status: Created, Bundle: bundle, Annotations: spec.Annotations})
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+		if plan.Init.Hooks == nil {
+			plan.Init.Hooks = &containerinit.StageHooks{}
+		}
+		plan.Init.Hooks.OCICreateContainer = h.CreateContainer
+		plan.Init.Hooks.OCIStartContainer = h.StartContainer
+		plan.Init.Hooks.OCIState = st
 	}
 	// The container inherits create's stdio (the shim's pipes), but not
 	// the host's /dev/null, whose mode its root could change through
@@ -182,14 +220,12 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		}
 	}
 	proc, err = containerinit.Start(containerinit.StartOptions{
-		Spec:   plan.Init,
-		Stdin:  stdio[0],
-		Stdout: stdio[1],
-		Stderr: stdio[2],
-		Enter:  group.Enter,
-		// Run while the init waits for its spec in its new namespaces:
-		// a hook that sets up its network finds them made.
-		Network:    hooks,
+		Spec:       plan.Init,
+		Stdin:      stdio[0],
+		Stdout:     stdio[1],
+		Stderr:     stdio[2],
+		Enter:      group.Enter,
+		Network:    createRuntime,
 		Configured: func(int) error { return group.ApplyDevices(plan.Devices) },
 		CgroupFD:   -1,
 		Detached:   true,
@@ -257,6 +293,11 @@ func (r *Runtime) Start(id string) error {
 	default:
 		return errors.New("cannot start an already running container")
 	}
+	if rec.NoProcess {
+		// Nothing to run: the container ends here (stopped, for delete).
+		_ = r.Kill(id, unix.SIGKILL, false)
+		return fmt.Errorf("cannot start container %s: its config.json has no process", id)
+	}
 	fd, err := unix.Open(r.fifo(id), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENXIO) {
 		// No reader: the init is gone.
@@ -275,9 +316,30 @@ func (r *Runtime) Start(id string) error {
 	}
 	// Running means the container's program runs: wait (briefly) until
 	// the init has left the sealed copy of golxc it waited in.
+	// Its startContainer hooks run first, each for up to its timeout.
+	wait := 5 * time.Second
+	if rec.Hooks != nil {
+		for _, h := range rec.Hooks.StartContainer {
+			if h.Timeout != nil {
+				wait += time.Duration(*h.Timeout) * time.Second
+			} else {
+				wait += hooks.OCIDefaultTimeout
+			}
+		}
+	}
 	exe := "/proc/" + strconv.Itoa(rec.Pid) + "/exe"
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && rec.alive(); {
-		if l, err := os.Readlink(exe); err != nil || !strings.HasPrefix(l, "/memfd:") {
+	for deadline := time.Now().Add(wait); ; {
+		l, err := os.Readlink(exe)
+		if err == nil && !strings.HasPrefix(l, "/memfd:") {
+			break
+		}
+		if !rec.alive() && procComm(rec.Pid) == containerinit.StageComm {
+			// It ended in the stage, never having run its program: a
+			// startContainer hook or the exec failed, and said why on
+			// the container's stderr (nothing else is left to tell).
+			return fmt.Errorf("start container %s: its process ended before it ran (a startContainer hook or its exec failed: the container's stderr says which)", id)
+		}
+		if !rec.alive() || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(500 * time.Microsecond)
@@ -286,10 +348,17 @@ func (r *Runtime) Start(id string) error {
 		// A failed poststart hook is a warning: the container runs on
 		// and the remaining hooks run (runtime-spec runtime.md,
 		// "Lifecycle").
-		st := r.stateOf(rec)
+		// Running: the process was started, whether or not it has
+		// already ended (a short one may have).
+		state := r.stateOf(rec)
+		state.Status, state.Pid = Running, rec.Pid
+		st, err := json.Marshal(state)
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
 		for _, h := range rec.Hooks.Poststart {
-			if err := runHooks([]specs.Hook{h}, st); err != nil {
-				r.warn(fmt.Errorf("poststart hook: %w", err))
+			if err := runOCIHooks("poststart", []specs.Hook{h}, st); err != nil {
+				r.warn(err)
 			}
 		}
 	}
@@ -313,20 +382,35 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	if all {
 		g := r.group(rec)
 		if sig == unix.SIGKILL {
-			// Stopped tasks get the kill only once thawed.
-			defer func() { _ = g.Thaw() }()
-		}
-		pids, err := g.Procs()
-		if err != nil {
-			if !rec.alive() {
-				return nil
+			// cgroup.kill where there is one; else frozen, killed and
+			// thawed (a frozen v1 task dies only once thawed) until the
+			// group is empty: nothing forks out of the kill.
+			err := g.Kill()
+			if err != nil && errors.Is(err, os.ErrNotExist) {
+				return nil // no cgroup left: nothing to kill
 			}
 			return err
 		}
+		// Another signal: sent to every process listed with the group
+		// frozen, so that none forks a child the list lacks; a paused
+		// container stays paused.
+		paused := r.Status(rec) == Paused
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		froze := paused || g.Freeze(ctx) == nil
+		cancel()
+		pids, err := g.Procs()
 		for _, p := range pids {
 			_ = unix.Kill(p, sig)
 		}
-		return nil
+		if froze && !paused {
+			if terr := g.Thaw(); terr != nil && err == nil {
+				err = terr
+			}
+		}
+		if err != nil && !rec.alive() {
+			return nil
+		}
+		return err
 	}
 	if !rec.alive() {
 		return ErrNotRunning
@@ -397,9 +481,16 @@ func (r *Runtime) Delete(id string, force bool) error {
 		st.Status = Stopped
 		// A poststop hook that fails is a warning; the others run and
 		// the state goes anyway.
+		b, err := json.Marshal(st)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("encode state: %w", err))
+		}
 		for _, h := range rec.Hooks.Poststop {
-			if err := runHooks([]specs.Hook{h}, st); err != nil {
-				r.warn(fmt.Errorf("poststop hook: %w", err))
+			if err != nil {
+				break
+			}
+			if herr := runOCIHooks("poststop", []specs.Hook{h}, b); herr != nil {
+				r.warn(herr)
 			}
 		}
 	}
@@ -535,42 +626,15 @@ func (r *Runtime) Stats(id string) (map[string]any, error) {
 	return map[string]any{"type": "stats", "id": id, "data": data}, nil
 }
 
-// hookTimeout is how long a hook without its own timeout may run.
-const hookTimeout = 60 * time.Second
-
-// runHooks runs hooks in order, each with the container's state on its
-// standard input (runtime-spec config.md, "POSIX-platform Hooks").
-func runHooks(hooks []specs.Hook, st *State) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+// runOCIHooks runs OCI hooks from golxc-runc's own process: what it
+// inherited from its caller (beyond stdio) is made close-on-exec first;
+// the container was spawned before any of them runs.
+func runOCIHooks(name string, hs []specs.Hook, state []byte) error {
+	if len(hs) == 0 {
+		return nil
 	}
-	for _, h := range hooks {
-		d := hookTimeout
-		if h.Timeout != nil {
-			if *h.Timeout <= 0 {
-				return fmt.Errorf("%s: timeout %d is not positive", h.Path, *h.Timeout)
-			}
-			d = time.Duration(*h.Timeout) * time.Second
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		cmd := exec.CommandContext(ctx, h.Path)
-		if len(h.Args) > 0 {
-			cmd.Args = h.Args
-		}
-		cmd.Env = h.Env
-		cmd.Stdin = bytes.NewReader(b)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		cancel()
-		if err != nil {
-			msg := bytes.TrimSpace(out.Bytes())
-			if len(msg) > 0 {
-				return fmt.Errorf("%s: %w: %s", h.Path, err, msg)
-			}
-			return fmt.Errorf("%s: %w", h.Path, err)
-		}
+	if err := hooks.CloseInherited(); err != nil {
+		return fmt.Errorf("%s hooks: %w", name, err)
 	}
-	return nil
+	return hooks.RunOCI(name, hs, state)
 }

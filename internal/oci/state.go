@@ -71,6 +71,9 @@ type Record struct {
 	Namespaces []specs.LinuxNamespace `json:"namespaces"`
 	UserNS     bool                   `json:"userns,omitempty"`
 	Env        []string               `json:"env,omitempty"`
+	// NoProcess: config.json had no process (runtime-spec allows that
+	// at create); start refuses such a container and ends it.
+	NoProcess bool `json:"noProcess,omitempty"`
 }
 
 // Runtime is one --root: a directory of containers' state.
@@ -186,6 +189,21 @@ func procStart(pid int) (uint64, bool) {
 		return 0, false
 	}
 	return start, f[0] != "Z" && f[0] != "X"
+}
+
+// procComm is process pid's command name, from its stat (which a zombie
+// keeps); "" when it is gone.
+func procComm(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i {
+		return ""
+	}
+	return s[i+1 : j]
 }
 
 // alive says whether the record's init still runs (the same process, not

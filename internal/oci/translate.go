@@ -14,7 +14,10 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/rootfs"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // Plan is what a bundle's config.json becomes for golxc's engine: the
@@ -46,16 +49,32 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	if spec.Root == nil || spec.Root.Path == "" {
 		return nil, errors.New("config.json: root.path is missing")
 	}
-	if spec.Process == nil || len(spec.Process.Args) == 0 {
+	if spec.Process != nil && len(spec.Process.Args) == 0 {
 		return nil, errors.New("config.json: process.args is missing")
 	}
 	if spec.Linux == nil {
 		return nil, errors.New("config.json: linux is missing")
 	}
+	if h := spec.Hooks; h != nil {
+		for _, ph := range []struct {
+			name string
+			hs   []specs.Hook
+		}{{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
+			{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop}} {
+			if err := hooks.CheckOCI(ph.name, ph.hs); err != nil {
+				return nil, fmt.Errorf("config.json: %w", err)
+			}
+		}
+	}
 	p := &Plan{Init: &containerinit.Spec{OCI: *spec, SetGroups: true, DevSymlinks: true}}
 	oci := &p.Init.OCI
 	// Copies of what is changed below: the caller's spec stays as read.
-	proc := *spec.Process
+	// No process at all (runtime-spec allows it at create): the init
+	// waits at the gate as root without capabilities, and start refuses.
+	proc := specs.Process{Cwd: "/"}
+	if spec.Process != nil {
+		proc = *spec.Process
+	}
 	oci.Process = &proc
 	root := *spec.Root
 	oci.Root = &root
@@ -75,6 +94,11 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	}
 	if err := translateCapabilities(&proc); err != nil {
 		return nil, err
+	}
+	for i, rl := range proc.Rlimits {
+		if !containerinit.KnownRlimit(rl.Type) {
+			return nil, fmt.Errorf("config.json: process.rlimits[%d].type %q is no resource of setrlimit(2)", i, rl.Type)
+		}
 	}
 	if proc.OOMScoreAdj != nil {
 		p.Init.ProcFiles = append(p.Init.ProcFiles, containerinit.ProcFile{Name: "oom_score_adj", Value: strconv.Itoa(*proc.OOMScoreAdj)})
@@ -147,17 +171,7 @@ func refuseUnbuilt(s *specs.Spec) error {
 		add(l.MemoryPolicy != nil, "linux.memoryPolicy")
 		add(len(l.NetDevices) > 0, "linux.netDevices")
 	}
-	if h := s.Hooks; h != nil {
-		add(len(h.CreateContainer) > 0, "hooks.createContainer")
-		add(len(h.StartContainer) > 0, "hooks.startContainer")
-	}
 	add(s.Solaris != nil || s.Windows != nil || s.VM != nil || s.ZOS != nil || s.FreeBSD != nil, "a non-Linux platform section")
-	for i, m := range s.Mounts {
-		add(len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0, fmt.Sprintf("mounts[%d].uidMappings/gidMappings (idmapped mounts)", i))
-		for _, o := range m.Options {
-			add(o == "idmap" || o == "ridmap", fmt.Sprintf("mounts[%d] option %s", i, o))
-		}
-	}
 	if len(bad) > 0 {
 		return fmt.Errorf("config.json: not built in golxc-runc: %s", strings.Join(bad, ", "))
 	}
@@ -181,10 +195,9 @@ func translateNamespaces(s *containerinit.Spec) error {
 		if n.Path == "" {
 			continue
 		}
-		if n.Type == specs.UserNamespace || n.Type == specs.MountNamespace {
-			// Joining an existing user namespace needs a process with
-			// one thread; a mount namespace someone else built is not
-			// a root golxc can build in safely.
+		if n.Type == specs.UserNamespace {
+			// Entering an existing user namespace takes a process with
+			// one thread (setns(2)); the init stage is a Go program.
 			return fmt.Errorf("config.json: joining a %s namespace by path (%s) is not built in golxc-runc", n.Type, n.Path)
 		}
 		f, err := os.Open(n.Path)
@@ -231,6 +244,16 @@ func translateCapabilities(p *specs.Process) error {
 		// No capabilities at all, as runtime-spec reads a missing set.
 		p.Capabilities = &specs.LinuxCapabilities{Bounding: []string{}}
 		return nil
+	}
+	for _, set := range []struct {
+		name  string
+		names []string
+	}{{"bounding", c.Bounding}, {"effective", c.Effective}, {"permitted", c.Permitted}, {"inheritable", c.Inheritable}, {"ambient", c.Ambient}} {
+		for _, n := range set.names {
+			if _, err := security.CapNumber(n); err != nil {
+				return fmt.Errorf("config.json: process.capabilities.%s: %w", set.name, err)
+			}
+		}
 	}
 	norm := func(s []string) []string {
 		out := slices.Clone(s)
@@ -312,19 +335,23 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 			out = append(out, cgroupBinds(m, p.Cgroup, layout)...)
 			continue
 		}
+		im, err := idmapMount(p.Init, i, m, bind)
+		if err != nil {
+			return err
+		}
+		if im != nil {
+			im.Index = len(out)
+			p.Init.IDMapMounts = append(p.Init.IDMapMounts, *im)
+		}
 		out = append(out, m)
 	}
 	p.Init.OCI.Mounts = out
 	// The default devices of runtime-spec's config-linux.md.
 	l := p.Init.OCI.Linux
 	devs := slices.Clone(l.Devices)
-	for _, d := range []struct {
-		path         string
-		major, minor int64
-	}{{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7}, {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}} {
-		if !slices.ContainsFunc(devs, func(x specs.LinuxDevice) bool { return filepath.Clean(x.Path) == d.path }) {
-			mode := os.FileMode(0o666)
-			devs = append(devs, specs.LinuxDevice{Path: d.path, Type: "c", Major: d.major, Minor: d.minor, FileMode: &mode})
+	for _, d := range rootfs.DefaultDevices() {
+		if !slices.ContainsFunc(devs, func(x specs.LinuxDevice) bool { return filepath.Clean(x.Path) == d.Path }) {
+			devs = append(devs, d)
 		}
 	}
 	for i, d := range devs {
@@ -344,6 +371,39 @@ func translateMounts(p *Plan, bundle string, layout *cgroup.Layout) error {
 	}
 	l.Devices = devs
 	return nil
+}
+
+// idmapMount is mount i made idmapped (runtime-spec: uidMappings and
+// gidMappings on it, or the option idmap or ridmap), nil for a plain one.
+// Only a bind can be: the parent clones its source's mount. Without maps
+// of its own it takes the container's user namespace's.
+func idmapMount(s *containerinit.Spec, i int, m specs.Mount, bind bool) (*containerinit.IDMapMount, error) {
+	idmap, ridmap := slices.Contains(m.Options, "idmap"), slices.Contains(m.Options, "ridmap")
+	maps := len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+	if !idmap && !ridmap && !maps {
+		return nil, nil
+	}
+	if !bind {
+		return nil, fmt.Errorf("config.json: mounts[%d] (%s on %s): only a bind mount can be idmapped here", i, m.Type, m.Destination)
+	}
+	if maps {
+		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
+			return nil, fmt.Errorf("config.json: mounts[%d] (%s): an idmapped mount needs both uidMappings and gidMappings", i, m.Destination)
+		}
+		if err := (namespace.IDMaps{UID: m.UIDMappings, GID: m.GIDMappings}).Validate(); err != nil {
+			return nil, fmt.Errorf("config.json: mounts[%d] (%s): %w", i, m.Destination, err)
+		}
+	} else if !s.HasNamespace(specs.UserNamespace) {
+		return nil, fmt.Errorf("config.json: mounts[%d] (%s): idmap without uidMappings and gidMappings takes the container's user namespace, and it has none", i, m.Destination)
+	}
+	var opts []string
+	for _, o := range m.Options {
+		if o != "idmap" && o != "ridmap" {
+			opts = append(opts, o)
+		}
+	}
+	return &containerinit.IDMapMount{Source: m.Source, Rbind: slices.Contains(m.Options, "rbind"), Ridmap: ridmap,
+		UIDMappings: m.UIDMappings, GIDMappings: m.GIDMappings, Options: opts}, nil
 }
 
 // cgroupBinds gives a cgroup mount the container's own cgroups: a tmpfs
