@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/golxc/golxc/internal/config"
+
 	"github.com/golxc/golxc/internal/seccomp"
 )
 
@@ -60,6 +62,37 @@ func TestBuildSpecSeccomp(t *testing.T) {
 		_, _, err := buildSpec("c1", cfg, layout, specOptions{})
 		if err == nil || !strings.HasPrefix(err.Error(), "lxc.seccomp.profile: "+p+tc.want) {
 			t.Errorf("%q: %v", tc.text, err)
+		}
+	}
+}
+
+// TestNotifyKeysRefusedWhere: lxc.seccomp.notify.* read from a file is
+// refused naming the file, the line and the key; set with -s (no file),
+// naming the key.
+func TestNotifyKeysRefusedWhere(t *testing.T) {
+	layout := layoutOf(t, v2Mountinfo, v2Pid1)
+	dir := t.TempDir()
+	for _, key := range []string{"lxc.seccomp.notify.proxy = unix:/run/x.sock", "lxc.seccomp.notify.cookie = c"} {
+		p := filepath.Join(dir, "config")
+		text := "lxc.rootfs.path = dir:" + dir + "\n# a comment\n" + key + "\n"
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, value, _ := strings.Cut(key, " = ")
+		want := p + ":3: " + name + " is not supported yet"
+		if _, _, err := buildSpec("c1", cfg, layout, specOptions{}); err == nil || err.Error() != want {
+			t.Errorf("%s: err = %v, want %q", key, err, want)
+		}
+		// Set again by hand: the file's line no longer set it.
+		if err := cfg.Set(name, value); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := buildSpec("c1", cfg, layout, specOptions{}); err == nil || err.Error() != name+" is not supported yet" {
+			t.Errorf("%s set by hand: err = %v", key, err)
 		}
 	}
 }

@@ -263,10 +263,14 @@ func isHostRoot(st os.FileInfo) bool {
 }
 
 // checkSupport refuses the first key that holds a value golxc would
-// otherwise ignore, naming it. The security modules' keys are lsmLabel's.
+// otherwise ignore, naming it and the file and line that set it. The
+// security modules' keys are lsmLabel's.
 func checkSupport(cfg *config.Config) error {
 	for _, k := range cfg.SetKeys() {
 		if k.Support == config.NotBuilt {
+			if at := cfg.Origin(k.Key); at != "" {
+				return fmt.Errorf("%s: %s is not supported yet", at, k.Key)
+			}
 			return fmt.Errorf("%s is not supported yet", k.Key)
 		}
 	}
