@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -39,6 +40,31 @@ type namespacesOnly struct {
 func (ns *namespacesOnly) userns() bool {
 	for _, n := range ns.OCI.Linux.Namespaces {
 		if n.Type == specs.UserNamespace && n.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// joinedAtSpawn are the namespaces to join (a Path) that a process with
+// threads cannot enter, which the stage therefore is born in
+// (namespace.Spawn): user and time.
+func (ns *namespacesOnly) joinedAtSpawn() []specs.LinuxNamespace {
+	var out []specs.LinuxNamespace
+	for _, t := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.TimeNamespace} {
+		for _, n := range ns.OCI.Linux.Namespaces {
+			if n.Type == t && n.Path != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// sharedUser says whether the spec joins another's user namespace.
+func (ns *namespacesOnly) sharedUser() bool {
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.UserNamespace && n.Path != "" {
 			return true
 		}
 	}
@@ -240,9 +266,13 @@ func Start(o StartOptions) (*Process, error) {
 	}
 	var err2 error
 	var pin chan struct{}
-	if pidJoin != "" {
+	var p *Process
+	switch {
+	case len(ns.joinedAtSpawn()) > 0:
+		p, err2 = spawnJoined(cmd, &ns, flags, pidJoin, o)
+	case pidJoin != "":
 		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
-	} else {
+	default:
 		err2 = cmd.Start()
 	}
 	if err2 != nil {
@@ -250,9 +280,11 @@ func Start(o StartOptions) (*Process, error) {
 		return nil, fmt.Errorf("spawn container init: %w", err2)
 	}
 	childEnd.Close()
-	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd, pin: pin}
+	if p == nil {
+		p = &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd, pin: pin}
+	}
 	if o.Spawned != nil {
-		o.Spawned(pidfd)
+		o.Spawned(p.PidFD)
 	}
 	if err := p.handshake(parent, o, &ns); err != nil {
 		unix.Close(parent)
@@ -276,7 +308,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	}
 	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int
-	if ns.userns() {
+	if ns.userns() || ns.sharedUser() {
 		_, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
 		_, gok := namespace.HostID(ns.OCI.Linux.GIDMappings, 0)
 		if !uok || !gok {
@@ -319,9 +351,10 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	// Namespaces to join (lxc.namespace.share.*) are opened here, on the
 	// host's side, and entered by the stage through the descriptors.
 	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Path == "" || n.Type == specs.PIDNamespace {
+		if n.Path == "" || n.Type == specs.PIDNamespace || n.Type == specs.UserNamespace || n.Type == specs.TimeNamespace {
 			// A pid namespace was joined at the spawn (setns of one
-			// only sets where the caller's children are born).
+			// only sets where the caller's children are born), and so
+			// were user and time (refused to a process with threads).
 			continue
 		}
 		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -461,9 +494,120 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 
 // abort kills and reaps a child whose start failed.
 func (p *Process) abort() {
-	_ = p.cmd.Process.Kill()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Kill()
+	} else {
+		_ = unix.PidfdSendSignal(p.PidFD, unix.SIGKILL, nil, 0)
+	}
 	p.Wait()
 	p.Close()
+}
+
+// spawnJoined starts the stage of cmd (its path, arguments, environment,
+// standard and extra files) as namespace.Spawn does: a raw fork of the
+// monitor joins the user and time namespaces to share (and the pid one,
+// from a thread of its own), makes the container's new namespaces (flags)
+// under them, and execs the stage, a child of the monitor. Each namespace
+// is opened here and checked to be the one the start was asked to join.
+func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin string, o StartOptions) (*Process, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("joining a user or time namespace is not supported yet for a user other than root")
+	}
+	open := func(t specs.LinuxNamespaceType, path string) (int, error) {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
+		}
+		want, ok := ns.JoinIDs[t]
+		if !ok {
+			unix.Close(fd)
+			return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
+		}
+		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+			unix.Close(fd)
+			return -1, fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", path, t)
+		}
+		return fd, nil
+	}
+	var join []int
+	defer func() {
+		for _, fd := range join {
+			unix.Close(fd)
+		}
+	}()
+	for _, n := range ns.joinedAtSpawn() {
+		fd, err := open(n.Type, n.Path)
+		if err != nil {
+			return nil, err
+		}
+		join = append(join, fd)
+	}
+	pidNS := -1
+	if pidJoin != "" {
+		fd, err := open(specs.PIDNamespace, pidJoin)
+		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(fd)
+		pidNS = fd
+	}
+	var files []int
+	for _, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+		if f == nil {
+			null, err := os.Open(os.DevNull)
+			if err != nil {
+				return nil, err
+			}
+			defer null.Close()
+			f = null
+		}
+		files = append(files, int(f.Fd()))
+	}
+	for _, f := range cmd.ExtraFiles {
+		files = append(files, int(f.Fd()))
+	}
+	s := namespace.SpawnSpec{Path: cmd.Path, Argv: cmd.Args, Env: cmd.Env, Files: files, Join: join,
+		BecomeRoot: ns.sharedUser(), Unshare: flags &^ (unix.CLONE_NEWPID | unix.CLONE_NEWUSER),
+		NewPID: flags&unix.CLONE_NEWPID != 0, Setsid: true}
+	// Not detached, the stage's parent-death signal (set by the stage
+	// itself, RunStage) follows the thread that spawned it: kept parked.
+	pid, pin, err := namespace.SpawnLocked(s, pidNS, !o.Detached)
+	if err != nil {
+		return nil, err
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		// Still an unreaped child of this process: its pid is its own.
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		if pin != nil {
+			close(pin)
+		}
+		return nil, fmt.Errorf("pidfd of the init stage: %w", err)
+	}
+	p := &Process{Pid: pid, PidFD: pidfd, pin: pin}
+	if o.CgroupFD >= 0 {
+		// Not born in the cgroup (no clone3 here): moved into it.
+		if err := moveToCgroup(o.CgroupFD, pid); err != nil {
+			p.abort()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// moveToCgroup writes pid to cgroup.procs of the cgroup2 directory dir.
+func moveToCgroup(dir, pid int) error {
+	fd, err := unix.Openat(dir, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("open cgroup.procs: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(strconv.Itoa(pid))); err != nil {
+		return fmt.Errorf("move the init stage into its cgroup: %w", err)
+	}
+	return nil
 }
 
 // Wait waits for init to exit and returns how it ended. It waits on the
