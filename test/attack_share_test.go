@@ -55,11 +55,15 @@ for i in $(seq 200); do [ -e /proc/$P ] || break; sleep 0.02; done
 for i in $(seq 50); do
 	echo $((P-1)) > /proc/sys/kernel/ns_last_pid
 	setsid /bin/busybox unshare -U /bin/busybox sleep 1000 </dev/null >/dev/null 2>&1 &
-	if [ "$!" = "$P" ]; then echo $! > %s; exit 0; fi
+	if [ "$!" = "$P" ]; then
+		echo $! > %s
+		for i in $(seq 200); do [ "$(readlink /proc/$P/ns/user)" != '%s' ] && exit 0; sleep 0.02; done
+		exit 1
+	fi
 	kill $!
 done
 exit 1
-`, pid, pidFile), 0o755)
+`, pid, pidFile, hostNS), 0o755)
 	n := l.createBusybox(append([]string{"lxc.namespace.share.user = " + strconv.Itoa(pid), "lxc.hook.pre-start = " + hook}, idmapLines...)...)
 	_, errs, code := l.run("lxc-start", "-n", n)
 	t.Cleanup(func() {

@@ -53,6 +53,30 @@ func TestNamespaceShareUserTime(t *testing.T) {
 		}
 	})
 
+	// With the user namespace, its other namespaces (which it owns) may
+	// be shared too: the pid namespace from the monitor's pinned thread,
+	// the network one by the stage.
+	t.Run("user with net and pid", func(t *testing.T) {
+		b := l.createBusybox(append([]string{"lxc.namespace.share.user = " + a, "lxc.namespace.share.net = " + a}, idmapLines...)...)
+		l.mustRun("lxc-start", "-n", b, "--share-pid", a, "--", "/bin/sleep", "1000")
+		l.waitState(b, "RUNNING", 10*time.Second)
+		bp := strconv.Itoa(l.initPID(b))
+		for _, ns := range []string{"user", "net", "pid"} {
+			if x, y := nsInode(t, aPid, ns), nsInode(t, bp, ns); x != y {
+				t.Errorf("%s namespace: %s, %s's %s", ns, y, a, x)
+			}
+		}
+		for _, ns := range []string{"mnt", "uts", "ipc"} {
+			if x, y := nsInode(t, aPid, ns), nsInode(t, bp, ns); x == y {
+				t.Errorf("%s shared unasked (%s)", ns, x)
+			}
+		}
+		if out := l.attach(a, "/bin/sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"); !strings.Contains(out, "/bin/sleep 1000") {
+			t.Errorf("%s's processes do not show %s's init: %q", a, b, out)
+		}
+		l.mustRun("lxc-stop", "-n", b, "-k")
+	})
+
 	t.Run("time", func(t *testing.T) {
 		target := exec.Command("unshare", "--time", "--boottime", "100000", "sleep", "1000")
 		if err := target.Start(); err != nil {

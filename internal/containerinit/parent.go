@@ -506,7 +506,7 @@ func (p *Process) abort() {
 // spawnJoined starts the stage of cmd (its path, arguments, environment,
 // standard and extra files) as namespace.Spawn does: a raw fork of the
 // monitor joins the user and time namespaces to share (and the pid one,
-// from a thread of its own), makes the container's new namespaces (flags)
+// where the stage is born), makes the container's new namespaces (flags)
 // under them, and execs the stage, a child of the monitor. Each namespace
 // is opened here and checked to be the one the start was asked to join.
 func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin string, o StartOptions) (*Process, error) {
@@ -542,14 +542,14 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		}
 		join = append(join, fd)
 	}
-	pidNS := -1
 	if pidJoin != "" {
+		// Last: the stage is born in it, from the first child, which
+		// joins it as the owner of the user namespace joined before.
 		fd, err := open(specs.PIDNamespace, pidJoin)
 		if err != nil {
 			return nil, err
 		}
-		defer unix.Close(fd)
-		pidNS = fd
+		join = append(join, fd)
 	}
 	var files []int
 	for _, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
@@ -571,7 +571,7 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		NewPID: flags&unix.CLONE_NEWPID != 0, Setsid: true}
 	// Not detached, the stage's parent-death signal (set by the stage
 	// itself, RunStage) follows the thread that spawned it: kept parked.
-	pid, pin, err := namespace.SpawnLocked(s, pidNS, !o.Detached)
+	pid, pin, err := namespace.SpawnLocked(s, !o.Detached)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,9 @@ type SpawnSpec struct {
 	// golxc and goes at the exec.
 	Files []int
 	// Join are namespace fds entered in order, the user namespace first:
-	// the others are then joined, and made, as its own.
+	// the others are then joined, and made, as its own. A pid namespace
+	// among them is where the program is born (the first child, which
+	// joins it, stays where it was).
 	Join []int
 	// BecomeRoot switches, after the joins, to uid and gid 0 of the user
 	// namespace joined, with no supplementary groups: the exec then gives
@@ -53,6 +55,10 @@ type spawnArgs struct {
 	cloneFlags uintptr
 	setsid     bool
 	errWr      int
+	// The program waits for EOF on orderRd, which comes when the first
+	// child (the last writer) has exited: its report is then first on
+	// the error pipe.
+	orderRd, orderWr int
 }
 
 // The steps of a spawned child, reported with their errno.
@@ -102,9 +108,18 @@ func Spawn(s SpawnSpec) (int, error) {
 		return 0, fmt.Errorf("error pipe: %w", err)
 	}
 	a.errWr = errP[1]
+	var orderP [2]int
+	if err := unix.Pipe2(orderP[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(errP[0])
+		unix.Close(errP[1])
+		return 0, fmt.Errorf("order pipe: %w", err)
+	}
+	a.orderRd, a.orderWr = orderP[0], orderP[1]
 	syscall.ForkLock.Lock()
 	first, errno := spawnChild(&a)
 	syscall.ForkLock.Unlock()
+	unix.Close(orderP[0])
+	unix.Close(orderP[1])
 	unix.Close(errP[1])
 	defer unix.Close(errP[0])
 	if errno != 0 {
@@ -121,6 +136,9 @@ func Spawn(s SpawnSpec) (int, error) {
 	case step != spawnForked:
 		return 0, spawnError(step, v)
 	}
+	// The first child stayed in this process's pid namespace (a pid
+	// namespace joined only sets where its children are born): the
+	// program's pid it reports is the one seen here.
 	pid := int(v)
 	step, v, rerr = c.readStatus()
 	switch {
@@ -201,6 +219,18 @@ func spawnChild(a *spawnArgs) (pid int, errno syscall.Errno) {
 			syscall.RawSyscall(unix.SYS_EXIT_GROUP, 0, 0, 0)
 		}
 	}
+	syscall.RawSyscall(unix.SYS_CLOSE, uintptr(a.orderWr), 0, 0)
+	var b [1]byte
+	for {
+		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(a.orderRd), uintptr(unsafe.Pointer(&b[0])), 1)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 || n == 0 {
+			break
+		}
+	}
+	syscall.RawSyscall(unix.SYS_CLOSE, uintptr(a.orderRd), 0, 0)
 	if a.setsid {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETSID, 0, 0, 0); e != 0 {
 			childFail(a.errWr, spawnSetsid, e)
@@ -229,11 +259,10 @@ func spawnChild(a *spawnArgs) (pid int, errno syscall.Errno) {
 
 // SpawnLocked runs Spawn on a thread of its own, locked, and keeps that
 // thread (the program's parent thread, whose exit a parent-death signal
-// follows) parked until the returned channel is closed; pidNS, when not
-// -1, is a pid namespace fd the thread enters first, where the program is
-// then born. keep false lets the thread go at once (a program that
-// outlives its caller has no parent-death signal).
-func SpawnLocked(s SpawnSpec, pidNS int, keep bool) (int, chan struct{}, error) {
+// follows) parked until the returned channel is closed. keep false lets
+// the thread go at once (a program that outlives its caller has no
+// parent-death signal).
+func SpawnLocked(s SpawnSpec, keep bool) (int, chan struct{}, error) {
 	type result struct {
 		pid int
 		err error
@@ -245,14 +274,8 @@ func SpawnLocked(s SpawnSpec, pidNS int, keep bool) (int, chan struct{}, error) 
 	}
 	go func() {
 		runtime.LockOSThread()
-		// Never unlocked: after a setns of a pid namespace the thread's
-		// children are born there, and it must not serve other goroutines.
-		if pidNS >= 0 {
-			if err := unix.Setns(pidNS, unix.CLONE_NEWPID); err != nil {
-				done <- result{err: fmt.Errorf("join the pid namespace: %w", err)}
-				return
-			}
-		}
+		// Never unlocked: the thread is the program's parent until pin
+		// is closed, then ends with its goroutine.
 		pid, err := Spawn(s)
 		done <- result{pid, err}
 		if err == nil && pin != nil {

@@ -104,7 +104,8 @@ func TestSpawnJoinsUserAndTime(t *testing.T) {
 }
 
 // TestSpawnFailsInOneStep: a namespace fd that is no namespace fails the
-// spawn with the step named, and leaves no child.
+// spawn with the step named, so does a program that is not there, and
+// neither leaves a child.
 func TestSpawnFailsInOneStep(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -116,18 +117,81 @@ func TestSpawnFailsInOneStep(t *testing.T) {
 	defer f.Close()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// This thread's children: it may have forked for other tests before.
+	children := func() string {
+		b, err := os.ReadFile("/proc/thread-self/children")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := children()
 	_, err = Spawn(SpawnSpec{Path: "/bin/true", Argv: []string{"true"}, Join: []int{int(f.Fd())}})
 	if err == nil || err.Error() != "join a namespace: invalid argument" {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); err != unix.ECHILD {
-		t.Errorf("a child is left: %v", err)
+	if after := children(); after != before {
+		t.Errorf("children %q, before the spawn %q", after, before)
 	}
 	_, err = Spawn(SpawnSpec{Path: "/nonexistent", Argv: []string{"x"}})
 	if err == nil || err.Error() != "execve: no such file or directory" {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); err != unix.ECHILD {
-		t.Errorf("a child is left: %v", err)
+	if after := children(); after != before {
+		t.Errorf("children %q, before the spawn %q", after, before)
+	}
+}
+
+// TestSpawnLockedIntoPidNamespace: with a pid namespace among the joins,
+// the program is a process of that namespace, and its pid is the one
+// this process sees.
+func TestSpawnLockedIntoPidNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	target := exec.Command("unshare", "--pid", "--fork", "sleep", "30")
+	if err := target.Start(); err != nil {
+		t.Skipf("unshare --pid: %v", err)
+	}
+	defer func() { target.Process.Kill(); target.Wait() }()
+	self, _ := os.Readlink("/proc/self/ns/pid_for_children")
+	var nsPath string
+	deadline := time.Now().Add(5 * time.Second)
+	for nsPath == "" {
+		// The sleep, unshare's child, is the namespace's first process.
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(target.Process.Pid) + "/task/" + strconv.Itoa(target.Process.Pid) + "/children")
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, _ := os.Readlink("/proc/" + f[0] + "/ns/pid"); ns != "" && ns != self {
+				nsPath = "/proc/" + f[0] + "/ns/pid"
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the target made no pid namespace")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	want, _ := os.Readlink(nsPath)
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	n := int(null.Fd())
+	pid, pin, err := SpawnLocked(SpawnSpec{Path: "/bin/sleep", Argv: []string{"sleep", "31"}, Files: []int{n, n, n}, Join: []int{fd}, Unshare: unix.CLONE_NEWUTS}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(pin)
+	defer func() { unix.Kill(pid, unix.SIGKILL); reap(pid) }()
+	if got, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/pid"); got != want {
+		t.Errorf("pid namespace %q, want %q", got, want)
+	}
+	if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); string(b) != "sleep\x0031\x00" {
+		t.Errorf("pid %d is %q, not the program spawned", pid, b)
 	}
 }
