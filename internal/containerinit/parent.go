@@ -587,6 +587,12 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		return nil, fmt.Errorf("pidfd of the init stage: %w", err)
 	}
 	p := &Process{Pid: pid, PidFD: pidfd, pin: pin}
+	// The stage is checked to be where it was asked to be, through its
+	// pidfd, before anything is handed to it.
+	if err := inJoined(pidfd, ns, pidJoin != ""); err != nil {
+		p.abort()
+		return nil, err
+	}
 	if o.CgroupFD >= 0 {
 		// Not born in the cgroup (no clone3 here): moved into it.
 		if err := moveToCgroup(o.CgroupFD, pid); err != nil {
@@ -595,6 +601,34 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		}
 	}
 	return p, nil
+}
+
+// inJoined checks that the process of pidfd is in the user and time
+// namespaces ns joins (and the pid one, with pid).
+func inJoined(pidfd int, ns *namespacesOnly, pid bool) error {
+	proc, err := namespace.OpenProc(pidfd)
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	types := []specs.LinuxNamespaceType{}
+	for _, n := range ns.joinedAtSpawn() {
+		types = append(types, n.Type)
+	}
+	if pid {
+		types = append(types, specs.PIDNamespace)
+	}
+	for _, t := range types {
+		k, _ := namespace.ByOCI(t)
+		got, err := proc.Namespace(k)
+		if err != nil {
+			return err
+		}
+		if got != ns.JoinIDs[t] {
+			return fmt.Errorf("the init stage is not in the %s namespace it was spawned to join", t)
+		}
+	}
+	return nil
 }
 
 // moveToCgroup writes pid to cgroup.procs of the cgroup2 directory dir.
