@@ -61,6 +61,27 @@ func (ns *namespacesOnly) joinedAtSpawn() []specs.LinuxNamespace {
 	return out
 }
 
+// openJoined opens the namespace file path, of type t, to join, and
+// checks that it is the namespace the start was asked to join (JoinIDs):
+// the process whose /proc/PID/ns it is may have exited since, and its pid
+// gone to a process of another namespace.
+func (ns *namespacesOnly) openJoined(t specs.LinuxNamespaceType, path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
+	}
+	want, ok := ns.JoinIDs[t]
+	if !ok {
+		unix.Close(fd)
+		return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
+	}
+	if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", path, t)
+	}
+	return fd, nil
+}
+
 // sharedUser says whether the spec joins another's user namespace.
 func (ns *namespacesOnly) sharedUser() bool {
 	for _, n := range ns.OCI.Linux.Namespaces {
@@ -357,18 +378,11 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			// were user and time (refused to a process with threads).
 			continue
 		}
-		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := ns.openJoined(n.Type, n.Path)
 		if err != nil {
-			return fmt.Errorf("open %s namespace %s: %w", n.Type, n.Path, err)
+			return err
 		}
 		defer unix.Close(fd)
-		want, ok := ns.JoinIDs[n.Type]
-		if !ok {
-			return fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", n.Type, n.Path)
-		}
-		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-			return fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", n.Path, n.Type)
-		}
 		fds = append(fds, fd)
 		m.Join = append(m.Join, n.Type)
 	}
@@ -513,22 +527,6 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 	if os.Geteuid() != 0 {
 		return nil, errors.New("joining a user or time namespace is not supported yet for a user other than root")
 	}
-	open := func(t specs.LinuxNamespaceType, path string) (int, error) {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
-		}
-		want, ok := ns.JoinIDs[t]
-		if !ok {
-			unix.Close(fd)
-			return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
-		}
-		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-			unix.Close(fd)
-			return -1, fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", path, t)
-		}
-		return fd, nil
-	}
 	var join []int
 	defer func() {
 		for _, fd := range join {
@@ -536,7 +534,7 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		}
 	}()
 	for _, n := range ns.joinedAtSpawn() {
-		fd, err := open(n.Type, n.Path)
+		fd, err := ns.openJoined(n.Type, n.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -545,7 +543,7 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 	if pidJoin != "" {
 		// Last: the stage is born in it, from the first child, which
 		// joins it as the owner of the user namespace joined before.
-		fd, err := open(specs.PIDNamespace, pidJoin)
+		fd, err := ns.openJoined(specs.PIDNamespace, pidJoin)
 		if err != nil {
 			return nil, err
 		}
