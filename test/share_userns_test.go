@@ -107,6 +107,17 @@ func TestNamespaceShareUserTime(t *testing.T) {
 			t.Errorf("%s's init's time offsets: %q, want boottime 100000", c, b)
 		}
 		l.mustRun("lxc-stop", "-n", c, "-k")
+		// In a's user namespace, a time namespace of the host's is not
+		// the container's to join: one line naming it.
+		d := l.createBusybox(append([]string{"lxc.namespace.share.user = " + a, "lxc.namespace.share.time = " + tp}, idmapLines...)...)
+		_, errs, code := l.run("lxc-start", "-n", d)
+		want := "join time namespace /proc/" + tp + "/ns/time: operation not permitted (it is not owned by the user namespace joined)"
+		if code == 0 || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("share.user with a host time namespace: exit %d, stderr %q; want one line with %q", code, errs, want)
+		}
+		if st := l.state(d); st != "STOPPED" {
+			t.Errorf("%s is %s", d, st)
+		}
 	})
 
 	t.Run("refused in one line", func(t *testing.T) {

@@ -528,6 +528,7 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		return nil, errors.New("joining a user or time namespace is not supported yet for a user other than root")
 	}
 	var join []int
+	var joinTypes []specs.LinuxNamespaceType
 	defer func() {
 		for _, fd := range join {
 			unix.Close(fd)
@@ -539,6 +540,7 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 			return nil, err
 		}
 		join = append(join, fd)
+		joinTypes = append(joinTypes, n.Type)
 	}
 	if pidJoin != "" {
 		// Last: the stage is born in it, from the first child, which
@@ -548,6 +550,7 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 			return nil, err
 		}
 		join = append(join, fd)
+		joinTypes = append(joinTypes, specs.PIDNamespace)
 	}
 	var files []int
 	for _, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
@@ -570,6 +573,21 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 	// Not detached, the stage's parent-death signal (set by the stage
 	// itself, RunStage) follows the thread that spawned it: kept parked.
 	pid, pin, err := namespace.SpawnLocked(s, !o.Detached)
+	var je *namespace.JoinError
+	if errors.As(err, &je) && je.Index < len(joinTypes) {
+		t := joinTypes[je.Index]
+		path := pidJoin
+		for _, n := range ns.joinedAtSpawn() {
+			if n.Type == t {
+				path = n.Path
+			}
+		}
+		how := ""
+		if je.Errno == unix.EPERM && t != specs.UserNamespace && ns.sharedUser() {
+			how = " (it is not owned by the user namespace joined)"
+		}
+		return nil, fmt.Errorf("join %s namespace %s: %w%s", t, path, je.Errno, how)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -63,8 +63,7 @@ type spawnArgs struct {
 
 // The steps of a spawned child, reported with their errno.
 const (
-	spawnJoin = iota + 100
-	spawnUnshare
+	spawnUnshare = iota + 100
 	spawnSetgroups
 	spawnSetgid
 	spawnSetuid
@@ -73,9 +72,20 @@ const (
 	spawnDup
 	spawnExec
 	spawnForked // no failure: the first child forked the program (its pid)
+	// spawnJoinFirst+i: the join of Join[i] failed.
+	spawnJoinFirst = 1000
 )
 
-var spawnStepNames = map[uint32]string{spawnJoin: "join a namespace", spawnUnshare: "make the new namespaces",
+// JoinError is a Spawn whose join of Join[Index] failed.
+type JoinError struct {
+	Index int
+	Errno syscall.Errno
+}
+
+func (e *JoinError) Error() string { return fmt.Sprintf("join namespace %d: %v", e.Index, e.Errno) }
+func (e *JoinError) Unwrap() error { return e.Errno }
+
+var spawnStepNames = map[uint32]string{spawnUnshare: "make the new namespaces",
 	spawnSetgroups: "setgroups", spawnSetgid: "setresgid 0", spawnSetuid: "setresuid 0", spawnClone: "fork into the new namespaces",
 	spawnSetsid: "setsid", spawnDup: "set up the descriptors", spawnExec: "execve"}
 
@@ -164,6 +174,9 @@ func reap(pid int) {
 }
 
 func spawnError(step, errno uint32) error {
+	if step >= spawnJoinFirst {
+		return &JoinError{Index: int(step - spawnJoinFirst), Errno: syscall.Errno(errno)}
+	}
 	op, ok := spawnStepNames[step]
 	if !ok {
 		op = "step " + fmt.Sprint(step)
@@ -184,9 +197,9 @@ func spawnChild(a *spawnArgs) (pid int, errno syscall.Errno) {
 		return int(r1), e
 	}
 	runtimeAfterForkInChild()
-	for _, fd := range a.join {
+	for i, fd := range a.join {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, uintptr(fd), 0, 0); e != 0 {
-			childFail(a.errWr, spawnJoin, e)
+			childFail(a.errWr, spawnJoinFirst+i, e)
 		}
 	}
 	if a.unshare != 0 {

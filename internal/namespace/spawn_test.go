@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"runtime"
@@ -127,7 +128,8 @@ func TestSpawnFailsInOneStep(t *testing.T) {
 	}
 	before := children()
 	_, err = Spawn(SpawnSpec{Path: "/bin/true", Argv: []string{"true"}, Join: []int{int(f.Fd())}})
-	if err == nil || err.Error() != "join a namespace: invalid argument" {
+	var je *JoinError
+	if !errors.As(err, &je) || je.Index != 0 || je.Errno != unix.EINVAL {
 		t.Fatalf("err = %v", err)
 	}
 	if after := children(); after != before {
