@@ -211,8 +211,7 @@ func TestSeccompProfileRefused(t *testing.T) {
 		{[]string{"lxc.seccomp.profile=" + bad}, "lxc.seccomp.profile: " + bad + ":5: rmdir: unknown action \"erno\""},
 		{[]string{"lxc.seccomp.profile=" + badArg}, badArg + ":3: mkdir: argument filter [7,1,SCMP_CMP_EQ]: argument index"},
 		{[]string{"lxc.seccomp.profile=" + filepath.Join(l.aux, "none")}, "lxc.seccomp.profile: open seccomp policy: open " + filepath.Join(l.aux, "none")},
-		{[]string{"lxc.seccomp.profile=" + notify}, notify + ":3: action notify needs lxc.seccomp.notify.proxy: lxc.seccomp.notify.proxy is not supported yet"},
-		{[]string{"lxc.seccomp.notify.proxy=unix:/run/x.sock"}, "lxc.seccomp.notify.proxy is not supported yet"},
+		{[]string{"lxc.seccomp.profile=" + notify}, notify + ":3: action notify needs lxc.seccomp.notify.proxy"},
 	} {
 		for _, tool := range []string{"lxc-start", "lxc-execute"} {
 			args := []string{"-n", n}
@@ -231,9 +230,9 @@ func TestSeccompProfileRefused(t *testing.T) {
 			}
 		}
 	}
-	// Set in the container's config, each notify key is refused naming
-	// the file and the line that set it.
-	for _, line := range []string{"lxc.seccomp.notify.proxy = unix:/run/x.sock", "lxc.seccomp.notify.cookie = abc"} {
+	// Set in the container's config, a key the start refuses is named
+	// with the file and the line that set it.
+	for _, line := range []string{"lxc.time.offset.boot = 10s", "lxc.mount.fstab = /etc/fstab"} {
 		n := l.createBusybox()
 		conf := filepath.Join(l.path, n, "config")
 		l.setConfig(n, line)

@@ -827,7 +827,20 @@ func loadSeccomp(f *Seccomp) error {
 			return err
 		}
 	}
-	return seccomp.Load(prog)
+	if f.Notify == nil {
+		return seccomp.Load(prog)
+	}
+	// The listener goes to the parent (the monitor), which forwards the
+	// notifications to the proxy; this stage keeps no copy.
+	listener, err := seccomp.LoadListener(prog)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(listener)
+	if err := send(syncFD, &message{Type: "notify"}, []int{listener}); err != nil {
+		return fmt.Errorf("hand the seccomp listener over: %w", err)
+	}
+	return nil
 }
 
 // lookPath finds cmd on the PATH of the container's environment (not

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // namespacesOnly is the part of an encoded Spec the parent reads: the
@@ -32,8 +33,11 @@ type namespacesOnly struct {
 	Hooks    *struct {
 		Start []string `json:"start"`
 	} `json:"hooks"`
-	RootIDMap string                                             `json:"rootIDMap"`
-	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	RootIDMap string `json:"rootIDMap"`
+	Seccomp   *struct {
+		Notify *SeccompNotify `json:"notify"`
+	} `json:"seccomp"`
+	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
 }
 
 // userns says whether the spec asks for a user namespace of its own.
@@ -433,6 +437,22 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				i = 1
 			}
 			p.TTYs = append(p.TTYs, files[i:]...)
+		case "notify":
+			if done["notify"] || len(files) != 1 || ns.Seccomp == nil || ns.Seccomp.Notify == nil {
+				for _, f := range files {
+					f.Close()
+				}
+				return errors.New("unexpected \"notify\" message from the init stage")
+			}
+			done["notify"] = true
+			px := &seccomp.Proxy{Addr: ns.Seccomp.Notify.Proxy, Cookie: ns.Seccomp.Notify.Cookie, MonitorPID: os.Getpid(), InitPID: p.Pid}
+			fd, err := unix.FcntlInt(files[0].Fd(), unix.F_DUPFD_CLOEXEC, 0)
+			files[0].Close()
+			if err != nil {
+				return fmt.Errorf("seccomp listener: %w", err)
+			}
+			// Ends once nothing runs under the filter any more.
+			go func() { _ = px.Serve(fd) }()
 		case "configured", "start-host":
 			step := o.Configured
 			if m.Type == "start-host" {

@@ -137,6 +137,16 @@ type Seccomp struct {
 	// runs under one (lxc.seccomp.allow_nesting); without it such a
 	// start loads none, as LXC does.
 	AllowNesting bool `json:"allowNesting,omitempty"`
+	// Notify, for a program with notify actions, is where their
+	// notifications go (lxc.seccomp.notify.*): the stage hands the
+	// filter's listener to its parent, which forwards them.
+	Notify *SeccompNotify `json:"notify,omitempty"`
+}
+
+// SeccompNotify is lxc.seccomp.notify.proxy and .cookie.
+type SeccompNotify struct {
+	Proxy  string `json:"proxy"`
+	Cookie string `json:"cookie,omitempty"`
 }
 
 // hasConsole says whether the init stage allocates a console pty: for
