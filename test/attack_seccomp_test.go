@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,8 +211,7 @@ func TestSeccompProfileRefused(t *testing.T) {
 		{[]string{"lxc.seccomp.profile=" + bad}, "lxc.seccomp.profile: " + bad + ":5: rmdir: unknown action \"erno\""},
 		{[]string{"lxc.seccomp.profile=" + badArg}, badArg + ":3: mkdir: argument filter [7,1,SCMP_CMP_EQ]: argument index"},
 		{[]string{"lxc.seccomp.profile=" + filepath.Join(l.aux, "none")}, "lxc.seccomp.profile: open seccomp policy: open " + filepath.Join(l.aux, "none")},
-		{[]string{"lxc.seccomp.profile=" + notify}, notify + ":3: action notify needs lxc.seccomp.notify.proxy: lxc.seccomp.notify.proxy is not supported yet"},
-		{[]string{"lxc.seccomp.notify.proxy=unix:/run/x.sock"}, "lxc.seccomp.notify.proxy is not supported yet"},
+		{[]string{"lxc.seccomp.profile=" + notify}, notify + ":3: action notify needs lxc.seccomp.notify.proxy"},
 	} {
 		for _, tool := range []string{"lxc-start", "lxc-execute"} {
 			args := []string{"-n", n}
@@ -227,6 +227,32 @@ func TestSeccompProfileRefused(t *testing.T) {
 			}
 			if s := l.state(n); s != "STOPPED" {
 				t.Errorf("%s %v: container %s", tool, tc.set, s)
+			}
+		}
+	}
+	// Set in the container's config, a key the start refuses is named
+	// with the file and the line that set it.
+	for _, line := range []string{"lxc.time.offset.boot = 10s", "lxc.mount.fstab = /etc/fstab"} {
+		n := l.createBusybox()
+		conf := filepath.Join(l.path, n, "config")
+		l.setConfig(n, line)
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _, _ := strings.Cut(line, " ")
+		want := fmt.Sprintf("%s:%d: %s is not supported yet", conf, strings.Count(string(b), "\n"), key)
+		for _, tool := range []string{"lxc-start", "lxc-execute"} {
+			args := []string{"-n", n}
+			if tool == "lxc-execute" {
+				args = append(args, "--", "/bin/true")
+			}
+			_, errs, code := l.run(tool, args...)
+			if code == 0 || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Errorf("%s with %q: exit %d, stderr %q; want one line with %q", tool, line, code, errs, want)
+			}
+			if s := l.state(n); s != "STOPPED" {
+				t.Errorf("%s with %q: container %s", tool, line, s)
 			}
 		}
 	}

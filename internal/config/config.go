@@ -104,6 +104,11 @@ type Config struct {
 	// hear about, each as "file:line: message".
 	Warnings []string
 
+	// origin is "file:line" of the line that last set each key read from
+	// a file (Set, with no file, removes it): a start that refuses a key
+	// names where it was set.
+	origin map[string]string
+
 	// source is the file ParseFile read first and its text, kept so that
 	// SetAndSave writes it back as written.
 	source *sourceFile
@@ -342,6 +347,7 @@ func (c *Config) Set(key, value string) error {
 	if err := c.apply(key, value); err != nil {
 		return &ParseError{Key: key, Err: err}
 	}
+	delete(c.origin, key)
 	c.fillZeroDefaults()
 	return nil
 }
@@ -491,8 +497,18 @@ func (p *parser) line(file string, n int, text string) error {
 	if err := p.c.apply(key, value); err != nil {
 		return &ParseError{File: file, Line: n, Key: key, Err: err}
 	}
+	if file != "" {
+		if p.c.origin == nil {
+			p.c.origin = map[string]string{}
+		}
+		p.c.origin[key] = fmt.Sprintf("%s:%d", file, n)
+	}
 	return nil
 }
+
+// Origin is "file:line" of the line that last set key, "" when it was
+// not set from a file.
+func (c *Config) Origin(key string) string { return c.origin[key] }
 
 // warn records a warning, up to maxWarnings and a last one saying so.
 func (c *Config) warn(w string) {

@@ -265,6 +265,10 @@ func TestBusyboxConfig(t *testing.T) {
 		t.Errorf("Written(lxc.signal.stop) says written; the config does not set it")
 	}
 	c.written = nil
+	if got := c.Origin("lxc.cgroup2.memory.max"); got != path+":19" {
+		t.Errorf("Origin(lxc.cgroup2.memory.max) = %q, want %s:19", got, path)
+	}
+	c.origin = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load:\n got %+v\nwant %+v", c, want)
 	}

@@ -206,9 +206,9 @@ var keyTable = []keyDef{
 	{name: "lxc.seccomp.allow_nesting", doc: "1 to stack the container's seccomp filter on one already loaded",
 		field: flagField{ptr: func(c *Config) *bool { return &c.Seccomp.AllowNesting }}, support: Built},
 	{name: "lxc.seccomp.notify.proxy", doc: "unix:PATH or unix:@NAME socket seccomp notifications are forwarded to",
-		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.NotifyProxy }, parse: parseNotifyProxy}, support: NotBuilt},
+		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.NotifyProxy }, parse: parseNotifyProxy}, support: Built},
 	{name: "lxc.seccomp.notify.cookie", doc: "a string sent along with forwarded seccomp notifications",
-		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.NotifyCookie }}, support: NotBuilt},
+		field: textField{ptr: func(c *Config) *string { return &c.Seccomp.NotifyCookie }}, support: Built},
 	{name: "lxc.no_new_privs", doc: "1 to set PR_SET_NO_NEW_PRIVS for the container",
 		field: flagField{ptr: func(c *Config) *bool { return &c.NoNewPrivs }}, support: Built},
 

@@ -14,8 +14,8 @@ const (
 	// lxc-destroy's storage): a start accepts it silently.
 	OtherTools
 	// NeedsAppArmor and NeedsSELinux: the start warns and goes on when the
-	// host has no such security module, as LXC does, and refuses when it
-	// has one, since golxc cannot apply the label yet.
+	// host has no such security module, as LXC does, and applies the label
+	// when it has one (security.PlanLabel decides).
 	NeedsAppArmor
 	NeedsSELinux
 )

@@ -162,6 +162,15 @@ func stage() error {
 	if err := applyProcFiles(spec); err != nil {
 		return err
 	}
+	// The label files of this thread, opened while /proc is the host's:
+	// the container's own /proc (or none) is all there is after the pivot.
+	var attrs *security.ExecAttrs
+	if !spec.LSM.Empty() {
+		if attrs, err = security.OpenExecAttrs("/proc", spec.LSM); err != nil {
+			return err
+		}
+		defer attrs.Close()
+	}
 	if len(idmapTrees) != len(spec.IDMapMounts) {
 		return fmt.Errorf("init stage: %d idmapped mounts came, the spec has %d", len(idmapTrees), len(spec.IDMapMounts))
 	}
@@ -185,7 +194,25 @@ func stage() error {
 	if err := applyRlimits(spec); err != nil {
 		return err
 	}
-	return execInit(spec, m.StartHost, gate)
+	return execInit(spec, m.StartHost, gate, attrs)
+}
+
+// setLabel gives the exec to come the security modules' label (attrs,
+// opened by this thread) and, with a keyring context, a session keyring
+// of its own made under it, as LXC makes one.
+func setLabel(spec *Spec, attrs *security.ExecAttrs) error {
+	if attrs == nil {
+		return nil
+	}
+	if err := attrs.SetExec(spec.LSM); err != nil {
+		return err
+	}
+	if spec.LSM.Keyring != "" {
+		if _, _, e := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); e != 0 {
+			return fmt.Errorf("make the container's session keyring: %w", e)
+		}
+	}
+	return nil
 }
 
 // buildRoot makes the container's filesystem view and its ptys, then
@@ -596,7 +623,7 @@ type afterGateError struct{ error }
 
 func (e *afterGateError) Unwrap() error { return e.error }
 
-func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
+func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAttrs) (err error) {
 	p := spec.OCI.Process
 	// Gated, an OCI container may have no process: it waits at the gate
 	// like any, and its runtime never opens it (start refuses).
@@ -785,7 +812,12 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 		// Staying, it must shed what an exec would have: capabilities
 		// beyond the container's, and ptrace-ability. The filter comes
 		// before capset, while CAP_SYS_ADMIN may still be there to load
-		// it; LimitProcess and nonDumpable read their work back.
+		// it; LimitProcess and nonDumpable read their work back. The
+		// label is this thread's for the exec of the command, which
+		// wrapInit forks from it: golxc's init itself stays as it is.
+		if err := setLabel(spec, attrs); err != nil {
+			return err
+		}
 		if err := nonDumpable(); err != nil {
 			return err
 		}
@@ -808,6 +840,9 @@ func execInit(spec *Spec, startHost bool, gate *os.File) (err error) {
 		if path, err = lookPath(p.Args[0], p.Env); err != nil {
 			return err
 		}
+	}
+	if err := setLabel(spec, attrs); err != nil {
+		return err
 	}
 	// The last step: the policy is written for the container's programs,
 	// and as little of golxc as possible should run under it.
@@ -851,7 +886,20 @@ func loadSeccomp(f *Seccomp) error {
 			return err
 		}
 	}
-	return seccomp.Load(prog)
+	if f.Notify == nil {
+		return seccomp.Load(prog)
+	}
+	// The listener goes to the parent (the monitor), which forwards the
+	// notifications to the proxy; this stage keeps no copy.
+	listener, err := seccomp.LoadListener(prog)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(listener)
+	if err := send(syncFD, &message{Type: "notify"}, []int{listener}); err != nil {
+		return fmt.Errorf("hand the seccomp listener over: %w", err)
+	}
+	return nil
 }
 
 // lookPath finds cmd on the PATH of the container's environment (not

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/seccomp"
 )
 
 // namespacesOnly is the part of an encoded Spec the parent reads: the
@@ -31,15 +33,64 @@ type namespacesOnly struct {
 	Hooks    *struct {
 		Start []string `json:"start"`
 	} `json:"hooks"`
-	IDMapMounts []IDMapMount                                       `json:"idmapMounts"`
-	RootIDMap   string                                             `json:"rootIDMap"`
-	JoinIDs     map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	IDMapMounts []IDMapMount `json:"idmapMounts"`
+	RootIDMap   string       `json:"rootIDMap"`
+	Seccomp     *struct {
+		Notify *SeccompNotify `json:"notify"`
+	} `json:"seccomp"`
+	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
 }
 
 // userns says whether the spec asks for a user namespace of its own.
 func (ns *namespacesOnly) userns() bool {
 	for _, n := range ns.OCI.Linux.Namespaces {
 		if n.Type == specs.UserNamespace && n.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// joinedAtSpawn are the namespaces to join (a Path) that a process with
+// threads cannot enter, which the stage therefore is born in
+// (namespace.Spawn): user and time.
+func (ns *namespacesOnly) joinedAtSpawn() []specs.LinuxNamespace {
+	var out []specs.LinuxNamespace
+	for _, t := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.TimeNamespace} {
+		for _, n := range ns.OCI.Linux.Namespaces {
+			if n.Type == t && n.Path != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// openJoined opens the namespace file path, of type t, to join, and
+// checks that it is the namespace the start was asked to join (JoinIDs):
+// the process whose /proc/PID/ns it is may have exited since, and its pid
+// gone to a process of another namespace.
+func (ns *namespacesOnly) openJoined(t specs.LinuxNamespaceType, path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
+	}
+	want, ok := ns.JoinIDs[t]
+	if !ok {
+		unix.Close(fd)
+		return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
+	}
+	if got, err := namespace.FDNamespace(fd); err != nil || got != want {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", path, t)
+	}
+	return fd, nil
+}
+
+// sharedUser says whether the spec joins another's user namespace.
+func (ns *namespacesOnly) sharedUser() bool {
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.UserNamespace && n.Path != "" {
 			return true
 		}
 	}
@@ -241,9 +292,13 @@ func Start(o StartOptions) (*Process, error) {
 	}
 	var err2 error
 	var pin chan struct{}
-	if pidJoin != "" {
+	var p *Process
+	switch {
+	case len(ns.joinedAtSpawn()) > 0:
+		p, err2 = spawnJoined(cmd, &ns, flags, pidJoin, o)
+	case pidJoin != "":
 		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
-	} else {
+	default:
 		err2 = cmd.Start()
 	}
 	if err2 != nil {
@@ -251,9 +306,11 @@ func Start(o StartOptions) (*Process, error) {
 		return nil, fmt.Errorf("spawn container init: %w", err2)
 	}
 	childEnd.Close()
-	p := &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd, pin: pin}
+	if p == nil {
+		p = &Process{Pid: cmd.Process.Pid, PidFD: pidfd, cmd: cmd, pin: pin}
+	}
 	if o.Spawned != nil {
-		o.Spawned(pidfd)
+		o.Spawned(p.PidFD)
 	}
 	if err := p.handshake(parent, o, &ns); err != nil {
 		unix.Close(parent)
@@ -277,7 +334,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	}
 	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int
-	if ns.userns() {
+	if ns.userns() || ns.sharedUser() {
 		_, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)
 		_, gok := namespace.HostID(ns.OCI.Linux.GIDMappings, 0)
 		if !uok || !gok {
@@ -320,23 +377,17 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	// Namespaces to join (lxc.namespace.share.*) are opened here, on the
 	// host's side, and entered by the stage through the descriptors.
 	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Path == "" || n.Type == specs.PIDNamespace {
+		if n.Path == "" || n.Type == specs.PIDNamespace || n.Type == specs.UserNamespace || n.Type == specs.TimeNamespace {
 			// A pid namespace was joined at the spawn (setns of one
-			// only sets where the caller's children are born).
+			// only sets where the caller's children are born), and so
+			// were user and time (refused to a process with threads).
 			continue
 		}
-		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := ns.openJoined(n.Type, n.Path)
 		if err != nil {
-			return fmt.Errorf("open %s namespace %s: %w", n.Type, n.Path, err)
+			return err
 		}
 		defer unix.Close(fd)
-		want, ok := ns.JoinIDs[n.Type]
-		if !ok {
-			return fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", n.Type, n.Path)
-		}
-		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-			return fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", n.Path, n.Type)
-		}
 		fds = append(fds, fd)
 		m.Join = append(m.Join, n.Type)
 	}
@@ -401,6 +452,22 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				i = 1
 			}
 			p.TTYs = append(p.TTYs, files[i:]...)
+		case "notify":
+			if done["notify"] || len(files) != 1 || ns.Seccomp == nil || ns.Seccomp.Notify == nil {
+				for _, f := range files {
+					f.Close()
+				}
+				return errors.New("unexpected \"notify\" message from the init stage")
+			}
+			done["notify"] = true
+			px := &seccomp.Proxy{Addr: ns.Seccomp.Notify.Proxy, Cookie: ns.Seccomp.Notify.Cookie, MonitorPID: os.Getpid(), InitPID: p.Pid}
+			fd, err := unix.FcntlInt(files[0].Fd(), unix.F_DUPFD_CLOEXEC, 0)
+			files[0].Close()
+			if err != nil {
+				return fmt.Errorf("seccomp listener: %w", err)
+			}
+			// Ends once nothing runs under the filter any more.
+			go func() { _ = px.Serve(fd) }()
 		case "configured", "start-host":
 			step := o.Configured
 			if m.Type == "start-host" {
@@ -476,9 +543,156 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 
 // abort kills and reaps a child whose start failed.
 func (p *Process) abort() {
-	_ = p.cmd.Process.Kill()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Kill()
+	} else {
+		_ = unix.PidfdSendSignal(p.PidFD, unix.SIGKILL, nil, 0)
+	}
 	p.Wait()
 	p.Close()
+}
+
+// spawnJoined starts the stage of cmd (its path, arguments, environment,
+// standard and extra files) as namespace.Spawn does: a raw fork of the
+// monitor joins the user and time namespaces to share (and the pid one,
+// where the stage is born), makes the container's new namespaces (flags)
+// under them, and execs the stage, a child of the monitor. Each namespace
+// is opened here and checked to be the one the start was asked to join.
+func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin string, o StartOptions) (*Process, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("joining a user or time namespace is not supported yet for a user other than root")
+	}
+	var join []int
+	var joinTypes []specs.LinuxNamespaceType
+	defer func() {
+		for _, fd := range join {
+			unix.Close(fd)
+		}
+	}()
+	for _, n := range ns.joinedAtSpawn() {
+		fd, err := ns.openJoined(n.Type, n.Path)
+		if err != nil {
+			return nil, err
+		}
+		join = append(join, fd)
+		joinTypes = append(joinTypes, n.Type)
+	}
+	if pidJoin != "" {
+		// Last: the stage is born in it, from the first child, which
+		// joins it as the owner of the user namespace joined before.
+		fd, err := ns.openJoined(specs.PIDNamespace, pidJoin)
+		if err != nil {
+			return nil, err
+		}
+		join = append(join, fd)
+		joinTypes = append(joinTypes, specs.PIDNamespace)
+	}
+	var files []int
+	for _, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+		if f == nil {
+			null, err := os.Open(os.DevNull)
+			if err != nil {
+				return nil, err
+			}
+			defer null.Close()
+			f = null
+		}
+		files = append(files, int(f.Fd()))
+	}
+	for _, f := range cmd.ExtraFiles {
+		files = append(files, int(f.Fd()))
+	}
+	s := namespace.SpawnSpec{Path: cmd.Path, Argv: cmd.Args, Env: cmd.Env, Files: files, Join: join,
+		BecomeRoot: ns.sharedUser(), Unshare: flags &^ (unix.CLONE_NEWPID | unix.CLONE_NEWUSER),
+		NewPID: flags&unix.CLONE_NEWPID != 0, Setsid: true}
+	// Not detached, the stage's parent-death signal (set by the stage
+	// itself, RunStage) follows the thread that spawned it: kept parked.
+	pid, pin, err := namespace.SpawnLocked(s, !o.Detached)
+	var je *namespace.JoinError
+	if errors.As(err, &je) && je.Index < len(joinTypes) {
+		t := joinTypes[je.Index]
+		path := pidJoin
+		for _, n := range ns.joinedAtSpawn() {
+			if n.Type == t {
+				path = n.Path
+			}
+		}
+		how := ""
+		if je.Errno == unix.EPERM && t != specs.UserNamespace && ns.sharedUser() {
+			how = " (it is not owned by the user namespace joined)"
+		}
+		return nil, fmt.Errorf("join %s namespace %s: %w%s", t, path, je.Errno, how)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		// Still an unreaped child of this process: its pid is its own.
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		if pin != nil {
+			close(pin)
+		}
+		return nil, fmt.Errorf("pidfd of the init stage: %w", err)
+	}
+	p := &Process{Pid: pid, PidFD: pidfd, pin: pin}
+	// The stage is checked to be where it was asked to be, through its
+	// pidfd, before anything is handed to it.
+	if err := inJoined(pidfd, ns, pidJoin != ""); err != nil {
+		p.abort()
+		return nil, err
+	}
+	if o.CgroupFD >= 0 {
+		// Not born in the cgroup (no clone3 here): moved into it.
+		if err := moveToCgroup(o.CgroupFD, pid); err != nil {
+			p.abort()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// inJoined checks that the process of pidfd is in the user and time
+// namespaces ns joins (and the pid one, with pid).
+func inJoined(pidfd int, ns *namespacesOnly, pid bool) error {
+	proc, err := namespace.OpenProc(pidfd)
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	types := []specs.LinuxNamespaceType{}
+	for _, n := range ns.joinedAtSpawn() {
+		types = append(types, n.Type)
+	}
+	if pid {
+		types = append(types, specs.PIDNamespace)
+	}
+	for _, t := range types {
+		k, _ := namespace.ByOCI(t)
+		got, err := proc.Namespace(k)
+		if err != nil {
+			return err
+		}
+		if got != ns.JoinIDs[t] {
+			return fmt.Errorf("the init stage is not in the %s namespace it was spawned to join", t)
+		}
+	}
+	return nil
+}
+
+// moveToCgroup writes pid to cgroup.procs of the cgroup2 directory dir.
+func moveToCgroup(dir, pid int) error {
+	fd, err := unix.Openat(dir, "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("open cgroup.procs: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(strconv.Itoa(pid))); err != nil {
+		return fmt.Errorf("move the init stage into its cgroup: %w", err)
+	}
+	return nil
 }
 
 // Wait waits for init to exit and returns how it ended. It waits on the

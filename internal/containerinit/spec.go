@@ -10,6 +10,7 @@ import (
 
 	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // StageArg is argv[1] of a re-exec that runs the init stage.
@@ -56,6 +57,10 @@ type Spec struct {
 	// names system calls; this is the program already compiled, so the
 	// init stage does no parsing.
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
+	// LSM is the security modules' label the exec of init runs under
+	// (lxc.apparmor.profile, lxc.selinux.context), and the context of the
+	// session keyring made for it.
+	LSM security.Label `json:"lsm,omitzero"`
 	// RootIDMap, with a user namespace (OCI.Linux.UIDMappings), mounts
 	// the rootfs idmapped (mount_setattr(2) MOUNT_ATTR_IDMAP) through a
 	// user namespace: "container" is the container's own, anything else
@@ -149,6 +154,16 @@ type Seccomp struct {
 	// runs under one (lxc.seccomp.allow_nesting); without it such a
 	// start loads none, as LXC does.
 	AllowNesting bool `json:"allowNesting,omitempty"`
+	// Notify, for a program with notify actions, is where their
+	// notifications go (lxc.seccomp.notify.*): the stage hands the
+	// filter's listener to its parent, which forwards them.
+	Notify *SeccompNotify `json:"notify,omitempty"`
+}
+
+// SeccompNotify is lxc.seccomp.notify.proxy and .cookie.
+type SeccompNotify struct {
+	Proxy  string `json:"proxy"`
+	Cookie string `json:"cookie,omitempty"`
 }
 
 // hasConsole says whether the init stage allocates a console pty: for

@@ -327,6 +327,11 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		Seccomp:    filter,
 		NoNewPrivs: nnp,
 	}
+	if o.Elevated&ElevateLSM == 0 {
+		if req.LSM, err = security.InitLabel(security.DetectLSM("/"), func(name string) ([]byte, error) { return proc.ReadFile(name, 4096) }); err != nil {
+			return 1, err
+		}
+	}
 	if len(o.Command) == 0 {
 		// The user's shell is needed: the container's /etc/passwd is
 		// read here, through the init's root, so the helper inside the
@@ -385,6 +390,9 @@ type attachRequest struct {
 	// Dir is the command's working directory in the container; "" keeps
 	// the helper's.
 	Dir string `json:",omitempty"`
+	// LSM is the security modules' label the command's exec gets: the
+	// init's, unless -e LSM.
+	LSM security.Label `json:",omitzero"`
 	// Groups are the command's supplementary groups; none when empty.
 	Groups []uint32 `json:",omitempty"`
 	// Rlimits are set by the helper just before its fork of the

@@ -83,6 +83,14 @@ func attachConfinement(conf confinement, elevated Privileges, joinUser bool, kee
 			filter = nil
 		}
 	}
+	if filter != nil && warn != nil {
+		if prog, err := seccomp.Decode(filter); err == nil && seccomp.Returns(prog, unix.SECCOMP_RET_USER_NOTIF) {
+			// Only the init's listener reaches the monitor's proxy: a
+			// notify rule's call by the command fails with ENOSYS (the
+			// kernel's answer when a filter has no listener).
+			warn("the container's seccomp notify rules make the attached command's calls fail with ENOSYS: only its init's are forwarded to lxc.seccomp.notify.proxy")
+		}
+	}
 	if filter != nil && !joinUser && elevated&ElevateCap == 0 && !slices.Contains(keep, "CAP_SYS_ADMIN") {
 		nnp = true
 	}

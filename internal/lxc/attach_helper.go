@@ -68,6 +68,15 @@ func RunAttachHelper() int {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fail(fmt.Errorf("unshare fs: %w", err))
 	}
+	// The label files of this thread, opened while /proc is the host's;
+	// written just before the fork, whose child inherits them for its exec.
+	var attrs *security.ExecAttrs
+	if !req.LSM.Empty() {
+		if attrs, err = security.OpenExecAttrs("/proc", req.LSM); err != nil {
+			return fail(err)
+		}
+		defer attrs.Close()
+	}
 	// The bounding set first, while /proc is still the host's (it reads
 	// cap_last_cap, which a container could fake in its own /proc); it
 	// does not take CAP_SYS_ADMIN from this thread, which setns needs.
@@ -191,6 +200,11 @@ func RunAttachHelper() int {
 	if len(req.Seccomp) > 0 {
 		if spec.Seccomp, err = seccomp.Decode(req.Seccomp); err != nil {
 			return fail(fmt.Errorf("the container's seccomp filter: %w", err))
+		}
+	}
+	if attrs != nil {
+		if err := attrs.SetExec(req.LSM); err != nil {
+			return fail(err)
 		}
 	}
 	if err := containerinit.SetRlimits(req.Rlimits); err != nil {

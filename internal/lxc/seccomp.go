@@ -26,13 +26,17 @@ func seccompFilter(cfg *config.Config) (*containerinit.Seccomp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lxc.seccomp.profile: %w", err)
 	}
+	f := &containerinit.Seccomp{Program: seccomp.Encode(prog), AllowNesting: cfg.Seccomp.AllowNesting}
 	if seccomp.Returns(prog, unix.SECCOMP_RET_USER_NOTIF) {
-		// A notify action needs a supervisor that answers, or the call
-		// blocks for ever.
-		_, line := p.UsesNotify()
-		return nil, fmt.Errorf("lxc.seccomp.profile: %s:%d: action notify needs lxc.seccomp.notify.proxy: lxc.seccomp.notify.proxy is not supported yet", p.File, line)
+		// A notify action needs a supervisor that answers: the monitor
+		// forwards each call to the proxy (LXC's protocol).
+		if cfg.Seccomp.NotifyProxy == "" {
+			_, line := p.UsesNotify()
+			return nil, fmt.Errorf("lxc.seccomp.profile: %s:%d: action notify needs lxc.seccomp.notify.proxy", p.File, line)
+		}
+		f.Notify = &containerinit.SeccompNotify{Proxy: cfg.Seccomp.NotifyProxy, Cookie: cfg.Seccomp.NotifyCookie}
 	}
-	return &containerinit.Seccomp{Program: seccomp.Encode(prog), AllowNesting: cfg.Seccomp.AllowNesting}, nil
+	return f, nil
 }
 
 // seccompWarnings are what a start goes on without: rules for system calls

@@ -117,9 +117,14 @@ func buildSpec(name string, cfg *config.Config, layout *cgroup.Layout, o specOpt
 	// A veth (or any interface to build) beside none gets a namespace of its own to be in, as LXC
 	// 5.0.2 gives it.
 	hostNet = hostNet && !veth
-	if _, err := checkSupport(cfg, detectLSM()); err != nil {
+	if err := checkSupport(cfg); err != nil {
 		return nil, nil, err
 	}
+	label, _, err := lsmLabel(cfg, security.DetectLSM("/"))
+	if err != nil {
+		return nil, nil, err
+	}
+	s.LSM = label
 	maps, err := idMaps(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -251,48 +256,53 @@ func isHostRoot(st os.FileInfo) bool {
 	return err == nil && os.SameFile(st, root)
 }
 
-// hostLSM says which Linux security modules the host runs.
-type hostLSM struct{ apparmor, selinux bool }
-
-// detectLSM looks for the security file systems of AppArmor and SELinux.
-func detectLSM() hostLSM {
-	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
-	return hostLSM{
-		apparmor: exists("/sys/kernel/security/apparmor"),
-		selinux:  exists("/sys/fs/selinux/enforce"),
-	}
-}
-
 // checkSupport refuses the first key that holds a value golxc would
-// otherwise ignore, naming it, and returns a warning for each security
-// module key the host cannot apply anyway (LXC starts such a container
-// without the label; so does golxc). On a host that has the module, golxc
-// cannot apply the label yet, and refuses.
-func checkSupport(cfg *config.Config, lsm hostLSM) ([]string, error) {
-	var warnings []string
+// otherwise ignore, naming it and the file and line that set it. The
+// security modules' keys are lsmLabel's.
+func checkSupport(cfg *config.Config) error {
 	for _, k := range cfg.SetKeys() {
-		switch k.Support {
-		case config.NotBuilt:
-			return warnings, fmt.Errorf("%s is not supported yet", k.Key)
-		case config.NeedsAppArmor:
-			if lsm.apparmor {
-				return warnings, fmt.Errorf("%s is not supported yet", k.Key)
+		if k.Support == config.NotBuilt {
+			if at := cfg.Origin(k.Key); at != "" {
+				return fmt.Errorf("%s: %s is not supported yet", at, k.Key)
 			}
-			warnings = append(warnings, k.Key+" is ignored: AppArmor is not enabled on this host")
-		case config.NeedsSELinux:
-			if lsm.selinux {
-				return warnings, fmt.Errorf("%s is not supported yet", k.Key)
-			}
-			warnings = append(warnings, k.Key+" is ignored: SELinux is not enabled on this host")
+			return fmt.Errorf("%s is not supported yet", k.Key)
 		}
 	}
-	return warnings, nil
+	return nil
+}
+
+// lsmLabel is what the exec of the container's init runs as under the
+// host's security modules (h), with a warning for a module the config
+// asks something of and the host does not run (LXC starts such a
+// container without the label; so does golxc).
+func lsmLabel(cfg *config.Config, h security.HostLSM) (security.Label, []string, error) {
+	c := security.LSMConfig{
+		AppArmorProfile: cfg.AppArmor.Profile,
+		AllowIncomplete: cfg.AppArmor.AllowIncomplete,
+		AllowNesting:    cfg.AppArmor.AllowNesting,
+		AppArmorRaw:     cfg.AppArmor.Raw,
+		SELinuxContext:  cfg.SELinux.Context,
+		SELinuxKeyring:  cfg.SELinux.KeyringContext,
+	}
+	for _, k := range cfg.SetKeys() {
+		switch k.Support {
+		case config.NeedsAppArmor:
+			c.AppArmorKeys = append(c.AppArmorKeys, k.Key)
+		case config.NeedsSELinux:
+			c.SELinuxKeys = append(c.SELinuxKeys, k.Key)
+		}
+	}
+	current := "unconfined"
+	if h.AppArmor {
+		current = security.CurrentAppArmor("/proc")
+	}
+	return security.PlanLabel(h, c, current)
 }
 
 // StartWarnings returns what a start of cfg goes on without and the tool
 // should print: security module keys on a host without that module.
 func StartWarnings(cfg *config.Config) []string {
-	w, _ := checkSupport(cfg, detectLSM())
+	_, w, _ := lsmLabel(cfg, security.DetectLSM("/"))
 	return append(w, seccompWarnings(cfg)...)
 }
 

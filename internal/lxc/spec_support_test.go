@@ -3,6 +3,8 @@ package lxc
 import (
 	"slices"
 	"testing"
+
+	"github.com/golxc/golxc/internal/security"
 )
 
 // TestCheckSupport: a key whose feature is not built is refused by name; a
@@ -12,7 +14,7 @@ func TestCheckSupport(t *testing.T) {
 	tests := []struct {
 		name     string
 		keys     [][2]string
-		lsm      hostLSM
+		lsm      security.HostLSM
 		wantErr  string
 		warnings []string
 	}{
@@ -27,15 +29,20 @@ func TestCheckSupport(t *testing.T) {
 		{name: "default value asks for nothing", keys: [][2]string{kv("lxc.keyring.session", "1"), kv("lxc.no_new_privs", "0")}},
 		{name: "console and ttys", keys: [][2]string{kv("lxc.console.path", "/dev/ttyS0"), kv("lxc.tty.dir", "lxc"), kv("lxc.console.buffer.size", "auto"), kv("lxc.console.size", "1MB"), kv("lxc.console.rotate", "1")}},
 		{name: "apparmor absent", keys: [][2]string{kv("lxc.apparmor.profile", "unconfined"), kv("lxc.apparmor.allow_nesting", "1")},
-			warnings: []string{"lxc.apparmor.profile is ignored: AppArmor is not enabled on this host", "lxc.apparmor.allow_nesting is ignored: AppArmor is not enabled on this host"}},
-		{name: "apparmor present", keys: [][2]string{kv("lxc.apparmor.profile", "unconfined")}, lsm: hostLSM{apparmor: true}, wantErr: "lxc.apparmor.profile is not supported yet"},
-		{name: "selinux absent", keys: [][2]string{kv("lxc.selinux.context", "x")}, lsm: hostLSM{apparmor: true},
-			warnings: []string{"lxc.selinux.context is ignored: SELinux is not enabled on this host"}},
+			warnings: []string{"lxc.apparmor.profile, lxc.apparmor.allow_nesting ignored: AppArmor is not enabled on this host"}},
+		{name: "apparmor present, generated", keys: [][2]string{kv("lxc.apparmor.profile", "generated")}, lsm: security.HostLSM{AppArmor: true, AppArmorMount: true},
+			wantErr: "lxc.apparmor.profile = generated is not supported yet: golxc does not generate AppArmor profiles (load a profile and name it in lxc.apparmor.profile)"},
+		{name: "selinux absent", keys: [][2]string{kv("lxc.selinux.context", "x")}, lsm: security.HostLSM{AppArmor: true, AppArmorMount: true},
+			warnings: []string{"lxc.selinux.context ignored: SELinux is not enabled on this host"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, _ := specConfig(t, tt.keys...)
-			w, err := checkSupport(cfg, tt.lsm)
+			err := checkSupport(cfg)
+			var w []string
+			if err == nil {
+				_, w, err = lsmLabel(cfg, tt.lsm)
+			}
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -187,20 +187,29 @@ func namespaceSet(cfg *config.Config, userns, hostNet bool, shared map[string]Sh
 }
 
 // sharable are the namespaces lxc.namespace.share.* and lxc-start
-// --share-* can join yet: the init stage enters net, ipc, uts and cgroup
-// with setns on the one thread it execs from (cgroup instead of making
-// one of its own); a pid namespace is entered only
-// by a process's children, so the monitor spawns the stage into it from a
-// thread of its own (containerinit). A mount namespace is entered only
-// with unshare(CLONE_FS), which that stage cannot do; a user namespace
-// not at all (a Go process is multithreaded).
-var sharable = []string{"net", "ipc", "uts", "pid", "cgroup"}
+// --share-* can join: the init stage enters net, ipc, uts and cgroup with
+// setns on the one thread it execs from (cgroup instead of making one of
+// its own); a pid namespace is entered only by a process's children, so
+// the monitor spawns the stage into it from a thread of its own; user and
+// time are refused to a process with threads, so a raw fork of the
+// monitor joins them and execs the stage (namespace.Spawn). A mount
+// namespace is refused (shareMntRefused).
+var sharable = []string{"net", "ipc", "uts", "pid", "cgroup", "user", "time"}
+
+// shareMntRefused is why lxc.namespace.share.mnt is refused: LXC 5.0.2
+// builds the container's root in the joined mount namespace, where its
+// pivot_root moves the root of every process there. With another
+// container it fails (that namespace lacks the rootfs path); with a host
+// process it would mount over the host's tree.
+const shareMntRefused = "lxc.namespace.share.mnt is refused: the container's root would be built in the joined mount namespace, over what runs there (LXC 5.0.2 builds it there too, and fails for another container, whose namespace lacks the rootfs path); attach to that container instead"
 
 // SharedNamespace is a namespace to join: the /proc path the monitor
 // opens, and the identity it must find there.
 type SharedNamespace struct {
 	Path string
 	ID   namespace.NamespaceID
+	// UIDMap and GIDMap are a user namespace's maps, as it has them.
+	UIDMap, GIDMap []specs.LinuxIDMapping
 }
 
 // ResolveShares turns lxc.namespace.share.* of cfg, with extra (lxc-start
@@ -220,17 +229,38 @@ func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) 
 	if len(want) == 0 {
 		return nil, nil
 	}
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	// The user namespace first: the others' checks need to know it.
+	slices.SortFunc(names, func(a, b string) int {
+		if (a == "user") != (b == "user") {
+			if a == "user" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
 	out := map[string]SharedNamespace{}
-	for name, value := range want {
+	for _, name := range names {
+		value := want[name]
 		k, err := namespace.ByName(name)
 		if err != nil {
 			return nil, fmt.Errorf("lxc.namespace.share.%s: %w", name, err)
 		}
+		if k.Name == "mnt" {
+			return nil, errors.New(shareMntRefused)
+		}
 		if !slices.Contains(sharable, k.Name) {
 			return nil, fmt.Errorf("lxc.namespace.share.%s is not supported yet (only %s)", k.Name, strings.Join(sharable, ", "))
 		}
-		if len(cfg.IDMap) > 0 {
-			return nil, fmt.Errorf("lxc.namespace.share.%s with lxc.idmap is not supported yet: a new user namespace may not join a namespace it does not own", k.Name)
+		if (k.Name == "user" || k.Name == "time") && os.Geteuid() != 0 {
+			return nil, fmt.Errorf("lxc.namespace.share.%s is not supported yet for a user other than root", k.Name)
+		}
+		if _, user := out["user"]; len(cfg.IDMap) > 0 && k.Name != "user" && !user {
+			return nil, fmt.Errorf("lxc.namespace.share.%s with lxc.idmap needs lxc.namespace.share.user too: a new user namespace may not join a namespace it does not own", k.Name)
 		}
 		if slices.Contains(cfg.Namespace.Keep, k.Name) {
 			return nil, fmt.Errorf("lxc.namespace.share.%s and lxc.namespace.keep = %s conflict", k.Name, k.Name)
@@ -239,9 +269,29 @@ func ResolveShares(lxcpath string, cfg *config.Config, extra map[string]string) 
 		if err != nil {
 			return nil, fmt.Errorf("lxc.namespace.share.%s = %s: %w", k.Name, value, err)
 		}
+		if k.Name == "user" {
+			if err := sameIDMaps(cfg, value, ns); err != nil {
+				return nil, err
+			}
+		}
 		out[k.Name] = ns
 	}
 	return out, nil
+}
+
+// sameIDMaps checks that a container joining the user namespace ns
+// declares its maps: ns's maps are what apply to it (its rootfs, its
+// devices, its cgroups' owner), and lxc.idmap is where golxc reads them.
+func sameIDMaps(cfg *config.Config, value string, ns SharedNamespace) error {
+	if len(ns.UIDMap) == 1 && ns.UIDMap[0] == (specs.LinuxIDMapping{ContainerID: 0, HostID: 0, Size: 4294967295}) {
+		return fmt.Errorf("lxc.namespace.share.user = %s: that is the host's user namespace, which the container is in already (LXC fails to join it: EINVAL)", value)
+	}
+	m := IDMaps(cfg)
+	if !namespace.SameMaps(m.UID, ns.UIDMap) || !namespace.SameMaps(m.GID, ns.GIDMap) {
+		return fmt.Errorf("lxc.namespace.share.user = %s: lxc.idmap must be the maps of the user namespace joined, which apply to the container: %s, %s", value,
+			namespace.MapsText("u", ns.UIDMap), namespace.MapsText("g", ns.GIDMap))
+	}
+	return nil
 }
 
 // shareNamespace finds namespace k of what a share value names: a pid,
@@ -288,7 +338,28 @@ func shareNamespace(lxcpath, value string, k namespace.Kind) (SharedNamespace, e
 	if err != nil {
 		return SharedNamespace{}, err
 	}
-	return SharedNamespace{Path: "/proc/" + strconv.Itoa(proc.Pid) + "/ns/" + k.ProcFile(), ID: id}, nil
+	ns := SharedNamespace{Path: "/proc/" + strconv.Itoa(proc.Pid) + "/ns/" + k.ProcFile(), ID: id}
+	if k.Name == "user" {
+		for _, f := range []struct {
+			name string
+			to   *[]specs.LinuxIDMapping
+		}{{"uid_map", &ns.UIDMap}, {"gid_map", &ns.GIDMap}} {
+			b, err := proc.ReadFile(f.name, 64<<10)
+			if err != nil {
+				return SharedNamespace{}, err
+			}
+			if *f.to, err = namespace.ParseMapFile(string(b)); err != nil {
+				return SharedNamespace{}, fmt.Errorf("%s: %w", f.name, err)
+			}
+		}
+		// The maps are read after the identity, through the same pidfd:
+		// the process is checked to be alive still, so they are that
+		// namespace's.
+		if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+			return SharedNamespace{}, fmt.Errorf("process %d: %w", proc.Pid, err)
+		}
+	}
+	return ns, nil
 }
 
 // mappedRoot is the host uid and gid of the namespace's root.

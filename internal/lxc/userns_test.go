@@ -151,8 +151,9 @@ func TestResolveShares(t *testing.T) {
 		extra   map[string]string
 		wantErr string
 	}{
-		{extra: map[string]string{"time": "1"}, wantErr: "lxc.namespace.share.time is not supported yet"},
-		{keys: [][2]string{kv("lxc.namespace.share.mnt", "1")}, wantErr: "lxc.namespace.share.mnt is not supported yet"},
+		{extra: map[string]string{"user": self}, wantErr: "lxc.namespace.share.user = " + self + ": that is the host's user namespace"},
+		{keys: idmapKeys, extra: map[string]string{"user": self}, wantErr: "that is the host's user namespace"},
+		{keys: [][2]string{kv("lxc.namespace.share.mnt", "1")}, wantErr: "lxc.namespace.share.mnt is refused: "},
 		{keys: [][2]string{kv("lxc.namespace.keep", "net")}, extra: map[string]string{"net": "1"}, wantErr: "conflict"},
 		{keys: idmapKeys, extra: map[string]string{"net": "1"}, wantErr: "with lxc.idmap"},
 		{extra: map[string]string{"net": "nosuchcontainer"}, wantErr: "nosuchcontainer"},

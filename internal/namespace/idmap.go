@@ -340,3 +340,56 @@ func DefaultMaps(c Caller) (IDMaps, error) {
 	}
 	return m, nil
 }
+
+// ParseMapFile reads a /proc/PID/uid_map or gid_map: "NSID HOSTID COUNT"
+// a line.
+func ParseMapFile(text string) ([]specs.LinuxIDMapping, error) {
+	var out []specs.LinuxIDMapping
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("id map line %q: want NSID HOSTID COUNT", line)
+		}
+		var v [3]uint32
+		for i, s := range f {
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("id map line %q: %w", line, err)
+			}
+			v[i] = uint32(n)
+		}
+		out = append(out, specs.LinuxIDMapping{ContainerID: v[0], HostID: v[1], Size: v[2]})
+	}
+	return out, nil
+}
+
+// SameMaps says whether a and b map the same ids, in whatever order
+// their ranges are listed.
+func SameMaps(a, b []specs.LinuxIDMapping) bool {
+	order := func(x, y specs.LinuxIDMapping) int {
+		if x.ContainerID != y.ContainerID {
+			if x.ContainerID < y.ContainerID {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, order)
+	slices.SortFunc(b, order)
+	return slices.Equal(a, b)
+}
+
+// MapsText is maps as lxc.idmap lines' values, kind ("u" or "g") first,
+// joined by ", ".
+func MapsText(kind string, maps []specs.LinuxIDMapping) string {
+	s := make([]string, len(maps))
+	for i, m := range maps {
+		s[i] = fmt.Sprintf("%s %d %d %d", kind, m.ContainerID, m.HostID, m.Size)
+	}
+	return strings.Join(s, ", ")
+}

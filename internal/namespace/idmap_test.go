@@ -258,3 +258,25 @@ func TestWithCaller(t *testing.T) {
 		t.Errorf("a caller mapped already got another line: %v %v", got.UID, got.GID)
 	}
 }
+
+// TestParseMapFileSameMaps: the kernel's map text reads back as ranges,
+// compared in any order; a bad line is refused.
+func TestParseMapFileSameMaps(t *testing.T) {
+	got, err := ParseMapFile("         0     100000      65536\n 65536 1000 1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []specs.LinuxIDMapping{{ContainerID: 65536, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 100000, Size: 65536}}
+	if !SameMaps(got, want) {
+		t.Fatalf("got %v", got)
+	}
+	if SameMaps(got, want[:1]) || SameMaps(got, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100001, Size: 65536}, want[0]}) {
+		t.Fatal("different maps compare the same")
+	}
+	if _, err := ParseMapFile("0 1\n"); err == nil {
+		t.Fatal("a short line parsed")
+	}
+	if s := MapsText("u", want); s != "u 65536 1000 1, u 0 100000 65536" {
+		t.Fatalf("MapsText = %q", s)
+	}
+}

@@ -1,5 +1,5 @@
 // Package security confines a container's processes: the capability
-// bounding set now; seccomp, no_new_privs and LSM labels later.
+// bounding set, and the AppArmor/SELinux label of their exec.
 package security
 
 import (
