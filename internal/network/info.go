@@ -5,6 +5,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Addresses lists the addresses of global scope in the network namespace
@@ -42,7 +43,7 @@ type LinkStats struct {
 // HostLinks finds the host ends of the veths in pid's network namespace,
 // with their counters.
 func HostLinks(pid int) ([]LinkStats, error) {
-	host, err := netlink.NewHandle()
+	host, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}
@@ -83,7 +84,10 @@ func inNamespace(pid int, f func(*netlink.Handle) error) error {
 		return fmt.Errorf("open network namespace of pid %d: %w", pid, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	// Routing netlink only: a handle of every family opens three sockets,
+	// each through a setns there and back (lxc-info, lxc-ls -f per
+	// container).
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink socket in the network namespace of pid %d: %w", pid, err)
 	}
