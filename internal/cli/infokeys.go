@@ -81,7 +81,6 @@ func lxcInfoValue(cfg *config.Config, key string) (string, error) {
 	return v, nil
 }
 
-
 // lxcListKey reports whether LXC prints KEY's items each followed by a
 // newline (the lists it keeps item by item; lxc.idmap, lxc.init.groups and
 // a single lxc.proc.NAME, lxc.sysctl.NAME or lxc.prlimit.NAME are not).
