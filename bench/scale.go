@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golxc/golxc/internal/monitor"
 )
 
 // point is the state of the host after one more start.
@@ -42,25 +44,31 @@ func scaleMain(args []string) int {
 	}
 	defer os.RemoveAll(dir)
 	var results []scaleResult
+	code := 0
 	for _, t := range sets {
 		if err := t.open(dir); err != nil {
 			fmt.Fprintln(os.Stderr, "bench scale:", err)
 			return 1
 		}
 		r, err := scale(t, *n)
+		if len(r.points) > 0 {
+			results = append(results, r)
+		}
 		if err != nil {
+			// Still drawn below: the way there is worth a look.
 			fmt.Fprintln(os.Stderr, "bench scale:", err)
 			t.close()
+			code = 1
+		}
+	}
+	if len(results) > 0 {
+		if err := plot(*png, results); err != nil {
+			fmt.Fprintln(os.Stderr, "bench scale: plot:", err)
 			return 1
 		}
-		results = append(results, r)
+		fmt.Println("plot:", *png)
 	}
-	if err := plot(*png, results); err != nil {
-		fmt.Fprintln(os.Stderr, "bench scale: plot:", err)
-		return 1
-	}
-	fmt.Println("plot:", *png)
-	return 0
+	return code
 }
 
 // scale creates n busybox containers, starts them one after another with
@@ -70,7 +78,7 @@ func scaleMain(args []string) int {
 func scale(t *toolset, n int) (scaleResult, error) {
 	defer t.close()
 	res := scaleResult{label: t.label}
-	leaksBefore := snapshotHost(t)
+	leaksBefore := snapshotHost(t, nil)
 	names := make([]string, n)
 	fmt.Printf("%s: creating %d containers\n", t.label, n)
 	t0 := time.Now()
@@ -175,7 +183,14 @@ func scale(t *toolset, n int) (scaleResult, error) {
 	fmt.Println()
 	t.made = nil
 	t.close()
-	if left := snapshotHost(t).minus(leaksBefore); len(left) > 0 {
+	left := snapshotHost(t, names).minus(leaksBefore)
+	if len(left) > 0 {
+		// Other work on the host makes and removes links and sockets
+		// meanwhile: only what is still there a moment later counts.
+		time.Sleep(2 * time.Second)
+		left = snapshotHost(t, names).minus(leaksBefore)
+	}
+	if len(left) > 0 {
 		return res, fmt.Errorf("%s: left behind after destroying all: %s", t.label, strings.Join(left, "; "))
 	}
 	fmt.Printf("%s: nothing left behind (cgroups, mounts, links, sockets, processes, files)\n", t.label)
@@ -226,10 +241,15 @@ func (h hostState) minus(before hostState) []string {
 	return left
 }
 
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
 // snapshotHost lists what a container of t's lxcpath can leave on the
 // host: cgroups named after its containers, mounts and processes naming
 // the lxcpath, network links, golxc's socket files, files in the lxcpath.
-func snapshotHost(t *toolset) hostState {
+func snapshotHost(t *toolset, names []string) hostState {
 	h := hostState{}
 	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/lxc.*.scale[0-9]*")
 	more, _ := filepath.Glob("/sys/fs/cgroup/*/lxc.*/scale[0-9]*")
@@ -247,9 +267,12 @@ func snapshotHost(t *toolset) hostState {
 	for _, l := range links {
 		h["link "+filepath.Base(l)] = true
 	}
-	socks, _ := filepath.Glob("/run/golxc/sock/*")
-	for _, s := range socks {
-		h["socket "+s] = true
+	// golxc's monitor sockets of this run's containers (the directory is
+	// shared with every other golxc on the host).
+	for _, n := range names {
+		if p := monitor.SocketPath(t.lxcpath, n); exists(p) {
+			h["socket "+p] = true
+		}
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {

@@ -28,7 +28,8 @@ func (l *lab) setRootPassword(name string) {
 }
 
 // setConfig appends lines to container name's config, after what its
-// template wrote (the busybox template sets lxc.tty.max and lxc.pty.max).
+// template wrote (the busybox template sets lxc.pty.max, and lxc.tty.max
+// unless the -f config did).
 func (l *lab) setConfig(name string, lines ...string) {
 	l.t.Helper()
 	f, err := os.OpenFile(filepath.Join(l.path, name, "config"), os.O_WRONLY|os.O_APPEND, 0)
@@ -133,7 +134,11 @@ func TestConsoleLoginOnTTY(t *testing.T) {
 // terminal restored.
 func TestConsoleBusyTTYAndStopUnderneath(t *testing.T) {
 	l := newLab(t)
-	n := l.startBusybox()
+	// The busybox template asks for one tty (its init runs one getty):
+	// five, as LXC's template, to have a busy one and free ones.
+	n := l.createBusybox("lxc.tty.max = 5")
+	l.mustRun("lxc-start", "-n", n)
+	l.waitState(n, "RUNNING", 10*time.Second)
 	h := newHostTerminal(t, 24, 80)
 	before := h.termios(t)
 	cmd, cancel := h.start(t, "lxc-console", "-P", l.path, "-n", n, "-t", "2", "-e", "^b")

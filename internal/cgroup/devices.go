@@ -4,13 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
 
@@ -174,21 +170,21 @@ func (r DeviceRule) matches(typ, major, minor uint32) bool {
 // it returns 1 to allow the access described by its context
 // (struct bpf_cgroup_dev_ctx: access_type = access<<16 | type, major,
 // minor, three u32s) and 0 to refuse it.
-func (p DevicePolicy) Program() asm.Instructions {
+func (p DevicePolicy) Program() bpfProgram {
 	const (
-		rType   = asm.R2
-		rAccess = asm.R3
-		rMajor  = asm.R4
-		rMinor  = asm.R5
-		rTmp    = asm.R6
+		rType   = bpfR2
+		rAccess = bpfR3
+		rMajor  = bpfR4
+		rMinor  = bpfR5
+		rTmp    = bpfR6
 	)
-	insns := asm.Instructions{
-		asm.LoadMem(rType, asm.R1, 0, asm.Word),
-		asm.Mov.Reg(rAccess, rType),
-		asm.And.Imm(rType, 0xffff),
-		asm.RSh.Imm(rAccess, 16),
-		asm.LoadMem(rMajor, asm.R1, 4, asm.Word),
-		asm.LoadMem(rMinor, asm.R1, 8, asm.Word),
+	insns := bpfProgram{
+		{op: opLdxMemW, dst: rType, src: bpfR1, off: 0},
+		{op: opMovReg, dst: rAccess, src: rType},
+		{op: opAndImm, dst: rType, imm: 0xffff},
+		{op: opRshImm, dst: rAccess, imm: 16},
+		{op: opLdxMemW, dst: rMajor, src: bpfR1, off: 4},
+		{op: opLdxMemW, dst: rMinor, src: bpfR1, off: 8},
 	}
 	verdict := int32(0)
 	if p.DefaultAllow {
@@ -201,41 +197,41 @@ func (p DevicePolicy) Program() asm.Instructions {
 	for i, r := range all {
 		allow := i < len(p.Added) || !p.DefaultAllow
 		next := "rule" + strconv.Itoa(i+1)
-		var block asm.Instructions
+		var block bpfProgram
 		if r.Type != DevAny {
-			block = append(block, asm.JNE.Imm(rType, int32(r.Type), next))
+			block = append(block, bpfInsn{op: opJneImm, dst: rType, imm: int32(r.Type), target: next})
 		}
 		if r.Major != anyNum {
-			block = append(block, asm.JNE.Imm(rMajor, int32(r.Major), next))
+			block = append(block, bpfInsn{op: opJneImm, dst: rMajor, imm: int32(r.Major), target: next})
 		}
 		if r.Minor != anyNum {
-			block = append(block, asm.JNE.Imm(rMinor, int32(r.Minor), next))
+			block = append(block, bpfInsn{op: opJneImm, dst: rMinor, imm: int32(r.Minor), target: next})
 		}
-		block = append(block, asm.Mov.Reg(rTmp, rAccess))
+		block = append(block, bpfInsn{op: opMovReg, dst: rTmp, src: rAccess})
 		if !allow {
 			// A deny rule: refuse when any requested bit is in it.
 			block = append(block,
-				asm.And.Imm(rTmp, int32(r.Access)),
-				asm.JEq.Imm(rTmp, 0, next),
-				asm.Mov.Imm(asm.R0, 0))
+				bpfInsn{op: opAndImm, dst: rTmp, imm: int32(r.Access)},
+				bpfInsn{op: opJeqImm, dst: rTmp, imm: 0, target: next},
+				bpfInsn{op: opMovImm, dst: bpfR0, imm: 0})
 		} else {
 			// An allow rule: allow when every requested bit is in it.
 			block = append(block,
-				asm.And.Imm(rTmp, int32(^r.Access&0xffff)),
-				asm.JNE.Imm(rTmp, 0, next),
-				asm.Mov.Imm(asm.R0, 1))
+				bpfInsn{op: opAndImm, dst: rTmp, imm: int32(^r.Access & 0xffff)},
+				bpfInsn{op: opJneImm, dst: rTmp, imm: 0, target: next},
+				bpfInsn{op: opMovImm, dst: bpfR0, imm: 1})
 		}
-		block = append(block, asm.Return())
+		block = append(block, bpfInsn{op: opExit})
 		if i > 0 {
-			block[0] = block[0].WithSymbol("rule" + strconv.Itoa(i))
+			block[0].label = "rule" + strconv.Itoa(i)
 		}
 		insns = append(insns, block...)
 	}
-	last := asm.Mov.Imm(asm.R0, verdict)
+	last := bpfInsn{op: opMovImm, dst: bpfR0, imm: verdict}
 	if len(all) > 0 {
-		last = last.WithSymbol("rule" + strconv.Itoa(len(all)))
+		last.label = "rule" + strconv.Itoa(len(all))
 	}
-	return append(insns, last, asm.Return())
+	return append(insns, last, bpfInsn{op: opExit})
 }
 
 // deviceProgramName names the programs golxc attaches, so that
@@ -259,7 +255,7 @@ func (g *Group) SetDevicesV2(rules []DeviceRule) error {
 // program old (its ID) in the group's cgroup2 directory in one
 // BPF_PROG_ATTACH with BPF_F_REPLACE: no access is ever decided by
 // neither or both. It returns the new program's ID.
-func (g *Group) ReplaceDevicesV2(p DevicePolicy, old ebpf.ProgramID) (ebpf.ProgramID, error) {
+func (g *Group) ReplaceDevicesV2(p DevicePolicy, old ProgramID) (ProgramID, error) {
 	if old == 0 {
 		return 0, errors.New("replace device program: no program to replace")
 	}
@@ -268,33 +264,24 @@ func (g *Group) ReplaceDevicesV2(p DevicePolicy, old ebpf.ProgramID) (ebpf.Progr
 
 // Tag is the kernel's tag of p's program (a hash of its instructions),
 // to compare with an attached program's. The program is loaded to get
-// it: the library's own computation differs from this kernel's.
+// it: the kernel's tag is over the instructions as it rewrites them.
 func (p DevicePolicy) Tag() (string, error) {
-	prog, err := ebpf.NewProgram(p.spec())
+	fd, err := loadDeviceProgram(p.Program(), deviceProgramName)
 	if err != nil {
 		return "", fmt.Errorf("load device program: %w", err)
 	}
-	defer prog.Close()
-	info, err := prog.Info()
+	defer unix.Close(fd)
+	_, tag, _, err := programInfo(fd)
 	if err != nil {
 		return "", fmt.Errorf("device program: %w", err)
 	}
-	return info.Tag, nil
-}
-
-func (p DevicePolicy) spec() *ebpf.ProgramSpec {
-	return &ebpf.ProgramSpec{
-		Name:         deviceProgramName,
-		Type:         ebpf.CGroupDevice,
-		Instructions: p.Program(),
-		License:      "GPL",
-	}
+	return tag, nil
 }
 
 // DeviceProgram is the ID and tag of the device program golxc attached
 // to the group's cgroup2 directory; an error when there is none or more
 // than one of that name.
-func (g *Group) DeviceProgram() (ebpf.ProgramID, string, error) {
+func (g *Group) DeviceProgram() (ProgramID, string, error) {
 	id, tag, err := g.deviceProgram()
 	if err != nil {
 		return 0, "", fmt.Errorf("device program of the container: %w", err)
@@ -302,36 +289,42 @@ func (g *Group) DeviceProgram() (ebpf.ProgramID, string, error) {
 	return id, tag, nil
 }
 
-func (g *Group) deviceProgram() (ebpf.ProgramID, string, error) {
+// AttachedDevicePrograms lists the device programs attached to the
+// cgroup2 directory open as dirfd.
+func AttachedDevicePrograms(dirfd int) ([]ProgramID, error) {
+	return deviceProgramIDs(dirfd)
+}
+
+func (g *Group) deviceProgram() (ProgramID, string, error) {
 	if g.err != nil {
 		return 0, "", g.err
 	}
 	if g.v2 == nil {
 		return 0, "", errors.New("no cgroup2 hierarchy is mounted")
 	}
-	dir, err := os.OpenFile(g.v2.path, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	dir, err := unix.Open(g.v2.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, "", err
 	}
-	defer dir.Close()
-	q, err := link.QueryPrograms(link.QueryOptions{Target: int(dir.Fd()), Attach: ebpf.AttachCGroupDevice})
+	defer unix.Close(dir)
+	ids, err := deviceProgramIDs(dir)
 	if err != nil {
 		return 0, "", fmt.Errorf("device programs of %s: %w", g.v2.path, err)
 	}
-	var found []ebpf.ProgramID
+	var found []ProgramID
 	var tag string
-	for _, a := range q.Programs {
-		prog, err := ebpf.NewProgramFromID(a.ID)
+	for _, id := range ids {
+		fd, err := programByID(id)
 		if err != nil {
-			return 0, "", fmt.Errorf("device program %d of %s: %w", a.ID, g.v2.path, err)
+			return 0, "", fmt.Errorf("device program %d of %s: %w", id, g.v2.path, err)
 		}
-		info, err := prog.Info()
-		prog.Close()
+		_, t, name, err := programInfo(fd)
+		unix.Close(fd)
 		if err != nil {
-			return 0, "", fmt.Errorf("device program %d of %s: %w", a.ID, g.v2.path, err)
+			return 0, "", fmt.Errorf("device program %d of %s: %w", id, g.v2.path, err)
 		}
-		if info.Name == deviceProgramName {
-			found, tag = append(found, a.ID), info.Tag
+		if name == deviceProgramName {
+			found, tag = append(found, id), t
 		}
 	}
 	if len(found) != 1 {
@@ -340,45 +333,37 @@ func (g *Group) deviceProgram() (ebpf.ProgramID, string, error) {
 	return found[0], tag, nil
 }
 
-func (g *Group) attachDevices(p DevicePolicy, old ebpf.ProgramID) (ebpf.ProgramID, error) {
+func (g *Group) attachDevices(p DevicePolicy, old ProgramID) (ProgramID, error) {
 	if g.err != nil {
 		return 0, g.err
 	}
 	if g.v2 == nil {
 		return 0, errors.New("no cgroup2 hierarchy is mounted")
 	}
-	prog, err := ebpf.NewProgram(p.spec())
+	prog, err := loadDeviceProgram(p.Program(), deviceProgramName)
 	if err != nil {
 		return 0, fmt.Errorf("load device program: %w", err)
 	}
-	defer prog.Close()
-	info, err := prog.Info()
+	defer unix.Close(prog)
+	id, _, _, err := programInfo(prog)
 	if err != nil {
 		return 0, fmt.Errorf("load device program: %w", err)
 	}
-	id, _ := info.ID()
-	dir, err := os.OpenFile(g.v2.path, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	dir, err := unix.Open(g.v2.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("open %s: %w", g.v2.path, err)
 	}
-	defer dir.Close()
-	opts := link.RawAttachProgramOptions{
-		Target:  int(dir.Fd()),
-		Program: prog,
-		Attach:  ebpf.AttachCGroupDevice,
-		Flags:   unix.BPF_F_ALLOW_MULTI,
-	}
+	defer unix.Close(dir)
+	replace := -1
 	if old != 0 {
 		// The cgroup attach takes the program to replace by descriptor
 		// (replace_bpf_fd), not by ID.
-		oldProg, err := ebpf.NewProgramFromID(old)
-		if err != nil {
+		if replace, err = programByID(old); err != nil {
 			return 0, fmt.Errorf("device program %d to replace: %w", old, err)
 		}
-		defer oldProg.Close()
-		opts.Anchor = link.ReplaceProgram(oldProg)
+		defer unix.Close(replace)
 	}
-	if err := link.RawAttachProgram(opts); err != nil {
+	if err := attachDeviceProgram(dir, prog, replace); err != nil {
 		return 0, fmt.Errorf("attach device program to %s: %w", g.v2.path, err)
 	}
 	return id, nil

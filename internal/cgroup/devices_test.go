@@ -1,6 +1,8 @@
 package cgroup
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -40,20 +42,31 @@ func commonConfRules(t *testing.T) []DeviceRule {
 	return rules
 }
 
-// runDeviceProgram interprets the instructions Program emits (32-bit
-// loads from the context, ALU with immediates and registers, conditional
-// jumps to symbols, exit) on one device access: the kernel offers no test
-// run for device programs, so this is how the compiled filter meets
+// runDeviceProgram interprets the program Program emits, as assembled
+// for the kernel and decoded by an independent decoder (cilium/ebpf's,
+// a test-only dependency: golxc's own binary does not link it), on one
+// device access: 32-bit loads from the context, ALU with immediates and
+// registers, conditional jumps by offset, exit. The kernel offers no
+// test run for device programs, so this is how the compiled filter meets
 // device tuples without a cgroup.
-func runDeviceProgram(t *testing.T, insns asm.Instructions, typ, major, minor, access uint32) uint64 {
+func runDeviceProgram(t *testing.T, prog bpfProgram, typ, major, minor, access uint32) uint64 {
 	t.Helper()
-	ctx := []uint32{access<<16 | typ, major, minor}
-	sym := map[string]int{}
-	for i, ins := range insns {
-		if s := ins.Symbol(); s != "" {
-			sym[s] = i
-		}
+	code, err := prog.assemble()
+	if err != nil {
+		t.Fatal(err)
 	}
+	var insns []asm.Instruction
+	for r := bytes.NewReader(code); r.Len() > 0; {
+		var ins asm.Instruction
+		if err := ins.Unmarshal(r, binary.LittleEndian, "linux"); err != nil {
+			t.Fatalf("decode the assembled program: %v", err)
+		}
+		insns = append(insns, ins)
+	}
+	if len(insns) != len(prog) {
+		t.Fatalf("decoded %d instructions of %d", len(insns), len(prog))
+	}
+	ctx := []uint32{access<<16 | typ, major, minor}
 	var reg [11]uint64
 	for pc, steps := 0, 0; pc < len(insns); steps++ {
 		if steps > 10000 {
@@ -97,11 +110,10 @@ func runDeviceProgram(t *testing.T, insns asm.Instructions, typ, major, minor, a
 				t.Fatalf("unexpected jump %v", ins)
 			}
 			if take {
-				to, ok := sym[ins.Reference()]
-				if !ok {
-					t.Fatalf("jump to unknown symbol %q", ins.Reference())
+				if ins.Offset <= 0 {
+					t.Fatalf("jump %v does not go forward", ins)
 				}
-				pc = to
+				pc += int(ins.Offset)
 			}
 		default:
 			t.Fatalf("unexpected instruction %v", ins)
@@ -109,6 +121,19 @@ func runDeviceProgram(t *testing.T, insns asm.Instructions, typ, major, minor, a
 	}
 	t.Fatal("program runs off its end")
 	return 0
+}
+
+// A jump to a label that is not ahead is refused by the assembler (the
+// verifier would refuse a loop, and a missing label is a bug).
+func TestAssembleRefusesBadJumps(t *testing.T) {
+	for _, p := range []bpfProgram{
+		{{op: opJneImm, target: "nowhere"}, {op: opExit}},
+		{{op: opExit, label: "back"}, {op: opJneImm, target: "back"}, {op: opExit}},
+	} {
+		if _, err := p.assemble(); err == nil {
+			t.Errorf("assemble(%v) = nil error", p)
+		}
+	}
 }
 
 func TestDeviceProgramCommonConf(t *testing.T) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,8 +30,8 @@ import (
 //
 // An error means lxc-info reports "KEY invalid".
 func lxcInfoValue(cfg *config.Config, key string) (string, error) {
-	if m := netSubkey.FindStringSubmatch(key); m != nil {
-		if !slices.ContainsFunc(cfg.Net, func(n config.Net) bool { return strconv.Itoa(n.Index) == m[1] }) {
+	if num, _, ok := config.SplitNetKey(key); ok {
+		if !slices.ContainsFunc(cfg.Net, func(n config.Net) bool { return strconv.Itoa(n.Index) == num }) {
 			return "", errors.New("no such network")
 		}
 	}
@@ -81,9 +80,6 @@ func lxcInfoValue(cfg *config.Config, key string) (string, error) {
 	}
 	return v, nil
 }
-
-// netSubkey matches lxc.net.N.SUBKEY and captures N.
-var netSubkey = regexp.MustCompile(`^lxc\.net\.([0-9]+)\.`)
 
 // lxcListKey reports whether LXC prints KEY's items each followed by a
 // newline (the lists it keeps item by item; lxc.idmap, lxc.init.groups and

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -279,8 +278,27 @@ func (d *Document) WriteFile(path string) error {
 	return nil
 }
 
-// hwaddrKey matches lxc.net.N.hwaddr.
-var hwaddrKey = regexp.MustCompile(`^lxc\.net\.[0-9]+\.hwaddr$`)
+// SplitNetKey splits lxc.net.N.REST into N's digits and REST; ok is false
+// for any key not of that shape (N one or more decimal digits). String
+// checks rather than a package-level regexp: a compiled regexp is paid
+// for at every tool's start-up.
+func SplitNetKey(key string) (num, rest string, ok bool) {
+	after, found := strings.CutPrefix(key, "lxc.net.")
+	if !found {
+		return "", "", false
+	}
+	num, rest, found = strings.Cut(after, ".")
+	if !found || num == "" || strings.Trim(num, "0123456789") != "" {
+		return "", "", false
+	}
+	return num, rest, true
+}
+
+// IsHwaddrKey reports whether key is lxc.net.N.hwaddr.
+func IsHwaddrKey(key string) bool {
+	_, rest, ok := SplitNetKey(key)
+	return ok && rest == "hwaddr"
+}
 
 // FillHwaddrs replaces every x (or X) of each lxc.net.N.hwaddr value with a
 // random hex digit, as lxc.container.conf(5) describes for hwaddr templates,
@@ -289,7 +307,7 @@ var hwaddrKey = regexp.MustCompile(`^lxc\.net\.[0-9]+\.hwaddr$`)
 func (d *Document) FillHwaddrs(random io.Reader) (bool, error) {
 	changed := false
 	for _, e := range d.Entries() {
-		if !hwaddrKey.MatchString(e.Key) || !strings.ContainsAny(e.Value, "xX") {
+		if !IsHwaddrKey(e.Key) || !strings.ContainsAny(e.Value, "xX") {
 			continue
 		}
 		v, err := FillHwaddr(e.Value, random)

@@ -156,8 +156,11 @@ func Shortage(want, ttys int, console bool) error {
 	if err != nil {
 		return fmt.Errorf("out of ptys: the container asks for %d (%s); the host's limit is kernel.pty.max", want, asked)
 	}
-	return fmt.Errorf("out of ptys: the container asks for %d (%s), and kernel.pty.max = %d leaves %d to containers (kernel.pty.reserve = %d), %d in use: lower lxc.tty.max or raise kernel.pty.max",
-		want, asked, max, max-reserve, reserve, inUse)
+	// Every devpts instance but the host's shares max - reserve (the
+	// kernel counts the ptys of all instances together): this container
+	// fits once max >= in use + want + reserve.
+	return fmt.Errorf("out of ptys: the container asks for %d (%s), and kernel.pty.max = %d leaves %d to containers (kernel.pty.reserve = %d), %d in use: lower lxc.tty.max or raise kernel.pty.max to at least %d",
+		want, asked, max, max-reserve, reserve, inUse, inUse+want+reserve)
 }
 
 // CheckAvailable refuses, before any is opened, a number of ptys that

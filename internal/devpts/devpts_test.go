@@ -67,7 +67,7 @@ func TestExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := Shortage(6, 5, true).Error()
-	if !strings.Contains(msg, "asks for 6 (console + lxc.tty.max = 5)") || !strings.Contains(msg, "kernel.pty.max = ") || strings.Contains(msg, "\n") {
+	if !strings.Contains(msg, "asks for 6 (console + lxc.tty.max = 5)") || !strings.Contains(msg, "kernel.pty.max = ") || !strings.Contains(msg, "raise kernel.pty.max to at least ") || strings.Contains(msg, "\n") {
 		t.Errorf("Shortage = %q", msg)
 	}
 }

@@ -193,6 +193,11 @@ func Autostart(ctx context.Context, lxcpath string, sel []AutostartEntry, o Auto
 	}
 	failed := 0
 	var mu sync.Mutex
+	// One look at the host's LXC sockets and monitors for the whole run,
+	// as lxc-ls takes one: each start would otherwise read
+	// /proc/net/unix and walk /proc again (5 ms a container with LXC's
+	// containers of the same names running elsewhere).
+	scan := ScanLXC()
 	for _, batch := range AutostartBatches(sel, o.Action) {
 		if ctx.Err() != nil {
 			break
@@ -205,7 +210,7 @@ func Autostart(ctx context.Context, lxcpath string, sel []AutostartEntry, o Auto
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				acted, err := autostartOne(lxcpath, e, o)
+				acted, err := autostartOne(lxcpath, e, o, scan)
 				if o.Done != nil {
 					o.Done(e, err)
 				}
@@ -228,11 +233,12 @@ func Autostart(ctx context.Context, lxcpath string, sel []AutostartEntry, o Auto
 
 // autostartOne acts on one container; acted says it did something (a
 // running container is not started again, a stopped one not stopped).
-func autostartOne(lxcpath string, e AutostartEntry, o AutostartOptions) (acted bool, err error) {
+func autostartOne(lxcpath string, e AutostartEntry, o AutostartOptions, scan *LXCScan) (acted bool, err error) {
 	c, err := New(lxcpath, e.Name)
 	if err != nil {
 		return false, err
 	}
+	c.UseLXCScan(scan)
 	switch o.Action {
 	case AutostartStart:
 		code, err := c.Start(e.Config, StartOptions{LogFile: o.LogFile, LogLevel: o.LogLevel})

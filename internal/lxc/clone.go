@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -385,9 +384,6 @@ func copyIntoStore(from, to storage.Rootfs) error {
 	return storage.CopyTreeFD(stree, dtree, from.String())
 }
 
-// hwaddrKey is an lxc.net.N.hwaddr key.
-var hwaddrKey = regexp.MustCompile(`^lxc\.net\.[0-9]+\.hwaddr$`)
-
 // writeCloneConfig writes the copy's config: the source's own file (its
 // includes stay includes) with lxc.rootfs.path the copy's, lxc.uts.name
 // the new name (unless KeepName), new hwaddrs (unless KeepMAC) and every
@@ -409,7 +405,7 @@ func writeCloneConfig(src, dst *Container, cfg *config.Config, work, final strin
 			continue // set below
 		case e.Key == "lxc.ephemeral":
 			continue
-		case hwaddrKey.MatchString(e.Key) && !o.KeepMAC:
+		case config.IsHwaddrKey(e.Key) && !o.KeepMAC:
 			// A fresh address in LXC's 00:16:3e range.
 			nv, err := config.FillHwaddr("00:16:3e:xx:xx:xx", rand.Reader)
 			if err != nil {

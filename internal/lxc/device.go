@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/cgroup"
@@ -301,11 +299,11 @@ func hasDeviceProgram(g *cgroup.Group) (bool, error) {
 		return false, fmt.Errorf("cgroup2 directory of the container: %w", err)
 	}
 	defer unix.Close(dir)
-	q, err := link.QueryPrograms(link.QueryOptions{Target: dir, Attach: ebpf.AttachCGroupDevice})
+	ids, err := cgroup.AttachedDevicePrograms(dir)
 	if err != nil {
 		return false, fmt.Errorf("device programs of %s: %w", p, err)
 	}
-	return len(q.Programs) > 0, nil
+	return len(ids) > 0, nil
 }
 
 // v1Allows says whether a v1 devices cgroup's list has rule ("c 1:5

@@ -164,7 +164,7 @@ func (c *Container) proveLXC(scan *LXCScan, l string, inodes []uint64, listenerP
 	scan.deadlineOnce.Do(func() { scan.deadline = time.Now().Add(lxcStartWindow) })
 	for deadline := scan.deadline; ; {
 		candidates := []int{listenerPid}
-		for _, m := range c.lxcMonitors(monitors) {
+		for _, m := range monitorsNaming(monitors, l, c.Name) {
 			candidates = append(candidates, m.pid)
 		}
 		for _, pid := range candidates {
@@ -184,6 +184,23 @@ func (c *Container) proveLXC(scan *LXCScan, l string, inodes []uint64, listenerP
 		time.Sleep(20 * time.Millisecond)
 		monitors = lxcMonitorProcs()
 	}
+}
+
+// monitorsNaming are those of monitors whose title makes socket name l
+// for container name: LXC names the socket and titles its monitor from
+// the same lxcpath string, so only those can hold l. Matched as strings,
+// nothing resolved. (Candidates filtered by "resolves to this store"
+// instead left no candidate for a listener of the same name in another
+// lxcpath, LXC's container of that name running elsewhere: each start
+// then waited out lxcStartWindow re-reading /proc every 20 ms.)
+func monitorsNaming(monitors []lxcMonitorProc, l, name string) []lxcMonitorProc {
+	var out []lxcMonitorProc
+	for _, m := range monitors {
+		if m.name == name && lxcSocketName(m.lxcpath, m.name) == l {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // titled is the host's LXC monitors, read once per scan.

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,5 +147,41 @@ func TestAbstractListenerHolder(t *testing.T) {
 	}
 	if holdsSocket(os.Getpid(), inode+1_000_000_000) {
 		t.Errorf("holdsSocket(self, another inode) = true")
+	}
+}
+
+// The candidates for holding LXC's socket are the monitors whose title
+// makes that socket's name: LXC's monitor of a same-named container in
+// another lxcpath is a candidate for its own socket (so its listener is
+// proven at once, not waited on), and never for this store's.
+func TestMonitorsNaming(t *testing.T) {
+	long := "/tmp/c8store/" + strings.Repeat("b", 78)
+	monitors := []lxcMonitorProc{
+		{pid: 10, lxcpath: "/tmp/other", name: "a1"},
+		{pid: 11, lxcpath: "/tmp/here", name: "a1"},
+		{pid: 12, lxcpath: "/tmp/here/", name: "a1"}, // another spelling: another socket name
+		{pid: 13, lxcpath: "/tmp/here", name: "a2"},
+		{pid: 14, lxcpath: long, name: "a1"},
+	}
+	pids := func(ms []lxcMonitorProc) (out []int) {
+		for _, m := range ms {
+			out = append(out, m.pid)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		l, name string
+		want    []int
+	}{
+		{"/tmp/other/a1/command", "a1", []int{10}},
+		{"/tmp/here/a1/command", "a1", []int{11}},
+		{"/tmp/here//a1/command", "a1", []int{12}},
+		{"/tmp/here/a2/command", "a1", nil},
+		{lxcSocketName(long, "a1"), "a1", []int{14}},
+		{"/tmp/nowhere/a1/command", "a1", nil},
+	} {
+		if got := pids(monitorsNaming(monitors, tt.l, tt.name)); !slices.Equal(got, tt.want) {
+			t.Errorf("monitorsNaming(%q, %q) = %v, want %v", tt.l, tt.name, got, tt.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Addresses lists the addresses of global scope in the network namespace
@@ -42,13 +43,16 @@ type LinkStats struct {
 // HostLinks finds the host ends of the veths in pid's network namespace,
 // with their counters.
 func HostLinks(pid int) ([]LinkStats, error) {
-	host, err := netlink.NewHandle()
-	if err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
-	}
-	defer host.Close()
+	// The host's socket only once a veth is found: a container with no
+	// network (or none with a host end) costs lxc-info no second socket.
+	var host *netlink.Handle
+	defer func() {
+		if host != nil {
+			host.Close()
+		}
+	}()
 	var out []LinkStats
-	err = inNamespace(pid, func(inside *netlink.Handle) error {
+	err := inNamespace(pid, func(inside *netlink.Handle) error {
 		links, err := inside.LinkList()
 		if err != nil {
 			return fmt.Errorf("list interfaces: %w", err)
@@ -58,6 +62,13 @@ func HostLinks(pid int) ([]LinkStats, error) {
 			// container made with both ends inside names no host index.
 			if cl.Type() != "veth" || cl.Attrs().ParentIndex == 0 || cl.Attrs().NetNsID < 0 {
 				continue
+			}
+			if host == nil {
+				h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+				if err != nil {
+					return fmt.Errorf("netlink socket: %w", err)
+				}
+				host = h
 			}
 			hl, err := host.LinkByIndex(cl.Attrs().ParentIndex)
 			// The index names the peer in its own namespace: it is the
@@ -83,7 +94,10 @@ func inNamespace(pid int, f func(*netlink.Handle) error) error {
 		return fmt.Errorf("open network namespace of pid %d: %w", pid, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	// Routing netlink only: a handle of every family opens three sockets,
+	// each through a setns there and back (lxc-info, lxc-ls -f per
+	// container).
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink socket in the network namespace of pid %d: %w", pid, err)
 	}

@@ -2,7 +2,9 @@ package seccomp
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,11 +24,29 @@ const (
 // such calls arrive with AUDIT_ARCH_X86_64.
 const x32Bit = 0x40000000
 
+// sysEntry is one system call of a sysTable.
+type sysEntry struct {
+	name string
+	nr   uint32
+}
+
+// sysTable is an ABI's system calls sorted by name (zsyscalls_x86.go).
+type sysTable []sysEntry
+
+// lookup returns name's number and whether the table has it.
+func (t sysTable) lookup(name string) (uint32, bool) {
+	i, ok := slices.BinarySearchFunc(t, name, func(e sysEntry, n string) int { return strings.Compare(e.name, n) })
+	if !ok {
+		return 0, false
+	}
+	return t[i].nr, true
+}
+
 // abi is one system call table a filter may face.
 type abi struct {
 	name     string
 	audit    uint32 // seccomp_data.arch
-	table    map[string]uint32
+	table    sysTable
 	bit      uint32 // or'ed into every number (x32)
 	sections []string
 	args32   bool // arguments are 32 bits wide, zero-extended
@@ -71,7 +91,7 @@ func (a *abi) number(r *Rule) (uint32, bool) {
 	if r.Number >= 0 {
 		return uint32(r.Number) | a.bit, true
 	}
-	n, ok := a.table[r.Name]
+	n, ok := a.table.lookup(r.Name)
 	return n | a.bit, ok
 }
 

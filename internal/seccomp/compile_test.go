@@ -28,8 +28,8 @@ func i386(name string, args ...uint64) call {
 	return mk(unix.AUDIT_ARCH_I386, syscallsI386, 0, name, args)
 }
 
-func mk(arch uint32, table map[string]uint32, bit uint32, name string, args []uint64) call {
-	n, ok := table[name]
+func mk(arch uint32, table sysTable, bit uint32, name string, args []uint64) call {
+	n, ok := table.lookup(name)
 	if !ok {
 		panic("no system call " + name)
 	}
@@ -371,16 +371,16 @@ func TestCommonSeccomp(t *testing.T) {
 func TestLargeAllowlist(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("2\nallowlist errno 38\n")
-	for name := range syscallsX86_64 {
-		b.WriteString(name + "\n")
+	for _, e := range syscallsX86_64 {
+		b.WriteString(e.name + "\n")
 	}
 	prog := compileText(t, b.String())
 	if len(prog) > unix.BPF_MAXINSNS {
 		t.Fatalf("%d instructions", len(prog))
 	}
 	var cases []expect
-	for name := range syscallsX86_64 {
-		cases = append(cases, expect{x86_64(name), allow})
+	for _, e := range syscallsX86_64 {
+		cases = append(cases, expect{x86_64(e.name), allow})
 	}
 	cases = append(cases, expect{call{arch: unix.AUDIT_ARCH_X86_64, nr: 1000}, errno(38)})
 	check(t, prog, cases)
@@ -488,4 +488,29 @@ mkdir errno 6 [1,0x5412,SCMP_CMP_EQ]
 		// mkdir's mode is a umode_t but not in the table: 64-bit, as libseccomp.
 		{x86_64("mkdir", 0, 0x5412), errno(6)}, {x86_64("mkdir", 0, 1<<32|0x5412), allow},
 	})
+}
+
+// lookup's binary search needs each table sorted by name, without
+// duplicates; a hand edit of zsyscalls_x86.go could break that silently.
+func TestSysTablesSorted(t *testing.T) {
+	for name, tab := range map[string]sysTable{"x86_64": syscallsX86_64, "i386": syscallsI386, "x32": syscallsX32} {
+		if len(tab) < 300 {
+			t.Errorf("%s: only %d calls", name, len(tab))
+		}
+		for i := 1; i < len(tab); i++ {
+			if tab[i-1].name >= tab[i].name {
+				t.Errorf("%s: %q before %q", name, tab[i-1].name, tab[i].name)
+			}
+		}
+	}
+	// read is 0 on x86_64 and x32, 3 on i386.
+	if n, ok := syscallsX86_64.lookup("read"); !ok || n != 0 {
+		t.Errorf("x86_64 read = %d, %v", n, ok)
+	}
+	if n, ok := syscallsI386.lookup("read"); !ok || n != 3 {
+		t.Errorf("i386 read = %d, %v", n, ok)
+	}
+	if _, ok := syscallsX86_64.lookup("no_such_call"); ok {
+		t.Error("lookup of an unknown call succeeded")
+	}
 }
