@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,21 +16,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pinnedNS starts sleep under unshare(1) in new namespaces (args:
-// --user, --net ...), as uid and gid 65534 when asNobody, writes the user
+// pinnedNS starts sleep under argv (unshare(1) making new namespaces:
+// --user, --net ..., perhaps under setpriv or nsenter), writes the user
 // namespace's maps itself when maps are given (root writes a child's
 // maps: no newuidmap), pins each of kinds ("user", "net" ...) by a bind
 // mount of its /proc/PID/ns file, and ends sleep: the namespaces live on
 // in the bind mounts alone. It returns the pinned files and the
 // namespaces' links (user:[N]) by kind.
-func pinnedNS(t *testing.T, args []string, maps []specs.LinuxIDMapping, asNobody bool, kinds ...string) (map[string]string, map[string]string) {
+func pinnedNS(t *testing.T, argv []string, maps []specs.LinuxIDMapping, kinds ...string) (map[string]string, map[string]string) {
 	t.Helper()
 	requireTool(t, "unshare", "util-linux")
-	argv := append(append([]string{"unshare"}, args...), "sleep", "1000")
-	if asNobody {
-		requireTool(t, "setpriv", "util-linux")
-		argv = append([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)
-	}
+	argv = append(slices.Clone(argv), "sleep", "1000")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", argv, err)
@@ -73,6 +70,13 @@ func pinnedNS(t *testing.T, args []string, maps []specs.LinuxIDMapping, asNobody
 	return files, links
 }
 
+// nobodyUnshare is unshare --user run as uid and gid 65534: the user
+// namespace it makes is that user's.
+func nobodyUnshare(t *testing.T) []string {
+	requireTool(t, "setpriv", "util-linux")
+	return []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "unshare", "--user"}
+}
+
 // nsOwner is the link (user:[N]) of the user namespace that owns the
 // namespace file path (NS_GET_USERNS).
 func nsOwner(t *testing.T, path string) string {
@@ -102,7 +106,11 @@ func nsOwner(t *testing.T, path string) string {
 func TestOCIJoinUserNamespace(t *testing.T) {
 	requireRoot(t)
 	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-	files, links := pinnedNS(t, []string{"--user", "--net"}, maps, false, "user", "net")
+	files, links := pinnedNS(t, []string{"unshare", "--user", "--net"}, maps, "user", "net")
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, c := range []struct {
 		name     string
@@ -114,7 +122,9 @@ func TestOCIJoinUserNamespace(t *testing.T) {
 			id := ociUnique(t, "joinuser")
 			cg := ociCgroup(t, id)
 			bundle := ociBundle(t, func(s *specs.Spec) {
-				s.Process.Args = []string{"sh", "-c", "echo uid=$(id -u); cat /proc/self/uid_map; exec sleep 1000"}
+				s.Process.Args = []string{"sh", "-c", "echo uid=$(id -u); cat /proc/self/uid_map; stat -c %u:%g /idm/f; exec sleep 1000"}
+				// idmap without maps of its own: the joined namespace's.
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/idm", Type: "bind", Source: src, Options: []string{"bind", "idmap"}})
 				s.Linux.CgroupsPath = "/" + cg
 				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: files["user"]})
 				if c.joinNet {
@@ -128,6 +138,10 @@ func TestOCIJoinUserNamespace(t *testing.T) {
 					s.Linux.UIDMappings, s.Linux.GIDMappings = maps, maps
 				}
 			})
+			// The mapped root may not make it in a rootfs host root owns.
+			if err := os.Mkdir(filepath.Join(bundle, "rootfs/idm"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			out := outFile(t)
 			pidFile := filepath.Join(t.TempDir(), "pid")
 			r.track(id)
@@ -166,13 +180,13 @@ func TestOCIJoinUserNamespace(t *testing.T) {
 				}
 			}
 			r.mustRun(nil, "start", id)
-			if !waitFor(10*time.Second, func() bool { b, _ := os.ReadFile(out.Name()); return strings.Contains(string(b), "100000") }) {
+			if !waitFor(10*time.Second, func() bool { b, _ := os.ReadFile(out.Name()); return strings.Count(string(b), "\n") >= 3 }) {
 				b, _ := os.ReadFile(out.Name())
 				t.Fatalf("the program's output %q, want its uid and uid_map", b)
 			}
 			b, _ := os.ReadFile(out.Name())
-			if f := strings.Fields(string(b)); len(f) != 4 || f[0] != "uid=0" || f[1] != "0" || f[2] != "100000" || f[3] != "65536" {
-				t.Errorf("uid and uid_map in the container %q, want uid=0 and 0 100000 65536", b)
+			if f := strings.Fields(string(b)); len(f) != 5 || f[0] != "uid=0" || f[1] != "0" || f[2] != "100000" || f[3] != "65536" || f[4] != "0:0" {
+				t.Errorf("uid, uid_map and the owner through the idmapped mount in the container %q, want uid=0, 0 100000 65536 and 0:0", b)
 			}
 			if out, code := r.run(nil, "exec", id, "id", "-u"); code != 0 || strings.TrimSpace(out) != "0" {
 				t.Errorf("exec id -u: exit %d %q, want 0", code, out)
@@ -193,13 +207,11 @@ func TestOCIJoinUserNamespace(t *testing.T) {
 func TestOCIJoinUserNamespaceRefused(t *testing.T) {
 	r := newOCIRuntime(t)
 	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-	files, _ := pinnedNS(t, []string{"--user", "--net"}, maps, false, "user", "net")
-	// Made by uid 65534: that user has every capability in it.
-	nobody, _ := pinnedNS(t, []string{"--user"}, maps, true, "user")
+	files, _ := pinnedNS(t, []string{"unshare", "--user", "--net"}, maps, "user", "net")
 	// A namespace whose maps have no root.
-	noRoot, _ := pinnedNS(t, []string{"--user"}, []specs.LinuxIDMapping{{ContainerID: 1, HostID: 100001, Size: 1000}}, false, "user")
+	noRoot, _ := pinnedNS(t, []string{"unshare", "--user"}, []specs.LinuxIDMapping{{ContainerID: 1, HostID: 100001, Size: 1000}}, "user")
 	// A network namespace the host's user namespace owns.
-	hostNet, _ := pinnedNS(t, []string{"--net"}, nil, false, "net")
+	hostNet, _ := pinnedNS(t, []string{"unshare", "--net"}, nil, "net")
 	plain := filepath.Join(t.TempDir(), "plain")
 	if err := os.WriteFile(plain, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -217,7 +229,6 @@ func TestOCIJoinUserNamespaceRefused(t *testing.T) {
 		{"not a user namespace", files["net"], nil, "", "is not a user namespace"},
 		{"not a namespace file", plain, nil, "", "not a namespace file"},
 		{"host's own", "/proc/self/ns/user", nil, "", "golxc-runc's own"},
-		{"owned by a user", nobody["user"], nil, "", "owned by uid 65534, not root"},
 		{"maps no root", noRoot["user"], nil, "", "maps no root"},
 		{"net not its own", files["user"], nil, hostNet["net"], "not owned by the user namespace joined"},
 	} {
@@ -245,6 +256,7 @@ func TestOCIJoinUserNamespaceRefused(t *testing.T) {
 			out, code := r.run(nil, "create", "--bundle", bundle, id)
 			if code != 1 || !strings.Contains(out, want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
 				t.Errorf("create: exit %d %q; want 1 and one line with %q", code, out, want)
+
 			}
 			if list := r.mustRun(nil, "list", "-q"); strings.Contains(list, id) {
 				t.Errorf("refused create left %s", id)
