@@ -71,18 +71,30 @@ func (ns *namespacesOnly) joinedAtSpawn() []specs.LinuxNamespace {
 // the process whose /proc/PID/ns it is may have exited since, and its pid
 // gone to a process of another namespace.
 func (ns *namespacesOnly) openJoined(t specs.LinuxNamespaceType, path string) (int, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	want, ok := ns.JoinIDs[t]
+	if !ok {
+		return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
+	}
+	return openNamespaceAt(t, path, want)
+}
+
+// openNamespaceAt opens the namespace file path, of type t, and checks
+// that it is want. The path is looked at through an O_PATH descriptor
+// first, which opens nothing: a FIFO put in its place since (whose open
+// would block) is refused by its identity, and only then is the file
+// opened for real, through that descriptor.
+func openNamespaceAt(t specs.LinuxNamespaceType, path string, want namespace.NamespaceID) (int, error) {
+	pfd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
 	}
-	want, ok := ns.JoinIDs[t]
-	if !ok {
-		unix.Close(fd)
-		return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
-	}
-	if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-		unix.Close(fd)
+	defer unix.Close(pfd)
+	if got, err := namespace.FDNamespace(pfd); err != nil || got != want {
 		return -1, fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", path, t)
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
 	}
 	return fd, nil
 }
@@ -515,16 +527,12 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 		runtime.LockOSThread()
 		// Never unlocked: the thread's children are born in the joined
 		// namespace, so it must not serve other goroutines.
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := openNamespaceAt(specs.PIDNamespace, path, want)
 		if err != nil {
-			done <- fmt.Errorf("open pid namespace %s: %w", path, err)
+			done <- err
 			return
 		}
 		defer unix.Close(fd)
-		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-			done <- fmt.Errorf("%s is no longer the pid namespace the start was asked to join (its process exited?)", path)
-			return
-		}
 		if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
 			done <- fmt.Errorf("join pid namespace %s: %w", path, err)
 			return
