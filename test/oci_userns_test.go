@@ -267,3 +267,56 @@ func TestOCIJoinUserNamespaceRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestOCIJoinUserNamespacePod: two containers as a pod: the first joins a
+// pinned user namespace, the second joins the first's user, pid, network
+// and ipc namespaces by their /proc/PID/ns paths (a pid namespace the
+// joined user namespace owns, entered from the raw fork).
+func TestOCIJoinUserNamespacePod(t *testing.T) {
+	r := newOCIRuntime(t)
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	files, links := pinnedNS(t, []string{"unshare", "--user"}, maps, "user")
+	a, b := ociUnique(t, "poda"), ociUnique(t, "podb")
+	cga, cgb := ociCgroup(t, a), ociCgroup(t, b)
+	ba := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100"}
+		s.Linux.CgroupsPath = "/" + cga
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: files["user"]})
+	})
+	pidA := filepath.Join(t.TempDir(), "a.pid")
+	r.track(a)
+	r.mustRun(outFile(t), "create", "--bundle", ba, "--pid-file", pidA, a)
+	r.mustRun(nil, "start", a)
+	pa := readTrim(t, pidA)
+	bb := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "101"}
+		s.Linux.CgroupsPath = "/" + cgb
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/" + pa + "/ns/user"})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = maps, maps
+		for i, n := range s.Linux.Namespaces {
+			switch n.Type {
+			case specs.PIDNamespace, specs.IPCNamespace, specs.NetworkNamespace:
+				s.Linux.Namespaces[i].Path = "/proc/" + pa + "/ns/" + map[specs.LinuxNamespaceType]string{
+					specs.PIDNamespace: "pid", specs.IPCNamespace: "ipc", specs.NetworkNamespace: "net"}[n.Type]
+			}
+		}
+	})
+	pidB := filepath.Join(t.TempDir(), "b.pid")
+	r.track(b)
+	r.mustRun(outFile(t), "create", "--bundle", bb, "--pid-file", pidB, b)
+	r.mustRun(nil, "start", b)
+	pb := readTrim(t, pidB)
+	if got, _ := os.Readlink("/proc/" + pb + "/ns/user"); got != links["user"] {
+		t.Errorf("user namespace of %s's init %q, want the pinned %q", b, got, links["user"])
+	}
+	for _, ns := range []string{"pid", "ipc", "net"} {
+		la, _ := os.Readlink("/proc/" + pa + "/ns/" + ns)
+		lb, _ := os.Readlink("/proc/" + pb + "/ns/" + ns)
+		if la == "" || la != lb {
+			t.Errorf("%s namespace: %s's init in %q, %s's in %q", ns, a, la, b, lb)
+		}
+	}
+	if out, code := r.run(nil, "exec", b, "ps"); code != 0 || !strings.Contains(out, "sleep 100") || !strings.Contains(out, "sleep 101") {
+		t.Errorf("ps in %s: exit %d\n%s\nwant both containers' sleep", b, code, out)
+	}
+}
