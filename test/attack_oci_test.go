@@ -281,3 +281,47 @@ func TestAttackOCISpecSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackOCIJoinUserOwnedNamespace: a local user (65534) makes a user
+// namespace, with maps root wrote for it (as a careless admin or a
+// subordinate-id tool would), and gets a bundle that joins it run: its
+// owner would hold every capability over the container's namespaces and
+// its init stage (ptrace while golxc's descriptors are open, setns into
+// its mount namespace). Refused in one line, and so is a namespace root
+// made below the user's (nsenter --preserve-credentials keeps kuid 0,
+// so the inner namespace's owner is root; its parent's is the user's),
+// and nothing is left.
+func TestAttackOCIJoinUserOwnedNamespace(t *testing.T) {
+	r := newOCIRuntime(t)
+	requireTool(t, "nsenter", "util-linux")
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	owned, _ := pinnedNS(t, nobodyUnshare(t), maps, "user")
+	// Host root is mapped in the user's namespace (else it could make no
+	// namespace in there): root's inner one is then root's own.
+	outer, _ := pinnedNS(t, nobodyUnshare(t), []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}, "user")
+	nested, _ := pinnedNS(t, []string{"nsenter", "--preserve-credentials", "--user=" + outer["user"], "unshare", "--user"}, nil, "user")
+	for _, c := range []struct{ name, path, want string }{
+		{"owned", owned["user"], "is owned by uid 65534, not root"},
+		{"nested", nested["user"], "is below a user namespace owned by uid 65534, not root"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := ociUnique(t, "userown")
+			cg := ociCgroup(t, id)
+			bundle := ociBundle(t, func(s *specs.Spec) {
+				s.Linux.CgroupsPath = "/" + cg
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: c.path})
+			})
+			r.track(id)
+			out, code := r.run(nil, "create", "--bundle", bundle, id)
+			if code != 1 || !strings.Contains(out, c.want) || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+				t.Errorf("create: exit %d %q; want 1 and one line with %q", code, out, c.want)
+			}
+			if list := r.mustRun(nil, "list", "-q"); strings.Contains(list, id) {
+				t.Errorf("refused create left %s", id)
+			}
+			if cgroupExists(cg) {
+				t.Errorf("refused create left cgroup %s", cg)
+			}
+		})
+	}
+}

@@ -477,8 +477,9 @@ func TestOCIIDMapMount(t *testing.T) {
 
 // TestOCIJoinPinnedNamespaces: net, ipc and uts namespaces given as bind
 // mounts of nsfs files (pinned, their first process gone, as ip netns
-// keeps them) are joined, and a mount namespace by its /proc path;
-// joining a user namespace by path is refused in one line.
+// keeps them) are joined, and a mount namespace by its /proc path; a
+// user namespace path that is the host's own is refused in one line
+// (joining others: oci_userns_test.go).
 func TestOCIJoinPinnedNamespaces(t *testing.T) {
 	r := newOCIRuntime(t)
 	requireTool(t, "unshare", "util-linux")
@@ -580,8 +581,8 @@ func TestOCIJoinPinnedNamespaces(t *testing.T) {
 		})
 		r.track(id)
 		out, code := r.run(nil, "create", "--bundle", bundle, id)
-		if code != 1 || !strings.Contains(out, "joining a user namespace by path") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
-			t.Errorf("create: exit %d %q; want 1 and one line refusing the join", code, out)
+		if code != 1 || !strings.Contains(out, "is golxc-runc's own (the host's)") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+			t.Errorf("create: exit %d %q; want 1 and one line refusing to join the host's user namespace", code, out)
 		}
 		if cgroupExists(cg) {
 			t.Errorf("refused create left cgroup %s", cg)

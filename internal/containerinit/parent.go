@@ -71,18 +71,30 @@ func (ns *namespacesOnly) joinedAtSpawn() []specs.LinuxNamespace {
 // the process whose /proc/PID/ns it is may have exited since, and its pid
 // gone to a process of another namespace.
 func (ns *namespacesOnly) openJoined(t specs.LinuxNamespaceType, path string) (int, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	want, ok := ns.JoinIDs[t]
+	if !ok {
+		return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
+	}
+	return openNamespaceAt(t, path, want)
+}
+
+// openNamespaceAt opens the namespace file path, of type t, and checks
+// that it is want. The path is looked at through an O_PATH descriptor
+// first, which opens nothing: a FIFO put in its place since (whose open
+// would block) is refused by its identity, and only then is the file
+// opened for real, through that descriptor.
+func openNamespaceAt(t specs.LinuxNamespaceType, path string, want namespace.NamespaceID) (int, error) {
+	pfd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
 	}
-	want, ok := ns.JoinIDs[t]
-	if !ok {
-		unix.Close(fd)
-		return -1, fmt.Errorf("joining %s namespace %s: the spec does not say which namespace it must be", t, path)
-	}
-	if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-		unix.Close(fd)
+	defer unix.Close(pfd)
+	if got, err := namespace.FDNamespace(pfd); err != nil || got != want {
 		return -1, fmt.Errorf("%s is no longer the %s namespace the start was asked to join (its process exited?)", path, t)
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s namespace %s: %w", t, path, err)
 	}
 	return fd, nil
 }
@@ -515,16 +527,12 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 		runtime.LockOSThread()
 		// Never unlocked: the thread's children are born in the joined
 		// namespace, so it must not serve other goroutines.
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := openNamespaceAt(specs.PIDNamespace, path, want)
 		if err != nil {
-			done <- fmt.Errorf("open pid namespace %s: %w", path, err)
+			done <- err
 			return
 		}
 		defer unix.Close(fd)
-		if got, err := namespace.FDNamespace(fd); err != nil || got != want {
-			done <- fmt.Errorf("%s is no longer the pid namespace the start was asked to join (its process exited?)", path)
-			return
-		}
 		if err := unix.Setns(fd, unix.CLONE_NEWPID); err != nil {
 			done <- fmt.Errorf("join pid namespace %s: %w", path, err)
 			return
@@ -623,6 +631,12 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		}
 		return nil, fmt.Errorf("join %s namespace %s: %w%s", t, path, je.Errno, how)
 	}
+	var ee *namespace.ExecError
+	if errors.As(err, &ee) && ee.Errno == unix.EINVAL && (ee.Op == "setresgid 0" || ee.Op == "setresuid 0") {
+		// The joined namespace's maps have no uid or gid 0 (or none at
+		// all): there is no root of it to become.
+		return nil, fmt.Errorf("the user namespace joined (%s) maps no root (uid and gid 0): the container's root must be its", userPath(ns))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -644,6 +658,12 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		p.abort()
 		return nil, err
 	}
+	if ns.sharedUser() {
+		if err := joinedMaps(pidfd, ns); err != nil {
+			p.abort()
+			return nil, err
+		}
+	}
 	if o.CgroupFD >= 0 {
 		// Not born in the cgroup (no clone3 here): moved into it.
 		if err := moveToCgroup(o.CgroupFD, pid); err != nil {
@@ -652,6 +672,49 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		}
 	}
 	return p, nil
+}
+
+// userPath is the path of the user namespace ns joins.
+func userPath(ns *namespacesOnly) string {
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.UserNamespace {
+			return n.Path
+		}
+	}
+	return ""
+}
+
+// joinedMaps reads the maps of the user namespace joined from the stage
+// of pidfd, which is in it (inJoined): the spec's maps, when it gives
+// any, must be the same (they are the container's: its root's host ids,
+// its rootfs's owners), and when it gives none they are taken. A maps
+// file is written once, so they are the namespace's for good.
+func joinedMaps(pidfd int, ns *namespacesOnly) error {
+	proc, err := namespace.OpenProc(pidfd)
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	var got [2][]specs.LinuxIDMapping
+	for i, name := range []string{"uid_map", "gid_map"} {
+		b, err := proc.ReadFile(name, 64<<10)
+		if err != nil {
+			return err
+		}
+		if got[i], err = namespace.ParseMapFile(string(b)); err != nil {
+			return fmt.Errorf("%s of the user namespace joined: %w", name, err)
+		}
+	}
+	l := &ns.OCI.Linux
+	if len(l.UIDMappings) == 0 && len(l.GIDMappings) == 0 {
+		l.UIDMappings, l.GIDMappings = got[0], got[1]
+		return nil
+	}
+	if !namespace.SameMaps(l.UIDMappings, got[0]) || !namespace.SameMaps(l.GIDMappings, got[1]) {
+		return fmt.Errorf("uidMappings and gidMappings (%s; %s) differ from the maps of the user namespace joined, %s: %s; %s", namespace.MapsText("u", l.UIDMappings),
+			namespace.MapsText("g", l.GIDMappings), userPath(ns), namespace.MapsText("u", got[0]), namespace.MapsText("g", got[1]))
+	}
+	return nil
 }
 
 // inJoined checks that the process of pidfd is in the user and time

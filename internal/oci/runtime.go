@@ -92,6 +92,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	defer plan.Close()
 	// Translate's (a stand-in when there was none: start refuses it).
 	spec.Process = plan.Init.OCI.Process
 	if spec.Process.Terminal && o.ConsoleSocket == "" {

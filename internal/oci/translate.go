@@ -32,6 +32,17 @@ type Plan struct {
 	Limits, Devices []cgroup.Setting
 	// Seccomp is the compiled filter (seccomp.Encode), also for exec.
 	Seccomp []byte
+	// Pinned are the namespaces to join, open: kept until the init stage
+	// is spawned (Close), so that none ends and has its identity taken.
+	Pinned []*os.File
+}
+
+// Close closes the plan's pinned namespaces.
+func (p *Plan) Close() {
+	for _, f := range p.Pinned {
+		f.Close()
+	}
+	p.Pinned = nil
 }
 
 // defaultCgroupParent is where a container with no linux.cgroupsPath
@@ -67,6 +78,12 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 		}
 	}
 	p := &Plan{Init: &containerinit.Spec{OCI: *spec, SetGroups: true, DevSymlinks: true}}
+	done := false
+	defer func() {
+		if !done {
+			p.Close()
+		}
+	}()
 	oci := &p.Init.OCI
 	// Copies of what is changed below: the caller's spec stays as read.
 	// No process at all (runtime-spec allows it at create): the init
@@ -89,7 +106,7 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	if proc.Cwd != "" && !filepath.IsAbs(proc.Cwd) {
 		return nil, fmt.Errorf("config.json: process.cwd %q is not absolute", proc.Cwd)
 	}
-	if err := translateNamespaces(p.Init); err != nil {
+	if err := translateNamespaces(p); err != nil {
 		return nil, err
 	}
 	if err := translateCapabilities(&proc); err != nil {
@@ -139,6 +156,7 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 		}
 		p.Init.Console = true
 	}
+	done = true
 	return p, nil
 }
 
@@ -179,11 +197,17 @@ func refuseUnbuilt(s *specs.Spec) error {
 }
 
 // translateNamespaces checks the namespaces and records the identity of
-// each one to join, as the engine wants it.
-func translateNamespaces(s *containerinit.Spec) error {
+// each one to join, as the engine wants it. Each is opened here and kept
+// open in p.Pinned until the stage is spawned: the namespace cannot end
+// meanwhile, so no other can take its identity (nsfs inode numbers are
+// reused) before the engine opens the path again and checks it.
+func translateNamespaces(p *Plan) error {
+	s := p.Init
 	l := s.OCI.Linux
 	seen := map[specs.LinuxNamespaceType]bool{}
-	for _, n := range l.Namespaces {
+	var joinedUser *os.File
+	pinned := map[int]*os.File{}
+	for i, n := range l.Namespaces {
 		k, ok := namespace.ByOCI(n.Type)
 		if !ok {
 			return fmt.Errorf("config.json: linux.namespaces: unknown type %q", n.Type)
@@ -195,25 +219,28 @@ func translateNamespaces(s *containerinit.Spec) error {
 		if n.Path == "" {
 			continue
 		}
-		if n.Type == specs.UserNamespace {
-			// Entering an existing user namespace takes a process with
-			// one thread (setns(2)); the init stage is a Go program.
-			return fmt.Errorf("config.json: joining a %s namespace by path (%s) is not built in golxc-runc", n.Type, n.Path)
-		}
-		f, err := os.Open(n.Path)
+		f, err := openNamespaceFile(n.Path)
 		if err != nil {
 			return fmt.Errorf("config.json: %s namespace %s: %w", n.Type, n.Path, err)
 		}
+		p.Pinned = append(p.Pinned, f)
+		pinned[i] = f
 		id, err := namespace.FDNamespace(int(f.Fd()))
+		if err != nil {
+			return fmt.Errorf("config.json: %s namespace %s: %w", n.Type, n.Path, err)
+		}
 		// NS_GET_NSTYPE (ioctl_ns(2)): the CLONE_NEW* flag of the
 		// namespace, so that a path to another kind is refused here.
-		typ, terr := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("config.json: %s namespace %s: %w", n.Type, n.Path, err)
-		}
-		if terr != nil || typ != k.Flag {
+		if typ, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE); err != nil || typ != k.Flag {
 			return fmt.Errorf("config.json: %s is not a %s namespace", n.Path, n.Type)
+		}
+		if n.Type == specs.UserNamespace {
+			// Entered by the engine's raw fork (namespace.Spawn), the
+			// container's new namespaces made under it.
+			if err := checkJoinedUser(f, n.Path); err != nil {
+				return fmt.Errorf("config.json: %w", err)
+			}
+			joinedUser = f
 		}
 		if s.JoinIDs == nil {
 			s.JoinIDs = map[specs.LinuxNamespaceType]namespace.NamespaceID{}
@@ -224,10 +251,28 @@ func translateNamespaces(s *containerinit.Spec) error {
 		return errors.New("config.json: linux.namespaces has no mount namespace: golxc-runc builds the root in one of the container's own")
 	}
 	userns := seen[specs.UserNamespace]
-	if userns != (len(l.UIDMappings) > 0) || userns != (len(l.GIDMappings) > 0) {
+	if joinedUser != nil {
+		// runtime-spec's maps are a new user namespace's; a joined one
+		// has its own. As runc (1.2) does: none given is fine (the
+		// namespace's apply), the same ones are (containerd and CRI-O
+		// pass both), others are refused, by the engine once the stage
+		// is in the namespace and its maps can be read (an nsfs file of
+		// a namespace no process is in shows none).
+		if (len(l.UIDMappings) > 0) != (len(l.GIDMappings) > 0) {
+			return errors.New("config.json: linux.uidMappings and gidMappings of a user namespace joined by path go together, or neither is given")
+		}
+		for i, n := range l.Namespaces {
+			if n.Path == "" || n.Type == specs.UserNamespace {
+				continue
+			}
+			if err := ownedBy(pinned[i], joinedUser); err != nil {
+				return fmt.Errorf("config.json: %s namespace %s: %w", n.Type, n.Path, err)
+			}
+		}
+	} else if userns != (len(l.UIDMappings) > 0) || userns != (len(l.GIDMappings) > 0) {
 		return errors.New("config.json: linux.uidMappings and gidMappings go with a new user namespace, and it needs both")
 	}
-	if userns {
+	if userns && len(l.UIDMappings) > 0 {
 		if err := (namespace.IDMaps{UID: l.UIDMappings, GID: l.GIDMappings}).Validate(); err != nil {
 			return fmt.Errorf("config.json: %w", err)
 		}
@@ -393,7 +438,7 @@ func idmapMount(s *containerinit.Spec, i int, m specs.Mount, bind bool) (*contai
 		if err := (namespace.IDMaps{UID: m.UIDMappings, GID: m.GIDMappings}).Validate(); err != nil {
 			return nil, fmt.Errorf("config.json: mounts[%d] (%s): %w", i, m.Destination, err)
 		}
-	} else if !s.HasNamespace(specs.UserNamespace) {
+	} else if !s.HasNamespace(specs.UserNamespace) && s.JoinIDs[specs.UserNamespace] == (namespace.NamespaceID{}) {
 		return nil, fmt.Errorf("config.json: mounts[%d] (%s): idmap without uidMappings and gidMappings takes the container's user namespace, and it has none", i, m.Destination)
 	}
 	var opts []string
