@@ -233,6 +233,9 @@ func autostartOne(lxcpath string, e AutostartEntry, o AutostartOptions) (acted b
 	if err != nil {
 		return false, err
 	}
+	if c.Recover() {
+		return false, nil // an ephemeral container its killed monitor left
+	}
 	switch o.Action {
 	case AutostartStart:
 		code, err := c.Start(e.Config, StartOptions{LogFile: o.LogFile, LogLevel: o.LogLevel})

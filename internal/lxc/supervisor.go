@@ -19,20 +19,44 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
 )
 
-// The shared monitor. By default every running container has a monitor
-// process of its own, as LXC has; a Go process costs about 1.3 MiB of
-// private memory, against LXC's 0.4 MiB C monitor. With
-// GOLXC_SHARED_MONITOR=1, lxc-start -d hands the container to one process
-// per lxcpath that runs the same per-container monitor code for all of
-// them: each more container costs its goroutines and buffers only. The
-// price is the blast radius: if that process dies, every container it
-// supervises dies with it (as each would with its own monitor).
+// The shared monitor, the default: lxc-start -d hands the container to
+// one process per lxcpath that runs the same per-container monitor code
+// for all of them, so each more container costs its goroutines and
+// buffers, not a Go process (about 1.3 MiB of private memory, against
+// LXC's 0.4 MiB C monitor). Its death takes no container with it: init
+// is not tied to its monitor, and the next tool re-adopts what it
+// supervised (adopt.go). golxc.monitor = per-container in the system
+// config gives each container a monitor process of its own, LXC's
+// layout; so does lxc-start -p.
 
-// SharedMonitorEnv set to "1" makes lxc-start -d use the shared monitor.
+// SharedMonitorEnv overrides golxc.monitor: "1" is shared, "0"
+// per-container.
 const SharedMonitorEnv = "GOLXC_SHARED_MONITOR"
+
+// useSharedMonitor says whether a detached container goes to the
+// lxcpath's shared monitor. A pid file (lxc-start -p) asks for the
+// container's own monitor's pid, as LXC writes it: that container gets
+// one of its own (a shared monitor's pid would name every container's).
+func useSharedMonitor(pidFile string) (bool, error) {
+	if pidFile != "" {
+		return false, nil
+	}
+	switch os.Getenv(SharedMonitorEnv) {
+	case "1":
+		return true, nil
+	case "0":
+		return false, nil
+	}
+	sys, err := config.LoadSystem()
+	if err != nil {
+		return false, err
+	}
+	return sys.Monitor != config.MonitorPerContainer, nil
+}
 
 // supervisorName is the socket name of the shared monitor: not a valid
 // container name, so it cannot clash with one.
@@ -55,12 +79,7 @@ func supervisorLock(lxcpath string) *Container {
 
 // startShared hands the start request and the container's lock to the
 // lxcpath's shared monitor, starting that process first if none runs.
-func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) error {
-	if pidFile != "" {
-		// Its pid is every container's monitor: a pid file meant for one
-		// container would let a kill stop them all.
-		return fmt.Errorf("-p is not supported with the shared monitor (%s=1)", SharedMonitorEnv)
-	}
+func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	b, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("encode start request: %w", err)

@@ -270,6 +270,10 @@ func (m *Monitor) takeTTY(n int) (resp *Response, fds []int, release func()) {
 	if m.proc == nil || m.state != Running && m.state != Frozen && m.state != Thawed {
 		return &Response{Error: m.o.Name + " is not running", State: m.state}, nil, nil
 	}
+	if m.adopted {
+		// The pty masters were the dead monitor's alone.
+		return &Response{Error: fmt.Sprintf("the console and ttys of %s were lost with its monitor, which was killed (lxc-attach -n %s still works; they come back at its next start)", m.o.Name, m.o.Name), State: m.state}, nil, nil
+	}
 	gen := m.started
 	if m.ttyBusy == nil || m.ttyGen != gen {
 		// A new init (after a reboot) has new ttys, all free.
@@ -341,6 +345,12 @@ func (m *Monitor) takeTTY(n int) (resp *Response, fds []int, release func()) {
 
 // consoleBuffer answers "console-buffer": the ring buffer's contents.
 func (m *Monitor) consoleBuffer(clear bool) *Response {
+	m.mu.Lock()
+	adopted := m.adopted
+	m.mu.Unlock()
+	if adopted {
+		return &Response{Error: "the console buffer of " + m.o.Name + " was lost with its monitor, which was killed"}
+	}
 	if m.sink.ring == nil {
 		return &Response{Error: m.o.Name + " keeps no console buffer (lxc.console.buffer.size is not set)"}
 	}

@@ -158,6 +158,15 @@ type Options struct {
 	// when a waiter for STOPPED (lxc-stop) returns (an ephemeral
 	// container's destroy).
 	BeforeStopped func()
+	// Request, when set, is kept in the container's Record (how it was
+	// started, opaque here): a container whose monitor is killed keeps
+	// running, and whoever adopts it rebuilds these Options from it.
+	Request []byte
+	// Adopt, when set, is the record of a container whose monitor died:
+	// Run takes over its init (if the recorded pid is still that init)
+	// instead of starting one, or does what a stop does when it is gone.
+	// The caller holds the container's lock.
+	Adopt *Record
 }
 
 // Monitor supervises one container.
@@ -190,8 +199,14 @@ type Monitor struct {
 	hookCtx    context.Context
 	spawnFD    int
 
-	mu       sync.Mutex
-	state    string
+	mu    sync.Mutex
+	state string
+	// initID is the current init's pid and start time (the record's).
+	initID ProcID
+	// adopted: init is not this process's child (its monitor was
+	// killed and this one took it over): its exit is seen by pidfd, its
+	// status is unknown, its console and ttys went with the old monitor.
+	adopted  bool
 	changed  chan struct{} // closed and replaced on every state change
 	proc     *containerinit.Process
 	started  int64
@@ -239,6 +254,9 @@ func Run(o Options) (int, error) {
 		o.Ready = func(error) {}
 	}
 	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1}
+	if o.Adopt != nil {
+		return m.runAdopted()
+	}
 	m.setState(Starting)
 	if o.Console.BufferSize > 0 {
 		m.sink.ring = newRingBuffer(o.Console.BufferSize)
@@ -267,16 +285,11 @@ func Run(o Options) (int, error) {
 		m.abort(err)
 		return 0, err
 	}
+	// From here on a monitor killed mid-start leaves a record saying so:
+	// whoever takes the lock next tears the half-started container down.
+	m.saveRecord(Starting)
 	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-	// Stop, then close: the routing goroutine ends with the monitor (a
-	// shared monitor runs many of these in one process).
-	defer func() {
-		signal.Stop(sigs)
-		close(sigs)
-	}()
-	go m.onSignals(sigs)
+	defer m.routeSignals()()
 
 	first := true
 	for {
@@ -306,6 +319,7 @@ func Run(o Options) (int, error) {
 		}
 		ws := m.proc.Wait()
 		m.mu.Lock()
+		m.initID = ProcID{}
 		close(m.initGone)
 		m.exit = ws
 		reboot := !m.stopping && ws.Signaled() && ws.Signal() == syscall.SIGHUP
@@ -320,6 +334,9 @@ func Run(o Options) (int, error) {
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
 		err := m.renewPayload()
+		if err == nil {
+			m.saveRecord(Starting)
+		}
 		// After the old cgroup is gone, as at a stop (LXC's order).
 		m.postStopHooks()
 		if err != nil {
@@ -330,6 +347,20 @@ func Run(o Options) (int, error) {
 	m.stopHooks("stop")
 	m.teardown()
 	return m.exitCode(), nil
+}
+
+// routeSignals has the signals the monitor gets routed (onSignals) until
+// the returned func is called.
+func (m *Monitor) routeSignals() func() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	go m.onSignals(sigs)
+	// Stop, then close: the routing goroutine ends with the monitor (a
+	// shared monitor runs many of these in one process).
+	return func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}
 }
 
 // exitCode is what lxc-start -F and lxc-execute exit with: 0 for a
@@ -523,6 +554,12 @@ func (m *Monitor) spawn() error {
 		Configured:  m.configured,
 		CgroupFD:    -1,
 		Spawned:     m.spawned,
+		// Init outlives this monitor: a kill -9 of the monitor (or the
+		// OOM killer's) stops no container, the next tool re-adopts it
+		// (adopt.go). A monitor killed mid-start is found by the stage
+		// at its next read of the sync socket, and what it started is
+		// torn down by whoever takes the lock next.
+		Detached: true,
 	})
 	if err != nil {
 		// The init stage is dead: its namespace with it, but a pair's
@@ -530,8 +567,14 @@ func (m *Monitor) spawn() error {
 		m.networkDown()
 		return err
 	}
+	// The monitor is init's parent: the pid is init's until reaped.
+	id, err := ProcOf(proc.Pid)
+	if err != nil {
+		m.o.Log.Warnf("read the start time of %s's init: %v", m.o.Name, err)
+	}
 	m.mu.Lock()
 	m.proc = proc
+	m.initID = id
 	m.initGone = make(chan struct{})
 	gone := m.initGone
 	m.started = time.Now().UnixNano()
@@ -544,6 +587,9 @@ func (m *Monitor) spawn() error {
 	if proc.Console != nil {
 		m.console(proc.Console, gone)
 	}
+	// Recorded before RUNNING is told: a container found running can
+	// be adopted should this monitor die.
+	m.saveRecord(Running)
 	m.setState(Running)
 	return nil
 }
@@ -875,6 +921,11 @@ func (m *Monitor) teardown() {
 	m.postStopHooks()
 	if m.o.BeforeStopped != nil {
 		m.o.BeforeStopped()
+	}
+	// Last: a monitor killed before this leaves the rest to whoever
+	// takes the lock next.
+	if m.o.Request != nil {
+		RemoveRecord(m.o.LXCPath, m.o.Name)
 	}
 	m.setState(Stopped)
 	// Let clients waiting for STOPPED get their answer before the socket

@@ -1,0 +1,99 @@
+package lxc
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/golxc/golxc/internal/monitor"
+)
+
+// A container outlives its monitor: kill -9 of a monitor, per-container
+// or shared, or the OOM killer's choice of it, stops no container. The
+// monitor keeps a record beside its command socket (monitor.Record); the
+// next golxc tool that looks the container up (Recover), or the next
+// shared monitor of its lxcpath, finds the record's monitor dead, takes
+// the container's lock (the arbiter between two tools doing this at
+// once: the loser waits for the winner's monitor) and either hands the
+// container to a new monitor, which takes its init by pidfd once the pid
+// proves to be that init still, or, init gone or never run, does what
+// the container's stop does, itself.
+
+// adoptWait bounds how long a tool waits for another to finish adopting
+// a container (a new monitor's start-up: tens of ms on a quiet host).
+const adoptWait = 10 * time.Second
+
+// Recover adopts c if its monitor was killed (see above); it reports
+// whether c was removed (an ephemeral container whose end it handled).
+// An ephemeral container whose monitor died with no record (an older
+// golxc's, or killed before it wrote one) is reaped as before.
+func (c *Container) Recover() bool {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil {
+		return c.ReapEphemeral()
+	}
+	if rec.Monitor.Alive() {
+		return false
+	}
+	lock, err := c.TryLock()
+	for deadline := time.Now().Add(adoptWait); errors.Is(err, ErrLocked); {
+		// Another tool is adopting it, or the lxc-start whose monitor
+		// died is cleaning up: wait for a live monitor or no record.
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+		if r, rerr := monitor.ReadRecord(c.LXCPath, c.Name); rerr != nil || r.Monitor.Alive() {
+			return !c.Defined()
+		}
+		lock, err = c.TryLock()
+	}
+	if err != nil {
+		return false
+	}
+	defer lock.Release()
+	c.recoverLocked(lock)
+	return !c.Defined()
+}
+
+// recoverLocked adopts c if the record says its monitor is dead; the
+// caller holds c's lock.
+func (c *Container) recoverLocked(lock *Lock) {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.Monitor.Alive() {
+		return
+	}
+	var req startRequest
+	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
+		// Not a record this golxc can act on: leave it to an operator
+		// rather than guess (the container's cgroup names it).
+		return
+	}
+	req.Adopt, req.Reserved = true, 0
+	if rec.State == monitor.Running && rec.InitAlive() {
+		c.reserveLXCNames(lock)
+		shared, err := useSharedMonitor(req.PidFile)
+		if err == nil {
+			if shared {
+				req.Shared = true
+				err = c.startShared(&req, lock)
+			} else {
+				req.Shared = false
+				err = c.daemonize(&req, lock)
+			}
+		}
+		if err == nil {
+			return
+		}
+		// The adopter found init gone and did the stop's work, or could
+		// not run: nothing more here unless init is gone and its record
+		// left (an init that lives is tried again by the next tool).
+		if r, err := monitor.ReadRecord(c.LXCPath, c.Name); err != nil || r.Monitor.Alive() || r.InitAlive() {
+			return
+		}
+	}
+	// Init is gone, or the start was cut short: this tool does what the
+	// stop does (it has no monitor cgroup to enter: Shared).
+	req.Shared = true
+	_, _ = supervise(&req, nil, nil)
+}
