@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -120,8 +119,8 @@ func TestCgroupPatternContainerKeysWin(t *testing.T) {
 	}
 }
 
-// TestCgroupPatternDestroyStale: a monitor killed by SIGKILL leaves the
-// pattern's groups; lxc-destroy finds them through the system config and
+// TestCgroupPatternDestroyStale: a container ended unseen (its monitor,
+// then its init, killed by SIGKILL) leaves the pattern's groups; lxc-destroy finds them through the system config and
 // removes them with the directories golxc made above them. A v1 limit
 // on a controller lxc.cgroup.use keeps lands in its hierarchy.
 func TestCgroupPatternDestroyStale(t *testing.T) {
@@ -135,13 +134,9 @@ func TestCgroupPatternDestroyStale(t *testing.T) {
 	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/pids", top, n, "payload", "pids.max")); got != "55" {
 		t.Errorf("pids.max = %q, want 55", got)
 	}
-	init := l.initPID(n)
-	for _, pid := range monitorPIDs(l.path, n) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if !waitFor(5*time.Second, func() bool { return !alive(init) }) {
-		t.Fatalf("init %d outlived its monitor", init)
-	}
+	// The container ends unseen: its monitor, then its init (which
+	// outlives its monitor), killed.
+	killMonitorAndInit(t, l, n)
 	l.mustRun("lxc-destroy", "-n", n, "-f")
 	if m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top)); len(m) > 0 {
 		t.Errorf("after lxc-destroy: %v left", m)

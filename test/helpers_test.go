@@ -192,6 +192,15 @@ func (l *lab) runWith(o runOpts, tool string, args ...string) (string, string, i
 }
 
 // mustRun runs a tool and fails the test unless it exits 0.
+func (l *lab) mustRunWith(o runOpts, tool string, args ...string) string {
+	l.t.Helper()
+	out, errs, code := l.runWith(o, tool, args...)
+	if code != 0 {
+		l.t.Fatalf("%v %s -P %s %s: exit %d\nstdout: %s\nstderr: %s", o.env, tool, l.path, strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
 func (l *lab) mustRun(tool string, args ...string) string {
 	l.t.Helper()
 	out, errs, code := l.run(tool, args...)

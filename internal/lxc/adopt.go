@@ -3,6 +3,9 @@ package lxc
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/golxc/golxc/internal/monitor"
@@ -95,5 +98,54 @@ func (c *Container) recoverLocked(lock *Lock) {
 	// Init is gone, or the start was cut short: this tool does what the
 	// stop does (it has no monitor cgroup to enter: Shared).
 	req.Shared = true
+	_, _ = supervise(&req, nil, nil)
+}
+
+// orphans are the containers of lxcpath whose record names a dead monitor.
+func orphans(lxcpath string) []*Container {
+	ents, err := os.ReadDir(monitor.SocketDir())
+	if err != nil {
+		return nil
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".run") {
+			continue
+		}
+		path := filepath.Join(monitor.SocketDir(), e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		var r monitor.Record
+		if json.Unmarshal(b, &r) != nil || r.LXCPath != lxcpath || ValidateName(r.Name) != nil || monitor.RecordPath(lxcpath, r.Name) != path || r.Monitor.Alive() {
+			continue
+		}
+		out = append(out, &Container{Name: r.Name, LXCPath: lxcpath})
+	}
+	return out
+}
+
+// adoptShared supervises c, whose monitor died, in this shared monitor
+// until it stops (or does its stop's work if init is gone); lock is c's,
+// held, and released here. A container started with -p keeps a monitor
+// of its own: it is left to the next tool.
+func (c *Container) adoptShared(lock *Lock) {
+	defer func() {
+		if !c.Defined() {
+			lock.remove()
+		}
+		lock.Release()
+	}()
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.Monitor.Alive() {
+		return
+	}
+	var req startRequest
+	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath || req.PidFile != "" {
+		return
+	}
+	req.Adopt, req.Shared, req.Reserved = true, true, 0
+	c.reserveLXCNames(lock)
 	_, _ = supervise(&req, nil, nil)
 }

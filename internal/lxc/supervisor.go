@@ -181,7 +181,11 @@ func RunSupervisor(lxcpath string) int {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	defer held.Release()
+	// The lock file goes with the last holder (held while it is removed).
+	defer func() {
+		held.remove()
+		held.Release()
+	}()
 	if _, err := monitor.PrepareSocketDir(); err != nil {
 		return 1
 	}
@@ -213,6 +217,32 @@ func RunSupervisor(lxcpath string) int {
 	// Idle from the start: if the lxc-start that spawned it never
 	// connects, it must not live for ever.
 	idle <- struct{}{}
+	// A shared monitor before this one may have been killed: what it
+	// supervised runs on. Each is adopted now, not at the next tool's
+	// call; those another process is adopting (their lock held) are left
+	// to it.
+	for _, c := range orphans(lxcpath) {
+		lock, err := c.TryLock()
+		if err != nil {
+			continue
+		}
+		mu.Lock()
+		active++
+		mu.Unlock()
+		go func() {
+			c.adoptShared(lock)
+			mu.Lock()
+			active--
+			if active == 0 {
+				select {
+				case idle <- struct{}{}:
+				default:
+				}
+			}
+			mu.Unlock()
+			debug.FreeOSMemory()
+		}()
+	}
 	go func() {
 		defer close(served)
 		for {
