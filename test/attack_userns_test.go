@@ -352,8 +352,11 @@ func TestNamespaceShareKeep(t *testing.T) {
 	}
 	l.mustRun("lxc-stop", "-n", e, "-k")
 	// Its init outlives its monitor, as any container's, and is
-	// re-adopted by the next tool.
-	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sleep", "1000")
+	// re-adopted by the next tool. Not being PID 1 of its pid namespace,
+	// it is not spared the SIGHUP of its console's hang-up when the
+	// killed monitor's pty master goes: an init that ignores it, as a
+	// daemon does (README says so).
+	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sh", "-c", "trap '' HUP; exec /bin/sleep 1000")
 	l.waitState(d, "RUNNING", 10*time.Second)
 	init := l.initPID(d)
 	mons := monitorPIDs(l.path, d)

@@ -149,3 +149,42 @@ func (c *Container) adoptShared(lock *Lock) {
 	c.reserveLXCNames(lock)
 	_, _ = supervise(&req, nil, nil)
 }
+
+// dial is monitor.Dial for c, re-adopting c first when no monitor
+// answers although its record names one: that monitor was killed (or is
+// dying: a tool that came just after the kill must not say STOPPED).
+func (c *Container) dial() (*monitor.Conn, error) {
+	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
+		conn, err = monitor.Dial(c.LXCPath, c.Name)
+	}
+	return conn, err
+}
+
+// ask is monitor.Ask for c, re-adopting c as dial does.
+func (c *Container) ask(req monitor.Request, deadline time.Time) (*monitor.Response, error) {
+	r, err := monitor.Ask(c.LXCPath, c.Name, req, deadline)
+	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
+		r, err = monitor.Ask(c.LXCPath, c.Name, req, deadline)
+	}
+	return r, err
+}
+
+// readopt is called when c's command socket refuses: a record then
+// names a monitor that is dead or dying (a live one listens from before
+// its record is written until after it is removed). It waits for that
+// monitor to be gone, re-adopts c and says whether to ask again.
+func (c *Container) readopt() bool {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil {
+		return false
+	}
+	for deadline := time.Now().Add(adoptWait); rec.Monitor.Alive(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	c.Recover()
+	_, err = monitor.ReadRecord(c.LXCPath, c.Name)
+	return err == nil
+}
