@@ -336,3 +336,50 @@ func TestMonitorNoAdoptRecycledPid(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitorReadoptRace: eight tools at once find a container whose
+// monitor was killed: the container's lock lets one adopt it, the others
+// wait for that monitor; every one tells RUNNING with the same init, and
+// one monitor supervises it after.
+func TestMonitorReadoptRace(t *testing.T) {
+	for _, mode := range monitorModes {
+		t.Run(mode.name, func(t *testing.T) {
+			l := newLab(t)
+			opts := runOpts{env: []string{mode.env}}
+			n := l.createBusybox()
+			l.mustRunWith(opts, "lxc-start", "-n", n)
+			pid := l.initPID(n)
+			mons := monitorPIDs(l.path, n)
+			if len(mons) != 1 {
+				t.Fatalf("monitors of %s: %v", n, mons)
+			}
+			ms, _ := procStart(mons[0])
+			syscall.Kill(mons[0], syscall.SIGKILL)
+			waitGone(t, mons[0], ms, "kill -9 of the monitor")
+			var wg sync.WaitGroup
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					out, errs, code := l.runWith(opts, "lxc-info", "-n", n, "-s", "-p")
+					if code != 0 || strings.Join(strings.Fields(out), "") != fmt.Sprintf("State:RUNNINGPID:%d", pid) {
+						t.Errorf("lxc-info -n %s racing the re-adoption: exit %d, want RUNNING with init %d\nstdout: %s\nstderr: %s", n, code, pid, out, errs)
+					}
+				}()
+			}
+			wg.Wait()
+			if m := monitorPIDs(l.path, n); len(m) != 1 {
+				t.Errorf("monitors of %s after eight racing tools: %v, want one", n, m)
+			}
+			if mode.name == "per-container" {
+				if m := titledMonitors(l.path, n); len(m) != 1 {
+					t.Errorf("per-container monitors of %s after eight racing tools: %v, want one", n, m)
+				}
+			} else if m := sharedMonitors(l.path); len(m) != 1 {
+				t.Errorf("shared monitors after eight racing tools: %v, want one", m)
+			}
+			l.mustRunWith(opts, "lxc-stop", "-n", n, "-k")
+			assertNoCgroups(t, n, "lxc-stop -k after the racing re-adoption")
+		})
+	}
+}

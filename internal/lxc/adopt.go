@@ -67,6 +67,9 @@ func (c *Container) recoverLocked(lock *Lock) {
 		return
 	}
 	var req startRequest
+	if err := rec.LoadRequest(); err != nil {
+		return
+	}
 	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
 		// Not a record this golxc can act on: leave it to an operator
 		// rather than guess (the container's cgroup names it).
@@ -142,6 +145,9 @@ func (c *Container) adoptShared(lock *Lock) {
 		return
 	}
 	var req startRequest
+	if err := rec.LoadRequest(); err != nil {
+		return
+	}
 	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath || req.PidFile != "" {
 		return
 	}

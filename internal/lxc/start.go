@@ -553,6 +553,9 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		// The request is the one the container was started with; the
 		// record says what became of it.
 		rec, err := monitor.ReadRecord(req.LXCPath, req.Name)
+		if err == nil {
+			err = rec.LoadRequest()
+		}
 		if err != nil {
 			if ready != nil {
 				ready(err)

@@ -46,7 +46,11 @@ func (m *Monitor) saveRecord(state string) {
 	}
 	r.Delegated = m.delegated
 	m.mu.Unlock()
-	if err := writeRecord(r); err != nil {
+	m.mu.Lock()
+	withRequest := !m.requestSaved
+	m.requestSaved = true
+	m.mu.Unlock()
+	if err := writeRecord(r, withRequest); err != nil {
 		// The container runs; only its adoption after a kill -9 of
 		// this monitor is lost.
 		m.o.Log.Warnf("%s: %v", m.o.Name, err)
@@ -65,6 +69,7 @@ func (m *Monitor) runAdopted() (int, error) {
 	if m.o.Request == nil {
 		m.o.Request = rec.Request
 	}
+	m.requestSaved = true // the dead monitor's is on disk
 	ln, err := listen(m.o.LXCPath, m.o.Name)
 	if err != nil {
 		m.o.Ready(err)

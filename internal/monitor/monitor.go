@@ -206,14 +206,16 @@ type Monitor struct {
 	// adopted: init is not this process's child (its monitor was
 	// killed and this one took it over): its exit is seen by pidfd, its
 	// status is unknown, its console and ttys went with the old monitor.
-	adopted  bool
-	changed  chan struct{} // closed and replaced on every state change
-	proc     *containerinit.Process
-	started  int64
-	stopping bool // a stop was asked: init's exit is final whatever it says
-	killT    *time.Timer
-	exit     syscall.WaitStatus
-	pending  atomic.Int32 // requests being answered
+	adopted bool
+	// requestSaved: the record's request file is written.
+	requestSaved bool
+	changed      chan struct{} // closed and replaced on every state change
+	proc         *containerinit.Process
+	started      int64
+	stopping     bool // a stop was asked: init's exit is final whatever it says
+	killT        *time.Timer
+	exit         syscall.WaitStatus
+	pending      atomic.Int32 // requests being answered
 	// history is the state changes so far (the last maxHistory), for
 	// "watch"; seq numbers them.
 	history []transition

@@ -27,7 +27,10 @@ type Record struct {
 	State string `json:"state"`
 	// Request is how the container was started, opaque here (the
 	// caller's start request): an adopter rebuilds its Options from it.
-	Request json.RawMessage `json:"request,omitempty"`
+	// It is kept in a file of its own (RequestPath), written once: every
+	// tool reads the record, only an adopter the request, which holds the
+	// whole spec.
+	Request []byte `json:"-"`
 	// Monitor is the process that supervises the container now: while
 	// it lives (same pid, same start time) nobody else acts.
 	Monitor ProcID `json:"monitor"`
@@ -114,6 +117,19 @@ func parseStat(s string) (uint64, byte, error) {
 // RecordPath is the record of lxcpath/name's monitor.
 func RecordPath(lxcpath, name string) string { return SocketPath(lxcpath, name) + ".run" }
 
+// requestPath is the start request of the record of lxcpath/name.
+func requestPath(lxcpath, name string) string { return SocketPath(lxcpath, name) + ".req" }
+
+// LoadRequest reads the record's start request into r.Request.
+func (r *Record) LoadRequest() error {
+	b, err := os.ReadFile(requestPath(r.LXCPath, r.Name))
+	if err != nil {
+		return fmt.Errorf("read the start request of %s: %w", r.Name, err)
+	}
+	r.Request = b
+	return nil
+}
+
 // ReadRecord reads the record of lxcpath/name; a missing one is
 // os.ErrNotExist. Only this user's private socket directory holds it.
 func ReadRecord(lxcpath, name string) (*Record, error) {
@@ -132,13 +148,23 @@ func ReadRecord(lxcpath, name string) (*Record, error) {
 }
 
 // writeRecord replaces the record whole (temp file and rename), so a
-// reader never sees half of one.
-func writeRecord(r *Record) error {
+// reader never sees half of one; with withRequest, its request file
+// first.
+func writeRecord(r *Record, withRequest bool) error {
+	if withRequest {
+		if err := replaceFile(requestPath(r.LXCPath, r.Name), r.Request); err != nil {
+			return err
+		}
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encode monitor record: %w", err)
 	}
-	path := RecordPath(r.LXCPath, r.Name)
+	return replaceFile(RecordPath(r.LXCPath, r.Name), b)
+}
+
+// replaceFile writes b to path through a temp file and a rename.
+func replaceFile(path string, b []byte) error {
 	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
 	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -163,6 +189,7 @@ func writeRecord(r *Record) error {
 // down and torn down).
 func RemoveRecord(lxcpath, name string) {
 	_ = os.Remove(RecordPath(lxcpath, name))
+	_ = os.Remove(requestPath(lxcpath, name))
 }
 
 // openInit opens a pidfd of the record's init if, and only if, that
