@@ -263,6 +263,8 @@ func TestCgroupRelative(t *testing.T) {
 		t.Helper()
 		script := `for f in ` + strings.Join(procs, " ") + `; do echo $$ > $f || exit 9; done; exec "$0" "$@"`
 		cmd := exec.Command("/bin/sh", "-c", script, filepath.Join(binDir(t), "lxc-start"), "-P", l.path, "-n", n)
+		// The monitor cgroup checked below is a per-container monitor's.
+		cmd.Env = append(os.Environ(), "GOLXC_SHARED_MONITOR=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("lxc-start from %s: %v\n%s", top, err, out)
 		}

@@ -383,3 +383,39 @@ func TestMonitorReadoptRace(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitorPidFile: lxc-start -p FILE, with the shared monitor the
+// default, gives the container a monitor of its own whose pid the file
+// holds, as LXC's; its re-adoption after a kill -9 keeps that layout and
+// writes the new monitor's pid; the stop removes the file.
+func TestMonitorPidFile(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	pf := filepath.Join(l.aux, "pid")
+	l.mustRun("lxc-start", "-n", n, "-p", pf)
+	readPid := func() int {
+		var p int
+		b, _ := os.ReadFile(pf)
+		fmt.Sscanf(string(b), "%d", &p)
+		return p
+	}
+	mons := titledMonitors(l.path, n)
+	if len(mons) != 1 || readPid() != mons[0] {
+		t.Fatalf("lxc-start -p: pid file says %d, monitors of %s of its own: %v", readPid(), n, mons)
+	}
+	ms, _ := procStart(mons[0])
+	syscall.Kill(mons[0], syscall.SIGKILL)
+	waitGone(t, mons[0], ms, "kill -9 of the monitor")
+	if st := l.state(n); st != "RUNNING" {
+		t.Fatalf("%s after kill -9 of its monitor: %s", n, st)
+	}
+	again := titledMonitors(l.path, n)
+	if len(again) != 1 || again[0] == mons[0] || readPid() != again[0] {
+		t.Errorf("after the re-adoption: pid file says %d, monitors of %s of its own: %v (old %d)", readPid(), n, again, mons[0])
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	// Removed as the monitor exits, as LXC's is: just after STOPPED.
+	if !waitFor(5*time.Second, func() bool { _, err := os.Lstat(pf); return err != nil }) {
+		t.Errorf("pid file %s left after lxc-stop", pf)
+	}
+}
