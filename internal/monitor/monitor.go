@@ -1065,7 +1065,9 @@ const sigRTMin3 = syscall.Signal(37)
 // haltSignal is LXC's choice for a config without lxc.signal.halt: init
 // gets SIGRTMIN+3 when it blocks that signal, which is how systemd waits
 // for it (and it ignores SIGPWR), else def. The monitor is init's parent,
-// so the pid read here cannot be another process's until it is reaped.
+// so the pid read here cannot be another process's until it is reaped;
+// an adopting monitor is not, but only the choice of signal could be
+// wrong then: the signal itself goes through init's pidfd.
 func (m *Monitor) haltSignal(def syscall.Signal) syscall.Signal {
 	m.mu.Lock()
 	proc := m.proc
