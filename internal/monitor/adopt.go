@@ -22,7 +22,7 @@ var ErrInitGone = errors.New("init is gone: torn down")
 // (cgroups made, no init yet) or Running (with init). A monitor without
 // Options.Request keeps none.
 func (m *Monitor) saveRecord(state string) {
-	if m.o.Request == nil {
+	if !m.records {
 		return
 	}
 	self, err := Self()
@@ -30,7 +30,7 @@ func (m *Monitor) saveRecord(state string) {
 		m.o.Log.Warnf("record of %s: %v", m.o.Name, err)
 		return
 	}
-	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Request: m.o.Request, Monitor: self}
+	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Monitor: self}
 	m.mu.Lock()
 	if state == Running {
 		r.Init, r.Started = m.initID, m.started
@@ -48,9 +48,17 @@ func (m *Monitor) saveRecord(state string) {
 	m.mu.Unlock()
 	m.mu.Lock()
 	withRequest := !m.requestSaved
-	m.requestSaved = true
+	r.Request = m.o.Request
 	m.mu.Unlock()
-	if err := writeRecord(r, withRequest); err != nil {
+	err = writeRecord(r, withRequest)
+	if withRequest && err == nil {
+		// On disk now: a shared monitor of many containers need not
+		// keep every spec twice.
+		m.mu.Lock()
+		m.requestSaved, m.o.Request = true, nil
+		m.mu.Unlock()
+	}
+	if err != nil {
 		// The container runs; only its adoption after a kill -9 of
 		// this monitor is lost.
 		m.o.Log.Warnf("%s: %v", m.o.Name, err)
@@ -66,10 +74,8 @@ func (m *Monitor) saveRecord(state string) {
 func (m *Monitor) runAdopted() (int, error) {
 	rec := m.o.Adopt
 	m.setState(Starting)
-	if m.o.Request == nil {
-		m.o.Request = rec.Request
-	}
-	m.requestSaved = true // the dead monitor's is on disk
+	// The dead monitor's request is on disk.
+	m.records, m.requestSaved, m.o.Request = true, true, nil
 	ln, err := listen(m.o.LXCPath, m.o.Name)
 	if err != nil {
 		m.o.Ready(err)

@@ -207,15 +207,16 @@ type Monitor struct {
 	// killed and this one took it over): its exit is seen by pidfd, its
 	// status is unknown, its console and ttys went with the old monitor.
 	adopted bool
-	// requestSaved: the record's request file is written.
-	requestSaved bool
-	changed      chan struct{} // closed and replaced on every state change
-	proc         *containerinit.Process
-	started      int64
-	stopping     bool // a stop was asked: init's exit is final whatever it says
-	killT        *time.Timer
-	exit         syscall.WaitStatus
-	pending      atomic.Int32 // requests being answered
+	// records: this monitor keeps a Record (Options.Request was set);
+	// requestSaved: its request file is written (and Request dropped).
+	records, requestSaved bool
+	changed               chan struct{} // closed and replaced on every state change
+	proc                  *containerinit.Process
+	started               int64
+	stopping              bool // a stop was asked: init's exit is final whatever it says
+	killT                 *time.Timer
+	exit                  syscall.WaitStatus
+	pending               atomic.Int32 // requests being answered
 	// history is the state changes so far (the last maxHistory), for
 	// "watch"; seq numbers them.
 	history []transition
@@ -255,7 +256,7 @@ func Run(o Options) (int, error) {
 	if o.Ready == nil {
 		o.Ready = func(error) {}
 	}
-	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1}
+	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1, records: o.Request != nil}
 	if o.Adopt != nil {
 		return m.runAdopted()
 	}
@@ -926,7 +927,7 @@ func (m *Monitor) teardown() {
 	}
 	// Last: a monitor killed before this leaves the rest to whoever
 	// takes the lock next.
-	if m.o.Request != nil {
+	if m.records {
 		RemoveRecord(m.o.LXCPath, m.o.Name)
 	}
 	m.setState(Stopped)
