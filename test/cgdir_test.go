@@ -87,7 +87,8 @@ func TestCgroupDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := l.createBusybox("lxc.cgroup.dir = " + top + "/sub")
-	l.mustRun("lxc-start", "-n", n)
+	// The monitor cgroup checked below is a per-container monitor's.
+	l.mustRunWith(runOpts{env: []string{"GOLXC_SHARED_MONITOR=0"}}, "lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	want := "/" + top + "/sub/lxc.payload." + n
 	for _, p := range initCgroups(t, l.initPID(n)) {

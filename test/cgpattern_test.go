@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-// TestCgroupPattern: with lxc.cgroup.pattern = TOP/%n and lxc.cgroup.use =
+// TestCgroupPattern (with a monitor per container, golxc.monitor =
+// per-container, whose cgroup the pattern places too): with
+// lxc.cgroup.pattern = TOP/%n and lxc.cgroup.use =
 // memory,pids in the system config ($GOLXC_SYSTEM_CONFIG), init is in
 // TOP/NAME/payload and the monitor in TOP/NAME/monitor of the memory, pids
 // and unified hierarchies only, and in the root of every other one, as
@@ -18,7 +20,7 @@ import (
 func TestCgroupPattern(t *testing.T) {
 	l := newLab(t)
 	top := cgTop(t)
-	sys := l.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory,pids\n", 0o644)
+	sys := l.writeFile("lxc.conf", "golxc.monitor = per-container\nlxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory,pids\n", 0o644)
 	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
 	n := l.createBusybox()
 	l.mustRun("lxc-start", "-n", n)
@@ -149,7 +151,7 @@ func TestCgroupPatternDestroyStale(t *testing.T) {
 func TestCgroupPatternSameName(t *testing.T) {
 	l1, l2 := newLab(t), newLab(t)
 	top := cgTop(t)
-	sys := l1.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory\n", 0o644)
+	sys := l1.writeFile("lxc.conf", "golxc.monitor = per-container\nlxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory\n", 0o644)
 	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
 	requireBusybox(t)
 	n := newName(t)

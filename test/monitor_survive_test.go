@@ -195,17 +195,20 @@ func containsInt(s []int, v int) bool {
 }
 
 // TestMonitorKilledMidStart: a monitor killed while the container starts
-// (its start-host hook runs: the init stage is made and waits) leaves
-// nothing: lxc-start fails, the half-started container is torn down,
-// nothing of it is left.
+// (its lxc.hook.start runs in the container: the init stage is made, in
+// its cgroup, and waits) leaves nothing: lxc-start fails, the
+// half-started container is torn down, the hook is gone with it.
 func TestMonitorKilledMidStart(t *testing.T) {
 	for _, mode := range monitorModes {
 		t.Run(mode.name, func(t *testing.T) {
 			l := newLab(t)
 			opts := runOpts{env: []string{mode.env}}
-			mark := filepath.Join(l.aux, "hook-ran")
-			hook := l.writeFile("hook.sh", "#!/bin/sh\necho $$ > "+mark+".tmp\nmv "+mark+".tmp "+mark+"\nexec sleep 20\n", 0o755)
-			n := l.createBusybox("lxc.hook.start-host = " + hook)
+			n := l.createBusybox("lxc.hook.start = /golxc-test-hook")
+			rootfs := filepath.Join(l.path, n, "rootfs")
+			if err := os.WriteFile(filepath.Join(rootfs, "golxc-test-hook"), []byte("#!/bin/sh\necho $$ > /hook-ran.tmp\nmv /hook-ran.tmp /hook-ran\nexec sleep 30\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mark := filepath.Join(rootfs, "hook-ran")
 			done := make(chan struct{})
 			var code int
 			var errs string
@@ -215,23 +218,17 @@ func TestMonitorKilledMidStart(t *testing.T) {
 			}()
 			if !waitFor(20*time.Second, func() bool { _, err := os.Stat(mark); return err == nil }) {
 				<-done
-				t.Fatalf("the start-host hook of %s never ran (lxc-start exit %d: %s)", n, code, errs)
+				t.Fatalf("the start hook of %s never ran (lxc-start exit %d: %s)", n, code, errs)
 			}
-			b, _ := os.ReadFile(mark)
-			var hookPid int
-			fmt.Sscanf(string(b), "%d", &hookPid)
-			hookStart, _ := procStart(hookPid)
 			mons := monitorPIDs(l.path, n)
 			if len(mons) != 1 {
 				t.Fatalf("monitors of %s while it starts: %v", n, mons)
 			}
+			if mode.name == "shared" && len(titledMonitors(l.path, n)) != 0 {
+				t.Fatalf("%s has a monitor of its own in the shared layout", n)
+			}
 			if err := syscall.Kill(mons[0], syscall.SIGKILL); err != nil {
 				t.Fatal(err)
-			}
-			// The hook is the test's to end (it outlives the monitor that
-			// ran it, as any process a hook leaves does).
-			if hookPid > 0 && !pidGone(hookPid, hookStart) {
-				syscall.Kill(hookPid, syscall.SIGKILL)
 			}
 			<-done
 			if code == 0 {
@@ -245,16 +242,14 @@ func TestMonitorKilledMidStart(t *testing.T) {
 			if _, err := os.Lstat(recordPath(l.path, n)); err == nil {
 				t.Errorf("record of %s left after a start cut short", n)
 			}
-			if left := pidsMentioning("golxc-init"); len(left) > 0 {
-				for _, p := range left {
-					if strings.Contains(readCgroup(p), "lxc.payload."+n) {
-						t.Errorf("init stage %d of %s left running", p, n)
-					}
-				}
+			if left := pidsMentioning("/golxc-test-hook"); len(left) > 0 {
+				t.Errorf("the start hook %v of %s left running", left, n)
 			}
 			// And the next start works.
-			l.writeFile("hook.sh", "#!/bin/sh\nexit 0\n", 0o755)
-			l.mustRun("lxc-start", "-n", n)
+			if err := os.WriteFile(filepath.Join(rootfs, "golxc-test-hook"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			l.mustRunWith(opts, "lxc-start", "-n", n)
 			l.waitState(n, "RUNNING", 10*time.Second)
 		})
 	}

@@ -78,7 +78,7 @@ func (c *Container) recoverLocked(lock *Lock) {
 	req.Adopt, req.Reserved = true, 0
 	if rec.State == monitor.Running && rec.InitAlive() {
 		c.reserveLXCNames(lock)
-		shared, err := useSharedMonitor(req.PidFile)
+		shared, err := useSharedMonitor(&req)
 		if err == nil {
 			if shared {
 				req.Shared = true
@@ -131,8 +131,9 @@ func orphans(lxcpath string) []*Container {
 
 // adoptShared supervises c, whose monitor died, in this shared monitor
 // until it stops (or does its stop's work if init is gone); lock is c's,
-// held, and released here. A container started with -p keeps a monitor
-// of its own: it is left to the next tool.
+// held, and released here. A container that wants a monitor of its own
+// (-p, host hooks; golxc.monitor = per-container) is left to the next
+// tool.
 func (c *Container) adoptShared(lock *Lock) {
 	defer func() {
 		if !c.Defined() {
@@ -148,7 +149,10 @@ func (c *Container) adoptShared(lock *Lock) {
 	if err := rec.LoadRequest(); err != nil {
 		return
 	}
-	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath || req.PidFile != "" {
+	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
+		return
+	}
+	if shared, err := useSharedMonitor(&req); err != nil || !shared {
 		return
 	}
 	req.Adopt, req.Shared, req.Reserved = true, true, 0

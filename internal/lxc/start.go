@@ -313,7 +313,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		return code, err
 	}
 	req.PidFile = absPath(o.PidFile)
-	shared, err := useSharedMonitor(req.PidFile)
+	shared, err := useSharedMonitor(req)
 	if err != nil {
 		return 1, err
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,9 +19,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // The shared monitor, the default: lxc-start -d hands the container to
@@ -37,12 +38,15 @@ import (
 // per-container.
 const SharedMonitorEnv = "GOLXC_SHARED_MONITOR"
 
-// useSharedMonitor says whether a detached container goes to the
-// lxcpath's shared monitor. A pid file (lxc-start -p) asks for the
-// container's own monitor's pid, as LXC writes it: that container gets
-// one of its own (a shared monitor's pid would name every container's).
-func useSharedMonitor(pidFile string) (bool, error) {
-	if pidFile != "" {
+// useSharedMonitor says whether the detached container of req goes to
+// the lxcpath's shared monitor. Some get one of their own whatever the
+// setting: a pid file (lxc-start -p) asks for the container's own
+// monitor's pid, as LXC writes it (a shared monitor's would name every
+// container's); and what host hooks or network scripts leave running
+// lives in the monitor's cgroup, which a monitor of its own empties at
+// the stop (the shared one has none per container).
+func useSharedMonitor(req *startRequest) (bool, error) {
+	if req.PidFile != "" || hasHostHooks(req.Hooks) || slices.ContainsFunc(req.Network, func(i network.Iface) bool { return i.ScriptUp != "" || i.ScriptDown != "" }) {
 		return false, nil
 	}
 	switch os.Getenv(SharedMonitorEnv) {
@@ -56,6 +60,11 @@ func useSharedMonitor(pidFile string) (bool, error) {
 		return false, err
 	}
 	return sys.Monitor != config.MonitorPerContainer, nil
+}
+
+// hasHostHooks says whether h has a hook that runs on the host's side.
+func hasHostHooks(h *monitor.HostHooks) bool {
+	return h != nil && len(h.PreStart)+len(h.StartHost)+len(h.Stop)+len(h.PostStop) > 0
 }
 
 // supervisorName is the socket name of the shared monitor: not a valid
@@ -152,6 +161,10 @@ func spawnSupervisor(lxcpath string) error {
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{MonitorTitlePrefix + lxcpath + " (shared)"}
 	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1", StageEnv + "=" + SupervisorStage, SupervisorPathEnv + "=" + lxcpath}
+	if p := os.Getenv(config.SystemConfigEnv); p != "" {
+		// Its cgroup follows the system config's lxc.cgroup.use.
+		cmd.Env = append(cmd.Env, config.SystemConfigEnv+"="+p)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the shared monitor: %w", err)
@@ -196,7 +209,9 @@ func RunSupervisor(lxcpath string) int {
 	// Out of the caller's cgroup, as a per-container monitor is: the end
 	// of the session that started the first container must not take
 	// every container with it.
-	if layout, err := cgroup.Detect(); err == nil {
+	// Only in the hierarchies lxc.cgroup.use names: a container's init
+	// inherits the monitor's cgroup in the others.
+	if layout, err := hostLayout(); err == nil {
 		if g, err := layout.CreateGroup("lxc.monitor.", "golxc-shared"); err == nil {
 			if err := g.Enter(os.Getpid()); err == nil {
 				defer func() {
@@ -304,7 +319,10 @@ func serveStart(conn *net.UnixConn, lxcpath string) {
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(4))
+	// Room for the lock and every reserved name: a short buffer would
+	// truncate the message and drop the names (LXC could then start a
+	// copy of the container).
+	oob := make([]byte, unix.CmsgSpace(4*(1+maxReserved)))
 	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil || oobn == 0 {
 		return

@@ -925,12 +925,12 @@ func (m *Monitor) teardown() {
 	if m.o.BeforeStopped != nil {
 		m.o.BeforeStopped()
 	}
-	// Last: a monitor killed before this leaves the rest to whoever
-	// takes the lock next.
+	m.setState(Stopped)
+	// Once STOPPED is told (no record means not running): a monitor
+	// killed before this leaves the rest to whoever takes the lock next.
 	if m.records {
 		RemoveRecord(m.o.LXCPath, m.o.Name)
 	}
-	m.setState(Stopped)
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.
 	m.ln.Close()
