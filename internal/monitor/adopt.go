@@ -138,8 +138,10 @@ func (m *Monitor) runAdopted() (int, error) {
 			state = Frozen
 		}
 	}
-	m.saveRecord(Running)
+	// The state first: tools waiting on the re-adoption ask once the
+	// record names this monitor, and must not hear STARTING.
 	m.setState(state)
+	m.saveRecord(Running)
 	m.o.Log.Infof("%s: adopted its init (pid %d) after its monitor was killed; its console and ttys were lost with it", m.o.Name, proc.Pid)
 	defer m.routeSignals()()
 	m.o.Ready(nil)
