@@ -264,6 +264,13 @@ var (
 // console a pipe of its output (the monitor reads the console itself, for
 // the log and the ring buffer). release frees the tty again; a tty held
 // by one client is refused to others, as LXC refuses it.
+// ttyHeld says whether a client holds tty n of the current init.
+func (m *Monitor) ttyHeld(n int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ttyGen == m.started && m.ttyBusy[n]
+}
+
 func (m *Monitor) takeTTY(n int) (resp *Response, fds []int, release func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
