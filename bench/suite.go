@@ -163,9 +163,9 @@ func verdict(ratio, target float64) string {
 	return ", NOT met"
 }
 
-// many starts memN containers with each toolset (and golxc's shared
-// monitor), reports the host memory each costs and times lxc-ls -f with
-// them all running.
+// many starts memN containers with each toolset (and golxc with a
+// monitor per container, beside its default shared one), reports the host
+// memory each costs and times lxc-ls -f with them all running.
 func many(sets []*toolset, runs, memN int) error {
 	type mem struct {
 		label       string
@@ -175,8 +175,8 @@ func many(sets []*toolset, runs, memN int) error {
 	var mems []mem
 	variants := append([]*toolset(nil), sets...)
 	shared := *sets[0]
-	shared.label, shared.env, shared.made = "golxc, GOLXC_SHARED_MONITOR=1", []string{"GOLXC_SHARED_MONITOR=1"}, nil
-	shared.lxcpath += "-shared"
+	shared.label, shared.env, shared.made = "golxc, per-container monitors", []string{"GOLXC_SHARED_MONITOR=0"}, nil
+	shared.lxcpath += "-percontainer"
 	variants = append(variants[:1], append([]*toolset{&shared}, variants[1:]...)...)
 	defer shared.close()
 	for _, t := range variants {

@@ -54,9 +54,9 @@ func TestAttackNetTeardownOnlyItsOwn(t *testing.T) {
 				l.mustRun("lxc-stop", "-n", n, "-k")
 			} else {
 				killMonitorAndWait(t, l, n)
-				// This start finds the killed monitor's record of the
-				// pair: the host's interface is not it. Its own pair
-				// then cannot have the name, and the start says so.
+				// The teardown from the killed monitor's record of the
+				// pair found the host's interface not it. The start's own
+				// pair then cannot have the name, and the start says so.
 				_, errs, code := l.run("lxc-start", "-n", n)
 				if code == 0 {
 					l.mustRun("lxc-stop", "-n", n, "-k")

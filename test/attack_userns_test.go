@@ -351,22 +351,32 @@ func TestNamespaceShareKeep(t *testing.T) {
 		t.Errorf("lxc.namespace.share.cgroup = %s: cgroup %s, %s's %s", a, y, a, x)
 	}
 	l.mustRun("lxc-stop", "-n", e, "-k")
-	// Its init dies with its monitor, as any container's.
-	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sleep", "1000")
+	// Its init outlives its monitor, as any container's, and is
+	// re-adopted by the next tool. Not being PID 1 of its pid namespace,
+	// it is not spared the SIGHUP of its console's hang-up when the
+	// killed monitor's pty master goes: an init that ignores it, as a
+	// daemon does (README says so).
+	l.mustRun("lxc-start", "-n", d, "--share-pid", a, "--", "/bin/sh", "-c", "trap '' HUP; exec /bin/sleep 1000")
 	l.waitState(d, "RUNNING", 10*time.Second)
 	init := l.initPID(d)
 	mons := monitorPIDs(l.path, d)
 	if len(mons) != 1 {
 		t.Fatalf("monitors of %s: %v", d, mons)
 	}
+	mstart, _ := procStart(mons[0])
 	if err := syscall.Kill(mons[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	waitGone(t, mons[0], mstart, "kill -9 of the monitor of "+d)
+	if got := l.initPID(d); got != init {
+		t.Errorf("%s's init after its monitor's kill -9: %d, want %d (in %s's pid namespace, adopted)", d, got, init, a)
+	}
+	l.mustRun("lxc-stop", "-n", d, "-k")
 	if !waitFor(10*time.Second, func() bool {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", init))
 		return err != nil || strings.Contains(string(b), "State:\tZ")
 	}) {
-		t.Errorf("%s's init %d (in %s's pid namespace) outlived its monitor's kill -9", d, init, a)
+		t.Errorf("%s's init %d (in %s's pid namespace) outlived lxc-stop -k of it adopted", d, init, a)
 	}
 	// A container that is not running has no namespace to share.
 	_, errs, code := l.run("lxc-start", "-n", d, "--share-net", d)

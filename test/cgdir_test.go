@@ -87,7 +87,8 @@ func TestCgroupDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := l.createBusybox("lxc.cgroup.dir = " + top + "/sub")
-	l.mustRun("lxc-start", "-n", n)
+	// The monitor cgroup checked below is a per-container monitor's.
+	l.mustRunWith(runOpts{env: []string{"GOLXC_SHARED_MONITOR=0"}}, "lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	want := "/" + top + "/sub/lxc.payload." + n
 	for _, p := range initCgroups(t, l.initPID(n)) {
@@ -142,7 +143,9 @@ func TestCgroupDirContainerMonitor(t *testing.T) {
 	l := newLab(t)
 	top := cgTop(t)
 	n := l.createBusybox("lxc.cgroup.dir.container = "+top+"/ct", "lxc.cgroup.dir.monitor = "+top+"/mon")
-	l.mustRun("lxc-start", "-n", n)
+	// A monitor cgroup is a per-container monitor's (the shared one has
+	// none per container).
+	l.mustRunWith(runOpts{env: []string{"GOLXC_SHARED_MONITOR=0"}}, "lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	for _, p := range initCgroups(t, l.initPID(n)) {
 		if p != "/"+top+"/ct" {
@@ -179,8 +182,9 @@ func TestCgroupDirContainerMonitor(t *testing.T) {
 	}
 }
 
-// TestCgroupDirDestroyStale: a monitor killed by SIGKILL leaves its
-// groups under lxc.cgroup.dir; lxc-destroy removes them and the
+// TestCgroupDirDestroyStale: a container ended unseen (its monitor,
+// then its init, killed by SIGKILL) leaves its groups under
+// lxc.cgroup.dir; lxc-destroy removes them and the
 // intermediate directory golxc made.
 func TestCgroupDirDestroyStale(t *testing.T) {
 	l := newLab(t)
@@ -188,13 +192,9 @@ func TestCgroupDirDestroyStale(t *testing.T) {
 	n := l.createBusybox("lxc.cgroup.dir = " + top)
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
-	init := l.initPID(n)
-	for _, pid := range monitorPIDs(l.path, n) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if !waitFor(5*time.Second, func() bool { return !alive(init) }) {
-		t.Fatalf("init %d outlived its monitor", init)
-	}
+	// The container ends unseen: its monitor, then its init (which
+	// outlives its monitor), killed.
+	killMonitorAndInit(t, l, n)
 	if m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top, "lxc.payload."+n)); len(m) == 0 {
 		t.Log("the killed monitor's groups were already gone")
 	}
@@ -264,6 +264,8 @@ func TestCgroupRelative(t *testing.T) {
 		t.Helper()
 		script := `for f in ` + strings.Join(procs, " ") + `; do echo $$ > $f || exit 9; done; exec "$0" "$@"`
 		cmd := exec.Command("/bin/sh", "-c", script, filepath.Join(binDir(t), "lxc-start"), "-P", l.path, "-n", n)
+		// The monitor cgroup checked below is a per-container monitor's.
+		cmd.Env = append(os.Environ(), "GOLXC_SHARED_MONITOR=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("lxc-start from %s: %v\n%s", top, err, out)
 		}

@@ -5,12 +5,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// TestCgroupPattern: with lxc.cgroup.pattern = TOP/%n and lxc.cgroup.use =
+// TestCgroupPattern (with a monitor per container, golxc.monitor =
+// per-container, whose cgroup the pattern places too): with
+// lxc.cgroup.pattern = TOP/%n and lxc.cgroup.use =
 // memory,pids in the system config ($GOLXC_SYSTEM_CONFIG), init is in
 // TOP/NAME/payload and the monitor in TOP/NAME/monitor of the memory, pids
 // and unified hierarchies only, and in the root of every other one, as
@@ -19,7 +20,7 @@ import (
 func TestCgroupPattern(t *testing.T) {
 	l := newLab(t)
 	top := cgTop(t)
-	sys := l.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory,pids\n", 0o644)
+	sys := l.writeFile("lxc.conf", "golxc.monitor = per-container\nlxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory,pids\n", 0o644)
 	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
 	n := l.createBusybox()
 	l.mustRun("lxc-start", "-n", n)
@@ -120,8 +121,8 @@ func TestCgroupPatternContainerKeysWin(t *testing.T) {
 	}
 }
 
-// TestCgroupPatternDestroyStale: a monitor killed by SIGKILL leaves the
-// pattern's groups; lxc-destroy finds them through the system config and
+// TestCgroupPatternDestroyStale: a container ended unseen (its monitor,
+// then its init, killed by SIGKILL) leaves the pattern's groups; lxc-destroy finds them through the system config and
 // removes them with the directories golxc made above them. A v1 limit
 // on a controller lxc.cgroup.use keeps lands in its hierarchy.
 func TestCgroupPatternDestroyStale(t *testing.T) {
@@ -135,13 +136,9 @@ func TestCgroupPatternDestroyStale(t *testing.T) {
 	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/pids", top, n, "payload", "pids.max")); got != "55" {
 		t.Errorf("pids.max = %q, want 55", got)
 	}
-	init := l.initPID(n)
-	for _, pid := range monitorPIDs(l.path, n) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	if !waitFor(5*time.Second, func() bool { return !alive(init) }) {
-		t.Fatalf("init %d outlived its monitor", init)
-	}
+	// The container ends unseen: its monitor, then its init (which
+	// outlives its monitor), killed.
+	killMonitorAndInit(t, l, n)
 	l.mustRun("lxc-destroy", "-n", n, "-f")
 	if m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top)); len(m) > 0 {
 		t.Errorf("after lxc-destroy: %v left", m)
@@ -154,7 +151,7 @@ func TestCgroupPatternDestroyStale(t *testing.T) {
 func TestCgroupPatternSameName(t *testing.T) {
 	l1, l2 := newLab(t), newLab(t)
 	top := cgTop(t)
-	sys := l1.writeFile("lxc.conf", "lxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory\n", 0o644)
+	sys := l1.writeFile("lxc.conf", "golxc.monitor = per-container\nlxc.cgroup.pattern = "+top+"/%n\nlxc.cgroup.use = memory\n", 0o644)
 	t.Setenv("GOLXC_SYSTEM_CONFIG", sys)
 	requireBusybox(t)
 	n := newName(t)

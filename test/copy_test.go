@@ -625,17 +625,24 @@ func TestEphemeral(t *testing.T) {
 	e3 := l.newContainer()
 	l.mustRun("lxc-copy", "-n", src, "-N", e3, "-e")
 	l.waitState(e3, "RUNNING", 10*time.Second)
+	// Its monitor killed: it runs on, adopted by the next tool.
 	for _, pid := range monitorPIDs(l.path, e3) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if !waitFor(10*time.Second, func() bool { return len(monitorPIDs(l.path, e3)) == 0 }) {
 		t.Fatalf("monitor of %s survived kill -9", e3)
 	}
+	if out := l.mustRun("lxc-ls", "--running"); !strings.Contains(out, e3) {
+		t.Errorf("lxc-ls --running does not list %s, an ephemeral container whose monitor was killed: %q", e3, out)
+	}
+	// Its monitor and its init killed: the next tool does what its stop
+	// would have done, the destroy included.
+	killMonitorAndInit(t, l, e3)
 	out := l.mustRun("lxc-ls")
 	if strings.Contains(out, e3) {
-		t.Errorf("lxc-ls lists %s, an ephemeral container whose monitor was killed", e3)
+		t.Errorf("lxc-ls lists %s, an ephemeral container whose monitor and init were killed", e3)
 	}
-	gone(e3, "kill -9 of its monitor and an lxc-ls")
+	gone(e3, "kill -9 of its monitor and init, and an lxc-ls")
 
 	// lxc-destroy -f of a running ephemeral container: its stop destroys
 	// it, and the destroy succeeds, as LXC's.

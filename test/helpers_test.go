@@ -9,8 +9,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,6 +192,15 @@ func (l *lab) runWith(o runOpts, tool string, args ...string) (string, string, i
 }
 
 // mustRun runs a tool and fails the test unless it exits 0.
+func (l *lab) mustRunWith(o runOpts, tool string, args ...string) string {
+	l.t.Helper()
+	out, errs, code := l.runWith(o, tool, args...)
+	if code != 0 {
+		l.t.Fatalf("%v %s -P %s %s: exit %d\nstdout: %s\nstderr: %s", o.env, tool, l.path, strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
 func (l *lab) mustRun(tool string, args ...string) string {
 	l.t.Helper()
 	out, errs, code := l.run(tool, args...)
@@ -412,9 +423,49 @@ func assertNoCgroups(t *testing.T, name, after string) {
 	}
 }
 
-// monitorPIDs finds the monitors of lxcpath/name by their title,
-// "[lxc monitor] <lxcpath> <name>".
+// monitorPIDs finds the monitors of lxcpath/name: by their title,
+// "[lxc monitor] <lxcpath> <name>", else the live monitor golxc's record
+// of the container names (the lxcpath's shared monitor, the default).
 func monitorPIDs(lxcpath, name string) []int {
+	pids := titledMonitors(lxcpath, name)
+	if len(pids) == 0 {
+		if m := recordMonitor(lxcpath, name); m > 0 {
+			pids = append(pids, m)
+		}
+	}
+	return pids
+}
+
+// recordPath is golxc's record of the monitor of lxcpath/name, beside its
+// command socket (monitor.RecordPath).
+func recordPath(lxcpath, name string) string {
+	h := fnv.New128a()
+	h.Write([]byte(filepath.Clean(lxcpath) + "/" + name))
+	return filepath.Join("/run/golxc/sock", hex.EncodeToString(h.Sum(nil))) + ".run"
+}
+
+// recordMonitor is the pid of the live monitor the record of
+// lxcpath/name names; 0 when there is no record or that monitor is dead.
+func recordMonitor(lxcpath, name string) int {
+	b, err := os.ReadFile(recordPath(lxcpath, name))
+	if err != nil {
+		return 0
+	}
+	var r struct {
+		Monitor struct {
+			Pid   int    `json:"pid"`
+			Start uint64 `json:"start"`
+		} `json:"monitor"`
+	}
+	if json.Unmarshal(b, &r) != nil || r.Monitor.Pid <= 0 || pidGone(r.Monitor.Pid, r.Monitor.Start) || !alive(r.Monitor.Pid) {
+		return 0
+	}
+	return r.Monitor.Pid
+}
+
+// titledMonitors finds the per-container monitors of lxcpath/name by
+// their title.
+func titledMonitors(lxcpath, name string) []int {
 	want := "[lxc monitor] " + lxcpath + " " + name
 	var pids []int
 	ents, _ := os.ReadDir("/proc")

@@ -89,8 +89,8 @@ func TestNetL2Proxy(t *testing.T) {
 			continue
 		}
 		killMonitorAndWait(t, l, c)
-		// A killed monitor leaves its record; the next start removes
-		// what it names before it makes anything.
+		// A killed monitor leaves its record; the next tool to find
+		// init gone removes what it names.
 		l.mustRun("lxc-start", "-n", c)
 		l.waitState(c, "RUNNING", 10*time.Second)
 		if got := proxyEntries(t, v.a); !slices.Equal(got, want) {

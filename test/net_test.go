@@ -110,9 +110,19 @@ func randomMAC() string {
 	return fmt.Sprintf("00:16:3e:%02x:%02x:%02x", mrand.IntN(256), mrand.IntN(256), mrand.IntN(256))
 }
 
-// killMonitorAndWait kills the monitor of n with SIGKILL and waits for it
-// and the container's init to be gone and for n to be STOPPED.
+// killMonitorAndWait ends n unseen: it kills the monitor of n with
+// SIGKILL and then, since init outlives its monitor, init too, waits for
+// both to be gone, and then for n to be STOPPED: the tool that finds the
+// monitor dead and init gone does what the stop would have done.
 func killMonitorAndWait(t *testing.T, l *lab, n string) {
+	t.Helper()
+	killMonitorAndInit(t, l, n)
+	l.waitState(n, "STOPPED", 10*time.Second)
+}
+
+// killMonitorAndInit kills the monitor of n, then its init, with SIGKILL
+// and waits for both to be gone.
+func killMonitorAndInit(t *testing.T, l *lab, n string) {
 	t.Helper()
 	pid := l.initPID(n)
 	start, ok := procStart(pid)
@@ -128,8 +138,13 @@ func killMonitorAndWait(t *testing.T, l *lab, n string) {
 		t.Fatal(err)
 	}
 	waitGone(t, mons[0], mstart, fmt.Sprintf("kill -9 of monitor %d", mons[0]))
-	waitGone(t, pid, start, fmt.Sprintf("kill -9 %d (monitor of %s): its init", mons[0], n))
-	l.waitState(n, "STOPPED", 10*time.Second)
+	if pidGone(pid, start) {
+		t.Fatalf("init %d of %s died with its monitor", pid, n)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid, start, fmt.Sprintf("kill -9 of init %d of %s", pid, n))
 }
 
 func linkExists(name string) bool {
@@ -200,8 +215,8 @@ func TestNetVethBridge(t *testing.T) {
 }
 
 // No veth outlives its container: after lxc-stop -k, and after kill -9 of
-// the monitor, whose init dies with it. A start right after the kill, with
-// the same veth.pair name, is not blocked by the dying pair.
+// the monitor and then of init. A start right after the kill, with the
+// same veth.pair name, is not blocked by the dying pair.
 func TestNetVethNoLeaks(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -221,18 +236,9 @@ func TestNetVethNoLeaks(t *testing.T) {
 
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
-	mons := monitorPIDs(l.path, n)
-	if len(mons) != 1 {
-		t.Fatalf("monitors of %s: %v, want one", n, mons)
-	}
-	if err := syscall.Kill(mons[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
 	// Straight away: the kernel may not have freed the dead namespace and
 	// its pair yet, and the start must wait for the name, not fail.
-	if !waitFor(5*time.Second, func() bool { return !alive(mons[0]) }) {
-		t.Fatalf("monitor %d survived kill -9", mons[0])
-	}
+	killMonitorAndInit(t, l, n)
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)
 	l.attach(n, "ping", "-c", "1", "-W", "5", b.addr(1))
@@ -256,9 +262,9 @@ func TestNetVethNoLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	killMonitorAndWait(t, l, n)
+	killMonitorAndInit(t, l, n)
 	if !linkExists(pair) {
-		t.Fatalf("%s went with the monitor although its namespace is held: the test proves nothing", pair)
+		t.Fatalf("%s went with init although its namespace is held: the test proves nothing", pair)
 	}
 	l.mustRun("lxc-start", "-n", n)
 	l.waitState(n, "RUNNING", 10*time.Second)

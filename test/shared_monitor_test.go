@@ -18,8 +18,9 @@ func sharedMonitors(lxcpath string) []int {
 	return pids
 }
 
-// GOLXC_SHARED_MONITOR=1: one process supervises every container of the
-// lxcpath, each with the same tools' view as with its own monitor.
+// The shared monitor (the default; GOLXC_SHARED_MONITOR=1 forces it): one
+// process supervises every container of the lxcpath, each with the same
+// tools' view as with its own monitor, and its death stops none.
 func TestSharedMonitor(t *testing.T) {
 	l := newLab(t)
 	shared := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
@@ -53,7 +54,7 @@ func TestSharedMonitor(t *testing.T) {
 		if st := l.state(n); st != "RUNNING" {
 			t.Errorf("lxc-info -s -n %s: %s, want RUNNING", n, st)
 		}
-		if len(monitorPIDs(l.path, n)) != 0 {
+		if len(titledMonitors(l.path, n)) != 0 {
 			t.Errorf("%s has a monitor process of its own under the shared monitor", n)
 		}
 	}
@@ -71,30 +72,35 @@ func TestSharedMonitor(t *testing.T) {
 	if _, _, code := l.run("lxc-stop", "-n", names[0]); code != 2 {
 		t.Errorf("lxc-stop of the stopped %s: exit %d, want 2", names[0], code)
 	}
-	// The shared monitor killed: its containers die with it, the tools
-	// say STOPPED, and a start brings up a new shared monitor.
+	// The shared monitor killed: its containers run on, and the next
+	// tool brings up a new shared monitor that adopts them.
 	inits := []int{l.initPID(names[1]), l.initPID(names[2])}
+	mstart, _ := procStart(mons[0])
 	if err := syscall.Kill(mons[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(5*time.Second, func() bool { return !alive(inits[0]) && !alive(inits[1]) }) {
-		t.Fatalf("inits %v still alive after kill -9 of the shared monitor %d", inits, mons[0])
+	waitGone(t, mons[0], mstart, "kill -9 of the shared monitor")
+	for i, n := range names[1:] {
+		if got := l.initPID(n); got != inits[i] {
+			t.Errorf("%s after kill -9 of the shared monitor: init %d, want %d", n, got, inits[i])
+		}
 	}
-	for _, n := range names[1:] {
-		l.waitState(n, "STOPPED", 5*time.Second)
+	if got := sharedMonitors(l.path); len(got) != 1 || got[0] == mons[0] {
+		t.Errorf("shared monitors after the re-adoption: %v, want one new one", got)
 	}
-	start(names[2])
-	if st := l.state(names[2]); st != "RUNNING" {
-		t.Errorf("restart of %s under a new shared monitor: %s", names[2], st)
+	l.mustRun("lxc-stop", "-n", names[1], "-k")
+	start(names[0])
+	if st := l.state(names[0]); st != "RUNNING" {
+		t.Errorf("start of %s under the new shared monitor: %s", names[0], st)
 	}
-	l.mustRun("lxc-stop", "-n", names[2])
+	for _, n := range []string{names[0], names[2]} {
+		l.mustRun("lxc-stop", "-n", n)
+	}
 	// With nothing left to supervise the shared monitor goes away.
 	if !waitFor(10*time.Second, func() bool { return len(sharedMonitors(l.path)) == 0 }) {
 		t.Errorf("shared monitor of %s still running with no container: %v", l.path, sharedMonitors(l.path))
 	}
-	// (names[1]'s cgroups, left by the killed monitor, go with its
-	// destroy: the cleanup checks that.)
-	for _, n := range []string{names[0], names[2]} {
+	for _, n := range names {
 		if left := waitNoCgroups(n, 2*time.Second); len(left) > 0 {
 			t.Errorf("cgroups of %s left: %v", n, left)
 		}

@@ -477,9 +477,10 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	if err != nil {
 		return nil, c.fail(err)
 	}
-	// An ephemeral container whose monitor was killed is destroyed by
-	// whichever tool looks it up next (as its stop would have).
-	ct.ReapEphemeral()
+	// A container whose monitor was killed is re-adopted by whichever
+	// tool looks it up next: by a new monitor if its init runs, else
+	// with what its stop would have done (an ephemeral one destroyed).
+	ct.Recover()
 	return ct, nil
 }
 

@@ -139,7 +139,7 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	var keep []string
 	for _, n := range names {
-		if ct, err := lxc.New(lxcpath, n); err == nil && ct.ReapEphemeral() {
+		if ct, err := lxc.New(lxcpath, n); err == nil && ct.Recover() {
 			continue // an ephemeral container its killed monitor left
 		}
 		if re == nil || re.MatchString(n) {

@@ -25,6 +25,9 @@ type System struct {
 	ZFSRoot       string // lxc.bdev.zfs.root
 	CgroupUse     string // lxc.cgroup.use: comma separated controllers; "" for all
 	CgroupPattern string // lxc.cgroup.pattern; "" when not set
+	// Monitor is golxc.monitor: MonitorShared (the default) or
+	// MonitorPerContainer, LXC's process layout.
+	Monitor string
 
 	// Warnings holds lines of the file that are not system keys, as
 	// "file:line: message".
@@ -60,13 +63,24 @@ var systemKeys = []systemKey{
 	{name: "lxc.bdev.zfs.root", doc: "ZFS dataset under which ZFS-backed containers are made", ptr: func(s *System) *string { return &s.ZFSRoot }, def: func(string, bool) string { return "lxc" }},
 	{name: "lxc.cgroup.use", doc: "comma-separated cgroup v1 controllers whose hierarchies containers use; unset: all", ptr: func(s *System) *string { return &s.CgroupUse }},
 	{name: "lxc.cgroup.pattern", doc: "cgroup path of a container without lxc.cgroup.dir keys (%n: its name): P/payload and P/monitor", ptr: func(s *System) *string { return &s.CgroupPattern }},
+	// golxc's own: LXC ignores it (with a warning), and lxc-config -l,
+	// which lists LXC's keys, leaves it out.
+	{name: "golxc.monitor", doc: "golxc only: shared (default: one monitor process per lxcpath) or per-container (a monitor process per container, LXC's layout)", ptr: func(s *System) *string { return &s.Monitor }, def: func(string, bool) string { return MonitorShared }},
 }
+
+// Values of golxc.monitor.
+const (
+	MonitorShared       = "shared"
+	MonitorPerContainer = "per-container"
+)
 
 // SystemKeys lists the keys of the system config in lxc-config -l's order.
 func SystemKeys() []string {
-	names := make([]string, len(systemKeys))
-	for i, k := range systemKeys {
-		names[i] = k.name
+	var names []string
+	for _, k := range systemKeys {
+		if !strings.HasPrefix(k.name, "golxc.") {
+			names = append(names, k.name)
+		}
 	}
 	return names
 }
@@ -134,6 +148,9 @@ func ReadSystem(path string) (*System, error) {
 		}
 		if strings.ContainsRune(e.Value, 0) {
 			return nil, &ParseError{File: path, Line: e.Line, Key: e.Key, Err: fmt.Errorf("%w for %q: NUL byte", ErrInvalidValue, e.Key)}
+		}
+		if k.name == "golxc.monitor" && e.Value != MonitorShared && e.Value != MonitorPerContainer {
+			return nil, &ParseError{File: path, Line: e.Line, Key: e.Key, Err: fmt.Errorf("%w %q for golxc.monitor: want %s or %s", ErrInvalidValue, e.Value, MonitorShared, MonitorPerContainer)}
 		}
 		*k.ptr(s) = e.Value
 	}

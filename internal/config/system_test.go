@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,5 +80,32 @@ func TestSystemConfigPathEnv(t *testing.T) {
 	}
 	if !slices.Equal(SystemKeys(), []string{"lxc.default_config", "lxc.lxcpath", "lxc.bdev.lvm.vg", "lxc.bdev.lvm.thin_pool", "lxc.bdev.zfs.root", "lxc.cgroup.use", "lxc.cgroup.pattern"}) {
 		t.Fatalf("SystemKeys = %q", SystemKeys())
+	}
+}
+
+func TestSystemMonitorKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ text, want, err string }{
+		{"", MonitorShared, ""},
+		{"golxc.monitor = per-container\n", MonitorPerContainer, ""},
+		{"golxc.monitor = shared\n", MonitorShared, ""},
+		{"golxc.monitor = each\n", "", "golxc.monitor"},
+	} {
+		p := filepath.Join(dir, "lxc.conf")
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := ReadSystem(p)
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: err %v, want one naming %s", c.text, err, c.err)
+			}
+		case err != nil || s.Monitor != c.want || len(s.Warnings) > 0:
+			t.Errorf("%q: Monitor %q, warnings %v, err %v; want %q", c.text, s.Monitor, s.Warnings, err, c.want)
+		}
+	}
+	if slices.Contains(SystemKeys(), "golxc.monitor") {
+		t.Error("lxc-config -l lists golxc.monitor, which LXC does not have")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"syscall"
 
@@ -111,7 +112,13 @@ func userRoot(encoded []byte) (int, error) {
 			return -1, fmt.Errorf("clone the mount of rootfs %s: %w", r.Path, err)
 		}
 	}
-	if err := namespace.BecomeRoot(syscall.SIGKILL); err != nil {
+	// A detached stage (every monitor's: init outlives its monitor) has
+	// no parent-death signal to keep.
+	death := syscall.SIGKILL
+	if os.Getenv(detachedEnv) == "1" {
+		death = 0
+	}
+	if err := namespace.BecomeRoot(death); err != nil {
 		if tree >= 0 {
 			unix.Close(tree)
 		}

@@ -141,7 +141,7 @@ const (
 // lxc-attach (CLONE_PARENT), which puts it in the container's cgroups
 // before it runs anything, then waits for it.
 func (c *Container) Attach(o AttachOptions) (int, error) {
-	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	conn, err := c.dial()
 	if errors.Is(err, monitor.ErrNotRunning) {
 		if o.RCFile == "" {
 			if err := c.mustBeDefined(); err != nil {

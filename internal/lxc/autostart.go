@@ -239,6 +239,9 @@ func autostartOne(lxcpath string, e AutostartEntry, o AutostartOptions, scan *LX
 		return false, err
 	}
 	c.UseLXCScan(scan)
+	if c.Recover() {
+		return false, nil // an ephemeral container its killed monitor left
+	}
 	switch o.Action {
 	case AutostartStart:
 		code, err := c.Start(e.Config, StartOptions{LogFile: o.LogFile, LogLevel: o.LogLevel})

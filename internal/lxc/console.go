@@ -62,7 +62,7 @@ type ConsoleOptions struct {
 // Idle. A terminal on In is put in raw mode for the time and restored on
 // every way out; its window size is passed on, on every SIGWINCH.
 func (c *Container) Console(o ConsoleOptions) error {
-	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	conn, err := c.dial()
 	if errors.Is(err, monitor.ErrNotRunning) {
 		return &ErrNotRunning{Name: c.Name}
 	}
@@ -277,7 +277,7 @@ func ParseEscape(s string) (byte, error) {
 // ConsoleBuffer returns the console ring buffer (lxc.console.buffer.size)
 // the monitor keeps, emptying it when clear is set.
 func (c *Container) ConsoleBuffer(clear bool) ([]byte, error) {
-	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "console-buffer", Clear: clear}, time.Now().Add(10*time.Second))
+	r, err := c.ask(monitor.Request{Command: "console-buffer", Clear: clear}, time.Now().Add(10*time.Second))
 	if errors.Is(err, monitor.ErrNotRunning) {
 		return nil, &ErrNotRunning{Name: c.Name}
 	}

@@ -53,7 +53,7 @@ func (c *Container) DeviceNode(add bool, src, dst string) error {
 	}
 	rule := fmt.Sprintf("%s %d:%d rwm", typ, unix.Major(st.Rdev), unix.Minor(st.Rdev))
 
-	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	conn, err := c.dial()
 	if errors.Is(err, monitor.ErrNotRunning) {
 		return &ErrNotRunning{Name: c.Name}
 	}

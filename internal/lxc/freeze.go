@@ -15,7 +15,7 @@ const freezeWait = 10 * time.Second
 // askRunning sends req to the running container's monitor; a container
 // that is not running (or not golxc's) is an error that says so.
 func (c *Container) askRunning(req monitor.Request, deadline time.Time) (*monitor.Response, error) {
-	r, err := monitor.Ask(c.LXCPath, c.Name, req, deadline)
+	r, err := c.ask(req, deadline)
 	if errors.Is(err, monitor.ErrNotRunning) {
 		if err := c.mustBeDefined(); err != nil {
 			return nil, err

@@ -137,6 +137,10 @@ type startRequest struct {
 	// Hooks are the container's hooks the monitor runs (the stage's are
 	// in the spec).
 	Hooks *monitor.HostHooks `json:"hooks,omitempty"`
+	// Adopt: the container runs already, its monitor was killed; the
+	// monitor takes it over from its record (see adopt.go). The rest of
+	// the request is the one it was started with.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -308,12 +312,24 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		}
 		return code, err
 	}
-	if os.Getenv(SharedMonitorEnv) == "1" {
-		req.Shared = true
-		return 0, c.startShared(req, lock, o.PidFile)
-	}
 	req.PidFile = absPath(o.PidFile)
-	return 0, c.daemonize(req, lock)
+	shared, err := useSharedMonitor(req)
+	if err != nil {
+		return 1, err
+	}
+	if shared {
+		req.Shared = true
+		err = c.startShared(req, lock)
+	} else {
+		err = c.daemonize(req, lock)
+	}
+	if err != nil {
+		// A monitor killed before the container ran leaves it half
+		// started: torn down here, under the lock this start holds.
+		c.recoverLocked(lock)
+		return 0, err
+	}
+	return 0, nil
 }
 
 // startLock takes the lock a start needs. A monitor holds it for the
@@ -381,6 +397,9 @@ func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 		return errors.New(strings.TrimPrefix(line, "ERR "))
 	default:
 		_ = cmd.Wait()
+		if req.Adopt {
+			return fmt.Errorf("the monitor that was to adopt %s exited (%v); see the log file (-o)", c.Name, rerr)
+		}
 		if rerr == nil {
 			rerr = errors.New(line)
 		}
@@ -529,6 +548,32 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		o.Stdin, o.Stdout, o.Stderr = fg.stdio[0], fg.stdio[1], fg.stdio[2]
 		o.TerminalIn, o.TerminalOut, o.TerminalSize = fg.in, fg.out, fg.size
 		o.ForwardSignals = true
+	}
+	if req.Adopt {
+		// The request is the one the container was started with; the
+		// record says what became of it.
+		rec, err := monitor.ReadRecord(req.LXCPath, req.Name)
+		if err == nil {
+			err = rec.LoadRequest()
+		}
+		if err != nil {
+			if ready != nil {
+				ready(err)
+			}
+			return 0, err
+		}
+		o.Adopt, o.Request = rec, rec.Request
+	} else {
+		stored := *req
+		stored.Reserved = 0
+		b, err := json.Marshal(&stored)
+		if err != nil {
+			if ready != nil {
+				ready(err)
+			}
+			return 0, fmt.Errorf("encode start request: %w", err)
+		}
+		o.Request = b
 	}
 	if req.Ephemeral {
 		// lxc.ephemeral: gone once stopped, however it stopped, before

@@ -49,7 +49,7 @@ func (c *Container) State() (string, error) {
 // cgroups' usage.
 func (c *Container) Info(withStats bool) (*Info, error) {
 	info := &Info{Name: c.Name, State: monitor.Stopped}
-	r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
+	r, err := c.ask(monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
 	switch {
 	case errors.Is(err, monitor.ErrNotRunning):
 		if err := c.mustBeDefined(); err != nil {

@@ -29,7 +29,7 @@ type StopOptions struct {
 // Stop halts the container with its lxc.signal.halt, killing it when it
 // does not stop within the timeout; or reboots it.
 func (c *Container) Stop(o StopOptions) error {
-	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	conn, err := c.dial()
 	if errors.Is(err, monitor.ErrNotRunning) {
 		if err := c.mustBeDefined(); err != nil && o.RCFile == "" {
 			return err

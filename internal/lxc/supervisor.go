@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,21 +19,53 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/network"
 )
 
-// The shared monitor. By default every running container has a monitor
-// process of its own, as LXC has; a Go process costs about 1.3 MiB of
-// private memory, against LXC's 0.4 MiB C monitor. With
-// GOLXC_SHARED_MONITOR=1, lxc-start -d hands the container to one process
-// per lxcpath that runs the same per-container monitor code for all of
-// them: each more container costs its goroutines and buffers only. The
-// price is the blast radius: if that process dies, every container it
-// supervises dies with it (as each would with its own monitor).
+// The shared monitor, the default: lxc-start -d hands the container to
+// one process per lxcpath that runs the same per-container monitor code
+// for all of them, so each more container costs its goroutines and
+// buffers, not a Go process (about 1.3 MiB of private memory, against
+// LXC's 0.4 MiB C monitor). Its death takes no container with it: init
+// is not tied to its monitor, and the next tool re-adopts what it
+// supervised (adopt.go). golxc.monitor = per-container in the system
+// config gives each container a monitor process of its own, LXC's
+// layout; so does lxc-start -p.
 
-// SharedMonitorEnv set to "1" makes lxc-start -d use the shared monitor.
+// SharedMonitorEnv overrides golxc.monitor: "1" is shared, "0"
+// per-container.
 const SharedMonitorEnv = "GOLXC_SHARED_MONITOR"
+
+// useSharedMonitor says whether the detached container of req goes to
+// the lxcpath's shared monitor. Some get one of their own whatever the
+// setting: a pid file (lxc-start -p) asks for the container's own
+// monitor's pid, as LXC writes it (a shared monitor's would name every
+// container's); and what host hooks or network scripts leave running
+// lives in the monitor's cgroup, which a monitor of its own empties at
+// the stop (the shared one has none per container).
+func useSharedMonitor(req *startRequest) (bool, error) {
+	if req.PidFile != "" || hasHostHooks(req.Hooks) || slices.ContainsFunc(req.Network, func(i network.Iface) bool { return i.ScriptUp != "" || i.ScriptDown != "" }) {
+		return false, nil
+	}
+	switch os.Getenv(SharedMonitorEnv) {
+	case "1":
+		return true, nil
+	case "0":
+		return false, nil
+	}
+	sys, err := config.LoadSystem()
+	if err != nil {
+		return false, err
+	}
+	return sys.Monitor != config.MonitorPerContainer, nil
+}
+
+// hasHostHooks says whether h has a hook that runs on the host's side.
+func hasHostHooks(h *monitor.HostHooks) bool {
+	return h != nil && len(h.PreStart)+len(h.StartHost)+len(h.Stop)+len(h.PostStop) > 0
+}
 
 // supervisorName is the socket name of the shared monitor: not a valid
 // container name, so it cannot clash with one.
@@ -55,12 +88,7 @@ func supervisorLock(lxcpath string) *Container {
 
 // startShared hands the start request and the container's lock to the
 // lxcpath's shared monitor, starting that process first if none runs.
-func (c *Container) startShared(req *startRequest, lock *Lock, pidFile string) error {
-	if pidFile != "" {
-		// Its pid is every container's monitor: a pid file meant for one
-		// container would let a kill stop them all.
-		return fmt.Errorf("-p is not supported with the shared monitor (%s=1)", SharedMonitorEnv)
-	}
+func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	b, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("encode start request: %w", err)
@@ -133,6 +161,10 @@ func spawnSupervisor(lxcpath string) error {
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{MonitorTitlePrefix + lxcpath + " (shared)"}
 	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=1", StageEnv + "=" + SupervisorStage, SupervisorPathEnv + "=" + lxcpath}
+	if p := os.Getenv(config.SystemConfigEnv); p != "" {
+		// Its cgroup follows the system config's lxc.cgroup.use.
+		cmd.Env = append(cmd.Env, config.SystemConfigEnv+"="+p)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start the shared monitor: %w", err)
@@ -162,7 +194,11 @@ func RunSupervisor(lxcpath string) int {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	defer held.Release()
+	// The lock file goes with the last holder (held while it is removed).
+	defer func() {
+		held.remove()
+		held.Release()
+	}()
 	if _, err := monitor.PrepareSocketDir(); err != nil {
 		return 1
 	}
@@ -173,7 +209,9 @@ func RunSupervisor(lxcpath string) int {
 	// Out of the caller's cgroup, as a per-container monitor is: the end
 	// of the session that started the first container must not take
 	// every container with it.
-	if layout, err := cgroup.Detect(); err == nil {
+	// Only in the hierarchies lxc.cgroup.use names: a container's init
+	// inherits the monitor's cgroup in the others.
+	if layout, err := hostLayout(); err == nil {
 		if g, err := layout.CreateGroup("lxc.monitor.", "golxc-shared"); err == nil {
 			if err := g.Enter(os.Getpid()); err == nil {
 				defer func() {
@@ -194,6 +232,32 @@ func RunSupervisor(lxcpath string) int {
 	// Idle from the start: if the lxc-start that spawned it never
 	// connects, it must not live for ever.
 	idle <- struct{}{}
+	// A shared monitor before this one may have been killed: what it
+	// supervised runs on. Each is adopted now, not at the next tool's
+	// call; those another process is adopting (their lock held) are left
+	// to it.
+	for _, c := range orphans(lxcpath) {
+		lock, err := c.TryLock()
+		if err != nil {
+			continue
+		}
+		mu.Lock()
+		active++
+		mu.Unlock()
+		go func() {
+			c.adoptShared(lock)
+			mu.Lock()
+			active--
+			if active == 0 {
+				select {
+				case idle <- struct{}{}:
+				default:
+				}
+			}
+			mu.Unlock()
+			debug.FreeOSMemory()
+		}()
+	}
 	go func() {
 		defer close(served)
 		for {
@@ -255,7 +319,10 @@ func serveStart(conn *net.UnixConn, lxcpath string) {
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(4))
+	// Room for the lock and every reserved name: a short buffer would
+	// truncate the message and drop the names (LXC could then start a
+	// copy of the container).
+	oob := make([]byte, unix.CmsgSpace(4*(1+maxReserved)))
 	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
 	if err != nil || oobn == 0 {
 		return

@@ -315,7 +315,7 @@ func shareNamespace(lxcpath, value string, k namespace.Kind) (SharedNamespace, e
 		if err != nil {
 			return SharedNamespace{}, err
 		}
-		conn, err := monitor.Dial(c.LXCPath, c.Name)
+		conn, err := c.dial()
 		if err != nil {
 			if errors.Is(err, monitor.ErrNotRunning) {
 				return SharedNamespace{}, &ErrNotRunning{Name: c.Name}

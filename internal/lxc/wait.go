@@ -35,7 +35,7 @@ func (c *Container) WaitState(states []string, timeout time.Duration) (string, e
 	}
 	history := false
 	for {
-		conn, err := monitor.Dial(c.LXCPath, c.Name)
+		conn, err := c.dial()
 		if errors.Is(err, monitor.ErrNotRunning) {
 			if slices.Contains(states, monitor.Stopped) {
 				return monitor.Stopped, nil

@@ -264,11 +264,22 @@ var (
 // console a pipe of its output (the monitor reads the console itself, for
 // the log and the ring buffer). release frees the tty again; a tty held
 // by one client is refused to others, as LXC refuses it.
+// ttyHeld says whether a client holds tty n of the current init.
+func (m *Monitor) ttyHeld(n int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ttyGen == m.started && m.ttyBusy[n]
+}
+
 func (m *Monitor) takeTTY(n int) (resp *Response, fds []int, release func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.proc == nil || m.state != Running && m.state != Frozen && m.state != Thawed {
 		return &Response{Error: m.o.Name + " is not running", State: m.state}, nil, nil
+	}
+	if m.adopted {
+		// The pty masters were the dead monitor's alone.
+		return &Response{Error: fmt.Sprintf("the console and ttys of %s were lost with its monitor, which was killed (lxc-attach -n %s still works; they come back at its next start)", m.o.Name, m.o.Name), State: m.state}, nil, nil
 	}
 	gen := m.started
 	if m.ttyBusy == nil || m.ttyGen != gen {
@@ -341,6 +352,12 @@ func (m *Monitor) takeTTY(n int) (resp *Response, fds []int, release func()) {
 
 // consoleBuffer answers "console-buffer": the ring buffer's contents.
 func (m *Monitor) consoleBuffer(clear bool) *Response {
+	m.mu.Lock()
+	adopted := m.adopted
+	m.mu.Unlock()
+	if adopted {
+		return &Response{Error: "the console buffer of " + m.o.Name + " was lost with its monitor, which was killed"}
+	}
 	if m.sink.ring == nil {
 		return &Response{Error: m.o.Name + " keeps no console buffer (lxc.console.buffer.size is not set)"}
 	}

@@ -158,6 +158,15 @@ type Options struct {
 	// when a waiter for STOPPED (lxc-stop) returns (an ephemeral
 	// container's destroy).
 	BeforeStopped func()
+	// Request, when set, is kept in the container's Record (how it was
+	// started, opaque here): a container whose monitor is killed keeps
+	// running, and whoever adopts it rebuilds these Options from it.
+	Request []byte
+	// Adopt, when set, is the record of a container whose monitor died:
+	// Run takes over its init (if the recorded pid is still that init)
+	// instead of starting one, or does what a stop does when it is gone.
+	// The caller holds the container's lock.
+	Adopt *Record
 }
 
 // Monitor supervises one container.
@@ -190,15 +199,24 @@ type Monitor struct {
 	hookCtx    context.Context
 	spawnFD    int
 
-	mu       sync.Mutex
-	state    string
-	changed  chan struct{} // closed and replaced on every state change
-	proc     *containerinit.Process
-	started  int64
-	stopping bool // a stop was asked: init's exit is final whatever it says
-	killT    *time.Timer
-	exit     syscall.WaitStatus
-	pending  atomic.Int32 // requests being answered
+	mu    sync.Mutex
+	state string
+	// initID is the current init's pid and start time (the record's).
+	initID ProcID
+	// adopted: init is not this process's child (its monitor was
+	// killed and this one took it over): its exit is seen by pidfd, its
+	// status is unknown, its console and ttys went with the old monitor.
+	adopted bool
+	// records: this monitor keeps a Record (Options.Request was set);
+	// requestSaved: its request file is written (and Request dropped).
+	records, requestSaved bool
+	changed               chan struct{} // closed and replaced on every state change
+	proc                  *containerinit.Process
+	started               int64
+	stopping              bool // a stop was asked: init's exit is final whatever it says
+	killT                 *time.Timer
+	exit                  syscall.WaitStatus
+	pending               atomic.Int32 // requests being answered
 	// history is the state changes so far (the last maxHistory), for
 	// "watch"; seq numbers them.
 	history []transition
@@ -238,7 +256,10 @@ func Run(o Options) (int, error) {
 	if o.Ready == nil {
 		o.Ready = func(error) {}
 	}
-	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1}
+	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1, records: o.Request != nil}
+	if o.Adopt != nil {
+		return m.runAdopted()
+	}
 	m.setState(Starting)
 	if o.Console.BufferSize > 0 {
 		m.sink.ring = newRingBuffer(o.Console.BufferSize)
@@ -267,16 +288,11 @@ func Run(o Options) (int, error) {
 		m.abort(err)
 		return 0, err
 	}
+	// From here on a monitor killed mid-start leaves a record saying so:
+	// whoever takes the lock next tears the half-started container down.
+	m.saveRecord(Starting)
 	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-	// Stop, then close: the routing goroutine ends with the monitor (a
-	// shared monitor runs many of these in one process).
-	defer func() {
-		signal.Stop(sigs)
-		close(sigs)
-	}()
-	go m.onSignals(sigs)
+	defer m.routeSignals()()
 
 	first := true
 	for {
@@ -306,6 +322,7 @@ func Run(o Options) (int, error) {
 		}
 		ws := m.proc.Wait()
 		m.mu.Lock()
+		m.initID = ProcID{}
 		close(m.initGone)
 		m.exit = ws
 		reboot := !m.stopping && ws.Signaled() && ws.Signal() == syscall.SIGHUP
@@ -320,6 +337,9 @@ func Run(o Options) (int, error) {
 		o.Log.Infof("%s rebooted itself: starting it again", o.Name)
 		m.setState(Starting)
 		err := m.renewPayload()
+		if err == nil {
+			m.saveRecord(Starting)
+		}
 		// After the old cgroup is gone, as at a stop (LXC's order).
 		m.postStopHooks()
 		if err != nil {
@@ -330,6 +350,20 @@ func Run(o Options) (int, error) {
 	m.stopHooks("stop")
 	m.teardown()
 	return m.exitCode(), nil
+}
+
+// routeSignals has the signals the monitor gets routed (onSignals) until
+// the returned func is called.
+func (m *Monitor) routeSignals() func() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+	go m.onSignals(sigs)
+	// Stop, then close: the routing goroutine ends with the monitor (a
+	// shared monitor runs many of these in one process).
+	return func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}
 }
 
 // exitCode is what lxc-start -F and lxc-execute exit with: 0 for a
@@ -523,6 +557,12 @@ func (m *Monitor) spawn() error {
 		Configured:  m.configured,
 		CgroupFD:    -1,
 		Spawned:     m.spawned,
+		// Init outlives this monitor: a kill -9 of the monitor (or the
+		// OOM killer's) stops no container, the next tool re-adopts it
+		// (adopt.go). A monitor killed mid-start is found by the stage
+		// at its next read of the sync socket, and what it started is
+		// torn down by whoever takes the lock next.
+		Detached: true,
 	})
 	if err != nil {
 		// The init stage is dead: its namespace with it, but a pair's
@@ -530,8 +570,14 @@ func (m *Monitor) spawn() error {
 		m.networkDown()
 		return err
 	}
+	// The monitor is init's parent: the pid is init's until reaped.
+	id, err := ProcOf(proc.Pid)
+	if err != nil {
+		m.o.Log.Warnf("read the start time of %s's init: %v", m.o.Name, err)
+	}
 	m.mu.Lock()
 	m.proc = proc
+	m.initID = id
 	m.initGone = make(chan struct{})
 	gone := m.initGone
 	m.started = time.Now().UnixNano()
@@ -544,6 +590,9 @@ func (m *Monitor) spawn() error {
 	if proc.Console != nil {
 		m.console(proc.Console, gone)
 	}
+	// Recorded before RUNNING is told: a container found running can
+	// be adopted should this monitor die.
+	m.saveRecord(Running)
 	m.setState(Running)
 	return nil
 }
@@ -877,6 +926,11 @@ func (m *Monitor) teardown() {
 		m.o.BeforeStopped()
 	}
 	m.setState(Stopped)
+	// Once STOPPED is told (no record means not running): a monitor
+	// killed before this leaves the rest to whoever takes the lock next.
+	if m.records {
+		RemoveRecord(m.o.LXCPath, m.o.Name)
+	}
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.
 	m.ln.Close()
@@ -1012,7 +1066,9 @@ const sigRTMin3 = syscall.Signal(37)
 // haltSignal is LXC's choice for a config without lxc.signal.halt: init
 // gets SIGRTMIN+3 when it blocks that signal, which is how systemd waits
 // for it (and it ignores SIGPWR), else def. The monitor is init's parent,
-// so the pid read here cannot be another process's until it is reaped.
+// so the pid read here cannot be another process's until it is reaped;
+// an adopting monitor is not, but only the choice of signal could be
+// wrong then: the signal itself goes through init's pidfd.
 func (m *Monitor) haltSignal(def syscall.Signal) syscall.Signal {
 	m.mu.Lock()
 	proc := m.proc

@@ -270,6 +270,11 @@ func DialPath(path, what string) (*Conn, error) {
 	}
 	if err := CheckPeer(c); err != nil {
 		c.Close()
+		if errors.Is(err, unix.ESRCH) {
+			// The process that listened has exited (a monitor killed
+			// just now, its socket not yet closed): nobody answers.
+			return nil, ErrNotRunning
+		}
 		return nil, fmt.Errorf("the monitor socket of %s (%s): %w: refusing to use it", what, path, err)
 	}
 	return &Conn{c: c, r: bufio.NewReaderSize(c, 4096)}, nil

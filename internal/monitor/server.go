@@ -223,6 +223,12 @@ func (m *Monitor) replyFDs(c *net.UnixConn, resp *Response, fds []int) bool {
 // client that its tty is gone. The connection is no longer one a flood
 // could pin: only root reaches this far.
 func (m *Monitor) serveConsole(c *net.UnixConn, r *bufio.Reader, req *Request) {
+	// A client that just hung up frees its tty once its handler has seen
+	// the hang-up: a new lxc-console started right after it (a script's
+	// next one) waits that moment rather than find the tty busy.
+	for deadline := time.Now().Add(time.Second); req.TTY >= 0 && m.ttyHeld(req.TTY) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	resp, fds, release := m.takeTTY(req.TTY)
 	if !m.replyFDs(c, resp, fds) || release == nil {
 		if release != nil {

@@ -1,0 +1,200 @@
+package lxc
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golxc/golxc/internal/monitor"
+)
+
+// A container outlives its monitor: kill -9 of a monitor, per-container
+// or shared, or the OOM killer's choice of it, stops no container. The
+// monitor keeps a record beside its command socket (monitor.Record); the
+// next golxc tool that looks the container up (Recover), or the next
+// shared monitor of its lxcpath, finds the record's monitor dead, takes
+// the container's lock (the arbiter between two tools doing this at
+// once: the loser waits for the winner's monitor) and either hands the
+// container to a new monitor, which takes its init by pidfd once the pid
+// proves to be that init still, or, init gone or never run, does what
+// the container's stop does, itself.
+
+// adoptWait bounds how long a tool waits for another to finish adopting
+// a container (a new monitor's start-up: tens of ms on a quiet host).
+const adoptWait = 10 * time.Second
+
+// Recover adopts c if its monitor was killed (see above); it reports
+// whether c was removed (an ephemeral container whose end it handled).
+// An ephemeral container whose monitor died with no record (an older
+// golxc's, or killed before it wrote one) is reaped as before.
+func (c *Container) Recover() bool {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil {
+		return c.ReapEphemeral()
+	}
+	if rec.Monitor.Alive() {
+		return false
+	}
+	lock, err := c.TryLock()
+	for deadline := time.Now().Add(adoptWait); errors.Is(err, ErrLocked); {
+		// Another tool is adopting it, or the lxc-start whose monitor
+		// died is cleaning up: wait for a live monitor or no record.
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+		if r, rerr := monitor.ReadRecord(c.LXCPath, c.Name); rerr != nil || r.Monitor.Alive() {
+			return !c.Defined()
+		}
+		lock, err = c.TryLock()
+	}
+	if err != nil {
+		return false
+	}
+	defer lock.Release()
+	c.recoverLocked(lock)
+	return !c.Defined()
+}
+
+// recoverLocked adopts c if the record says its monitor is dead; the
+// caller holds c's lock.
+func (c *Container) recoverLocked(lock *Lock) {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.Monitor.Alive() {
+		return
+	}
+	var req startRequest
+	if err := rec.LoadRequest(); err != nil {
+		return
+	}
+	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
+		// Not a record this golxc can act on: leave it to an operator
+		// rather than guess (the container's cgroup names it).
+		return
+	}
+	req.Adopt, req.Reserved = true, 0
+	if rec.State == monitor.Running && rec.InitAlive() {
+		c.reserveLXCNames(lock)
+		shared, err := useSharedMonitor(&req)
+		if err == nil {
+			if shared {
+				req.Shared = true
+				err = c.startShared(&req, lock)
+			} else {
+				req.Shared = false
+				err = c.daemonize(&req, lock)
+			}
+		}
+		if err == nil {
+			return
+		}
+		// The adopter found init gone and did the stop's work, or could
+		// not run: nothing more here unless init is gone and its record
+		// left (an init that lives is tried again by the next tool).
+		if r, err := monitor.ReadRecord(c.LXCPath, c.Name); err != nil || r.Monitor.Alive() || r.InitAlive() {
+			return
+		}
+	}
+	// Init is gone, or the start was cut short: this tool does what the
+	// stop does (it has no monitor cgroup to enter: Shared).
+	req.Shared = true
+	_, _ = supervise(&req, nil, nil)
+}
+
+// orphans are the containers of lxcpath whose record names a dead monitor.
+func orphans(lxcpath string) []*Container {
+	ents, err := os.ReadDir(monitor.SocketDir())
+	if err != nil {
+		return nil
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".run") {
+			continue
+		}
+		path := filepath.Join(monitor.SocketDir(), e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		var r monitor.Record
+		if json.Unmarshal(b, &r) != nil || r.LXCPath != lxcpath || ValidateName(r.Name) != nil || monitor.RecordPath(lxcpath, r.Name) != path || r.Monitor.Alive() {
+			continue
+		}
+		out = append(out, &Container{Name: r.Name, LXCPath: lxcpath})
+	}
+	return out
+}
+
+// adoptShared supervises c, whose monitor died, in this shared monitor
+// until it stops (or does its stop's work if init is gone); lock is c's,
+// held, and released here. A container that wants a monitor of its own
+// (-p, host hooks; golxc.monitor = per-container) is left to the next
+// tool.
+func (c *Container) adoptShared(lock *Lock) {
+	defer func() {
+		if !c.Defined() {
+			lock.remove()
+		}
+		lock.Release()
+	}()
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.Monitor.Alive() {
+		return
+	}
+	var req startRequest
+	if err := rec.LoadRequest(); err != nil {
+		return
+	}
+	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
+		return
+	}
+	if shared, err := useSharedMonitor(&req); err != nil || !shared {
+		return
+	}
+	req.Adopt, req.Shared, req.Reserved = true, true, 0
+	c.reserveLXCNames(lock)
+	_, _ = supervise(&req, nil, nil)
+}
+
+// dial is monitor.Dial for c, re-adopting c first when no monitor
+// answers although its record names one: that monitor was killed (or is
+// dying: a tool that came just after the kill must not say STOPPED).
+func (c *Container) dial() (*monitor.Conn, error) {
+	conn, err := monitor.Dial(c.LXCPath, c.Name)
+	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
+		conn, err = monitor.Dial(c.LXCPath, c.Name)
+	}
+	return conn, err
+}
+
+// ask is monitor.Ask for c, re-adopting c as dial does.
+func (c *Container) ask(req monitor.Request, deadline time.Time) (*monitor.Response, error) {
+	r, err := monitor.Ask(c.LXCPath, c.Name, req, deadline)
+	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
+		r, err = monitor.Ask(c.LXCPath, c.Name, req, deadline)
+	}
+	return r, err
+}
+
+// readopt is called when c's command socket refuses: a record then
+// names a monitor that is dead or dying (a live one listens from before
+// its record is written until after it is removed). It waits for that
+// monitor to be gone, re-adopts c and says whether to ask again.
+func (c *Container) readopt() bool {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil {
+		return false
+	}
+	for deadline := time.Now().Add(adoptWait); rec.Monitor.Alive(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	c.Recover()
+	_, err = monitor.ReadRecord(c.LXCPath, c.Name)
+	return err == nil
+}
