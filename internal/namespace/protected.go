@@ -58,6 +58,15 @@ func overlaySelf() (*os.File, error) {
 	if err := unix.Fstat(int(exe.Fd()), &self); err != nil {
 		return nil, fmt.Errorf("stat own binary: %w", err)
 	}
+	// The overlay is a mount of its own, which exec allows: golxc on a
+	// mount that forbids exec (run through a loader) keeps that rule.
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(int(exe.Fd()), &sfs); err != nil {
+		return nil, fmt.Errorf("statfs own binary: %w", err)
+	}
+	if sfs.Flags&unix.ST_NOEXEC != 0 {
+		return nil, errors.New("own binary is on a noexec mount")
+	}
 	target, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("read own binary's path: %w", err)
