@@ -126,7 +126,7 @@ const (
 	helperRequestFD = 3 // the attachRequest, JSON, then EOF
 	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: attachReports, "go"
 	helperPidFD     = 5 // the container init's pidfd
-	helperSelfFD    = 6 // the sealed copy of golxc the helper runs from
+	helperSelfFD    = 6 // the protected golxc the helper runs from (namespace.ProtectedSelf)
 )
 
 // Attach runs a command in the running container's namespaces and
@@ -410,10 +410,15 @@ type attachReport struct {
 	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
 }
 
-// startAttached runs the helper from a sealed copy of golxc and returns
-// the command it forked, exec'd and running.
+// startAttached runs the helper from golxc protected against rewriting
+// through /proc/PID/exe (a read-only overlay, else a sealed copy) and
+// returns the command it forked, exec'd and running. The helper stays in
+// the host's pid namespace and is not dumpable before it forks into the
+// container's, so no process of the container sees it before then; its
+// forked child, which the container does see until its exec, runs the
+// same protected file.
 func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int, group *cgroup.Group) (*os.Process, error) {
-	self, err := namespace.SealedSelf()
+	self, err := namespace.ProtectedSelf()
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,9 @@
 //	interact  print the window size, echo typed lines until "hello",
 //	          print the size again after a SIGWINCH, exit 7
 //	exe       try to read and rewrite /proc/1/exe; classify /proc/1/fd
+//	exegrab STOPFILE
+//	          hold the exe of the first process caught before its exec and
+//	          try every way of writing it or reaching beside it (exegrab.go)
 //	escape MAJOR:MINOR FSTYPE MARKER SOCKET HOSTNAME [mounts]
 //	          try each way out of a privileged container (escape.go)
 //	bpfdetach DIR
@@ -69,6 +72,8 @@ func main() {
 		os.Exit(interact())
 	case "exe":
 		exe()
+	case "exegrab":
+		exegrab(os.Args[2])
 	case "escape":
 		escape(os.Args[2:])
 	case "bpfdetach":
