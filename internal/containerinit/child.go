@@ -128,6 +128,12 @@ func stage() error {
 	if err := spec.Hooks.fillState(); err != nil {
 		return err
 	}
+	if err := spec.Hooks.openRuntimeRoot(); err != nil {
+		return err
+	}
+	if h := spec.Hooks; h != nil && h.runtimeRoot > 0 {
+		defer unix.Close(h.runtimeRoot)
+	}
 	// Joined first, on this thread, which the container's init is
 	// exec'd from: a namespace entered with setns is the thread's.
 	for i, t := range m.Join {
@@ -407,7 +413,7 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int, idmapTrees []*os.File) ([]
 		if err := hooks.CloseInherited(); err != nil {
 			return nil, err
 		}
-		if err := hooks.RunOCI("createContainer", h.OCICreateContainer, h.state); err != nil {
+		if err := hooks.RunOCIIn("createContainer", h.OCICreateContainer, h.state, h.runtimeRoot, h.runtimeDir); err != nil {
 			return nil, err
 		}
 	}
@@ -989,6 +995,29 @@ func (h *StageHooks) fillState() error {
 	if h.state, err = json.Marshal(st); err != nil {
 		return fmt.Errorf("init stage: encode the hooks' state: %w", err)
 	}
+	return nil
+}
+
+// openRuntimeRoot holds the stage's root as it is before any mount
+// namespace is joined, when there are createContainer hooks: their paths
+// are the runtime's (runtime-spec), and a joined namespace's owner may
+// mount its own program at the same name (the hooks run as full root).
+// Each hook is run chrooted there (hooks.Proc.RootFD), so its path, its
+// interpreter and its libraries are all looked up in the runtime's tree.
+func (h *StageHooks) openRuntimeRoot() error {
+	if h == nil || len(h.OCICreateContainer) == 0 {
+		return nil
+	}
+	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("init stage: open the runtime's root for the createContainer hooks: %w", err)
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("init stage: the createContainer hooks' working directory: %w", err)
+	}
+	h.runtimeRoot, h.runtimeDir = fd, dir
 	return nil
 }
 
