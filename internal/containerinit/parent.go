@@ -395,7 +395,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		if m.BecomeRoot {
 			return errors.New("idmapped mounts take host root: not for a user other than root")
 		}
-		trees, err := idmapMountTrees(ns.IDMapMounts, p.Pid)
+		trees, err := idmapMountTrees(ns.IDMapMounts, rootDir(ns.OCI.Root), p.Pid)
 		if err != nil {
 			return err
 		}
