@@ -55,7 +55,18 @@ func RunStage() {
 			os.Exit(1)
 		}
 	}
-	if err := stage(); err != nil {
+	// Not dumpable from the first moment to the exec (which makes the
+	// container's program dumpable again, as any exec does): the stage
+	// holds every capability and, until the pivot, the host's root, and
+	// may sit in a pid namespace it joined, next to the processes of
+	// whoever made it; /proc/PID of a process that is not dumpable is
+	// root's, and ptrace of it needs CAP_SYS_PTRACE in its own user
+	// namespace, not mere sameness of ids.
+	err := nonDumpable()
+	if err == nil {
+		err = stage()
+	}
+	if err != nil {
 		var late *afterGateError
 		if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && detached && errors.As(err, &late) {
 			// Past the gate, the runtime that created the container is

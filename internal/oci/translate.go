@@ -133,7 +133,7 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	if err := translateMounts(p, bundle, layout); err != nil {
 		return nil, err
 	}
-	if err := refuseUnlockedReadOnly(p.Init); err != nil {
+	if err := refuseUnsafe(p.Init); err != nil {
 		return nil, err
 	}
 	if proc.Terminal {

@@ -11,6 +11,32 @@ import (
 	"github.com/golxc/golxc/internal/rootfs"
 )
 
+// refuseUnsafe refuses what the container could turn against the host
+// once made: refuseUnlockedReadOnly, refuseHooksInJoinedPid.
+func refuseUnsafe(s *containerinit.Spec) error {
+	if err := refuseUnlockedReadOnly(s); err != nil {
+		return err
+	}
+	return refuseHooksInJoinedPid(s)
+}
+
+// refuseHooksInJoinedPid refuses createContainer hooks in a container
+// that joins a pid namespace by path: a hook runs with every capability
+// and the host's filesystem, and its exec makes it dumpable, in sight of
+// that namespace's processes (whose root, with CAP_SYS_PTRACE, could
+// ptrace it); the stage itself is kept non-dumpable.
+func refuseHooksInJoinedPid(s *containerinit.Spec) error {
+	if s.OCI.Hooks == nil || len(s.OCI.Hooks.CreateContainer) == 0 || s.OCI.Linux == nil {
+		return nil
+	}
+	for _, n := range s.OCI.Linux.Namespaces {
+		if n.Type == specs.PIDNamespace && n.Path != "" {
+			return fmt.Errorf("config.json: createContainer hooks with a pid namespace joined by path (%s) are not built: the hook, which runs with every capability, would be open to ptrace by that namespace's processes", n.Path)
+		}
+	}
+	return nil
+}
+
 // refuseUnlockedReadOnly refuses a read-only idmapped mount that the
 // container's root could make writable again. The kernel locks a mount's
 // flags only where a mount namespace is copied into a less privileged
