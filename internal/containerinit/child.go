@@ -77,17 +77,16 @@ func RunStage() {
 	}
 }
 
-// StageComm is the command name (comm) of an init stage until its exec:
-// what golxc-runc start reads of a process that ended to tell a stage
-// that failed from a container's program that ran and exited.
-const StageComm = "golxc-init"
+// StageComm is the command name (comm) of an init stage until its exec,
+// for ps; ExecuteComm is golxc's init's under lxc-execute, which stays
+// PID 1: LXC 5's lxc-execute runs its init in the process it forked, so
+// ps shows its PID 1 as lxc-execute.
+const (
+	StageComm   = "golxc-init"
+	ExecuteComm = "lxc-execute"
+)
 
 func stage() error {
-	// The process's name is its main thread's (/proc/self/comm is the
-	// leader's): set through /proc, as this may be another thread.
-	if err := os.WriteFile("/proc/self/comm", []byte(StageComm), 0); err != nil {
-		return fmt.Errorf("init stage: name itself: %w", err)
-	}
 	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
@@ -133,6 +132,23 @@ func stage() error {
 	spec := new(Spec)
 	if err := json.Unmarshal(m.Spec, spec); err != nil {
 		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
+	// The process's name is its main thread's (/proc/self/comm is the
+	// leader's): set through /proc, the host's until a join, as this may
+	// be another thread.
+	comm := StageComm
+	if spec.WrapInit {
+		comm = ExecuteComm
+	}
+	if err := os.WriteFile("/proc/self/comm", []byte(comm), 0); err != nil {
+		return fmt.Errorf("init stage: name itself: %w", err)
+	}
+	report, err := openStartReport(spec)
+	if err != nil {
+		return err
+	}
+	if report >= 0 {
+		defer unix.Close(report)
 	}
 	// The hooks' state, from /proc while it is surely the host's: a
 	// mount namespace joined below has its own.
@@ -211,7 +227,36 @@ func stage() error {
 	if err := applyRlimits(spec); err != nil {
 		return err
 	}
-	return execInit(spec, m.StartHost, gate, attrs)
+	err = execInit(spec, m.StartHost, gate, attrs, report)
+	var late *afterGateError
+	if report >= 0 && errors.As(err, &late) {
+		// Whoever started it is told by the stage itself; what a
+		// container's program does (its name, its exit) tells nothing.
+		msg := []byte(err.Error())
+		if len(msg) > 4000 {
+			msg = msg[:4000]
+		}
+		_, _ = unix.Write(report, msg)
+	}
+	return err
+}
+
+// openStartReport opens the spec's StartReport FIFO for writing
+// (read-write: open does not wait for start's reader), -1 without one.
+func openStartReport(spec *Spec) (int, error) {
+	if spec.StartReport == "" {
+		return -1, nil
+	}
+	fd, err := unix.Open(spec.StartReport, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return -1, fmt.Errorf("init stage: open %s: %w", spec.StartReport, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		unix.Close(fd)
+		return -1, fmt.Errorf("init stage: %s is not a FIFO", spec.StartReport)
+	}
+	return fd, nil
 }
 
 // setLabel gives the exec to come the security modules' label (attrs,
@@ -640,7 +685,9 @@ type afterGateError struct{ error }
 
 func (e *afterGateError) Unwrap() error { return e.error }
 
-func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAttrs) (err error) {
+// report is the StartReport FIFO (-1 for none): golxc's own init, which
+// stays, closes it once the command is its to run.
+func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAttrs, report int) (err error) {
 	p := spec.OCI.Process
 	// Gated, an OCI container may have no process: it waits at the gate
 	// like any, and its runtime never opens it (start refuses).
@@ -845,6 +892,9 @@ func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAtt
 			return err
 		}
 		unix.Close(syncFD)
+		if report >= 0 {
+			unix.Close(report)
+		}
 		ctty := -1
 		if len(spec.Terminal) > 0 {
 			ctty = spec.Terminal[0]

@@ -169,6 +169,11 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	}
 	gate := os.NewFile(uintptr(gfd), "exec.fifo")
 	defer gate.Close()
+	// The stage's own word on a start that fails past the gate.
+	if err := unix.Mkfifo(r.reportFIFO(o.ID), 0o600); err != nil {
+		return fmt.Errorf("make %s: %w", r.reportFIFO(o.ID), err)
+	}
+	plan.Init.StartReport = r.reportFIFO(o.ID)
 	rec := &Record{OCIVersion: spec.Version, ID: o.ID, Bundle: bundle, Rootfs: plan.Init.OCI.Root.Path, Created: time.Now().UTC(),
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
 		NoNewPrivs: spec.Process.NoNewPrivileges, Namespaces: spec.Linux.Namespaces, UserNS: plan.Init.HasNamespace(specs.UserNamespace),
@@ -298,6 +303,16 @@ func (r *Runtime) Start(id string) error {
 		_ = r.Kill(id, unix.SIGKILL, false)
 		return fmt.Errorf("cannot start container %s: its config.json has no process", id)
 	}
+	// Opened before the container is let go: a FIFO's data lasts only
+	// while someone holds it open, and the stage may fail and exit at
+	// once.
+	report, err := r.openStartReport(id)
+	if err != nil {
+		return err
+	}
+	if report >= 0 {
+		defer unix.Close(report)
+	}
 	fd, err := unix.Open(r.fifo(id), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENXIO) {
 		// No reader: the init is gone.
@@ -327,17 +342,14 @@ func (r *Runtime) Start(id string) error {
 			}
 		}
 	}
+	if err := awaitStartReport(report, wait); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
 	exe := "/proc/" + strconv.Itoa(rec.Pid) + "/exe"
 	for deadline := time.Now().Add(wait); ; {
 		l, err := os.Readlink(exe)
 		if err == nil && !strings.HasPrefix(l, "/memfd:") {
 			break
-		}
-		if !rec.alive() && procComm(rec.Pid) == containerinit.StageComm {
-			// It ended in the stage, never having run its program: a
-			// startContainer hook or the exec failed, and said why on
-			// the container's stderr (nothing else is left to tell).
-			return fmt.Errorf("start container %s: its process ended before it ran (a startContainer hook or its exec failed: the container's stderr says which)", id)
 		}
 		if !rec.alive() || time.Now().After(deadline) {
 			break
@@ -637,4 +649,57 @@ func runOCIHooks(name string, hs []specs.Hook, state []byte) error {
 		return fmt.Errorf("%s hooks: %w", name, err)
 	}
 	return hooks.RunOCI(name, hs, state)
+}
+
+// openStartReport opens the stage's report FIFO (StartReport) for
+// reading, -1 for a container created without one (by an older
+// golxc-runc), and removes its name: it is read once.
+func (r *Runtime) openStartReport(id string) (int, error) {
+	path := r.reportFIFO(id)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", path, err)
+	}
+	_ = os.Remove(path)
+	return fd, nil
+}
+
+// awaitStartReport reads the stage's report FIFO (fd, -1 for none) once
+// the container is let go: what the stage writes there is its own
+// failure (a startContainer hook, the exec), and the end of the FIFO with
+// nothing written (its exec closed it, or golxc's init has the command)
+// is a start. wait bounds the wait.
+func awaitStartReport(fd int, wait time.Duration) error {
+	if fd < 0 {
+		return nil
+	}
+	var msg []byte
+	buf := make([]byte, 4096)
+	for deadline := time.Now().Add(wait); ; {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case n > 0:
+			msg = append(msg, buf[:n]...)
+			continue
+		case err == nil:
+			// End of file: no writer is left.
+			if len(msg) > 0 {
+				return fmt.Errorf("its process failed before it ran: %s", msg)
+			}
+			return nil
+		case err != unix.EAGAIN && err != unix.EINTR:
+			return fmt.Errorf("read the stage's report: %w", err)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, int(min(left, time.Second)/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			return fmt.Errorf("poll the stage's report: %w", err)
+		}
+	}
 }
