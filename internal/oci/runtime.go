@@ -405,7 +405,14 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		}
 		// Another signal: sent to every process listed with the group
 		// frozen, so that none forks a child the list lacks; a paused
-		// container stays paused.
+		// container stays paused. Under the lock pause and resume take:
+		// a pause between the look and the freeze would be undone by
+		// the thaw.
+		unlock, err := r.lockFreezer(id)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		paused := r.Status(rec) == Paused
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		froze := paused || g.Freeze(ctx) == nil
@@ -518,6 +525,11 @@ func (r *Runtime) Pause(id string) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := r.lockFreezer(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st := r.Status(rec); st != Running && st != Created {
 		return fmt.Errorf("container %s is %s, not running", id, st)
 	}
@@ -532,10 +544,36 @@ func (r *Runtime) Resume(id string) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := r.lockFreezer(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st := r.Status(rec); st != Paused {
 		return fmt.Errorf("container %s is %s, not paused", id, st)
 	}
 	return r.group(rec).Thaw()
+}
+
+// lockFreezer takes the container's freezer lock (flock of its state
+// directory): pause, resume and kill --all, which look at the freezer's
+// state and then change it, do so one at a time. unlock releases it.
+func (r *Runtime) lockFreezer(id string) (unlock func(), err error) {
+	fd, err := unix.Open(r.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
 }
 
 // Pids lists the host pids of the container's processes.
