@@ -104,8 +104,16 @@ func stage() error {
 	if m.Gate {
 		want++
 	}
+	if m.Report {
+		want++
+	}
 	if len(files) != want {
 		return fmt.Errorf("init stage: %d descriptors came with the spec, want %d", len(files), want)
+	}
+	report := -1
+	if m.Report {
+		report = int(files[len(files)-1].Fd())
+		files = files[:len(files)-1]
 	}
 	var gate *os.File
 	if m.Gate {
@@ -142,13 +150,6 @@ func stage() error {
 	}
 	if err := os.WriteFile("/proc/self/comm", []byte(comm), 0); err != nil {
 		return fmt.Errorf("init stage: name itself: %w", err)
-	}
-	report, err := openStartReport(spec)
-	if err != nil {
-		return err
-	}
-	if report >= 0 {
-		defer unix.Close(report)
 	}
 	// The hooks' state, from /proc while it is surely the host's: a
 	// mount namespace joined below has its own.
@@ -239,24 +240,6 @@ func stage() error {
 		_, _ = unix.Write(report, msg)
 	}
 	return err
-}
-
-// openStartReport opens the spec's StartReport FIFO for writing
-// (read-write: open does not wait for start's reader), -1 without one.
-func openStartReport(spec *Spec) (int, error) {
-	if spec.StartReport == "" {
-		return -1, nil
-	}
-	fd, err := unix.Open(spec.StartReport, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return -1, fmt.Errorf("init stage: open %s: %w", spec.StartReport, err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		unix.Close(fd)
-		return -1, fmt.Errorf("init stage: %s is not a FIFO", spec.StartReport)
-	}
-	return fd, nil
 }
 
 // setLabel gives the exec to come the security modules' label (attrs,

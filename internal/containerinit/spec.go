@@ -44,11 +44,6 @@ type Spec struct {
 	// WrapInit runs Process.Args under golxc's own init, which reaps
 	// zombies, forwards signals and exits with the command's status.
 	WrapInit bool `json:"wrapInit,omitempty"`
-	// StartReport, when set, is a FIFO (the runtime's path) the stage
-	// opens before it joins or pivots anything and, once started past
-	// its gate, writes its own failure to (a startContainer hook, the
-	// exec); its exec closes it unwritten. golxc-runc start reads it.
-	StartReport string `json:"startReport,omitempty"`
 	// Terminal, with WrapInit, lists the command's standard descriptors
 	// (0, 1, 2) where the caller has a terminal. A host terminal never
 	// crosses into the container (with it, TIOCSTI types into the host's

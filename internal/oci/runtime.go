@@ -169,11 +169,18 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	}
 	gate := os.NewFile(uintptr(gfd), "exec.fifo")
 	defer gate.Close()
-	// The stage's own word on a start that fails past the gate.
+	// The stage's own word on a start that fails past the gate, written
+	// to a FIFO it holds (read-write, so that open waits for nobody);
+	// start reads it.
 	if err := unix.Mkfifo(r.reportFIFO(o.ID), 0o600); err != nil {
 		return fmt.Errorf("make %s: %w", r.reportFIFO(o.ID), err)
 	}
-	plan.Init.StartReport = r.reportFIFO(o.ID)
+	rfd, err := unix.Open(r.reportFIFO(o.ID), unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.reportFIFO(o.ID), err)
+	}
+	report := os.NewFile(uintptr(rfd), "start.fifo")
+	defer report.Close()
 	rec := &Record{OCIVersion: spec.Version, ID: o.ID, Bundle: bundle, Rootfs: plan.Init.OCI.Root.Path, Created: time.Now().UTC(),
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
 		NoNewPrivs: spec.Process.NoNewPrivileges, Namespaces: spec.Linux.Namespaces, UserNS: plan.Init.HasNamespace(specs.UserNamespace),
@@ -235,6 +242,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		CgroupFD:   -1,
 		Detached:   true,
 		Gate:       gate,
+		Report:     report,
 	})
 	if err != nil {
 		proc = nil
