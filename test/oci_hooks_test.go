@@ -616,3 +616,46 @@ func TestOCINoProcess(t *testing.T) {
 		t.Errorf("cgroup %s left after delete", cg)
 	}
 }
+
+// TestOCIExecRlimitRaise: an exec's hard limit above golxc-runc's own is
+// set before the helper drops its capabilities (raising takes
+// CAP_SYS_RESOURCE, which the container need not keep). On a host whose
+// root lacks CAP_SYS_RESOURCE no order can raise it: skipped there (the
+// order is then shown by TestAttachHelperRlimitsBeforeCapDrop).
+func TestOCIExecRlimitRaise(t *testing.T) {
+	st, _ := os.ReadFile("/proc/self/status")
+	var eff uint64
+	for _, l := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			eff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	if eff&(1<<24) == 0 {
+		t.Skip("this host's root lacks CAP_SYS_RESOURCE: no hard limit can be raised")
+	}
+	r := newOCIRuntime(t)
+	id := ociUnique(t, "execrr")
+	cg := ociCgroup(t, id)
+	bundle := ociBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.CgroupsPath = "/" + cg
+	})
+	r.track(id)
+	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
+	r.mustRun(nil, "start", id)
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	want := rl.Max + 1000
+	proc := filepath.Join(t.TempDir(), "process.json")
+	pj, _ := json.Marshal(specs.Process{Args: []string{"sh", "-c", "echo nofile=$(ulimit -Hn)"}, Cwd: "/", Env: []string{"PATH=/bin"},
+		Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: want, Hard: want}}})
+	if err := os.WriteFile(proc, pj, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := r.run(nil, "exec", "--process", proc, id)
+	if code != 0 || !strings.Contains(out, "nofile="+strconv.FormatUint(want, 10)) {
+		t.Errorf("exec raising the hard limit to %d: exit %d %q", want, code, out)
+	}
+}

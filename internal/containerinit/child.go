@@ -55,7 +55,18 @@ func RunStage() {
 			os.Exit(1)
 		}
 	}
-	if err := stage(); err != nil {
+	// Not dumpable from the first moment to the exec (which makes the
+	// container's program dumpable again, as any exec does): the stage
+	// holds every capability and, until the pivot, the host's root, and
+	// may sit in a pid namespace it joined, next to the processes of
+	// whoever made it; /proc/PID of a process that is not dumpable is
+	// root's, and ptrace of it needs CAP_SYS_PTRACE in its own user
+	// namespace, not mere sameness of ids.
+	err := nonDumpable()
+	if err == nil {
+		err = stage()
+	}
+	if err != nil {
 		var late *afterGateError
 		if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && detached && errors.As(err, &late) {
 			// Past the gate, the runtime that created the container is
@@ -66,17 +77,16 @@ func RunStage() {
 	}
 }
 
-// StageComm is the command name (comm) of an init stage until its exec:
-// what golxc-runc start reads of a process that ended to tell a stage
-// that failed from a container's program that ran and exited.
-const StageComm = "golxc-init"
+// StageComm is the command name (comm) of an init stage until its exec,
+// for ps; ExecuteComm is golxc's init's under lxc-execute, which stays
+// PID 1: LXC 5's lxc-execute runs its init in the process it forked, so
+// ps shows its PID 1 as lxc-execute.
+const (
+	StageComm   = "golxc-init"
+	ExecuteComm = "lxc-execute"
+)
 
 func stage() error {
-	// The process's name is its main thread's (/proc/self/comm is the
-	// leader's): set through /proc, as this may be another thread.
-	if err := os.WriteFile("/proc/self/comm", []byte(StageComm), 0); err != nil {
-		return fmt.Errorf("init stage: name itself: %w", err)
-	}
 	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
@@ -94,8 +104,16 @@ func stage() error {
 	if m.Gate {
 		want++
 	}
+	if m.Report {
+		want++
+	}
 	if len(files) != want {
 		return fmt.Errorf("init stage: %d descriptors came with the spec, want %d", len(files), want)
+	}
+	report := -1
+	if m.Report {
+		report = int(files[len(files)-1].Fd())
+		files = files[:len(files)-1]
 	}
 	var gate *os.File
 	if m.Gate {
@@ -123,10 +141,26 @@ func stage() error {
 	if err := json.Unmarshal(m.Spec, spec); err != nil {
 		return fmt.Errorf("init stage: decode spec: %w", err)
 	}
+	// The process's name is its main thread's (/proc/self/comm is the
+	// leader's): set through /proc, the host's until a join, as this may
+	// be another thread.
+	comm := StageComm
+	if spec.WrapInit {
+		comm = ExecuteComm
+	}
+	if err := os.WriteFile("/proc/self/comm", []byte(comm), 0); err != nil {
+		return fmt.Errorf("init stage: name itself: %w", err)
+	}
 	// The hooks' state, from /proc while it is surely the host's: a
 	// mount namespace joined below has its own.
 	if err := spec.Hooks.fillState(); err != nil {
 		return err
+	}
+	if err := spec.Hooks.openRuntimeRoot(); err != nil {
+		return err
+	}
+	if h := spec.Hooks; h != nil && h.runtimeRoot > 0 {
+		defer unix.Close(h.runtimeRoot)
 	}
 	// Joined first, on this thread, which the container's init is
 	// exec'd from: a namespace entered with setns is the thread's.
@@ -194,7 +228,18 @@ func stage() error {
 	if err := applyRlimits(spec); err != nil {
 		return err
 	}
-	return execInit(spec, m.StartHost, gate, attrs)
+	err = execInit(spec, m.StartHost, gate, attrs, report)
+	var late *afterGateError
+	if report >= 0 && errors.As(err, &late) {
+		// Whoever started it is told by the stage itself; what a
+		// container's program does (its name, its exit) tells nothing.
+		msg := []byte(err.Error())
+		if len(msg) > 4000 {
+			msg = msg[:4000]
+		}
+		_, _ = unix.Write(report, msg)
+	}
+	return err
 }
 
 // setLabel gives the exec to come the security modules' label (attrs,
@@ -407,7 +452,7 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int, idmapTrees []*os.File) ([]
 		if err := hooks.CloseInherited(); err != nil {
 			return nil, err
 		}
-		if err := hooks.RunOCI("createContainer", h.OCICreateContainer, h.state); err != nil {
+		if err := hooks.RunOCIIn("createContainer", h.OCICreateContainer, h.state, h.runtimeRoot, h.runtimeDir); err != nil {
 			return nil, err
 		}
 	}
@@ -623,7 +668,9 @@ type afterGateError struct{ error }
 
 func (e *afterGateError) Unwrap() error { return e.error }
 
-func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAttrs) (err error) {
+// report is the StartReport FIFO (-1 for none): golxc's own init, which
+// stays, closes it once the command is its to run.
+func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAttrs, report int) (err error) {
 	p := spec.OCI.Process
 	// Gated, an OCI container may have no process: it waits at the gate
 	// like any, and its runtime never opens it (start refuses).
@@ -828,6 +875,9 @@ func execInit(spec *Spec, startHost bool, gate *os.File, attrs *security.ExecAtt
 			return err
 		}
 		unix.Close(syncFD)
+		if report >= 0 {
+			unix.Close(report)
+		}
 		ctty := -1
 		if len(spec.Terminal) > 0 {
 			ctty = spec.Terminal[0]
@@ -989,6 +1039,29 @@ func (h *StageHooks) fillState() error {
 	if h.state, err = json.Marshal(st); err != nil {
 		return fmt.Errorf("init stage: encode the hooks' state: %w", err)
 	}
+	return nil
+}
+
+// openRuntimeRoot holds the stage's root as it is before any mount
+// namespace is joined, when there are createContainer hooks: their paths
+// are the runtime's (runtime-spec), and a joined namespace's owner may
+// mount its own program at the same name (the hooks run as full root).
+// Each hook is run chrooted there (hooks.Proc.RootFD), so its path, its
+// interpreter and its libraries are all looked up in the runtime's tree.
+func (h *StageHooks) openRuntimeRoot() error {
+	if h == nil || len(h.OCICreateContainer) == 0 {
+		return nil
+	}
+	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("init stage: open the runtime's root for the createContainer hooks: %w", err)
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("init stage: the createContainer hooks' working directory: %w", err)
+	}
+	h.runtimeRoot, h.runtimeDir = fd, dir
 	return nil
 }
 

@@ -37,9 +37,9 @@ type IDMapMount struct {
 }
 
 // idmapMountTrees makes the detached, idmapped trees of ms, in order; pid
-// is the stage's (for the container's own user namespace). On error
-// nothing is left open.
-func idmapMountTrees(ms []IDMapMount, pid int) (fds []int, err error) {
+// is the stage's (for the container's own user namespace), root the
+// rootfs's directory. On error nothing is left open.
+func idmapMountTrees(ms []IDMapMount, root string, pid int) (fds []int, err error) {
 	defer func() {
 		if err != nil {
 			for _, fd := range fds {
@@ -49,7 +49,7 @@ func idmapMountTrees(ms []IDMapMount, pid int) (fds []int, err error) {
 		}
 	}()
 	for _, m := range ms {
-		fd, err := idmapMountTree(m, pid)
+		fd, err := idmapMountTree(m, root, pid)
 		if err != nil {
 			return fds, fmt.Errorf("mounts[%d] %s: %w", m.Index, m.Source, err)
 		}
@@ -58,7 +58,15 @@ func idmapMountTrees(ms []IDMapMount, pid int) (fds []int, err error) {
 	return fds, nil
 }
 
-func idmapMountTree(m IDMapMount, pid int) (int, error) {
+// rootDir is r's rootfs directory, "" without one.
+func rootDir(r *specs.Root) string {
+	if r == nil {
+		return ""
+	}
+	return r.Path
+}
+
+func idmapMountTree(m IDMapMount, root string, pid int) (int, error) {
 	var userns int
 	if len(m.UIDMappings) == 0 {
 		fd, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -78,7 +86,15 @@ func idmapMountTree(m IDMapMount, pid int) (int, error) {
 	if m.Rbind {
 		flags |= unix.AT_RECURSIVE
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
+	// A source under the rootfs by name is the container's, looked up in
+	// it (never through its symlinks on the host); others are the
+	// caller's host paths.
+	src, err := rootfs.OpenWithin(root, m.Source)
+	if err != nil {
+		return -1, err
+	}
+	tree, err := unix.OpenTree(src, "", uint(flags|unix.AT_EMPTY_PATH))
+	unix.Close(src)
 	if err != nil {
 		return -1, fmt.Errorf("clone the mount: %w", err)
 	}

@@ -180,6 +180,10 @@ type StartOptions struct {
 	// byte written to the FIFO later lets the command run (an OCI
 	// runtime's create and start). EOF without a byte makes it exit.
 	Gate *os.File
+	// Report, with Gate, is a FIFO (opened read-write) the stage writes
+	// its own failure to once past the gate (a startContainer hook, the
+	// exec); its exec closes it unwritten.
+	Report *os.File
 
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
@@ -407,7 +411,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 		if m.BecomeRoot {
 			return errors.New("idmapped mounts take host root: not for a user other than root")
 		}
-		trees, err := idmapMountTrees(ns.IDMapMounts, p.Pid)
+		trees, err := idmapMountTrees(ns.IDMapMounts, rootDir(ns.OCI.Root), p.Pid)
 		if err != nil {
 			return err
 		}
@@ -420,6 +424,10 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 	if o.Gate != nil {
 		fds = append(fds, int(o.Gate.Fd()))
 		m.Gate = true
+		if o.Report != nil {
+			fds = append(fds, int(o.Report.Fd()))
+			m.Report = true
+		}
 	}
 	if err := send(sock, m, fds); err != nil {
 		return err

@@ -126,6 +126,11 @@ type StageHooks struct {
 	OCIState []byte `json:"ociState,omitempty"`
 	// state is OCIState with the pid, made once before the pivot.
 	state []byte
+	// runtimeRoot and runtimeDir are the stage's root and working
+	// directory as they were before any namespace was joined: the
+	// createContainer hooks' paths resolve there (openRuntimeRoot).
+	runtimeRoot int
+	runtimeDir  string
 }
 
 // commands returns the stage's hooks of kind.

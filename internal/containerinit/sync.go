@@ -56,6 +56,9 @@ type message struct {
 	// the stage then says "ready" once it is set up, instead of closing
 	// the socket on its exec.
 	Gate bool `json:"gate,omitempty"`
+	// Report says the last descriptor (after the gate's) is the FIFO the
+	// stage writes its failure past the gate to (StartOptions.Report).
+	Report bool `json:"report,omitempty"`
 }
 
 const maxMessage = 1 << 20

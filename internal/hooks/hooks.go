@@ -262,13 +262,19 @@ func runOne(ctx context.Context, kind Kind, command string, c Container, o Optio
 
 // Proc is one program run as a hook: Path exec'd with Args (argv, its
 // first included; nil is Path alone), Env, from Dir ("" is this
-// process's), Stdin its standard input (nil: /dev/null).
+// process's), Stdin its standard input (nil: /dev/null). RootFD, when
+// above 0, is a directory the program is run chrooted to, its Path and
+// Dir resolved there: an OCI createContainer hook's, whose path is the
+// runtime's though its caller has joined another mount namespace. The
+// caller's goroutine must be locked to its thread (the child is forked
+// from it, its root from the thread's working directory).
 type Proc struct {
-	Path  string
-	Args  []string
-	Env   []string
-	Dir   string
-	Stdin io.Reader
+	Path   string
+	Args   []string
+	Env    []string
+	Dir    string
+	Stdin  io.Reader
+	RootFD int
 }
 
 // Result is how a Proc ended.
@@ -299,7 +305,10 @@ func Exec(ctx context.Context, p Proc) Result {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = hookOutputWait
-	err := cmd.Run()
+	err := start(cmd, p.RootFD)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	r := Result{Output: out.String(), LastLine: out.LastLine(), Code: -1}
 	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
 		// It succeeded; something it left running still holds its
@@ -362,4 +371,32 @@ func RunClone(ctx context.Context, cfg *config.Config, ci CloneInfo) error {
 		dir = "/"
 	}
 	return Run(ctx, Clone, Commands(cfg, Clone), c, Options{Args: ci.Args, Env: []string{"LXC_SRC_NAME=" + ci.SrcName}, Dir: dir})
+}
+
+// start starts cmd, chrooted to the directory rootFD when it is above 0:
+// the child chroots to its working directory, this thread's, which is
+// rootFD's for the moment of the fork (a descriptor opened before a
+// mount namespace was joined still leads into the tree it was opened
+// in, whatever that namespace mounts at the same names).
+func start(cmd *exec.Cmd, rootFD int) error {
+	if rootFD <= 0 {
+		return cmd.Start()
+	}
+	cwd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("hold the working directory: %w", err)
+	}
+	defer unix.Close(cwd)
+	if err := unix.Fchdir(rootFD); err != nil {
+		return fmt.Errorf("enter the runtime's root: %w", err)
+	}
+	cmd.SysProcAttr.Chroot = "."
+	if cmd.Dir == "" {
+		cmd.Dir = "/"
+	}
+	err = cmd.Start()
+	if e := unix.Fchdir(cwd); e != nil && err == nil {
+		err = fmt.Errorf("back to the working directory: %w", e)
+	}
+	return err
 }

@@ -42,6 +42,14 @@ func CheckOCI(name string, hs []specs.Hook) error {
 // the first that fails, whose error names the phase, the hook, how it
 // ended and the last line it wrote.
 func RunOCI(name string, hs []specs.Hook, state []byte) error {
+	return RunOCIIn(name, hs, state, 0, "")
+}
+
+// RunOCIIn is RunOCI with each hook chrooted to the directory rootFD
+// (when above 0) and run from dir there (Proc.RootFD): createContainer
+// hooks, whose paths resolve in the runtime's mount namespace
+// (runtime-spec) while they run in the container's.
+func RunOCIIn(name string, hs []specs.Hook, state []byte, rootFD int, dir string) error {
 	for i, h := range hs {
 		d := OCIDefaultTimeout
 		if h.Timeout != nil {
@@ -60,7 +68,7 @@ func RunOCI(name string, hs []specs.Hook, state []byte) error {
 			env = []string{}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), d)
-		r := Exec(ctx, Proc{Path: h.Path, Args: args, Env: env, Stdin: bytes.NewReader(state)})
+		r := Exec(ctx, Proc{Path: h.Path, Args: args, Env: env, Stdin: bytes.NewReader(state), RootFD: rootFD, Dir: dir})
 		cancel()
 		if r.Failed {
 			msg := fmt.Sprintf("%s hook %d (%s) %s", name, i, h.Path, r.Status)

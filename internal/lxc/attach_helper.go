@@ -160,6 +160,12 @@ func RunAttachHelper() int {
 	// by uid 0, and a process of the parent namespace whose euid owns a
 	// user namespace has every capability in it. After the join it cuts
 	// its set in that namespace to the bounding set (keepCaps).
+	// The command's limits before the capabilities go: raising a hard
+	// limit takes CAP_SYS_RESOURCE, which the container may not keep.
+	// The forked child inherits them.
+	if err := containerinit.SetRlimits(req.Rlimits); err != nil {
+		return fail(err)
+	}
 	var keepCaps *uint64
 	if o.Elevated&ElevateCap == 0 {
 		if req.JoinUser {
@@ -206,9 +212,6 @@ func RunAttachHelper() int {
 		if err := attrs.SetExec(req.LSM); err != nil {
 			return fail(err)
 		}
-	}
-	if err := containerinit.SetRlimits(req.Rlimits); err != nil {
-		return fail(err)
 	}
 	child, err := namespace.Fork(spec)
 	if err != nil {

@@ -170,6 +170,18 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	}
 	gate := os.NewFile(uintptr(gfd), "exec.fifo")
 	defer gate.Close()
+	// The stage's own word on a start that fails past the gate, written
+	// to a FIFO it holds (read-write, so that open waits for nobody);
+	// start reads it.
+	if err := unix.Mkfifo(r.reportFIFO(o.ID), 0o600); err != nil {
+		return fmt.Errorf("make %s: %w", r.reportFIFO(o.ID), err)
+	}
+	rfd, err := unix.Open(r.reportFIFO(o.ID), unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.reportFIFO(o.ID), err)
+	}
+	report := os.NewFile(uintptr(rfd), "start.fifo")
+	defer report.Close()
 	rec := &Record{OCIVersion: spec.Version, ID: o.ID, Bundle: bundle, Rootfs: plan.Init.OCI.Root.Path, Created: time.Now().UTC(),
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
 		NoNewPrivs: spec.Process.NoNewPrivileges, Namespaces: spec.Linux.Namespaces, UserNS: plan.Init.HasNamespace(specs.UserNamespace),
@@ -231,6 +243,7 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 		CgroupFD:   -1,
 		Detached:   true,
 		Gate:       gate,
+		Report:     report,
 	})
 	if err != nil {
 		proc = nil
@@ -299,6 +312,16 @@ func (r *Runtime) Start(id string) error {
 		_ = r.Kill(id, unix.SIGKILL, false)
 		return fmt.Errorf("cannot start container %s: its config.json has no process", id)
 	}
+	// Opened before the container is let go: a FIFO's data lasts only
+	// while someone holds it open, and the stage may fail and exit at
+	// once.
+	report, err := r.openStartReport(id)
+	if err != nil {
+		return err
+	}
+	if report >= 0 {
+		defer unix.Close(report)
+	}
 	fd, err := unix.Open(r.fifo(id), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENXIO) {
 		// No reader: the init is gone.
@@ -328,17 +351,14 @@ func (r *Runtime) Start(id string) error {
 			}
 		}
 	}
+	if err := awaitStartReport(report, wait); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
 	exe := "/proc/" + strconv.Itoa(rec.Pid) + "/exe"
 	for deadline := time.Now().Add(wait); ; {
 		l, err := os.Readlink(exe)
 		if err == nil && !strings.HasPrefix(l, "/memfd:") {
 			break
-		}
-		if !rec.alive() && procComm(rec.Pid) == containerinit.StageComm {
-			// It ended in the stage, never having run its program: a
-			// startContainer hook or the exec failed, and said why on
-			// the container's stderr (nothing else is left to tell).
-			return fmt.Errorf("start container %s: its process ended before it ran (a startContainer hook or its exec failed: the container's stderr says which)", id)
 		}
 		if !rec.alive() || time.Now().After(deadline) {
 			break
@@ -394,7 +414,14 @@ func (r *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 		}
 		// Another signal: sent to every process listed with the group
 		// frozen, so that none forks a child the list lacks; a paused
-		// container stays paused.
+		// container stays paused. Under the lock pause and resume take:
+		// a pause between the look and the freeze would be undone by
+		// the thaw.
+		unlock, err := r.lockFreezer(id)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		paused := r.Status(rec) == Paused
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		froze := paused || g.Freeze(ctx) == nil
@@ -507,6 +534,11 @@ func (r *Runtime) Pause(id string) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := r.lockFreezer(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st := r.Status(rec); st != Running && st != Created {
 		return fmt.Errorf("container %s is %s, not running", id, st)
 	}
@@ -521,10 +553,36 @@ func (r *Runtime) Resume(id string) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := r.lockFreezer(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st := r.Status(rec); st != Paused {
 		return fmt.Errorf("container %s is %s, not paused", id, st)
 	}
 	return r.group(rec).Thaw()
+}
+
+// lockFreezer takes the container's freezer lock (flock of its state
+// directory): pause, resume and kill --all, which look at the freezer's
+// state and then change it, do so one at a time. unlock releases it.
+func (r *Runtime) lockFreezer(id string) (unlock func(), err error) {
+	fd, err := unix.Open(r.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	return func() { unix.Close(fd) }, nil
 }
 
 // Pids lists the host pids of the container's processes.
@@ -638,4 +696,57 @@ func runOCIHooks(name string, hs []specs.Hook, state []byte) error {
 		return fmt.Errorf("%s hooks: %w", name, err)
 	}
 	return hooks.RunOCI(name, hs, state)
+}
+
+// openStartReport opens the stage's report FIFO (StartReport) for
+// reading, -1 for a container created without one (by an older
+// golxc-runc), and removes its name: it is read once.
+func (r *Runtime) openStartReport(id string) (int, error) {
+	path := r.reportFIFO(id)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", path, err)
+	}
+	_ = os.Remove(path)
+	return fd, nil
+}
+
+// awaitStartReport reads the stage's report FIFO (fd, -1 for none) once
+// the container is let go: what the stage writes there is its own
+// failure (a startContainer hook, the exec), and the end of the FIFO with
+// nothing written (its exec closed it, or golxc's init has the command)
+// is a start. wait bounds the wait.
+func awaitStartReport(fd int, wait time.Duration) error {
+	if fd < 0 {
+		return nil
+	}
+	var msg []byte
+	buf := make([]byte, 4096)
+	for deadline := time.Now().Add(wait); ; {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case n > 0:
+			msg = append(msg, buf[:n]...)
+			continue
+		case err == nil:
+			// End of file: no writer is left.
+			if len(msg) > 0 {
+				return fmt.Errorf("its process failed before it ran: %s", msg)
+			}
+			return nil
+		case err != unix.EAGAIN && err != unix.EINTR:
+			return fmt.Errorf("read the stage's report: %w", err)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, int(min(left, time.Second)/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			return fmt.Errorf("poll the stage's report: %w", err)
+		}
+	}
 }

@@ -95,6 +95,7 @@ type Runtime struct {
 
 func (r *Runtime) dir(id string) string        { return filepath.Join(r.Root, id) }
 func (r *Runtime) fifo(id string) string       { return filepath.Join(r.dir(id), "exec.fifo") }
+func (r *Runtime) reportFIFO(id string) string { return filepath.Join(r.dir(id), "start.fifo") }
 func (r *Runtime) recordPath(id string) string { return filepath.Join(r.dir(id), "state.json") }
 
 // ensureRoot makes the root directory, root's alone: it holds the FIFOs

@@ -150,6 +150,9 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 	if err := translateMounts(p, bundle, layout); err != nil {
 		return nil, err
 	}
+	if err := refuseUnsafe(p.Init); err != nil {
+		return nil, err
+	}
 	if proc.Terminal {
 		if !p.Init.Devpts {
 			return nil, errors.New("config.json: process.terminal needs a devpts mount on /dev/pts")

@@ -50,6 +50,44 @@ func RootFromFD(dir string, fd int) *Root {
 	return &Root{Path: dir, fd: fd}
 }
 
+// Within reports whether path, a host path, names something inside the
+// root's directory (Path) by its name, and if so its path relative to it:
+// such a source is the container's, looked up in the root (Open), never
+// through its symlinks on the host. Other paths are the host's.
+func (r *Root) Within(path string) (string, bool) {
+	return within(r.Path, path)
+}
+
+func within(dir, path string) (string, bool) {
+	if dir == "" || !filepath.IsAbs(dir) || !filepath.IsAbs(path) {
+		return "", false
+	}
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(path))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.Clean(dir) == "/" {
+		return "", false
+	}
+	return rel, true
+}
+
+// OpenWithin opens path (O_PATH) resolved inside dir when path lies
+// under it by name (Within), else as the host's path it is.
+func OpenWithin(dir, path string) (int, error) {
+	rel, ok := within(dir, path)
+	if !ok {
+		fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("open %s: %w", path, err)
+		}
+		return fd, nil
+	}
+	r, err := OpenRoot(dir)
+	if err != nil {
+		return -1, err
+	}
+	defer r.Close()
+	return r.Open(rel)
+}
+
 // Close releases the root's descriptor.
 func (r *Root) Close() error {
 	return unix.Close(r.fd)

@@ -416,3 +416,25 @@ func TestOpenRegular(t *testing.T) {
 		}
 	}
 }
+
+func TestWithin(t *testing.T) {
+	for _, c := range []struct {
+		dir, path, rel string
+		ok             bool
+	}{
+		{"/b/rootfs", "/b/rootfs/vol", "vol", true},
+		{"/b/rootfs/", "/b/rootfs/a/../vol", "vol", true},
+		{"/b/rootfs", "/b/rootfs", ".", true},
+		{"/b/rootfs", "/b/rootfsx/vol", "", false},
+		{"/b/rootfs", "/b/given", "", false},
+		{"/b/rootfs", "/b/rootfs/../given", "", false},
+		{"/", "/etc/hosts", "", false},
+		{"", "/etc/hosts", "", false},
+		{"/b/rootfs", "vol", "", false},
+	} {
+		rel, ok := within(c.dir, c.path)
+		if rel != c.rel || ok != c.ok {
+			t.Errorf("within(%q, %q) = %q, %v; want %q, %v", c.dir, c.path, rel, ok, c.rel, c.ok)
+		}
+	}
+}

@@ -58,6 +58,13 @@ func (r *Root) Mount(m specs.Mount) error {
 func (r *Root) mount(m specs.Mount, o Options) error {
 	dst := filepath.Clean("/" + m.Destination)
 	bind := o.Flags&unix.MS_BIND != 0 || m.Type == "bind"
+	if !o.Relative && bind {
+		// A bind source under the rootfs by name is the container's:
+		// looked up in it, not through its symlinks on the host.
+		if rel, ok := r.Within(m.Source); ok {
+			m.Source, o.Relative = rel, true
+		}
+	}
 	if o.Relative {
 		// Resolved inside the root, never on the host through the
 		// container's symlinks.
