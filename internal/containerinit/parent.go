@@ -169,6 +169,10 @@ type StartOptions struct {
 	// runtime's create and start). EOF without a byte makes it exit.
 	Gate *os.File
 
+	// Warnf, when set, logs what goes wrong after the start in what the
+	// monitor keeps serving (a seccomp notify proxy refused).
+	Warnf func(format string, args ...any)
+
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
 
@@ -460,7 +464,8 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				return errors.New("unexpected \"notify\" message from the init stage")
 			}
 			done["notify"] = true
-			px := &seccomp.Proxy{Addr: ns.Seccomp.Notify.Proxy, Cookie: ns.Seccomp.Notify.Cookie, MonitorPID: os.Getpid(), InitPID: p.Pid}
+			px := &seccomp.Proxy{Addr: ns.Seccomp.Notify.Proxy, Cookie: ns.Seccomp.Notify.Cookie, MonitorPID: os.Getpid(), InitPID: p.Pid,
+				Owner: os.Geteuid(), Warnf: o.Warnf}
 			fd, err := unix.FcntlInt(files[0].Fd(), unix.F_DUPFD_CLOEXEC, 0)
 			files[0].Close()
 			if err != nil {

@@ -523,6 +523,7 @@ func (m *Monitor) spawn() error {
 		Configured:  m.configured,
 		CgroupFD:    -1,
 		Spawned:     m.spawned,
+		Warnf:       m.o.Log.Warnf,
 	})
 	if err != nil {
 		// The init stage is dead: its namespace with it, but a pair's
