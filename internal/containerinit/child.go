@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -75,7 +76,16 @@ func stage() error {
 	// The process's name is its main thread's (/proc/self/comm is the
 	// leader's): set through /proc, as this may be another thread.
 	if err := os.WriteFile("/proc/self/comm", []byte(StageComm), 0); err != nil {
-		return fmt.Errorf("init stage: name itself: %w", err)
+		// Exec'd from the execute-only copy of golxc inside another
+		// container's user namespace, the stage is not dumpable and its
+		// /proc files are host root's: it names this thread instead,
+		// which is the process's when it is the main one.
+		if !errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("init stage: name itself: %w", err)
+		}
+		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&append([]byte(StageComm), 0)[0])), 0, 0, 0); err != nil {
+			return fmt.Errorf("init stage: name itself: %w", err)
+		}
 	}
 	m, files, err := recv(syncFD)
 	if err != nil {

@@ -217,7 +217,7 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil {
+	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil || len(ns.joinedAtSpawn()) > 0 {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
@@ -225,7 +225,11 @@ func Start(o StartOptions) (*Process, error) {
 		// start hooks, programs of the container's, before its exec, and
 		// one that waits at the gate: meanwhile a process exec'd into the
 		// container, or one of another container sharing its pid
-		// namespace (a pod), can reach it. An init stage that execs the
+		// namespace (a pod), can reach it. So does one spawned into a
+		// joined user namespace (spawnJoined), whose root is another
+		// container's: run from a readable file it would be dumpable,
+		// and traceable from there; the copy is execute-only, which
+		// makes it not (SealedSelf). An init stage that execs the
 		// container's init with nothing of the container run before is
 		// spared the copy.
 		sealed, err := namespace.SealedSelf()

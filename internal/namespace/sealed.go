@@ -47,6 +47,16 @@ func SealedSelf() (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("copy golxc into a sealed memfd: %w", err)
 	}
+	// Executable only, and host root's (its creator's): a process that
+	// execs a file it cannot read is made non-dumpable by the kernel,
+	// its memory tied to the first user namespace whose root may read
+	// the file, the host's. Run as root of a container's user namespace
+	// (a stage joining another container's, an attach), it cannot be
+	// traced or have its memory read from there.
+	if err := unix.Fchmod(fd, 0o111); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("make the copy of golxc execute-only: %w", err)
+	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("seal the copy of golxc: %w", err)
