@@ -178,3 +178,35 @@ func TestAttackNotifyProxyBacklog(t *testing.T) {
 		t.Errorf("mkdir with a proxy whose backlog is full: exit %d, stdout %q, stderr %q; want ENOSYS", code, out, errs)
 	}
 }
+
+// TestSeccompNotifyStageCall: a policy that would notify a call golxc's
+// init stage makes before it hands the listener over (here the handover's
+// own sendmsg) would hang the start: it is refused, in one line naming
+// the policy file, its line and the call, and nothing is left.
+func TestSeccompNotifyStageCall(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	policy := l.writeFile("stall.seccomp", "2\ndenylist\nmkdir notify\nsendmsg notify\n", 0o644)
+	n := l.createBusybox("lxc.seccomp.profile = "+policy, "lxc.seccomp.notify.proxy = unix:@golxc-none-"+strconv.Itoa(os.Getpid()))
+	done := make(chan struct{})
+	var errs string
+	var code int
+	go func() {
+		defer close(done)
+		_, errs, code = l.run("lxc-execute", "-n", n, "--", "/bin/true")
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		l.run("lxc-stop", "-n", n, "-k")
+		<-done
+		t.Fatalf("lxc-execute with a notify rule on sendmsg still ran after 60 s (stopped): stderr %q", errs)
+	}
+	want := policy + ":4: notify on sendmsg"
+	if code == 0 || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("lxc-execute with a notify rule on sendmsg: exit %d, stderr %q; want one line with %q", code, errs, want)
+	}
+	if st := l.state(n); st != "STOPPED" {
+		t.Errorf("%s is %s", n, st)
+	}
+}
