@@ -102,7 +102,7 @@ exit 1
 // (with every capability, no filter yet, the host's mount namespace's
 // copy, the monitor's sync socket, the rootfs's descriptors). Held in
 // B's start hook, the stage must refuse A's PTRACE_SEIZE and
-// PTRACE_ATTACH.
+// PTRACE_ATTACH; B's lxc.proc.* still applies.
 func TestAttackSharePtraceStage(t *testing.T) {
 	t.Parallel()
 	l := usernsLab(t)
@@ -111,7 +111,7 @@ func TestAttackSharePtraceStage(t *testing.T) {
 	l.mustRun("lxc-start", "-n", a)
 	l.waitState(a, "RUNNING", 10*time.Second)
 	b := l.createBusybox(append([]string{"lxc.namespace.share.user = " + a, "lxc.namespace.share.pid = " + a,
-		"lxc.hook.start = /hold.sh"}, idmapLines...)...)
+		"lxc.hook.start = /hold.sh", "lxc.proc.oom_score_adj = 567"}, idmapLines...)...)
 	bRoot := filepath.Join(l.path, b, "rootfs")
 	hold := "#!/bin/sh\necho $PPID > /tmp/stagepid\nwhile [ ! -e /tmp/release ]; do sleep 0.1; done\n"
 	if err := os.WriteFile(filepath.Join(bRoot, "hold.sh"), []byte(hold), 0o755); err != nil {
@@ -151,7 +151,13 @@ func TestAttackSharePtraceStage(t *testing.T) {
 		}
 	}
 	if r := <-started; !strings.HasPrefix(r, "exit 0") {
-		t.Errorf("lxc-start of %s: %s", b, r)
+		t.Fatalf("lxc-start of %s: %s", b, r)
+	}
+	// The stage's /proc files are host root's now: lxc.proc.* still
+	// reaches the init (written from the host).
+	l.waitState(b, "RUNNING", 10*time.Second)
+	if got, _ := os.ReadFile("/proc/" + strconv.Itoa(l.initPID(b)) + "/oom_score_adj"); strings.TrimSpace(string(got)) != "567" {
+		t.Errorf("%s's init has oom_score_adj %q, want lxc.proc.oom_score_adj's 567", b, got)
 	}
 	l.run("lxc-stop", "-n", b, "-k")
 }

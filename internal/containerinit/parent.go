@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -38,7 +39,8 @@ type namespacesOnly struct {
 	Seccomp     *struct {
 		Notify *SeccompNotify `json:"notify"`
 	} `json:"seccomp"`
-	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	ProcFiles []ProcFile                                         `json:"procFiles"`
 }
 
 // userns says whether the spec asks for a user namespace of its own.
@@ -229,10 +231,14 @@ func Start(o StartOptions) (*Process, error) {
 		// joined user namespace (spawnJoined), whose root is another
 		// container's: run from a readable file it would be dumpable,
 		// and traceable from there; the copy is execute-only, which
-		// makes it not (SealedSelf). An init stage that execs the
+		// makes it not (SealedSelfExecOnly). An init stage that execs the
 		// container's init with nothing of the container run before is
 		// spared the copy.
-		sealed, err := namespace.SealedSelf()
+		self := namespace.SealedSelf
+		if len(ns.joinedAtSpawn()) > 0 {
+			self = namespace.SealedSelfExecOnly
+		}
+		sealed, err := self()
 		if err != nil {
 			unix.Close(parent)
 			return nil, err
@@ -647,6 +653,15 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		return nil, fmt.Errorf("pidfd of the init stage: %w", err)
 	}
 	p := &Process{Pid: pid, PidFD: pidfd, pin: pin}
+	// Run from the execute-only copy, the stage's /proc/PID files are
+	// host root's: lxc.proc.* is written here, from the host, into this
+	// unreaped child's, and the stage checks the values took
+	// (applyProcFiles). A value refused here is refused there too.
+	for _, f := range ns.ProcFiles {
+		if f.Name != "" && !strings.Contains(f.Name, "/") && strings.Trim(f.Name, ".") != "" {
+			_ = writeProc("/proc/"+strconv.Itoa(pid)+"/"+f.Name, f.Value)
+		}
+	}
 	// The stage is checked to be where it was asked to be, through its
 	// pidfd, before anything is handed to it.
 	if err := inJoined(pidfd, ns, pidJoin != ""); err != nil {

@@ -54,8 +54,8 @@ type spawnArgs struct {
 	// noGroups: the caller's thread has no supplementary groups, so a
 	// setgroups refused (a namespace whose setgroups is "deny") leaves
 	// none to drop.
-	noGroups bool
-	unshare  uintptr
+	noGroups   bool
+	unshare    uintptr
 	cloneFlags uintptr
 	setsid     bool
 	errWr      int
