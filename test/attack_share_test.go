@@ -94,3 +94,70 @@ exit 1
 		t.Errorf("cgroups left: %v", left)
 	}
 }
+
+// TestAttackSharePtraceStage: a container B that joins A's user and pid
+// namespaces (lxc.namespace.share.user, share.pid) has its init stage
+// run inside A's user namespace, where A's root holds every capability:
+// were the stage dumpable, A's root could trace it while it sets B up
+// (with every capability, no filter yet, the host's mount namespace's
+// copy, the monitor's sync socket, the rootfs's descriptors). Held in
+// B's start hook, the stage must refuse A's PTRACE_SEIZE and
+// PTRACE_ATTACH; B's lxc.proc.* still applies.
+func TestAttackSharePtraceStage(t *testing.T) {
+	t.Parallel()
+	l := usernsLab(t)
+	a := l.createBusybox(idmapLines...)
+	attacker := l.installAttacker(a)
+	l.mustRun("lxc-start", "-n", a)
+	l.waitState(a, "RUNNING", 10*time.Second)
+	b := l.createBusybox(append([]string{"lxc.namespace.share.user = " + a, "lxc.namespace.share.pid = " + a,
+		"lxc.hook.start = /hold.sh", "lxc.proc.oom_score_adj = 567"}, idmapLines...)...)
+	bRoot := filepath.Join(l.path, b, "rootfs")
+	hold := "#!/bin/sh\necho $PPID > /tmp/stagepid\nwhile [ ! -e /tmp/release ]; do sleep 0.1; done\n"
+	if err := os.WriteFile(filepath.Join(bRoot, "hold.sh"), []byte(hold), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	release := func() { os.WriteFile(filepath.Join(bRoot, "tmp", "release"), nil, 0o644) }
+	t.Cleanup(release)
+	started := make(chan string, 1)
+	go func() {
+		_, errs, code := l.run("lxc-start", "-n", b, "--", "/bin/sleep", "1000")
+		started <- fmt.Sprintf("exit %d, stderr %q", code, errs)
+	}()
+	var stage int
+	if !waitFor(20*time.Second, func() bool {
+		s, err := os.ReadFile(filepath.Join(bRoot, "tmp", "stagepid"))
+		if err != nil {
+			return false
+		}
+		stage, err = strconv.Atoi(strings.TrimSpace(string(s)))
+		return err == nil && stage > 0
+	}) {
+		release()
+		t.Fatalf("%s's start hook never ran: %s", b, <-started)
+	}
+	// Seen from A: the same pid namespace, so the same number; it is the
+	// stage (golxc-init), not some other process.
+	comm := strings.TrimSpace(l.attach(a, "/bin/cat", "/proc/"+strconv.Itoa(stage)+"/cmdline"))
+	if !strings.HasPrefix(comm, "golxc-init") {
+		release()
+		t.Fatalf("pid %d in %s is %q, not %s's init stage: the test proves nothing", stage, a, comm, b)
+	}
+	out := l.attach(a, attacker, "ptrace", strconv.Itoa(stage))
+	release()
+	for _, req := range []string{"PTRACE_SEIZE", "PTRACE_ATTACH"} {
+		if !strings.Contains(out, req+" errno 1\n") {
+			t.Errorf("%s's root on %s's held init stage (pid %d): %q; want %s to fail with EPERM", a, b, stage, out, req)
+		}
+	}
+	if r := <-started; !strings.HasPrefix(r, "exit 0") {
+		t.Fatalf("lxc-start of %s: %s", b, r)
+	}
+	// The stage's /proc files are host root's now: lxc.proc.* still
+	// reaches the init (written from the host).
+	l.waitState(b, "RUNNING", 10*time.Second)
+	if got, _ := os.ReadFile("/proc/" + strconv.Itoa(l.initPID(b)) + "/oom_score_adj"); strings.TrimSpace(string(got)) != "567" {
+		t.Errorf("%s's init has oom_score_adj %q, want lxc.proc.oom_score_adj's 567", b, got)
+	}
+	l.run("lxc-stop", "-n", b, "-k")
+}

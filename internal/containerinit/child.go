@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -149,7 +150,16 @@ func stage() error {
 		comm = ExecuteComm
 	}
 	if err := os.WriteFile("/proc/self/comm", []byte(comm), 0); err != nil {
-		return fmt.Errorf("init stage: name itself: %w", err)
+		// Exec'd from the execute-only copy of golxc inside another
+		// container's user namespace, the stage's /proc files are host
+		// root's: it names this thread instead, which is the process's
+		// when it is the main one.
+		if !errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("init stage: name itself: %w", err)
+		}
+		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&append([]byte(comm), 0)[0])), 0, 0, 0); err != nil {
+			return fmt.Errorf("init stage: name itself: %w", err)
+		}
 	}
 	// The hooks' state, from /proc while it is surely the host's: a
 	// mount namespace joined below has its own.

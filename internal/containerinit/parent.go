@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -38,7 +39,8 @@ type namespacesOnly struct {
 	Seccomp     *struct {
 		Notify *SeccompNotify `json:"notify"`
 	} `json:"seccomp"`
-	JoinIDs map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
+	ProcFiles []ProcFile                                         `json:"procFiles"`
 }
 
 // userns says whether the spec asks for a user namespace of its own.
@@ -185,6 +187,10 @@ type StartOptions struct {
 	// exec); its exec closes it unwritten.
 	Report *os.File
 
+	// Warnf, when set, logs what goes wrong after the start in what the
+	// monitor keeps serving (a seccomp notify proxy refused).
+	Warnf func(format string, args ...any)
+
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
 
@@ -229,7 +235,7 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil {
+	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil || len(ns.joinedAtSpawn()) > 0 {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
@@ -237,10 +243,18 @@ func Start(o StartOptions) (*Process, error) {
 		// start hooks, programs of the container's, before its exec, and
 		// one that waits at the gate: meanwhile a process exec'd into the
 		// container, or one of another container sharing its pid
-		// namespace (a pod), can reach it. An init stage that execs the
+		// namespace (a pod), can reach it. So does one spawned into a
+		// joined user namespace (spawnJoined), whose root is another
+		// container's: run from a readable file it would be dumpable,
+		// and traceable from there; the copy is execute-only, which
+		// makes it not (SealedSelfExecOnly). An init stage that execs the
 		// container's init with nothing of the container run before is
 		// spared the copy.
-		sealed, err := namespace.SealedSelf()
+		self := namespace.SealedSelf
+		if len(ns.joinedAtSpawn()) > 0 {
+			self = namespace.SealedSelfExecOnly
+		}
+		sealed, err := self()
 		if err != nil {
 			unix.Close(parent)
 			return nil, err
@@ -480,7 +494,8 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 				return errors.New("unexpected \"notify\" message from the init stage")
 			}
 			done["notify"] = true
-			px := &seccomp.Proxy{Addr: ns.Seccomp.Notify.Proxy, Cookie: ns.Seccomp.Notify.Cookie, MonitorPID: os.Getpid(), InitPID: p.Pid}
+			px := &seccomp.Proxy{Addr: ns.Seccomp.Notify.Proxy, Cookie: ns.Seccomp.Notify.Cookie, MonitorPID: os.Getpid(), InitPID: p.Pid,
+				Owner: os.Geteuid(), Warnf: o.Warnf}
 			fd, err := unix.FcntlInt(files[0].Fd(), unix.F_DUPFD_CLOEXEC, 0)
 			files[0].Close()
 			if err != nil {
@@ -660,6 +675,15 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 		return nil, fmt.Errorf("pidfd of the init stage: %w", err)
 	}
 	p := &Process{Pid: pid, PidFD: pidfd, pin: pin}
+	// Run from the execute-only copy, the stage's /proc/PID files are
+	// host root's: lxc.proc.* is written here, from the host, into this
+	// unreaped child's, and the stage checks the values took
+	// (applyProcFiles). A value refused here is refused there too.
+	for _, f := range ns.ProcFiles {
+		if f.Name != "" && !strings.Contains(f.Name, "/") && strings.Trim(f.Name, ".") != "" {
+			_ = writeProc("/proc/"+strconv.Itoa(pid)+"/"+f.Name, f.Value)
+		}
+	}
 	// The stage is checked to be where it was asked to be, through its
 	// pidfd, before anything is handed to it.
 	if err := inJoined(pidfd, ns, pidJoin != ""); err != nil {

@@ -81,7 +81,12 @@ func applyProcFiles(spec *Spec) error {
 		// is the host's init.
 		p := filepath.Join("/proc/self", f.Name)
 		if err := writeProc(p, f.Value); err != nil {
-			return fmt.Errorf("lxc.proc.%s = %s: %w", f.Name, f.Value, err)
+			// A stage spawned into a joined user namespace runs from an
+			// execute-only copy of golxc: its /proc files are host
+			// root's, and the monitor wrote them (spawnJoined).
+			if got, rerr := os.ReadFile(p); !errors.Is(err, os.ErrPermission) || rerr != nil || strings.TrimSpace(string(got)) != strings.TrimSpace(f.Value) {
+				return fmt.Errorf("lxc.proc.%s = %s: %w", f.Name, f.Value, err)
+			}
 		}
 	}
 	return nil

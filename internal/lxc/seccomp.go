@@ -34,6 +34,9 @@ func seccompFilter(cfg *config.Config) (*containerinit.Seccomp, error) {
 			_, line := p.UsesNotify()
 			return nil, fmt.Errorf("lxc.seccomp.profile: %s:%d: action notify needs lxc.seccomp.notify.proxy", p.File, line)
 		}
+		if err := p.NotifyStalls(runtime.GOARCH); err != nil {
+			return nil, fmt.Errorf("lxc.seccomp.profile: %w", err)
+		}
 		f.Notify = &containerinit.SeccompNotify{Proxy: cfg.Seccomp.NotifyProxy, Cookie: cfg.Seccomp.NotifyCookie}
 	}
 	return f, nil

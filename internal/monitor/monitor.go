@@ -563,6 +563,7 @@ func (m *Monitor) spawn() error {
 		// at its next read of the sync socket, and what it started is
 		// torn down by whoever takes the lock next.
 		Detached: true,
+		Warnf:    m.o.Log.Warnf,
 	})
 	if err != nil {
 		// The init stage is dead: its namespace with it, but a pair's

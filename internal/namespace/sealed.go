@@ -26,7 +26,18 @@ const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_
 // (CVE-2019-5736); the copy cannot be written, grown or unsealed.
 // The file is close-on-exec: hand it to the child as one of its
 // ExtraFiles and exec ExecPath of the number it gets there.
-func SealedSelf() (*os.File, error) {
+func SealedSelf() (*os.File, error) { return sealedSelf(false) }
+
+// SealedSelfExecOnly is SealedSelf's copy made execute-only (mode 0111,
+// host root's) before it is sealed: a process that execs a file it
+// cannot read is made non-dumpable by the kernel, its memory tied to the
+// first user namespace whose root may read the file, the host's. Run as
+// root of another container's user namespace (a stage spawned into one),
+// it cannot be traced or have its memory read from there. Its own
+// /proc/PID files are then host root's: it cannot write them either.
+func SealedSelfExecOnly() (*os.File, error) { return sealedSelf(true) }
+
+func sealedSelf(execOnly bool) (*os.File, error) {
 	src, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("open own binary: %w", err)
@@ -46,6 +57,12 @@ func SealedSelf() (*os.File, error) {
 	if err := copyInto(fd, src); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("copy golxc into a sealed memfd: %w", err)
+	}
+	if execOnly {
+		if err := unix.Fchmod(fd, 0o111); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("make the copy of golxc execute-only: %w", err)
+		}
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		f.Close()

@@ -51,6 +51,10 @@ type spawnArgs struct {
 	tmp        []int // the Files' copies above them, filled in the child
 	join       []int
 	becomeRoot bool
+	// noGroups: the caller's thread has no supplementary groups, so a
+	// setgroups refused (a namespace whose setgroups is "deny") leaves
+	// none to drop.
+	noGroups   bool
 	unshare    uintptr
 	cloneFlags uintptr
 	setsid     bool
@@ -109,6 +113,15 @@ func Spawn(s SpawnSpec) (int, error) {
 		return 0, errors.New("Spawn: a pid namespace is NewPID's, and a user namespace is joined, not made")
 	}
 	a.tmp = make([]int, len(s.Files))
+	if s.BecomeRoot {
+		// This thread's, which the child is a copy of (credentials are
+		// per thread).
+		n, _, e := syscall.RawSyscall(unix.SYS_GETGROUPS, 0, 0, 0)
+		if e != 0 {
+			return 0, fmt.Errorf("getgroups: %w", e)
+		}
+		a.noGroups = n == 0
+	}
 	a.cloneFlags = unix.CLONE_PARENT | uintptr(unix.SIGCHLD)
 	if s.NewPID {
 		a.cloneFlags |= unix.CLONE_NEWPID
@@ -208,9 +221,11 @@ func spawnChild(a *spawnArgs) (pid int, errno syscall.Errno) {
 		}
 	}
 	if a.becomeRoot {
-		// setgroups is denied in a namespace whose maps deny it: then
-		// there are no groups to drop but the ones the caller had.
-		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 && e != unix.EPERM {
+		// setgroups is denied in a namespace whose setgroups is "deny":
+		// fine when there is nothing to drop; else the program would
+		// keep the caller's groups (host gid 0, say) as the joined
+		// namespace's root.
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 && (e != unix.EPERM || !a.noGroups) {
 			childFail(a.errWr, spawnSetgroups, e)
 		}
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, 0, 0, 0); e != 0 {

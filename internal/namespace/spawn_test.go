@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -195,5 +196,68 @@ func TestSpawnLockedIntoPidNamespace(t *testing.T) {
 	}
 	if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); string(b) != "sleep\x0031\x00" {
 		t.Errorf("pid %d is %q, not the program spawned", pid, b)
+	}
+}
+
+// TestSpawnKeepsNoGroups: joined as root of a user namespace whose
+// setgroups is "deny", a caller with supplementary groups must not spawn
+// a program that keeps them (setgroups fails: the spawn fails, naming
+// it); a caller with none spawns it.
+func TestSpawnKeepsNoGroups(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	target := exec.Command("unshare", "--user", "--map-root-user", "--setgroups=deny", "sleep", "30")
+	if err := target.Start(); err != nil {
+		t.Skipf("unshare --user: %v", err)
+	}
+	defer func() { target.Process.Kill(); target.Wait() }()
+	tdir := "/proc/" + strconv.Itoa(target.Process.Pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a, _ := os.Readlink(tdir + "/ns/user")
+		b, _ := os.Readlink("/proc/self/ns/user")
+		sg, _ := os.ReadFile(tdir + "/setgroups")
+		um, _ := os.ReadFile(tdir + "/uid_map")
+		if a != b && a != "" && strings.TrimSpace(string(sg)) == "deny" && len(um) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the target never got its own user namespace with setgroups denied")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fd, err := unix.Open(tdir+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	spawnWithGroups := func(groups []uint32) error {
+		errc := make(chan error, 1)
+		go func() {
+			// Never unlocked: this thread's groups are changed for the
+			// spawn, and it ends with the goroutine.
+			runtime.LockOSThread()
+			var p uintptr
+			if len(groups) > 0 {
+				p = uintptr(unsafe.Pointer(&groups[0]))
+			}
+			if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), p, 0); e != 0 {
+				errc <- e
+				return
+			}
+			pid, err := Spawn(SpawnSpec{Path: "/bin/true", Argv: []string{"true"}, Join: []int{fd}, BecomeRoot: true})
+			if err == nil {
+				reap(pid)
+			}
+			errc <- err
+		}()
+		return <-errc
+	}
+	if err := spawnWithGroups([]uint32{0, 4242}); err == nil || !strings.Contains(err.Error(), "setgroups: operation not permitted") {
+		t.Errorf("spawned with host groups 0 and 4242 kept: err = %v, want setgroups refused", err)
+	}
+	if err := spawnWithGroups(nil); err != nil {
+		t.Errorf("spawn with no groups to drop: %v", err)
 	}
 }

@@ -520,3 +520,66 @@ func (as *assembler) assemble() ([]unix.SockFilter, error) {
 	}
 	return out, nil
 }
+
+// stageCalls are the system calls golxc's init stage may make between
+// loading a filter with a notify listener and handing the listener to
+// the monitor: its own (sendmsg, close) and whatever the Go runtime's
+// threads, which the filter covers too (TSYNC), make meanwhile. Caught
+// by a notify action, such a call waits on a listener no one answers
+// yet, and the start hangs.
+var stageCalls = []string{
+	"arch_prctl", "clock_gettime", "clock_nanosleep", "clone", "clone3", "close",
+	"epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "epoll_wait",
+	"exit", "exit_group", "fcntl", "futex", "getpid", "gettid", "gettimeofday",
+	"madvise", "mmap", "mprotect", "munmap", "nanosleep", "read",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity", "sched_yield",
+	"sendmsg", "sigaltstack", "tgkill", "tkill", "write",
+}
+
+// NotifyStalls returns an error naming the file, the line and the call
+// when a notify action of p would catch, on arch's native ABI, a call of
+// the init stage's before the listener is handed over (stageCalls): a
+// notify rule on one, or a default of notify that no rule without
+// arguments overrides for one.
+func (p *Policy) NotifyStalls(arch string) error {
+	abis, err := abisFor(arch)
+	if err != nil {
+		return err
+	}
+	a := &abis[0]
+	stage := map[uint32]string{}
+	for _, name := range stageCalls {
+		if n, ok := a.table.lookup(name); ok {
+			stage[n|a.bit] = name
+		}
+	}
+	covered := map[uint32]bool{}
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		if !a.applies(r.Section) {
+			continue
+		}
+		n, ok := a.number(r)
+		if !ok {
+			continue
+		}
+		name, ok := stage[n]
+		if !ok {
+			continue
+		}
+		if r.Action.Kind == Notify {
+			return fmt.Errorf("%s:%d: notify on %s would hang the start: golxc's init stage makes that call before it can hand the listener over", p.File, r.Line, name)
+		}
+		if len(r.Args) == 0 {
+			covered[n] = true
+		}
+	}
+	if p.Default.Kind == Notify {
+		for _, name := range stageCalls {
+			if n, ok := a.table.lookup(name); ok && !covered[n|a.bit] {
+				return fmt.Errorf("%s:2: default action notify catches %s, which golxc's init stage makes before it can hand the listener over: the start would hang (give %s a rule of its own)", p.File, name, name)
+			}
+		}
+	}
+	return nil
+}

@@ -60,8 +60,22 @@ type Proxy struct {
 	Cookie     string // lxc.seccomp.notify.cookie
 	MonitorPID int
 	InitPID    int
+	// Owner is the uid, besides 0, whose proxy may receive the calls:
+	// the container's owner (the monitor's own uid). What the proxy gets
+	// (the caller's /proc/PID, its memory open for writing, the
+	// listener) lets it rewrite the call, so a program of another user
+	// that binds the address first (an abstract name is anyone's to
+	// take) must get nothing.
+	Owner int
 	// Timeout bounds the wait for one answer; 0: 30 s.
 	Timeout time.Duration
+	// ConnectTimeout bounds the connect; 0: 3 s.
+	ConnectTimeout time.Duration
+	// Warnf, when set, is told why a proxy could not be used (who
+	// listens, when refused), once until the reason changes.
+	Warnf func(format string, args ...any)
+
+	lastWarn string
 }
 
 // notifSizes is struct seccomp_notif_sizes.
@@ -91,6 +105,9 @@ func (p *Proxy) Serve(listener int) error {
 	}
 	if p.Timeout == 0 {
 		p.Timeout = 30 * time.Second
+	}
+	if p.ConnectTimeout == 0 {
+		p.ConnectTimeout = 3 * time.Second
 	}
 	conn := -1
 	defer func() {
@@ -160,6 +177,11 @@ func (p *Proxy) forward(conn *int, listener int, req []byte, sizes notifSizes) [
 	if *conn < 0 {
 		c, err := p.dial()
 		if err != nil {
+			if p.Warnf != nil && err.Error() != p.lastWarn {
+				// Once, not for every call while it stays so.
+				p.lastWarn = err.Error()
+				p.Warnf("seccomp notify proxy: %v", err)
+			}
 			return fail
 		}
 		*conn = c
@@ -183,7 +205,9 @@ func (p *Proxy) forward(conn *int, listener int, req []byte, sizes notifSizes) [
 	}
 	in := make([]byte, len(out)+64)
 	oob := make([]byte, unix.CmsgSpace(4*4))
-	n, oobn, _, _, err := unix.Recvmsg(*conn, in, oob, 0)
+	// CLOEXEC: what a proxy sends back is never to be inherited, not
+	// even for the moment before it is closed.
+	n, oobn, _, _, err := unix.Recvmsg(*conn, in, oob, unix.MSG_CMSG_CLOEXEC)
 	if oobn > 0 {
 		// Descriptors the proxy sent back are not used: closed.
 		if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
@@ -214,26 +238,70 @@ func (p *Proxy) forward(conn *int, listener int, req []byte, sizes notifSizes) [
 	return append([]byte(nil), got[:24]...)
 }
 
-// dial connects to the proxy, with the answer timeout on the socket.
+// dial connects to the proxy, within the timeout, and checks who listens
+// there: root or the container's owner, else nothing is sent.
 func (p *Proxy) dial() (int, error) {
 	addr, err := ProxyAddr(p.Addr)
 	if err != nil {
 		return -1, err
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return -1, err
 	}
-	tv := unix.NsecToTimeval(p.Timeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	if err := unix.Connect(fd, addr); err != nil {
+	// SO_RCVTIMEO does not bound a unix socket's connect, which waits
+	// while the listener's backlog is full: a non-blocking connect, and
+	// a poll for as long as the timeout.
+	if err := connectWithin(fd, addr, p.ConnectTimeout); err != nil {
 		unix.Close(fd)
 		return -1, fmt.Errorf("connect to %s: %w", p.Addr, err)
 	}
+	// Recorded by the kernel when the peer called listen (or connect):
+	// the creator's, whatever it did since.
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("credentials of the proxy at %s: %w", p.Addr, err)
+	}
+	if cred.Uid != 0 && int(cred.Uid) != p.Owner {
+		unix.Close(fd)
+		return -1, fmt.Errorf("refused the proxy at %s: it listens as uid %d, not root or the container's owner (uid %d)", p.Addr, cred.Uid, p.Owner)
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	tv := unix.NsecToTimeval(p.Timeout.Nanoseconds())
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
 	return fd, nil
+}
+
+// connectWithin connects the non-blocking fd to addr, waiting at most d.
+// A unix socket's connect to a listener whose backlog is full fails at
+// once with EAGAIN rather than being left in progress, and poll tells
+// nothing of when there will be room: it is tried again, every 10 ms.
+func connectWithin(fd int, addr unix.Sockaddr, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := unix.Connect(fd, addr)
+		switch err {
+		case nil, unix.EISCONN:
+			return nil
+		case unix.EAGAIN, unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+		default:
+			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("no room in its backlog after %v: %w", d, unix.ETIMEDOUT)
+		}
+		time.Sleep(min(10*time.Millisecond, left))
+	}
 }
 
 func ioctlPtr(fd int, req uint, arg unsafe.Pointer) error {

@@ -195,3 +195,36 @@ func TestEncode(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifyStalls: a notify action on a call the init stage makes before
+// it hands the listener over (the Go runtime's futex, the handover's
+// sendmsg) is refused, naming file, line and call; so is a default of
+// notify that leaves one of them to it; a notify on mkdir is not.
+func TestNotifyStalls(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"2\ndenylist\nmkdir notify\n", ""},
+		{"2\ndenylist\nmkdir notify\nfutex notify\n", "p:4: notify on futex would hang the start"},
+		{"2\ndenylist\n[x86_64]\nsendmsg notify [0,3,SCMP_CMP_EQ]\n", "p:4: notify on sendmsg"},
+		// Another ABI's: the stage makes only native calls.
+		{"2\ndenylist\n[x86]\nfutex notify\n", ""},
+		{"2\nallowlist notify\nmkdir\n", "p:2: default action notify catches arch_prctl"},
+	} {
+		p, err := Parse(strings.NewReader(tc.text), "p")
+		if err != nil {
+			t.Fatalf("%q: %v", tc.text, err)
+		}
+		err = p.NotifyStalls("amd64")
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%q: %v, want %q", tc.text, err, tc.want)
+		}
+	}
+	// Every stage call given a rule of its own: the default may notify.
+	text := "2\nallowlist notify\nmkdir\n" + strings.Join(stageCalls, "\n") + "\n"
+	p, err := Parse(strings.NewReader(text), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.NotifyStalls("amd64"); err != nil {
+		t.Errorf("every stage call allowed: %v", err)
+	}
+}

@@ -40,6 +40,10 @@
 //	          process of its own session holding them, say "STOLEN n"
 //	sleepforever
 //	          hold what was inherited and sleep
+//	ptrace PID
+//	          try PTRACE_SEIZE, then PTRACE_ATTACH, on PID; print
+//	          "PTRACE_SEIZE ok" or "PTRACE_SEIZE errno N" (and so for
+//	          ATTACH), detaching at once from what it got
 package main
 
 import (
@@ -103,6 +107,15 @@ func main() {
 		holdFDs()
 	case "sleepforever":
 		select {}
+	case "ptrace":
+		if len(os.Args) != 3 {
+			os.Exit(2)
+		}
+		pid, err := strconv.Atoi(os.Args[2])
+		if err != nil {
+			os.Exit(2)
+		}
+		tryPtrace(pid)
 	case "confine":
 		if len(os.Args) < 3 {
 			os.Exit(2)
@@ -508,5 +521,31 @@ func holdFDs() {
 	if _, err := os.StartProcess(self, []string{self, "sleepforever"}, attr); err != nil {
 		fmt.Println("start the holder:", err)
 		os.Exit(1)
+	}
+}
+
+// tryPtrace tries to become PID's tracer, both ways, and lets go of it
+// at once when it could.
+func tryPtrace(pid int) {
+	for _, r := range []struct {
+		name string
+		req  int
+	}{{"PTRACE_SEIZE", unix.PTRACE_SEIZE}, {"PTRACE_ATTACH", unix.PTRACE_ATTACH}} {
+		_, _, e := unix.Syscall6(unix.SYS_PTRACE, uintptr(r.req), uintptr(pid), 0, 0, 0, 0)
+		if e != 0 {
+			fmt.Printf("%s errno %d\n", r.name, int(e))
+			continue
+		}
+		fmt.Printf("%s ok\n", r.name)
+		if r.req == unix.PTRACE_ATTACH {
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(pid, &ws, unix.WALL, nil)
+		} else {
+			// A seized tracee must be stopped to be detached.
+			_, _, _ = unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(pid), 0, 0, 0, 0)
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(pid, &ws, unix.WALL, nil)
+		}
+		_ = unix.PtraceDetach(pid)
 	}
 }
