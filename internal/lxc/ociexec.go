@@ -10,6 +10,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // ProcessRequest is a process to start in a running container found by
@@ -35,6 +36,8 @@ type ProcessRequest struct {
 	Terminal bool
 	// Rlimits are the process's (runtime-spec process.rlimits).
 	Rlimits []specs.POSIXRlimit
+	// LSM is the security modules' label its exec gets.
+	LSM security.Label
 }
 
 // StartProcess forks req's process into the container, through the same
@@ -121,6 +124,7 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		Dir:        req.Cwd,
 		Groups:     req.Groups,
 		Rlimits:    req.Rlimits,
+		LSM:        req.LSM,
 	}
 	c := &Container{Name: req.Name}
 	child, err := c.startAttached(ar, stdio, req.PidFD, req.Group)

@@ -45,6 +45,10 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 	if err := refuseUnbuilt(&specs.Spec{Process: p}); err != nil {
 		return nil, err
 	}
+	label, err := security.OCILabel(security.DetectLSM("/"), p.ApparmorProfile, p.SelinuxLabel)
+	if err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
 	if p.Terminal != (o.ConsoleSocket != "") {
 		return nil, errors.New("exec: process.terminal goes with --console-socket, and only with it")
 	}
@@ -98,6 +102,7 @@ func (r *Runtime) Exec(o ExecOptions) (*os.Process, error) {
 		Stdio:      [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 		Terminal:   p.Terminal,
 		Rlimits:    p.Rlimits,
+		LSM:        label,
 	})
 	if err != nil {
 		return nil, err

@@ -69,8 +69,10 @@ func Features() *features.Features {
 				Operators: []string{"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"},
 				Archs:     []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
 			},
-			Apparmor:        &features.Apparmor{Enabled: &no},
-			Selinux:         &features.Selinux{Enabled: &no},
+			// Built in (applied where the host runs the module): the
+			// field says nothing of the host.
+			Apparmor:        &features.Apparmor{Enabled: &yes},
+			Selinux:         &features.Selinux{Enabled: &yes},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 			NetDevices:      &features.NetDevices{Enabled: &no},

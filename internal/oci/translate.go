@@ -78,6 +78,13 @@ func Translate(spec *specs.Spec, bundle, id string, layout *cgroup.Layout) (*Pla
 		}
 	}
 	p := &Plan{Init: &containerinit.Spec{OCI: *spec, SetGroups: true, DevSymlinks: true}}
+	if sp := spec.Process; sp != nil {
+		label, err := security.OCILabel(security.DetectLSM("/"), sp.ApparmorProfile, sp.SelinuxLabel)
+		if err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+		p.Init.LSM = label
+	}
 	done := false
 	defer func() {
 		if !done {
@@ -174,11 +181,6 @@ func refuseUnbuilt(s *specs.Spec) error {
 		}
 	}
 	if p := s.Process; p != nil {
-		// No LSM is driven by golxc: a profile asked for would not be
-		// applied, so the container would run less confined than its
-		// config says.
-		add(p.ApparmorProfile != "", "process.apparmorProfile")
-		add(p.SelinuxLabel != "", "process.selinuxLabel")
 		add(p.Scheduler != nil, "process.scheduler")
 		add(p.IOPriority != nil, "process.ioPriority")
 		add(p.ExecCPUAffinity != nil, "process.execCPUAffinity")

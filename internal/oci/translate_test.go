@@ -126,12 +126,12 @@ func TestCompileSeccomp(t *testing.T) {
 }
 
 func TestRefuseUnbuilt(t *testing.T) {
-	s := &specs.Spec{Process: &specs.Process{ApparmorProfile: "p", SelinuxLabel: "l"}, Linux: &specs.Linux{IntelRdt: &specs.LinuxIntelRdt{}}}
+	s := &specs.Spec{Process: &specs.Process{Scheduler: &specs.Scheduler{}, IOPriority: &specs.LinuxIOPriority{}}, Linux: &specs.Linux{IntelRdt: &specs.LinuxIntelRdt{}}}
 	err := refuseUnbuilt(s)
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, f := range []string{"process.apparmorProfile", "process.selinuxLabel", "linux.intelRdt"} {
+	for _, f := range []string{"process.scheduler", "process.ioPriority", "linux.intelRdt"} {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("%v: does not name %s", err, f)
 		}

@@ -131,6 +131,31 @@ func PlanLabel(h HostLSM, c LSMConfig, current string) (Label, []string, error) 
 	return l, warnings, nil
 }
 
+// OCILabel is the label of an OCI process (runtime-spec
+// process.apparmorProfile and process.selinuxLabel) on host h. A label
+// for a module the host does not run, or an AppArmor profile it has not
+// loaded, is refused: the process would run less confined than its
+// config says.
+func OCILabel(h HostLSM, apparmor, selinux string) (Label, error) {
+	var l Label
+	if apparmor != "" {
+		switch {
+		case !h.AppArmor:
+			return Label{}, fmt.Errorf("process.apparmorProfile %q: AppArmor is not enabled on this host", apparmor)
+		case apparmor != "unconfined" && h.AppArmorProfiles != nil && !contains(h.AppArmorProfiles, apparmor):
+			return Label{}, fmt.Errorf("process.apparmorProfile %q: no such AppArmor profile is loaded", apparmor)
+		}
+		l.AppArmor = apparmor
+	}
+	if selinux != "" {
+		if !h.SELinux {
+			return Label{}, fmt.Errorf("process.selinuxLabel %q: SELinux is not enabled on this host", selinux)
+		}
+		l.SELinux, l.Keyring = selinux, selinux
+	}
+	return l, nil
+}
+
 // asksAppArmor says the config asks AppArmor for something a host
 // without it does not give: unconfined and unchanged are what such a
 // host gives anyway.

@@ -241,3 +241,33 @@ func expectFile(t *testing.T, path, want string) {
 		t.Fatalf("%s = %q, want %q", path, b, want)
 	}
 }
+
+func TestOCILabel(t *testing.T) {
+	aa := HostLSM{AppArmor: true, AppArmorProfiles: []string{"cri-containerd.apparmor.d"}}
+	se := HostLSM{SELinux: true}
+	for _, c := range []struct {
+		what              string
+		h                 HostLSM
+		apparmor, selinux string
+		want              Label
+		err               string
+	}{
+		{"nothing asked, no module", HostLSM{}, "", "", Label{}, ""},
+		{"loaded profile", aa, "cri-containerd.apparmor.d", "", Label{AppArmor: "cri-containerd.apparmor.d"}, ""},
+		{"unconfined on an AppArmor host", aa, "unconfined", "", Label{AppArmor: "unconfined"}, ""},
+		{"profile not loaded", aa, "nope", "", Label{}, "no such AppArmor profile is loaded"},
+		{"profile without AppArmor", HostLSM{}, "cri-containerd.apparmor.d", "", Label{}, "AppArmor is not enabled on this host"},
+		{"SELinux label", se, "", "system_u:system_r:container_t:s0:c1,c2", Label{SELinux: "system_u:system_r:container_t:s0:c1,c2", Keyring: "system_u:system_r:container_t:s0:c1,c2"}, ""},
+		{"SELinux label without SELinux", aa, "", "system_u:system_r:container_t:s0", Label{}, "SELinux is not enabled on this host"},
+	} {
+		got, err := OCILabel(c.h, c.apparmor, c.selinux)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.what, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v, want one saying %q", c.what, err, c.err)
+		case got != c.want:
+			t.Errorf("%s: %+v, want %+v", c.what, got, c.want)
+		}
+	}
+}
