@@ -16,7 +16,9 @@ import (
 // the host pid of that namespace's first process.
 func holdPidNS(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("unshare", "--pid", "--fork", "sleep", "1000")
+	// --kill-child: unshare's child (the namespace's init, found below)
+	// goes when the cleanup kills unshare.
+	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child", "sleep", "1000")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -166,11 +166,16 @@ func stage() error {
 	if err := spec.Hooks.fillState(); err != nil {
 		return err
 	}
-	if err := spec.Hooks.openRuntimeRoot(); err != nil {
-		return err
+	joinsMount := false
+	for _, t := range m.Join {
+		joinsMount = joinsMount || t == specs.MountNamespace
 	}
-	if h := spec.Hooks; h != nil && h.runtimeRoot > 0 {
-		defer unix.Close(h.runtimeRoot)
+	if joinsMount {
+		if err := spec.Hooks.openRuntimeRoot(); err != nil {
+			return err
+		}
+		// Closed by the hooks' run; this is for a failure before it.
+		defer spec.Hooks.closeRuntimeRoot()
 	}
 	// Joined first, on this thread, which the container's init is
 	// exec'd from: a namespace entered with setns is the thread's.
@@ -462,7 +467,12 @@ func buildRoot(spec *Spec, nullFDs []int, rootFD int, idmapTrees []*os.File) ([]
 		if err := hooks.CloseInherited(); err != nil {
 			return nil, err
 		}
-		if err := hooks.RunOCIIn("createContainer", h.OCICreateContainer, h.state, h.runtimeRoot, h.runtimeDir); err != nil {
+		err := hooks.RunOCIIn("createContainer", h.OCICreateContainer, h.state, h.runtimeRoot, h.runtimeDir)
+		// The runtime's root goes before the pivot: PID 1 must not
+		// hold the host's tree while it waits at the gate (a process
+		// of the container with CAP_SYS_PTRACE reads /proc/1/fd).
+		h.closeRuntimeRoot()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -1052,8 +1062,9 @@ func (h *StageHooks) fillState() error {
 	return nil
 }
 
-// openRuntimeRoot holds the stage's root as it is before any mount
-// namespace is joined, when there are createContainer hooks: their paths
+// openRuntimeRoot holds the stage's root as it is before a mount
+// namespace given by path is joined, when there are createContainer
+// hooks (without a join the stage's root is the runtime's): their paths
 // are the runtime's (runtime-spec), and a joined namespace's owner may
 // mount its own program at the same name (the hooks run as full root).
 // Each hook is run chrooted there (hooks.Proc.RootFD), so its path, its
@@ -1073,6 +1084,14 @@ func (h *StageHooks) openRuntimeRoot() error {
 	}
 	h.runtimeRoot, h.runtimeDir = fd, dir
 	return nil
+}
+
+// closeRuntimeRoot lets the runtime's root go (once).
+func (h *StageHooks) closeRuntimeRoot() {
+	if h != nil && h.runtimeRoot > 0 {
+		unix.Close(h.runtimeRoot)
+		h.runtimeRoot = 0
+	}
 }
 
 // mountPoint is where the stage's mount and autodev hooks find the rootfs

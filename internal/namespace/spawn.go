@@ -210,6 +210,14 @@ func spawnChild(a *spawnArgs) (pid int, errno syscall.Errno) {
 		return int(r1), e
 	}
 	runtimeAfterForkInChild()
+	// The caller's supplementary groups go first, while this child still
+	// has CAP_SETGID over them: a joined namespace whose setgroups is
+	// "deny" would refuse it after the join (root's groups are [0]).
+	dropped := false
+	if a.becomeRoot {
+		_, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0)
+		dropped = e == 0
+	}
 	for i, fd := range a.join {
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETNS, uintptr(fd), 0, 0); e != 0 {
 			childFail(a.errWr, spawnJoinFirst+i, e)
@@ -225,7 +233,7 @@ func spawnChild(a *spawnArgs) (pid int, errno syscall.Errno) {
 		// fine when there is nothing to drop; else the program would
 		// keep the caller's groups (host gid 0, say) as the joined
 		// namespace's root.
-		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 && (e != unix.EPERM || !a.noGroups) {
+		if _, _, e := syscall.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 && (e != unix.EPERM || !a.noGroups && !dropped) {
 			childFail(a.errWr, spawnSetgroups, e)
 		}
 		if _, _, e := syscall.RawSyscall(unix.SYS_SETRESGID, 0, 0, 0); e != 0 {

@@ -171,16 +171,23 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	gate := os.NewFile(uintptr(gfd), "exec.fifo")
 	defer gate.Close()
 	// The stage's own word on a start that fails past the gate, written
-	// to a FIFO it holds (read-write, so that open waits for nobody);
-	// start reads it.
+	// to a FIFO it holds write-only (PID 1's descriptors can be reached
+	// from the container: it must not be able to swallow the report);
+	// start reads it. Opened read-write here first, so that neither
+	// open waits for a reader.
 	if err := unix.Mkfifo(r.reportFIFO(o.ID), 0o600); err != nil {
 		return fmt.Errorf("make %s: %w", r.reportFIFO(o.ID), err)
 	}
-	rfd, err := unix.Open(r.reportFIFO(o.ID), unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	rfd, err := unix.Open(r.reportFIFO(o.ID), unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", r.reportFIFO(o.ID), err)
 	}
-	report := os.NewFile(uintptr(rfd), "start.fifo")
+	defer unix.Close(rfd)
+	wfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(rfd), unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s for writing: %w", r.reportFIFO(o.ID), err)
+	}
+	report := os.NewFile(uintptr(wfd), "start.fifo")
 	defer report.Close()
 	rec := &Record{OCIVersion: spec.Version, ID: o.ID, Bundle: bundle, Rootfs: plan.Init.OCI.Root.Path, Created: time.Now().UTC(),
 		Annotations: spec.Annotations, Cgroup: plan.Cgroup, Hooks: spec.Hooks, Seccomp: plan.Seccomp,
