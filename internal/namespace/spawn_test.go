@@ -3,8 +3,8 @@ package namespace
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
