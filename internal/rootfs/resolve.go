@@ -55,7 +55,37 @@ func RootFromFD(dir string, fd int) *Root {
 // such a source is the container's, looked up in the root (Open), never
 // through its symlinks on the host. Other paths are the host's.
 func (r *Root) Within(path string) (string, bool) {
-	return within(r.Path, path)
+	if rel, ok := within(r.Path, path); ok {
+		return rel, true
+	}
+	var st unix.Stat_t
+	if unix.Fstat(r.fd, &st) != nil {
+		return "", false
+	}
+	return withinByIdentity(&st, path)
+}
+
+// withinByIdentity finds the root (st) among path's leading directories
+// opened as the host resolves them: the same root spelled through a host
+// symlink (/var/lib/lxc -> /srv/lxc, either way round) is still the
+// container's, and what follows it is looked up inside. The leading
+// directories are the host's until the root is met: their links are
+// followed as any host path's.
+func withinByIdentity(st *unix.Stat_t, path string) (string, bool) {
+	if !filepath.IsAbs(path) {
+		return "", false
+	}
+	comps := strings.Split(strings.TrimPrefix(filepath.Clean(path), "/"), "/")
+	for i := 1; i < len(comps); i++ {
+		var d unix.Stat_t
+		if unix.Stat("/"+strings.Join(comps[:i], "/"), &d) != nil {
+			return "", false
+		}
+		if d.Dev == st.Dev && d.Ino == st.Ino {
+			return strings.Join(comps[i:], "/"), true
+		}
+	}
+	return "", false
 }
 
 func within(dir, path string) (string, bool) {
@@ -70,9 +100,16 @@ func within(dir, path string) (string, bool) {
 }
 
 // OpenWithin opens path (O_PATH) resolved inside dir when path lies
-// under it by name (Within), else as the host's path it is.
+// under it, by name or through host links to it (Within), else as the
+// host's path it is.
 func OpenWithin(dir, path string) (int, error) {
 	rel, ok := within(dir, path)
+	if !ok && dir != "" && filepath.Clean(dir) != "/" {
+		var st unix.Stat_t
+		if unix.Stat(dir, &st) == nil {
+			rel, ok = withinByIdentity(&st, path)
+		}
+	}
 	if !ok {
 		fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if err != nil {

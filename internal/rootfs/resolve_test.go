@@ -438,3 +438,55 @@ func TestWithin(t *testing.T) {
 		}
 	}
 }
+
+// A source spelled through a host link to the rootfs (or the rootfs
+// through one) is still the container's: its own links are not followed
+// on the host.
+func TestWithinThroughHostLink(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "srv")
+	rootDir := filepath.Join(real, "c", "rootfs")
+	if err := os.MkdirAll(rootDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(base, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	host := t.TempDir()
+	if err := os.Symlink(host, filepath.Join(rootDir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ dir, src string }{
+		{filepath.Join(base, "lib", "c", "rootfs"), filepath.Join(real, "c", "rootfs", "data")},
+		{rootDir, filepath.Join(base, "lib", "c", "rootfs", "data")},
+	} {
+		r, err := OpenRoot(c.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, ok := r.Within(c.src)
+		r.Close()
+		if !ok || rel != "data" {
+			t.Errorf("rootfs %s: Within(%s) = %q, %v; want data, true", c.dir, c.src, rel, ok)
+		}
+		// The link's target does not exist inside the root: not found
+		// there is right, the host's directory would be the escape.
+		fd, err := OpenWithin(c.dir, c.src)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("OpenWithin(%s, %s): %v", c.dir, c.src, err)
+		}
+		var st, hst unix.Stat_t
+		unix.Fstat(fd, &st)
+		unix.Close(fd)
+		unix.Stat(host, &hst)
+		if st.Dev == hst.Dev && st.Ino == hst.Ino {
+			t.Errorf("rootfs %s: OpenWithin(%s) followed the container's link to the host", c.dir, c.src)
+		}
+	}
+	if _, ok := withinByIdentity(new(unix.Stat_t), "/b/rootfsx/vol"); ok {
+		t.Error("an unrelated path matched a zero identity")
+	}
+}
