@@ -678,7 +678,10 @@ func spawnJoined(cmd *exec.Cmd, ns *namespacesOnly, flags uintptr, pidJoin strin
 	// Run from the execute-only copy, the stage's /proc/PID files are
 	// host root's: lxc.proc.* is written here, from the host, into this
 	// unreaped child's, and the stage checks the values took
-	// (applyProcFiles). A value refused here is refused there too.
+	// (applyProcFiles). Written with the host's privilege, a value the
+	// stage could not set itself (a negative oom_score_adj) takes: the
+	// values are the administrator's config, as LXC's monitor writes them
+	// too.
 	for _, f := range ns.ProcFiles {
 		if f.Name != "" && !strings.Contains(f.Name, "/") && strings.Trim(f.Name, ".") != "" {
 			_ = writeProc("/proc/"+strconv.Itoa(pid)+"/"+f.Name, f.Value)
