@@ -30,7 +30,7 @@ func (m *Monitor) saveRecord(state string) {
 		m.o.Log.Warnf("record of %s: %v", m.o.Name, err)
 		return
 	}
-	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Monitor: self}
+	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Monitor: self, PidNS: PidNSOf("self")}
 	m.mu.Lock()
 	if state == Running {
 		r.Init, r.Started = m.initID, m.started
@@ -110,10 +110,18 @@ func (m *Monitor) runAdopted() (int, error) {
 	}
 	m.netPid = rec.Init.Pid
 	m.hookRun = &hookRun{pid: rec.Init.Pid}
-	fd := -1
-	why := errors.New("its cgroup is gone")
+	var contains func(int) (bool, error)
 	if m.initGroup != nil {
-		fd, why = openInit(rec, m.initGroup.Contains)
+		contains = m.initGroup.Contains
+	}
+	fd, why := openInit(rec, contains)
+	if errors.Is(why, ErrUnverified) {
+		// Not proved gone: a live container is never torn down on a
+		// guess. The record stays for the next tool.
+		err := fmt.Errorf("%s: its monitor was killed and its init could not be checked, so it was neither adopted nor torn down: %w", m.o.Name, why)
+		m.o.Log.Errorf("%v", err)
+		m.o.Ready(err)
+		return 0, err
 	}
 	if fd < 0 {
 		m.o.Log.Infof("%s: its monitor was killed and %v: doing what its stop does", m.o.Name, why)
