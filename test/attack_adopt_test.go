@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // killMonitors kills every monitor of lxcpath/name with SIGKILL and waits
@@ -58,4 +59,51 @@ func TestAdoptFromOtherPidns(t *testing.T) {
 		t.Errorf("host lxc-info -n %s after: %s, want RUNNING", n, st)
 	}
 	l.mustRun("lxc-stop", "-n", n, "-k")
+}
+
+// TestForegroundDiesWithTool: lxc-execute and lxc-start -F are the
+// container's session, as LXC's: a kill -9 of the tool takes the
+// container with it (no record is kept, init has a parent-death signal),
+// and no later tool re-adopts it.
+func TestForegroundDiesWithTool(t *testing.T) {
+	for _, tool := range [][]string{{"lxc-execute", "--", "/bin/sleep", "300"}, {"lxc-start", "-F", "--", "/bin/sleep", "300"}} {
+		t.Run(tool[0], func(t *testing.T) {
+			l := newLab(t)
+			n := l.createBusybox()
+			args := append([]string{"-P", l.path, "-n", n}, tool[1:]...)
+			cmd := exec.Command(filepath.Join(binDir(t), tool[0]), args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			var pid int
+			if !waitFor(20*time.Second, func() bool {
+				st, p := l.statePID(n)
+				pid = p
+				return st == "RUNNING" && p > 0
+			}) {
+				t.Fatalf("%s of %s never RUNNING", tool[0], n)
+			}
+			start, _ := procStart(pid)
+			t.Cleanup(func() {
+				if !pidGone(pid, start) {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			if _, err := os.Stat(recordPath(l.path, n)); err == nil {
+				t.Errorf("%s keeps a record of %s: it would be re-adopted after the tool's death", tool[0], n)
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			if !waitFor(5*time.Second, func() bool { return pidGone(pid, start) }) {
+				t.Errorf("init %d of %s outlived a kill -9 of its %s", pid, n, tool[0])
+			}
+			if st := l.state(n); st != "STOPPED" {
+				t.Errorf("%s after a kill -9 of its %s: %s, want STOPPED", n, tool[0], st)
+			}
+			if m := monitorPIDs(l.path, n); len(m) > 0 {
+				t.Errorf("a monitor %v adopted %s after a kill -9 of its %s", m, n, tool[0])
+			}
+		})
+	}
 }

@@ -563,7 +563,11 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 			return 0, err
 		}
 		o.Adopt, o.Request = rec, rec.Request
-	} else {
+	} else if fg == nil {
+		// A detached start keeps a record: its container outlives the
+		// monitor. A foreground one (lxc-start -F, lxc-execute) keeps
+		// none: the tool is the container's session, which ends with it
+		// (init has a parent-death signal), as LXC's.
 		stored := *req
 		stored.Reserved = 0
 		b, err := json.Marshal(&stored)

@@ -561,8 +561,10 @@ func (m *Monitor) spawn() error {
 		// OOM killer's) stops no container, the next tool re-adopts it
 		// (adopt.go). A monitor killed mid-start is found by the stage
 		// at its next read of the sync socket, and what it started is
-		// torn down by whoever takes the lock next.
-		Detached: true,
+		// torn down by whoever takes the lock next. A monitor that keeps
+		// no record (lxc-start -F, lxc-execute) is the container's
+		// session: init dies with it.
+		Detached: m.records,
 	})
 	if err != nil {
 		// The init stage is dead: its namespace with it, but a pair's
