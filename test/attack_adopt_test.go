@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +107,109 @@ func TestForegroundDiesWithTool(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cpusAllowed is Cpus_allowed_list of pid.
+func cpusAllowed(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// capBnd is the CapBnd of pid.
+func capBnd(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestAdoptContext: a monitor outlives the tool that spawned it, so the
+// tool's process state must not reach other containers through it. A
+// pinned lxc-ls that re-adopts a container whose shared monitor was
+// killed does not pin the next start of another container; a tool with a
+// reduced bounding set leaves the container alone (one line) and the next
+// start still brings its loopback up; a pinned lxc-start gets its
+// container pinned (as LXC's) and the next start is not.
+func TestAdoptContext(t *testing.T) {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("no taskset")
+	}
+	host := cpusAllowed(1)
+	if host == "0" {
+		t.Skip("PID 1 runs on CPU 0 only: a pinned tool cannot be told from it")
+	}
+	opts := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
+	withEnv := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), opts.env...)
+		return cmd
+	}
+	t.Run("pinned lxc-ls", func(t *testing.T) {
+		l := newLab(t)
+		a, b := l.createBusybox(), l.createBusybox()
+		l.mustRunWith(opts, "lxc-start", "-n", a)
+		killMonitors(t, l.path, a)
+		if out, err := withEnv("taskset", "-c", "0", filepath.Join(binDir(t), "lxc-ls"), "-P", l.path).CombinedOutput(); err != nil {
+			t.Fatalf("taskset -c 0 lxc-ls: %v\n%s", err, out)
+		}
+		l.mustRunWith(opts, "lxc-start", "-n", b)
+		if got := cpusAllowed(l.initPID(b)); got != host {
+			t.Errorf("init of %s, started after a pinned lxc-ls re-adopted %s: Cpus_allowed_list %s, want the host's %s", b, a, got, host)
+		}
+		for _, m := range monitorPIDs(l.path, b) {
+			if got := cpusAllowed(m); got != host {
+				t.Errorf("monitor %d of %s: Cpus_allowed_list %s, want the host's %s", m, b, got, host)
+			}
+		}
+	})
+	t.Run("reduced bounding set", func(t *testing.T) {
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Skip("no setpriv")
+		}
+		l := newLab(t)
+		a, b := l.createBusybox(), l.createBusybox()
+		l.mustRunWith(opts, "lxc-start", "-n", a)
+		pid := l.initPID(a)
+		killMonitors(t, l.path, a)
+		out, _ := withEnv("setpriv", "--bounding-set", "-sys_time,-sys_module,-net_admin", filepath.Join(binDir(t), "lxc-info"), "-P", l.path, "-n", a).CombinedOutput()
+		if !strings.Contains(string(out), "not adopted") {
+			t.Errorf("lxc-info with a reduced bounding set does not say it left %s alone:\n%s", a, out)
+		}
+		if m := monitorPIDs(l.path, a); len(m) > 0 {
+			t.Errorf("lxc-info with a reduced bounding set started monitor %v for %s (CapBnd %s)", m, a, capBnd(m[0]))
+		}
+		if out, errs, code := l.runWith(opts, "lxc-info", "-n", a, "-s", "-p"); code != 0 || strings.Join(strings.Fields(out), "") != fmt.Sprintf("State:RUNNINGPID:%d", pid) {
+			t.Errorf("host lxc-info -n %s after: exit %d\n%s%s", a, code, out, errs)
+		}
+		if out, errs, code := l.runWith(opts, "lxc-start", "-n", b); code != 0 {
+			t.Fatalf("lxc-start -n %s after a reduced-bounding-set lxc-info: exit %d\n%s%s", b, code, out, errs)
+		}
+		for _, m := range monitorPIDs(l.path, b) {
+			if got := capBnd(m); got != capBnd(1) {
+				t.Errorf("monitor %d of %s: CapBnd %s, want the host's %s", m, b, got, capBnd(1))
+			}
+		}
+	})
+	t.Run("pinned lxc-start", func(t *testing.T) {
+		l := newLab(t)
+		a, b := l.createBusybox(), l.createBusybox()
+		if out, err := withEnv("taskset", "-c", "0", filepath.Join(binDir(t), "lxc-start"), "-P", l.path, "-n", a).CombinedOutput(); err != nil {
+			t.Fatalf("taskset -c 0 lxc-start: %v\n%s", err, out)
+		}
+		if got := cpusAllowed(l.initPID(a)); got != "0" {
+			t.Errorf("init of %s started by a pinned lxc-start: Cpus_allowed_list %s, want 0 (as LXC's)", a, got)
+		}
+		l.mustRunWith(opts, "lxc-start", "-n", b)
+		if got := cpusAllowed(l.initPID(b)); got != host {
+			t.Errorf("init of %s, started after a pinned lxc-start of %s: Cpus_allowed_list %s, want the host's %s", b, a, got, host)
+		}
+	})
 }

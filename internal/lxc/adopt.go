@@ -45,6 +45,12 @@ func (c *Container) Recover() bool {
 		fmt.Fprintf(os.Stderr, "%s: %s: not adopted: %v\n", filepath.Base(os.Args[0]), c.Name, err)
 		return false
 	}
+	if err := hostContext(); err != nil {
+		// The monitor it would start carries this tool's state into the
+		// container's life, and into other containers' starts.
+		fmt.Fprintf(os.Stderr, "%s: %s: its monitor was killed; not adopted from here (%v): a golxc tool run from the host adopts it\n", filepath.Base(os.Args[0]), c.Name, err)
+		return false
+	}
 	lock, err := c.TryLock()
 	for deadline := time.Now().Add(adoptWait); errors.Is(err, ErrLocked); {
 		// Another tool is adopting it, or the lxc-start whose monitor

@@ -468,6 +468,11 @@ func RunDetachedMonitor() int {
 		return 1
 	}
 	_ = os.Chdir("/")
+	if req.Adopt {
+		// Spawned by whatever tool looked the container up: the host's
+		// defaults, not that tool's, for the rest of its life.
+		_ = resetContext()
+	}
 	if req.PidFile != "" {
 		if err := writePidFile(req.PidFile, os.Getpid()); err != nil {
 			fmt.Fprintf(status, "ERR %v\n", err)
