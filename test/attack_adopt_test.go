@@ -213,3 +213,30 @@ func TestAdoptContext(t *testing.T) {
 		}
 	})
 }
+
+// TestAdoptInitGoneNoPid: the stop hooks of a container whose monitor
+// and init both died are told no LXC_PID: the dead init's pid may name
+// another process by then.
+func TestAdoptInitGoneNoPid(t *testing.T) {
+	l := newLab(t)
+	out := filepath.Join(l.aux, "hook-env")
+	hook := l.writeFile("hook.sh", "#!/bin/sh\necho \"$3 LXC_PID=${LXC_PID-unset}\" >> "+out+"\n", 0o755)
+	n := l.createBusybox("lxc.hook.stop = "+hook, "lxc.hook.post-stop = "+hook)
+	l.mustRun("lxc-start", "-n", n)
+	pid := l.initPID(n)
+	start, _ := procStart(pid)
+	killMonitors(t, l.path, n)
+	syscall.Kill(pid, syscall.SIGKILL)
+	waitGone(t, pid, start, "kill -9 of init")
+	if st := l.state(n); st != "STOPPED" {
+		t.Errorf("%s with monitor and init killed: %s, want STOPPED", n, st)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("the stop hooks of %s did not run after its monitor and init were killed: %v", n, err)
+	}
+	got := string(b)
+	if !strings.Contains(got, "stop LXC_PID=unset") || !strings.Contains(got, "post-stop LXC_PID=unset") {
+		t.Errorf("stop hooks of %s whose init is gone were told a pid:\n%s", n, got)
+	}
+}

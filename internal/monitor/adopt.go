@@ -108,8 +108,9 @@ func (m *Monitor) runAdopted() (int, error) {
 			m.o.Log.Warnf("%s: network record: %v", m.o.Name, err)
 		}
 	}
-	m.netPid = rec.Init.Pid
-	m.hookRun = &hookRun{pid: rec.Init.Pid}
+	// No LXC_PID until the pid is proved to be init's still: a dead
+	// init's may name another process by now.
+	m.hookRun = &hookRun{}
 	var contains func(int) (bool, error)
 	if m.initGroup != nil {
 		contains = m.initGroup.Contains
@@ -132,8 +133,19 @@ func (m *Monitor) runAdopted() (int, error) {
 		m.o.Ready(fmt.Errorf("%s: %w", m.o.Name, ErrInitGone))
 		return 0, nil
 	}
+	m.netPid = rec.Init.Pid
 	if err := m.holdNamespaces(rec.Init.Pid); err != nil {
 		m.o.Log.Warnf("%s: %v", m.o.Name, err)
+	}
+	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
+		// Init exited while its namespaces were opened by pid: what
+		// was opened may be another process's. The stop that follows
+		// (waitExit returns at once) gets neither them nor its pid.
+		for _, f := range m.hookRun.ns {
+			f.Close()
+		}
+		m.hookRun = &hookRun{}
+		m.netPid = 0
 	}
 	proc := &containerinit.Process{Pid: rec.Init.Pid, PidFD: fd}
 	m.mu.Lock()
