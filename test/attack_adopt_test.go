@@ -240,3 +240,68 @@ func TestAdoptInitGoneNoPid(t *testing.T) {
 		t.Errorf("stop hooks of %s whose init is gone were told a pid:\n%s", n, got)
 	}
 }
+
+// TestStartFailsWithoutRecord: a start whose RUNNING record cannot be
+// written (here a directory squats its path; /run full in life) fails,
+// and leaves nothing running: its container could not be adopted, and
+// would be taken for dead, after a kill of its monitor.
+func TestStartFailsWithoutRecord(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox("lxc.ephemeral = 1")
+	rec := recordPath(l.path, n)
+	if err := os.Mkdir(rec, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(rec) })
+	_, errs, code := l.run("lxc-start", "-n", n)
+	if code == 0 {
+		t.Fatalf("lxc-start -n %s succeeded with its record unwritable (state %s)", n, l.state(n))
+	}
+	if !strings.Contains(errs, "record") {
+		t.Errorf("lxc-start -n %s with its record unwritable does not name the record:\n%s", n, errs)
+	}
+	assertNoCgroups(t, n, "a start whose record could not be written")
+	if m := monitorPIDs(l.path, n); len(m) > 0 {
+		t.Errorf("monitor %v of %s left after its failed start", m, n)
+	}
+}
+
+// TestReapEphemeralLiveInit: an ephemeral container whose monitor died
+// and whose record is missing is not destroyed while its cgroup still
+// holds processes.
+func TestReapEphemeralLiveInit(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox("lxc.ephemeral = 1")
+	l.mustRun("lxc-start", "-n", n)
+	pid := l.initPID(n)
+	start, _ := procStart(pid)
+	t.Cleanup(func() {
+		if !pidGone(pid, start) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	killMonitors(t, l.path, n)
+	if err := os.Remove(recordPath(l.path, n)); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, _ := l.run("lxc-info", "-n", n)
+	if pidGone(pid, start) {
+		t.Errorf("init %d of %s killed by lxc-info with no record", pid, n)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, n)); err != nil {
+		t.Errorf("ephemeral %s destroyed under its live init: %v\n%s", n, err, errs)
+	}
+	if !strings.Contains(errs, "not destroyed") {
+		t.Errorf("lxc-info does not say why it left %s:\n%s", n, errs)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	waitGone(t, pid, start, "kill -9 of init")
+	// Once empty, the next tool reaps it.
+	if !waitFor(15*time.Second, func() bool {
+		l.run("lxc-info", "-n", n)
+		_, err := os.Stat(filepath.Join(l.path, n))
+		return err != nil
+	}) {
+		t.Errorf("ephemeral %s not reaped once its init was gone", n)
+	}
+}

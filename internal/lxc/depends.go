@@ -266,23 +266,30 @@ func (c *Container) ReapEphemeral() bool {
 	if err := c.notRunByLXC(); err != nil {
 		return false
 	}
-	c.waitPayloadGone(reapWait)
+	if err := c.waitPayloadGone(reapWait); err != nil {
+		// No record, yet processes: a container whose monitor died
+		// before its record could be written runs on. Not destroyed
+		// under it.
+		fmt.Fprintf(os.Stderr, "%s: ephemeral %s: its monitor is gone but %v: not destroyed\n", filepath.Base(os.Args[0]), c.Name, err)
+		return false
+	}
 	return c.destroyWithHooks(lock) == nil
 }
 
 // waitPayloadGone waits (a while) for the processes a killed monitor
-// left to die (its init is killed with it, the rest as its pid namespace
-// goes), so that the destroy finds their cgroup stale and removes it.
-func (c *Container) waitPayloadGone(timeout time.Duration) {
+// left to die (a foreground start's init dies with its tool, the rest as
+// its pid namespace goes), so that the destroy finds their cgroup stale
+// and removes it. It says what it found when they do not go.
+func (c *Container) waitPayloadGone(timeout time.Duration) error {
 	cfg, err := config.Load(c.ConfigPath())
 	if err != nil {
-		return
+		return err
 	}
 	sys, _ := config.LoadSystem()
 	dir := cgroupDir(c.Name, cfg, sys)
 	layout, err := cgroup.Detect()
 	if err != nil {
-		return
+		return err
 	}
 	name := dir.Container
 	if name == "" {
@@ -292,10 +299,18 @@ func (c *Container) waitPayloadGone(timeout time.Duration) {
 		}
 	}
 	g := layout.Use(dir.Use).Group(name)
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if procs, err := g.Procs(); err != nil || len(procs) == 0 {
-			return
+	deadline := time.Now().Add(timeout)
+	for {
+		procs, err := g.Procs()
+		switch {
+		case errors.Is(err, os.ErrNotExist) || err == nil && len(procs) == 0:
+			return nil
+		case err != nil:
+			return fmt.Errorf("its cgroup %s cannot be read: %w", name, err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("its cgroup %s still has processes %v", name, procs)
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

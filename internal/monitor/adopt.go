@@ -20,15 +20,18 @@ var ErrInitGone = errors.New("init is gone: torn down")
 
 // saveRecord writes the container's record as it is now: state Starting
 // (cgroups made, no init yet) or Running (with init). A monitor without
-// Options.Request keeps none.
-func (m *Monitor) saveRecord(state string) {
+// Options.Request keeps none. A Starting record that cannot be written
+// is only warned of (the start's Running one is needed, and fails it);
+// the error is returned for the caller to decide.
+func (m *Monitor) saveRecord(state string) error {
 	if !m.records {
-		return
+		return nil
 	}
 	self, err := Self()
 	if err != nil {
-		m.o.Log.Warnf("record of %s: %v", m.o.Name, err)
-		return
+		err = fmt.Errorf("record of %s: %w", m.o.Name, err)
+		m.o.Log.Warnf("%v", err)
+		return err
 	}
 	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Monitor: self, PidNS: PidNSOf("self")}
 	m.mu.Lock()
@@ -59,10 +62,10 @@ func (m *Monitor) saveRecord(state string) {
 		m.mu.Unlock()
 	}
 	if err != nil {
-		// The container runs; only its adoption after a kill -9 of
-		// this monitor is lost.
-		m.o.Log.Warnf("%s: %v", m.o.Name, err)
+		err = fmt.Errorf("%s: %w", m.o.Name, err)
+		m.o.Log.Warnf("%v", err)
 	}
+	return err
 }
 
 // runAdopted takes over the container of o.Adopt, whose monitor died:
@@ -161,7 +164,9 @@ func (m *Monitor) runAdopted() (int, error) {
 	// The state first: tools waiting on the re-adoption ask once the
 	// record names this monitor, and must not hear STARTING.
 	m.setState(state)
-	m.saveRecord(Running)
+	// Warned of: the dead monitor's record stays, and the container's
+	// lock, held here, keeps the next tool from acting on it.
+	_ = m.saveRecord(Running)
 	m.o.Log.Infof("%s: adopted its init (pid %d) after its monitor was killed; its console and ttys were lost with it", m.o.Name, proc.Pid)
 	defer m.routeSignals()()
 	m.o.Ready(nil)

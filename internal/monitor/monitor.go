@@ -290,7 +290,7 @@ func Run(o Options) (int, error) {
 	}
 	// From here on a monitor killed mid-start leaves a record saying so:
 	// whoever takes the lock next tears the half-started container down.
-	m.saveRecord(Starting)
+	_ = m.saveRecord(Starting)
 	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
 	defer m.routeSignals()()
 
@@ -338,7 +338,7 @@ func Run(o Options) (int, error) {
 		m.setState(Starting)
 		err := m.renewPayload()
 		if err == nil {
-			m.saveRecord(Starting)
+			_ = m.saveRecord(Starting)
 		}
 		// After the old cgroup is gone, as at a stop (LXC's order).
 		m.postStopHooks()
@@ -594,7 +594,19 @@ func (m *Monitor) spawn() error {
 	}
 	// Recorded before RUNNING is told: a container found running can
 	// be adopted should this monitor die.
-	m.saveRecord(Running)
+	if err := m.saveRecord(Running); err != nil {
+		// Without it a container whose monitor died would be taken for
+		// dead, and torn down under its live init: no start.
+		_ = proc.Signal(syscall.SIGKILL)
+		proc.Wait()
+		m.mu.Lock()
+		m.initID = ProcID{}
+		close(m.initGone)
+		m.proc.Close()
+		m.mu.Unlock()
+		m.networkDown()
+		return err
+	}
 	m.setState(Running)
 	return nil
 }
