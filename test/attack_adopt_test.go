@@ -305,3 +305,28 @@ func TestReapEphemeralLiveInit(t *testing.T) {
 		t.Errorf("ephemeral %s not reaped once its init was gone", n)
 	}
 }
+
+// TestAdoptLogNamesLost: the adopting monitor's log line names what was
+// lost with the killed one: the console and ttys, and the seccomp notify
+// listener (notified system calls fail with ENOSYS from then on).
+func TestAdoptLogNamesLost(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	logf := filepath.Join(l.aux, "log")
+	l.mustRun("lxc-start", "-n", n, "-o", logf, "-l", "INFO")
+	killMonitors(t, l.path, n)
+	if st := l.state(n); st != "RUNNING" {
+		t.Fatalf("%s after kill -9 of its monitor: %s", n, st)
+	}
+	b, _ := os.ReadFile(logf)
+	var line string
+	for _, s := range strings.Split(string(b), "\n") {
+		if strings.Contains(s, "adopted its init") {
+			line = s
+		}
+	}
+	if !strings.Contains(line, "console") || !strings.Contains(line, "seccomp notify") || !strings.Contains(line, "ENOSYS") {
+		t.Errorf("adoption log line of %s does not name the console and the seccomp notify listener lost: %q", n, line)
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+}

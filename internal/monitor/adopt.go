@@ -167,7 +167,7 @@ func (m *Monitor) runAdopted() (int, error) {
 	// Warned of: the dead monitor's record stays, and the container's
 	// lock, held here, keeps the next tool from acting on it.
 	_ = m.saveRecord(Running)
-	m.o.Log.Infof("%s: adopted its init (pid %d) after its monitor was killed; its console and ttys were lost with it", m.o.Name, proc.Pid)
+	m.o.Log.Infof("%s: adopted its init (pid %d) after its monitor was killed; lost with it: its console and ttys, and its seccomp notify listener (a notified system call fails with ENOSYS until the container's next start)", m.o.Name, proc.Pid)
 	defer m.routeSignals()()
 	m.o.Ready(nil)
 	waitExit(proc.PidFD)
