@@ -330,3 +330,77 @@ func TestAdoptLogNamesLost(t *testing.T) {
 	}
 	l.mustRun("lxc-stop", "-n", n, "-k")
 }
+
+// TestAdoptKilledInStop: a monitor killed in the post-stop hooks of an
+// ephemeral container leaves the record at that step: the next tool
+// does only the rest (post-stop again, not the stop hooks) and the
+// destroy; and a container made since under the same name (its mark of
+// another start) is never destroyed by the re-run.
+func TestAdoptKilledInStop(t *testing.T) {
+	for _, recreated := range []bool{false, true} {
+		name := "rest-of-stop"
+		if recreated {
+			name = "made-again"
+		}
+		t.Run(name, func(t *testing.T) {
+			l := newLab(t)
+			logf := filepath.Join(l.aux, "hooks")
+			held := filepath.Join(l.aux, "held")
+			hook := l.writeFile("hook.sh", "#!/bin/sh\necho \"$3\" >> "+logf+"\n"+
+				"if [ \"$3\" = post-stop ] && [ ! -e "+held+" ]; then echo $$ > "+held+".tmp; mv "+held+".tmp "+held+"; exec sleep 60; fi\n", 0o755)
+			n := l.createBusybox("lxc.ephemeral = 1", "lxc.hook.stop = "+hook, "lxc.hook.post-stop = "+hook)
+			l.mustRun("lxc-start", "-n", n)
+			mons := monitorPIDs(l.path, n)
+			if len(mons) != 1 {
+				t.Fatalf("monitors of %s: %v", n, mons)
+			}
+			stop := exec.Command(filepath.Join(binDir(t), "lxc-stop"), "-P", l.path, "-n", n, "-k")
+			if err := stop.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { stop.Process.Kill(); stop.Wait() })
+			if !waitFor(20*time.Second, func() bool { _, err := os.Stat(held); return err == nil }) {
+				t.Fatalf("the post-stop hook of %s never ran", n)
+			}
+			var hookPid int
+			fmt.Sscanf(readTrim(t, held), "%d", &hookPid)
+			// lxc-stop would finish the stop itself once the monitor is
+			// gone: it goes first, this test's tool does the rest.
+			stop.Process.Kill()
+			stop.Wait()
+			ms, _ := procStart(mons[0])
+			syscall.Kill(mons[0], syscall.SIGKILL)
+			waitGone(t, mons[0], ms, "kill -9 of the monitor in the post-stop hook")
+			if hookPid > 0 {
+				syscall.Kill(hookPid, syscall.SIGKILL)
+			}
+			mark := filepath.Join(l.path, n, ".golxc-ephemeral-started")
+			if recreated {
+				// What a container made again under this name holds.
+				if err := os.WriteFile(mark, []byte("another-start"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out, errs, _ := l.run("lxc-info", "-n", n, "-s"); strings.Contains(out, "RUNNING") {
+				t.Errorf("%s after its monitor was killed in its stop: %s%s", n, out, errs)
+			}
+			b, _ := os.ReadFile(logf)
+			got := strings.Fields(string(b))
+			want := []string{"stop", "post-stop", "post-stop"}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("hooks run for %s: %v, want %v (the stop hooks once)", n, got, want)
+			}
+			_, err := os.Stat(filepath.Join(l.path, n))
+			switch {
+			case recreated && err != nil:
+				t.Errorf("%s made again since was destroyed by the re-run of the old stop: %v", n, err)
+			case !recreated && err == nil:
+				t.Errorf("ephemeral %s not destroyed by the rest of its stop", n)
+			}
+			if _, err := os.Lstat(recordPath(l.path, n)); err == nil {
+				t.Errorf("record of %s left", n)
+			}
+			assertNoCgroups(t, n, "the rest of a stop whose monitor was killed")
+		})
+	}
+}

@@ -218,13 +218,35 @@ func (c *Container) destroySnapshots() error {
 // one whose monitor was killed before it could destroy it.
 const ephemeralMark = ".golxc-ephemeral-started"
 
-func (c *Container) markEphemeral() error {
+func (c *Container) markEphemeral(startID string) error {
 	p := filepath.Join(c.Dir(), ephemeralMark)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("mark %s ephemeral: %w", c.Name, err)
 	}
-	return f.Close()
+	_, err = f.WriteString(startID)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s ephemeral: %w", c.Name, err)
+	}
+	return nil
+}
+
+// startedAs says whether c's ephemeral mark is of the start startID: a
+// stop re-run after its monitor was killed must not destroy a container
+// of the same name made since.
+func (c *Container) startedAs(startID string) bool {
+	fd, err := unix.Open(filepath.Join(c.Dir(), ephemeralMark), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), ephemeralMark)
+	defer f.Close()
+	b := make([]byte, 64)
+	n, _ := f.Read(b)
+	return string(b[:n]) == startID
 }
 
 // reapWait bounds how long ReapEphemeral waits for what a killed monitor

@@ -48,6 +48,7 @@ func (m *Monitor) saveRecord(state string) error {
 		r.MonitorCgroup = m.self.Name()
 	}
 	r.Delegated = m.delegated
+	r.Step = m.step
 	m.mu.Unlock()
 	m.mu.Lock()
 	withRequest := !m.requestSaved
@@ -66,6 +67,14 @@ func (m *Monitor) saveRecord(state string) error {
 		m.o.Log.Warnf("%v", err)
 	}
 	return err
+}
+
+// saveStep records that the stop's teardown reached step (see Record.Step).
+func (m *Monitor) saveStep(step string) {
+	m.mu.Lock()
+	m.step = step
+	m.mu.Unlock()
+	_ = m.saveRecord(Running)
 }
 
 // runAdopted takes over the container of o.Adopt, whose monitor died:
@@ -128,10 +137,17 @@ func (m *Monitor) runAdopted() (int, error) {
 		return 0, err
 	}
 	if fd < 0 {
-		m.o.Log.Infof("%s: its monitor was killed and %v: doing what its stop does", m.o.Name, why)
 		m.setState(Stopping)
-		m.networkDown()
-		m.stopHooks("stop")
+		if rec.Step == "" {
+			m.o.Log.Infof("%s: its monitor was killed and %v: doing what its stop does", m.o.Name, why)
+			m.networkDown()
+			m.stopHooks("stop")
+		} else {
+			// Killed in its stop: the rest of it, from the step it was
+			// at (that step again: it may not have finished).
+			m.o.Log.Infof("%s: its monitor was killed in its stop, at its %s step: doing the rest", m.o.Name, rec.Step)
+			m.step = rec.Step
+		}
 		m.teardown()
 		m.o.Ready(fmt.Errorf("%s: %w", m.o.Name, ErrInitGone))
 		return 0, nil

@@ -244,6 +244,9 @@ type Monitor struct {
 	// the init started at ttyGen.
 	ttyBusy map[int]bool
 	ttyGen  int64
+
+	// step: how far the stop's teardown went (Record.Step).
+	step string
 }
 
 // Run starts the container and supervises it until it stops. It returns
@@ -934,9 +937,14 @@ func (m *Monitor) teardown() {
 	}
 	m.mu.Unlock()
 	// After the cgroups are gone, before STOPPED: lxc-stop returns once
-	// they have run (LXC reports STOPPED first).
-	m.postStopHooks()
+	// they have run (LXC reports STOPPED first). Each step is recorded
+	// first: a monitor killed in it leaves only the rest to be done.
+	if m.step != StepDestroy {
+		m.saveStep(StepPostStop)
+		m.postStopHooks()
+	}
 	if m.o.BeforeStopped != nil {
+		m.saveStep(StepDestroy)
 		m.o.BeforeStopped()
 	}
 	m.setState(Stopped)

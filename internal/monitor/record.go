@@ -53,7 +53,19 @@ type Record struct {
 	// another one (unshare -p --mount-proc, a service's private pids),
 	// which must not take them for dead.
 	PidNS uint64 `json:"pidns,omitempty"`
+	// Step is how far the stop's teardown went ("" before it began):
+	// whoever finishes a stop whose monitor was killed does only what
+	// was not done.
+	Step string `json:"step,omitempty"`
 }
+
+// Steps of a stop's teardown, in order: the post-stop hooks were
+// started (the container's network, stop hooks and cgroups are done
+// with), then the ephemeral container's destroy.
+const (
+	StepPostStop = "post-stop"
+	StepDestroy  = "destroy"
+)
 
 // PidNSOf is the inode of the pid namespace of /proc/self or /proc/PID
 // (0 when it cannot be read).
