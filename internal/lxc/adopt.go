@@ -3,6 +3,7 @@ package lxc
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,18 @@ func (c *Container) Recover() bool {
 	if rec.Monitor.Alive() {
 		return false
 	}
+	if err := rec.Foreign(); err != nil {
+		// Dead monitor and init may only look so from here: the
+		// container is left as it is, for a tool on the host.
+		fmt.Fprintf(os.Stderr, "%s: %s: not adopted: %v\n", filepath.Base(os.Args[0]), c.Name, err)
+		return false
+	}
+	if err := hostContext(); err != nil {
+		// The monitor it would start carries this tool's state into the
+		// container's life, and into other containers' starts.
+		fmt.Fprintf(os.Stderr, "%s: %s: its monitor was killed; not adopted from here (%v): a golxc tool run from the host adopts it\n", filepath.Base(os.Args[0]), c.Name, err)
+		return false
+	}
 	lock, err := c.TryLock()
 	for deadline := time.Now().Add(adoptWait); errors.Is(err, ErrLocked); {
 		// Another tool is adopting it, or the lxc-start whose monitor
@@ -63,7 +76,7 @@ func (c *Container) Recover() bool {
 // caller holds c's lock.
 func (c *Container) recoverLocked(lock *Lock) {
 	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
-	if err != nil || rec.Monitor.Alive() {
+	if err != nil || rec.Monitor.Alive() || rec.Foreign() != nil {
 		return
 	}
 	var req startRequest
@@ -121,7 +134,7 @@ func orphans(lxcpath string) []*Container {
 			continue
 		}
 		var r monitor.Record
-		if json.Unmarshal(b, &r) != nil || r.LXCPath != lxcpath || ValidateName(r.Name) != nil || monitor.RecordPath(lxcpath, r.Name) != path || r.Monitor.Alive() {
+		if json.Unmarshal(b, &r) != nil || r.LXCPath != lxcpath || ValidateName(r.Name) != nil || monitor.RecordPath(lxcpath, r.Name) != path || r.Monitor.Alive() || r.Foreign() != nil {
 			continue
 		}
 		out = append(out, &Container{Name: r.Name, LXCPath: lxcpath})
@@ -142,7 +155,7 @@ func (c *Container) adoptShared(lock *Lock) {
 		lock.Release()
 	}()
 	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
-	if err != nil || rec.Monitor.Alive() {
+	if err != nil || rec.Monitor.Alive() || rec.Foreign() != nil {
 		return
 	}
 	var req startRequest

@@ -218,13 +218,35 @@ func (c *Container) destroySnapshots() error {
 // one whose monitor was killed before it could destroy it.
 const ephemeralMark = ".golxc-ephemeral-started"
 
-func (c *Container) markEphemeral() error {
+func (c *Container) markEphemeral(startID string) error {
 	p := filepath.Join(c.Dir(), ephemeralMark)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("mark %s ephemeral: %w", c.Name, err)
 	}
-	return f.Close()
+	_, err = f.WriteString(startID)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("mark %s ephemeral: %w", c.Name, err)
+	}
+	return nil
+}
+
+// startedAs says whether c's ephemeral mark is of the start startID: a
+// stop re-run after its monitor was killed must not destroy a container
+// of the same name made since.
+func (c *Container) startedAs(startID string) bool {
+	fd, err := unix.Open(filepath.Join(c.Dir(), ephemeralMark), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), ephemeralMark)
+	defer f.Close()
+	b := make([]byte, 64)
+	n, _ := f.Read(b)
+	return string(b[:n]) == startID
 }
 
 // reapWait bounds how long ReapEphemeral waits for what a killed monitor
@@ -266,23 +288,30 @@ func (c *Container) ReapEphemeral() bool {
 	if err := c.notRunByLXC(); err != nil {
 		return false
 	}
-	c.waitPayloadGone(reapWait)
+	if err := c.waitPayloadGone(reapWait); err != nil {
+		// No record, yet processes: a container whose monitor died
+		// before its record could be written runs on. Not destroyed
+		// under it.
+		fmt.Fprintf(os.Stderr, "%s: ephemeral %s: its monitor is gone but %v: not destroyed\n", filepath.Base(os.Args[0]), c.Name, err)
+		return false
+	}
 	return c.destroyWithHooks(lock) == nil
 }
 
 // waitPayloadGone waits (a while) for the processes a killed monitor
-// left to die (its init is killed with it, the rest as its pid namespace
-// goes), so that the destroy finds their cgroup stale and removes it.
-func (c *Container) waitPayloadGone(timeout time.Duration) {
+// left to die (a foreground start's init dies with its tool, the rest as
+// its pid namespace goes), so that the destroy finds their cgroup stale
+// and removes it. It says what it found when they do not go.
+func (c *Container) waitPayloadGone(timeout time.Duration) error {
 	cfg, err := config.Load(c.ConfigPath())
 	if err != nil {
-		return
+		return err
 	}
 	sys, _ := config.LoadSystem()
 	dir := cgroupDir(c.Name, cfg, sys)
 	layout, err := cgroup.Detect()
 	if err != nil {
-		return
+		return err
 	}
 	name := dir.Container
 	if name == "" {
@@ -292,10 +321,18 @@ func (c *Container) waitPayloadGone(timeout time.Duration) {
 		}
 	}
 	g := layout.Use(dir.Use).Group(name)
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if procs, err := g.Procs(); err != nil || len(procs) == 0 {
-			return
+	deadline := time.Now().Add(timeout)
+	for {
+		procs, err := g.Procs()
+		switch {
+		case errors.Is(err, os.ErrNotExist) || err == nil && len(procs) == 0:
+			return nil
+		case err != nil:
+			return fmt.Errorf("its cgroup %s cannot be read: %w", name, err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("its cgroup %s still has processes %v", name, procs)
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

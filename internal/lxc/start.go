@@ -2,6 +2,8 @@ package lxc
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,6 +133,10 @@ type startRequest struct {
 	// Ephemeral (lxc.ephemeral = 1): the monitor destroys the container
 	// once it has stopped.
 	Ephemeral bool `json:"ephemeral,omitempty"`
+	// StartID names this start of an ephemeral container; its mark in
+	// the container's directory holds it too, and the destroy is done
+	// only while the two agree.
+	StartID string `json:"startID,omitempty"`
 	// Reserved counts the descriptors of LXC's socket names that come
 	// with the request (after the lock).
 	Reserved int `json:"reserved,omitempty"`
@@ -280,7 +286,12 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	}
 	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
 	if cfg.Ephemeral && o.RCFile == "" {
-		if err := c.markEphemeral(); err != nil {
+		id := make([]byte, 16)
+		if _, err := rand.Read(id); err != nil {
+			return 1, fmt.Errorf("start id: %w", err)
+		}
+		req.StartID = hex.EncodeToString(id)
+		if err := c.markEphemeral(req.StartID); err != nil {
 			return 1, err
 		}
 		req.Ephemeral = true
@@ -468,6 +479,11 @@ func RunDetachedMonitor() int {
 		return 1
 	}
 	_ = os.Chdir("/")
+	if req.Adopt {
+		// Spawned by whatever tool looked the container up: the host's
+		// defaults, not that tool's, for the rest of its life.
+		_ = resetContext()
+	}
 	if req.PidFile != "" {
 		if err := writePidFile(req.PidFile, os.Getpid()); err != nil {
 			fmt.Fprintf(status, "ERR %v\n", err)
@@ -563,7 +579,11 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 			return 0, err
 		}
 		o.Adopt, o.Request = rec, rec.Request
-	} else {
+	} else if fg == nil {
+		// A detached start keeps a record: its container outlives the
+		// monitor. A foreground one (lxc-start -F, lxc-execute) keeps
+		// none: the tool is the container's session, which ends with it
+		// (init has a parent-death signal), as LXC's.
 		stored := *req
 		stored.Reserved = 0
 		b, err := json.Marshal(&stored)
@@ -580,6 +600,12 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		// STOPPED is told (this process holds the container's lock).
 		o.BeforeStopped = func() {
 			c := &Container{Name: req.Name, LXCPath: req.LXCPath}
+			if req.StartID != "" && c.Defined() && !c.startedAs(req.StartID) {
+				// Destroyed already (a stop re-run after a kill of its
+				// monitor), and made again since: not this start's.
+				log.Infof("%s is not the ephemeral container of this start any more: not destroyed", req.Name)
+				return
+			}
 			if err := c.destroyWithHooks(nil); err != nil {
 				log.Errorf("destroy ephemeral container %s: %v", req.Name, err)
 			}

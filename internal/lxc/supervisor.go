@@ -49,6 +49,13 @@ func useSharedMonitor(req *startRequest) (bool, error) {
 	if req.PidFile != "" || hasHostHooks(req.Hooks) || slices.ContainsFunc(req.Network, func(i network.Iface) bool { return i.ScriptUp != "" || i.ScriptDown != "" }) {
 		return false, nil
 	}
+	if !req.Adopt && defaultContext() != nil {
+		// A start from another context (taskset, nice, setpriv, a
+		// namespace of its own ...) gets a monitor of its own, a fork of
+		// it as LXC's: the shared one would hand that context to the
+		// lxcpath's other starts.
+		return false, nil
+	}
 	switch os.Getenv(SharedMonitorEnv) {
 	case "1":
 		return true, nil
@@ -177,6 +184,8 @@ func spawnSupervisor(lxcpath string) error {
 // start requests until it has had nothing to supervise for a while.
 func RunSupervisor(lxcpath string) int {
 	_ = os.Chdir("/")
+	// The host's defaults, not its spawner's, for every start it serves.
+	_ = resetContext()
 	if !filepath.IsAbs(lxcpath) || filepath.Clean(lxcpath) != lxcpath {
 		return 1
 	}

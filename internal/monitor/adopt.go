@@ -20,17 +20,20 @@ var ErrInitGone = errors.New("init is gone: torn down")
 
 // saveRecord writes the container's record as it is now: state Starting
 // (cgroups made, no init yet) or Running (with init). A monitor without
-// Options.Request keeps none.
-func (m *Monitor) saveRecord(state string) {
+// Options.Request keeps none. A Starting record that cannot be written
+// is only warned of (the start's Running one is needed, and fails it);
+// the error is returned for the caller to decide.
+func (m *Monitor) saveRecord(state string) error {
 	if !m.records {
-		return
+		return nil
 	}
 	self, err := Self()
 	if err != nil {
-		m.o.Log.Warnf("record of %s: %v", m.o.Name, err)
-		return
+		err = fmt.Errorf("record of %s: %w", m.o.Name, err)
+		m.o.Log.Warnf("%v", err)
+		return err
 	}
-	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Monitor: self}
+	r := &Record{LXCPath: m.o.LXCPath, Name: m.o.Name, State: state, Monitor: self, PidNS: PidNSOf("self")}
 	m.mu.Lock()
 	if state == Running {
 		r.Init, r.Started = m.initID, m.started
@@ -45,6 +48,7 @@ func (m *Monitor) saveRecord(state string) {
 		r.MonitorCgroup = m.self.Name()
 	}
 	r.Delegated = m.delegated
+	r.Step = m.step
 	m.mu.Unlock()
 	m.mu.Lock()
 	withRequest := !m.requestSaved
@@ -59,10 +63,18 @@ func (m *Monitor) saveRecord(state string) {
 		m.mu.Unlock()
 	}
 	if err != nil {
-		// The container runs; only its adoption after a kill -9 of
-		// this monitor is lost.
-		m.o.Log.Warnf("%s: %v", m.o.Name, err)
+		err = fmt.Errorf("%s: %w", m.o.Name, err)
+		m.o.Log.Warnf("%v", err)
 	}
+	return err
+}
+
+// saveStep records that the stop's teardown reached step (see Record.Step).
+func (m *Monitor) saveStep(step string) {
+	m.mu.Lock()
+	m.step = step
+	m.mu.Unlock()
+	_ = m.saveRecord(Running)
 }
 
 // runAdopted takes over the container of o.Adopt, whose monitor died:
@@ -108,24 +120,51 @@ func (m *Monitor) runAdopted() (int, error) {
 			m.o.Log.Warnf("%s: network record: %v", m.o.Name, err)
 		}
 	}
-	m.netPid = rec.Init.Pid
-	m.hookRun = &hookRun{pid: rec.Init.Pid}
-	fd := -1
-	why := errors.New("its cgroup is gone")
+	// No LXC_PID until the pid is proved to be init's still: a dead
+	// init's may name another process by now.
+	m.hookRun = &hookRun{}
+	var contains func(int) (bool, error)
 	if m.initGroup != nil {
-		fd, why = openInit(rec, m.initGroup.Contains)
+		contains = m.initGroup.Contains
+	}
+	fd, why := openInit(rec, contains)
+	if errors.Is(why, ErrUnverified) {
+		// Not proved gone: a live container is never torn down on a
+		// guess. The record stays for the next tool.
+		err := fmt.Errorf("%s: its monitor was killed and its init could not be checked, so it was neither adopted nor torn down: %w", m.o.Name, why)
+		m.o.Log.Errorf("%v", err)
+		m.o.Ready(err)
+		return 0, err
 	}
 	if fd < 0 {
-		m.o.Log.Infof("%s: its monitor was killed and %v: doing what its stop does", m.o.Name, why)
 		m.setState(Stopping)
-		m.networkDown()
-		m.stopHooks("stop")
+		if rec.Step == "" {
+			m.o.Log.Infof("%s: its monitor was killed and %v: doing what its stop does", m.o.Name, why)
+			m.networkDown()
+			m.stopHooks("stop")
+		} else {
+			// Killed in its stop: the rest of it, from the step it was
+			// at (that step again: it may not have finished).
+			m.o.Log.Infof("%s: its monitor was killed in its stop, at its %s step: doing the rest", m.o.Name, rec.Step)
+			m.step = rec.Step
+		}
 		m.teardown()
 		m.o.Ready(fmt.Errorf("%s: %w", m.o.Name, ErrInitGone))
 		return 0, nil
 	}
+	m.netPid = rec.Init.Pid
 	if err := m.holdNamespaces(rec.Init.Pid); err != nil {
 		m.o.Log.Warnf("%s: %v", m.o.Name, err)
+	}
+	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
+		// Init exited while its namespaces were opened by pid: what
+		// was opened may be another process's. The stop that follows
+		// (waitExit returns at once) gets neither them nor its pid.
+		for _, f := range m.hookRun.ns {
+			f.Close()
+		}
+		m.hookRun = &hookRun{}
+		m.netPid = 0
 	}
 	proc := &containerinit.Process{Pid: rec.Init.Pid, PidFD: fd}
 	m.mu.Lock()
@@ -141,8 +180,10 @@ func (m *Monitor) runAdopted() (int, error) {
 	// The state first: tools waiting on the re-adoption ask once the
 	// record names this monitor, and must not hear STARTING.
 	m.setState(state)
-	m.saveRecord(Running)
-	m.o.Log.Infof("%s: adopted its init (pid %d) after its monitor was killed; its console and ttys were lost with it", m.o.Name, proc.Pid)
+	// Warned of: the dead monitor's record stays, and the container's
+	// lock, held here, keeps the next tool from acting on it.
+	_ = m.saveRecord(Running)
+	m.o.Log.Infof("%s: adopted its init (pid %d) after its monitor was killed; lost with it: its console and ttys, and its seccomp notify listener (a notified system call fails with ENOSYS until the container's next start)", m.o.Name, proc.Pid)
 	defer m.routeSignals()()
 	m.o.Ready(nil)
 	waitExit(proc.PidFD)

@@ -244,6 +244,9 @@ type Monitor struct {
 	// the init started at ttyGen.
 	ttyBusy map[int]bool
 	ttyGen  int64
+
+	// step: how far the stop's teardown went (Record.Step).
+	step string
 }
 
 // Run starts the container and supervises it until it stops. It returns
@@ -290,7 +293,7 @@ func Run(o Options) (int, error) {
 	}
 	// From here on a monitor killed mid-start leaves a record saying so:
 	// whoever takes the lock next tears the half-started container down.
-	m.saveRecord(Starting)
+	_ = m.saveRecord(Starting)
 	o.Log.Debugf("cgroups of %s ready after %v", o.Name, time.Since(t0))
 	defer m.routeSignals()()
 
@@ -338,7 +341,7 @@ func Run(o Options) (int, error) {
 		m.setState(Starting)
 		err := m.renewPayload()
 		if err == nil {
-			m.saveRecord(Starting)
+			_ = m.saveRecord(Starting)
 		}
 		// After the old cgroup is gone, as at a stop (LXC's order).
 		m.postStopHooks()
@@ -561,8 +564,10 @@ func (m *Monitor) spawn() error {
 		// OOM killer's) stops no container, the next tool re-adopts it
 		// (adopt.go). A monitor killed mid-start is found by the stage
 		// at its next read of the sync socket, and what it started is
-		// torn down by whoever takes the lock next.
-		Detached: true,
+		// torn down by whoever takes the lock next. A monitor that keeps
+		// no record (lxc-start -F, lxc-execute) is the container's
+		// session: init dies with it.
+		Detached: m.records,
 		Warnf:    m.o.Log.Warnf,
 	})
 	if err != nil {
@@ -593,7 +598,19 @@ func (m *Monitor) spawn() error {
 	}
 	// Recorded before RUNNING is told: a container found running can
 	// be adopted should this monitor die.
-	m.saveRecord(Running)
+	if err := m.saveRecord(Running); err != nil {
+		// Without it a container whose monitor died would be taken for
+		// dead, and torn down under its live init: no start.
+		_ = proc.Signal(syscall.SIGKILL)
+		proc.Wait()
+		m.mu.Lock()
+		m.initID = ProcID{}
+		close(m.initGone)
+		m.proc.Close()
+		m.mu.Unlock()
+		m.networkDown()
+		return err
+	}
 	m.setState(Running)
 	return nil
 }
@@ -921,9 +938,14 @@ func (m *Monitor) teardown() {
 	}
 	m.mu.Unlock()
 	// After the cgroups are gone, before STOPPED: lxc-stop returns once
-	// they have run (LXC reports STOPPED first).
-	m.postStopHooks()
+	// they have run (LXC reports STOPPED first). Each step is recorded
+	// first: a monitor killed in it leaves only the rest to be done.
+	if m.step != StepDestroy {
+		m.saveStep(StepPostStop)
+		m.postStopHooks()
+	}
 	if m.o.BeforeStopped != nil {
+		m.saveStep(StepDestroy)
 		m.o.BeforeStopped()
 	}
 	m.setState(Stopped)

@@ -48,6 +48,44 @@ type Record struct {
 	// Delegated are the maps through which a user's container's cgroup
 	// was given to its root (see Monitor.delegate).
 	Delegated namespace.IDMaps `json:"delegated,omitempty"`
+	// PidNS is the inode of the pid namespace of the monitor that wrote
+	// the record: its pids (Monitor, Init) mean nothing to a process in
+	// another one (unshare -p --mount-proc, a service's private pids),
+	// which must not take them for dead.
+	PidNS uint64 `json:"pidns,omitempty"`
+	// Step is how far the stop's teardown went ("" before it began):
+	// whoever finishes a stop whose monitor was killed does only what
+	// was not done.
+	Step string `json:"step,omitempty"`
+}
+
+// Steps of a stop's teardown, in order: the post-stop hooks were
+// started (the container's network, stop hooks and cgroups are done
+// with), then the ephemeral container's destroy.
+const (
+	StepPostStop = "post-stop"
+	StepDestroy  = "destroy"
+)
+
+// PidNSOf is the inode of the pid namespace of /proc/self or /proc/PID
+// (0 when it cannot be read).
+func PidNSOf(proc string) uint64 {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+proc+"/ns/pid", &st); err != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// Foreign says why this process cannot judge the record's processes
+// (nil when it can): it sees another pid namespace than the monitor that
+// wrote it. A record of an older golxc, without PidNS, is judged.
+func (r *Record) Foreign() error {
+	own := PidNSOf("self")
+	if r.PidNS != 0 && own != r.PidNS {
+		return fmt.Errorf("this process is in pid namespace %d, the record of %s was written in %d: its monitor and init are not visible from here", own, r.Name, r.PidNS)
+	}
+	return nil
 }
 
 // ProcID names one process for its life: a pid alone may be reused.
@@ -192,20 +230,30 @@ func RemoveRecord(lxcpath, name string) {
 	_ = os.Remove(requestPath(lxcpath, name))
 }
 
+// ErrUnverified is openInit's error when the record's init could be
+// neither proved gone nor proved to be the container's init: the record
+// is kept and nothing is torn down (a later tool tries again).
+var ErrUnverified = errors.New("cannot verify the container's init")
+
 // openInit opens a pidfd of the record's init if, and only if, that
 // process is still the container's init: the pidfd is taken first, then
 // the pid's start time must be the recorded one and the process must sit
 // in the container's cgroup (contains), and the pidfd's process must
 // still be alive after both checks, so the checks were of the process the
 // pidfd names. A recycled pid is never adopted. It returns -1 and the
-// reason when the init is gone.
+// reason when the init is gone or is not the container's (no such pid,
+// another start time, a zombie, a process outside the cgroup), and -1
+// and an error wrapping ErrUnverified when it could not tell.
 func openInit(rec *Record, contains func(pid int) (bool, error)) (int, error) {
 	if rec.Init.Pid <= 0 {
 		return -1, errors.New("no init was recorded (the start did not finish)")
 	}
 	fd, err := unix.PidfdOpen(rec.Init.Pid, 0)
-	if err != nil {
+	if errors.Is(err, unix.ESRCH) {
 		return -1, fmt.Errorf("init (pid %d) is gone: %w", rec.Init.Pid, err)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("%w (pid %d): pidfd_open: %w", ErrUnverified, rec.Init.Pid, err)
 	}
 	ok := false
 	defer func() {
@@ -213,9 +261,16 @@ func openInit(rec *Record, contains func(pid int) (bool, error)) (int, error) {
 			unix.Close(fd)
 		}
 	}()
+	// gone tells a failed look from a process that exited under it.
+	gone := func(what string, err error) error {
+		if serr := unix.PidfdSendSignal(fd, 0, nil, 0); errors.Is(serr, unix.ESRCH) {
+			return fmt.Errorf("init (pid %d) is gone: %w", rec.Init.Pid, serr)
+		}
+		return fmt.Errorf("%w (pid %d): %s: %w", ErrUnverified, rec.Init.Pid, what, err)
+	}
 	st, state, err := statOf(rec.Init.Pid)
 	if err != nil {
-		return -1, fmt.Errorf("init (pid %d) is gone: %w", rec.Init.Pid, err)
+		return -1, gone("read its start time", err)
 	}
 	if st != rec.Init.Start {
 		return -1, fmt.Errorf("pid %d is no longer the container's init (start time %d, recorded %d): not adopted", rec.Init.Pid, st, rec.Init.Start)
@@ -223,15 +278,18 @@ func openInit(rec *Record, contains func(pid int) (bool, error)) (int, error) {
 	if state == 'Z' || state == 'X' {
 		return -1, fmt.Errorf("init (pid %d) has exited", rec.Init.Pid)
 	}
+	if contains == nil {
+		return -1, gone("its cgroup", errors.New("the container's cgroup could not be taken over"))
+	}
 	in, err := contains(rec.Init.Pid)
 	if err != nil {
-		return -1, err
+		return -1, gone("look for it in the container's cgroup", err)
 	}
 	if !in {
 		return -1, fmt.Errorf("pid %d is not in the container's cgroup: not adopted", rec.Init.Pid)
 	}
 	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
-		return -1, fmt.Errorf("init (pid %d) is gone: %w", rec.Init.Pid, err)
+		return -1, gone("pidfd_send_signal", err)
 	}
 	ok = true
 	return fd, nil

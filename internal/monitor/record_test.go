@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -61,8 +62,15 @@ func TestOpenInit(t *testing.T) {
 			}
 			continue
 		}
-		if fd >= 0 || err == nil || !strings.Contains(err.Error(), c.reason) {
+		if fd >= 0 || err == nil || !strings.Contains(err.Error(), c.reason) || errors.Is(err, ErrUnverified) {
 			t.Errorf("%s: openInit = %d, %v; want -1 and %q", c.name, fd, err, c.reason)
+		}
+	}
+	// A look that fails is no proof of death: the init is kept.
+	broken := func(int) (bool, error) { return false, errors.New("cgroup.procs: EBUSY") }
+	for name, contains := range map[string]func(int) (bool, error){"cgroup look fails": broken, "no cgroup": nil} {
+		if fd, err := openInit(&Record{Init: id}, contains); fd >= 0 || !errors.Is(err, ErrUnverified) {
+			t.Errorf("%s: openInit = %d, %v; want -1 and ErrUnverified", name, fd, err)
 		}
 	}
 	cmd.Process.Kill()
