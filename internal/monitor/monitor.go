@@ -224,6 +224,9 @@ type Monitor struct {
 	// watchers counts the "watch" streams open: the teardown lets them
 	// tell STOPPED before the process exits.
 	watchers atomic.Int32
+	// clientGone gets a token each time a request or a watch stream ends,
+	// for the teardown's wait for the last of them (no polling).
+	clientGone chan struct{}
 	// freezeMu makes freezes and thaws one at a time.
 	freezeMu sync.Mutex
 	// requestTimeout overrides the package's (tests).
@@ -256,7 +259,7 @@ func Run(o Options) (int, error) {
 	if o.Ready == nil {
 		o.Ready = func(error) {}
 	}
-	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1, records: o.Request != nil}
+	m := &Monitor{o: o, changed: make(chan struct{}), clientGone: make(chan struct{}, 1), spawnFD: -1, records: o.Request != nil}
 	if o.Adopt != nil {
 		return m.runAdopted()
 	}
@@ -544,7 +547,7 @@ func (m *Monitor) spawn() error {
 	if m.o.Hooks != nil && len(m.o.Hooks.StartHost) > 0 {
 		startHost = m.startHostHooks
 	}
-	proc, err := containerinit.Start(containerinit.StartOptions{
+	proc, err := m.startInit(containerinit.StartOptions{
 		StartHost:   startHost,
 		Spec:        m.o.Spec,
 		EncodedSpec: m.o.EncodedSpec,
@@ -934,8 +937,24 @@ func (m *Monitor) teardown() {
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.
 	m.ln.Close()
-	for i := 0; i < 2000 && m.pending.Load()+m.watchers.Load() > 0; i++ {
-		time.Sleep(time.Millisecond)
+	limit := time.NewTimer(2 * time.Second)
+	defer limit.Stop()
+	for m.pending.Load()+m.watchers.Load() > 0 {
+		select {
+		case <-m.clientGone:
+		case <-limit.C:
+			return
+		}
+	}
+}
+
+// clientDone counts one request or watch stream of n over and wakes the
+// teardown's wait for the last one.
+func (m *Monitor) clientDone(n *atomic.Int32) {
+	n.Add(-1)
+	select {
+	case m.clientGone <- struct{}{}:
+	default:
 	}
 }
 
