@@ -77,6 +77,7 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 		spawned := o.Spawned
 		o.Spawned = func(pidfd int) {
 			comeBack()
+			m.enterSelfLater()
 			if spawned != nil {
 				spawned(pidfd)
 			}
