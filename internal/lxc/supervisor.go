@@ -229,6 +229,23 @@ func RunSupervisor(lxcpath string) int {
 		idle   = make(chan struct{}, 1)
 		served = make(chan struct{})
 	)
+	// What a container's end frees goes back to the host, but at most
+	// once a second: a full collection after every stop would take a
+	// core from the next start of a script's loop.
+	trims := make(chan struct{}, 1)
+	defer close(trims)
+	go func() {
+		for range trims {
+			debug.FreeOSMemory()
+			time.Sleep(time.Second)
+		}
+	}()
+	trim := func() {
+		select {
+		case trims <- struct{}{}:
+		default:
+		}
+	}
 	// Idle from the start: if the lxc-start that spawned it never
 	// connects, it must not live for ever.
 	idle <- struct{}{}
@@ -246,6 +263,8 @@ func RunSupervisor(lxcpath string) int {
 		mu.Unlock()
 		go func() {
 			c.adoptShared(lock)
+			// Before the count drops: the last one lets this func return.
+			trim()
 			mu.Lock()
 			active--
 			if active == 0 {
@@ -255,7 +274,6 @@ func RunSupervisor(lxcpath string) int {
 				}
 			}
 			mu.Unlock()
-			debug.FreeOSMemory()
 		}()
 	}
 	go func() {
@@ -270,6 +288,7 @@ func RunSupervisor(lxcpath string) int {
 			mu.Unlock()
 			go func() {
 				serveStart(conn, lxcpath)
+				trim()
 				mu.Lock()
 				active--
 				if active == 0 {
@@ -279,7 +298,6 @@ func RunSupervisor(lxcpath string) int {
 					}
 				}
 				mu.Unlock()
-				debug.FreeOSMemory()
 			}()
 		}
 	}()
