@@ -21,27 +21,18 @@ func TestRealMoveThreadIn(t *testing.T) {
 	type result struct {
 		before, after []byte
 		cmd           *exec.Cmd
-		main          bool
 		err           error
 	}
-	res := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		var r result
-		if unix.Gettid() == unix.Getpid() {
-			runtime.UnlockOSThread()
-			r.main = true
-			res <- r
-			return
-		}
-		defer func() { res <- r }()
+	// work runs on a locked thread other than the main one (which is
+	// parked, not ended, when its goroutine exits locked).
+	work := func() (r result) {
 		if r.before, r.err = os.ReadFile("/proc/thread-self/cgroup"); r.err != nil {
-			return
+			return r
 		}
 		back, err := g.MoveThreadIn()
 		if err != nil {
 			r.err = err
-			return
+			return r
 		}
 		attr := &syscall.SysProcAttr{}
 		if l.Unified != "" {
@@ -49,7 +40,7 @@ func TestRealMoveThreadIn(t *testing.T) {
 			if err != nil {
 				r.err = err
 				_ = back()
-				return
+				return r
 			}
 			defer f.Close()
 			attr.UseCgroupFD, attr.CgroupFD = true, int(f.Fd())
@@ -62,15 +53,29 @@ func TestRealMoveThreadIn(t *testing.T) {
 		if err := back(); err != nil {
 			// Left locked: the thread ends with the goroutine.
 			r.err = err
-			return
+			return r
 		}
 		r.after, r.err = os.ReadFile("/proc/thread-self/cgroup")
 		runtime.UnlockOSThread()
+		return r
+	}
+	res := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			res <- work()
+			return
+		}
+		inner := make(chan result, 1)
+		go func() {
+			runtime.LockOSThread()
+			inner <- work()
+		}()
+		r := <-inner
+		runtime.UnlockOSThread()
+		res <- r
 	}()
 	r := <-res
-	if r.main {
-		t.Skip("the goroutine got the main thread")
-	}
 	if r.cmd != nil {
 		pid := r.cmd.Process.Pid
 		t.Cleanup(func() {
