@@ -349,6 +349,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 // worth waiting for.
 func (c *Container) startLock() (*Lock, error) {
 	deadline := time.Now().Add(10 * time.Second)
+	pause := 250 * time.Microsecond
 	for {
 		lock, err := c.TryLock()
 		if err != ErrLocked {
@@ -361,7 +362,12 @@ func (c *Container) startLock() (*Lock, error) {
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%s is locked by another golxc process", c.Name)
 		}
-		time.Sleep(5 * time.Millisecond)
+		// A monitor that told STOPPED lets the lock go within a
+		// millisecond or so: short waits first (a start right after a
+		// stop must not sleep 5 ms for it), longer ones for a slow
+		// teardown.
+		time.Sleep(pause)
+		pause = min(2*pause, 5*time.Millisecond)
 	}
 }
 

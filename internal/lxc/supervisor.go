@@ -238,6 +238,23 @@ func RunSupervisor(lxcpath string) int {
 		idle   = make(chan struct{}, 1)
 		served = make(chan struct{})
 	)
+	// What a container's end frees goes back to the host, but at most
+	// once a second: a full collection after every stop would take a
+	// core from the next start of a script's loop.
+	trims := make(chan struct{}, 1)
+	defer close(trims)
+	go func() {
+		for range trims {
+			debug.FreeOSMemory()
+			time.Sleep(time.Second)
+		}
+	}()
+	trim := func() {
+		select {
+		case trims <- struct{}{}:
+		default:
+		}
+	}
 	// Idle from the start: if the lxc-start that spawned it never
 	// connects, it must not live for ever.
 	idle <- struct{}{}
@@ -255,6 +272,8 @@ func RunSupervisor(lxcpath string) int {
 		mu.Unlock()
 		go func() {
 			c.adoptShared(lock)
+			// Before the count drops: the last one lets this func return.
+			trim()
 			mu.Lock()
 			active--
 			if active == 0 {
@@ -264,7 +283,6 @@ func RunSupervisor(lxcpath string) int {
 				}
 			}
 			mu.Unlock()
-			debug.FreeOSMemory()
 		}()
 	}
 	go func() {
@@ -279,6 +297,7 @@ func RunSupervisor(lxcpath string) int {
 			mu.Unlock()
 			go func() {
 				serveStart(conn, lxcpath)
+				trim()
 				mu.Lock()
 				active--
 				if active == 0 {
@@ -288,7 +307,6 @@ func RunSupervisor(lxcpath string) int {
 					}
 				}
 				mu.Unlock()
-				debug.FreeOSMemory()
 			}()
 		}
 	}()

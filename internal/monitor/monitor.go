@@ -224,6 +224,14 @@ type Monitor struct {
 	// watchers counts the "watch" streams open: the teardown lets them
 	// tell STOPPED before the process exits.
 	watchers atomic.Int32
+	// clientGone gets a token each time a request or a watch stream ends,
+	// for the teardown's wait for the last of them (no polling).
+	clientGone chan struct{}
+	// selfEnter, while the monitor's move into its own cgroup is pending
+	// (setupCgroups), gets the move's outcome; selfEntering says it has
+	// started (enterSelfLater).
+	selfEnter    chan error
+	selfEntering bool
 	// freezeMu makes freezes and thaws one at a time.
 	freezeMu sync.Mutex
 	// requestTimeout overrides the package's (tests).
@@ -259,7 +267,7 @@ func Run(o Options) (int, error) {
 	if o.Ready == nil {
 		o.Ready = func(error) {}
 	}
-	m := &Monitor{o: o, changed: make(chan struct{}), spawnFD: -1, records: o.Request != nil}
+	m := &Monitor{o: o, changed: make(chan struct{}), clientGone: make(chan struct{}, 1), spawnFD: -1, records: o.Request != nil}
 	if o.Adopt != nil {
 		return m.runAdopted()
 	}
@@ -319,6 +327,11 @@ func Run(o Options) (int, error) {
 			break
 		}
 		if first {
+			if err := m.selfEntered(); err != nil {
+				// The container runs: only the monitor is not where
+				// lxc.monitor.NAME says (nothing it forks goes there).
+				o.Log.Warnf("%s: %v", o.Name, err)
+			}
 			o.Log.Debugf("%s running after %v", o.Name, time.Since(t0))
 			o.Ready(nil)
 			first = false
@@ -412,10 +425,57 @@ func (m *Monitor) setupCgroups() error {
 		return fmt.Errorf("create monitor cgroup: %w", err)
 	}
 	m.self = self
-	if err := self.Enter(os.Getpid()); err != nil {
-		return fmt.Errorf("enter monitor cgroup: %w", err)
+	if m.o.Hooks != nil || m.hasScripts() {
+		// What the hooks and scripts start is born in the monitor's
+		// cgroup, and goes with the container (teardown).
+		if err := m.enterSelf(); err != nil {
+			return err
+		}
+	} else {
+		// Nothing but the init stage is forked, and it is born in its
+		// own cgroups: the move, whose grace period a quiet host makes
+		// cost several ms, overlaps the stage's set-up (enterSelfLater).
+		m.selfEnter = make(chan error, 1)
 	}
 	return m.createPayload()
+}
+
+// enterSelf moves the monitor into its own cgroup.
+func (m *Monitor) enterSelf() error {
+	if err := m.self.Enter(os.Getpid()); err != nil {
+		return fmt.Errorf("enter monitor cgroup: %w", err)
+	}
+	return nil
+}
+
+// enterSelfLater starts the monitor's move into its cgroup in the
+// background, once the init stage is cloned (its clone into a cgroup2
+// directory would wait for the move's lock); selfEntered waits for it.
+func (m *Monitor) enterSelfLater() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.selfEnter == nil || m.selfEntering {
+		return
+	}
+	m.selfEntering = true
+	go func(done chan<- error) { done <- m.enterSelf() }(m.selfEnter)
+}
+
+// selfEntered waits for the move enterSelfLater started (or makes it now,
+// if no stage was cloned): before the start is told done (Ready), and
+// before the teardown moves the monitor out again.
+func (m *Monitor) selfEntered() error {
+	m.mu.Lock()
+	done, started := m.selfEnter, m.selfEntering
+	m.selfEnter, m.selfEntering = nil, false
+	m.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	if !started {
+		return m.enterSelf()
+	}
+	return <-done
 }
 
 // renewPayload gives a container that rebooted itself a new cgroup, as
@@ -547,7 +607,7 @@ func (m *Monitor) spawn() error {
 	if m.o.Hooks != nil && len(m.o.Hooks.StartHost) > 0 {
 		startHost = m.startHostHooks
 	}
-	proc, err := containerinit.Start(containerinit.StartOptions{
+	proc, err := m.startInit(containerinit.StartOptions{
 		StartHost:   startHost,
 		Spec:        m.o.Spec,
 		EncodedSpec: m.o.EncodedSpec,
@@ -905,6 +965,9 @@ func (m *Monitor) abort(err error) {
 // teardown kills what is left of the container, removes its cgroups and
 // records STOPPED.
 func (m *Monitor) teardown() {
+	if err := m.selfEntered(); err != nil {
+		m.o.Log.Warnf("%s: %v", m.o.Name, err)
+	}
 	m.closeConsole()
 	if m.payload != nil {
 		if err := m.payload.Kill(); err != nil {
@@ -957,8 +1020,24 @@ func (m *Monitor) teardown() {
 	// Let clients waiting for STOPPED get their answer before the socket
 	// goes away with this process.
 	m.ln.Close()
-	for i := 0; i < 2000 && m.pending.Load()+m.watchers.Load() > 0; i++ {
-		time.Sleep(time.Millisecond)
+	limit := time.NewTimer(2 * time.Second)
+	defer limit.Stop()
+	for m.pending.Load()+m.watchers.Load() > 0 {
+		select {
+		case <-m.clientGone:
+		case <-limit.C:
+			return
+		}
+	}
+}
+
+// clientDone counts one request or watch stream of n over and wakes the
+// teardown's wait for the last one.
+func (m *Monitor) clientDone(n *atomic.Int32) {
+	n.Add(-1)
+	select {
+	case m.clientGone <- struct{}{}:
+	default:
 	}
 }
 

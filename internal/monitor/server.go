@@ -160,7 +160,7 @@ func (m *Monitor) handle(c *net.UnixConn, timeout time.Duration, cs *clients) {
 		resp, fd := m.dispatch(&req, gone)
 		stopWatch()
 		ok := m.reply(c, resp, fd)
-		m.pending.Add(-1)
+		m.clientDone(&m.pending)
 		// After STOPPED there is nothing left to ask, and the hang-up
 		// tells a waiting lxc-stop that the teardown is over.
 		if !ok || resp.State == Stopped {

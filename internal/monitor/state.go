@@ -53,7 +53,7 @@ func (m *Monitor) serveWatch(c *net.UnixConn, r *bufio.Reader, req *Request) {
 	// Counted from the moment its starting point is fixed.
 	m.watchers.Add(1)
 	m.mu.Unlock()
-	defer m.watchers.Add(-1)
+	defer m.clientDone(&m.watchers)
 	for {
 		m.mu.Lock()
 		var out []transition

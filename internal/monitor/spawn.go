@@ -1,0 +1,107 @@
+package monitor
+
+import (
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/golxc/golxc/internal/containerinit"
+)
+
+// startInit starts the container's init stage with o, born in the
+// init's cgroup where it can be, rather than moved there once it runs:
+// moving another process takes the kernel's global threadgroup lock,
+// whose writer waits for an RCU grace period (2 to 30 ms a start on a
+// loaded host; see cgroup.Group.MoveThreadIn). The monitor's thread that
+// clones the stage steps into the v1 cgroups just for the clone and back
+// at once (o.Spawned), and the cgroup2 part is given at the clone
+// (CLONE_INTO_CGROUP). Either way o.Enter still runs, and moves the stage
+// where it is not yet (a spawn that does not clone from this thread, a
+// thread that could not be moved).
+func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Process, error) {
+	g, enter := m.initGroup, o.Enter
+	o.Enter = func(pid int) error {
+		if g.Holds(pid) {
+			return nil
+		}
+		return enter(pid)
+	}
+	if m.countsThreads() {
+		// A pids limit would count the monitor's thread during the clone.
+		o.Enter = enter
+		return containerinit.Start(o)
+	}
+	type result struct {
+		p   *containerinit.Process
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread cannot end with its goroutine, should it
+			// fail to come back: it is not moved.
+			runtime.UnlockOSThread()
+			p, err := containerinit.Start(o)
+			done <- result{p, err}
+			return
+		}
+		if os.Geteuid() == 0 {
+			// A user's delegated cgroup2 may refuse a clone into it
+			// where a write of cgroup.procs works: only root's.
+			if f, err := g.OpenUnified(); err == nil {
+				defer f.Close()
+				o.CgroupFD = int(f.Fd())
+			}
+		}
+		back, err := g.MoveThreadIn()
+		if err != nil {
+			m.o.Log.Debugf("init of %s moved after its clone: %v", m.o.Name, err)
+		}
+		// The thread goes back before anything else runs on it: the
+		// callbacks (network scripts, start-host hooks) fork host
+		// processes that must not be born in the container's cgroups.
+		returned := true
+		comeBack := func() {
+			if back == nil {
+				return
+			}
+			if err := back(); err != nil {
+				returned = false
+				m.o.Log.Warnf("monitor thread of %s: %v", m.o.Name, err)
+			}
+			back = nil
+		}
+		spawned := o.Spawned
+		o.Spawned = func(pidfd int) {
+			comeBack()
+			m.enterSelfLater()
+			if spawned != nil {
+				spawned(pidfd)
+			}
+		}
+		p, err := containerinit.Start(o)
+		comeBack()
+		if returned {
+			runtime.UnlockOSThread()
+		}
+		// Otherwise the thread, still in the container's cgroups, ends
+		// with this goroutine (Go does not reuse a thread left locked).
+		done <- result{p, err}
+	}()
+	r := <-done
+	return r.p, r.err
+}
+
+// countsThreads reports whether the container has a pids limit, which
+// the monitor's thread would count against while it clones the stage.
+func (m *Monitor) countsThreads() bool {
+	for _, s := range m.o.Cgroups {
+		if strings.HasPrefix(s.Key, "pids.") {
+			return true
+		}
+	}
+	return false
+}
