@@ -88,12 +88,16 @@ func (g *Group) MoveThreadIn() (back func() error, err error) {
 	}
 	if err := move(to); err != nil {
 		if berr := back(); berr != nil {
-			return nil, errors.Join(err, berr)
+			return nil, errors.Join(err, berr, ErrThreadStranded)
 		}
 		return nil, err
 	}
 	return back, nil
 }
+
+// ErrThreadStranded says a thread MoveThreadIn failed to move could not
+// be put back where it was either: it must not run anything else.
+var ErrThreadStranded = errors.New("the thread is left in the group's cgroups")
 
 func openTasks(dir string) (int, error) {
 	fd, err := unix.Open(filepath.Join(dir, "tasks"), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)

@@ -206,6 +206,30 @@ type Process struct {
 	pin chan struct{}
 }
 
+// ClonesFromCaller reports whether Start clones the init stage from the
+// calling thread: not when it joins a user, time or pid namespace at
+// spawn (a pinned thread of its own clones it then). An undecodable spec
+// says no; Start reports the error.
+func ClonesFromCaller(o StartOptions) bool {
+	b := o.EncodedSpec
+	if b == nil {
+		var err error
+		if b, err = json.Marshal(o.Spec); err != nil {
+			return false
+		}
+	}
+	var ns namespacesOnly
+	if json.Unmarshal(b, &ns) != nil || len(ns.joinedAtSpawn()) > 0 {
+		return false
+	}
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.PIDNamespace && n.Path != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // Start spawns the init stage in new namespaces, feeds it the spec and
 // returns once the container's init has been exec'd, or with the init
 // stage's own error (e.g. a mount that failed, an init not found).

@@ -1,12 +1,14 @@
 package monitor
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
 )
 
@@ -28,8 +30,12 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 		}
 		return enter(pid)
 	}
-	if m.countsThreads() {
-		// A pids limit would count the monitor's thread during the clone.
+	if m.countsThreads() || m.limitsMemory() || !containerinit.ClonesFromCaller(o) {
+		// A pids limit would count the monitor's thread during the
+		// clone, a memory limit the pages it touches there (and an OOM
+		// kill could pick the monitor, listed in cgroup.procs); a stage
+		// joining a user, time or pid namespace is cloned from another
+		// thread: moving this one would only charge the container.
 		o.Enter = enter
 		return containerinit.Start(o)
 	}
@@ -57,13 +63,14 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 			}
 		}
 		back, err := g.MoveThreadIn()
-		if err != nil {
-			m.o.Log.Debugf("init of %s moved after its clone: %v", m.o.Name, err)
-		}
 		// The thread goes back before anything else runs on it: the
 		// callbacks (network scripts, start-host hooks) fork host
 		// processes that must not be born in the container's cgroups.
 		returned := true
+		if err != nil {
+			m.o.Log.Debugf("init of %s moved after its clone: %v", m.o.Name, err)
+			returned = !errors.Is(err, cgroup.ErrThreadStranded)
+		}
 		comeBack := func() {
 			if back == nil {
 				return
@@ -88,11 +95,26 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 			runtime.UnlockOSThread()
 		}
 		// Otherwise the thread, still in the container's cgroups, ends
-		// with this goroutine (Go does not reuse a thread left locked).
+		// with this goroutine (Go does not reuse a thread left locked):
+		// unless init's parent-death signal is tied to it (a foreground
+		// run), when it stays parked, locked, for the monitor's life.
 		done <- result{p, err}
+		if !returned && !o.Detached && err == nil {
+			select {}
+		}
 	}()
 	r := <-done
 	return r.p, r.err
+}
+
+// limitsMemory reports whether the container has a memory limit.
+func (m *Monitor) limitsMemory() bool {
+	for _, s := range m.o.Cgroups {
+		if strings.HasPrefix(s.Key, "memory.") {
+			return true
+		}
+	}
+	return false
 }
 
 // countsThreads reports whether the container has a pids limit, which
