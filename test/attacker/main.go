@@ -78,6 +78,8 @@ func main() {
 		exe()
 	case "exegrab":
 		exegrab(os.Args[2])
+	case "exepid1":
+		exePID1()
 	case "escape":
 		escape(os.Args[2:])
 	case "bpfdetach":
