@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -483,5 +484,65 @@ func TestStartForegroundConsoleSize(t *testing.T) {
 	code := exitCode(t, cmd)
 	if !h.waitOutput("size=33 111", 5*time.Second) || code != 0 {
 		t.Errorf("lxc-start -F -- sh -c 'stty size' on a 33x111 terminal: exit %d, output %q", code, h.out.String())
+	}
+}
+
+// lxc-execute's PID 1 is the only holder of golxc's read-only overlay
+// while the container runs (its exe: the monitor keeps no descriptor of
+// it, no mount table shows it), and the overlay goes with the container:
+// after lxc-stop nothing of the host holds golxc on an overlay.
+func TestExecuteExeOverlayLife(t *testing.T) {
+	l := newLab(t)
+	n := l.createBusybox()
+	golxc, err := filepath.EvalSymlinks(filepath.Join(binDir(t), "golxc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(golxc, &st); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir(t), "lxc-execute"), "-P", l.path, "-n", n, "--", "/bin/sleep", "60")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	l.waitState(n, "RUNNING", 10*time.Second)
+	pid := l.initPID(n)
+	holders := overlayHolders(st.Ino)
+	var sfs unix.Statfs_t
+	if err := unix.Statfs("/proc/"+strconv.Itoa(pid)+"/exe", &sfs); err != nil {
+		t.Fatal(err)
+	}
+	if sfs.Type == unix.OVERLAYFS_SUPER_MAGIC {
+		want := "/proc/" + strconv.Itoa(pid) + "/exe "
+		if len(holders) != 1 || !strings.HasPrefix(holders[0], want) {
+			t.Errorf("golxc's overlay is held by %q, want by PID 1 (%d)'s exe alone", holders, pid)
+		}
+	} else {
+		t.Logf("PID 1 runs from a sealed copy here (filesystem %#x), not an overlay", sfs.Type)
+	}
+	host, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := l.attach(n, "cat", "/proc/self/mountinfo")
+	for what, table := range map[string]string{"the host's": string(host), "the container's": inside} {
+		for _, line := range strings.Split(table, "\n") {
+			if strings.Contains(line, " - overlay ") && strings.Contains(line, filepath.Dir(golxc)) {
+				t.Errorf("%s mount table holds an overlay of golxc's directory: %s", what, line)
+			}
+		}
+	}
+	l.mustRun("lxc-stop", "-n", n, "-k")
+	cmd.Wait()
+	if !waitFor(5*time.Second, func() bool { return len(overlayHolders(st.Ino)) == 0 }) {
+		t.Errorf("after lxc-stop, golxc's overlay is still held: %q", overlayHolders(st.Ino))
 	}
 }
