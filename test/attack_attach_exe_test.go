@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +134,16 @@ func TestAttachExeNoMountLeak(t *testing.T) {
 	}
 	// Every process's exe and descriptors: none may be golxc's file on an
 	// overlay once the attaches are over.
+	for _, h := range overlayHolders(st.Ino) {
+		t.Errorf("%s still holds golxc on an overlay", h)
+	}
+}
+
+// overlayHolders names each exe or descriptor of a process of the host
+// that is the file of inode ino (golxc's) on an overlay:
+// "PATH (pid N, "CMDLINE")".
+func overlayHolders(ino uint64) []string {
+	var out []string
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		paths := []string{p + "/exe"}
@@ -141,11 +152,12 @@ func TestAttachExeNoMountLeak(t *testing.T) {
 		for _, f := range paths {
 			var fst syscall.Stat_t
 			var sfs unix.Statfs_t
-			if syscall.Stat(f, &fst) != nil || fst.Ino != st.Ino || unix.Statfs(f, &sfs) != nil || sfs.Type != unix.OVERLAYFS_SUPER_MAGIC {
+			if syscall.Stat(f, &fst) != nil || fst.Ino != ino || unix.Statfs(f, &sfs) != nil || sfs.Type != unix.OVERLAYFS_SUPER_MAGIC {
 				continue
 			}
 			cmdline, _ := os.ReadFile(p + "/cmdline")
-			t.Errorf("%s (pid %s, %q) still holds golxc on an overlay", f, filepath.Base(p), strings.ReplaceAll(string(cmdline), "\x00", " "))
+			out = append(out, fmt.Sprintf("%s (pid %s, %q)", f, filepath.Base(p), strings.ReplaceAll(string(cmdline), "\x00", " ")))
 		}
 	}
+	return out
 }

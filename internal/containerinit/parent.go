@@ -68,6 +68,18 @@ func (ns *namespacesOnly) joinedAtSpawn() []specs.LinuxNamespace {
 	return out
 }
 
+// pidJoinPath is the path of the pid namespace to join, "" for a pid
+// namespace of the container's own (or the monitor's).
+func pidJoinPath(ns *namespacesOnly) string {
+	path := ""
+	for _, n := range ns.OCI.Linux.Namespaces {
+		if n.Type == specs.PIDNamespace && n.Path != "" {
+			path = n.Path
+		}
+	}
+	return path
+}
+
 // openJoined opens the namespace file path, of type t, to join, and
 // checks that it is the namespace the start was asked to join (JoinIDs):
 // the process whose /proc/PID/ns it is may have exited since, and its pid
@@ -263,7 +275,7 @@ func Start(o StartOptions) (*Process, error) {
 		// golxc's own init stays PID 1 of the container, whose root can
 		// then reach its binary through /proc/1/exe: the host's golxc,
 		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
-		// It runs from a sealed copy instead. So does a stage that runs
+		// It runs from one nobody can write instead. So does a stage that runs
 		// start hooks, programs of the container's, before its exec, and
 		// one that waits at the gate: meanwhile a process exec'd into the
 		// container, or one of another container sharing its pid
@@ -274,9 +286,21 @@ func Start(o StartOptions) (*Process, error) {
 		// makes it not (SealedSelfExecOnly). An init stage that execs the
 		// container's init with nothing of the container run before is
 		// spared the copy.
-		self := namespace.SealedSelf
-		if len(ns.joinedAtSpawn()) > 0 {
+		//
+		// In a pid namespace of its own, nothing else runs before the
+		// stage's first act (nonDumpable), and nothing needs more than a
+		// binary that cannot be written: golxc's directory under a
+		// read-only overlay (ProtectedSelf) gives that without the copy.
+		// A joined pid namespace has another container's processes in it
+		// from the first moment, and a stage at the gate is waited for
+		// (oci.Runtime.Start) until its exe is no longer a memfd: both
+		// keep the copy.
+		self := namespace.ProtectedSelf
+		switch {
+		case len(ns.joinedAtSpawn()) > 0:
 			self = namespace.SealedSelfExecOnly
+		case pidJoinPath(&ns) != "" || o.Gate != nil:
+			self = namespace.SealedSelf
 		}
 		sealed, err := self()
 		if err != nil {
@@ -338,12 +362,7 @@ func Start(o StartOptions) (*Process, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = o.CgroupFD
 	}
-	pidJoin := ""
-	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Type == specs.PIDNamespace && n.Path != "" {
-			pidJoin = n.Path
-		}
-	}
+	pidJoin := pidJoinPath(&ns)
 	var err2 error
 	var pin chan struct{}
 	var p *Process

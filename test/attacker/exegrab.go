@@ -62,6 +62,24 @@ func exegrab(stop string) {
 	}
 }
 
+// exePID1 runs attackExe on the exe of PID 1 (golxc's init, as
+// lxc-execute runs it) and prints "done".
+func exePID1() {
+	link, err := os.Readlink("/proc/1/exe")
+	if err != nil {
+		fmt.Printf("readlink /proc/1/exe: %v\n", err)
+		return
+	}
+	fd, err := unix.Open("/proc/1/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fmt.Printf("open /proc/1/exe: %v\n", err)
+		return
+	}
+	defer unix.Close(fd)
+	attackExe(fd, link, "")
+	fmt.Println("done")
+}
+
 // attackExe tries each way of writing the file open as fd (O_PATH),
 // naming each attempt with prefix.
 func attackExe(fd int, link, prefix string) {

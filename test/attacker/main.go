@@ -78,6 +78,8 @@ func main() {
 		exe()
 	case "exegrab":
 		exegrab(os.Args[2])
+	case "exepid1":
+		exePID1()
 	case "escape":
 		escape(os.Args[2:])
 	case "bpfdetach":
@@ -234,6 +236,9 @@ func interact() int {
 func exe() {
 	link, err := os.Readlink("/proc/1/exe")
 	fmt.Printf("exe: %s %v\n", link, err)
+	var sfs unix.Statfs_t
+	err = unix.Statfs("/proc/1/exe", &sfs)
+	fmt.Printf("exefs: %#x %v\n", sfs.Type, err)
 	if f, err := os.OpenFile("/proc/1/exe", os.O_WRONLY, 0); err != nil {
 		fmt.Printf("open-write: %v\n", err)
 	} else {
