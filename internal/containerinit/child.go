@@ -69,10 +69,13 @@ func RunStage() {
 	}
 	if err != nil {
 		var late *afterGateError
-		if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && detached && errors.As(err, &late) {
-			// Past the gate, the runtime that created the container is
-			// gone: the container's own stderr is the one place left.
-			fmt.Fprintf(os.Stderr, "golxc init: %v\n", err)
+		var told *reportedError
+		switch {
+		case errors.As(err, &told):
+		case errors.As(err, &late):
+			reportLate(err)
+		default:
+			_ = send(syncFD, &message{Type: "error", Error: err.Error()}, nil)
 		}
 		os.Exit(1)
 	}
@@ -246,6 +249,10 @@ func stage() error {
 	err = execInit(spec, m.StartHost, gate, attrs, report)
 	var late *afterGateError
 	if report >= 0 && errors.As(err, &late) {
+		// Told where RunStage tells it (the parent, else the
+		// container's stderr) before the report, which lets start
+		// return: the line is there by the time it does.
+		reportLate(err)
 		// Whoever started it is told by the stage itself; what a
 		// container's program does (its name, its exit) tells nothing.
 		msg := []byte(err.Error())
@@ -253,8 +260,23 @@ func stage() error {
 			msg = msg[:4000]
 		}
 		_, _ = unix.Write(report, msg)
+		return &reportedError{err}
 	}
 	return err
+}
+
+// reportedError is an error the stage has already told (reportLate).
+type reportedError struct{ error }
+
+func (e *reportedError) Unwrap() error { return e.error }
+
+// reportLate tells the parent of a failure past the gate, or, when the
+// runtime that created the container is gone, the container's own
+// stderr, the one place left.
+func reportLate(err error) {
+	if send(syncFD, &message{Type: "error", Error: err.Error()}, nil) != nil && os.Getenv(detachedEnv) == "1" {
+		fmt.Fprintf(os.Stderr, "golxc init: %v\n", err)
+	}
 }
 
 // setLabel gives the exec to come the security modules' label (attrs,
