@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -55,28 +54,7 @@ func TestAttackSquatDeadMonitor(t *testing.T) {
 	// LXC's abstract name of the container, free since the monitor that
 	// reserved it died.
 	abstract := "@" + l.path + "/" + n + "/command"
-	var ln net.Listener
-	if err := asUser(t, nobody, func() error {
-		var err error
-		ln, err = net.Listen("unix", abstract)
-		return err
-	}); err != nil {
-		t.Fatalf("uid %d binding %s: %v", nobody, abstract, err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	talked := make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			talked <- line
-			c.Write([]byte(`{"state":"RUNNING","pid":1}` + "\n"))
-			c.Close()
-		}
-	}()
+	talked := squatAbstract(t, abstract)
 	if s, got := l.statePID(n); s != "RUNNING" || got != pid {
 		t.Errorf("lxc-info -n %s with its monitor dead and LXC's name squatted: %s, init %d; want RUNNING, %d", n, s, got, pid)
 	}

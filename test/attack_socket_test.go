@@ -134,28 +134,7 @@ func TestAttackSquatterIgnored(t *testing.T) {
 	l := newLab(t)
 	n := l.createBusybox()
 	old := "@golxc" + l.path + "/" + n + "/command"
-	var ln net.Listener
-	if err := asUser(t, nobody, func() error {
-		var err error
-		ln, err = net.Listen("unix", old)
-		return err
-	}); err != nil {
-		t.Fatalf("uid %d binding %s: %v", nobody, old, err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	talked := make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			talked <- line
-			c.Write([]byte(`{"state":"RUNNING","pid":1}` + "\n"))
-			c.Close()
-		}
-	}()
+	talked := squatAbstract(t, old)
 	if st := l.state(n); st != "STOPPED" {
 		t.Errorf("lxc-info -s with a squatter on the old address: %s, want STOPPED", st)
 	}
@@ -378,4 +357,35 @@ func TestStaleSocketRemovedByDestroy(t *testing.T) {
 	if _, err := os.Stat(path); err == nil {
 		t.Errorf("lxc-destroy left the killed monitor's socket %s", path)
 	}
+}
+
+// squatAbstract binds the abstract unix address addr ("@...") as uid
+// nobody, as a local user could, and answers every connection as a
+// monitor would ({"state":"RUNNING","pid":1}); the returned channel gets
+// the first line of each request a tool sent it.
+func squatAbstract(t *testing.T, addr string) <-chan string {
+	t.Helper()
+	var ln net.Listener
+	if err := asUser(t, nobody, func() error {
+		var err error
+		ln, err = net.Listen("unix", addr)
+		return err
+	}); err != nil {
+		t.Fatalf("uid %d binding %s: %v", nobody, addr, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	talked := make(chan string, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			talked <- line
+			c.Write([]byte(`{"state":"RUNNING","pid":1}` + "\n"))
+			c.Close()
+		}
+	}()
+	return talked
 }
