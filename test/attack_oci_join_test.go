@@ -51,11 +51,8 @@ func TestAttackOCIJoinedMountHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := holdMountNS(t, "mount --bind "+planted+" "+hook+" && mount --bind "+planted+" /bin/sh")
-	id := ociUnique(t, "jmh")
-	cg := ociCgroup(t, id)
-	bundle := ociBundle(t, func(s *specs.Spec) {
+	id, bundle := r.container("jmh", func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "1000"}
-		s.Linux.CgroupsPath = "/" + cg
 		for i, n := range s.Linux.Namespaces {
 			if n.Type == specs.MountNamespace {
 				s.Linux.Namespaces[i].Path = "/proc/" + pid + "/ns/mnt"
@@ -63,7 +60,6 @@ func TestAttackOCIJoinedMountHook(t *testing.T) {
 		}
 		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: hook}}}
 	})
-	r.track(id)
 	out, code := r.run(outFile(t), "create", "--bundle", bundle, id)
 	if code != 0 {
 		t.Fatalf("create: exit %d %q", code, out)

@@ -42,11 +42,8 @@ func TestAttackOCIPidJoinCreateHook(t *testing.T) {
 	r := newOCIRuntime(t)
 	inner := holdPidNS(t)
 	dir := t.TempDir()
-	id := ociUnique(t, "pjh")
-	cg := ociCgroup(t, id)
-	bundle := ociBundle(t, func(s *specs.Spec) {
+	id, bundle := r.container("pjh", func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "1000"}
-		s.Linux.CgroupsPath = "/" + cg
 		for i, n := range s.Linux.Namespaces {
 			if n.Type == specs.PIDNamespace {
 				s.Linux.Namespaces[i].Path = "/proc/" + inner + "/ns/pid"
@@ -54,7 +51,6 @@ func TestAttackOCIPidJoinCreateHook(t *testing.T) {
 		}
 		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "touch " + dir + "/ran"}}}}
 	})
-	r.track(id)
 	f := outFile(t)
 	_, code := r.run(f, "create", "--bundle", bundle, id)
 	b, _ := os.ReadFile(f.Name())

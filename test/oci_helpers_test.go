@@ -309,3 +309,20 @@ func cgroupExists(rel string) bool {
 func ociUnique(t *testing.T, prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano()%1000000)
 }
+
+// container makes a bundle for a new container id (prefix + unique
+// part) in a cgroup of its own that goes with the test, edited by edit
+// (nil: the default spec), and tracks the id for the runtime's cleanup.
+func (r *ociRuntime) container(prefix string, edit func(*specs.Spec)) (id, bundle string) {
+	r.t.Helper()
+	id = ociUnique(r.t, prefix)
+	cg := ociCgroup(r.t, id)
+	bundle = ociBundle(r.t, func(s *specs.Spec) {
+		s.Linux.CgroupsPath = "/" + cg
+		if edit != nil {
+			edit(s)
+		}
+	})
+	r.track(id)
+	return id, bundle
+}

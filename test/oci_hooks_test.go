@@ -260,13 +260,9 @@ func TestOCIHookDaemon(t *testing.T) {
 // thawed); another signal leaves a paused container paused.
 func TestOCIKillAll(t *testing.T) {
 	r := newOCIRuntime(t)
-	id := ociUnique(t, "killall")
-	cg := ociCgroup(t, id)
-	bundle := ociBundle(t, func(s *specs.Spec) {
+	id, bundle := r.container("killall", func(s *specs.Spec) {
 		s.Process.Args = []string{"sh", "-c", "trap '' USR1; sleep 1000 & sleep 1000 & wait"}
-		s.Linux.CgroupsPath = "/" + cg
 	})
-	r.track(id)
 	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
 	r.mustRun(nil, "start", id)
 	var pids []int
@@ -297,13 +293,9 @@ func TestOCIKillAll(t *testing.T) {
 // exec unless set through its own call).
 func TestOCIExecRlimits(t *testing.T) {
 	r := newOCIRuntime(t)
-	id := ociUnique(t, "execrl")
-	cg := ociCgroup(t, id)
-	bundle := ociBundle(t, func(s *specs.Spec) {
+	id, bundle := r.container("execrl", func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "1000"}
-		s.Linux.CgroupsPath = "/" + cg
 	})
-	r.track(id)
 	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
 	r.mustRun(nil, "start", id)
 	proc := filepath.Join(t.TempDir(), "process.json")
@@ -358,13 +350,9 @@ func listenConsole(t *testing.T) (string, <-chan *os.File) {
 // its status.
 func TestOCIExecTTYWait(t *testing.T) {
 	r := newOCIRuntime(t)
-	id := ociUnique(t, "exectty")
-	cg := ociCgroup(t, id)
-	bundle := ociBundle(t, func(s *specs.Spec) {
+	id, bundle := r.container("exectty", func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "1000"}
-		s.Linux.CgroupsPath = "/" + cg
 	})
-	r.track(id)
 	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
 	r.mustRun(nil, "start", id)
 	sock, got := listenConsole(t)
@@ -634,13 +622,9 @@ func TestOCIExecRlimitRaise(t *testing.T) {
 		t.Skip("this host's root lacks CAP_SYS_RESOURCE: no hard limit can be raised")
 	}
 	r := newOCIRuntime(t)
-	id := ociUnique(t, "execrr")
-	cg := ociCgroup(t, id)
-	bundle := ociBundle(t, func(s *specs.Spec) {
+	id, bundle := r.container("execrr", func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "1000"}
-		s.Linux.CgroupsPath = "/" + cg
 	})
-	r.track(id)
 	r.mustRun(outFile(t), "create", "--bundle", bundle, id)
 	r.mustRun(nil, "start", id)
 	var rl syscall.Rlimit
