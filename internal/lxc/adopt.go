@@ -72,20 +72,30 @@ func (c *Container) Recover() bool {
 	return !c.Defined()
 }
 
+// orphanRecord reads c's record and start request when its monitor is
+// dead and this golxc can act on it: seen from the pid namespace it was
+// written in, and naming c. Otherwise ok is false and the record is left
+// to an operator rather than guessed at (the container's cgroup names
+// it).
+func (c *Container) orphanRecord() (rec *monitor.Record, req startRequest, ok bool) {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.Monitor.Alive() || rec.Foreign() != nil {
+		return nil, req, false
+	}
+	if err := rec.LoadRequest(); err != nil {
+		return nil, req, false
+	}
+	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
+		return nil, req, false
+	}
+	return rec, req, true
+}
+
 // recoverLocked adopts c if the record says its monitor is dead; the
 // caller holds c's lock.
 func (c *Container) recoverLocked(lock *Lock) {
-	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
-	if err != nil || rec.Monitor.Alive() || rec.Foreign() != nil {
-		return
-	}
-	var req startRequest
-	if err := rec.LoadRequest(); err != nil {
-		return
-	}
-	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
-		// Not a record this golxc can act on: leave it to an operator
-		// rather than guess (the container's cgroup names it).
+	rec, req, ok := c.orphanRecord()
+	if !ok {
 		return
 	}
 	req.Adopt, req.Reserved = true, 0
@@ -154,15 +164,8 @@ func (c *Container) adoptShared(lock *Lock) {
 		}
 		lock.Release()
 	}()
-	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
-	if err != nil || rec.Monitor.Alive() || rec.Foreign() != nil {
-		return
-	}
-	var req startRequest
-	if err := rec.LoadRequest(); err != nil {
-		return
-	}
-	if err := json.Unmarshal(rec.Request, &req); err != nil || req.Name != c.Name || req.LXCPath != c.LXCPath {
+	_, req, ok := c.orphanRecord()
+	if !ok {
 		return
 	}
 	if shared, err := useSharedMonitor(&req); err != nil || !shared {
