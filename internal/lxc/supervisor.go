@@ -258,20 +258,14 @@ func RunSupervisor(lxcpath string) int {
 	// Idle from the start: if the lxc-start that spawned it never
 	// connects, it must not live for ever.
 	idle <- struct{}{}
-	// A shared monitor before this one may have been killed: what it
-	// supervised runs on. Each is adopted now, not at the next tool's
-	// call; those another process is adopting (their lock held) are left
-	// to it.
-	for _, c := range orphans(lxcpath) {
-		lock, err := c.TryLock()
-		if err != nil {
-			continue
-		}
+	// run does one piece of work (an adoption, a start) counted as
+	// active: the last to end tells idle.
+	run := func(work func()) {
 		mu.Lock()
 		active++
 		mu.Unlock()
 		go func() {
-			c.adoptShared(lock)
+			work()
 			// Before the count drops: the last one lets this func return.
 			trim()
 			mu.Lock()
@@ -285,6 +279,17 @@ func RunSupervisor(lxcpath string) int {
 			mu.Unlock()
 		}()
 	}
+	// A shared monitor before this one may have been killed: what it
+	// supervised runs on. Each is adopted now, not at the next tool's
+	// call; those another process is adopting (their lock held) are left
+	// to it.
+	for _, c := range orphans(lxcpath) {
+		lock, err := c.TryLock()
+		if err != nil {
+			continue
+		}
+		run(func() { c.adoptShared(lock) })
+	}
 	go func() {
 		defer close(served)
 		for {
@@ -292,22 +297,7 @@ func RunSupervisor(lxcpath string) int {
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			active++
-			mu.Unlock()
-			go func() {
-				serveStart(conn, lxcpath)
-				trim()
-				mu.Lock()
-				active--
-				if active == 0 {
-					select {
-					case idle <- struct{}{}:
-					default:
-					}
-				}
-				mu.Unlock()
-			}()
+			run(func() { serveStart(conn, lxcpath) })
 		}
 	}()
 	for {
