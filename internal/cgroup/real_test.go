@@ -508,3 +508,54 @@ func dirInodes(t *testing.T, g *Group) map[string]uint64 {
 	}
 	return m
 }
+
+// TestRealEventsPollWakes checks what Freeze's wait rests on: a poll(2) on
+// cgroup.events, armed by a read of the same open file, sleeps while
+// nothing changes and is woken with POLLPRI when the group freezes and
+// thaws. Without the arming read, or on a file the kernel does not
+// notify, the poll would only ever end by its timeout.
+func TestRealEventsPollWakes(t *testing.T) {
+	l, g := realGroup(t, "lxc.payload.")
+	if l.Unified == "" {
+		t.Skip("no cgroup2 hierarchy")
+	}
+	dir := g.Paths()["unified"]
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.freeze")); err != nil {
+		t.Skipf("kernel without cgroup.freeze: %v", err)
+	}
+	cmd, _ := startSleep(t, nil)
+	if err := g.Enter(cmd.Process.Pid); err != nil {
+		t.Fatalf("Enter: %v", err)
+	}
+	fd, err := unix.Open(filepath.Join(dir, "cgroup.events"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	pollPri := func(ms int) bool {
+		t.Helper()
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
+		n, err := unix.Poll(pfd, ms)
+		if err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+		return n == 1 && pfd[0].Revents&unix.POLLPRI != 0
+	}
+	armKernfs(fd)
+	if pollPri(0) {
+		t.Fatal("POLLPRI on an armed cgroup.events before any change")
+	}
+	for _, v := range []string{"1", "0"} {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if !pollPri(5000) {
+			t.Fatalf("no POLLPRI within 5 s after cgroup.freeze = %s", v)
+		}
+		armKernfs(fd)
+		want := "frozen " + v
+		if ev := mustRead(t, filepath.Join(dir, "cgroup.events")); !strings.Contains(ev, want) {
+			t.Errorf("cgroup.events = %q after the wake-up, want %q", ev, want)
+		}
+	}
+}
