@@ -238,9 +238,10 @@ func RunSupervisor(lxcpath string) int {
 		idle   = make(chan struct{}, 1)
 		served = make(chan struct{})
 	)
-	// What a container's end frees goes back to the host, but at most
-	// once a second: a full collection after every stop would take a
-	// core from the next start of a script's loop.
+	// What a container's start or end frees goes back to the host, but
+	// at most once a second: a full collection after every start or stop
+	// would take a core from the next of a script's loop. The last of a
+	// loop is trimmed after it (the channel keeps one request).
 	trims := make(chan struct{}, 1)
 	defer close(trims)
 	go func() {
@@ -297,7 +298,7 @@ func RunSupervisor(lxcpath string) int {
 			if err != nil {
 				return
 			}
-			run(func() { serveStart(conn, lxcpath) })
+			run(func() { serveStart(conn, lxcpath, trim) })
 		}
 	}()
 	for {
@@ -327,8 +328,10 @@ func RunSupervisor(lxcpath string) int {
 // serveStart runs one container, from its start request to its stop. The
 // request is taken only from root (or this process's user), only for a
 // valid container of this lxcpath, and only with the container's lock,
-// held.
-func serveStart(conn *net.UnixConn, lxcpath string) {
+// held. trim is called once the container runs (or failed to): the
+// garbage of its start goes back to the host with the next trim, not at
+// the collector's and scavenger's pace.
+func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 	defer conn.Close()
 	if err := monitor.CheckPeer(conn); err != nil {
 		// Nothing the peer sent has been read.
@@ -413,6 +416,7 @@ func serveStart(conn *net.UnixConn, lxcpath string) {
 			fmt.Fprintln(conn, "OK")
 		}
 		conn.Close()
+		trim()
 	}
 	_, _ = runMonitor(&req, nil, nil, ready)
 }

@@ -3,8 +3,10 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -433,4 +435,87 @@ func (m *Monitor) openConsolePath() (func(), error) {
 	}
 	m.o.Log.Infof("console of %s attached to %s", m.o.Name, path)
 	return undo, nil
+}
+
+// consoleChunk is the most a console copy reads at once: a pty master
+// hands out at most its buffer (4 KiB of n_tty) per read anyway.
+const consoleChunk = 4096
+
+// consoleEIOWait bounds the wait between two reads of a console that
+// reads EIO (no slave open) while init lives: it starts at 20 ms and
+// doubles, so that a console nobody opens again costs a wake-up every
+// 160 ms, not fifty a second. What is written meanwhile waits in the pty.
+const consoleEIOWait = 160 * time.Millisecond
+
+// consoleRead is one read of a console copy: the probe byte says whether
+// output is there before a buffer is taken for it.
+type consoleRead struct {
+	probe [1]byte
+	buf   []byte
+	err   error
+}
+
+// try reads what the master holds; false (nothing yet) has the runtime's
+// poller wait for the master to be readable. A buffer is allocated only
+// for output that is there: an idle console holds none, where a copy
+// with a buffer of its own kept it (32 KiB for io.Copy) for each
+// container of a shared monitor.
+func (r *consoleRead) try(fd uintptr) bool {
+	n, err := unix.Read(int(fd), r.probe[:])
+	switch {
+	case err == unix.EAGAIN:
+		return false
+	case err == unix.EINTR:
+		return r.try(fd)
+	case err != nil:
+		r.err = err
+		return true
+	case n == 0:
+		r.err = io.EOF
+		return true
+	}
+	buf := make([]byte, consoleChunk)
+	buf[0] = r.probe[0]
+	k, _ := unix.Read(int(fd), buf[1:]) // EAGAIN: the probe was all
+	r.buf = buf[:1+max(k, 0)]
+	return true
+}
+
+// copyConsole copies a console's output from master (non-blocking, as
+// the runtime's poller needs) to out until it ends: at EIO once init is
+// gone (every slave closed, the buffered output read), or at another
+// read error. While init lives, EIO means no slave is open for now:
+// systemd closes /dev/console once it has booted, and agetty hangs it up
+// (vhangup) before it opens it again, so the console of a systemd
+// container is unopened for a while after every login; the copy tries
+// again after a short wait then.
+func copyConsole(out io.Writer, master *os.File, initGone <-chan struct{}) error {
+	rc, err := master.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("console copy: %w", err)
+	}
+	wait := 20 * time.Millisecond
+	for {
+		r := consoleRead{}
+		if err := rc.Read(r.try); err != nil {
+			return fmt.Errorf("console copy: %w", err)
+		}
+		if len(r.buf) > 0 {
+			_, _ = out.Write(r.buf)
+			wait = 20 * time.Millisecond
+			continue
+		}
+		if !errors.Is(r.err, unix.EIO) {
+			if errors.Is(r.err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("console copy: %w", r.err)
+		}
+		select {
+		case <-initGone:
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, consoleEIOWait)
+	}
 }

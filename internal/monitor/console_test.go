@@ -5,7 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRingBuffer(t *testing.T) {
@@ -76,5 +80,94 @@ func TestSizedLog(t *testing.T) {
 		if len(b) != pageSize || !strings.HasSuffix(string(b), "tail") {
 			t.Errorf("rotate=%v: a write past the cap left %d bytes", rotate, len(b))
 		}
+	}
+}
+
+// safeBuffer is a bytes.Buffer the copy writes while the test reads.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestCopyConsole runs the console copy on a real pty: output is copied
+// as it comes, a time with no slave open (EIO) does not end the copy
+// while init lives, output written after a slave opens again arrives,
+// and once init is gone the copy ends at EIO.
+func TestCopyConsole(t *testing.T) {
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Skipf("no ptys: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	master := os.NewFile(uintptr(mfd), "ptmx")
+	defer master.Close()
+	openSlave := func() *os.File {
+		t.Helper()
+		fd, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+		if errno != 0 {
+			t.Fatalf("TIOCGPTPEER: %v", errno)
+		}
+		return os.NewFile(fd, "pts")
+	}
+	var out safeBuffer
+	initGone := make(chan struct{})
+	done := make(chan error, 1)
+	slave := openSlave()
+	go func() { done <- copyConsole(&out, master, initGone) }()
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("copied %q, want %q in it", out.String(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if _, err := slave.WriteString("first\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("first")
+	slave.Close() // no slave open: the master reads EIO
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("copy ended (%v) while init lives", err)
+	default:
+	}
+	slave = openSlave()
+	if _, err := slave.WriteString("second\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("second")
+	if _, err := slave.WriteString("last\n"); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	close(initGone)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("copy ended with %v, want nil at EIO once init is gone", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("copy still running 10 s after init is gone and every slave closed")
+	}
+	if got := out.String(); !strings.Contains(got, "last") {
+		t.Errorf("copied %q: the output written before the end is lost", got)
 	}
 }

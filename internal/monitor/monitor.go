@@ -813,7 +813,9 @@ func (m *Monitor) console(master *os.File, initGone <-chan struct{}) {
 	go func() {
 		// Until EIO once init is gone: every slave closed, the
 		// buffered output read.
-		_, _ = io.Copy(out, consoleReader{f: rd, initGone: initGone})
+		if err := copyConsole(out, rd, initGone); err != nil {
+			m.o.Log.Debugf("%v", err)
+		}
 		rd.Close()
 		if logf != nil {
 			logf.Close()
@@ -1220,29 +1222,4 @@ func parseSigBlk(status string) (uint64, error) {
 // blocks says whether mask (SigBlk) has sig blocked: bit N-1 is signal N.
 func blocks(mask uint64, sig syscall.Signal) bool {
 	return mask&(1<<(uint(sig)-1)) != 0
-}
-
-// consoleReader reads a console's pty master through the moments when no
-// slave is open while init lives: the master then reads EIO, which would
-// otherwise end the copy for good. systemd closes /dev/console once it has
-// booted, and agetty hangs it up (vhangup) before it opens it again, so the
-// console of a systemd container is unopened for a while after every
-// login. Once init has exited, EIO is the end.
-type consoleReader struct {
-	f        *os.File
-	initGone <-chan struct{}
-}
-
-func (r consoleReader) Read(p []byte) (int, error) {
-	for {
-		n, err := r.f.Read(p)
-		if n > 0 || !errors.Is(err, syscall.EIO) {
-			return n, err
-		}
-		select {
-		case <-r.initGone:
-			return n, err
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
