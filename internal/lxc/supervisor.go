@@ -242,6 +242,11 @@ func RunSupervisor(lxcpath string) int {
 	// at most once a second: a full collection after every start or stop
 	// would take a core from the next of a script's loop. The last of a
 	// loop is trimmed after it (the channel keeps one request).
+	// Its live heap is a few tens of KiB a container and it allocates
+	// little between starts: collecting at 25% growth instead of 100%
+	// keeps the garbage it holds (and the 4 MiB heap it would grow to
+	// before a first collection) at a quarter, for little CPU.
+	debug.SetGCPercent(25)
 	trims := make(chan struct{}, 1)
 	defer close(trims)
 	go func() {
