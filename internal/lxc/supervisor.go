@@ -252,6 +252,7 @@ func RunSupervisor(lxcpath string) int {
 	go func() {
 		for range trims {
 			debug.FreeOSMemory()
+			_ = monitor.ReleaseCode()
 			time.Sleep(time.Second)
 		}
 	}()
