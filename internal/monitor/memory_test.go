@@ -21,7 +21,7 @@ func TestReadOnlyMapping(t *testing.T) {
 		{"00a00000-00a40000 rw-p 00600000 fd:01 1234 /bin/golxc", false}, // written private pages
 		{"00a00000-00a40000 r--s 00600000 fd:01 1234 /bin/golxc", false}, // shared
 		{"00400000-00700000 r-xp 00000000 fd:02 1234 /bin/golxc", false}, // other device
-		{"00400000-00700000 r-xp 00000000 fd:01 1235 /bin/other", false},  // other file
+		{"00400000-00700000 r-xp 00000000 fd:01 1235 /bin/other", false}, // other file
 		{"7ffd000-7ffe000 r-xp 00000000 00:00 0 [vdso]", false},
 		{"00700000-00400000 r--p 00000000 fd:01 1234 /bin/golxc", false}, // end before start
 		{"garbage", false},
