@@ -242,8 +242,8 @@ func RunSupervisor(lxcpath string) int {
 	// at most once a second: a full collection after every start or stop
 	// would take a core from the next of a script's loop. The last of a
 	// loop is trimmed after it (the channel keeps one request).
-	// Its live heap is ~20 KiB a container; a start allocates ~400 KiB,
-	// an lxc-info request ~160 KiB. Collecting at 50% growth instead of
+	// Its live heap is ~20 KiB a container; a start allocates ~270 KiB,
+	// an lxc-info request ~10 KiB. Collecting at 50% growth instead of
 	// 100% halves the garbage it holds between trims (and the 4 MiB heap
 	// it would grow to before a first collection); lower, the marking of
 	// a large heap (20 MiB at 1000 containers) would come every few
