@@ -17,31 +17,53 @@ import (
 // of resident file pages at 50 containers, more than its heap). The pages
 // stay in the page cache, shared with the tools that run the same file;
 // what the monitor runs next is faulted back from there, and the rest is
-// no longer pinned by a mapping, so the kernel may reclaim it. Only
-// mappings without write permission are touched: a written private page
-// (.data) would be lost, a read-only one is the file's.
+// no longer pinned by a mapping, so the kernel may reclaim it.
 func ReleaseCode() error {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
 		return fmt.Errorf("release code: %w", err)
 	}
-	f, err := os.Open("/proc/self/maps")
+	return releaseFileMappings(st.Dev, st.Ino)
+}
+
+// releaseFileMappings drops the mappings of file dev/ino that are private,
+// without write permission and without a single anonymous page:
+// MADV_DONTNEED on a page the process wrote (.data, or a read-only
+// segment the loader relocated before making it read-only, as in a PIE
+// build's .data.rel.ro) would throw the written copy away and bring the
+// file's back. smaps counts those pages per mapping ("Anonymous:"), so a
+// mapping is released only when that is 0.
+func releaseFileMappings(dev, ino uint64) error {
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return fmt.Errorf("release code: %w", err)
 	}
 	defer f.Close()
+	var ranges [][2]uintptr
+	candidate := false
+	var start, end uintptr
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		start, end, ok := readOnlyMapping(sc.Text(), st.Dev, st.Ino)
-		if !ok {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(line, ":"); ok && !strings.ContainsAny(k, " -") {
+			// A field of the mapping above ("Anonymous:    0 kB").
+			if candidate && k == "Anonymous" {
+				if strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")) == "0" {
+					ranges = append(ranges, [2]uintptr{start, end})
+				}
+				candidate = false
+			}
 			continue
 		}
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); errno != 0 {
-			return fmt.Errorf("release code: madvise %#x-%#x: %w", start, end, errno)
-		}
+		start, end, candidate = readOnlyMapping(line, dev, ino)
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("release code: read /proc/self/maps: %w", err)
+		return fmt.Errorf("release code: read /proc/self/smaps: %w", err)
+	}
+	for _, r := range ranges {
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, r[0], r[1]-r[0], unix.MADV_DONTNEED); errno != 0 {
+			return fmt.Errorf("release code: madvise %#x-%#x: %w", r[0], r[1], errno)
+		}
 	}
 	return nil
 }

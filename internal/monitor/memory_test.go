@@ -67,3 +67,44 @@ func fileRSS(t *testing.T) int {
 	t.Fatal("no RssFile in /proc/self/status")
 	return 0
 }
+
+// TestReleaseKeepsWrittenPages maps a file privately, writes a page and
+// makes it read-only, as a loader does with a PIE's relocated
+// .data.rel.ro: releasing must keep the written copy (MADV_DONTNEED on it
+// would bring back the file's bytes).
+func TestReleaseKeepsWrittenPages(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "mapped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	page := os.Getpagesize()
+	if _, err := f.Write(make([]byte, 2*page)); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	written, err := unix.Mmap(int(f.Fd()), 0, page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(written)
+	written[0] = 'w'
+	if err := unix.Mprotect(written, unix.PROT_READ); err != nil {
+		t.Fatal(err)
+	}
+	clean, err := unix.Mmap(int(f.Fd()), int64(page), page, unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(clean)
+	_ = clean[0] // fault it in
+	if err := releaseFileMappings(st.Dev, st.Ino); err != nil {
+		t.Fatal(err)
+	}
+	if written[0] != 'w' {
+		t.Fatalf("the written page of a read-only private mapping was thrown away (byte %q)", written[0])
+	}
+}
