@@ -254,7 +254,6 @@ func RunSupervisor(lxcpath string) int {
 	go func() {
 		for range trims {
 			debug.FreeOSMemory()
-			_ = monitor.ReleaseCode()
 			time.Sleep(time.Second)
 		}
 	}()

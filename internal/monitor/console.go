@@ -447,37 +447,70 @@ const consoleChunk = 4096
 // 160 ms, not fifty a second. What is written meanwhile waits in the pty.
 const consoleEIOWait = 160 * time.Millisecond
 
-// consoleRead is one read of a console copy: the probe byte says whether
-// output is there before a buffer is taken for it.
+// consoleRead is one read of a console copy. The copy's buffer is taken
+// at the console's first output and kept from then on: a console that
+// never speaks (most of a shared monitor's) holds none, where io.Copy
+// kept 32 KiB for each; one that speaks reuses its 4 KiB, so output in
+// small writes costs no allocation per read (a container writing a byte
+// at a time would otherwise make the monitor allocate, and collect, at
+// the rate it writes).
 type consoleRead struct {
-	probe [1]byte
-	buf   []byte
-	err   error
+	buf *[]byte
+	n   int
+	err error
 }
 
 // try reads what the master holds; false (nothing yet) has the runtime's
-// poller wait for the master to be readable. A buffer is allocated only
-// for output that is there: an idle console holds none, where a copy
-// with a buffer of its own kept it (32 KiB for io.Copy) for each
-// container of a shared monitor.
+// poller wait for the master to be readable. Before the buffer exists a
+// one-byte probe says whether output is there.
 func (r *consoleRead) try(fd uintptr) bool {
-	n, err := unix.Read(int(fd), r.probe[:])
+	if *r.buf == nil {
+		var probe [1]byte
+		n, err := readRetry(int(fd), probe[:])
+		if !r.done(n, err) {
+			return false
+		}
+		if r.err != nil {
+			return true
+		}
+		*r.buf = make([]byte, consoleChunk)
+		(*r.buf)[0] = probe[0]
+		k, _ := readRetry(int(fd), (*r.buf)[1:]) // EAGAIN: the probe was all
+		r.n = 1 + max(k, 0)
+		return true
+	}
+	n, err := readRetry(int(fd), *r.buf)
+	if !r.done(n, err) {
+		return false
+	}
+	if r.err == nil {
+		r.n = n
+	}
+	return true
+}
+
+// readRetry is read(2) again after EINTR: returning "nothing yet" for it
+// would have the edge-triggered poller wait for output that is already
+// there.
+func readRetry(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, b)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// done sorts one read's result: false is "nothing yet" (EAGAIN).
+func (r *consoleRead) done(n int, err error) bool {
 	switch {
 	case err == unix.EAGAIN:
 		return false
-	case err == unix.EINTR:
-		return r.try(fd)
 	case err != nil:
 		r.err = err
-		return true
 	case n == 0:
 		r.err = io.EOF
-		return true
 	}
-	buf := make([]byte, consoleChunk)
-	buf[0] = r.probe[0]
-	k, _ := unix.Read(int(fd), buf[1:]) // EAGAIN: the probe was all
-	r.buf = buf[:1+max(k, 0)]
 	return true
 }
 
@@ -494,14 +527,15 @@ func copyConsole(out io.Writer, master *os.File, initGone <-chan struct{}) error
 	if err != nil {
 		return fmt.Errorf("console copy: %w", err)
 	}
+	var buf []byte
 	wait := 20 * time.Millisecond
 	for {
-		r := consoleRead{}
+		r := consoleRead{buf: &buf}
 		if err := rc.Read(r.try); err != nil {
 			return fmt.Errorf("console copy: %w", err)
 		}
-		if len(r.buf) > 0 {
-			_, _ = out.Write(r.buf)
+		if r.n > 0 {
+			_, _ = out.Write(buf[:r.n])
 			wait = 20 * time.Millisecond
 			continue
 		}
