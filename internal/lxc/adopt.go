@@ -32,6 +32,16 @@ const adoptWait = 10 * time.Second
 // An ephemeral container whose monitor died with no record (an older
 // golxc's, or killed before it wrote one) is reaped as before.
 func (c *Container) Recover() bool {
+	// A monitor that answers on the command socket, past the peer check,
+	// is alive: nothing to adopt. Every tool looks its container up this
+	// way, most often a running one: one connect costs less than reading
+	// the record and the monitor's /proc/PID/stat. A socket nobody
+	// answers on, or whose peer is refused (a squatter on a dead
+	// monitor's path), is judged by the record as before.
+	if conn, err := monitor.Dial(c.LXCPath, c.Name); err == nil {
+		conn.Close()
+		return false
+	}
 	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
 	if err != nil {
 		return c.ReapEphemeral()

@@ -1,13 +1,19 @@
 package lxc
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // askTimeout bounds a question to a monitor: a wedged monitor must not hang
@@ -69,11 +75,10 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
 	}
 	if withStats && info.Pid > 0 && info.Cgroup != "" {
-		layout, err := hostLayout()
+		g, err := c.statsGroup(info)
 		if err != nil {
 			return nil, err
 		}
-		g := layout.Group(info.Cgroup)
 		st, err := g.Stats()
 		if err != nil {
 			return nil, fmt.Errorf("read usage of %s: %w", c.Name, err)
@@ -86,4 +91,90 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		info.Events = &ev
 	}
 	return info, nil
+}
+
+// statsGroup is the cgroup whose usage info shows: where the monitor
+// says the container's cgroups are, else (a container LXC's tools run, or
+// a monitor of an older golxc) the name placed in the host's layout,
+// which costs reading the host's mounts and the system config.
+func (c *Container) statsGroup(info *Info) (*cgroup.Group, error) {
+	if len(info.Cgroups) > 0 {
+		g, err := cgroup.GroupAt(info.Cgroup, info.Cgroups)
+		if err != nil {
+			return nil, fmt.Errorf("the monitor of %s: %w", c.Name, err)
+		}
+		return g, nil
+	}
+	layout, err := hostLayout()
+	if err != nil {
+		return nil, err
+	}
+	return layout.Group(info.Cgroup), nil
+}
+
+// HostLinks are the host interfaces whose counters lxc-info shows for
+// c's networks nets, in lxc.net order, as LXC shows them: a veth's host
+// end, as c's monitor recorded it when it made it (so a generated name is
+// known without entering the container's namespace), and the host
+// interface a macvlan, ipvlan or vlan sits on (its lxc.net.N.link). An
+// empty, none or phys network has no interface on the host (a phys one
+// has moved into the container). found is false when c's monitor keeps
+// no record of host ends although nets has a veth (a container LXC's
+// tools run).
+func (c *Container) HostLinks(nets []config.Net) (links []network.HostEnd, found bool) {
+	var ends []network.HostEnd
+	recorded := false
+	if b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net"); err == nil && json.Unmarshal(b, &ends) == nil {
+		recorded = true
+	}
+	sorted := slices.Clone(nets)
+	slices.SortStableFunc(sorted, func(a, b config.Net) int { return a.Index - b.Index })
+	found = true
+	for _, n := range sorted {
+		switch n.Type {
+		case "veth":
+			if !recorded {
+				found = false
+				continue
+			}
+			for _, e := range ends {
+				if e.Net == n.Index && e.Name != "" {
+					links = append(links, network.HostEnd{Name: e.Name, Index: e.Index, Net: n.Index})
+				}
+			}
+		case "macvlan", "ipvlan", "vlan":
+			if n.Link != "" {
+				links = append(links, network.HostEnd{Name: n.Link, Net: n.Index})
+			}
+		}
+	}
+	return links, found
+}
+
+// readSmallFile reads a file of a few hundred bytes (a monitor's record)
+// with plain system calls: os.ReadFile registers each file with the
+// runtime's poller first, five more calls that lxc-info pays every time.
+func readSmallFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 0, 1024)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }
