@@ -81,13 +81,24 @@ func (i *infoCmd) run(args []string) error {
 	if i.format != "table" && i.format != "json" {
 		return i.fail(fmt.Errorf("unknown format %q (table or json)", i.format))
 	}
-	ct, err := i.container(args)
+	// Not container(): its re-adoption check (Recover) asks a running
+	// container's monitor for its state, which RecoverInfo keeps, so that
+	// the monitor is asked once.
+	ct, err := i.lookup(args)
 	if err != nil {
 		return err
 	}
-	// The config is read first, as LXC does: a container whose config
-	// does not load is an error whatever was asked, and --rcfile makes a
-	// container that has no directory one to show (STOPPED).
+	all := i.state+i.pid+i.ips+i.stats == 0 && len(i.keys) == 0
+	info, removed, infoErr := ct.RecoverInfo(all || i.stats > 0 || i.format == "json")
+	if removed {
+		// An ephemeral container whose monitor was killed, ended by
+		// this look-up: its directory is gone.
+		infoErr = &lxc.ErrNotDefined{Name: ct.Name}
+	}
+	// The config is read before the answer is looked at, as LXC does: a
+	// container whose config does not load is an error whatever was
+	// asked, and --rcfile makes a container that has no directory one to
+	// show (STOPPED).
 	var cfg *config.Config
 	switch {
 	case i.rcfile != "":
@@ -102,8 +113,7 @@ func (i *infoCmd) run(args []string) error {
 			return i.fail(fmt.Errorf("Failed to load config for %s: %w", ct.Name, err))
 		}
 	}
-	all := i.state+i.pid+i.ips+i.stats == 0 && len(i.keys) == 0
-	info, err := ct.Info(all || i.stats > 0 || i.format == "json")
+	err = infoErr
 	var nd *lxc.ErrNotDefined
 	switch {
 	case errors.As(err, &nd) && i.rcfile != "":

@@ -74,6 +74,30 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 	default:
 		info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
 	}
+	return c.withUsage(info, withStats)
+}
+
+// RecoverInfo is Recover then Info, asking the monitor of a running
+// container once (lxc-info's case): Recover's own question to the
+// monitor gives the state. removed reports what Recover reports (info is
+// nil then).
+func (c *Container) RecoverInfo(withStats bool) (info *Info, removed bool, err error) {
+	r, removed := c.recoverState()
+	if removed {
+		return nil, true, nil
+	}
+	if r == nil {
+		info, err = c.Info(withStats)
+		return info, false, err
+	}
+	info = &Info{Name: c.Name, State: r.State, Pid: r.Pid, Cgroups: r.Cgroups, Cgroup: r.Cgroup}
+	info, err = c.withUsage(info, withStats)
+	return info, false, err
+}
+
+// withUsage adds the usage of info's cgroups when withStats and the
+// container runs.
+func (c *Container) withUsage(info *Info, withStats bool) (*Info, error) {
 	if withStats && info.Pid > 0 && info.Cgroup != "" {
 		g, err := c.statsGroup(info)
 		if err != nil {
@@ -124,8 +148,9 @@ func (c *Container) statsGroup(info *Info) (*cgroup.Group, error) {
 func (c *Container) HostLinks(nets []config.Net) (links []network.HostEnd, found bool) {
 	var ends []network.HostEnd
 	recorded := false
-	if b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net"); err == nil && json.Unmarshal(b, &ends) == nil {
-		recorded = true
+	if slices.ContainsFunc(nets, func(n config.Net) bool { return n.Type == "veth" }) {
+		b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net")
+		recorded = err == nil && json.Unmarshal(b, &ends) == nil
 	}
 	sorted := slices.Clone(nets)
 	slices.SortStableFunc(sorted, func(a, b config.Net) int { return a.Index - b.Index })
