@@ -117,9 +117,9 @@ func routeSocketIn(pid int) (int, error) {
 // socketInLocked is routeSocketIn's part on the locked thread; back says
 // whether the thread is in its own network namespace again.
 func socketInLocked(target int) (fd int, back bool, err error) {
-	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	self, err := ownNetNS()
 	if err != nil {
-		return -1, true, fmt.Errorf("open own network namespace: %w", err)
+		return -1, true, err
 	}
 	defer unix.Close(self)
 	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
@@ -136,6 +136,41 @@ func socketInLocked(target int) (fd int, back bool, err error) {
 		return -1, true, fmt.Errorf("socket: %w", serr)
 	}
 	return fd, true, nil
+}
+
+// pidfdGetNetNamespace is PIDFD_GET_NET_NAMESPACE (linux/pidfd.h, 6.11)
+// and pidfdThread PIDFD_THREAD (6.9): a pidfd of one thread.
+const (
+	pidfdGetNetNamespace = 0xFF04
+	pidfdThread          = unix.O_EXCL
+)
+
+// ownNetNS opens the network namespace of the calling (locked) thread.
+// Through a pidfd of the thread where the kernel has it: looking the
+// thread up in /proc (thread-self, task/TID) leaves dentries under the
+// thread that the kernel walks again, at length, when the process is
+// reaped (measured: more than the whole run of lxc-info otherwise);
+// /proc/self would name the main thread's namespace, which another
+// goroutine's trip may have moved.
+func ownNetNS() (int, error) {
+	pidfd, err := unix.PidfdOpen(unix.Gettid(), pidfdThread)
+	if err == nil {
+		ns, ierr := unix.IoctlRetInt(pidfd, pidfdGetNetNamespace)
+		unix.Close(pidfd)
+		if ierr == nil {
+			unix.CloseOnExec(ns)
+			return ns, nil
+		}
+		err = ierr
+	}
+	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOTTY) && !errors.Is(err, unix.ENOSYS) {
+		return -1, fmt.Errorf("own network namespace: %w", err)
+	}
+	ns, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open own network namespace: %w", err)
+	}
+	return ns, nil
 }
 
 // routeDump sends one dump request of typ (body: its fixed header, zero
