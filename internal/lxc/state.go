@@ -152,6 +152,12 @@ func (c *Container) HostLinks(nets []config.Net) (links []network.HostEnd, found
 		b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net")
 		recorded = err == nil && json.Unmarshal(b, &ends) == nil
 	}
+	return hostLinks(nets, ends, recorded)
+}
+
+// hostLinks is HostLinks given the monitor's record of host ends
+// (recorded: there is one).
+func hostLinks(nets []config.Net, ends []network.HostEnd, recorded bool) (links []network.HostEnd, found bool) {
 	sorted := slices.Clone(nets)
 	slices.SortStableFunc(sorted, func(a, b config.Net) int { return a.Index - b.Index })
 	found = true
