@@ -291,9 +291,12 @@ func (c *Conn) Close() error { return c.c.Close() }
 // for ever.
 func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
 	req.Version = ProtocolVersion
-	b, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
+	b, ok := appendRequest(make([]byte, 0, 128), req)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(req); err != nil {
+			return nil, err
+		}
 	}
 	_ = c.c.SetDeadline(deadline)
 	if _, err := c.c.Write(append(b, '\n')); err != nil {
@@ -304,8 +307,11 @@ func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
 		return nil, fmt.Errorf("read monitor's answer to %s: %w", req.Command, err)
 	}
 	var resp Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
+	if !decodeResponse(line, &resp) {
+		resp = Response{}
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
+		}
 	}
 	if resp.Error != "" {
 		return &resp, errors.New(resp.Error)
