@@ -1,8 +1,16 @@
 package monitor
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 	"strconv"
+	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tools' side of the protocol writes a request and reads an answer
@@ -279,6 +287,117 @@ func (d *wireDecoder) stringMap(m *map[string]string) bool {
 		}
 		if !d.byte(',') {
 			return false
+		}
+	}
+}
+
+// askBlocking is Dial of path (for what) and Call of req over a blocking
+// socket, with the deadline (zero: none) as the socket's timeouts: the
+// same checks, answers and errors, without the runtime's poller.
+func askBlocking(path, what string, req Request, deadline time.Time) (*Response, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("connect to monitor of %s: socket: %w", what, err)
+	}
+	defer unix.Close(fd)
+	if !deadline.IsZero() {
+		// SO_SNDTIMEO bounds the connect too, while the listen backlog
+		// of a busy monitor is full.
+		tv := unix.NsecToTimeval(max(time.Until(deadline), time.Microsecond).Nanoseconds())
+		for _, opt := range []int{unix.SO_SNDTIMEO, unix.SO_RCVTIMEO} {
+			if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
+				return nil, fmt.Errorf("connect to monitor of %s: timeout: %w", what, err)
+			}
+		}
+	}
+	timedOut := func(err error) error {
+		if errors.Is(err, unix.EAGAIN) {
+			return os.ErrDeadlineExceeded
+		}
+		return err
+	}
+	err = retryEINTR(func() error { return unix.Connect(fd, &unix.SockaddrUnix{Name: path}) })
+	switch {
+	case errors.Is(err, unix.ECONNREFUSED) || errors.Is(err, unix.ENOENT):
+		return nil, ErrNotRunning
+	case err != nil:
+		return nil, fmt.Errorf("connect to monitor of %s: %w", what, timedOut(err))
+	}
+	if err := checkPeerFD(fd); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			// The process that listened has exited (a monitor killed
+			// just now, its socket not yet closed): nobody answers.
+			return nil, ErrNotRunning
+		}
+		return nil, fmt.Errorf("the monitor socket of %s (%s): %w: refusing to use it", what, path, err)
+	}
+	req.Version = ProtocolVersion
+	b, ok := appendRequest(make([]byte, 0, 128), req)
+	if !ok {
+		if b, err = json.Marshal(req); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, '\n')
+	for len(b) > 0 {
+		var n int
+		err := retryEINTR(func() (err error) {
+			n, err = unix.SendmsgN(fd, b, nil, nil, unix.MSG_NOSIGNAL)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("send %s to monitor: %w", req.Command, timedOut(err))
+		}
+		b = b[n:]
+	}
+	line := make([]byte, 0, 1024)
+	for {
+		if len(line) == cap(line) {
+			line = append(line, 0)[:len(line)]
+		}
+		var n int
+		err := retryEINTR(func() (err error) {
+			n, err = unix.Read(fd, line[len(line):cap(line)])
+			return err
+		})
+		if err == nil && n == 0 {
+			err = io.EOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read monitor's answer to %s: %w", req.Command, timedOut(err))
+		}
+		line = line[:len(line)+n]
+		if i := indexNewline(line[len(line)-n:]); i >= 0 {
+			line = line[:len(line)-n+i+1]
+			break
+		}
+	}
+	var resp Response
+	if !decodeResponse(line, &resp) {
+		resp = Response{}
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
+		}
+	}
+	if resp.Error != "" {
+		return &resp, errors.New(resp.Error)
+	}
+	return &resp, nil
+}
+
+func indexNewline(b []byte) int {
+	for i, c := range b {
+		if c == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+func retryEINTR(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
 		}
 	}
 }
