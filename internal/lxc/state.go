@@ -54,8 +54,13 @@ func (c *Container) State() (string, error) {
 // Info returns the container's state, init pid and, when withStats, its
 // cgroups' usage.
 func (c *Container) Info(withStats bool) (*Info, error) {
+	return c.info(withStats, time.Now().Add(askTimeout))
+}
+
+// info is Info with the deadline of the question to the monitor.
+func (c *Container) info(withStats bool, deadline time.Time) (*Info, error) {
 	info := &Info{Name: c.Name, State: monitor.Stopped}
-	r, err := c.ask(monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
+	r, err := c.ask(monitor.Request{Command: "state"}, deadline)
 	switch {
 	case errors.Is(err, monitor.ErrNotRunning):
 		if err := c.mustBeDefined(); err != nil {
@@ -82,12 +87,15 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 // monitor gives the state. removed reports what Recover reports (info is
 // nil then).
 func (c *Container) RecoverInfo(withStats bool) (info *Info, removed bool, err error) {
+	// One bound for both questions: a monitor too slow for Recover's
+	// is given what is left of Info's, not that again.
+	deadline := time.Now().Add(askTimeout)
 	r, removed := c.recoverState()
 	if removed {
 		return nil, true, nil
 	}
 	if r == nil {
-		info, err = c.Info(withStats)
+		info, err = c.info(withStats, deadline)
 		return info, false, err
 	}
 	info = &Info{Name: c.Name, State: r.State, Pid: r.Pid, Cgroups: r.Cgroups, Cgroup: r.Cgroup}
