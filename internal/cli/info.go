@@ -262,14 +262,14 @@ func psiLine(kind string, p cgroup.Pressure) string {
 func (i *infoCmd) linkStats(ct *lxc.Container, cfg *config.Config, info *lxc.Info, stat func(label, value string)) {
 	var links []network.LinkStats
 	ends, found := ct.HostLinks(cfg.Net)
-	if found {
+	if !found && info.RunByLXC {
+		links, _ = network.HostLinks(info.Pid)
+	} else {
 		for _, e := range ends {
 			if l, ok := network.HostLinkStats(e.Name, e.Index); ok {
 				links = append(links, l)
 			}
 		}
-	} else if info.RunByLXC {
-		links, _ = network.HostLinks(info.Pid)
 	}
 	for _, l := range links {
 		stat("Link", l.Name)
