@@ -27,40 +27,35 @@ import (
 // a container (a new monitor's start-up: tens of ms on a quiet host).
 const adoptWait = 10 * time.Second
 
-// probeTimeout bounds Recover's question to a monitor: one slower than
-// this (a wedged one, or a shared monitor under a burst of starts) is
-// judged by its record instead.
+// probeTimeout bounds recoverState's question to a monitor: one slower
+// than this (a wedged one, or a shared monitor under a burst of starts)
+// is judged by its record instead.
 const probeTimeout = time.Second
+
+// recoverState is Recover for a tool whose next step is to ask the
+// monitor for the state (lxc-info): the question comes first, and its
+// answer is returned (r, nil otherwise). A monitor that answers, past
+// the peer check, with a settled state is alive and has its init:
+// nothing to adopt, and the record and the monitor's /proc/PID/stat
+// need not be read. STARTING may be a monitor still adopting (it listens
+// before it has taken init, and tools must wait for it); that, a socket
+// nobody answers on, a peer refused (a squatter on a dead monitor's
+// path) or a monitor slow to answer is judged by the record, as Recover
+// judges. Recover itself stays record first: lxc-ls and lxc-autostart
+// call it for every container, and a question to each running one's
+// monitor would cost them a round trip each.
+func (c *Container) recoverState() (r *monitor.Response, removed bool) {
+	if r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(probeTimeout)); err == nil && r.State != monitor.Starting {
+		return r, false
+	}
+	return nil, c.Recover()
+}
 
 // Recover adopts c if its monitor was killed (see above); it reports
 // whether c was removed (an ephemeral container whose end it handled).
 // An ephemeral container whose monitor died with no record (an older
 // golxc's, or killed before it wrote one) is reaped as before.
 func (c *Container) Recover() bool {
-	_, removed := c.recoverState()
-	return removed
-}
-
-// recoverState is Recover; r is the monitor's answer to "state" when one
-// answered with a settled state (nil otherwise).
-func (c *Container) recoverState() (r *monitor.Response, removed bool) {
-	// A monitor that answers on the command socket, past the peer check,
-	// with a settled state is alive and has its init: nothing to adopt.
-	// Every tool looks its container up this way, most often a running
-	// one: one question costs less than reading the record and the
-	// monitor's /proc/PID/stat. STARTING may be a monitor still adopting
-	// (it listens before it has taken init, and tools must wait for it);
-	// that, a socket nobody answers on, a peer refused (a squatter on a
-	// dead monitor's path) or a monitor slow to answer is judged by the
-	// record.
-	if r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(probeTimeout)); err == nil && r.State != monitor.Starting {
-		return r, false
-	}
-	return nil, c.recoverByRecord()
-}
-
-// recoverByRecord is Recover's judgement by the record.
-func (c *Container) recoverByRecord() bool {
 	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
 	if err != nil {
 		return c.ReapEphemeral()
