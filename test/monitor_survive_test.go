@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -413,4 +414,73 @@ func TestMonitorPidFile(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { _, err := os.Lstat(pf); return err != nil }) {
 		t.Errorf("pid file %s left after lxc-stop", pf)
 	}
+}
+
+// TestInfoAdoptsAfterMonitorKill: a full lxc-info (state, usage, the
+// addresses' namespace trip) as the first tool after a kill -9 of the
+// monitor re-adopts the container through its one question to the
+// monitor, and shows the same init with the usage read where the new
+// monitor says the cgroups are.
+func TestInfoAdoptsAfterMonitorKill(t *testing.T) {
+	for _, mode := range monitorModes {
+		t.Run(mode.name, func(t *testing.T) {
+			l := newLab(t)
+			opts := runOpts{env: []string{mode.env}}
+			n := l.createBusybox()
+			l.mustRunWith(opts, "lxc-start", "-n", n)
+			pid := l.initPID(n)
+			mons := monitorPIDs(l.path, n)
+			if len(mons) != 1 {
+				t.Fatalf("monitors of %s: %v", n, mons)
+			}
+			ms, _ := procStart(mons[0])
+			syscall.Kill(mons[0], syscall.SIGKILL)
+			waitGone(t, mons[0], ms, "kill -9 of the monitor")
+			out, errs, code := l.runWith(opts, "lxc-info", "-n", n, "-H")
+			if code != 0 || !strings.Contains(out, "State:          RUNNING\n") || !strings.Contains(out, fmt.Sprintf("PID:            %d\n", pid)) ||
+				!regexp.MustCompile(`(?m)^Memory use:\s+[1-9]\d*$`).MatchString(out) || !regexp.MustCompile(`(?m)^CPU use:\s+[1-9]\d*$`).MatchString(out) {
+				t.Errorf("lxc-info -n %s -H after kill -9 of its monitor: exit %d, want RUNNING, init %d and its usage\nstdout: %s\nstderr: %s", n, code, pid, out, errs)
+			}
+			if m := monitorPIDs(l.path, n); len(m) != 1 || m[0] == mons[0] {
+				t.Errorf("monitors of %s after lxc-info: %v, want one new one", n, m)
+			}
+			l.mustRunWith(opts, "lxc-stop", "-n", n, "-k")
+			assertNoCgroups(t, n, "lxc-stop -k after lxc-info re-adopted")
+		})
+	}
+}
+
+// TestInfoWedgedMonitor: a monitor that lives but does not answer
+// (stopped with SIGSTOP) is not taken for a killed one: lxc-info's
+// look-up, whose question to it times out, judges it by its record
+// (alive), adopts nothing, and says in one line that it did not answer.
+// Once it runs again, lxc-info is answered by the same monitor.
+func TestInfoWedgedMonitor(t *testing.T) {
+	l := newLab(t)
+	opts := runOpts{env: []string{"GOLXC_SHARED_MONITOR=0"}}
+	n := l.createBusybox()
+	l.mustRunWith(opts, "lxc-start", "-n", n)
+	pid := l.initPID(n)
+	mons := monitorPIDs(l.path, n)
+	if len(mons) != 1 {
+		t.Fatalf("monitors of %s: %v", n, mons)
+	}
+	if err := syscall.Kill(mons[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	cont := func() { syscall.Kill(mons[0], syscall.SIGCONT) }
+	t.Cleanup(cont)
+	out, errs, code := l.runWith(opts, "lxc-info", "-n", n, "-s")
+	if code == 0 || !strings.Contains(errs, "did not answer in time") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("lxc-info -n %s with its monitor stopped: exit %d, want one line saying it did not answer\nstdout: %s\nstderr: %s", n, code, out, errs)
+	}
+	if m := monitorPIDs(l.path, n); len(m) != 1 || m[0] != mons[0] {
+		t.Errorf("monitors of %s while its monitor was stopped: %v, want only %d", n, m, mons[0])
+	}
+	cont()
+	if out, errs, code := l.runWith(opts, "lxc-info", "-n", n, "-s", "-p"); code != 0 || strings.Join(strings.Fields(out), "") != fmt.Sprintf("State:RUNNINGPID:%d", pid) {
+		t.Errorf("lxc-info -n %s after SIGCONT of its monitor: exit %d\nstdout: %s\nstderr: %s", n, code, out, errs)
+	}
+	l.mustRunWith(opts, "lxc-stop", "-n", n, "-k")
+	assertNoCgroups(t, n, "lxc-stop -k after the stopped monitor ran again")
 }

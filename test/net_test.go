@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -501,5 +502,107 @@ func TestNetVethCompatLXC(t *testing.T) {
 		if len(c.want) > 0 {
 			t.Errorf("lxc-ls -f: no row for %v:\n%s", c.want, c.ls)
 		}
+	}
+}
+
+// TestInfoLinks: lxc-info's Link blocks, golxc's beside LXC's for one
+// config: a veth with a veth.pair, a macvlan (LXC shows the counters of
+// the host interface it sits on, its lxc.net.N.link), a veth whose host
+// end has a generated name (golxc reads it from its monitor's record, not
+// from inside the container), in lxc.net order, each with TX, RX and their
+// total; and none for an empty network.
+func TestInfoLinks(t *testing.T) {
+	t.Parallel()
+	requireDebianLXC(t)
+	l := newLab(t)
+	b := newBridge(t)
+	parent := "gxp" + newName(t)[1:9]
+	pa := netlink.NewLinkAttrs()
+	pa.Name = parent
+	pv := &netlink.Veth{LinkAttrs: pa, PeerName: parent + "b"}
+	if err := netlink.LinkAdd(pv); err != nil {
+		t.Fatalf("make veth %s: %v", parent, err)
+	}
+	t.Cleanup(func() {
+		if err := netlink.LinkDel(pv); err != nil {
+			t.Errorf("cleanup: delete %s: %v", parent, err)
+		}
+	})
+	for _, name := range []string{parent, parent + "b"} {
+		if l, err := netlink.LinkByName(name); err != nil || netlink.LinkSetUp(l) != nil {
+			t.Fatalf("bring %s up: %v", name, err)
+		}
+	}
+	conf := func(pair string) []string {
+		return []string{
+			"lxc.net.0.type = veth", "lxc.net.0.link = " + b.name, "lxc.net.0.veth.pair = " + pair,
+			"lxc.net.1.type = macvlan", "lxc.net.1.link = " + parent, "lxc.net.1.flags = up",
+			"lxc.net.2.type = veth", "lxc.net.2.link = " + b.name,
+			"lxc.net.3.type = empty",
+		}
+	}
+	gpair, lpair := uniquePair(t), uniquePair(t)
+	g := l.createBusybox(conf(gpair)...)
+	lx := newName(t)
+	t.Cleanup(func() {
+		debianLXC(t, "lxc-stop", "-P", l.path, "-n", lx, "-k")
+		debianLXC(t, "lxc-destroy", "-P", l.path, "-n", lx, "-f")
+		for _, kind := range []string{"payload", "monitor"} {
+			dirs, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/*/lxc.%s.%s", kind, lx))
+			for _, d := range dirs {
+				removeCgroupTree(t, d)
+			}
+		}
+	})
+	lconf := l.writeFile(lx+".conf", strings.Join(conf(lpair), "\n")+"\n", 0o644)
+	if out, code := debianLXC(t, "lxc-create", "-P", l.path, "-n", lx, "-t", "busybox", "-f", lconf); code != 0 {
+		t.Fatalf("LXC's lxc-create: exit %d: %s", code, out)
+	}
+	if out, code := debianLXC(t, "lxc-start", "-P", l.path, "-n", lx, "--", "/bin/sleep", "600"); code != 0 {
+		t.Fatalf("LXC's lxc-start: exit %d: %s", code, out)
+	}
+	l.mustRun("lxc-start", "-n", g)
+	l.waitState(g, "RUNNING", 10*time.Second)
+
+	block := regexp.MustCompile(`(?m)^Link:\s+(\S+)\n TX bytes:\s+(\d+)\n RX bytes:\s+(\d+)\n Total bytes:\s+(\d+)$`)
+	links := func(who, out string) []string {
+		var names []string
+		for _, m := range block.FindAllStringSubmatch(out, -1) {
+			var tx, rx, total uint64
+			fmt.Sscan(m[2], &tx)
+			fmt.Sscan(m[3], &rx)
+			fmt.Sscan(m[4], &total)
+			if total != tx+rx {
+				t.Errorf("%s: Link %s: total %d, want TX %d + RX %d", who, m[1], total, tx, rx)
+			}
+			names = append(names, m[1])
+		}
+		if n := strings.Count(out, "Link:"); n != len(names) {
+			t.Errorf("%s: %d Link lines, %d whole blocks:\n%s", who, n, len(names), out)
+		}
+		return names
+	}
+	ports := b.ports(t)
+	check := func(who, pair string, names []string, out string) string {
+		if len(names) != 3 || names[0] != pair || names[1] != parent || !strings.HasPrefix(names[2], "veth") || !slices.Contains(ports, names[2]) {
+			t.Errorf("%s: Link blocks for %v, want %s, %s and a generated veth of %s (ports %v):\n%s", who, names, pair, parent, b.name, ports, out)
+			return ""
+		}
+		return names[2]
+	}
+	out, code := debianLXC(t, "lxc-info", "-P", l.path, "-n", lx, "-S", "-H")
+	if code != 0 {
+		t.Fatalf("LXC's lxc-info -S -H: exit %d: %s", code, out)
+	}
+	lgen := check("LXC's lxc-info -S -H", lpair, links("LXC", out), out)
+	out = l.mustRun("lxc-info", "-n", g, "-S", "-H")
+	ggen := check("lxc-info -S -H", gpair, links("golxc", out), out)
+	if ggen != "" && ggen == lgen {
+		t.Errorf("lxc-info of %s shows the generated veth of LXC's %s: %s", g, lx, ggen)
+	}
+	// Human sizes in the full listing, in the same order.
+	full := l.mustRun("lxc-info", "-n", g)
+	if !regexp.MustCompile(`(?m)^Link:\s+` + gpair + `\n TX bytes:\s+\d+(\.\d\d)? (bytes|KiB|MiB)\n RX bytes:.*\n Total bytes:.*\nLink:\s+` + parent + `\n`).MatchString(full) {
+		t.Errorf("lxc-info of %s: no Link block of %s then %s:\n%s", g, gpair, parent, full)
 	}
 }

@@ -1,10 +1,7 @@
 package cgroup
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -44,14 +41,47 @@ func writeFile(path, value string) error {
 }
 
 // readFile returns a cgroup file's content with surrounding space trimmed.
+// Plain system calls: os.ReadFile registers every file with the
+// runtime's poller first (five more system calls, each open), and
+// lxc-info and lxc-ls -f read a dozen of these a container.
 func readFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readAll(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is in our message already
-		}
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// readAll reads the whole file at path; cgroup and proc files tell no
+// size, so it reads until end of file.
+func readAll(path string) ([]byte, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 0, 512)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }

@@ -25,6 +25,35 @@ type Stats struct {
 	HasSwap     bool
 }
 
+// GroupAt is the group named dirName whose directories are paths, as
+// Group.Paths gives them (controller, or "unified", to directory): a
+// running container's monitor tells them, so that a tool reading its
+// usage need not read the host's mounts to find them. Controllers of one
+// directory share one v1 hierarchy.
+func GroupAt(dirName string, paths map[string]string) (*Group, error) {
+	g := &Group{name: dirName}
+	if err := checkDirName(dirName); err != nil {
+		return nil, err
+	}
+	byDir := map[string]int{}
+	for c, p := range paths {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || filepath.Base(p) != filepath.Base(dirName) {
+			return nil, fmt.Errorf("cgroup %s: directory %q of %s is not one of it", dirName, p, c)
+		}
+		if c == "unified" {
+			g.v2 = &v2Dir{path: p}
+			continue
+		}
+		if i, ok := byDir[p]; ok {
+			g.v1[i].controllers = append(g.v1[i].controllers, c)
+			continue
+		}
+		byDir[p] = len(g.v1)
+		g.v1 = append(g.v1, v1Dir{path: p, controllers: []string{c}})
+	}
+	return g, nil
+}
+
 // Stats reads the group's usage from the v1 hierarchy of each controller,
 // or from cgroup2 when no v1 hierarchy has it.
 func (g *Group) Stats() (Stats, error) {

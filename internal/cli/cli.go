@@ -462,6 +462,20 @@ func (c *common) registerRCFile(cmd *cobra.Command, short string) {
 
 // container resolves -n (or a lone positional name, as LXC accepts) and -P.
 func (c *common) container(args []string) (*lxc.Container, error) {
+	ct, err := c.lookup(args)
+	if err != nil {
+		return nil, err
+	}
+	// A container whose monitor was killed is re-adopted by whichever
+	// tool looks it up next: by a new monitor if its init runs, else
+	// with what its stop would have done (an ephemeral one destroyed).
+	ct.Recover()
+	return ct, nil
+}
+
+// lookup is container without the re-adoption, for a tool whose first
+// question to the monitor re-adopts by itself (lxc-info).
+func (c *common) lookup(args []string) (*lxc.Container, error) {
 	if c.name == "" && len(args) == 1 {
 		c.name = args[0]
 		args = nil
@@ -477,10 +491,6 @@ func (c *common) container(args []string) (*lxc.Container, error) {
 	if err != nil {
 		return nil, c.fail(err)
 	}
-	// A container whose monitor was killed is re-adopted by whichever
-	// tool looks it up next: by a new monitor if its init runs, else
-	// with what its stop would have done (an ephemeral one destroyed).
-	ct.Recover()
 	return ct, nil
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,13 +81,24 @@ func (i *infoCmd) run(args []string) error {
 	if i.format != "table" && i.format != "json" {
 		return i.fail(fmt.Errorf("unknown format %q (table or json)", i.format))
 	}
-	ct, err := i.container(args)
+	// Not container(): its re-adoption check (Recover) asks a running
+	// container's monitor for its state, which RecoverInfo keeps, so that
+	// the monitor is asked once.
+	ct, err := i.lookup(args)
 	if err != nil {
 		return err
 	}
-	// The config is read first, as LXC does: a container whose config
-	// does not load is an error whatever was asked, and --rcfile makes a
-	// container that has no directory one to show (STOPPED).
+	all := i.state+i.pid+i.ips+i.stats == 0 && len(i.keys) == 0
+	info, removed, infoErr := ct.RecoverInfo(all || i.stats > 0 || i.format == "json")
+	if removed {
+		// An ephemeral container whose monitor was killed, ended by
+		// this look-up: its directory is gone.
+		infoErr = &lxc.ErrNotDefined{Name: ct.Name}
+	}
+	// The config is read before the answer is looked at, as LXC does: a
+	// container whose config does not load is an error whatever was
+	// asked, and --rcfile makes a container that has no directory one to
+	// show (STOPPED).
 	var cfg *config.Config
 	switch {
 	case i.rcfile != "":
@@ -101,8 +113,7 @@ func (i *infoCmd) run(args []string) error {
 			return i.fail(fmt.Errorf("Failed to load config for %s: %w", ct.Name, err))
 		}
 	}
-	all := i.state+i.pid+i.ips+i.stats == 0 && len(i.keys) == 0
-	info, err := ct.Info(all || i.stats > 0 || i.format == "json")
+	err = infoErr
 	var nd *lxc.ErrNotDefined
 	switch {
 	case errors.As(err, &nd) && i.rcfile != "":
@@ -129,18 +140,32 @@ func (i *infoCmd) run(args []string) error {
 	if i.format == "json" {
 		return i.fail(i.printJSON(info, values))
 	}
+	// All of it is written at once: a write per line cost as much as
+	// reading the container's usage.
+	out := bufio.NewWriterSize(os.Stdout, 4096)
+	i.printTable(out, ct, cfg, info, good, values)
+	if err := out.Flush(); err != nil {
+		return i.fail(fmt.Errorf("write to standard output: %w", err))
+	}
+	return nil
+}
+
+// printTable prints info as LXC's lxc-info does, then the config keys
+// good (with their values).
+func (i *infoCmd) printTable(out *bufio.Writer, ct *lxc.Container, cfg *config.Config, info *lxc.Info, good []string, values map[string]string) {
+	all := i.state+i.pid+i.ips+i.stats == 0 && len(i.keys) == 0
 	// LXC prints the bare value of a State, PID or IP line when -H comes
 	// with exactly one of -s, -p, -i, -S (counting repeats), the idiom
 	// pid=$(lxc-info -n c1 -p -H).
 	bare := i.humanOff && i.state+i.pid+i.ips+i.stats == 1
+	stat := func(label, value string) { fmt.Fprintf(out, "%-16s%s\n", label+":", value) }
 	line := func(label, value string) {
 		if bare {
-			fmt.Println(value)
+			out.WriteString(value + "\n")
 		} else {
-			fmt.Printf("%-16s%s\n", label+":", value)
+			stat(label, value)
 		}
 	}
-	stat := func(label, value string) { fmt.Printf("%-16s%s\n", label+":", value) }
 	if all {
 		stat("Name", info.Name)
 	}
@@ -184,7 +209,7 @@ func (i *infoCmd) run(args []string) error {
 			i.printEvents(e, stat)
 		}
 		if all || i.stats > 0 {
-			i.linkStats(info.Pid)
+			i.linkStats(ct, cfg, info, stat)
 		}
 	}
 	// One key with -H is its bare value; otherwise "KEY = VALUE", and an
@@ -193,14 +218,13 @@ func (i *infoCmd) run(args []string) error {
 		v := values[k]
 		switch {
 		case i.humanOff && len(i.keys) == 1:
-			fmt.Println(v)
+			out.WriteString(v + "\n")
 		case v == "":
-			fmt.Printf("%s =\n", k)
+			out.WriteString(k + " =\n")
 		default:
-			fmt.Printf("%s = %s\n", k, v)
+			out.WriteString(k + " = " + v + "\n")
 		}
 	}
-	return nil
 }
 
 // printEvents prints the OOM counts (golxc's own lines: LXC has none)
@@ -230,16 +254,28 @@ func psiLine(kind string, p cgroup.Pressure) string {
 	return fmt.Sprintf("%s avg10=%.2f avg60=%.2f avg300=%.2f total=%d", kind, p.Avg10, p.Avg60, p.Avg300, p.TotalUS)
 }
 
-// linkStats prints the counters of each veth of the container from its
-// host end, as LXC does: its TX is what the container sent, which the
-// host end received.
-func (i *infoCmd) linkStats(pid int) {
-	links, _ := network.HostLinks(pid)
+// linkStats prints the counters of the host interface of each of the
+// container's networks (lxc.Container.HostLinks): its TX is what the
+// container sent, which the host end of a veth received, as LXC prints
+// them. A container LXC's tools run has no record of golxc's: its veths
+// are found from inside its network namespace.
+func (i *infoCmd) linkStats(ct *lxc.Container, cfg *config.Config, info *lxc.Info, stat func(label, value string)) {
+	var links []network.LinkStats
+	ends, found := ct.HostLinks(cfg.Net)
+	if !found && info.RunByLXC {
+		links, _ = network.HostLinks(info.Pid)
+	} else {
+		for _, e := range ends {
+			if l, ok := network.HostLinkStats(e.Name, e.Index); ok {
+				links = append(links, l)
+			}
+		}
+	}
 	for _, l := range links {
-		fmt.Printf("%-16s%s\n", "Link:", l.Name)
-		fmt.Printf("%-16s%s\n", " TX bytes:", i.size(l.RxBytes))
-		fmt.Printf("%-16s%s\n", " RX bytes:", i.size(l.TxBytes))
-		fmt.Printf("%-16s%s\n", " Total bytes:", i.size(l.RxBytes+l.TxBytes))
+		stat("Link", l.Name)
+		stat(" TX bytes", i.size(l.RxBytes))
+		stat(" RX bytes", i.size(l.TxBytes))
+		stat(" Total bytes", i.size(l.RxBytes+l.TxBytes))
 	}
 }
 

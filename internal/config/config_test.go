@@ -520,6 +520,18 @@ func TestBounds(t *testing.T) {
 			t.Fatalf("err = %v, want a size error", err)
 		}
 	})
+	t.Run("file size", func(t *testing.T) {
+		// ParseFile reads the file itself, one byte past the bound.
+		line := "# " + strings.Repeat("x", 1021) + "\n"
+		p := writeFile(t, t.TempDir(), "config", strings.Repeat(line, maxConfigBytes/len(line)+1))
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "exceeds") {
+			t.Fatalf("err = %v, want a size error", err)
+		}
+		p = writeFile(t, t.TempDir(), "config", strings.Repeat(line, 9)+"lxc.uts.name = big\n")
+		if c, err := Load(p); err != nil || c.UTSName != "big" {
+			t.Fatalf("a config of %d bytes: %v", 9*len(line), err)
+		}
+	})
 	t.Run("networks", func(t *testing.T) {
 		var b strings.Builder
 		for i := range maxScannedItems + 1 {

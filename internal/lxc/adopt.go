@@ -27,6 +27,30 @@ import (
 // a container (a new monitor's start-up: tens of ms on a quiet host).
 const adoptWait = 10 * time.Second
 
+// probeTimeout bounds recoverState's question to a monitor: one slower
+// than this (a wedged one, or a shared monitor under a burst of starts)
+// is judged by its record instead.
+const probeTimeout = time.Second
+
+// recoverState is Recover for a tool whose next step is to ask the
+// monitor for the state (lxc-info): the question comes first, and its
+// answer is returned (r, nil otherwise). A monitor that answers, past
+// the peer check, with a settled state is alive and has its init:
+// nothing to adopt, and the record and the monitor's /proc/PID/stat
+// need not be read. STARTING may be a monitor still adopting (it listens
+// before it has taken init, and tools must wait for it); that, a socket
+// nobody answers on, a peer refused (a squatter on a dead monitor's
+// path) or a monitor slow to answer is judged by the record, as Recover
+// judges. Recover itself stays record first: lxc-ls and lxc-autostart
+// call it for every container, and a question to each running one's
+// monitor would cost them a round trip each.
+func (c *Container) recoverState() (r *monitor.Response, removed bool) {
+	if r, err := monitor.Ask(c.LXCPath, c.Name, monitor.Request{Command: "state"}, time.Now().Add(probeTimeout)); err == nil && r.State != monitor.Starting {
+		return r, false
+	}
+	return nil, c.Recover()
+}
+
 // Recover adopts c if its monitor was killed (see above); it reports
 // whether c was removed (an ephemeral container whose end it handled).
 // An ephemeral container whose monitor died with no record (an older

@@ -1,13 +1,19 @@
 package lxc
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/golxc/golxc/internal/cgroup"
+	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
+	"github.com/golxc/golxc/internal/network"
 )
 
 // askTimeout bounds a question to a monitor: a wedged monitor must not hang
@@ -48,8 +54,13 @@ func (c *Container) State() (string, error) {
 // Info returns the container's state, init pid and, when withStats, its
 // cgroups' usage.
 func (c *Container) Info(withStats bool) (*Info, error) {
+	return c.info(withStats, time.Now().Add(askTimeout))
+}
+
+// info is Info with the deadline of the question to the monitor.
+func (c *Container) info(withStats bool, deadline time.Time) (*Info, error) {
 	info := &Info{Name: c.Name, State: monitor.Stopped}
-	r, err := c.ask(monitor.Request{Command: "state"}, time.Now().Add(askTimeout))
+	r, err := c.ask(monitor.Request{Command: "state"}, deadline)
 	switch {
 	case errors.Is(err, monitor.ErrNotRunning):
 		if err := c.mustBeDefined(); err != nil {
@@ -68,12 +79,38 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 	default:
 		info.State, info.Pid, info.Cgroups, info.Cgroup = r.State, r.Pid, r.Cgroups, r.Cgroup
 	}
+	return c.withUsage(info, withStats)
+}
+
+// RecoverInfo is Recover then Info, asking the monitor of a running
+// container once (lxc-info's case): Recover's own question to the
+// monitor gives the state. removed reports what Recover reports (info is
+// nil then).
+func (c *Container) RecoverInfo(withStats bool) (info *Info, removed bool, err error) {
+	// One bound for both questions: a monitor too slow for Recover's
+	// is given what is left of Info's, not that again.
+	deadline := time.Now().Add(askTimeout)
+	r, removed := c.recoverState()
+	if removed {
+		return nil, true, nil
+	}
+	if r == nil {
+		info, err = c.info(withStats, deadline)
+		return info, false, err
+	}
+	info = &Info{Name: c.Name, State: r.State, Pid: r.Pid, Cgroups: r.Cgroups, Cgroup: r.Cgroup}
+	info, err = c.withUsage(info, withStats)
+	return info, false, err
+}
+
+// withUsage adds the usage of info's cgroups when withStats and the
+// container runs.
+func (c *Container) withUsage(info *Info, withStats bool) (*Info, error) {
 	if withStats && info.Pid > 0 && info.Cgroup != "" {
-		layout, err := hostLayout()
+		g, err := c.statsGroup(info)
 		if err != nil {
 			return nil, err
 		}
-		g := layout.Group(info.Cgroup)
 		st, err := g.Stats()
 		if err != nil {
 			return nil, fmt.Errorf("read usage of %s: %w", c.Name, err)
@@ -86,4 +123,97 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 		info.Events = &ev
 	}
 	return info, nil
+}
+
+// statsGroup is the cgroup whose usage info shows: where the monitor
+// says the container's cgroups are, else (a container LXC's tools run, or
+// a monitor of an older golxc) the name placed in the host's layout,
+// which costs reading the host's mounts and the system config.
+func (c *Container) statsGroup(info *Info) (*cgroup.Group, error) {
+	if len(info.Cgroups) > 0 {
+		g, err := cgroup.GroupAt(info.Cgroup, info.Cgroups)
+		if err != nil {
+			return nil, fmt.Errorf("the monitor of %s: %w", c.Name, err)
+		}
+		return g, nil
+	}
+	layout, err := hostLayout()
+	if err != nil {
+		return nil, err
+	}
+	return layout.Group(info.Cgroup), nil
+}
+
+// HostLinks are the host interfaces whose counters lxc-info shows for
+// c's networks nets, in lxc.net order, as LXC shows them: a veth's host
+// end, as c's monitor recorded it when it made it (so a generated name is
+// known without entering the container's namespace), and the host
+// interface a macvlan, ipvlan or vlan sits on (its lxc.net.N.link). An
+// empty, none or phys network has no interface on the host (a phys one
+// has moved into the container). found is false when c's monitor keeps
+// no record of host ends although nets has a veth (a container LXC's
+// tools run).
+func (c *Container) HostLinks(nets []config.Net) (links []network.HostEnd, found bool) {
+	var ends []network.HostEnd
+	recorded := false
+	if slices.ContainsFunc(nets, func(n config.Net) bool { return n.Type == "veth" }) {
+		b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net")
+		recorded = err == nil && json.Unmarshal(b, &ends) == nil
+	}
+	return hostLinks(nets, ends, recorded)
+}
+
+// hostLinks is HostLinks given the monitor's record of host ends
+// (recorded: there is one).
+func hostLinks(nets []config.Net, ends []network.HostEnd, recorded bool) (links []network.HostEnd, found bool) {
+	sorted := slices.Clone(nets)
+	slices.SortStableFunc(sorted, func(a, b config.Net) int { return a.Index - b.Index })
+	found = true
+	for _, n := range sorted {
+		switch n.Type {
+		case "veth":
+			if !recorded {
+				found = false
+				continue
+			}
+			for _, e := range ends {
+				if e.Net == n.Index && e.Name != "" {
+					links = append(links, network.HostEnd{Name: e.Name, Index: e.Index, Net: n.Index})
+				}
+			}
+		case "macvlan", "ipvlan", "vlan":
+			if n.Link != "" {
+				links = append(links, network.HostEnd{Name: n.Link, Net: n.Index})
+			}
+		}
+	}
+	return links, found
+}
+
+// readSmallFile reads a file of a few hundred bytes (a monitor's record)
+// with plain system calls: os.ReadFile registers each file with the
+// runtime's poller first, five more calls that lxc-info pays every time.
+func readSmallFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 0, 1024)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }

@@ -152,21 +152,33 @@ func Listen(path string) (*net.UnixListener, error) {
 // PeerCred is the credentials of the process at the other end of c, as
 // the kernel recorded them at connect (or listen) time.
 func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
 	var cred *unix.Ucred
-	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return nil, err
-	}
-	if cerr != nil {
-		return nil, fmt.Errorf("SO_PEERCRED: %w", cerr)
+	err := withFD(c, func(fd int) (err error) {
+		cred, err = peerCredFD(fd)
+		return err
+	})
+	return cred, err
+}
+
+func peerCredFD(fd int) (*unix.Ucred, error) {
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		return nil, fmt.Errorf("SO_PEERCRED: %w", err)
 	}
 	return cred, nil
+}
+
+// withFD runs f on c's descriptor.
+func withFD(c *net.UnixConn, f func(fd int) error) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // CheckPeer says whether the process at the other end of c may command,
@@ -175,14 +187,19 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 // filesystem (no lxc.rootfs.path) sees the socket directory and its root
 // is uid 0: its own pid namespace tells it apart.
 func CheckPeer(c *net.UnixConn) error {
-	cred, err := PeerCred(c)
+	return withFD(c, checkPeerFD)
+}
+
+// checkPeerFD is CheckPeer of a connected socket's descriptor.
+func checkPeerFD(fd int) error {
+	cred, err := peerCredFD(fd)
 	if err != nil {
 		return err
 	}
 	if cred.Uid != 0 && int(cred.Uid) != os.Geteuid() {
 		return fmt.Errorf("peer is uid %d (pid %d), not root", cred.Uid, cred.Pid)
 	}
-	same, err := peerInOwnPidNS(c, int(cred.Pid))
+	same, err := peerInOwnPidNS(fd, int(cred.Pid))
 	if err != nil {
 		return fmt.Errorf("peer pid %d: %w", cred.Pid, err)
 	}
@@ -196,17 +213,17 @@ func CheckPeer(c *net.UnixConn) error {
 // a descriptor of the pid namespace of the pidfd's process.
 const pidfdGetPidNamespace = 0xFF05
 
-// peerInOwnPidNS compares the pid namespace of c's peer with this
-// process's: through the peer's pidfd (SO_PEERPIDFD, 6.5) where the
-// kernel has both, so no pid can be recycled in between; else through
+// peerInOwnPidNS compares the pid namespace of the peer of socket fd
+// with this process's: through the peer's pidfd (SO_PEERPIDFD, 6.5) where
+// the kernel has both, so no pid can be recycled in between; else through
 // /proc/<pid>, which the pid of a peer that is still connected names.
-func peerInOwnPidNS(c *net.UnixConn, pid int) (bool, error) {
+func peerInOwnPidNS(fd, pid int) (bool, error) {
 	var own unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/pid", &own); err != nil {
 		return false, fmt.Errorf("own pid namespace: %w", err)
 	}
 	var peer unix.Stat_t
-	err := peerPidNS(c, &peer)
+	err := peerPidNS(fd, &peer)
 	if errors.Is(err, unix.ENOPROTOOPT) || errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
 		err = unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/pid", &peer)
 	}
@@ -216,21 +233,12 @@ func peerInOwnPidNS(c *net.UnixConn, pid int) (bool, error) {
 	return peer.Dev == own.Dev && peer.Ino == own.Ino, nil
 }
 
-// peerPidNS stats the pid namespace of c's peer through its pidfd.
-func peerPidNS(c *net.UnixConn, st *unix.Stat_t) error {
-	rc, err := c.SyscallConn()
+// peerPidNS stats the pid namespace of the peer of socket fd through its
+// pidfd.
+func peerPidNS(fd int, st *unix.Stat_t) error {
+	pidfd, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PEERPIDFD)
 	if err != nil {
 		return err
-	}
-	pidfd := -1
-	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		pidfd, cerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEERPIDFD)
-	}); err != nil {
-		return err
-	}
-	if cerr != nil {
-		return cerr
 	}
 	defer unix.Close(pidfd)
 	ns, err := unix.IoctlRetInt(pidfd, pidfdGetPidNamespace)
@@ -291,9 +299,12 @@ func (c *Conn) Close() error { return c.c.Close() }
 // for ever.
 func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
 	req.Version = ProtocolVersion
-	b, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
+	b, ok := appendRequest(make([]byte, 0, 128), req)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(req); err != nil {
+			return nil, err
+		}
 	}
 	_ = c.c.SetDeadline(deadline)
 	if _, err := c.c.Write(append(b, '\n')); err != nil {
@@ -304,8 +315,11 @@ func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
 		return nil, fmt.Errorf("read monitor's answer to %s: %w", req.Command, err)
 	}
 	var resp Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
+	if !decodeResponse(line, &resp) {
+		resp = Response{}
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
+		}
 	}
 	if resp.Error != "" {
 		return &resp, errors.New(resp.Error)
@@ -402,13 +416,11 @@ func (c *Conn) PidFD() (int, *Response, error) {
 // Ask dials, sends one request and closes: the common case. A monitor
 // that hangs up without answering is exiting (it hangs up on nothing
 // else a well-formed request can cause): that is ErrNotRunning too.
+// The socket is a blocking one of its own, outside the runtime's poller:
+// a tool asking one question pays neither the poller's set-up nor a
+// hand-over between threads for the answer.
 func Ask(lxcpath, name string, req Request, deadline time.Time) (*Response, error) {
-	c, err := Dial(lxcpath, name)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	r, err := c.Call(req, deadline)
+	r, err := askBlocking(SocketPath(lxcpath, name), name, req, deadline)
 	if r == nil && (errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE)) {
 		return nil, ErrNotRunning
 	}
