@@ -17,10 +17,14 @@ import (
 // the command's status (128+N when signal N killed it; 127 when the
 // command does not exist, 126 when it cannot be run). ctty >= 0 is the
 // command's descriptor whose terminal becomes its controlling one, in a
-// session of its own.
-func wrapInit(args, env []string, ctty int) int {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+// session of its own. caught is the relay catchSignals began.
+func wrapInit(args, env []string, ctty int, caught *initSignals) int {
+	// Every signal is relayed from before the command starts: a SIGCHLD
+	// it sends by exiting at once must not be lost. One that came during
+	// the set-up waits in the channel and goes to the command, as if it
+	// had come a moment later.
+	<-caught.ready
+	sigs := caught.c
 	path, err := lookPath(args[0], env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: command not found\n", args[0])
@@ -73,4 +77,22 @@ func wrapInit(args, env []string, ctty int) int {
 			}
 		}
 	}
+}
+
+// initSignals is the relay of golxc's init: every signal the process gets
+// goes to c once ready is closed.
+type initSignals struct {
+	c     chan os.Signal
+	ready chan struct{}
+}
+
+// catchSignals starts relaying every signal to a channel, in the
+// background: enabling each one waits on os/signal's own thread.
+func catchSignals() *initSignals {
+	s := &initSignals{c: make(chan os.Signal, 16), ready: make(chan struct{})}
+	go func() {
+		signal.Notify(s.c)
+		close(s.ready)
+	}()
+	return s
 }
