@@ -372,7 +372,10 @@ func Start(o StartOptions) (*Process, error) {
 	case pidJoin != "":
 		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
 	default:
-		err2 = cmd.Start()
+		var pid int
+		if pid, err2 = startStage(cmd, o.Stdin, o.Stdout, o.Stderr); err2 == nil {
+			p = &Process{Pid: pid, PidFD: pidfd}
+		}
 	}
 	if err2 != nil {
 		unix.Close(parent)
@@ -613,6 +616,27 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 		return nil, err
 	}
 	return pin, nil
+}
+
+// startStage starts cmd (its path, arguments, environment, extra files
+// and SysProcAttr, which asks for a pidfd) with stdio as its descriptors
+// 0-2, a nil one closed, as cmd.Start would, but through
+// syscall.StartProcess: os.StartProcess first checks, once in a process's
+// life, that pidfds work by cloning a child and waiting for it, ~0.5-1.3
+// ms measured on the path of every lxc-execute. The pidfd asked for says
+// as much on its own.
+func startStage(cmd *exec.Cmd, stdio ...*os.File) (int, error) {
+	files := make([]uintptr, 0, len(stdio)+len(cmd.ExtraFiles))
+	for _, f := range append(stdio, cmd.ExtraFiles...) {
+		files = append(files, f.Fd()) // a nil *os.File's is ^0: closed
+	}
+	pid, _, err := syscall.StartProcess(cmd.Path, cmd.Args, &syscall.ProcAttr{Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr})
+	runtime.KeepAlive(stdio)
+	runtime.KeepAlive(cmd.ExtraFiles)
+	if err != nil {
+		return 0, fmt.Errorf("fork/exec %s: %w", cmd.Path, err)
+	}
+	return pid, nil
 }
 
 // abort kills and reaps a child whose start failed.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -30,26 +29,22 @@ func wrapInit(args, env []string, ctty int, caught *initSignals) int {
 		fmt.Fprintf(os.Stderr, "%s: command not found\n", args[0])
 		return 127
 	}
-	cmd := exec.Command(path)
-	cmd.Args = args
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// syscall's fork, not os/exec's: os.StartProcess first clones a
+	// child of its own to check that pidfds work, once in a process's
+	// life, which here is every time. The command gets a clean signal
+	// state: Go's handlers are ours.
+	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}}
 	if ctty >= 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: ctty}
+		attr.Sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: ctty}
 	}
-	// The command gets a clean signal state: Go's handlers are ours.
-	if err := cmd.Start(); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // not Go's "fork/exec" wording
-		}
+	child, err := syscall.ForkExec(path, args, attr)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", args[0], err)
 		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) {
 			return 126
 		}
 		return 127
 	}
-	child := cmd.Process.Pid
 	for {
 		sig := <-sigs
 		s, _ := sig.(syscall.Signal)
