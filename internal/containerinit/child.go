@@ -91,6 +91,10 @@ const (
 )
 
 func stage() error {
+	// encoding/json learns the spec's types at their first use, ~0.5-1
+	// ms: taught on another thread while the parent sends the spec, the
+	// decode below takes ~0.1 ms.
+	go func() { _, _ = json.Marshal(&Spec{}) }()
 	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
