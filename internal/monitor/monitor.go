@@ -121,6 +121,9 @@ type Options struct {
 	// CgroupDir places the cgroups (lxc.cgroup.dir*); zero is LXC's
 	// default, lxc.payload.NAME and lxc.monitor.NAME at the base.
 	CgroupDir CgroupDir
+	// HostLayout, when set, is the host's cgroup layout as the caller
+	// just found it; nil: the monitor finds it.
+	HostLayout *cgroup.Layout
 	// Network are the interfaces to build in the container's network
 	// namespace at each start of its init (lxc.net.N of type veth).
 	Network []network.Iface
@@ -408,9 +411,12 @@ func describe(ws syscall.WaitStatus) string {
 }
 
 func (m *Monitor) setupCgroups() error {
-	layout, err := cgroup.Detect()
-	if err != nil {
-		return err
+	layout := m.o.HostLayout
+	if layout == nil {
+		var err error
+		if layout, err = cgroup.Detect(); err != nil {
+			return err
+		}
 	}
 	layout = layout.Use(m.o.CgroupDir.Use)
 	m.layout = layout
