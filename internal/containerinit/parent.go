@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // namespacesOnly is the part of an encoded Spec the parent reads: the
@@ -240,6 +242,64 @@ func ClonesFromCaller(o StartOptions) bool {
 		}
 	}
 	return true
+}
+
+// spawnerDroppable are capabilities that neither the init stage nor
+// anything it runs before the container's command needs: mounts, device
+// nodes, ownership, sysctls, the loopback, rlimits, the switch of user
+// and the capability drop itself take none of them.
+func spawnerDroppable() []string {
+	return []string{"CAP_SYS_MODULE", "CAP_SYS_TIME", "CAP_SYS_BOOT", "CAP_SYS_RAWIO", "CAP_SYSLOG",
+		"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_CONTROL", "CAP_AUDIT_READ", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+		"CAP_SYS_PACCT", "CAP_SYS_TTY_CONFIG", "CAP_BPF", "CAP_PERFMON", "CAP_CHECKPOINT_RESTORE"}
+}
+
+// SpawnerDrops lists the capabilities the thread that clones the init
+// stage may drop from its bounding set first, for a stage that stays as
+// golxc's init (lxc-execute): it then starts without them, and has fewer
+// to drop on each of its runtime's threads (a stop of every thread each).
+// Only those spawnerDroppable the container drops too, and none for a
+// stage that runs hooks, applies a security module's label, joins or
+// makes a user namespace or waits at a gate. The thread must not run
+// anything else after (its bounding set is the container's).
+func SpawnerDrops(o StartOptions) []string {
+	if o.Gate != nil || o.StartHost != nil {
+		return nil
+	}
+	b := o.EncodedSpec
+	if b == nil {
+		var err error
+		if b, err = json.Marshal(o.Spec); err != nil {
+			return nil
+		}
+	}
+	var s struct {
+		WrapInit bool            `json:"wrapInit"`
+		Hooks    json.RawMessage `json:"hooks"`
+		LSM      security.Label  `json:"lsm"`
+		OCI      struct {
+			Process *struct {
+				Capabilities *struct {
+					Bounding []string `json:"bounding"`
+				} `json:"capabilities"`
+			} `json:"process"`
+		} `json:"oci"`
+	}
+	var ns namespacesOnly
+	if json.Unmarshal(b, &s) != nil || json.Unmarshal(b, &ns) != nil {
+		return nil
+	}
+	if !s.WrapInit || len(s.Hooks) > 0 && string(s.Hooks) != "null" || !s.LSM.Empty() || ns.userns() || ns.sharedUser() ||
+		len(ns.joinedAtSpawn()) > 0 || s.OCI.Process == nil || s.OCI.Process.Capabilities == nil {
+		return nil
+	}
+	var drop []string
+	for _, c := range spawnerDroppable() {
+		if !slices.Contains(s.OCI.Process.Capabilities.Bounding, c) {
+			drop = append(drop, c)
+		}
+	}
+	return drop
 }
 
 // Start spawns the init stage in new namespaces, feeds it the spec and
