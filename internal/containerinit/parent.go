@@ -205,6 +205,10 @@ type StartOptions struct {
 	// monitor keeps serving (a seccomp notify proxy refused).
 	Warnf func(format string, args ...any)
 
+	// Self, when set, is the binary to exec the stage from, made ahead
+	// (PrepareSelf) for these very options.
+	Self *PreparedSelf
+
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
 
@@ -302,10 +306,94 @@ func SpawnerDrops(o StartOptions) []string {
 	return drop
 }
 
+// selfFor is what makes the binary the init stage of ns is exec'd from,
+// nil for golxc's own.
+func selfFor(ns *namespacesOnly, o StartOptions) func() (*os.File, error) {
+	if !ns.WrapInit && (ns.Hooks == nil || len(ns.Hooks.Start) == 0) && o.Gate == nil && len(ns.joinedAtSpawn()) == 0 {
+		return nil
+	}
+	// golxc's own init stays PID 1 of the container, whose root can
+	// then reach its binary through /proc/1/exe: the host's golxc,
+	// to read, or to rewrite once nothing runs it (CVE-2019-5736).
+	// It runs from one nobody can write instead. So does a stage that runs
+	// start hooks, programs of the container's, before its exec, and
+	// one that waits at the gate: meanwhile a process exec'd into the
+	// container, or one of another container sharing its pid
+	// namespace (a pod), can reach it. So does one spawned into a
+	// joined user namespace (spawnJoined), whose root is another
+	// container's: run from a readable file it would be dumpable,
+	// and traceable from there; the copy is execute-only, which
+	// makes it not (SealedSelfExecOnly). An init stage that execs the
+	// container's init with nothing of the container run before is
+	// spared the copy.
+	//
+	// In a pid namespace of its own, nothing else runs before the
+	// stage's first act (nonDumpable), and nothing needs more than a
+	// binary that cannot be written: golxc's directory under a
+	// read-only overlay (ProtectedSelf) gives that without the copy.
+	// A joined pid namespace has another container's processes in it
+	// from the first moment, and a stage at the gate is waited for
+	// (oci.Runtime.Start) until its exe is no longer a memfd: both
+	// keep the copy.
+	switch {
+	case len(ns.joinedAtSpawn()) > 0:
+		return namespace.SealedSelfExecOnly
+	case pidJoinPath(ns) != "" || o.Gate != nil:
+		return namespace.SealedSelf
+	}
+	return namespace.ProtectedSelf
+}
+
+// PreparedSelf is the binary an init stage is to be exec'd from, made in
+// the background (PrepareSelf).
+type PreparedSelf struct {
+	done chan struct{}
+	f    *os.File
+	err  error
+}
+
+// PrepareSelf starts making the binary the init stage of o will be
+// exec'd from (the overlay or sealed copy Start makes, ~0.5 ms), for
+// StartOptions.Self, while the caller does other work; nil when the
+// stage needs none. Start closes it.
+func PrepareSelf(o StartOptions) *PreparedSelf {
+	b := o.EncodedSpec
+	if b == nil {
+		return nil
+	}
+	var ns namespacesOnly
+	if json.Unmarshal(b, &ns) != nil {
+		return nil
+	}
+	self := selfFor(&ns, o)
+	if self == nil {
+		return nil
+	}
+	p := &PreparedSelf{done: make(chan struct{})}
+	go func() {
+		p.f, p.err = self()
+		close(p.done)
+	}()
+	return p
+}
+
+// Close releases what Start did not take.
+func (p *PreparedSelf) Close() {
+	if p == nil {
+		return
+	}
+	<-p.done
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+}
+
 // Start spawns the init stage in new namespaces, feeds it the spec and
 // returns once the container's init has been exec'd, or with the init
 // stage's own error (e.g. a mount that failed, an init not found).
 func Start(o StartOptions) (*Process, error) {
+	defer o.Self.Close()
 	if o.EncodedSpec == nil {
 		b, err := json.Marshal(o.Spec)
 		if err != nil {
@@ -331,38 +419,15 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil || len(ns.joinedAtSpawn()) > 0 {
-		// golxc's own init stays PID 1 of the container, whose root can
-		// then reach its binary through /proc/1/exe: the host's golxc,
-		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
-		// It runs from one nobody can write instead. So does a stage that runs
-		// start hooks, programs of the container's, before its exec, and
-		// one that waits at the gate: meanwhile a process exec'd into the
-		// container, or one of another container sharing its pid
-		// namespace (a pod), can reach it. So does one spawned into a
-		// joined user namespace (spawnJoined), whose root is another
-		// container's: run from a readable file it would be dumpable,
-		// and traceable from there; the copy is execute-only, which
-		// makes it not (SealedSelfExecOnly). An init stage that execs the
-		// container's init with nothing of the container run before is
-		// spared the copy.
-		//
-		// In a pid namespace of its own, nothing else runs before the
-		// stage's first act (nonDumpable), and nothing needs more than a
-		// binary that cannot be written: golxc's directory under a
-		// read-only overlay (ProtectedSelf) gives that without the copy.
-		// A joined pid namespace has another container's processes in it
-		// from the first moment, and a stage at the gate is waited for
-		// (oci.Runtime.Start) until its exe is no longer a memfd: both
-		// keep the copy.
-		self := namespace.ProtectedSelf
-		switch {
-		case len(ns.joinedAtSpawn()) > 0:
-			self = namespace.SealedSelfExecOnly
-		case pidJoinPath(&ns) != "" || o.Gate != nil:
-			self = namespace.SealedSelf
+	if self := selfFor(&ns, o); self != nil {
+		var sealed *os.File
+		if o.Self != nil {
+			<-o.Self.done
+			sealed, err = o.Self.f, o.Self.err
+			o.Self.f = nil
+		} else {
+			sealed, err = self()
 		}
-		sealed, err := self()
 		if err != nil {
 			unix.Close(parent)
 			return nil, err
