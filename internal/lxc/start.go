@@ -163,7 +163,8 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	// encoding/json builds its encoder for a type, and every type it
 	// reaches, at the first Marshal: ~0.5-1 ms for the OCI spec's tree,
 	// made here on another thread while the lock, the host checks and
-	// the spec are under way rather than after them.
+	// the spec are under way rather than after them (where a core is
+	// free: on a saturated host it gains nothing).
 	go func() { _, _ = json.Marshal(&containerinit.Spec{}) }()
 	lock, err := c.startLock()
 	var running *ErrAlreadyRunning
