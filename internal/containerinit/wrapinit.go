@@ -18,10 +18,9 @@ import (
 // command's descriptor whose terminal becomes its controlling one, in a
 // session of its own. caught is the relay catchSignals began.
 func wrapInit(args, env []string, ctty int, caught *initSignals) int {
-	// Every signal is relayed from before the command starts: a SIGCHLD
-	// it sends by exiting at once must not be lost. One that came during
-	// the set-up waits in the channel and goes to the command, as if it
-	// had come a moment later.
+	// Every signal is relayed from before the command starts: one that
+	// came during the set-up waits in the channel and goes to the
+	// command, as if it had come a moment later.
 	<-caught.ready
 	sigs := caught.c
 	path, err := lookPath(args[0], env)
@@ -33,9 +32,10 @@ func wrapInit(args, env []string, ctty int, caught *initSignals) int {
 	// child of its own to check that pidfds work, once in a process's
 	// life, which here is every time. The command gets a clean signal
 	// state: Go's handlers are ours.
-	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}}
+	pidfd := -1
+	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd}}
 	if ctty >= 0 {
-		attr.Sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: ctty}
+		attr.Sys.Setsid, attr.Sys.Setctty, attr.Sys.Ctty = true, true, ctty
 	}
 	child, err := syscall.ForkExec(path, args, attr)
 	if err != nil {
@@ -45,31 +45,35 @@ func wrapInit(args, env []string, ctty int, caught *initSignals) int {
 		}
 		return 127
 	}
-	for {
-		sig := <-sigs
-		s, _ := sig.(syscall.Signal)
-		if s != syscall.SIGCHLD {
-			if s != syscall.SIGURG { // the Go runtime's own preemption signal
-				_ = unix.Kill(child, s)
+	// Signals go to the command from another goroutine, through its
+	// pidfd (its pid may be another's once this one has reaped it);
+	// SIGCHLD needs nothing: this thread waits in wait4 for every child
+	// and is woken by the kernel itself when the command ends, not by
+	// the signal through os/signal's goroutines.
+	go func() {
+		for sig := range sigs {
+			s, _ := sig.(syscall.Signal)
+			if s != syscall.SIGCHLD && s != syscall.SIGURG { // SIGURG: the Go runtime's own preemption signal
+				_ = unix.PidfdSendSignal(pidfd, s, nil, 0)
 			}
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
 			continue
 		}
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if err == unix.EINTR {
-				continue
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "golxc init: wait for %s: %v\n", args[0], err)
+			return 1
+		}
+		if pid == child {
+			// The rest of the container dies with PID 1.
+			if ws.Signaled() {
+				return 128 + int(ws.Signal())
 			}
-			if pid <= 0 || err != nil {
-				break
-			}
-			if pid == child {
-				// The rest of the container dies with PID 1.
-				if ws.Signaled() {
-					return 128 + int(ws.Signal())
-				}
-				return ws.ExitStatus()
-			}
+			return ws.ExitStatus()
 		}
 	}
 }
