@@ -218,7 +218,12 @@ type Process struct {
 	PidFD   int // a pidfd of init, owned by the Process
 	Console *os.File
 	TTYs    []*os.File
-	cmd     *exec.Cmd
+	// WaitOnThread makes Wait block a thread of its own in wait4, which
+	// the kernel wakes as init ends, rather than wait on the pidfd
+	// through Go's poller: for a monitor of one container (lxc-execute,
+	// lxc-start -F), which has the thread to spare.
+	WaitOnThread bool
+	cmd          *exec.Cmd
 	// pin, when set, keeps the thread that spawned init into a joined
 	// pid namespace (and is init's parent-death parent) until Close.
 	pin chan struct{}
@@ -985,12 +990,9 @@ func moveToCgroup(dir, pid int) error {
 	return nil
 }
 
-// Wait waits for init to exit and returns how it ended. It waits on the
-// pidfd through Go's poller rather than in a blocking wait4: a thread
-// parked in wait4 per container is memory a host with thousands of
-// containers does not have to spend.
-func (p *Process) Wait() syscall.WaitStatus {
-	var ws unix.WaitStatus
+// pollWait reaps init once its pidfd polls readable, waiting through
+// Go's poller; false if it could not (Wait then blocks in wait4).
+func (p *Process) pollWait(ws *unix.WaitStatus) bool {
 	reaped := false
 	if fd, err := unix.FcntlInt(uintptr(p.PidFD), unix.F_DUPFD_CLOEXEC, 0); err == nil {
 		if err := unix.SetNonblock(fd, true); err == nil {
@@ -1000,7 +1002,7 @@ func (p *Process) Wait() syscall.WaitStatus {
 				// zombie is ours alone to reap, so its pid cannot be reused
 				// before the wait4 below.
 				_ = rc.Read(func(uintptr) bool {
-					pid, err := unix.Wait4(p.Pid, &ws, unix.WNOHANG, nil)
+					pid, err := unix.Wait4(p.Pid, ws, unix.WNOHANG, nil)
 					if err == unix.EINTR {
 						return false
 					}
@@ -1012,6 +1014,19 @@ func (p *Process) Wait() syscall.WaitStatus {
 		} else {
 			unix.Close(fd)
 		}
+	}
+	return reaped
+}
+
+// Wait waits for init to exit and returns how it ended. Unless
+// WaitOnThread, it waits on the pidfd through Go's poller rather than in
+// a blocking wait4: a thread parked in wait4 per container is memory a
+// host with thousands of containers does not have to spend.
+func (p *Process) Wait() syscall.WaitStatus {
+	var ws unix.WaitStatus
+	reaped := false
+	if !p.WaitOnThread {
+		reaped = p.pollWait(&ws)
 	}
 	if !reaped {
 		for {

@@ -649,6 +649,9 @@ func (m *Monitor) spawn() error {
 	}
 	m.mu.Lock()
 	m.proc = proc
+	// A monitor of one container without a record is the tool itself
+	// (lxc-execute, lxc-start -F): a thread of its own waits for init.
+	proc.WaitOnThread = !m.records && !m.o.Shared
 	m.initID = id
 	m.initGone = make(chan struct{})
 	gone := m.initGone
