@@ -979,8 +979,12 @@ func (m *Monitor) teardown() {
 	}
 	m.closeConsole()
 	if m.payload != nil {
-		if err := m.payload.Kill(); err != nil {
-			m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
+		// Mostly empty by now (init's end ends its pid namespace): the
+		// kill, which waits its turn on the cgroup lock, only when not.
+		if busy, err := m.payload.Populated(); busy || err != nil {
+			if err := m.payload.Kill(); err != nil {
+				m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
+			}
 		}
 		if err := m.destroyGroup(m.payload); err != nil {
 			m.o.Log.Warnf("remove cgroup of %s: %v", m.o.Name, err)
