@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/seccomp"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // namespacesOnly is the part of an encoded Spec the parent reads: the
@@ -203,6 +205,10 @@ type StartOptions struct {
 	// monitor keeps serving (a seccomp notify proxy refused).
 	Warnf func(format string, args ...any)
 
+	// Self, when set, is the binary to exec the stage from, made ahead
+	// (PrepareSelf) for these very options.
+	Self *PreparedSelf
+
 	sealed bool // the init stage runs from a sealed copy of golxc
 }
 
@@ -212,7 +218,12 @@ type Process struct {
 	PidFD   int // a pidfd of init, owned by the Process
 	Console *os.File
 	TTYs    []*os.File
-	cmd     *exec.Cmd
+	// WaitOnThread makes Wait block a thread of its own in wait4, which
+	// the kernel wakes as init ends, rather than wait on the pidfd
+	// through Go's poller: for a monitor of one container (lxc-execute,
+	// lxc-start -F), which has the thread to spare.
+	WaitOnThread bool
+	cmd          *exec.Cmd
 	// pin, when set, keeps the thread that spawned init into a joined
 	// pid namespace (and is init's parent-death parent) until Close.
 	pin chan struct{}
@@ -242,10 +253,152 @@ func ClonesFromCaller(o StartOptions) bool {
 	return true
 }
 
+// spawnerDroppable are capabilities that neither the init stage nor
+// anything it runs before the container's command needs: mounts, device
+// nodes, ownership, sysctls, the loopback, rlimits, the switch of user
+// and the capability drop itself take none of them.
+func spawnerDroppable() []string {
+	return []string{"CAP_SYS_MODULE", "CAP_SYS_TIME", "CAP_SYS_BOOT", "CAP_SYS_RAWIO", "CAP_SYSLOG",
+		"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_CONTROL", "CAP_AUDIT_READ", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+		"CAP_SYS_PACCT", "CAP_SYS_TTY_CONFIG", "CAP_BPF", "CAP_PERFMON", "CAP_CHECKPOINT_RESTORE"}
+}
+
+// SpawnerDrops lists the capabilities the thread that clones the init
+// stage may drop from its bounding set first, for a stage that stays as
+// golxc's init (lxc-execute): it then starts without them, and has fewer
+// to drop on each of its runtime's threads (a stop of every thread each).
+// Only those spawnerDroppable the container drops too, and none for a
+// stage that runs hooks, applies a security module's label, joins or
+// makes a user namespace or waits at a gate. The thread must not run
+// anything else after (its bounding set is the container's).
+func SpawnerDrops(o StartOptions) []string {
+	if o.Gate != nil || o.StartHost != nil {
+		return nil
+	}
+	b := o.EncodedSpec
+	if b == nil {
+		var err error
+		if b, err = json.Marshal(o.Spec); err != nil {
+			return nil
+		}
+	}
+	var s struct {
+		WrapInit bool            `json:"wrapInit"`
+		Hooks    json.RawMessage `json:"hooks"`
+		LSM      security.Label  `json:"lsm"`
+		OCI      struct {
+			Process *struct {
+				Capabilities *struct {
+					Bounding []string `json:"bounding"`
+				} `json:"capabilities"`
+			} `json:"process"`
+		} `json:"oci"`
+	}
+	var ns namespacesOnly
+	if json.Unmarshal(b, &s) != nil || json.Unmarshal(b, &ns) != nil {
+		return nil
+	}
+	if !s.WrapInit || len(s.Hooks) > 0 && string(s.Hooks) != "null" || !s.LSM.Empty() || ns.userns() || ns.sharedUser() ||
+		len(ns.joinedAtSpawn()) > 0 || s.OCI.Process == nil || s.OCI.Process.Capabilities == nil {
+		return nil
+	}
+	var drop []string
+	for _, c := range spawnerDroppable() {
+		if !slices.Contains(s.OCI.Process.Capabilities.Bounding, c) {
+			drop = append(drop, c)
+		}
+	}
+	return drop
+}
+
+// selfFor is what makes the binary the init stage of ns is exec'd from,
+// nil for golxc's own.
+func selfFor(ns *namespacesOnly, o StartOptions) func() (*os.File, error) {
+	if !ns.WrapInit && (ns.Hooks == nil || len(ns.Hooks.Start) == 0) && o.Gate == nil && len(ns.joinedAtSpawn()) == 0 {
+		return nil
+	}
+	// golxc's own init stays PID 1 of the container, whose root can
+	// then reach its binary through /proc/1/exe: the host's golxc,
+	// to read, or to rewrite once nothing runs it (CVE-2019-5736).
+	// It runs from one nobody can write instead. So does a stage that runs
+	// start hooks, programs of the container's, before its exec, and
+	// one that waits at the gate: meanwhile a process exec'd into the
+	// container, or one of another container sharing its pid
+	// namespace (a pod), can reach it. So does one spawned into a
+	// joined user namespace (spawnJoined), whose root is another
+	// container's: run from a readable file it would be dumpable,
+	// and traceable from there; the copy is execute-only, which
+	// makes it not (SealedSelfExecOnly). An init stage that execs the
+	// container's init with nothing of the container run before is
+	// spared the copy.
+	//
+	// In a pid namespace of its own, nothing else runs before the
+	// stage's first act (nonDumpable), and nothing needs more than a
+	// binary that cannot be written: golxc's directory under a
+	// read-only overlay (ProtectedSelf) gives that without the copy.
+	// A joined pid namespace has another container's processes in it
+	// from the first moment, and a stage at the gate is waited for
+	// (oci.Runtime.Start) until its exe is no longer a memfd: both
+	// keep the copy.
+	switch {
+	case len(ns.joinedAtSpawn()) > 0:
+		return namespace.SealedSelfExecOnly
+	case pidJoinPath(ns) != "" || o.Gate != nil:
+		return namespace.SealedSelf
+	}
+	return namespace.ProtectedSelf
+}
+
+// PreparedSelf is the binary an init stage is to be exec'd from, made in
+// the background (PrepareSelf).
+type PreparedSelf struct {
+	done chan struct{}
+	f    *os.File
+	err  error
+}
+
+// PrepareSelf starts making the binary the init stage of o will be
+// exec'd from (the overlay or sealed copy Start makes, ~0.5 ms), for
+// StartOptions.Self, while the caller does other work; nil when the
+// stage needs none. Start closes it.
+func PrepareSelf(o StartOptions) *PreparedSelf {
+	b := o.EncodedSpec
+	if b == nil {
+		return nil
+	}
+	var ns namespacesOnly
+	if json.Unmarshal(b, &ns) != nil {
+		return nil
+	}
+	self := selfFor(&ns, o)
+	if self == nil {
+		return nil
+	}
+	p := &PreparedSelf{done: make(chan struct{})}
+	go func() {
+		p.f, p.err = self()
+		close(p.done)
+	}()
+	return p
+}
+
+// Close releases what Start did not take.
+func (p *PreparedSelf) Close() {
+	if p == nil {
+		return
+	}
+	<-p.done
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+}
+
 // Start spawns the init stage in new namespaces, feeds it the spec and
 // returns once the container's init has been exec'd, or with the init
 // stage's own error (e.g. a mount that failed, an init not found).
 func Start(o StartOptions) (*Process, error) {
+	defer o.Self.Close()
 	if o.EncodedSpec == nil {
 		b, err := json.Marshal(o.Spec)
 		if err != nil {
@@ -271,38 +424,15 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if ns.WrapInit || ns.Hooks != nil && len(ns.Hooks.Start) > 0 || o.Gate != nil || len(ns.joinedAtSpawn()) > 0 {
-		// golxc's own init stays PID 1 of the container, whose root can
-		// then reach its binary through /proc/1/exe: the host's golxc,
-		// to read, or to rewrite once nothing runs it (CVE-2019-5736).
-		// It runs from one nobody can write instead. So does a stage that runs
-		// start hooks, programs of the container's, before its exec, and
-		// one that waits at the gate: meanwhile a process exec'd into the
-		// container, or one of another container sharing its pid
-		// namespace (a pod), can reach it. So does one spawned into a
-		// joined user namespace (spawnJoined), whose root is another
-		// container's: run from a readable file it would be dumpable,
-		// and traceable from there; the copy is execute-only, which
-		// makes it not (SealedSelfExecOnly). An init stage that execs the
-		// container's init with nothing of the container run before is
-		// spared the copy.
-		//
-		// In a pid namespace of its own, nothing else runs before the
-		// stage's first act (nonDumpable), and nothing needs more than a
-		// binary that cannot be written: golxc's directory under a
-		// read-only overlay (ProtectedSelf) gives that without the copy.
-		// A joined pid namespace has another container's processes in it
-		// from the first moment, and a stage at the gate is waited for
-		// (oci.Runtime.Start) until its exe is no longer a memfd: both
-		// keep the copy.
-		self := namespace.ProtectedSelf
-		switch {
-		case len(ns.joinedAtSpawn()) > 0:
-			self = namespace.SealedSelfExecOnly
-		case pidJoinPath(&ns) != "" || o.Gate != nil:
-			self = namespace.SealedSelf
+	if self := selfFor(&ns, o); self != nil {
+		var sealed *os.File
+		if o.Self != nil {
+			<-o.Self.done
+			sealed, err = o.Self.f, o.Self.err
+			o.Self.f = nil
+		} else {
+			sealed, err = self()
 		}
-		sealed, err := self()
 		if err != nil {
 			unix.Close(parent)
 			return nil, err
@@ -372,7 +502,10 @@ func Start(o StartOptions) (*Process, error) {
 	case pidJoin != "":
 		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
 	default:
-		err2 = cmd.Start()
+		var pid int
+		if pid, err2 = startStage(cmd, o.Stdin, o.Stdout, o.Stderr); err2 == nil {
+			p = &Process{Pid: pid, PidFD: pidfd}
+		}
 	}
 	if err2 != nil {
 		unix.Close(parent)
@@ -615,6 +748,27 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 	return pin, nil
 }
 
+// startStage starts cmd (its path, arguments, environment, extra files
+// and SysProcAttr, which asks for a pidfd) with stdio as its descriptors
+// 0-2, a nil one closed, as cmd.Start would, but through
+// syscall.StartProcess: os.StartProcess first checks, once in a process's
+// life, that pidfds work by cloning a child and waiting for it, ~0.5-1.3
+// ms measured on the path of every lxc-execute. The pidfd asked for says
+// as much on its own.
+func startStage(cmd *exec.Cmd, stdio ...*os.File) (int, error) {
+	files := make([]uintptr, 0, len(stdio)+len(cmd.ExtraFiles))
+	for _, f := range append(stdio, cmd.ExtraFiles...) {
+		files = append(files, f.Fd()) // a nil *os.File's is ^0: closed
+	}
+	pid, _, err := syscall.StartProcess(cmd.Path, cmd.Args, &syscall.ProcAttr{Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr})
+	runtime.KeepAlive(stdio)
+	runtime.KeepAlive(cmd.ExtraFiles)
+	if err != nil {
+		return 0, fmt.Errorf("fork/exec %s: %w", cmd.Path, err)
+	}
+	return pid, nil
+}
+
 // abort kills and reaps a child whose start failed.
 func (p *Process) abort() {
 	if p.cmd != nil {
@@ -836,12 +990,9 @@ func moveToCgroup(dir, pid int) error {
 	return nil
 }
 
-// Wait waits for init to exit and returns how it ended. It waits on the
-// pidfd through Go's poller rather than in a blocking wait4: a thread
-// parked in wait4 per container is memory a host with thousands of
-// containers does not have to spend.
-func (p *Process) Wait() syscall.WaitStatus {
-	var ws unix.WaitStatus
+// pollWait reaps init once its pidfd polls readable, waiting through
+// Go's poller; false if it could not (Wait then blocks in wait4).
+func (p *Process) pollWait(ws *unix.WaitStatus) bool {
 	reaped := false
 	if fd, err := unix.FcntlInt(uintptr(p.PidFD), unix.F_DUPFD_CLOEXEC, 0); err == nil {
 		if err := unix.SetNonblock(fd, true); err == nil {
@@ -851,7 +1002,7 @@ func (p *Process) Wait() syscall.WaitStatus {
 				// zombie is ours alone to reap, so its pid cannot be reused
 				// before the wait4 below.
 				_ = rc.Read(func(uintptr) bool {
-					pid, err := unix.Wait4(p.Pid, &ws, unix.WNOHANG, nil)
+					pid, err := unix.Wait4(p.Pid, ws, unix.WNOHANG, nil)
 					if err == unix.EINTR {
 						return false
 					}
@@ -863,6 +1014,19 @@ func (p *Process) Wait() syscall.WaitStatus {
 		} else {
 			unix.Close(fd)
 		}
+	}
+	return reaped
+}
+
+// Wait waits for init to exit and returns how it ended. Unless
+// WaitOnThread, it waits on the pidfd through Go's poller rather than in
+// a blocking wait4: a thread parked in wait4 per container is memory a
+// host with thousands of containers does not have to spend.
+func (p *Process) Wait() syscall.WaitStatus {
+	var ws unix.WaitStatus
+	reaped := false
+	if !p.WaitOnThread {
+		reaped = p.pollWait(&ws)
 	}
 	if !reaped {
 		for {

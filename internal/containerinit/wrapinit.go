@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 
@@ -17,60 +16,82 @@ import (
 // the command's status (128+N when signal N killed it; 127 when the
 // command does not exist, 126 when it cannot be run). ctty >= 0 is the
 // command's descriptor whose terminal becomes its controlling one, in a
-// session of its own.
-func wrapInit(args, env []string, ctty int) int {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+// session of its own. caught is the relay catchSignals began.
+func wrapInit(args, env []string, ctty int, caught *initSignals) int {
+	// Every signal is relayed from before the command starts: one that
+	// came during the set-up waits in the channel and goes to the
+	// command, as if it had come a moment later.
+	<-caught.ready
+	sigs := caught.c
 	path, err := lookPath(args[0], env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: command not found\n", args[0])
 		return 127
 	}
-	cmd := exec.Command(path)
-	cmd.Args = args
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// syscall's fork, not os/exec's: os.StartProcess first clones a
+	// child of its own to check that pidfds work, once in a process's
+	// life, which here is every time. The command gets a clean signal
+	// state: Go's handlers are ours.
+	pidfd := -1
+	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{PidFD: &pidfd}}
 	if ctty >= 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: ctty}
+		attr.Sys.Setsid, attr.Sys.Setctty, attr.Sys.Ctty = true, true, ctty
 	}
-	// The command gets a clean signal state: Go's handlers are ours.
-	if err := cmd.Start(); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // not Go's "fork/exec" wording
-		}
+	child, err := syscall.ForkExec(path, args, attr)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", args[0], err)
 		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) {
 			return 126
 		}
 		return 127
 	}
-	child := cmd.Process.Pid
-	for {
-		sig := <-sigs
-		s, _ := sig.(syscall.Signal)
-		if s != syscall.SIGCHLD {
-			if s != syscall.SIGURG { // the Go runtime's own preemption signal
-				_ = unix.Kill(child, s)
+	// Signals go to the command from another goroutine, through its
+	// pidfd (its pid may be another's once this one has reaped it);
+	// SIGCHLD needs nothing: this thread waits in wait4 for every child
+	// and is woken by the kernel itself when the command ends, not by
+	// the signal through os/signal's goroutines.
+	go func() {
+		for sig := range sigs {
+			s, _ := sig.(syscall.Signal)
+			if s != syscall.SIGCHLD && s != syscall.SIGURG { // SIGURG: the Go runtime's own preemption signal
+				_ = unix.PidfdSendSignal(pidfd, s, nil, 0)
 			}
+		}
+	}()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
 			continue
 		}
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if err == unix.EINTR {
-				continue
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "golxc init: wait for %s: %v\n", args[0], err)
+			return 1
+		}
+		if pid == child {
+			// The rest of the container dies with PID 1.
+			if ws.Signaled() {
+				return 128 + int(ws.Signal())
 			}
-			if pid <= 0 || err != nil {
-				break
-			}
-			if pid == child {
-				// The rest of the container dies with PID 1.
-				if ws.Signaled() {
-					return 128 + int(ws.Signal())
-				}
-				return ws.ExitStatus()
-			}
+			return ws.ExitStatus()
 		}
 	}
+}
+
+// initSignals is the relay of golxc's init: every signal the process gets
+// goes to c once ready is closed.
+type initSignals struct {
+	c     chan os.Signal
+	ready chan struct{}
+}
+
+// catchSignals starts relaying every signal to a channel, in the
+// background: enabling each one waits on os/signal's own thread.
+func catchSignals() *initSignals {
+	s := &initSignals{c: make(chan os.Signal, 16), ready: make(chan struct{})}
+	go func() {
+		signal.Notify(s.c)
+		close(s.ready)
+	}()
+	return s
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
 	"github.com/golxc/golxc/internal/lxclog"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/network"
@@ -147,6 +148,11 @@ type startRequest struct {
 	// monitor takes it over from its record (see adopt.go). The rest of
 	// the request is the one it was started with.
 	Adopt bool `json:"adopt,omitempty"`
+
+	// detected is the host's cgroup layout as this tool found it,
+	// handed to a monitor that runs in this process (lxc-start -F,
+	// lxc-execute) rather than read again; not sent to another.
+	detected *cgroup.Layout
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -154,6 +160,12 @@ type startRequest struct {
 // otherwise it returns once the container is RUNNING, or with the
 // container's own reason for not starting.
 func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err error) {
+	// encoding/json builds its encoder for a type, and every type it
+	// reaches, at the first Marshal: ~0.5-1 ms for the OCI spec's tree,
+	// made here on another thread while the lock, the host checks and
+	// the spec are under way rather than after them (where a core is
+	// free: on a saturated host it gains nothing).
+	go func() { _, _ = json.Marshal(&containerinit.Spec{}) }()
 	lock, err := c.startLock()
 	var running *ErrAlreadyRunning
 	if errors.As(err, &running) {
@@ -190,11 +202,11 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if err != nil {
 		return 1, err
 	}
-	layout, err := cgroup.Detect()
+	host, err := cgroup.Detect()
 	if err != nil {
 		return 1, err
 	}
-	layout = layout.Use(sys.CgroupControllers())
+	layout := host.Use(sys.CgroupControllers())
 	var fg *foreground
 	switch {
 	case o.Execute && !o.Daemon:
@@ -284,7 +296,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		}
 		cgDir = relativeTo(cgDir, rel)
 	}
-	req := &startRequest{Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
+	req := &startRequest{detected: host, Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
 	if cfg.Ephemeral && o.RCFile == "" {
 		id := make([]byte, 16)
 		if _, err := rand.Read(id); err != nil {
@@ -565,6 +577,7 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		Ready:       ready,
 		Shared:      req.Shared,
 		Hooks:       req.Hooks,
+		HostLayout:  req.detected,
 	}
 	if fg != nil {
 		o.Stdin, o.Stdout, o.Stderr = fg.stdio[0], fg.stdio[1], fg.stdio[2]

@@ -46,9 +46,10 @@ func (c *Container) Stop(o StopOptions) error {
 	}
 	defer conn.Close()
 	cfg := config.New()
-	if o.RCFile != "" || c.Defined() {
-		// The signals come from the config; a config gone bad must not
-		// make a running container unstoppable, so fall back to defaults.
+	if !o.Kill && (o.RCFile != "" || c.Defined()) {
+		// The signals come from the config (a kill needs none); a config
+		// gone bad must not make a running container unstoppable, so
+		// fall back to defaults.
 		if loaded, err := c.LoadConfig(o.RCFile, nil); err == nil {
 			cfg = loaded
 		} else {

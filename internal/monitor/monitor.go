@@ -121,6 +121,9 @@ type Options struct {
 	// CgroupDir places the cgroups (lxc.cgroup.dir*); zero is LXC's
 	// default, lxc.payload.NAME and lxc.monitor.NAME at the base.
 	CgroupDir CgroupDir
+	// HostLayout, when set, is the host's cgroup layout as the caller
+	// just found it; nil: the monitor finds it.
+	HostLayout *cgroup.Layout
 	// Network are the interfaces to build in the container's network
 	// namespace at each start of its init (lxc.net.N of type veth).
 	Network []network.Iface
@@ -408,9 +411,12 @@ func describe(ws syscall.WaitStatus) string {
 }
 
 func (m *Monitor) setupCgroups() error {
-	layout, err := cgroup.Detect()
-	if err != nil {
-		return err
+	layout := m.o.HostLayout
+	if layout == nil {
+		var err error
+		if layout, err = cgroup.Detect(); err != nil {
+			return err
+		}
 	}
 	layout = layout.Use(m.o.CgroupDir.Use)
 	m.layout = layout
@@ -643,6 +649,9 @@ func (m *Monitor) spawn() error {
 	}
 	m.mu.Lock()
 	m.proc = proc
+	// A monitor of one container without a record is the tool itself
+	// (lxc-execute, lxc-start -F): a thread of its own waits for init.
+	proc.WaitOnThread = !m.records && !m.o.Shared
 	m.initID = id
 	m.initGone = make(chan struct{})
 	gone := m.initGone
@@ -972,8 +981,12 @@ func (m *Monitor) teardown() {
 	}
 	m.closeConsole()
 	if m.payload != nil {
-		if err := m.payload.Kill(); err != nil {
-			m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
+		// Mostly empty by now (init's end ends its pid namespace): the
+		// kill, which waits its turn on the cgroup lock, only when not.
+		if busy, err := m.payload.Populated(); busy || err != nil {
+			if err := m.payload.Kill(); err != nil {
+				m.o.Log.Warnf("kill leftovers of %s: %v", m.o.Name, err)
+			}
 		}
 		if err := m.destroyGroup(m.payload); err != nil {
 			m.o.Log.Warnf("remove cgroup of %s: %v", m.o.Name, err)

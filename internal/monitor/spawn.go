@@ -10,6 +10,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/security"
 )
 
 // startInit starts the container's init stage with o, born in the
@@ -23,6 +24,9 @@ import (
 // where it is not yet (a spawn that does not clone from this thread, a
 // thread that could not be moved).
 func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Process, error) {
+	// The binary the stage runs from (an overlay of golxc's directory,
+	// ~0.5 ms) is made meanwhile, on another thread.
+	o.Self = containerinit.PrepareSelf(o)
 	g, enter := m.initGroup, o.Enter
 	o.Enter = func(pid int) error {
 		if g.Holds(pid) {
@@ -81,6 +85,21 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 			}
 			back = nil
 		}
+		// A stage that stays as golxc's init (lxc-execute) starts without
+		// the capabilities it never needs and the container drops, from
+		// this thread's bounding set: it then stops each of its threads
+		// fewer times to drop them. The thread is the container's from
+		// then on, never handed back (nothing of the host is forked from
+		// it: no hooks, no scripts).
+		kept := true
+		if m.o.Hooks == nil && !m.hasScripts() {
+			if drop := containerinit.SpawnerDrops(o); len(drop) > 0 {
+				kept = false
+				if err := security.DropFromBounding(drop); err != nil {
+					m.o.Log.Warnf("%s: %v", m.o.Name, err)
+				}
+			}
+		}
 		spawned := o.Spawned
 		o.Spawned = func(pidfd int) {
 			comeBack()
@@ -91,15 +110,16 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 		}
 		p, err := containerinit.Start(o)
 		comeBack()
-		if returned {
+		if returned && kept {
 			runtime.UnlockOSThread()
 		}
-		// Otherwise the thread, still in the container's cgroups, ends
-		// with this goroutine (Go does not reuse a thread left locked):
-		// unless init's parent-death signal is tied to it (a foreground
-		// run), when it stays parked, locked, for the monitor's life.
+		// Otherwise the thread, still in the container's cgroups or with
+		// its bounding set, ends with this goroutine (Go does not reuse a
+		// thread left locked): unless init's parent-death signal is tied
+		// to it (a foreground run), when it stays parked, locked, for the
+		// monitor's life.
 		done <- result{p, err}
-		if !returned && !o.Detached && err == nil {
+		if (!returned || !kept) && !o.Detached && err == nil {
 			select {}
 		}
 	}()

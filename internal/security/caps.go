@@ -148,7 +148,26 @@ func LimitBoundingAllThreads(keep []string) error {
 // for capability n.
 func CapMask(names []string) (uint64, error) { return capMask(names) }
 
-// dropBounding calls drop for every capability of this kernel not in keep.
+// DropFromBounding drops the capabilities named (OCI names) from the
+// calling thread's bounding set, which what it execs inherits: call it on
+// a locked thread that is never handed back to the runtime.
+func DropFromBounding(names []string) error {
+	for _, n := range names {
+		c, err := CapNumber(n)
+		if err != nil {
+			return err
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// dropBounding calls drop for every capability of this kernel not in keep
+// that the calling thread's bounding set still has. One it lacks, no
+// thread of the process has: threads start with their creator's, and
+// none can get one back.
 func dropBounding(keep []string, drop func(int) error) error {
 	want := make(map[int]bool, len(keep))
 	for _, k := range keep {
@@ -161,6 +180,9 @@ func dropBounding(keep []string, drop func(int) error) error {
 	last := LastCap()
 	for i := 0; i <= last; i++ {
 		if want[i] {
+			continue
+		}
+		if has, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(i), 0, 0, 0); err == nil && has == 0 {
 			continue
 		}
 		if err := drop(i); err != nil && err != unix.EINVAL {
