@@ -3,8 +3,6 @@ package lxc
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
@@ -13,9 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -262,121 +258,10 @@ func (c *Container) resolvesHere(p string) bool {
 
 // abstractListeners maps the abstract unix stream sockets of our network
 // namespace that listen, by name, to their inodes. Names are as
-// /proc/net/unix prints them (a NUL inside becomes '@'), without the
-// leading one. They come from the kernel's socket diagnostics (netlink
-// sock_diag), which lists listeners alone and in binary: /proc/net/unix
-// formats every socket of the namespace as text, ~1 ms a start on a host
-// with a thousand listeners. /proc/net/unix is read where sock_diag is
-// not there (a kernel without CONFIG_UNIX_DIAG).
-func abstractListeners() (map[string][]uint64, error) {
-	names, err := diagListeners()
-	if err == nil {
-		return names, nil
-	}
-	return procListeners()
-}
-
-// unixDiagReq is struct unix_diag_req (linux/unix_diag.h).
-type unixDiagReq struct {
-	family, protocol uint8
-	_                uint16
-	states           uint32
-	ino              uint32
-	show             uint32
-	cookie           [2]uint32
-}
-
-const (
-	udiagShowName  = 1  // UDIAG_SHOW_NAME
-	unixDiagName   = 0  // UNIX_DIAG_NAME, the attribute with the bound name
-	tcpListen      = 10 // TCP_LISTEN, the state of a listening unix socket
-	unixDiagMsgLen = 16 // sizeof(struct unix_diag_msg)
-)
-
-// diagListeners is abstractListeners through NETLINK_SOCK_DIAG.
-func diagListeners() (map[string][]uint64, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
-		return nil, fmt.Errorf("sock_diag socket: %w", err)
-	}
-	defer unix.Close(fd)
-	req := struct {
-		h unix.NlMsghdr
-		r unixDiagReq
-	}{
-		h: unix.NlMsghdr{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: unix.NLM_F_REQUEST | unix.NLM_F_DUMP, Seq: 1},
-		r: unixDiagReq{family: unix.AF_UNIX, states: 1 << tcpListen, show: udiagShowName},
-	}
-	req.h.Len = uint32(unsafe.Sizeof(req))
-	b := (*[unsafe.Sizeof(req)]byte)(unsafe.Pointer(&req))[:]
-	if err := unix.Sendto(fd, b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("sock_diag request: %w", err)
-	}
-	names := map[string][]uint64{}
-	buf := make([]byte, 64<<10)
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sock_diag reply: %w", err)
-		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-		if err != nil {
-			return nil, fmt.Errorf("sock_diag reply: %w", err)
-		}
-		for _, m := range msgs {
-			switch m.Header.Type {
-			case unix.NLMSG_DONE:
-				return names, nil
-			case unix.NLMSG_ERROR:
-				if len(m.Data) >= 4 {
-					if e := int32(binary.NativeEndian.Uint32(m.Data)); e < 0 {
-						return nil, fmt.Errorf("sock_diag: %w", unix.Errno(-e))
-					}
-				}
-				return nil, errors.New("sock_diag: error reply")
-			case unix.SOCK_DIAG_BY_FAMILY:
-			default:
-				continue
-			}
-			if name, inode, ok := diagName(m.Data); ok {
-				names[name] = append(names[name], inode)
-			}
-		}
-	}
-}
-
-// diagName is the abstract name (NULs as '@', the leading one dropped)
-// and inode of one struct unix_diag_msg and its attributes, for a
-// listening stream socket; ok is false for any other.
-func diagName(d []byte) (string, uint64, bool) {
-	if len(d) < unixDiagMsgLen || d[1] != unix.SOCK_STREAM || d[2] != tcpListen {
-		return "", 0, false
-	}
-	inode := uint64(binary.NativeEndian.Uint32(d[4:8]))
-	for a := d[unixDiagMsgLen:]; len(a) >= unix.SizeofRtAttr; {
-		l := int(binary.NativeEndian.Uint16(a[0:2]))
-		if l < unix.SizeofRtAttr || l > len(a) {
-			return "", 0, false
-		}
-		if binary.NativeEndian.Uint16(a[2:4]) == unixDiagName {
-			v := a[unix.SizeofRtAttr:l]
-			if len(v) < 2 || v[0] != 0 {
-				return "", 0, false // a path, or unnamed
-			}
-			return string(bytes.ReplaceAll(v[1:], []byte{0}, []byte{'@'})), inode, true
-		}
-		a = a[min(len(a), (l+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1)):]
-	}
-	return "", 0, false
-}
-
-// procListeners is abstractListeners from /proc/net/unix; one line that a
-// path name fakes only adds a name that rootListener and holdsSocket then
+// /proc/net/unix prints them (a NUL inside becomes '@'); one that fakes a
+// line of its own only adds a name that rootListener and holdsSocket then
 // check.
-func procListeners() (map[string][]uint64, error) {
+func abstractListeners() (map[string][]uint64, error) {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
 		return nil, fmt.Errorf("look for LXC's monitors: %w", err)

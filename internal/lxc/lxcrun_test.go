@@ -185,30 +185,3 @@ func TestMonitorsNaming(t *testing.T) {
 		}
 	}
 }
-
-// sock_diag and /proc/net/unix name a listener alike, a NUL inside its
-// name as '@', and list the same inode for it.
-func TestListenersDiagAsProc(t *testing.T) {
-	skipUnlessRoot(t)
-	raw := "golxc-test/" + strconv.Itoa(os.Getpid()) + "\x00nul/c1/command"
-	ln, err := net.Listen("unix", "@"+raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	name := strings.ReplaceAll(raw, "\x00", "@")
-	diag, err := diagListeners()
-	if err != nil {
-		t.Fatal(err)
-	}
-	proc, err := procListeners()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(diag[name]) != 1 || len(proc[name]) != 1 || diag[name][0] != proc[name][0] {
-		t.Errorf("listener %q: sock_diag %v, /proc/net/unix %v; want the same one inode", name, diag[name], proc[name])
-	}
-	if _, ok := diag[raw]; ok {
-		t.Errorf("sock_diag kept the NUL of %q", raw)
-	}
-}
