@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"encoding/binary"
 	"net"
 	"os"
 	"path/filepath"
@@ -239,5 +240,45 @@ func BenchmarkAbstractListeners(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// diagAbstractCommand reads only what it can trust of a unix_diag_msg:
+// a stream socket, an abstract name ending in "/command" (a path, a
+// datagram socket or a cut attribute gives nothing, and never a panic).
+func TestDiagAbstractCommand(t *testing.T) {
+	msg := func(typ byte, inode uint32, name []byte, attrLen int) []byte {
+		m := make([]byte, unixDiagMsgSz, unixDiagMsgSz+4+len(name)+3)
+		m[0], m[1] = unix.AF_UNIX, typ
+		binary.NativeEndian.PutUint32(m[4:], inode)
+		a := make([]byte, 4)
+		binary.NativeEndian.PutUint16(a[0:], uint16(attrLen))
+		binary.NativeEndian.PutUint16(a[2:], unixDiagName)
+		m = append(append(m, a...), name...)
+		for len(m)%4 != 0 {
+			m = append(m, 0)
+		}
+		return m
+	}
+	abstract := append([]byte{0}, "/tmp/p/c1/command"...)
+	for _, tt := range []struct {
+		what  string
+		m     []byte
+		name  string
+		inode uint64
+		ok    bool
+	}{
+		{"abstract stream listener", msg(unix.SOCK_STREAM, 42, abstract, 4+len(abstract)), "/tmp/p/c1/command", 42, true},
+		{"a path", msg(unix.SOCK_STREAM, 43, []byte("/tmp/p/c1/command\x00"), 4+18), "", 0, false},
+		{"a datagram socket", msg(unix.SOCK_DGRAM, 44, abstract, 4+len(abstract)), "", 0, false},
+		{"not .../command", msg(unix.SOCK_STREAM, 45, []byte("\x00/tmp/p/c1/other"), 4+17), "", 0, false},
+		{"an attribute longer than the message", msg(unix.SOCK_STREAM, 46, abstract, 4+len(abstract)+64), "", 0, false},
+		{"an attribute shorter than its header", msg(unix.SOCK_STREAM, 47, abstract, 2), "", 0, false},
+		{"a short message", make([]byte, unixDiagMsgSz-1), "", 0, false},
+	} {
+		name, inode, ok := diagAbstractCommand(tt.m)
+		if name != tt.name || inode != tt.inode || ok != tt.ok {
+			t.Errorf("%s: got %q, %d, %v; want %q, %d, %v", tt.what, name, inode, ok, tt.name, tt.inode, tt.ok)
+		}
 	}
 }
