@@ -95,7 +95,10 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 		return res, err
 	}
 	fmt.Printf("%s: starting %d containers with lxc-start -d (load average %s)\n", t.label, n, loadAvg())
-	var toolCPU time.Duration
+	// CPU by tenth of the run: the tools' and the monitors' (sampled at
+	// each tenth's end), to tell growth with N from the host's other load.
+	var toolCPU, lastTool, lastMon time.Duration
+	var cpuTenths []time.Duration
 	t0 = time.Now()
 	for i, name := range names {
 		s0 := time.Now()
@@ -106,6 +109,11 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 			break
 		}
 		toolCPU += cpu
+		if tenth := max(1, n/10); (i+1)%tenth == 0 {
+			mon := monitorCPU(t.lxcpath)
+			cpuTenths = append(cpuTenths, (toolCPU-lastTool+mon-lastMon)/time.Duration(tenth))
+			lastTool, lastMon = toolCPU, mon
+		}
 		p := point{running: i + 1, start: time.Since(s0), hostKB: -1}
 		if (i+1)%max(1, n/50) == 0 || i == n-1 {
 			if m, err := memAvailableKB(); err == nil {
@@ -144,6 +152,11 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 	// containers' own processes are not in it.
 	fmt.Printf("%s: CPU per start: lxc-start %s, monitors and init stages %s\n", t.label,
 		ms(toolCPU/time.Duration(running)), ms(monCPU/time.Duration(running)))
+	fmt.Printf("%s: CPU per start by tenth of the run (ms, both):", t.label)
+	for _, d := range cpuTenths {
+		fmt.Printf(" %.1f", float64(d.Microseconds())/1000)
+	}
+	fmt.Println()
 	fmt.Printf("%s: start time by tenth of the run (median ms):", t.label)
 	for k := 0; k < 10; k++ {
 		lo, hi := k*running/10, (k+1)*running/10
