@@ -344,51 +344,68 @@ func (t *toolset) mustCPU(name string, args ...string) (time.Duration, error) {
 // that of the children they reaped, and their live children's own (each
 // container's init, which ran the init stage before it exec'd init; not
 // what init reaped since): golxc's shared monitor, or LXC's one per
-// container, each titled "[lxc monitor] LXCPATH ...".
+// container, each titled "[lxc monitor] LXCPATH ...". A live process's
+// time is its threads' schedstat (nanoseconds: stat's clock ticks round
+// each of a thousand monitors or inits that ran for less than 10 ms to
+// nothing); the reaped children's is only in ticks.
 func monitorCPU(lxcpath string) time.Duration {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	var ticks int64
+	var total time.Duration
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
 		if err != nil || !strings.HasPrefix(string(b), "[lxc monitor] "+lxcpath+" ") {
 			continue
 		}
 		dir := filepath.Dir(p)
-		ticks += cpuTicks(dir, true)
+		total += liveCPU(dir) + reapedCPU(dir)
 		kids, _ := filepath.Glob(filepath.Join(dir, "task", "*", "children"))
 		for _, k := range kids {
 			b, _ := os.ReadFile(k)
 			for _, pid := range strings.Fields(string(b)) {
-				ticks += cpuTicks(filepath.Join("/proc", pid), false)
+				total += liveCPU(filepath.Join("/proc", pid))
 			}
 		}
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+	return total
 }
 
-// cpuTicks is utime + stime of the process at /proc/PID dir, with cutime
-// and cstime (its reaped children's) when reaped says so.
-func cpuTicks(dir string, reaped bool) int64 {
+// liveCPU is the time on CPU of the live threads of the process at
+// /proc/PID dir, from their schedstat.
+func liveCPU(dir string) time.Duration {
+	stats, _ := filepath.Glob(filepath.Join(dir, "task", "*", "schedstat"))
+	var total time.Duration
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
+// reapedCPU is cutime + cstime of the process at /proc/PID dir: its
+// reaped children's CPU time.
+func reapedCPU(dir string) time.Duration {
 	st, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
 		return 0
 	}
-	// After the ")" that ends the command name: utime, stime, cutime and
-	// cstime are fields 12 to 15 (stat(5)'s 14 to 17).
+	// After the ")" that ends the command name, cutime and cstime are
+	// fields 14 and 15 (stat(5)'s 16 and 17).
 	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
 	if len(f) < 15 {
 		return 0
 	}
-	n := 2
-	if reaped {
-		n = 4
-	}
 	var ticks int64
-	for _, v := range f[11 : 11+n] {
+	for _, v := range f[13:15] {
 		t, _ := strconv.ParseInt(v, 10, 64)
 		ticks += t
 	}
-	return ticks
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // loadAvg is /proc/loadavg's 1-minute figure: the other work on the host
