@@ -97,8 +97,9 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 	fmt.Printf("%s: starting %d containers with lxc-start -d (load average %s)\n", t.label, n, loadAvg())
 	// CPU by tenth of the run: the tools' and the monitors' (sampled at
 	// each tenth's end), to tell growth with N from the host's other load.
-	var toolCPU, lastTool, lastMon time.Duration
-	var cpuTenths []time.Duration
+	var toolCPU, lastTool time.Duration
+	var lastMon monCPU
+	var cpuTenths [][3]time.Duration // tool, monitors, inits
 	t0 = time.Now()
 	for i, name := range names {
 		s0 := time.Now()
@@ -110,8 +111,8 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 		}
 		toolCPU += cpu
 		if tenth := max(1, n/10); (i+1)%tenth == 0 {
-			mon := monitorCPU(t.lxcpath)
-			cpuTenths = append(cpuTenths, (toolCPU-lastTool+mon-lastMon)/time.Duration(tenth))
+			mon, k := monitorCPU(t.lxcpath), time.Duration(tenth)
+			cpuTenths = append(cpuTenths, [3]time.Duration{(toolCPU - lastTool) / k, (mon.monitors - lastMon.monitors) / k, (mon.inits - lastMon.inits) / k})
 			lastTool, lastMon = toolCPU, mon
 		}
 		p := point{running: i + 1, start: time.Since(s0), hostKB: -1}
@@ -132,7 +133,7 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 	if running == 0 {
 		return res, fmt.Errorf("%s: no container started: %s", t.label, res.stopped)
 	}
-	monCPU := monitorCPU(t.lxcpath)
+	mon := monitorCPU(t.lxcpath)
 	fmt.Printf("%s: %d started in %.2f s (%.1f ms each; load average now %s)\n", t.label, running, total.Seconds(), float64(total.Milliseconds())/float64(running), loadAvg())
 	all := make([]time.Duration, running)
 	for i, p := range res.points {
@@ -150,11 +151,11 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 	// CPU is what the host's other work does not change much: the
 	// tools' own, and the monitors' with the init stages, per start; the
 	// containers' own processes are not in it.
-	fmt.Printf("%s: CPU per start: lxc-start %s, monitors and init stages %s\n", t.label,
-		ms(toolCPU/time.Duration(running)), ms(monCPU/time.Duration(running)))
-	fmt.Printf("%s: CPU per start by tenth of the run (ms, both):", t.label)
+	fmt.Printf("%s: CPU per start: lxc-start %s, monitors %s, inits (the init stage, then init) %s\n", t.label,
+		ms(toolCPU/time.Duration(running)), ms(mon.monitors/time.Duration(running)), ms(mon.inits/time.Duration(running)))
+	fmt.Printf("%s: CPU per start by tenth of the run (ms, lxc-start/monitors/inits):", t.label)
 	for _, d := range cpuTenths {
-		fmt.Printf(" %.1f", float64(d.Microseconds())/1000)
+		fmt.Printf(" %.1f/%.1f/%.1f", float64(d[0].Microseconds())/1000, float64(d[1].Microseconds())/1000, float64(d[2].Microseconds())/1000)
 	}
 	fmt.Println()
 	fmt.Printf("%s: start time by tenth of the run (median ms):", t.label)
@@ -348,26 +349,30 @@ func (t *toolset) mustCPU(name string, args ...string) (time.Duration, error) {
 // time is its threads' schedstat (nanoseconds: stat's clock ticks round
 // each of a thousand monitors or inits that ran for less than 10 ms to
 // nothing); the reaped children's is only in ticks.
-func monitorCPU(lxcpath string) time.Duration {
+func monitorCPU(lxcpath string) monCPU {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	var total time.Duration
+	var total monCPU
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
 		if err != nil || !strings.HasPrefix(string(b), "[lxc monitor] "+lxcpath+" ") {
 			continue
 		}
 		dir := filepath.Dir(p)
-		total += liveCPU(dir) + reapedCPU(dir)
+		total.monitors += liveCPU(dir) + reapedCPU(dir)
 		kids, _ := filepath.Glob(filepath.Join(dir, "task", "*", "children"))
 		for _, k := range kids {
 			b, _ := os.ReadFile(k)
 			for _, pid := range strings.Fields(string(b)) {
-				total += liveCPU(filepath.Join("/proc", pid))
+				total.inits += liveCPU(filepath.Join("/proc", pid))
 			}
 		}
 	}
 	return total
 }
+
+// monCPU is monitorCPU's: the monitors' own (with what they reaped), and
+// their live children's.
+type monCPU struct{ monitors, inits time.Duration }
 
 // liveCPU is the time on CPU of the live threads of the process at
 // /proc/PID dir, from their schedstat.
