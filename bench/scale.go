@@ -104,6 +104,7 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 	for i, name := range names {
 		s0 := time.Now()
 		cpu, err := t.mustCPU("lxc-start", "-n", name)
+		took := time.Since(s0)
 		if err != nil {
 			res.stopped = fmt.Sprintf("start %d failed: %v", i+1, err)
 			fmt.Printf("\n%s: %s\n", t.label, res.stopped)
@@ -115,7 +116,7 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 			cpuTenths = append(cpuTenths, [3]time.Duration{(toolCPU - lastTool) / k, (mon.monitors - lastMon.monitors) / k, (mon.inits - lastMon.inits) / k})
 			lastTool, lastMon = toolCPU, mon
 		}
-		p := point{running: i + 1, start: time.Since(s0), hostKB: -1}
+		p := point{running: i + 1, start: took, hostKB: -1}
 		if (i+1)%max(1, n/50) == 0 || i == n-1 {
 			if m, err := memAvailableKB(); err == nil {
 				p.hostKB = base - m
