@@ -100,6 +100,7 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 	var toolCPU, lastTool time.Duration
 	var lastMon monCPU
 	var cpuTenths [][3]time.Duration // tool, monitors, inits
+	var sampling time.Duration       // the CPU samples' /proc walks, not in the total
 	t0 = time.Now()
 	for i, name := range names {
 		s0 := time.Now()
@@ -112,7 +113,9 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 		}
 		toolCPU += cpu
 		if tenth := max(1, n/10); (i+1)%tenth == 0 {
+			m0 := time.Now()
 			mon, k := monitorCPU(t.lxcpath), time.Duration(tenth)
+			sampling += time.Since(m0)
 			cpuTenths = append(cpuTenths, [3]time.Duration{(toolCPU - lastTool) / k, (mon.monitors - lastMon.monitors) / k, (mon.inits - lastMon.inits) / k})
 			lastTool, lastMon = toolCPU, mon
 		}
@@ -125,7 +128,7 @@ func scale(t *toolset, n int, png string) (scaleResult, error) {
 		res.points = append(res.points, p)
 		progress(i+1, n, t0)
 	}
-	total := time.Since(t0)
+	total := time.Since(t0) - sampling
 	running := len(res.points)
 	fmt.Println()
 	if err := writePoints(strings.TrimSuffix(png, ".png")+"-"+strings.ToLower(t.label)+".csv", res.points); err != nil {
