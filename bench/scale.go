@@ -50,7 +50,7 @@ func scaleMain(args []string) int {
 			fmt.Fprintln(os.Stderr, "bench scale:", err)
 			return 1
 		}
-		r, err := scale(t, *n)
+		r, err := scale(t, *n, *png)
 		if len(r.points) > 0 {
 			results = append(results, r)
 		}
@@ -75,7 +75,7 @@ func scaleMain(args []string) int {
 // lxc-start -d (the loop a sysadmin's script runs), checks each RUNNING,
 // times lxc-ls -f and lxc-info with them all running, then stops and
 // destroys them and looks for anything left behind.
-func scale(t *toolset, n int) (scaleResult, error) {
+func scale(t *toolset, n int, png string) (scaleResult, error) {
 	defer t.close()
 	res := scaleResult{label: t.label}
 	leaksBefore := snapshotHost(t, nil)
@@ -94,16 +94,32 @@ func scale(t *toolset, n int) (scaleResult, error) {
 	if err != nil {
 		return res, err
 	}
-	fmt.Printf("%s: starting %d containers with lxc-start -d\n", t.label, n)
+	fmt.Printf("%s: starting %d containers with lxc-start -d (load average %s)\n", t.label, n, loadAvg())
+	// CPU by tenth of the run: the tools' and the monitors' (sampled at
+	// each tenth's end), to tell growth with N from the host's other load.
+	var toolCPU, lastTool time.Duration
+	var lastMon monCPU
+	var cpuTenths [][3]time.Duration // tool, monitors, inits
+	var sampling time.Duration       // the CPU samples' /proc walks, not in the total
 	t0 = time.Now()
 	for i, name := range names {
 		s0 := time.Now()
-		if err := t.must("lxc-start", "-n", name); err != nil {
+		cpu, err := t.mustCPU("lxc-start", "-n", name)
+		took := time.Since(s0)
+		if err != nil {
 			res.stopped = fmt.Sprintf("start %d failed: %v", i+1, err)
 			fmt.Printf("\n%s: %s\n", t.label, res.stopped)
 			break
 		}
-		p := point{running: i + 1, start: time.Since(s0), hostKB: -1}
+		toolCPU += cpu
+		if tenth := max(1, n/10); (i+1)%tenth == 0 {
+			m0 := time.Now()
+			mon, k := monitorCPU(t.lxcpath), time.Duration(tenth)
+			sampling += time.Since(m0)
+			cpuTenths = append(cpuTenths, [3]time.Duration{(toolCPU - lastTool) / k, (mon.monitors - lastMon.monitors) / k, (mon.inits - lastMon.inits) / k})
+			lastTool, lastMon = toolCPU, mon
+		}
+		p := point{running: i + 1, start: took, hostKB: -1}
 		if (i+1)%max(1, n/50) == 0 || i == n-1 {
 			if m, err := memAvailableKB(); err == nil {
 				p.hostKB = base - m
@@ -112,13 +128,40 @@ func scale(t *toolset, n int) (scaleResult, error) {
 		res.points = append(res.points, p)
 		progress(i+1, n, t0)
 	}
-	total := time.Since(t0)
+	total := time.Since(t0) - sampling
 	running := len(res.points)
 	fmt.Println()
+	if err := writePoints(strings.TrimSuffix(png, ".png")+"-"+strings.ToLower(t.label)+".csv", res.points); err != nil {
+		fmt.Fprintln(os.Stderr, "bench scale:", err)
+	}
 	if running == 0 {
 		return res, fmt.Errorf("%s: no container started: %s", t.label, res.stopped)
 	}
-	fmt.Printf("%s: %d started in %.2f s (%.1f ms each)\n", t.label, running, total.Seconds(), float64(total.Milliseconds())/float64(running))
+	mon := monitorCPU(t.lxcpath)
+	fmt.Printf("%s: %d started in %.2f s (%.1f ms each; load average now %s)\n", t.label, running, total.Seconds(), float64(total.Milliseconds())/float64(running), loadAvg())
+	all := make([]time.Duration, running)
+	for i, p := range res.points {
+		all[i] = p.start
+	}
+	st := sorted(all)
+	slow := 0
+	for _, d := range st {
+		if d > 100*time.Millisecond {
+			slow++
+		}
+	}
+	fmt.Printf("%s: start time p50 %s, p90 %s, p99 %s, max %s; %d over 100 ms\n", t.label,
+		ms(st.quantile(0.5)), ms(st.quantile(0.9)), ms(st.quantile(0.99)), ms(st[len(st)-1]), slow)
+	// CPU is what the host's other work does not change much: the
+	// tools' own, and the monitors' with the init stages, per start; the
+	// containers' own processes are not in it.
+	fmt.Printf("%s: CPU per start: lxc-start %s, monitors %s, inits (the init stage, then init) %s\n", t.label,
+		ms(toolCPU/time.Duration(running)), ms(mon.monitors/time.Duration(running)), ms(mon.inits/time.Duration(running)))
+	fmt.Printf("%s: CPU per start by tenth of the run (ms, lxc-start/monitors/inits):", t.label)
+	for _, d := range cpuTenths {
+		fmt.Printf(" %.1f/%.1f/%.1f", float64(d[0].Microseconds())/1000, float64(d[1].Microseconds())/1000, float64(d[2].Microseconds())/1000)
+	}
+	fmt.Println()
 	fmt.Printf("%s: start time by tenth of the run (median ms):", t.label)
 	for k := 0; k < 10; k++ {
 		lo, hi := k*running/10, (k+1)*running/10
@@ -214,11 +257,14 @@ func autostart(t *toolset, names []string) error {
 			return err
 		}
 	}
+	la := loadAvg()
 	t0 := time.Now()
-	if err := t.must("lxc-autostart", "-a"); err != nil {
+	cpu, err := t.mustCPU("lxc-autostart", "-a")
+	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: lxc-autostart -a started %d in %.2f s\n", t.label, len(names), time.Since(t0).Seconds())
+	fmt.Printf("%s: lxc-autostart -a started %d in %.2f s (load average %s before, %s after; its own CPU %.2f s)\n",
+		t.label, len(names), time.Since(t0).Seconds(), la, loadAvg(), cpu.Seconds())
 	return nil
 }
 
@@ -287,4 +333,116 @@ func snapshotHost(t *toolset, names []string) hostState {
 		return nil
 	})
 	return h
+}
+
+// mustCPU is must, and the CPU time (user and system) the tool took.
+func (t *toolset) mustCPU(name string, args ...string) (time.Duration, error) {
+	cmd := t.cmd(name, args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s %s: %v: %s", t.label, name, strings.Join(args, " "), err, lastLine(out))
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
+}
+
+// monitorCPU is the CPU time the live monitors of lxcpath have used, with
+// that of the children they reaped, and their live children's own (each
+// container's init, which ran the init stage before it exec'd init; not
+// what init reaped since): golxc's shared monitor, or LXC's one per
+// container, each titled "[lxc monitor] LXCPATH ...". A live process's
+// time is its threads' schedstat (nanoseconds: stat's clock ticks round
+// each of a thousand monitors or inits that ran for less than 10 ms to
+// nothing); the reaped children's is only in ticks.
+func monitorCPU(lxcpath string) monCPU {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var total monCPU
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.HasPrefix(string(b), "[lxc monitor] "+lxcpath+" ") {
+			continue
+		}
+		dir := filepath.Dir(p)
+		total.monitors += liveCPU(dir) + reapedCPU(dir)
+		kids, _ := filepath.Glob(filepath.Join(dir, "task", "*", "children"))
+		for _, k := range kids {
+			b, _ := os.ReadFile(k)
+			for _, pid := range strings.Fields(string(b)) {
+				total.inits += liveCPU(filepath.Join("/proc", pid))
+			}
+		}
+	}
+	return total
+}
+
+// monCPU is monitorCPU's: the monitors' own (with what they reaped), and
+// their live children's.
+type monCPU struct{ monitors, inits time.Duration }
+
+// liveCPU is the time on CPU of the live threads of the process at
+// /proc/PID dir, from their schedstat.
+func liveCPU(dir string) time.Duration {
+	stats, _ := filepath.Glob(filepath.Join(dir, "task", "*", "schedstat"))
+	var total time.Duration
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
+// reapedCPU is cutime + cstime of the process at /proc/PID dir: its
+// reaped children's CPU time.
+func reapedCPU(dir string) time.Duration {
+	st, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return 0
+	}
+	// After the ")" that ends the command name, cutime and cstime are
+	// fields 14 and 15 (stat(5)'s 16 and 17).
+	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, v := range f[13:15] {
+		t, _ := strconv.ParseInt(v, 10, 64)
+		ticks += t
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// loadAvg is /proc/loadavg's 1-minute figure: the other work on the host
+// that the times above include.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+// writePoints saves each start's time and the host memory samples, one
+// line per start, for a closer look than the plot gives.
+func writePoints(file string, points []point) error {
+	var b strings.Builder
+	b.WriteString("running,start_ms,host_mem_drop_kib\n")
+	for _, p := range points {
+		mem := ""
+		if p.hostKB >= 0 {
+			mem = strconv.Itoa(p.hostKB)
+		}
+		fmt.Fprintf(&b, "%d,%.3f,%s\n", p.running, ms64(p.start), mem)
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// quantile is the q-quantile (0..1) of the sample, nearest rank.
+func (s stats) quantile(q float64) time.Duration {
+	return s[min(len(s)-1, int(q*float64(len(s))))]
 }

@@ -11,10 +11,10 @@ import (
 )
 
 // asRecorder is a directory of the lab's bound into each autostart
-// container, whose init appends its name to start when it comes up and to
-// stop when it is asked to halt (the busybox template's lxc.signal.halt
-// is SIGUSR1; TERM and PWR are trapped too): the order of the lines is
-// the order in which lxc-autostart acted.
+// container, whose start hook appends its name to start as it comes up
+// and whose init appends it to stop when it is asked to halt (the busybox
+// template's lxc.signal.halt is SIGUSR1; TERM and PWR are trapped too):
+// the order of the lines is the order in which lxc-autostart acted.
 type asRecorder struct{ dir string }
 
 func newASRecorder(l *lab) *asRecorder {
@@ -31,9 +31,13 @@ func newASRecorder(l *lab) *asRecorder {
 func (r *asRecorder) create(l *lab, lines ...string) string {
 	l.t.Helper()
 	n := l.newContainer()
-	script := fmt.Sprintf("trap 'echo %[1]s >>/rec/stop; exit 0' TERM USR1 PWR; echo %[1]s >>/rec/start; while :; do sleep 1 & wait; done", n)
+	script := fmt.Sprintf("trap 'echo %[1]s >>/rec/stop; exit 0' TERM USR1 PWR; while :; do sleep 1 & wait; done", n)
 	conf := append([]string{
 		"lxc.mount.entry = " + r.dir + " rec none bind,create=dir 0 0",
+		// The start is recorded by the start hook, which runs before the
+		// container is RUNNING (lxc-start's return): a line init wrote
+		// could come after the next level's under load.
+		"lxc.hook.start = echo " + n + " >>/rec/start; :",
 		"lxc.init.cmd = /bin/sh -c \"" + script + "\"",
 	}, lines...)
 	requireBusybox(l.t)

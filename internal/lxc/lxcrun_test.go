@@ -1,6 +1,7 @@
 package lxc
 
 import (
+	"encoding/binary"
 	"net"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // LXC 5.0.2's command socket names, as observed (/proc/net/unix, strace of
@@ -120,25 +123,62 @@ func TestSweepTakesWorkDirLock(t *testing.T) {
 	}
 }
 
-// A listener of this process is found with its inode, and this process
-// (root, in its own pid namespace) holds it; nobody holds another inode.
+// A listener of this process is found with its inode, by the sock_diag
+// dump and by /proc/net/unix alike, and this process (root, in its own
+// pid namespace) holds it; nobody holds another inode. A name bound but
+// not listened on (golxc's reservation of LXC's names), a path socket and
+// a name not ending in "/command" are not listed.
 func TestAbstractListenerHolder(t *testing.T) {
 	skipUnlessRoot(t)
-	name := "golxc-test/" + strconv.Itoa(os.Getpid()) + "/c1/command"
+	base := "golxc-test/" + strconv.Itoa(os.Getpid())
+	name := base + "/c1/command"
 	ln, err := net.Listen("unix", "@"+name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	l, err := abstractListeners()
+	other, err := net.Listen("unix", "@"+base+"/c1/other")
 	if err != nil {
 		t.Fatal(err)
 	}
-	inodes, ok := l[name]
-	if !ok || len(inodes) != 1 {
-		t.Fatalf("abstractListeners has %v for %s, want one inode", inodes, name)
+	defer other.Close()
+	pathName := filepath.Join(t.TempDir(), "command")
+	path, err := net.Listen("unix", pathName)
+	if err != nil {
+		t.Fatal(err)
 	}
-	inode := inodes[0]
+	defer path.Close()
+	bound := base + "/c2/command"
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + bound}); err != nil {
+		t.Fatal(err)
+	}
+	diag, err := diagListeners()
+	if err != nil {
+		t.Fatalf("diagListeners: %v", err)
+	}
+	proc, err := procListeners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for how, l := range map[string]map[string][]uint64{"sock_diag": diag, "/proc/net/unix": proc} {
+		if inodes := l[name]; len(inodes) != 1 {
+			t.Errorf("%s: %v for %s, want one inode", how, inodes, name)
+		}
+		for _, k := range []string{bound, pathName, base + "/c1/other"} {
+			if _, ok := l[k]; ok {
+				t.Errorf("%s lists %s (bound but not listening, a path, or not .../command)", how, k)
+			}
+		}
+	}
+	if !slices.Equal(diag[name], proc[name]) {
+		t.Errorf("inodes of %s: sock_diag %v, /proc/net/unix %v", name, diag[name], proc[name])
+	}
+	inode := diag[name][0]
 	if pid, root := rootListener(name); !root || pid != os.Getpid() {
 		t.Errorf("rootListener(%s) = %d, %v; want %d, true", name, pid, root, os.Getpid())
 	}
@@ -182,6 +222,63 @@ func TestMonitorsNaming(t *testing.T) {
 	} {
 		if got := pids(monitorsNaming(monitors, tt.l, tt.name)); !slices.Equal(got, tt.want) {
 			t.Errorf("monitorsNaming(%q, %q) = %v, want %v", tt.l, tt.name, got, tt.want)
+		}
+	}
+}
+
+// The two ways of listing the host's listeners, on whatever the host runs
+// (go test -bench AbstractListeners ./internal/lxc with many containers up).
+func BenchmarkAbstractListeners(b *testing.B) {
+	for _, f := range []struct {
+		name string
+		list func() (map[string][]uint64, error)
+	}{{"sock_diag", diagListeners}, {"proc", procListeners}} {
+		b.Run(f.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := f.list(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// diagAbstractCommand reads only what it can trust of a unix_diag_msg:
+// a stream socket, an abstract name ending in "/command" (a path, a
+// datagram socket or a cut attribute gives nothing, and never a panic).
+func TestDiagAbstractCommand(t *testing.T) {
+	msg := func(typ byte, inode uint32, name []byte, attrLen int) []byte {
+		m := make([]byte, unixDiagMsgSz, unixDiagMsgSz+4+len(name)+3)
+		m[0], m[1] = unix.AF_UNIX, typ
+		binary.NativeEndian.PutUint32(m[4:], inode)
+		a := make([]byte, 4)
+		binary.NativeEndian.PutUint16(a[0:], uint16(attrLen))
+		binary.NativeEndian.PutUint16(a[2:], unixDiagName)
+		m = append(append(m, a...), name...)
+		for len(m)%4 != 0 {
+			m = append(m, 0)
+		}
+		return m
+	}
+	abstract := append([]byte{0}, "/tmp/p/c1/command"...)
+	for _, tt := range []struct {
+		what  string
+		m     []byte
+		name  string
+		inode uint64
+		ok    bool
+	}{
+		{"abstract stream listener", msg(unix.SOCK_STREAM, 42, abstract, 4+len(abstract)), "/tmp/p/c1/command", 42, true},
+		{"a path", msg(unix.SOCK_STREAM, 43, []byte("/tmp/p/c1/command\x00"), 4+18), "", 0, false},
+		{"a datagram socket", msg(unix.SOCK_DGRAM, 44, abstract, 4+len(abstract)), "", 0, false},
+		{"not .../command", msg(unix.SOCK_STREAM, 45, []byte("\x00/tmp/p/c1/other"), 4+17), "", 0, false},
+		{"an attribute longer than the message", msg(unix.SOCK_STREAM, 46, abstract, 4+len(abstract)+64), "", 0, false},
+		{"an attribute shorter than its header", msg(unix.SOCK_STREAM, 47, abstract, 2), "", 0, false},
+		{"a short message", make([]byte, unixDiagMsgSz-1), "", 0, false},
+	} {
+		name, inode, ok := diagAbstractCommand(tt.m)
+		if name != tt.name || inode != tt.inode || ok != tt.ok {
+			t.Errorf("%s: got %q, %d, %v; want %q, %d, %v", tt.what, name, inode, ok, tt.name, tt.inode, tt.ok)
 		}
 	}
 }

@@ -138,7 +138,8 @@ var errHungUp = errors.New("the shared monitor hung up")
 
 // handStart sends one start request with the lock's descriptor and reads
 // the answer: "OK" once the container runs, "ACK" first once the request
-// is taken (so a hang-up before it means "not taken"), or "ERR <reason>".
+// is taken (so a hang-up before it means "not taken"), or "ERR <reason>",
+// before the ACK for a request refused.
 func handStart(conn *net.UnixConn, req []byte, lock *Lock) error {
 	fds := []int{int(lock.File().Fd())}
 	for _, r := range lock.reserved {
@@ -149,6 +150,11 @@ func handStart(conn *net.UnixConn, req []byte, lock *Lock) error {
 	}
 	r := bufio.NewReader(conn)
 	line, err := r.ReadString('\n')
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "ERR "); ok {
+		// Refused before it was taken (a bad request, no room left):
+		// asking again, or another monitor, would not help.
+		return errors.New(rest)
+	}
 	if strings.TrimSpace(line) != "ACK" {
 		return errHungUp
 	}
@@ -395,6 +401,11 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		return
 	}
 	c, err := checkStartRequest(&req, lxcpath, lockFD)
+	if err == nil {
+		// Refused while the stops and queries of the running ones can
+		// still be served (fdroom.go).
+		err = monitorFDRoom(lxcpath)
+	}
 	if err != nil {
 		unix.Close(lockFD)
 		closeReserved()
