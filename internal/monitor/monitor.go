@@ -423,7 +423,7 @@ func (m *Monitor) setupCgroups() error {
 	if err := m.o.CgroupDir.Check(); err != nil {
 		return err
 	}
-	if m.o.Shared {
+	if m.o.Shared || m.foregroundOnly() {
 		return m.createPayload()
 	}
 	self, err := m.o.CgroupDir.create(layout, "monitor", m.o.Name)
@@ -444,6 +444,22 @@ func (m *Monitor) setupCgroups() error {
 		m.selfEnter = make(chan error, 1)
 	}
 	return m.createPayload()
+}
+
+// foregroundOnly says the monitor is the foreground tool itself
+// (lxc-execute, lxc-start -F) and forks nothing but the init stage, which
+// is born in its own cgroups: such a monitor stays in the cgroup it was
+// started in, as any program run from a shell or a service does, and no
+// lxc.monitor.NAME is made. LXC moves it there and back out at the end;
+// each move of a process between cgroups takes the kernel's global
+// threadgroup lock, whose first taking waits for an RCU grace period
+// during which every fork on the host waits too (2-10 ms measured here,
+// the larger part of an lxc-execute). Hooks and network scripts keep the
+// monitor cgroup: what they leave running goes with the container. An
+// lxc.cgroup.dir, .dir.monitor or lxc.cgroup.pattern keeps it too: the
+// user asked for a place.
+func (m *Monitor) foregroundOnly() bool {
+	return m.o.ForwardSignals && m.o.Hooks == nil && !m.hasScripts() && m.o.CgroupDir.Dir == "" && m.o.CgroupDir.Monitor == "" && m.o.CgroupDir.Pattern == ""
 }
 
 // enterSelf moves the monitor into its own cgroup.
