@@ -300,21 +300,35 @@ func askBlocking(path, what string, req Request, deadline time.Time) (*Response,
 		return nil, fmt.Errorf("connect to monitor of %s: socket: %w", what, err)
 	}
 	defer unix.Close(fd)
-	if !deadline.IsZero() {
+	// The socket's timeouts bound each system call, not the question:
+	// they are set again from the time left before each one, so a peer
+	// answering a byte at a time cannot stretch the deadline.
+	arm := func() error {
+		if deadline.IsZero() {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return os.ErrDeadlineExceeded
+		}
 		// SO_SNDTIMEO bounds the connect too, while the listen backlog
 		// of a busy monitor is full.
-		tv := unix.NsecToTimeval(max(time.Until(deadline), time.Microsecond).Nanoseconds())
+		tv := unix.NsecToTimeval(max(left, time.Microsecond).Nanoseconds())
 		for _, opt := range []int{unix.SO_SNDTIMEO, unix.SO_RCVTIMEO} {
 			if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
-				return nil, fmt.Errorf("connect to monitor of %s: timeout: %w", what, err)
+				return fmt.Errorf("timeout: %w", err)
 			}
 		}
+		return nil
 	}
 	timedOut := func(err error) error {
 		if errors.Is(err, unix.EAGAIN) {
 			return os.ErrDeadlineExceeded
 		}
 		return err
+	}
+	if err := arm(); err != nil {
+		return nil, fmt.Errorf("connect to monitor of %s: %w", what, err)
 	}
 	err = retryEINTR(func() error { return unix.Connect(fd, &unix.SockaddrUnix{Name: path}) })
 	switch {
@@ -340,6 +354,9 @@ func askBlocking(path, what string, req Request, deadline time.Time) (*Response,
 	}
 	b = append(b, '\n')
 	for len(b) > 0 {
+		if err := arm(); err != nil {
+			return nil, fmt.Errorf("send %s to monitor: %w", req.Command, err)
+		}
 		var n int
 		err := retryEINTR(func() (err error) {
 			n, err = unix.SendmsgN(fd, b, nil, nil, unix.MSG_NOSIGNAL)
@@ -354,6 +371,9 @@ func askBlocking(path, what string, req Request, deadline time.Time) (*Response,
 	for {
 		if len(line) == cap(line) {
 			line = append(line, 0)[:len(line)]
+		}
+		if err := arm(); err != nil {
+			return nil, fmt.Errorf("read monitor's answer to %s: %w", req.Command, err)
 		}
 		var n int
 		err := retryEINTR(func() (err error) {

@@ -2,9 +2,14 @@ package monitor
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
+	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // appendRequest writes what json.Marshal writes, or declines; a
@@ -115,4 +120,37 @@ func FuzzWireResponse(f *testing.F) {
 			t.Errorf("decodeResponse(%q) = %+v; json.Unmarshal %+v, %v", line, got, want, err)
 		}
 	})
+}
+
+// TestAskDeadlineWholeQuestion: a peer answering a byte at a time, each
+// well within the time left, must not stretch the question past its
+// deadline (the socket's timeouts are re-armed from the time left before
+// each call). Under the per-call rule the whole answer arrived and the
+// call succeeded after several seconds.
+func TestAskDeadlineWholeQuestion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "command")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 512)
+		_, _ = c.Read(buf)
+		for _, b := range []byte(`{"state":"RUNNING"}` + "\n") {
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+	}()
+	resp, err := askBlocking(path, "drip", Request{Command: "state"}, time.Now().Add(time.Second))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a byte every 150 ms against a 1 s deadline: %+v, %v; want the deadline exceeded", resp, err)
+	}
 }
