@@ -81,9 +81,9 @@ func (i *infoCmd) run(args []string) error {
 	if i.format != "table" && i.format != "json" {
 		return i.fail(fmt.Errorf("unknown format %q (table or json)", i.format))
 	}
-	// Not container(): its re-adoption check (Recover) asks a running
-	// container's monitor for its state, which RecoverInfo keeps, so that
-	// the monitor is asked once.
+	// Not container(): RecoverInfo makes the re-adoption check itself,
+	// asking a running container's monitor its state first and keeping
+	// the answer, so that the monitor is asked once.
 	ct, err := i.lookup(args)
 	if err != nil {
 		return err
@@ -262,7 +262,9 @@ func psiLine(kind string, p cgroup.Pressure) string {
 func (i *infoCmd) linkStats(ct *lxc.Container, cfg *config.Config, info *lxc.Info, stat func(label, value string)) {
 	var links []network.LinkStats
 	ends, found := ct.HostLinks(cfg.Net)
-	if !found && info.RunByLXC {
+	if !found {
+		// No record of host ends (LXC's tools run it, or an older
+		// golxc's monitor): found from inside its network namespace.
 		links, _ = network.HostLinks(info.Pid)
 	} else {
 		for _, e := range ends {

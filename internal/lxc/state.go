@@ -83,8 +83,9 @@ func (c *Container) info(withStats bool, deadline time.Time) (*Info, error) {
 }
 
 // RecoverInfo is Recover then Info, asking the monitor of a running
-// container once (lxc-info's case): Recover's own question to the
-// monitor gives the state. removed reports what Recover reports (info is
+// container once (lxc-info's case): the state question made first
+// (recoverState) is the answer, and only a monitor that does not give one
+// sends it to Recover's record. removed reports what Recover reports (info is
 // nil then).
 func (c *Container) RecoverInfo(withStats bool) (info *Info, removed bool, err error) {
 	// One bound for both questions: a monitor too slow for Recover's
@@ -95,6 +96,10 @@ func (c *Container) RecoverInfo(withStats bool) (info *Info, removed bool, err e
 		return nil, true, nil
 	}
 	if r == nil {
+		// Recover may have waited for another tool's adoption (up to
+		// its own bound): the monitor that adoption serves gets at
+		// least a second to answer.
+		deadline = later(deadline, time.Now().Add(time.Second))
 		info, err = c.info(withStats, deadline)
 		return info, false, err
 	}
@@ -145,49 +150,38 @@ func (c *Container) statsGroup(info *Info) (*cgroup.Group, error) {
 }
 
 // HostLinks are the host interfaces whose counters lxc-info shows for
-// c's networks nets, in lxc.net order, as LXC shows them: a veth's host
-// end, as c's monitor recorded it when it made it (so a generated name is
-// known without entering the container's namespace), and the host
-// interface a macvlan, ipvlan or vlan sits on (its lxc.net.N.link). An
-// empty, none or phys network has no interface on the host (a phys one
-// has moved into the container). found is false when c's monitor keeps
-// no record of host ends although nets has a veth (a container LXC's
-// tools run).
+// c's networks, in lxc.net order, as LXC shows them: a veth's host end,
+// as c's monitor recorded it when it made it (so a generated name is
+// known without entering the container's namespace, and the running
+// container's veths are shown even when the config on disk no longer
+// names them: lxc-start -s, -f, an edit since the start), and the host
+// interface a macvlan, ipvlan or vlan of nets (the config) sits on (its
+// lxc.net.N.link). An empty, none or phys network has no interface on
+// the host (a phys one has moved into the container). found is false
+// when c's monitor keeps no record of host ends (a container LXC's tools
+// run, or an older golxc's monitor): the caller then looks inside.
 func (c *Container) HostLinks(nets []config.Net) (links []network.HostEnd, found bool) {
 	var ends []network.HostEnd
-	recorded := false
-	if slices.ContainsFunc(nets, func(n config.Net) bool { return n.Type == "veth" }) {
-		b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net")
-		recorded = err == nil && json.Unmarshal(b, &ends) == nil
-	}
+	b, err := readSmallFile(monitor.SocketPath(c.LXCPath, c.Name) + ".net")
+	recorded := err == nil && json.Unmarshal(b, &ends) == nil
 	return hostLinks(nets, ends, recorded)
 }
 
 // hostLinks is HostLinks given the monitor's record of host ends
 // (recorded: there is one).
 func hostLinks(nets []config.Net, ends []network.HostEnd, recorded bool) (links []network.HostEnd, found bool) {
-	sorted := slices.Clone(nets)
-	slices.SortStableFunc(sorted, func(a, b config.Net) int { return a.Index - b.Index })
-	found = true
-	for _, n := range sorted {
-		switch n.Type {
-		case "veth":
-			if !recorded {
-				found = false
-				continue
-			}
-			for _, e := range ends {
-				if e.Net == n.Index && e.Name != "" {
-					links = append(links, network.HostEnd{Name: e.Name, Index: e.Index, Net: n.Index})
-				}
-			}
-		case "macvlan", "ipvlan", "vlan":
-			if n.Link != "" {
-				links = append(links, network.HostEnd{Name: n.Link, Net: n.Index})
-			}
+	for _, e := range ends {
+		if e.Name != "" {
+			links = append(links, network.HostEnd{Name: e.Name, Index: e.Index, Net: e.Net})
 		}
 	}
-	return links, found
+	for _, n := range nets {
+		if (n.Type == "macvlan" || n.Type == "ipvlan" || n.Type == "vlan") && n.Link != "" {
+			links = append(links, network.HostEnd{Name: n.Link, Net: n.Index})
+		}
+	}
+	slices.SortStableFunc(links, func(a, b network.HostEnd) int { return a.Net - b.Net })
+	return links, recorded || !slices.ContainsFunc(nets, func(n config.Net) bool { return n.Type == "veth" })
 }
 
 // readSmallFile reads a file of a few hundred bytes (a monitor's record)
@@ -216,4 +210,12 @@ func readSmallFile(path string) ([]byte, error) {
 		}
 		b = b[:len(b)+n]
 	}
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -41,6 +41,12 @@ func TestHostLinks(t *testing.T) {
 	if found || !reflect.DeepEqual(got, []network.HostEnd{{Name: "eth0", Net: 1}, {Name: "eth1", Net: 4}}) {
 		t.Errorf("hostLinks without a record = %+v, %v", got, found)
 	}
+	// A veth the running container got at its start (lxc-start -s, -f)
+	// that the config on disk does not name: the record shows it.
+	got, found = hostLinks([]config.Net{{Index: 0, Type: "empty"}}, []network.HostEnd{{Name: "vethS", Index: 30, Net: 0}}, true)
+	if !found || !reflect.DeepEqual(got, []network.HostEnd{{Name: "vethS", Index: 30, Net: 0}}) {
+		t.Errorf("hostLinks of a veth only the start named = %+v, %v", got, found)
+	}
 	// Nothing with a host side: found, nothing to show, no record needed.
 	if got, found := hostLinks([]config.Net{{Type: "empty"}}, nil, false); !found || len(got) != 0 {
 		t.Errorf("hostLinks of an empty network = %+v, %v", got, found)

@@ -149,17 +149,6 @@ func Listen(path string) (*net.UnixListener, error) {
 	return ln, nil
 }
 
-// PeerCred is the credentials of the process at the other end of c, as
-// the kernel recorded them at connect (or listen) time.
-func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
-	var cred *unix.Ucred
-	err := withFD(c, func(fd int) (err error) {
-		cred, err = peerCredFD(fd)
-		return err
-	})
-	return cred, err
-}
-
 func peerCredFD(fd int) (*unix.Ucred, error) {
 	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
