@@ -89,10 +89,11 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 		// the capabilities it never needs and the container drops, from
 		// this thread's bounding set: it then stops each of its threads
 		// fewer times to drop them. The thread is the container's from
-		// then on, never handed back (nothing of the host is forked from
-		// it: no hooks, no scripts).
+		// then on, never handed back. Only when nothing of the host is
+		// forked from it: no hooks, no network (its set-up runs on this
+		// thread, and a phys interface's keeper is forked from it).
 		kept := true
-		if m.o.Hooks == nil && !m.hasScripts() {
+		if m.o.Hooks == nil && len(m.o.Network) == 0 {
 			if drop := containerinit.SpawnerDrops(o); len(drop) > 0 {
 				kept = false
 				if err := security.DropFromBounding(drop); err != nil {
@@ -116,11 +117,28 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 		// Otherwise the thread, still in the container's cgroups or with
 		// its bounding set, ends with this goroutine (Go does not reuse a
 		// thread left locked): unless init's parent-death signal is tied
-		// to it (a foreground run), when it stays parked, locked, for the
-		// monitor's life.
-		done <- result{p, err}
+		// to it (a foreground run), when it stays parked, locked, until
+		// that init has ended. Not for the monitor's life: a container
+		// that reboots itself gets a new init, and so a new thread, each
+		// time (one parked for good per reboot let the container's root
+		// exhaust the monitor's threads by rebooting in a loop).
+		park := -1
 		if (!returned || !kept) && !o.Detached && err == nil {
-			select {}
+			// A descriptor of its own: the Process's is closed by
+			// whoever reaps init, and its number may be reused.
+			fd, dupErr := unix.FcntlInt(uintptr(p.PidFD), unix.F_DUPFD_CLOEXEC, 0)
+			if dupErr != nil {
+				m.o.Log.Warnf("%s: keep the spawning thread: %v", m.o.Name, dupErr)
+			} else {
+				park = fd
+			}
+		}
+		done <- result{p, err}
+		if park >= 0 {
+			waitExit(park)
+			unix.Close(park)
+		} else if (!returned || !kept) && !o.Detached && err == nil {
+			select {} // no pidfd to wait on: parked for good, as before
 		}
 	}()
 	r := <-done
