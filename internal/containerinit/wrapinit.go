@@ -18,11 +18,11 @@ import (
 // command's descriptor whose terminal becomes its controlling one, in a
 // session of its own. caught is the relay catchSignals began.
 func wrapInit(args, env []string, ctty int, caught *initSignals) int {
-	// Every signal is relayed from before the command starts: one that
-	// came during the set-up waits in the channel and goes to the
-	// command, as if it had come a moment later.
-	<-caught.ready
-	sigs := caught.c
+	// Every signal is caught from early in the set-up (catchSignals);
+	// from here on each goes to the command, one that comes before the
+	// fork as if it had come a moment later.
+	close(caught.running)
+	sigs := caught.out
 	path, err := lookPath(args[0], env)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: command not found\n", args[0])
@@ -79,19 +79,50 @@ func wrapInit(args, env []string, ctty int, caught *initSignals) int {
 }
 
 // initSignals is the relay of golxc's init: every signal the process gets
-// goes to c once ready is closed.
+// goes to out once running is closed (the command is about to be forked).
 type initSignals struct {
-	c     chan os.Signal
-	ready chan struct{}
+	out     chan os.Signal
+	running chan struct{}
 }
 
-// catchSignals starts relaying every signal to a channel, in the
-// background: enabling each one waits on os/signal's own thread.
+// catchSignals starts catching every signal, in the background: enabling
+// each of some sixty waits on os/signal's own thread (~1 ms), which then
+// overlaps the set-up instead of delaying the command. What is caught is
+// read at once, never left to fill os/signal's channel (which drops what
+// does not fit): during the set-up a signal whose default action ends a
+// process ends the stage, as it did before it was caught (exit status 2,
+// what Go's runtime gives a fatal signal PID 1 cannot re-raise); the
+// others (SIGCHLD of what a hook left, SIGURG, SIGWINCH, job control) are
+// nothing yet. From running on, each goes to out.
 func catchSignals() *initSignals {
-	s := &initSignals{c: make(chan os.Signal, 16), ready: make(chan struct{})}
+	s := &initSignals{out: make(chan os.Signal, 64), running: make(chan struct{})}
+	c := make(chan os.Signal, 64)
 	go func() {
-		signal.Notify(s.c)
-		close(s.ready)
+		signal.Notify(c)
+		for sig := range c {
+			select {
+			case <-s.running:
+				s.out <- sig
+				continue
+			default:
+			}
+			if n, _ := sig.(syscall.Signal); endsProcess(n) {
+				os.Exit(2)
+			}
+		}
 	}()
 	return s
+}
+
+// endsProcess says whether sig ends the set-up: all whose default action
+// ends a process, but SIGPIPE, which a caught process gets with every
+// write to a pipe nobody reads (the write's EPIPE is the set-up's error to
+// handle, as it was before the signal was caught).
+func endsProcess(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT,
+		syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGPIPE:
+		return false
+	}
+	return true
 }
