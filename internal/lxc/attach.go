@@ -124,9 +124,12 @@ func (e *AttachError) Unwrap() error { return e.Err }
 // attachHelper is how lxc-attach runs its helper: the helper's fds.
 const (
 	helperRequestFD = 3 // the attachRequest, JSON, then EOF
-	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: attachReports, "go"
+	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: the attachReport
 	helperPidFD     = 5 // the container init's pidfd
 	helperSelfFD    = 6 // the protected golxc the helper runs from (namespace.ProtectedSelf)
+	// helperCgroupFD and on: the container's v1 tasks files, then its
+	// cgroup2 directory (attachRequest.CgroupTasks, CgroupUnified).
+	helperCgroupFD = 7
 )
 
 // Attach runs a command in the running container's namespaces and
@@ -198,7 +201,8 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		conn.Close()
 		return 1, c.frozenError(info.State)
 	}
-	if layout, err := hostLayout(); err == nil && info.Cgroup != "" {
+	layout, layoutErr := hostLayout()
+	if layoutErr == nil && info.Cgroup != "" {
 		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
 			conn.Close()
 			return 1, c.frozenError(monitor.Frozen)
@@ -265,9 +269,8 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if info.Cgroup == "" {
 			return 1, fmt.Errorf("the monitor of %s reported no cgroup", c.Name)
 		}
-		layout, err := hostLayout()
-		if err != nil {
-			return 1, err
+		if layoutErr != nil {
+			return 1, layoutErr
 		}
 		group = layout.Group(info.Cgroup)
 		if info.InitCgroup != "" {
@@ -346,7 +349,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
 
-	child, err := c.startAttached(req, stdio, pidfd, group)
+	child, err := c.startAttached(req, stdio, pidfd, layout, group)
 	if term != nil {
 		// The helper and the command hold the slave now; with this copy
 		// closed, the master reads EIO once they are gone.
@@ -399,13 +402,19 @@ type attachRequest struct {
 	// command: the helper's own open-files limit is what the Go runtime
 	// raised at its start, which its fork would otherwise pass on.
 	Rlimits []specs.POSIXRlimit `json:",omitempty"`
+	// CgroupTasks is how many of the container's v1 tasks files the
+	// helper was handed (from helperCgroupFD on), CgroupUnified whether
+	// its cgroup2 directory follows them: the helper's thread moves
+	// itself in, and the command is cloned into the cgroup2 group.
+	CgroupTasks   int  `json:",omitempty"`
+	CgroupUnified bool `json:",omitempty"`
 }
 
-// attachReport is one message of the helper to lxc-attach.
+// attachReport is the helper's one message to lxc-attach.
 type attachReport struct {
-	Pid   int    `json:",omitempty"` // the command, forked and waiting
+	Pid   int    `json:",omitempty"` // the command's process, once forked
 	Hop   int    `json:",omitempty"` // the child that forked it into the pid namespace, exited
-	Done  bool   `json:",omitempty"` // the command exec'd
+	Done  bool   `json:",omitempty"` // the command exec'd (else Pid, if any, has exited or is exiting)
 	Error string `json:",omitempty"`
 	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
 }
@@ -417,7 +426,25 @@ type attachReport struct {
 // container's, so no process of the container sees it before then; its
 // forked child, which the container does see until its exec, runs the
 // same protected file.
-func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int, group *cgroup.Group) (*os.Process, error) {
+func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int, layout *cgroup.Layout, group *cgroup.Group) (*os.Process, error) {
+	// Root's helper steps into the container's cgroups itself, with the
+	// files opened here; a user's is moved in from here (a delegated
+	// cgroup2 group may refuse a clone into it where a write of
+	// cgroup.procs works), as is one whose layout the caller did not
+	// give (golxc-runc exec).
+	var cgFiles []*os.File
+	if group != nil && layout != nil && os.Geteuid() == 0 {
+		var err error
+		cgFiles, req.CgroupTasks, req.CgroupUnified, err = openAttachCgroups(layout, group)
+		if err != nil {
+			return nil, fmt.Errorf("cgroups of %s: %w", c.Name, err)
+		}
+		defer func() {
+			for _, f := range cgFiles {
+				f.Close()
+			}
+		}()
+	}
 	self, err := namespace.ProtectedSelf()
 	if err != nil {
 		return nil, err
@@ -452,9 +479,10 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	pidf := os.NewFile(uintptr(dup), "pidfd")
 	defer pidf.Close()
 	extra := []*os.File{reqR, helperCtl, pidf, self}
-	if len(extra)+3 != helperSelfFD+1 {
+	if len(extra)+3 != helperSelfFD+1 || helperCgroupFD != helperSelfFD+1 {
 		panic("attach helper fds out of order")
 	}
+	extra = append(extra, cgFiles...)
 	cmd := &exec.Cmd{
 		Path: namespace.ExecPath(helperSelfFD),
 		Args: []string{"lxc-attach", AttachHelperArg},
@@ -474,16 +502,20 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	reqR.Close()
 	self.Close()
 	pidf.Close()
+	for _, f := range cgFiles {
+		f.Close()
+	}
+	cgFiles = nil
 	// On every way out the helper is told (its control socket closes) and
 	// waited for: closing only after the wait would leave both waiting.
 	defer func() {
 		ctl.Close()
 		_ = cmd.Wait()
 	}()
-	// The helper joins the container's cgroups before it reads its
-	// request, so the command it forks is born there: at no time is a
-	// process in the container's pid namespace outside them.
-	if group != nil {
+	// A user's helper is moved into the container's cgroups before it
+	// reads its request, so the command it forks is born there: at no
+	// time is a process in the container's pid namespace outside them.
+	if group != nil && req.CgroupTasks == 0 && !req.CgroupUnified {
 		if err := group.Enter(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
@@ -493,6 +525,7 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	_ = ctl.SetReadDeadline(deadline)
 	b, err := json.Marshal(req)
 	if err != nil {
+		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("encode attach request: %w", err)
 	}
 	go func() {
@@ -541,24 +574,53 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	if err != nil {
 		return nil, fmt.Errorf("attached process %d: %w", rep.Pid, err)
 	}
-	abort := func(err error) (*os.Process, error) {
-		_ = child.Kill()
-		_, _ = child.Wait()
-		return nil, err
-	}
-	if _, err := ctl.Write([]byte("go")); err != nil {
-		return abort(fmt.Errorf("release the attached process: %w", err))
-	}
-	rep, err = readReport(ctl)
-	if err != nil {
-		_ = cmd.Process.Kill()
-		return abort(err)
-	}
 	if !rep.Done {
+		// It failed before its exec and exits.
 		_, _ = child.Wait()
 		return nil, rep.err()
 	}
 	return child, nil
+}
+
+// openAttachCgroups opens, for the helper, the tasks file of group in
+// each v1 hierarchy of layout (write-only) and its cgroup2 directory,
+// and says how many tasks files there are and whether the directory
+// follows them. A group missing from a hierarchy is an error: the
+// command would run outside the container's limits there.
+func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (files []*os.File, tasks int, unified bool, err error) {
+	paths := group.Paths()
+	var v1 []string
+	for k, p := range paths {
+		if k != "unified" && !slices.Contains(v1, p) {
+			v1 = append(v1, p)
+		}
+	}
+	if len(v1) != len(layout.V1) || (paths["unified"] != "") != (layout.Unified != "") {
+		return nil, 0, false, fmt.Errorf("group %s is not in each of the host's %d cgroup hierarchies", group.Name(), len(layout.V1)+len(slices.DeleteFunc([]string{layout.Unified}, func(s string) bool { return s == "" })))
+	}
+	slices.Sort(v1)
+	fail := func(err error) ([]*os.File, int, bool, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, 0, false, err
+	}
+	for _, d := range v1 {
+		p := filepath.Join(d, "tasks")
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return fail(fmt.Errorf("open %s: %w", p, err))
+		}
+		files = append(files, os.NewFile(uintptr(fd), p))
+	}
+	if u := paths["unified"]; u != "" {
+		fd, err := unix.Open(u, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return fail(fmt.Errorf("open %s: %w", u, err))
+		}
+		files = append(files, os.NewFile(uintptr(fd), u))
+	}
+	return files, len(v1), paths["unified"] != "", nil
 }
 
 // attachTimeout bounds the helper's way into the container, from its

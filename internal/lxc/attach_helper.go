@@ -38,9 +38,11 @@ func RunAttachHelper() int {
 		b, _ := json.Marshal(r)
 		_, _ = unix.Write(helperControlFD, b)
 	}
-	var hop int // a first child that failed, for lxc-attach to reap
+	// A first child that failed, and the command's process once forked:
+	// lxc-attach's children (CLONE_PARENT), for it to reap.
+	var hop, forked int
 	fail := func(err error) int {
-		r := attachReport{Error: err.Error(), Code: 1, Hop: hop}
+		r := attachReport{Error: err.Error(), Code: 1, Hop: hop, Pid: forked}
 		var ae *AttachError
 		if errors.As(err, &ae) {
 			r.Code = ae.Code
@@ -55,6 +57,21 @@ func RunAttachHelper() int {
 	// This thread joins the container and is the one that forks; the
 	// process exits when it is done.
 	runtime.LockOSThread()
+	// This thread, and it alone, steps into the container's v1 cgroups,
+	// so the command it forks is born there; its cgroup2 group is given
+	// at the clone. lxc-attach moving this process instead would take
+	// the kernel's global threadgroup lock, which waits for an RCU grace
+	// period (5-15 ms here, more than the rest of an attach); a thread
+	// writing "0" to a tasks file moves itself without it (see
+	// cgroup.Group.MoveThreadIn). It never goes back: the process ends
+	// with the attach.
+	unified, err := enterCgroups(req)
+	if err != nil {
+		return fail(err)
+	}
+	if unified != nil {
+		defer unified.Close()
+	}
 	// A user other than root holds no capability over the namespaces of
 	// its container's user namespace until it has joined that: the
 	// forked child joins them all at once (one setns through the pidfd,
@@ -213,7 +230,18 @@ func RunAttachHelper() int {
 			return fail(err)
 		}
 	}
+	spec.Cgroup = unified
 	child, err := namespace.Fork(spec)
+	if err != nil && unified != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG)) {
+		// A kernel without clone3 into a cgroup (before 5.7): this
+		// whole process joins the cgroup2 group, and the child is born
+		// there all the same.
+		if err := enterProcs(unified); err != nil {
+			return fail(err)
+		}
+		spec.Cgroup = nil
+		child, err = namespace.Fork(spec)
+	}
 	if err != nil {
 		return fail(fmt.Errorf("fork the attached process: %w", err))
 	}
@@ -222,14 +250,10 @@ func RunAttachHelper() int {
 			return fail(fmt.Errorf("join the container's namespaces: %w", err))
 		}
 	}
-	report(attachReport{Pid: child.Pid, Hop: hop})
-	// lxc-attach puts the child in the container's cgroups, then says go.
-	var b [16]byte
-	n, err := unix.Read(helperControlFD, b[:])
-	if err != nil || string(b[:n]) != "go" {
-		child.Abandon()
-		return 1
-	}
+	// Released at once: it was born in the container's cgroups, and
+	// lxc-attach, which checks the pid reported before it waits for it
+	// or signals it, has nothing to do to it before its exec.
+	forked = child.Pid
 	if err := child.Release(); err != nil {
 		code := 126
 		var ee *namespace.ExecError
@@ -243,8 +267,43 @@ func RunAttachHelper() int {
 		}
 		return fail(&AttachError{Code: code, Err: fmt.Errorf("%s: %w", args[0], err)})
 	}
-	report(attachReport{Done: true})
+	report(attachReport{Pid: child.Pid, Hop: hop, Done: true})
 	return 0
+}
+
+// enterCgroups moves the calling thread into the v1 cgroups whose tasks
+// files lxc-attach handed over (req.CgroupTasks of them from
+// helperCgroupFD on) and returns the cgroup2 directory handed after
+// them, nil when none was.
+func enterCgroups(req *attachRequest) (*os.File, error) {
+	if req.CgroupTasks < 0 || req.CgroupTasks > 64 {
+		return nil, fmt.Errorf("attach request: %d cgroup tasks files", req.CgroupTasks)
+	}
+	for i := 0; i < req.CgroupTasks; i++ {
+		fd := helperCgroupFD + i
+		_, err := unix.Write(fd, []byte("0"))
+		unix.Close(fd)
+		if err != nil {
+			return nil, fmt.Errorf("join the container's cgroups: %w", err)
+		}
+	}
+	if !req.CgroupUnified {
+		return nil, nil
+	}
+	return os.NewFile(uintptr(helperCgroupFD+req.CgroupTasks), "the container's cgroup2 group"), nil
+}
+
+// enterProcs moves this process into the cgroup2 group open as dir.
+func enterProcs(dir *os.File) error {
+	fd, err := unix.Openat(int(dir.Fd()), "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("join the container's cgroup2 group: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte("0")); err != nil {
+		return fmt.Errorf("join the container's cgroup2 group: %w", err)
+	}
+	return nil
 }
 
 // readRequest reads the request from its pipe, to EOF.

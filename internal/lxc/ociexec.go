@@ -127,7 +127,7 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		LSM:        req.LSM,
 	}
 	c := &Container{Name: req.Name}
-	child, err := c.startAttached(ar, stdio, req.PidFD, req.Group)
+	child, err := c.startAttached(ar, stdio, req.PidFD, nil, req.Group)
 	if err != nil {
 		return fail(err)
 	}
