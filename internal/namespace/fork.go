@@ -159,10 +159,10 @@ type forkArgs struct {
 	groups     []uint32 // made before the fork: the child may not allocate
 	flags      uintptr
 	// clone3 with these arguments instead of clone, when set.
-	clone3 *cloneArgs
-	syncRd     int
-	errWr      int
-	remount    bool
+	clone3  *cloneArgs
+	syncRd  int
+	errWr   int
+	remount bool
 	// What the remount takes: targets and file system types.
 	procDir, procType, sysDir, sysType *byte
 
