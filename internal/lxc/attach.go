@@ -127,8 +127,8 @@ const (
 	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: the attachReport
 	helperPidFD     = 5 // the container init's pidfd
 	helperSelfFD    = 6 // the protected golxc the helper runs from (namespace.ProtectedSelf)
-	// helperCgroupFD and on: the container's v1 tasks files, then its
-	// cgroup2 directory (attachRequest.CgroupTasks, CgroupUnified).
+	// helperCgroupFD and on: the container's v1 tasks files
+	// (attachRequest.CgroupTasks).
 	helperCgroupFD = 7
 )
 
@@ -403,11 +403,9 @@ type attachRequest struct {
 	// raised at its start, which its fork would otherwise pass on.
 	Rlimits []specs.POSIXRlimit `json:",omitempty"`
 	// CgroupTasks is how many of the container's v1 tasks files the
-	// helper was handed (from helperCgroupFD on), CgroupUnified whether
-	// its cgroup2 directory follows them: the helper's thread moves
-	// itself in, and the command is cloned into the cgroup2 group.
-	CgroupTasks   int  `json:",omitempty"`
-	CgroupUnified bool `json:",omitempty"`
+	// helper was handed (from helperCgroupFD on): its thread moves
+	// itself in before it forks the command.
+	CgroupTasks int `json:",omitempty"`
 }
 
 // attachReport is the helper's one message to lxc-attach.
@@ -433,15 +431,20 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	// cgroup.procs works), as is one whose layout the caller did not
 	// give (golxc-runc exec).
 	var cgFiles []*os.File
+	var unified *os.File
 	if group != nil && layout != nil && os.Geteuid() == 0 {
 		var err error
-		cgFiles, req.CgroupTasks, req.CgroupUnified, err = openAttachCgroups(layout, group)
+		cgFiles, unified, err = openAttachCgroups(layout, group)
 		if err != nil {
 			return nil, fmt.Errorf("cgroups of %s: %w", c.Name, err)
 		}
+		req.CgroupTasks = len(cgFiles)
 		defer func() {
 			for _, f := range cgFiles {
 				f.Close()
+			}
+			if unified != nil {
+				unified.Close()
 			}
 		}()
 	}
@@ -483,19 +486,40 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		panic("attach helper fds out of order")
 	}
 	extra = append(extra, cgFiles...)
-	cmd := &exec.Cmd{
-		Path: namespace.ExecPath(helperSelfFD),
-		Args: []string{"lxc-attach", AttachHelperArg},
-		// The helper's own: its Go runtime reads no host cgroup file
-		// and starts few threads. The command's environment comes in
-		// the request.
-		Env:        []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0", "GOMAXPROCS=1"},
-		Stdin:      stdio[0],
-		Stdout:     stdio[1],
-		Stderr:     stdio[2],
-		ExtraFiles: extra,
+	helper := func(cgroupFD *os.File) *exec.Cmd {
+		cmd := &exec.Cmd{
+			Path: namespace.ExecPath(helperSelfFD),
+			Args: []string{"lxc-attach", AttachHelperArg},
+			// The helper's own: its Go runtime reads no host cgroup
+			// file and starts few threads. The command's environment
+			// comes in the request.
+			Env:        []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0", "GOMAXPROCS=1"},
+			Stdin:      stdio[0],
+			Stdout:     stdio[1],
+			Stderr:     stdio[2],
+			ExtraFiles: extra,
+		}
+		if cgroupFD != nil {
+			// Born in the container's cgroup2 group (clone3
+			// CLONE_INTO_CGROUP); the directory stays this
+			// process's, never the helper's, and so never the
+			// command's, which a container's root could catch
+			// holding it before its exec.
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgroupFD.Fd())}
+		}
+		return cmd
 	}
-	if err := cmd.Start(); err != nil {
+	cmd := helper(unified)
+	err = cmd.Start()
+	moveHelper := group != nil && req.CgroupTasks == 0
+	if err != nil && unified != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG)) {
+		// A kernel without clone3 into a cgroup (before 5.7): the
+		// helper is moved into the container's cgroups below.
+		cmd = helper(nil)
+		err = cmd.Start()
+		moveHelper = true
+	}
+	if err != nil {
 		return nil, fmt.Errorf("start the attach helper: %w", err)
 	}
 	helperCtl.Close()
@@ -506,6 +530,10 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		f.Close()
 	}
 	cgFiles = nil
+	if unified != nil {
+		unified.Close()
+		unified = nil
+	}
 	// On every way out the helper is told (its control socket closes) and
 	// waited for: closing only after the wait would leave both waiting.
 	defer func() {
@@ -515,7 +543,7 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	// A user's helper is moved into the container's cgroups before it
 	// reads its request, so the command it forks is born there: at no
 	// time is a process in the container's pid namespace outside them.
-	if group != nil && req.CgroupTasks == 0 && !req.CgroupUnified {
+	if moveHelper {
 		if err := group.Enter(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
@@ -583,11 +611,11 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 }
 
 // openAttachCgroups opens, for the helper, the tasks file of group in
-// each v1 hierarchy of layout (write-only) and its cgroup2 directory,
-// and says how many tasks files there are and whether the directory
-// follows them. A group missing from a hierarchy is an error: the
-// command would run outside the container's limits there.
-func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (files []*os.File, tasks int, unified bool, err error) {
+// each v1 hierarchy of layout (write-only), and for the helper's clone
+// the group's cgroup2 directory (nil when there is no cgroup2
+// hierarchy). A group missing from a hierarchy is an error: the command
+// would run outside the container's limits there.
+func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (tasks []*os.File, unified *os.File, err error) {
 	paths := group.Paths()
 	var v1 []string
 	for k, p := range paths {
@@ -596,14 +624,14 @@ func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (files []*os.
 		}
 	}
 	if len(v1) != len(layout.V1) || (paths["unified"] != "") != (layout.Unified != "") {
-		return nil, 0, false, fmt.Errorf("group %s is not in each of the host's %d cgroup hierarchies", group.Name(), len(layout.V1)+len(slices.DeleteFunc([]string{layout.Unified}, func(s string) bool { return s == "" })))
+		return nil, nil, fmt.Errorf("group %s is not in every cgroup hierarchy of the host", group.Name())
 	}
 	slices.Sort(v1)
-	fail := func(err error) ([]*os.File, int, bool, error) {
-		for _, f := range files {
+	fail := func(err error) ([]*os.File, *os.File, error) {
+		for _, f := range tasks {
 			f.Close()
 		}
-		return nil, 0, false, err
+		return nil, nil, err
 	}
 	for _, d := range v1 {
 		p := filepath.Join(d, "tasks")
@@ -611,16 +639,16 @@ func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (files []*os.
 		if err != nil {
 			return fail(fmt.Errorf("open %s: %w", p, err))
 		}
-		files = append(files, os.NewFile(uintptr(fd), p))
+		tasks = append(tasks, os.NewFile(uintptr(fd), p))
 	}
 	if u := paths["unified"]; u != "" {
 		fd, err := unix.Open(u, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 		if err != nil {
 			return fail(fmt.Errorf("open %s: %w", u, err))
 		}
-		files = append(files, os.NewFile(uintptr(fd), u))
+		unified = os.NewFile(uintptr(fd), u)
 	}
-	return files, len(v1), paths["unified"] != "", nil
+	return tasks, unified, nil
 }
 
 // attachTimeout bounds the helper's way into the container, from its

@@ -58,19 +58,15 @@ func RunAttachHelper() int {
 	// process exits when it is done.
 	runtime.LockOSThread()
 	// This thread, and it alone, steps into the container's v1 cgroups,
-	// so the command it forks is born there; its cgroup2 group is given
-	// at the clone. lxc-attach moving this process instead would take
-	// the kernel's global threadgroup lock, which waits for an RCU grace
-	// period (5-15 ms here, more than the rest of an attach); a thread
-	// writing "0" to a tasks file moves itself without it (see
-	// cgroup.Group.MoveThreadIn). It never goes back: the process ends
-	// with the attach.
-	unified, err := enterCgroups(req)
-	if err != nil {
+	// so the command it forks is born there (lxc-attach started this
+	// process in the cgroup2 group). lxc-attach moving this process
+	// instead would take the kernel's global threadgroup lock, which
+	// waits for an RCU grace period (5-15 ms here, more than the rest
+	// of an attach); a thread writing "0" to a tasks file moves itself
+	// without it (see cgroup.Group.MoveThreadIn). It never goes back:
+	// the process ends with the attach.
+	if err := enterCgroups(req); err != nil {
 		return fail(err)
-	}
-	if unified != nil {
-		defer unified.Close()
 	}
 	// A user other than root holds no capability over the namespaces of
 	// its container's user namespace until it has joined that: the
@@ -203,7 +199,10 @@ func RunAttachHelper() int {
 				// exec gets no more than the bounding set.
 				also = []string{"CAP_SETGID", "CAP_SETUID"}
 			}
-			if err := security.LimitProcessSwitching(req.Bounding, also); err != nil {
+			// This thread's alone: the command is forked from it,
+			// and the helper's other threads, in the host's
+			// namespaces, run nothing of the container's.
+			if err := security.LimitThreadSwitching(req.Bounding, also); err != nil {
 				return fail(err)
 			}
 		}
@@ -230,18 +229,7 @@ func RunAttachHelper() int {
 			return fail(err)
 		}
 	}
-	spec.Cgroup = unified
 	child, err := namespace.Fork(spec)
-	if err != nil && unified != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG)) {
-		// A kernel without clone3 into a cgroup (before 5.7): this
-		// whole process joins the cgroup2 group, and the child is born
-		// there all the same.
-		if err := enterProcs(unified); err != nil {
-			return fail(err)
-		}
-		spec.Cgroup = nil
-		child, err = namespace.Fork(spec)
-	}
 	if err != nil {
 		return fail(fmt.Errorf("fork the attached process: %w", err))
 	}
@@ -273,37 +261,23 @@ func RunAttachHelper() int {
 
 // enterCgroups moves the calling thread into the v1 cgroups whose tasks
 // files lxc-attach handed over (req.CgroupTasks of them from
-// helperCgroupFD on) and returns the cgroup2 directory handed after
-// them, nil when none was.
-func enterCgroups(req *attachRequest) (*os.File, error) {
+// helperCgroupFD on), and closes them: the command forked next holds
+// none.
+func enterCgroups(req *attachRequest) error {
 	if req.CgroupTasks < 0 || req.CgroupTasks > 64 {
-		return nil, fmt.Errorf("attach request: %d cgroup tasks files", req.CgroupTasks)
+		return fmt.Errorf("attach request: %d cgroup tasks files", req.CgroupTasks)
 	}
+	var err error
 	for i := 0; i < req.CgroupTasks; i++ {
 		fd := helperCgroupFD + i
-		_, err := unix.Write(fd, []byte("0"))
-		unix.Close(fd)
-		if err != nil {
-			return nil, fmt.Errorf("join the container's cgroups: %w", err)
+		if err == nil {
+			if _, werr := unix.Write(fd, []byte("0")); werr != nil {
+				err = fmt.Errorf("join the container's cgroups: %w", werr)
+			}
 		}
+		unix.Close(fd)
 	}
-	if !req.CgroupUnified {
-		return nil, nil
-	}
-	return os.NewFile(uintptr(helperCgroupFD+req.CgroupTasks), "the container's cgroup2 group"), nil
-}
-
-// enterProcs moves this process into the cgroup2 group open as dir.
-func enterProcs(dir *os.File) error {
-	fd, err := unix.Openat(int(dir.Fd()), "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return fmt.Errorf("join the container's cgroup2 group: %w", err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, []byte("0")); err != nil {
-		return fmt.Errorf("join the container's cgroup2 group: %w", err)
-	}
-	return nil
+	return err
 }
 
 // readRequest reads the request from its pipe, to EOF.

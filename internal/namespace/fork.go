@@ -47,12 +47,6 @@ type ForkSpec struct {
 	// Parent makes the child a child of the caller's parent
 	// (CLONE_PARENT), which then waits for it; the caller can exit.
 	Parent bool
-	// Cgroup, when set, is a cgroup2 directory the child is born in
-	// (clone3 CLONE_INTO_CGROUP): no migration afterwards, whose global
-	// lock waits for an RCU grace period. A kernel without clone3 (before
-	// 5.3) fails Fork with ENOSYS, one without CLONE_INTO_CGROUP (before
-	// 5.7) with E2BIG.
-	Cgroup *os.File
 	// RemountSysProc makes the child, first thing after Release, mount
 	// /proc and /sys afresh over the ones it has (detached), so they
 	// show its own pid and network namespaces. The caller gives it a
@@ -158,11 +152,9 @@ type forkArgs struct {
 	uid, gid   uintptr
 	groups     []uint32 // made before the fork: the child may not allocate
 	flags      uintptr
-	// clone3 with these arguments instead of clone, when set.
-	clone3  *cloneArgs
-	syncRd  int
-	errWr   int
-	remount bool
+	syncRd     int
+	errWr      int
+	remount    bool
 	// What the remount takes: targets and file system types.
 	procDir, procType, sysDir, sysType *byte
 
@@ -260,14 +252,6 @@ func Fork(s ForkSpec) (*Child, error) {
 	if s.Parent {
 		a.flags |= unix.CLONE_PARENT
 	}
-	if s.Cgroup != nil {
-		a.clone3 = &cloneArgs{flags: uint64(a.flags&^0xff) | unix.CLONE_INTO_CGROUP, cgroup: uint64(s.Cgroup.Fd())}
-		if !s.Parent {
-			// With CLONE_PARENT clone3 wants none: the child gets the
-			// caller's own exit signal, for the caller's parent.
-			a.clone3.exitSignal = uint64(unix.SIGCHLD)
-		}
-	}
 
 	// Both pipes are close-on-exec: the exec closes the error pipe (EOF
 	// says it worked) and the child keeps nothing of them after it.
@@ -290,24 +274,14 @@ func Fork(s ForkSpec) (*Child, error) {
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(s.UserNS)
 	runtime.KeepAlive(s.Seccomp)
-	runtime.KeepAlive(s.Cgroup)
 	unix.Close(syncP[0])
 	unix.Close(errP[1])
 	if errno != 0 {
 		unix.Close(syncP[1])
 		unix.Close(errP[0])
-		if a.clone3 != nil {
-			return nil, fmt.Errorf("clone3 into cgroup %s: %w", s.Cgroup.Name(), errno)
-		}
 		return nil, fmt.Errorf("clone: %w", errno)
 	}
 	return &Child{Pid: pid, sync: syncP[1], errRd: errP[0]}, nil
-}
-
-// cloneArgs is the kernel's struct clone_args up to its cgroup field
-// (CLONE_ARGS_SIZE_VER2).
-type cloneArgs struct {
-	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls, setTID, setTIDSize, cgroup uint64
 }
 
 // bytePtrs is ss as execve takes it: NUL-terminated strings, then nil.
@@ -425,13 +399,7 @@ func (c *Child) Abandon() {
 //go:nocheckptr
 func forkChild(a *forkArgs) (pid int, errno syscall.Errno) {
 	runtimeBeforeFork()
-	var r1 uintptr
-	var e syscall.Errno
-	if a.clone3 != nil {
-		r1, _, e = syscall.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(a.clone3)), unsafe.Sizeof(*a.clone3), 0)
-	} else {
-		r1, _, e = syscall.RawSyscall6(unix.SYS_CLONE, a.flags, 0, 0, 0, 0, 0)
-	}
+	r1, _, e := syscall.RawSyscall6(unix.SYS_CLONE, a.flags, 0, 0, 0, 0, 0)
 	if e != 0 || r1 != 0 {
 		runtimeAfterFork()
 		return int(r1), e
