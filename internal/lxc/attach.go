@@ -139,10 +139,21 @@ const (
 //
 // What enters the container is never this process nor a child sharing
 // its memory: an exec'd helper (RunAttachHelper), holding nothing of the
-// host's but the fds it is given, joins the namespaces on one thread and
-// forks the command with a real fork; the command is a child of
-// lxc-attach (CLONE_PARENT), which puts it in the container's cgroups
-// before it runs anything, then waits for it.
+// host's but the fds it is given, born in the container's cgroup2 group,
+// steps into its v1 cgroups and joins its namespaces on one thread and
+// forks the command from there with a real fork, so the command is born
+// in the container's cgroups; it is a child of lxc-attach
+// (CLONE_PARENT), which waits for it.
+//
+// Why the helper is not left out, its Go start-up with it, by forking
+// the command from this process: until its exec the command is in the
+// container's pid namespace, and root there, holding CAP_SYS_PTRACE of
+// the host's user namespace in a privileged container (LXC's default),
+// may ptrace it or read its /proc/PID/mem, environ and exe whether it is
+// dumpable or not. A copy of lxc-attach would show it the caller's
+// environment and memory and the host's golxc file as its exe
+// (CVE-2019-5736); a copy of the helper shows its request and the
+// protected golxc only (TestAttackAttachWindow, TestAttackAttachExe).
 func (c *Container) Attach(o AttachOptions) (int, error) {
 	conn, err := c.dial()
 	if errors.Is(err, monitor.ErrNotRunning) {
@@ -160,34 +171,19 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	// lxc.environment applies to attached commands too, read from the
-	// config as it is now, as LXC does. A config gone bad must not make
-	// a running container unreachable: it is then left out.
-	var confEnv []string
-	var cfg *config.Config
-	if o.RCFile != "" || c.Defined() {
-		cfg, err = c.LoadConfig(o.RCFile, nil)
-		switch {
-		case err == nil:
-			confEnv = cfg.Environment
-		case o.Warn != nil:
-			o.Warn(fmt.Sprintf("%v: lxc.environment not applied", err))
-		}
-	}
+	defer conn.Close()
 	var ptyLog *os.File
 	if o.PtyLog != "" {
 		// Created (0600) and appended to whether or not a pty is
 		// needed, as LXC's -L does.
 		ptyLog, err = monitor.OpenAppend(o.PtyLog, 0o600)
 		if err != nil {
-			conn.Close()
 			return 1, fmt.Errorf("pty log: %w", err)
 		}
 		defer ptyLog.Close()
 	}
 	pidfd, info, err := conn.PidFD()
 	if err != nil {
-		conn.Close()
 		if info != nil && info.State != "" && info.State != monitor.Running {
 			return 1, &ErrNotRunning{Name: c.Name}
 		}
@@ -198,20 +194,13 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	// for ever (LXC's does). Refused at once, whether the monitor froze
 	// it or its cgroup was frozen by hand.
 	if info.State == monitor.Frozen || info.State == monitor.Freezing {
-		conn.Close()
 		return 1, c.frozenError(info.State)
 	}
 	layout, layoutErr := hostLayout()
 	if layoutErr == nil && info.Cgroup != "" {
 		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
-			conn.Close()
 			return 1, c.frozenError(monitor.Frozen)
 		}
-	}
-	conf, err := c.runningConfinement(conn, cfg, o.Warn)
-	conn.Close()
-	if err != nil {
-		return 1, err
 	}
 	// Whatever is read about the init is read through its pidfd, never
 	// through a pid number a socket reported.
@@ -223,21 +212,6 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
 	defer proc.Close()
-
-	// The attached command gets the running init's bounding set: what the
-	// container was started with, whatever its config file says now.
-	status, err := proc.ReadFile("status", 1<<20)
-	if err != nil {
-		return 1, err
-	}
-	keep, err := security.BoundingFromStatus(status)
-	if err != nil {
-		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
-	}
-	flags := o.Namespaces
-	if flags == 0 {
-		flags = namespace.AttachFlags
-	}
 	// A container in a user namespace of its own is always entered
 	// through it: the command is then its root (or -u's), never the
 	// host's, whatever -s names.
@@ -257,8 +231,6 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 			return 1, fmt.Errorf("the user namespace of %s's init is owned by uid %d, not uid %d: lxc-attach does not join it", c.Name, owner, want)
 		}
 	}
-	flags &^= unix.CLONE_NEWUSER
-	filter, nnp := attachConfinement(conf, o.Elevated, !sameUser, keep, o.Warn)
 	// The command joins the container's cgroups whatever namespaces it
 	// joins, unless -e CGROUP asks otherwise: outside them, in the
 	// container's pid namespace, it would be a process the container's
@@ -311,6 +283,57 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, err
 	}
 	defer nulls.close()
+
+	// Signals that come while the command starts are held, then passed
+	// on once it runs.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwardedSignals...)
+	defer signal.Stop(sigs)
+
+	// The helper starts now, and its Go runtime with it, on another CPU
+	// while this process reads the rest of what the request needs: it
+	// waits for that request and does nothing before it.
+	h, err := c.launchHelper(stdio, pidfd, layout, group)
+	if err != nil {
+		return 1, err
+	}
+	defer h.close()
+
+	// lxc.environment applies to attached commands too, read from the
+	// config as it is now, as LXC does. A config gone bad must not make
+	// a running container unreachable: it is then left out.
+	var confEnv []string
+	var cfg *config.Config
+	if o.RCFile != "" || c.Defined() {
+		cfg, err = c.LoadConfig(o.RCFile, nil)
+		switch {
+		case err == nil:
+			confEnv = cfg.Environment
+		case o.Warn != nil:
+			o.Warn(fmt.Sprintf("%v: lxc.environment not applied", err))
+		}
+	}
+	conf, err := c.runningConfinement(conn, cfg, o.Warn)
+	conn.Close()
+	if err != nil {
+		return 1, err
+	}
+	// The attached command gets the running init's bounding set: what the
+	// container was started with, whatever its config file says now.
+	status, err := proc.ReadFile("status", 1<<20)
+	if err != nil {
+		return 1, err
+	}
+	keep, err := security.BoundingFromStatus(status)
+	if err != nil {
+		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
+	}
+	flags := o.Namespaces
+	if flags == 0 {
+		flags = namespace.AttachFlags
+	}
+	flags &^= unix.CLONE_NEWUSER
+	filter, nnp := attachConfinement(conf, o.Elevated, !sameUser, keep, o.Warn)
 	uid, gid := o.UID, o.GID
 	if uid < 0 {
 		uid = 0
@@ -343,13 +366,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	req.Options.RCFile = ""
 
-	// Signals that come while the command starts are held, then passed
-	// on once it runs.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwardedSignals...)
-	defer signal.Stop(sigs)
-
-	child, err := c.startAttached(req, stdio, pidfd, layout, group)
+	child, err := h.start(req)
 	if term != nil {
 		// The helper and the command hold the slave now; with this copy
 		// closed, the master reads EIO once they are gone.
@@ -417,36 +434,51 @@ type attachReport struct {
 	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
 }
 
-// startAttached runs the helper from golxc protected against rewriting
-// through /proc/PID/exe (a read-only overlay, else a sealed copy) and
-// returns the command it forked, exec'd and running. The helper stays in
-// the host's pid namespace and is not dumpable before it forks into the
-// container's, so no process of the container sees it before then; its
-// forked child, which the container does see until its exec, runs the
-// same protected file.
-func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int, layout *cgroup.Layout, group *cgroup.Group) (*os.Process, error) {
+// attachHelper is the helper lxc-attach started, waiting for its
+// request.
+type attachHelper struct {
+	c    *Container
+	cmd  *exec.Cmd
+	ctl  *os.File // SOCK_SEQPACKET: the helper's report
+	reqW *os.File // the request pipe's write end
+	// tasks is how many v1 tasks files the helper was handed.
+	tasks int
+}
+
+// launchHelper runs the helper from golxc protected against rewriting
+// through /proc/PID/exe (a read-only overlay, else a sealed copy), in
+// the container's cgroups (group; nil: none) with stdio. It then waits
+// for its request (start). The helper stays in the host's pid namespace
+// and is not dumpable before it forks into the container's, so no
+// process of the container sees it before then; its forked child, which
+// the container does see until its exec, runs the same protected file.
+// layout nil: the helper is moved into group from here (golxc-runc
+// exec).
+func (c *Container) launchHelper(stdio []*os.File, pidfd int, layout *cgroup.Layout, group *cgroup.Group) (*attachHelper, error) {
 	// Root's helper steps into the container's cgroups itself, with the
 	// files opened here; a user's is moved in from here (a delegated
 	// cgroup2 group may refuse a clone into it where a write of
 	// cgroup.procs works), as is one whose layout the caller did not
-	// give (golxc-runc exec).
+	// give.
 	var cgFiles []*os.File
 	var unified *os.File
+	closeCgroups := func() {
+		for _, f := range cgFiles {
+			f.Close()
+		}
+		cgFiles = nil
+		if unified != nil {
+			unified.Close()
+			unified = nil
+		}
+	}
+	defer closeCgroups()
 	if group != nil && layout != nil && os.Geteuid() == 0 {
 		var err error
 		cgFiles, unified, err = openAttachCgroups(layout, group)
 		if err != nil {
 			return nil, fmt.Errorf("cgroups of %s: %w", c.Name, err)
 		}
-		req.CgroupTasks = len(cgFiles)
-		defer func() {
-			for _, f := range cgFiles {
-				f.Close()
-			}
-			if unified != nil {
-				unified.Close()
-			}
-		}()
 	}
 	self, err := namespace.ProtectedSelf()
 	if err != nil {
@@ -458,9 +490,9 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		return nil, fmt.Errorf("request pipe: %w", err)
 	}
 	defer reqR.Close()
-	defer reqW.Close()
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		reqW.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	// Non-blocking on this side, for read deadlines: a helper stuck in
@@ -469,15 +501,20 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	if err := unix.SetNonblock(pair[0], true); err != nil {
 		unix.Close(pair[0])
 		unix.Close(pair[1])
+		reqW.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	ctl := os.NewFile(uintptr(pair[0]), "attach control")
-	defer ctl.Close()
 	helperCtl := os.NewFile(uintptr(pair[1]), "attach control (helper)")
 	defer helperCtl.Close()
+	fail := func(err error) (*attachHelper, error) {
+		ctl.Close()
+		reqW.Close()
+		return nil, err
+	}
 	dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("dup pidfd: %w", err)
+		return fail(fmt.Errorf("dup pidfd: %w", err))
 	}
 	pidf := os.NewFile(uintptr(dup), "pidfd")
 	defer pidf.Close()
@@ -511,7 +548,7 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	}
 	cmd := helper(unified)
 	err = cmd.Start()
-	moveHelper := group != nil && req.CgroupTasks == 0
+	moveHelper := group != nil && len(cgFiles) == 0
 	if err != nil && unified != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG)) {
 		// A kernel without clone3 into a cgroup (before 5.7): the
 		// helper is moved into the container's cgroups below.
@@ -520,35 +557,39 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		moveHelper = true
 	}
 	if err != nil {
-		return nil, fmt.Errorf("start the attach helper: %w", err)
+		return fail(fmt.Errorf("start the attach helper: %w", err))
 	}
-	helperCtl.Close()
-	reqR.Close()
-	self.Close()
-	pidf.Close()
-	for _, f := range cgFiles {
-		f.Close()
-	}
-	cgFiles = nil
-	if unified != nil {
-		unified.Close()
-		unified = nil
-	}
-	// On every way out the helper is told (its control socket closes) and
-	// waited for: closing only after the wait would leave both waiting.
-	defer func() {
-		ctl.Close()
-		_ = cmd.Wait()
-	}()
+	h := &attachHelper{c: c, cmd: cmd, ctl: ctl, reqW: reqW, tasks: len(cgFiles)}
 	// A user's helper is moved into the container's cgroups before it
 	// reads its request, so the command it forks is born there: at no
 	// time is a process in the container's pid namespace outside them.
 	if moveHelper {
 		if err := group.Enter(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
+			h.close()
 			return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
 		}
 	}
+	return h, nil
+}
+
+// close tells the helper to give up, if it still waits (its request pipe
+// and control socket close), and waits for it.
+func (h *attachHelper) close() {
+	if h.cmd == nil {
+		return
+	}
+	h.reqW.Close()
+	h.ctl.Close()
+	_ = h.cmd.Wait()
+	h.cmd = nil
+}
+
+// start sends the helper its request and returns the command it forked,
+// exec'd and running.
+func (h *attachHelper) start(req attachRequest) (*os.Process, error) {
+	cmd, ctl := h.cmd, h.ctl
+	req.CgroupTasks = h.tasks
 	deadline := time.Now().Add(attachTimeout)
 	_ = ctl.SetReadDeadline(deadline)
 	b, err := json.Marshal(req)
@@ -556,6 +597,7 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("encode attach request: %w", err)
 	}
+	reqW := h.reqW
 	go func() {
 		_, _ = reqW.Write(b)
 		reqW.Close()

@@ -127,7 +127,12 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		LSM:        req.LSM,
 	}
 	c := &Container{Name: req.Name}
-	child, err := c.startAttached(ar, stdio, req.PidFD, nil, req.Group)
+	h, err := c.launchHelper(stdio, req.PidFD, nil, req.Group)
+	if err != nil {
+		return fail(err)
+	}
+	defer h.close()
+	child, err := h.start(ar)
 	if err != nil {
 		return fail(err)
 	}
