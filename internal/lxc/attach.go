@@ -284,20 +284,30 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	defer nulls.close()
 
+	// The helper starts now, and its Go runtime with it, beside what
+	// this process still reads for the request (the config, a round
+	// trip to the monitor, the init's status): it waits for that
+	// request and does nothing before it. The launch itself waits for
+	// the helper's exec, on a thread of its own.
+	var h *attachHelper
+	var launchErr error
+	launched := make(chan struct{})
+	go func() {
+		defer close(launched)
+		h, launchErr = c.launchHelper(stdio, pidfd, layout, group)
+	}()
+	defer func() {
+		<-launched
+		if h != nil {
+			h.close()
+		}
+	}()
 	// Signals that come while the command starts are held, then passed
-	// on once it runs.
+	// on once it runs. (After the launch: the first Notify starts a
+	// thread of its own.)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
-
-	// The helper starts now, and its Go runtime with it, on another CPU
-	// while this process reads the rest of what the request needs: it
-	// waits for that request and does nothing before it.
-	h, err := c.launchHelper(stdio, pidfd, layout, group)
-	if err != nil {
-		return 1, err
-	}
-	defer h.close()
 
 	// lxc.environment applies to attached commands too, read from the
 	// config as it is now, as LXC does. A config gone bad must not make
@@ -366,6 +376,10 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	req.Options.RCFile = ""
 
+	<-launched
+	if launchErr != nil {
+		return 1, launchErr
+	}
 	child, err := h.start(req)
 	if term != nil {
 		// The helper and the command hold the slave now; with this copy
