@@ -172,6 +172,35 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, err
 	}
 	defer conn.Close()
+	// What does not depend on the container is had while the monitor
+	// answers: the host's cgroup layout, golxc's protected copy for the
+	// helper's exec.
+	type layoutResult struct {
+		l   *cgroup.Layout
+		err error
+	}
+	layoutc := make(chan layoutResult, 1)
+	go func() {
+		l, err := hostLayout()
+		layoutc <- layoutResult{l, err}
+	}()
+	type selfResult struct {
+		f   *os.File
+		err error
+	}
+	selfc := make(chan selfResult, 1)
+	go func() {
+		f, err := namespace.ProtectedSelf()
+		selfc <- selfResult{f, err}
+	}()
+	selfTaken := false
+	defer func() {
+		if !selfTaken {
+			if r := <-selfc; r.f != nil {
+				r.f.Close()
+			}
+		}
+	}()
 	var ptyLog *os.File
 	if o.PtyLog != "" {
 		// Created (0600) and appended to whether or not a pty is
@@ -196,7 +225,8 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if info.State == monitor.Frozen || info.State == monitor.Freezing {
 		return 1, c.frozenError(info.State)
 	}
-	layout, layoutErr := hostLayout()
+	lr := <-layoutc
+	layout, layoutErr := lr.l, lr.err
 	if layoutErr == nil && info.Cgroup != "" {
 		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
 			return 1, c.frozenError(monitor.Frozen)
@@ -292,9 +322,15 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	var h *attachHelper
 	var launchErr error
 	launched := make(chan struct{})
+	selfTaken = true
 	go func() {
 		defer close(launched)
-		h, launchErr = c.launchHelper(stdio, pidfd, layout, group)
+		r := <-selfc
+		if r.err != nil {
+			launchErr = r.err
+			return
+		}
+		h, launchErr = c.launchHelper(r.f, stdio, pidfd, layout, group)
 	}()
 	defer func() {
 		<-launched
@@ -467,8 +503,16 @@ type attachHelper struct {
 // process of the container sees it before then; its forked child, which
 // the container does see until its exec, runs the same protected file.
 // layout nil: the helper is moved into group from here (golxc-runc
-// exec).
-func (c *Container) launchHelper(stdio []*os.File, pidfd int, layout *cgroup.Layout, group *cgroup.Group) (*attachHelper, error) {
+// exec). self is namespace.ProtectedSelf's file, which launchHelper
+// closes; nil: it makes one.
+func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, layout *cgroup.Layout, group *cgroup.Group) (*attachHelper, error) {
+	if self == nil {
+		var err error
+		if self, err = namespace.ProtectedSelf(); err != nil {
+			return nil, err
+		}
+	}
+	defer self.Close()
 	// Root's helper steps into the container's cgroups itself, with the
 	// files opened here; a user's is moved in from here (a delegated
 	// cgroup2 group may refuse a clone into it where a write of
@@ -494,11 +538,6 @@ func (c *Container) launchHelper(stdio []*os.File, pidfd int, layout *cgroup.Lay
 			return nil, fmt.Errorf("cgroups of %s: %w", c.Name, err)
 		}
 	}
-	self, err := namespace.ProtectedSelf()
-	if err != nil {
-		return nil, err
-	}
-	defer self.Close()
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("request pipe: %w", err)

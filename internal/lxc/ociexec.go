@@ -127,7 +127,7 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		LSM:        req.LSM,
 	}
 	c := &Container{Name: req.Name}
-	h, err := c.launchHelper(stdio, req.PidFD, nil, req.Group)
+	h, err := c.launchHelper(nil, stdio, req.PidFD, nil, req.Group)
 	if err != nil {
 		return fail(err)
 	}
