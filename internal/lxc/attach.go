@@ -127,8 +127,8 @@ const (
 	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: the attachReport
 	helperPidFD     = 5 // the container init's pidfd
 	helperSelfFD    = 6 // the protected golxc the helper runs from (namespace.ProtectedSelf)
-	// helperCgroupFD and on: the container's v1 tasks files
-	// (attachRequest.CgroupTasks).
+	// helperCgroupFD and on: the container's v1 tasks files, as many as
+	// the helper's argv[2] says.
 	helperCgroupFD = 7
 )
 
@@ -339,11 +339,19 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		}
 	}()
 	// Signals that come while the command starts are held, then passed
-	// on once it runs. (After the launch: the first Notify starts a
-	// thread of its own.)
+	// on once it runs. Registered on a goroutine of their own: the first
+	// Notify starts a thread for the runtime's signal mask and waits for
+	// it, which need not hold up the request.
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwardedSignals...)
-	defer signal.Stop(sigs)
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		signal.Notify(sigs, forwardedSignals...)
+	}()
+	defer func() {
+		<-notified
+		signal.Stop(sigs)
+	}()
 
 	// lxc.environment applies to attached commands too, read from the
 	// config as it is now, as LXC does. A config gone bad must not make
@@ -416,6 +424,7 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if launchErr != nil {
 		return 1, launchErr
 	}
+	<-notified
 	child, err := h.start(req)
 	if term != nil {
 		// The helper and the command hold the slave now; with this copy
@@ -469,10 +478,6 @@ type attachRequest struct {
 	// command: the helper's own open-files limit is what the Go runtime
 	// raised at its start, which its fork would otherwise pass on.
 	Rlimits []specs.POSIXRlimit `json:",omitempty"`
-	// CgroupTasks is how many of the container's v1 tasks files the
-	// helper was handed (from helperCgroupFD on): its thread moves
-	// itself in before it forks the command.
-	CgroupTasks int `json:",omitempty"`
 }
 
 // attachReport is the helper's one message to lxc-attach.
@@ -491,8 +496,6 @@ type attachHelper struct {
 	cmd  *exec.Cmd
 	ctl  *os.File // SOCK_SEQPACKET: the helper's report
 	reqW *os.File // the request pipe's write end
-	// tasks is how many v1 tasks files the helper was handed.
-	tasks int
 }
 
 // launchHelper runs the helper from golxc protected against rewriting
@@ -579,7 +582,7 @@ func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, lay
 	helper := func(cgroupFD *os.File) *exec.Cmd {
 		cmd := &exec.Cmd{
 			Path: namespace.ExecPath(helperSelfFD),
-			Args: []string{"lxc-attach", AttachHelperArg},
+			Args: []string{"lxc-attach", AttachHelperArg, strconv.Itoa(len(cgFiles))},
 			// The helper's own: its Go runtime reads no host cgroup
 			// file and starts few threads. The command's environment
 			// comes in the request.
@@ -612,7 +615,7 @@ func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, lay
 	if err != nil {
 		return fail(fmt.Errorf("start the attach helper: %w", err))
 	}
-	h := &attachHelper{c: c, cmd: cmd, ctl: ctl, reqW: reqW, tasks: len(cgFiles)}
+	h := &attachHelper{c: c, cmd: cmd, ctl: ctl, reqW: reqW}
 	// A user's helper is moved into the container's cgroups before it
 	// reads its request, so the command it forks is born there: at no
 	// time is a process in the container's pid namespace outside them.
@@ -642,7 +645,6 @@ func (h *attachHelper) close() {
 // exec'd and running.
 func (h *attachHelper) start(req attachRequest) (*os.Process, error) {
 	cmd, ctl := h.cmd, h.ctl
-	req.CgroupTasks = h.tasks
 	deadline := time.Now().Add(attachTimeout)
 	_ = ctl.SetReadDeadline(deadline)
 	b, err := json.Marshal(req)

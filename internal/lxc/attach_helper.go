@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -50,10 +51,6 @@ func RunAttachHelper() int {
 		report(r)
 		return 1
 	}
-	req, err := readRequest()
-	if err != nil {
-		return fail(err)
-	}
 	// This thread joins the container and is the one that forks; the
 	// process exits when it is done.
 	runtime.LockOSThread()
@@ -64,8 +61,13 @@ func RunAttachHelper() int {
 	// waits for an RCU grace period (5-15 ms here, more than the rest
 	// of an attach); a thread writing "0" to a tasks file moves itself
 	// without it (see cgroup.Group.MoveThreadIn). It never goes back:
-	// the process ends with the attach.
-	if err := enterCgroups(req); err != nil {
+	// the process ends with the attach. Done before the request is
+	// read: lxc-attach may still be writing it.
+	if err := enterCgroups(os.Args); err != nil {
+		return fail(err)
+	}
+	req, err := readRequest()
+	if err != nil {
 		return fail(err)
 	}
 	// A user other than root holds no capability over the namespaces of
@@ -260,15 +262,19 @@ func RunAttachHelper() int {
 }
 
 // enterCgroups moves the calling thread into the v1 cgroups whose tasks
-// files lxc-attach handed over (req.CgroupTasks of them from
-// helperCgroupFD on), and closes them: the command forked next holds
+// files lxc-attach handed over (as many as args[2] says, from
+// helperCgroupFD on), and closes them: the command forked later holds
 // none.
-func enterCgroups(req *attachRequest) error {
-	if req.CgroupTasks < 0 || req.CgroupTasks > 64 {
-		return fmt.Errorf("attach request: %d cgroup tasks files", req.CgroupTasks)
+func enterCgroups(args []string) error {
+	n := 0
+	if len(args) > 2 {
+		var err error
+		if n, err = strconv.Atoi(args[2]); err != nil || n < 0 || n > maxCgroupTasks {
+			return fmt.Errorf("attach helper: %q cgroup tasks files", args[2])
+		}
 	}
 	var err error
-	for i := 0; i < req.CgroupTasks; i++ {
+	for i := 0; i < n; i++ {
 		fd := helperCgroupFD + i
 		if err == nil {
 			if _, werr := unix.Write(fd, []byte("0")); werr != nil {
@@ -279,6 +285,9 @@ func enterCgroups(req *attachRequest) error {
 	}
 	return err
 }
+
+// maxCgroupTasks bounds how many v1 hierarchies the helper enters.
+const maxCgroupTasks = 64
 
 // readRequest reads the request from its pipe, to EOF.
 func readRequest() (*attachRequest, error) {
