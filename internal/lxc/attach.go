@@ -723,6 +723,9 @@ func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (tasks []*os.
 	if len(v1) != len(layout.V1) || (paths["unified"] != "") != (layout.Unified != "") {
 		return nil, nil, fmt.Errorf("group %s is not in every cgroup hierarchy of the host", group.Name())
 	}
+	if len(v1) > maxCgroupTasks {
+		return nil, nil, fmt.Errorf("%d cgroup v1 hierarchies: lxc-attach enters at most %d", len(v1), maxCgroupTasks)
+	}
 	slices.Sort(v1)
 	fail := func(err error) ([]*os.File, *os.File, error) {
 		for _, f := range tasks {
