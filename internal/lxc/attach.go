@@ -9,9 +9,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -124,12 +126,21 @@ func (e *AttachError) Unwrap() error { return e.Err }
 // attachHelper is how lxc-attach runs its helper: the helper's fds.
 const (
 	helperRequestFD = 3 // the attachRequest, JSON, then EOF
-	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: the attachReport
-	helperPidFD     = 5 // the container init's pidfd
-	helperSelfFD    = 6 // the protected golxc the helper runs from (namespace.ProtectedSelf)
+	// helperControlFD is a SOCK_SEQPACKET to lxc-attach: it gives the
+	// command's stdio and the init's pidfd (attachFDsMsg), the helper
+	// answers with the attachReport.
+	helperControlFD = 4
+	helperSelfFD    = 5 // the protected golxc the helper runs from (namespace.ProtectedSelf)
 	// helperCgroupFD and on: the container's v1 tasks files, as many as
 	// the helper's argv[2] says.
-	helperCgroupFD = 7
+	helperCgroupFD = 6
+)
+
+// attachFDsMsg carries attachFDs fds to the helper: stdin, stdout,
+// stderr and the init's pidfd.
+const (
+	attachFDsMsg = "fds"
+	attachFDs    = 4
 )
 
 // Attach runs a command in the running container's namespaces and
@@ -172,35 +183,16 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, err
 	}
 	defer conn.Close()
-	// What does not depend on the container is had while the monitor
-	// answers: the host's cgroup layout, golxc's protected copy for the
-	// helper's exec.
-	type layoutResult struct {
-		l   *cgroup.Layout
-		err error
-	}
-	layoutc := make(chan layoutResult, 1)
-	go func() {
-		l, err := hostLayout()
-		layoutc <- layoutResult{l, err}
-	}()
-	type selfResult struct {
-		f   *os.File
-		err error
-	}
-	selfc := make(chan selfResult, 1)
-	go func() {
-		f, err := namespace.ProtectedSelf()
-		selfc <- selfResult{f, err}
-	}()
-	selfTaken := false
-	defer func() {
-		if !selfTaken {
-			if r := <-selfc; r.f != nil {
-				r.f.Close()
-			}
-		}
-	}()
+	// What does not depend on the monitor's answers is had meanwhile:
+	// the host's cgroup layout, and root's helper itself, launched into
+	// the cgroup its container's record names (the monitor's answer must
+	// name the same, or it goes). Its Go start-up, the longest step of
+	// an attach, then runs beside all that lxc-attach does before the
+	// request.
+	layout := sync.OnceValues(hostLayout)
+	go layout()
+	early := c.launchEarly(o, layout)
+	defer early.close()
 	var ptyLog *os.File
 	if o.PtyLog != "" {
 		// Created (0600) and appended to whether or not a pty is
@@ -225,10 +217,9 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if info.State == monitor.Frozen || info.State == monitor.Freezing {
 		return 1, c.frozenError(info.State)
 	}
-	lr := <-layoutc
-	layout, layoutErr := lr.l, lr.err
+	hostCgroups, layoutErr := layout()
 	if layoutErr == nil && info.Cgroup != "" {
-		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
+		if frozen, err := hostCgroups.Group(info.Cgroup).Frozen(); err == nil && frozen {
 			return 1, c.frozenError(monitor.Frozen)
 		}
 	}
@@ -274,9 +265,9 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if layoutErr != nil {
 			return 1, layoutErr
 		}
-		group = layout.Group(info.Cgroup)
+		group = hostCgroups.Group(info.Cgroup)
 		if info.InitCgroup != "" {
-			group = layout.Group(info.InitCgroup)
+			group = hostCgroups.Group(info.InitCgroup)
 		}
 	}
 
@@ -314,23 +305,23 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	defer nulls.close()
 
-	// The helper starts now, and its Go runtime with it, beside what
+	// The helper launched early, if it is in the cgroups the monitor
+	// named, else one started now, gets stdio and the pidfd, beside what
 	// this process still reads for the request (the config, a round
-	// trip to the monitor, the init's status): it waits for that
-	// request and does nothing before it. The launch itself waits for
-	// the helper's exec, on a thread of its own.
+	// trip to the monitor, the init's status): it does nothing of the
+	// container's before that request. The launch waits for the
+	// helper's exec, on a thread of its own.
 	var h *attachHelper
 	var launchErr error
 	launched := make(chan struct{})
-	selfTaken = true
 	go func() {
 		defer close(launched)
-		r := <-selfc
-		if r.err != nil {
-			launchErr = r.err
-			return
+		if h = early.take(group); h == nil {
+			if h, launchErr = c.launchHelper(nil, hostCgroups, group); launchErr != nil {
+				return
+			}
 		}
-		h, launchErr = c.launchHelper(r.f, stdio, pidfd, layout, group)
+		launchErr = h.give(stdio, pidfd)
 	}()
 	defer func() {
 		<-launched
@@ -494,21 +485,93 @@ type attachReport struct {
 type attachHelper struct {
 	c    *Container
 	cmd  *exec.Cmd
-	ctl  *os.File // SOCK_SEQPACKET: the helper's report
+	ctl  *os.File // SOCK_SEQPACKET: the helper's fds and report
 	reqW *os.File // the request pipe's write end
+	// reported: the helper answered, and exits by itself.
+	reported bool
+}
+
+// earlyHelper is a helper launched before the monitor answered, into the
+// cgroups the container's record names.
+type earlyHelper struct {
+	group string // the cgroup it was born in; "" when none was launched
+	done  chan struct{}
+	h     *attachHelper
+	taken bool
+}
+
+// launchEarly launches root's helper into the cgroups the container's
+// record names, when there is one of a running container and the
+// command is to join its cgroups: a helper does nothing before it is
+// given stdio and the pidfd, which happens only once the monitor's
+// answer named the same cgroups (take).
+func (c *Container) launchEarly(o AttachOptions, layout func() (*cgroup.Layout, error)) *earlyHelper {
+	e := &earlyHelper{}
+	if os.Geteuid() != 0 || o.Elevated&ElevateCgroup != 0 {
+		return e
+	}
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.State != monitor.Running || rec.Payload == "" {
+		return e
+	}
+	e.group = rec.Payload
+	if rec.InitCgroup != "" {
+		e.group = rec.InitCgroup
+	}
+	e.done = make(chan struct{})
+	go func() {
+		defer close(e.done)
+		l, err := layout()
+		if err != nil {
+			return
+		}
+		e.h, _ = c.launchHelper(nil, l, l.Group(e.group))
+	}()
+	return e
+}
+
+// take returns the early helper if it was born in group, nil if there
+// is none or it is in other cgroups (then closed).
+func (e *earlyHelper) take(group *cgroup.Group) *attachHelper {
+	if e.done == nil {
+		return nil
+	}
+	<-e.done
+	if e.h == nil {
+		return nil
+	}
+	if group == nil || group.Name() != e.group {
+		e.h.close()
+		e.h = nil
+		return nil
+	}
+	e.taken = true
+	return e.h
+}
+
+// close ends the early helper unless it was taken.
+func (e *earlyHelper) close() {
+	if e.done == nil {
+		return
+	}
+	<-e.done
+	if e.h != nil && !e.taken {
+		e.h.close()
+	}
 }
 
 // launchHelper runs the helper from golxc protected against rewriting
 // through /proc/PID/exe (a read-only overlay, else a sealed copy), in
-// the container's cgroups (group; nil: none) with stdio. It then waits
-// for its request (start). The helper stays in the host's pid namespace
+// the container's cgroups (group; nil: none). It then waits for the
+// command's stdio and the init's pidfd (give), then for its request
+// (start). The helper stays in the host's pid namespace
 // and is not dumpable before it forks into the container's, so no
 // process of the container sees it before then; its forked child, which
 // the container does see until its exec, runs the same protected file.
 // layout nil: the helper is moved into group from here (golxc-runc
 // exec). self is namespace.ProtectedSelf's file, which launchHelper
 // closes; nil: it makes one.
-func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, layout *cgroup.Layout, group *cgroup.Group) (*attachHelper, error) {
+func (c *Container) launchHelper(self *os.File, layout *cgroup.Layout, group *cgroup.Group) (*attachHelper, error) {
 	if self == nil {
 		var err error
 		if self, err = namespace.ProtectedSelf(); err != nil {
@@ -568,13 +631,7 @@ func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, lay
 		reqW.Close()
 		return nil, err
 	}
-	dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return fail(fmt.Errorf("dup pidfd: %w", err))
-	}
-	pidf := os.NewFile(uintptr(dup), "pidfd")
-	defer pidf.Close()
-	extra := []*os.File{reqR, helperCtl, pidf, self}
+	extra := []*os.File{reqR, helperCtl, self}
 	if len(extra)+3 != helperSelfFD+1 || helperCgroupFD != helperSelfFD+1 {
 		panic("attach helper fds out of order")
 	}
@@ -585,11 +642,9 @@ func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, lay
 			Args: []string{"lxc-attach", AttachHelperArg, strconv.Itoa(len(cgFiles))},
 			// The helper's own: its Go runtime reads no host cgroup
 			// file and starts few threads. The command's environment
-			// comes in the request.
+			// comes in the request. Its stdio are the host's
+			// /dev/null until give.
 			Env:        []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0", "GOMAXPROCS=1"},
-			Stdin:      stdio[0],
-			Stdout:     stdio[1],
-			Stderr:     stdio[2],
 			ExtraFiles: extra,
 		}
 		if cgroupFD != nil {
@@ -629,14 +684,44 @@ func (c *Container) launchHelper(self *os.File, stdio []*os.File, pidfd int, lay
 	return h, nil
 }
 
-// close tells the helper to give up, if it still waits (its request pipe
-// and control socket close), and waits for it.
+// give hands the helper the command's stdio and the init's pidfd.
+func (h *attachHelper) give(stdio []*os.File, pidfd int) error {
+	fds := make([]int, 0, attachFDs)
+	for _, f := range stdio {
+		fds = append(fds, int(f.Fd()))
+	}
+	fds = append(fds, pidfd)
+	if len(fds) != attachFDs {
+		return fmt.Errorf("attach helper: %d fds to give, want %d", len(fds), attachFDs)
+	}
+	rc, err := h.ctl.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("give the attach helper its fds: %w", err)
+	}
+	var serr error
+	werr := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), []byte(attachFDsMsg), unix.UnixRights(fds...), nil, 0)
+		return serr != unix.EAGAIN
+	})
+	runtime.KeepAlive(stdio)
+	if err := errors.Join(werr, serr); err != nil {
+		return fmt.Errorf("give the attach helper its fds: %w", err)
+	}
+	return nil
+}
+
+// close tells the helper to give up, if it still waits (its control
+// socket and request pipe close; killed, in case it was born frozen),
+// and waits for it. After a report the helper is gone or going.
 func (h *attachHelper) close() {
 	if h.cmd == nil {
 		return
 	}
 	h.reqW.Close()
 	h.ctl.Close()
+	if !h.reported {
+		_ = h.cmd.Process.Kill()
+	}
 	_ = h.cmd.Wait()
 	h.cmd = nil
 }
@@ -663,6 +748,7 @@ func (h *attachHelper) start(req attachRequest) (*os.Process, error) {
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
+	h.reported = true
 	if rep.Pid <= 0 {
 		if rep.Hop > 0 && rep.Hop != cmd.Process.Pid {
 			// The child that failed to join (a user's attach) is

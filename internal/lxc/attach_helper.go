@@ -54,6 +54,13 @@ func RunAttachHelper() int {
 	// This thread joins the container and is the one that forks; the
 	// process exits when it is done.
 	runtime.LockOSThread()
+	// lxc-attach may start this process before it knows the container
+	// is running, unfrozen, and what the command's stdio are: the init's
+	// pidfd and stdio come over the control socket once it does.
+	pidfd, err := receiveFDs()
+	if err != nil {
+		return fail(err)
+	}
 	// This thread, and it alone, steps into the container's v1 cgroups,
 	// so the command it forks is born there (lxc-attach started this
 	// process in the cgroup2 group). lxc-attach moving this process
@@ -62,7 +69,7 @@ func RunAttachHelper() int {
 	// of an attach); a thread writing "0" to a tasks file moves itself
 	// without it (see cgroup.Group.MoveThreadIn). It never goes back:
 	// the process ends with the attach. Done before the request is
-	// read: lxc-attach may still be writing it.
+	// read: lxc-attach may still be making it.
 	if err := enterCgroups(os.Args); err != nil {
 		return fail(err)
 	}
@@ -104,16 +111,16 @@ func RunAttachHelper() int {
 	// The user namespace is the forked child's to join: setns of it is
 	// refused to a process with threads.
 	if ns := req.Namespaces &^ unix.CLONE_NEWUSER; ns != 0 && !asUser {
-		if err := unix.Setns(helperPidFD, ns); err != nil {
+		if err := unix.Setns(pidfd, ns); err != nil {
 			return fail(fmt.Errorf("join the container's namespaces: %w", err))
 		}
 	}
 	var userns *os.File
 	if req.JoinUser {
-		userns = os.NewFile(helperPidFD, "pidfd")
+		userns = os.NewFile(uintptr(pidfd), "pidfd")
 		defer userns.Close()
 	} else {
-		unix.Close(helperPidFD)
+		unix.Close(pidfd)
 	}
 	remount := o.RemountSysProc && req.Namespaces&unix.CLONE_NEWNS == 0
 	if remount && asUser {
@@ -259,6 +266,50 @@ func RunAttachHelper() int {
 	}
 	report(attachReport{Pid: child.Pid, Hop: hop, Done: true})
 	return 0
+}
+
+// receiveFDs takes the command's stdio and the init's pidfd from
+// lxc-attach's one message on the control socket: stdio becomes this
+// process's fds 0, 1 and 2 (the host's /dev/null until then), inherited
+// by the command; the pidfd is returned.
+func receiveFDs() (int, error) {
+	var buf [16]byte
+	oob := make([]byte, unix.CmsgSpace(4*attachFDs))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(helperControlFD, buf[:], oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return -1, fmt.Errorf("receive stdio and pidfd: %w", err)
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for i := range msgs {
+			got, err := unix.ParseUnixRights(&msgs[i])
+			if err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	if string(buf[:n]) != attachFDsMsg || len(fds) != attachFDs {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("receive stdio and pidfd: got %q and %d fds", buf[:n], len(fds))
+	}
+	for i, fd := range fds[:3] {
+		// 0, 1 and 2 are taken (the exec gave /dev/null): never one
+		// of the fds received, which dup3 replaces.
+		if err := unix.Dup3(fd, i, 0); err != nil {
+			return -1, fmt.Errorf("stdio %d: %w", i, err)
+		}
+		unix.Close(fd)
+	}
+	return fds[3], nil
 }
 
 // enterCgroups moves the calling thread into the v1 cgroups whose tasks
