@@ -521,11 +521,25 @@ func (c *Container) launchEarly(o AttachOptions, layout func() (*cgroup.Layout, 
 	e.done = make(chan struct{})
 	go func() {
 		defer close(e.done)
+		// golxc's protected copy and the layout, each on its own.
+		type selfResult struct {
+			f   *os.File
+			err error
+		}
+		selfc := make(chan selfResult, 1)
+		go func() {
+			f, err := namespace.ProtectedSelf()
+			selfc <- selfResult{f, err}
+		}()
 		l, err := layout()
-		if err != nil {
+		self := <-selfc
+		if err != nil || self.err != nil {
+			if self.f != nil {
+				self.f.Close()
+			}
 			return
 		}
-		e.h, _ = c.launchHelper(nil, l, l.Group(e.group))
+		e.h, _ = c.launchHelper(self.f, l, l.Group(e.group))
 	}()
 	return e
 }

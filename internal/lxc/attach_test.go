@@ -3,9 +3,11 @@ package lxc
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -258,5 +260,63 @@ func TestOpenAttachCgroups(t *testing.T) {
 	}
 	if _, _, err := openAttachCgroups(layout, layout.Group("lxc.payload.c1")); err == nil || !strings.Contains(err.Error(), want[1]) {
 		t.Errorf("a missing tasks file: %v", err)
+	}
+}
+
+// A helper launched early is taken only for the cgroup it was born in;
+// otherwise it is ended (killed: it has not reported, and may have been
+// born frozen) and waited for, and a fresh one is launched.
+func TestEarlyHelperTake(t *testing.T) {
+	layout := &cgroup.Layout{Unified: t.TempDir()}
+	start := func() *attachHelper {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		cr, cw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cw.Close()
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return &attachHelper{c: &Container{Name: "c1"}, cmd: cmd, ctl: cr, reqW: w}
+	}
+	done := make(chan struct{})
+	close(done)
+
+	h := start()
+	proc := h.cmd.Process
+	e := &earlyHelper{group: "lxc.payload.c1", done: done, h: h}
+	if got := e.take(layout.Group("lxc.payload.c1-2")); got != nil {
+		t.Fatal("a helper born in another cgroup was taken")
+	}
+	if h.cmd != nil {
+		t.Error("the helper not taken was not waited for")
+	}
+	if err := proc.Signal(syscall.Signal(0)); err == nil {
+		t.Error("the helper not taken still runs")
+	}
+	e.close() // nothing left to end
+
+	h = start()
+	e = &earlyHelper{group: "lxc.payload.c1", done: done, h: h}
+	if got := e.take(layout.Group("lxc.payload.c1")); got != h {
+		t.Fatal("the helper born in the group asked for was not taken")
+	}
+	e.close()
+	if h.cmd == nil {
+		t.Error("a taken helper was ended by its early launch's close")
+	}
+	h.close()
+	if h.cmd != nil {
+		t.Error("close did not wait for the helper")
+	}
+	if got := (&earlyHelper{}).take(layout.Group("lxc.payload.c1")); got != nil {
+		t.Error("no early launch, yet a helper was taken")
 	}
 }
