@@ -533,7 +533,7 @@ func (c *Container) launchEarly(o AttachOptions, layout func() (*cgroup.Layout, 
 		}()
 		l, err := layout()
 		self := <-selfc
-		if err != nil || self.err != nil {
+		if err != nil || self.err != nil || cgroup2Freezes(l, rec.Payload, e.group) {
 			if self.f != nil {
 				self.f.Close()
 			}
@@ -542,6 +542,27 @@ func (c *Container) launchEarly(o AttachOptions, layout func() (*cgroup.Layout, 
 		e.h, _ = c.launchHelper(self.f, l, l.Group(e.group))
 	}()
 	return e
+}
+
+// cgroup2Freezes reports whether any of the groups is frozen or being
+// frozen in the cgroup2 hierarchy of l: a process cloned into it would
+// freeze before its exec, and the clone (a vfork) with it, until a thaw.
+// Attach refuses such a container once the monitor has answered; the
+// early launch must not wait for a thaw before that.
+func cgroup2Freezes(l *cgroup.Layout, names ...string) bool {
+	if l.Unified == "" {
+		return false
+	}
+	for _, n := range names {
+		g := l.Group(n)
+		if frozen, err := g.Frozen(); err == nil && frozen {
+			return true
+		}
+		if b, err := os.ReadFile(filepath.Join(g.Paths()["unified"], "cgroup.freeze")); err == nil && strings.TrimSpace(string(b)) == "1" {
+			return true
+		}
+	}
+	return false
 }
 
 // take returns the early helper if it was born in group, nil if there
