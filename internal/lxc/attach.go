@@ -747,18 +747,25 @@ func (h *attachHelper) give(stdio []*os.File, pidfd int) error {
 
 // close tells the helper to give up, if it still waits (its control
 // socket and request pipe close; killed, in case it was born frozen),
-// and waits for it. After a report the helper is gone or going.
+// and waits for it. A helper that has reported exits by itself and is
+// reaped in the background: its exit drops the last hold on golxc's
+// overlay, whose teardown can wait for an RCU grace period (up to 18
+// ms measured on a loaded host), which lxc-attach's own exit need not
+// wait for (if it exits first, the helper is reaped by init).
 func (h *attachHelper) close() {
 	if h.cmd == nil {
 		return
 	}
 	h.reqW.Close()
 	h.ctl.Close()
-	if !h.reported {
-		_ = h.cmd.Process.Kill()
-	}
-	_ = h.cmd.Wait()
+	cmd := h.cmd
 	h.cmd = nil
+	if h.reported {
+		go func() { _ = cmd.Wait() }()
+		return
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 }
 
 // start sends the helper its request and returns the command it forked,
