@@ -208,6 +208,15 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if info != nil && info.State != "" && info.State != monitor.Running {
 			return 1, &ErrNotRunning{Name: c.Name}
 		}
+		if errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) || errors.Is(err, io.EOF) {
+			// A monitor that hung up: the container stopped while this
+			// asked (a stop whose monitor was closing its socket).
+			if again, derr := c.dial(); errors.Is(derr, monitor.ErrNotRunning) {
+				return 1, &ErrNotRunning{Name: c.Name}
+			} else if derr == nil {
+				again.Close()
+			}
+		}
 		return 1, err
 	}
 	defer unix.Close(pidfd)
