@@ -9,9 +9,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -124,9 +126,21 @@ func (e *AttachError) Unwrap() error { return e.Err }
 // attachHelper is how lxc-attach runs its helper: the helper's fds.
 const (
 	helperRequestFD = 3 // the attachRequest, JSON, then EOF
-	helperControlFD = 4 // SOCK_SEQPACKET to lxc-attach: attachReports, "go"
-	helperPidFD     = 5 // the container init's pidfd
-	helperSelfFD    = 6 // the protected golxc the helper runs from (namespace.ProtectedSelf)
+	// helperControlFD is a SOCK_SEQPACKET to lxc-attach: it gives the
+	// command's stdio and the init's pidfd (attachFDsMsg), the helper
+	// answers with the attachReport.
+	helperControlFD = 4
+	helperSelfFD    = 5 // the protected golxc the helper runs from (namespace.ProtectedSelf)
+	// helperCgroupFD and on: the container's v1 tasks files, as many as
+	// the helper's argv[2] says.
+	helperCgroupFD = 6
+)
+
+// attachFDsMsg carries attachFDs fds to the helper: stdin, stdout,
+// stderr and the init's pidfd.
+const (
+	attachFDsMsg = "fds"
+	attachFDs    = 4
 )
 
 // Attach runs a command in the running container's namespaces and
@@ -136,10 +150,21 @@ const (
 //
 // What enters the container is never this process nor a child sharing
 // its memory: an exec'd helper (RunAttachHelper), holding nothing of the
-// host's but the fds it is given, joins the namespaces on one thread and
-// forks the command with a real fork; the command is a child of
-// lxc-attach (CLONE_PARENT), which puts it in the container's cgroups
-// before it runs anything, then waits for it.
+// host's but the fds it is given, born in the container's cgroup2 group,
+// steps into its v1 cgroups and joins its namespaces on one thread and
+// forks the command from there with a real fork, so the command is born
+// in the container's cgroups; it is a child of lxc-attach
+// (CLONE_PARENT), which waits for it.
+//
+// Why the helper is not left out, its Go start-up with it, by forking
+// the command from this process: until its exec the command is in the
+// container's pid namespace, and root there, holding CAP_SYS_PTRACE of
+// the host's user namespace in a privileged container (LXC's default),
+// may ptrace it or read its /proc/PID/mem, environ and exe whether it is
+// dumpable or not. A copy of lxc-attach would show it the caller's
+// environment and memory and the host's golxc file as its exe
+// (CVE-2019-5736); a copy of the helper shows its request and the
+// protected golxc only (TestAttackAttachWindow, TestAttackAttachExe).
 func (c *Container) Attach(o AttachOptions) (int, error) {
 	conn, err := c.dial()
 	if errors.Is(err, monitor.ErrNotRunning) {
@@ -157,36 +182,40 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	// lxc.environment applies to attached commands too, read from the
-	// config as it is now, as LXC does. A config gone bad must not make
-	// a running container unreachable: it is then left out.
-	var confEnv []string
-	var cfg *config.Config
-	if o.RCFile != "" || c.Defined() {
-		cfg, err = c.LoadConfig(o.RCFile, nil)
-		switch {
-		case err == nil:
-			confEnv = cfg.Environment
-		case o.Warn != nil:
-			o.Warn(fmt.Sprintf("%v: lxc.environment not applied", err))
-		}
-	}
+	defer conn.Close()
+	// What does not depend on the monitor's answers is had meanwhile:
+	// the host's cgroup layout, and root's helper itself, launched into
+	// the cgroup its container's record names (the monitor's answer must
+	// name the same, or it goes). Its Go start-up, the longest step of
+	// an attach, then runs beside all that lxc-attach does before the
+	// request.
+	layout := sync.OnceValues(hostLayout)
+	go layout()
+	early := c.launchEarly(o, layout)
+	defer early.close()
 	var ptyLog *os.File
 	if o.PtyLog != "" {
 		// Created (0600) and appended to whether or not a pty is
 		// needed, as LXC's -L does.
 		ptyLog, err = monitor.OpenAppend(o.PtyLog, 0o600)
 		if err != nil {
-			conn.Close()
 			return 1, fmt.Errorf("pty log: %w", err)
 		}
 		defer ptyLog.Close()
 	}
 	pidfd, info, err := conn.PidFD()
 	if err != nil {
-		conn.Close()
 		if info != nil && info.State != "" && info.State != monitor.Running {
 			return 1, &ErrNotRunning{Name: c.Name}
+		}
+		if errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) || errors.Is(err, io.EOF) {
+			// A monitor that hung up: the container stopped while this
+			// asked (a stop whose monitor was closing its socket).
+			if again, derr := c.dial(); errors.Is(derr, monitor.ErrNotRunning) {
+				return 1, &ErrNotRunning{Name: c.Name}
+			} else if derr == nil {
+				again.Close()
+			}
 		}
 		return 1, err
 	}
@@ -195,19 +224,13 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	// for ever (LXC's does). Refused at once, whether the monitor froze
 	// it or its cgroup was frozen by hand.
 	if info.State == monitor.Frozen || info.State == monitor.Freezing {
-		conn.Close()
 		return 1, c.frozenError(info.State)
 	}
-	if layout, err := hostLayout(); err == nil && info.Cgroup != "" {
-		if frozen, err := layout.Group(info.Cgroup).Frozen(); err == nil && frozen {
-			conn.Close()
+	hostCgroups, layoutErr := layout()
+	if layoutErr == nil && info.Cgroup != "" {
+		if frozen, err := hostCgroups.Group(info.Cgroup).Frozen(); err == nil && frozen {
 			return 1, c.frozenError(monitor.Frozen)
 		}
-	}
-	conf, err := c.runningConfinement(conn, cfg, o.Warn)
-	conn.Close()
-	if err != nil {
-		return 1, err
 	}
 	// Whatever is read about the init is read through its pidfd, never
 	// through a pid number a socket reported.
@@ -219,21 +242,6 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
 	}
 	defer proc.Close()
-
-	// The attached command gets the running init's bounding set: what the
-	// container was started with, whatever its config file says now.
-	status, err := proc.ReadFile("status", 1<<20)
-	if err != nil {
-		return 1, err
-	}
-	keep, err := security.BoundingFromStatus(status)
-	if err != nil {
-		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
-	}
-	flags := o.Namespaces
-	if flags == 0 {
-		flags = namespace.AttachFlags
-	}
 	// A container in a user namespace of its own is always entered
 	// through it: the command is then its root (or -u's), never the
 	// host's, whatever -s names.
@@ -253,8 +261,6 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 			return 1, fmt.Errorf("the user namespace of %s's init is owned by uid %d, not uid %d: lxc-attach does not join it", c.Name, owner, want)
 		}
 	}
-	flags &^= unix.CLONE_NEWUSER
-	filter, nnp := attachConfinement(conf, o.Elevated, !sameUser, keep, o.Warn)
 	// The command joins the container's cgroups whatever namespaces it
 	// joins, unless -e CGROUP asks otherwise: outside them, in the
 	// container's pid namespace, it would be a process the container's
@@ -265,13 +271,12 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if info.Cgroup == "" {
 			return 1, fmt.Errorf("the monitor of %s reported no cgroup", c.Name)
 		}
-		layout, err := hostLayout()
-		if err != nil {
-			return 1, err
+		if layoutErr != nil {
+			return 1, layoutErr
 		}
-		group = layout.Group(info.Cgroup)
+		group = hostCgroups.Group(info.Cgroup)
 		if info.InitCgroup != "" {
-			group = layout.Group(info.InitCgroup)
+			group = hostCgroups.Group(info.InitCgroup)
 		}
 	}
 
@@ -308,6 +313,81 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		return 1, err
 	}
 	defer nulls.close()
+
+	// The helper launched early, if it is in the cgroups the monitor
+	// named, else one started now, gets stdio and the pidfd, beside what
+	// this process still reads for the request (the config, a round
+	// trip to the monitor, the init's status): it does nothing of the
+	// container's before that request. The launch waits for the
+	// helper's exec, on a thread of its own.
+	var h *attachHelper
+	var launchErr error
+	launched := make(chan struct{})
+	go func() {
+		defer close(launched)
+		if h = early.take(group); h == nil {
+			if h, launchErr = c.launchHelper(nil, hostCgroups, group); launchErr != nil {
+				return
+			}
+		}
+		launchErr = h.give(stdio, pidfd)
+	}()
+	defer func() {
+		<-launched
+		if h != nil {
+			h.close()
+		}
+	}()
+	// Signals that come while the command starts are held, then passed
+	// on once it runs. Registered on a goroutine of their own: the first
+	// Notify starts a thread for the runtime's signal mask and waits for
+	// it, which need not hold up the request.
+	sigs := make(chan os.Signal, 8)
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		signal.Notify(sigs, forwardedSignals...)
+	}()
+	defer func() {
+		<-notified
+		signal.Stop(sigs)
+	}()
+
+	// lxc.environment applies to attached commands too, read from the
+	// config as it is now, as LXC does. A config gone bad must not make
+	// a running container unreachable: it is then left out.
+	var confEnv []string
+	var cfg *config.Config
+	if o.RCFile != "" || c.Defined() {
+		cfg, err = c.LoadConfig(o.RCFile, nil)
+		switch {
+		case err == nil:
+			confEnv = cfg.Environment
+		case o.Warn != nil:
+			o.Warn(fmt.Sprintf("%v: lxc.environment not applied", err))
+		}
+	}
+	conf, err := c.runningConfinement(conn, cfg, o.Warn)
+	conn.Close()
+	if err != nil {
+		return 1, err
+	}
+	// The attached command gets the running init's bounding set: what the
+	// container was started with, whatever its config file says now.
+	status, err := proc.ReadFile("status", 1<<20)
+	if err != nil {
+		return 1, err
+	}
+	keep, err := security.BoundingFromStatus(status)
+	if err != nil {
+		return 1, fmt.Errorf("container %s's init: %w", c.Name, err)
+	}
+	flags := o.Namespaces
+	if flags == 0 {
+		flags = namespace.AttachFlags
+	}
+	flags &^= unix.CLONE_NEWUSER
+	filter, nnp := attachConfinement(conf, o.Elevated, !sameUser, keep, o.Warn)
 	uid, gid := o.UID, o.GID
 	if uid < 0 {
 		uid = 0
@@ -340,13 +420,12 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	req.Options.RCFile = ""
 
-	// Signals that come while the command starts are held, then passed
-	// on once it runs.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwardedSignals...)
-	defer signal.Stop(sigs)
-
-	child, err := c.startAttached(req, stdio, pidfd, group)
+	<-launched
+	if launchErr != nil {
+		return 1, launchErr
+	}
+	<-notified
+	child, err := h.start(req)
 	if term != nil {
 		// The helper and the command hold the slave now; with this copy
 		// closed, the master reads EIO once they are gone.
@@ -401,36 +480,182 @@ type attachRequest struct {
 	Rlimits []specs.POSIXRlimit `json:",omitempty"`
 }
 
-// attachReport is one message of the helper to lxc-attach.
+// attachReport is the helper's one message to lxc-attach.
 type attachReport struct {
-	Pid   int    `json:",omitempty"` // the command, forked and waiting
+	Pid   int    `json:",omitempty"` // the command's process, once forked
 	Hop   int    `json:",omitempty"` // the child that forked it into the pid namespace, exited
-	Done  bool   `json:",omitempty"` // the command exec'd
+	Done  bool   `json:",omitempty"` // the command exec'd (else Pid, if any, has exited or is exiting)
 	Error string `json:",omitempty"`
 	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
 }
 
-// startAttached runs the helper from golxc protected against rewriting
-// through /proc/PID/exe (a read-only overlay, else a sealed copy) and
-// returns the command it forked, exec'd and running. The helper stays in
-// the host's pid namespace and is not dumpable before it forks into the
-// container's, so no process of the container sees it before then; its
-// forked child, which the container does see until its exec, runs the
-// same protected file.
-func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int, group *cgroup.Group) (*os.Process, error) {
-	self, err := namespace.ProtectedSelf()
-	if err != nil {
-		return nil, err
+// attachHelper is the helper lxc-attach started, waiting for its
+// request.
+type attachHelper struct {
+	c    *Container
+	cmd  *exec.Cmd
+	ctl  *os.File // SOCK_SEQPACKET: the helper's fds and report
+	reqW *os.File // the request pipe's write end
+	// reported: the helper answered, and exits by itself.
+	reported bool
+}
+
+// earlyHelper is a helper launched before the monitor answered, into the
+// cgroups the container's record names.
+type earlyHelper struct {
+	group string // the cgroup it was born in; "" when none was launched
+	done  chan struct{}
+	h     *attachHelper
+	taken bool
+}
+
+// launchEarly launches root's helper into the cgroups the container's
+// record names, when there is one of a running container and the
+// command is to join its cgroups: a helper does nothing before it is
+// given stdio and the pidfd, which happens only once the monitor's
+// answer named the same cgroups (take).
+func (c *Container) launchEarly(o AttachOptions, layout func() (*cgroup.Layout, error)) *earlyHelper {
+	e := &earlyHelper{}
+	if os.Geteuid() != 0 || o.Elevated&ElevateCgroup != 0 {
+		return e
+	}
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.State != monitor.Running || rec.Payload == "" {
+		return e
+	}
+	e.group = rec.Payload
+	if rec.InitCgroup != "" {
+		e.group = rec.InitCgroup
+	}
+	e.done = make(chan struct{})
+	go func() {
+		defer close(e.done)
+		// golxc's protected copy and the layout, each on its own.
+		type selfResult struct {
+			f   *os.File
+			err error
+		}
+		selfc := make(chan selfResult, 1)
+		go func() {
+			f, err := namespace.ProtectedSelf()
+			selfc <- selfResult{f, err}
+		}()
+		l, err := layout()
+		self := <-selfc
+		if err != nil || self.err != nil || cgroup2Freezes(l, rec.Payload, e.group) {
+			if self.f != nil {
+				self.f.Close()
+			}
+			return
+		}
+		e.h, _ = c.launchHelper(self.f, l, l.Group(e.group))
+	}()
+	return e
+}
+
+// cgroup2Freezes reports whether any of the groups is frozen or being
+// frozen in the cgroup2 hierarchy of l: a process cloned into it would
+// freeze before its exec, and the clone (a vfork) with it, until a thaw.
+// Attach refuses such a container once the monitor has answered; the
+// early launch must not wait for a thaw before that.
+func cgroup2Freezes(l *cgroup.Layout, names ...string) bool {
+	if l.Unified == "" {
+		return false
+	}
+	for _, n := range names {
+		g := l.Group(n)
+		if frozen, err := g.Frozen(); err == nil && frozen {
+			return true
+		}
+		if b, err := os.ReadFile(filepath.Join(g.Paths()["unified"], "cgroup.freeze")); err == nil && strings.TrimSpace(string(b)) == "1" {
+			return true
+		}
+	}
+	return false
+}
+
+// take returns the early helper if it was born in group, nil if there
+// is none or it is in other cgroups (then closed).
+func (e *earlyHelper) take(group *cgroup.Group) *attachHelper {
+	if e.done == nil {
+		return nil
+	}
+	<-e.done
+	if e.h == nil {
+		return nil
+	}
+	if group == nil || group.Name() != e.group {
+		e.h.close()
+		e.h = nil
+		return nil
+	}
+	e.taken = true
+	return e.h
+}
+
+// close ends the early helper unless it was taken.
+func (e *earlyHelper) close() {
+	if e.done == nil {
+		return
+	}
+	<-e.done
+	if e.h != nil && !e.taken {
+		e.h.close()
+	}
+}
+
+// launchHelper runs the helper from golxc protected against rewriting
+// through /proc/PID/exe (a read-only overlay, else a sealed copy), in
+// the container's cgroups (group; nil: none). It then waits for the
+// command's stdio and the init's pidfd (give), then for its request
+// (start). The helper stays in the host's pid namespace
+// and is not dumpable before it forks into the container's, so no
+// process of the container sees it before then; its forked child, which
+// the container does see until its exec, runs the same protected file.
+// layout nil: the helper is moved into group from here (golxc-runc
+// exec). self is namespace.ProtectedSelf's file, which launchHelper
+// closes; nil: it makes one.
+func (c *Container) launchHelper(self *os.File, layout *cgroup.Layout, group *cgroup.Group) (*attachHelper, error) {
+	if self == nil {
+		var err error
+		if self, err = namespace.ProtectedSelf(); err != nil {
+			return nil, err
+		}
 	}
 	defer self.Close()
+	// Root's helper steps into the container's cgroups itself, with the
+	// files opened here; a user's is moved in from here (a delegated
+	// cgroup2 group may refuse a clone into it where a write of
+	// cgroup.procs works), as is one whose layout the caller did not
+	// give.
+	var cgFiles []*os.File
+	var unified *os.File
+	closeCgroups := func() {
+		for _, f := range cgFiles {
+			f.Close()
+		}
+		cgFiles = nil
+		if unified != nil {
+			unified.Close()
+			unified = nil
+		}
+	}
+	defer closeCgroups()
+	if group != nil && layout != nil && os.Geteuid() == 0 {
+		var err error
+		cgFiles, unified, err = openAttachCgroups(layout, group)
+		if err != nil {
+			return nil, fmt.Errorf("cgroups of %s: %w", c.Name, err)
+		}
+	}
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("request pipe: %w", err)
 	}
 	defer reqR.Close()
-	defer reqW.Close()
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		reqW.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	// Non-blocking on this side, for read deadlines: a helper stuck in
@@ -439,62 +664,131 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	if err := unix.SetNonblock(pair[0], true); err != nil {
 		unix.Close(pair[0])
 		unix.Close(pair[1])
+		reqW.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	ctl := os.NewFile(uintptr(pair[0]), "attach control")
-	defer ctl.Close()
 	helperCtl := os.NewFile(uintptr(pair[1]), "attach control (helper)")
 	defer helperCtl.Close()
-	dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("dup pidfd: %w", err)
+	fail := func(err error) (*attachHelper, error) {
+		ctl.Close()
+		reqW.Close()
+		return nil, err
 	}
-	pidf := os.NewFile(uintptr(dup), "pidfd")
-	defer pidf.Close()
-	extra := []*os.File{reqR, helperCtl, pidf, self}
-	if len(extra)+3 != helperSelfFD+1 {
+	extra := []*os.File{reqR, helperCtl, self}
+	if len(extra)+3 != helperSelfFD+1 || helperCgroupFD != helperSelfFD+1 {
 		panic("attach helper fds out of order")
 	}
-	cmd := &exec.Cmd{
-		Path: namespace.ExecPath(helperSelfFD),
-		Args: []string{"lxc-attach", AttachHelperArg},
-		// The helper's own: its Go runtime reads no host cgroup file
-		// and starts few threads. The command's environment comes in
-		// the request.
-		Env:        []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0", "GOMAXPROCS=1"},
-		Stdin:      stdio[0],
-		Stdout:     stdio[1],
-		Stderr:     stdio[2],
-		ExtraFiles: extra,
+	extra = append(extra, cgFiles...)
+	helper := func(cgroupFD *os.File) *exec.Cmd {
+		cmd := &exec.Cmd{
+			Path: namespace.ExecPath(helperSelfFD),
+			Args: []string{"lxc-attach", AttachHelperArg, strconv.Itoa(len(cgFiles))},
+			// The helper's own: its Go runtime reads no host cgroup
+			// file and starts few threads. The command's environment
+			// comes in the request. Its stdio are the host's
+			// /dev/null until give.
+			Env:        []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0", "GOMAXPROCS=1"},
+			ExtraFiles: extra,
+		}
+		if cgroupFD != nil {
+			// Born in the container's cgroup2 group (clone3
+			// CLONE_INTO_CGROUP); the directory stays this
+			// process's, never the helper's, and so never the
+			// command's, which a container's root could catch
+			// holding it before its exec.
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgroupFD.Fd())}
+		}
+		return cmd
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the attach helper: %w", err)
+	cmd := helper(unified)
+	err = cmd.Start()
+	moveHelper := group != nil && len(cgFiles) == 0
+	if err != nil && unified != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG)) {
+		// A kernel without clone3 into a cgroup (before 5.7): the
+		// helper is moved into the container's cgroups below.
+		cmd = helper(nil)
+		err = cmd.Start()
+		moveHelper = true
 	}
-	helperCtl.Close()
-	reqR.Close()
-	self.Close()
-	pidf.Close()
-	// On every way out the helper is told (its control socket closes) and
-	// waited for: closing only after the wait would leave both waiting.
-	defer func() {
-		ctl.Close()
-		_ = cmd.Wait()
-	}()
-	// The helper joins the container's cgroups before it reads its
-	// request, so the command it forks is born there: at no time is a
-	// process in the container's pid namespace outside them.
-	if group != nil {
+	if err != nil {
+		return fail(fmt.Errorf("start the attach helper: %w", err))
+	}
+	h := &attachHelper{c: c, cmd: cmd, ctl: ctl, reqW: reqW}
+	// A user's helper is moved into the container's cgroups before it
+	// reads its request, so the command it forks is born there: at no
+	// time is a process in the container's pid namespace outside them.
+	if moveHelper {
 		if err := group.Enter(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
+			h.close()
 			return nil, fmt.Errorf("join cgroups of %s: %w", c.Name, err)
 		}
 	}
+	return h, nil
+}
+
+// give hands the helper the command's stdio and the init's pidfd.
+func (h *attachHelper) give(stdio []*os.File, pidfd int) error {
+	fds := make([]int, 0, attachFDs)
+	for _, f := range stdio {
+		fds = append(fds, int(f.Fd()))
+	}
+	fds = append(fds, pidfd)
+	if len(fds) != attachFDs {
+		return fmt.Errorf("attach helper: %d fds to give, want %d", len(fds), attachFDs)
+	}
+	rc, err := h.ctl.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("give the attach helper its fds: %w", err)
+	}
+	var serr error
+	werr := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), []byte(attachFDsMsg), unix.UnixRights(fds...), nil, 0)
+		return serr != unix.EAGAIN
+	})
+	runtime.KeepAlive(stdio)
+	if err := errors.Join(werr, serr); err != nil {
+		return fmt.Errorf("give the attach helper its fds: %w", err)
+	}
+	return nil
+}
+
+// close tells the helper to give up, if it still waits (its control
+// socket and request pipe close; killed, in case it was born frozen),
+// and waits for it. A helper that has reported exits by itself and is
+// reaped in the background: its exit drops the last hold on golxc's
+// overlay, whose teardown can wait for an RCU grace period (up to 18
+// ms measured on a loaded host), which lxc-attach's own exit need not
+// wait for (if it exits first, the helper is reaped by init).
+func (h *attachHelper) close() {
+	if h.cmd == nil {
+		return
+	}
+	h.reqW.Close()
+	h.ctl.Close()
+	cmd := h.cmd
+	h.cmd = nil
+	if h.reported {
+		go func() { _ = cmd.Wait() }()
+		return
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+// start sends the helper its request and returns the command it forked,
+// exec'd and running.
+func (h *attachHelper) start(req attachRequest) (*os.Process, error) {
+	cmd, ctl := h.cmd, h.ctl
 	deadline := time.Now().Add(attachTimeout)
 	_ = ctl.SetReadDeadline(deadline)
 	b, err := json.Marshal(req)
 	if err != nil {
+		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("encode attach request: %w", err)
 	}
+	reqW := h.reqW
 	go func() {
 		_, _ = reqW.Write(b)
 		reqW.Close()
@@ -505,6 +799,7 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
+	h.reported = true
 	if rep.Pid <= 0 {
 		if rep.Hop > 0 && rep.Hop != cmd.Process.Pid {
 			// The child that failed to join (a user's attach) is
@@ -541,24 +836,56 @@ func (c *Container) startAttached(req attachRequest, stdio []*os.File, pidfd int
 	if err != nil {
 		return nil, fmt.Errorf("attached process %d: %w", rep.Pid, err)
 	}
-	abort := func(err error) (*os.Process, error) {
-		_ = child.Kill()
-		_, _ = child.Wait()
-		return nil, err
-	}
-	if _, err := ctl.Write([]byte("go")); err != nil {
-		return abort(fmt.Errorf("release the attached process: %w", err))
-	}
-	rep, err = readReport(ctl)
-	if err != nil {
-		_ = cmd.Process.Kill()
-		return abort(err)
-	}
 	if !rep.Done {
+		// It failed before its exec and exits.
 		_, _ = child.Wait()
 		return nil, rep.err()
 	}
 	return child, nil
+}
+
+// openAttachCgroups opens, for the helper, the tasks file of group in
+// each v1 hierarchy of layout (write-only), and for the helper's clone
+// the group's cgroup2 directory (nil when there is no cgroup2
+// hierarchy). A group missing from a hierarchy is an error: the command
+// would run outside the container's limits there.
+func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (tasks []*os.File, unified *os.File, err error) {
+	paths := group.Paths()
+	var v1 []string
+	for k, p := range paths {
+		if k != "unified" && !slices.Contains(v1, p) {
+			v1 = append(v1, p)
+		}
+	}
+	if len(v1) != len(layout.V1) || (paths["unified"] != "") != (layout.Unified != "") {
+		return nil, nil, fmt.Errorf("group %s is not in every cgroup hierarchy of the host", group.Name())
+	}
+	if len(v1) > maxCgroupTasks {
+		return nil, nil, fmt.Errorf("%d cgroup v1 hierarchies: lxc-attach enters at most %d", len(v1), maxCgroupTasks)
+	}
+	slices.Sort(v1)
+	fail := func(err error) ([]*os.File, *os.File, error) {
+		for _, f := range tasks {
+			f.Close()
+		}
+		return nil, nil, err
+	}
+	for _, d := range v1 {
+		p := filepath.Join(d, "tasks")
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return fail(fmt.Errorf("open %s: %w", p, err))
+		}
+		tasks = append(tasks, os.NewFile(uintptr(fd), p))
+	}
+	if u := paths["unified"]; u != "" {
+		fd, err := unix.Open(u, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			return fail(fmt.Errorf("open %s: %w", u, err))
+		}
+		unified = os.NewFile(uintptr(fd), u)
+	}
+	return tasks, unified, nil
 }
 
 // attachTimeout bounds the helper's way into the container, from its

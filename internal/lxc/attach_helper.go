@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -38,9 +39,11 @@ func RunAttachHelper() int {
 		b, _ := json.Marshal(r)
 		_, _ = unix.Write(helperControlFD, b)
 	}
-	var hop int // a first child that failed, for lxc-attach to reap
+	// A first child that failed, and the command's process once forked:
+	// lxc-attach's children (CLONE_PARENT), for it to reap.
+	var hop, forked int
 	fail := func(err error) int {
-		r := attachReport{Error: err.Error(), Code: 1, Hop: hop}
+		r := attachReport{Error: err.Error(), Code: 1, Hop: hop, Pid: forked}
 		var ae *AttachError
 		if errors.As(err, &ae) {
 			r.Code = ae.Code
@@ -48,13 +51,32 @@ func RunAttachHelper() int {
 		report(r)
 		return 1
 	}
+	// This thread joins the container and is the one that forks; the
+	// process exits when it is done.
+	runtime.LockOSThread()
+	// lxc-attach may start this process before it knows the container
+	// is running, unfrozen, and what the command's stdio are: the init's
+	// pidfd and stdio come over the control socket once it does.
+	pidfd, err := receiveFDs()
+	if err != nil {
+		return fail(err)
+	}
+	// This thread, and it alone, steps into the container's v1 cgroups,
+	// so the command it forks is born there (lxc-attach started this
+	// process in the cgroup2 group). lxc-attach moving this process
+	// instead would take the kernel's global threadgroup lock, which
+	// waits for an RCU grace period (5-15 ms here, more than the rest
+	// of an attach); a thread writing "0" to a tasks file moves itself
+	// without it (see cgroup.Group.MoveThreadIn). It never goes back:
+	// the process ends with the attach. Done before the request is
+	// read: lxc-attach may still be making it.
+	if err := enterCgroups(os.Args); err != nil {
+		return fail(err)
+	}
 	req, err := readRequest()
 	if err != nil {
 		return fail(err)
 	}
-	// This thread joins the container and is the one that forks; the
-	// process exits when it is done.
-	runtime.LockOSThread()
 	// A user other than root holds no capability over the namespaces of
 	// its container's user namespace until it has joined that: the
 	// forked child joins them all at once (one setns through the pidfd,
@@ -89,16 +111,16 @@ func RunAttachHelper() int {
 	// The user namespace is the forked child's to join: setns of it is
 	// refused to a process with threads.
 	if ns := req.Namespaces &^ unix.CLONE_NEWUSER; ns != 0 && !asUser {
-		if err := unix.Setns(helperPidFD, ns); err != nil {
+		if err := unix.Setns(pidfd, ns); err != nil {
 			return fail(fmt.Errorf("join the container's namespaces: %w", err))
 		}
 	}
 	var userns *os.File
 	if req.JoinUser {
-		userns = os.NewFile(helperPidFD, "pidfd")
+		userns = os.NewFile(uintptr(pidfd), "pidfd")
 		defer userns.Close()
 	} else {
-		unix.Close(helperPidFD)
+		unix.Close(pidfd)
 	}
 	remount := o.RemountSysProc && req.Namespaces&unix.CLONE_NEWNS == 0
 	if remount && asUser {
@@ -186,7 +208,10 @@ func RunAttachHelper() int {
 				// exec gets no more than the bounding set.
 				also = []string{"CAP_SETGID", "CAP_SETUID"}
 			}
-			if err := security.LimitProcessSwitching(req.Bounding, also); err != nil {
+			// This thread's alone: the command is forked from it,
+			// and the helper's other threads, in the host's
+			// namespaces, run nothing of the container's.
+			if err := security.LimitThreadSwitching(req.Bounding, also); err != nil {
 				return fail(err)
 			}
 		}
@@ -222,14 +247,10 @@ func RunAttachHelper() int {
 			return fail(fmt.Errorf("join the container's namespaces: %w", err))
 		}
 	}
-	report(attachReport{Pid: child.Pid, Hop: hop})
-	// lxc-attach puts the child in the container's cgroups, then says go.
-	var b [16]byte
-	n, err := unix.Read(helperControlFD, b[:])
-	if err != nil || string(b[:n]) != "go" {
-		child.Abandon()
-		return 1
-	}
+	// Released at once: it was born in the container's cgroups, and
+	// lxc-attach, which checks the pid reported before it waits for it
+	// or signals it, has nothing to do to it before its exec.
+	forked = child.Pid
 	if err := child.Release(); err != nil {
 		code := 126
 		var ee *namespace.ExecError
@@ -243,9 +264,81 @@ func RunAttachHelper() int {
 		}
 		return fail(&AttachError{Code: code, Err: fmt.Errorf("%s: %w", args[0], err)})
 	}
-	report(attachReport{Done: true})
+	report(attachReport{Pid: child.Pid, Hop: hop, Done: true})
 	return 0
 }
+
+// receiveFDs takes the command's stdio and the init's pidfd from
+// lxc-attach's one message on the control socket: stdio becomes this
+// process's fds 0, 1 and 2 (the host's /dev/null until then), inherited
+// by the command; the pidfd is returned.
+func receiveFDs() (int, error) {
+	var buf [16]byte
+	oob := make([]byte, unix.CmsgSpace(4*attachFDs))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(helperControlFD, buf[:], oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return -1, fmt.Errorf("receive stdio and pidfd: %w", err)
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for i := range msgs {
+			got, err := unix.ParseUnixRights(&msgs[i])
+			if err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	if string(buf[:n]) != attachFDsMsg || len(fds) != attachFDs {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("receive stdio and pidfd: got %q and %d fds", buf[:n], len(fds))
+	}
+	for i, fd := range fds[:3] {
+		// 0, 1 and 2 are taken (the exec gave /dev/null): never one
+		// of the fds received, which dup3 replaces.
+		if err := unix.Dup3(fd, i, 0); err != nil {
+			return -1, fmt.Errorf("stdio %d: %w", i, err)
+		}
+		unix.Close(fd)
+	}
+	return fds[3], nil
+}
+
+// enterCgroups moves the calling thread into the v1 cgroups whose tasks
+// files lxc-attach handed over (as many as args[2] says, from
+// helperCgroupFD on), and closes them: the command forked later holds
+// none.
+func enterCgroups(args []string) error {
+	n := 0
+	if len(args) > 2 {
+		var err error
+		if n, err = strconv.Atoi(args[2]); err != nil || n < 0 || n > maxCgroupTasks {
+			return fmt.Errorf("attach helper: %q cgroup tasks files", args[2])
+		}
+	}
+	var err error
+	for i := 0; i < n; i++ {
+		fd := helperCgroupFD + i
+		if err == nil {
+			if _, werr := unix.Write(fd, []byte("0")); werr != nil {
+				err = fmt.Errorf("join the container's cgroups: %w", werr)
+			}
+		}
+		unix.Close(fd)
+	}
+	return err
+}
+
+// maxCgroupTasks bounds how many v1 hierarchies the helper enters.
+const maxCgroupTasks = 64
 
 // readRequest reads the request from its pipe, to EOF.
 func readRequest() (*attachRequest, error) {

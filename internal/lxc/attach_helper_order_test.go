@@ -10,7 +10,7 @@ import (
 // TestAttachHelperRlimitsBeforeCapDrop reads attach_helper.go: in the
 // function that calls containerinit.SetRlimits, the call must come before
 // every call that drops the helper's own capabilities
-// (security.LimitProcessSwitching, security.LimitProcess): raising a hard
+// (security.LimitThreadSwitching, LimitProcessSwitching, LimitProcess): raising a hard
 // limit takes CAP_SYS_RESOURCE. No integration test can show the order on
 // a host whose root lacks CAP_SYS_RESOURCE (raising fails either way).
 func TestAttachHelperRlimitsBeforeCapDrop(t *testing.T) {
@@ -43,7 +43,7 @@ func TestAttachHelperRlimitsBeforeCapDrop(t *testing.T) {
 			switch pkg.Name + "." + sel.Sel.Name {
 			case "containerinit.SetRlimits":
 				limits = call.Pos()
-			case "security.LimitProcessSwitching", "security.LimitProcess":
+			case "security.LimitThreadSwitching", "security.LimitProcessSwitching", "security.LimitProcess":
 				drops = append(drops, call.Pos())
 			}
 			return true

@@ -3,13 +3,17 @@ package lxc
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/golxc/golxc/internal/cgroup"
 )
 
 func TestAttachedEnv(t *testing.T) {
@@ -191,5 +195,128 @@ func TestPasswdEntry(t *testing.T) {
 		if home != c.wantHome || shell != c.wantSh {
 			t.Errorf("%s, uid %d: %q, %q; want %q, %q", c.file, c.uid, home, shell, c.wantHome, c.wantSh)
 		}
+	}
+}
+
+// openAttachCgroups hands the helper one tasks file per v1 hierarchy,
+// in a fixed order, and the cgroup2 directory apart; a layout the group
+// is not in everywhere is refused rather than leaving the command
+// outside a hierarchy.
+func TestOpenAttachCgroups(t *testing.T) {
+	root := t.TempDir()
+	mk := func(p ...string) string {
+		d := filepath.Join(append([]string{root}, p...)...)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	layout := &cgroup.Layout{
+		V1: []cgroup.Hierarchy{
+			{Mount: mk("memory"), Base: mk("memory"), Controllers: []string{"memory"}},
+			{Mount: mk("cpu,cpuacct"), Base: mk("cpu,cpuacct"), Controllers: []string{"cpu", "cpuacct"}},
+			{Mount: mk("systemd"), Base: mk("systemd"), Controllers: []string{"name=systemd"}},
+		},
+		Unified: mk("unified"),
+	}
+	for _, h := range layout.V1 {
+		if err := os.WriteFile(filepath.Join(mk(filepath.Base(h.Base), "lxc.payload.c1"), "tasks"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unifiedDir := mk("unified", "lxc.payload.c1")
+	tasks, unified, err := openAttachCgroups(layout, layout.Group("lxc.payload.c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range tasks {
+		got = append(got, f.Name())
+		f.Close()
+	}
+	want := []string{
+		filepath.Join(root, "cpu,cpuacct/lxc.payload.c1/tasks"),
+		filepath.Join(root, "memory/lxc.payload.c1/tasks"),
+		filepath.Join(root, "systemd/lxc.payload.c1/tasks"),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tasks files %q, want %q", got, want)
+	}
+	if unified == nil || unified.Name() != unifiedDir {
+		t.Errorf("cgroup2 directory %v, want %s", unified, unifiedDir)
+	}
+	unified.Close()
+
+	// A v1 hierarchy without a controller name has no entry in the
+	// group's paths: refused.
+	bad := *layout
+	bad.V1 = append(append([]cgroup.Hierarchy(nil), layout.V1...), cgroup.Hierarchy{Mount: mk("none"), Base: mk("none")})
+	if _, _, err := openAttachCgroups(&bad, bad.Group("lxc.payload.c1")); err == nil || !strings.Contains(err.Error(), "not in every cgroup hierarchy") {
+		t.Errorf("a hierarchy the group is not in: %v", err)
+	}
+	// A tasks file that is not there fails the attach, naming it.
+	if err := os.Remove(want[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openAttachCgroups(layout, layout.Group("lxc.payload.c1")); err == nil || !strings.Contains(err.Error(), want[1]) {
+		t.Errorf("a missing tasks file: %v", err)
+	}
+}
+
+// A helper launched early is taken only for the cgroup it was born in;
+// otherwise it is ended (killed: it has not reported, and may have been
+// born frozen) and waited for, and a fresh one is launched.
+func TestEarlyHelperTake(t *testing.T) {
+	layout := &cgroup.Layout{Unified: t.TempDir()}
+	start := func() *attachHelper {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		cr, cw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cw.Close()
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return &attachHelper{c: &Container{Name: "c1"}, cmd: cmd, ctl: cr, reqW: w}
+	}
+	done := make(chan struct{})
+	close(done)
+
+	h := start()
+	proc := h.cmd.Process
+	e := &earlyHelper{group: "lxc.payload.c1", done: done, h: h}
+	if got := e.take(layout.Group("lxc.payload.c1-2")); got != nil {
+		t.Fatal("a helper born in another cgroup was taken")
+	}
+	if h.cmd != nil {
+		t.Error("the helper not taken was not waited for")
+	}
+	if err := proc.Signal(syscall.Signal(0)); err == nil {
+		t.Error("the helper not taken still runs")
+	}
+	e.close() // nothing left to end
+
+	h = start()
+	e = &earlyHelper{group: "lxc.payload.c1", done: done, h: h}
+	if got := e.take(layout.Group("lxc.payload.c1")); got != h {
+		t.Fatal("the helper born in the group asked for was not taken")
+	}
+	e.close()
+	if h.cmd == nil {
+		t.Error("a taken helper was ended by its early launch's close")
+	}
+	h.close()
+	if h.cmd != nil {
+		t.Error("close did not wait for the helper")
+	}
+	if got := (&earlyHelper{}).take(layout.Group("lxc.payload.c1")); got != nil {
+		t.Error("no early launch, yet a helper was taken")
 	}
 }

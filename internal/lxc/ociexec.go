@@ -127,7 +127,15 @@ func StartProcess(req ProcessRequest) (*os.Process, *os.File, error) {
 		LSM:        req.LSM,
 	}
 	c := &Container{Name: req.Name}
-	child, err := c.startAttached(ar, stdio, req.PidFD, req.Group)
+	h, err := c.launchHelper(nil, nil, req.Group)
+	if err != nil {
+		return fail(err)
+	}
+	defer h.close()
+	if err := h.give(stdio, req.PidFD); err != nil {
+		return fail(err)
+	}
+	child, err := h.start(ar)
 	if err != nil {
 		return fail(err)
 	}
