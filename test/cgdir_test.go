@@ -234,6 +234,21 @@ func TestCgroupDirInnerLimits(t *testing.T) {
 	if !strings.Contains(out, "0::/\n") {
 		t.Errorf("attached process's cgroups:\n%s\nwant 0::/ (the inner cgroup, its namespace's root)", out)
 	}
+	// The container's root can freeze the inner group through a cgroup2
+	// mount of its own (done here from the host): lxc-attach, whose
+	// helper is cloned straight into that group, must refuse, not wait
+	// in the clone for a thaw.
+	freeze := filepath.Join("/sys/fs/cgroup/unified", top, "ct", "inner", "cgroup.freeze")
+	if err := os.WriteFile(freeze, []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := l.runWith(runOpts{timeout: 20 * time.Second}, "lxc-attach", "-n", n, "--", "/bin/true")
+	if err := os.WriteFile(freeze, []byte("0"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if code == 0 || !strings.Contains(strings.ToLower(errs), "frozen") {
+		t.Errorf("lxc-attach into a container whose inner cgroup is frozen: exit %d, stderr %q; want a refusal naming the freeze", code, errs)
+	}
 	l.mustRun("lxc-stop", "-n", n, "-k")
 	if !waitFor(3*time.Second, func() bool {
 		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", top))

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -278,6 +279,15 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		if info.InitCgroup != "" {
 			group = hostCgroups.Group(info.InitCgroup)
 		}
+		// The helper is cloned straight into group (a vfork): one frozen
+		// there, or being frozen (by the container's root, through a
+		// cgroup2 mount of its own, in an inner group), would hold the
+		// clone until a thaw. Checked for the payload and the group the
+		// command joins; the wait for the launch is bounded too, for a
+		// freeze that comes after this.
+		if cgroup2Freezes(hostCgroups, info.Cgroup, group.Name()) {
+			return 1, c.frozenError(monitor.Frozen)
+		}
 	}
 
 	term, err := openAttachTerminal(proc)
@@ -332,7 +342,11 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 		}
 		launchErr = h.give(stdio, pidfd)
 	}()
+	stuck := false
 	defer func() {
+		if stuck {
+			return // the launch waits in the kernel: the process's exit ends it
+		}
 		<-launched
 		if h != nil {
 			h.close()
@@ -420,7 +434,13 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	}
 	req.Options.RCFile = ""
 
-	<-launched
+	select {
+	case <-launched:
+	case <-time.After(attachTimeout):
+		stuck = true
+		early.abandon()
+		return 1, fmt.Errorf("the attach helper did not start within %v (the container's cgroup frozen since?)", attachTimeout)
+	}
 	if launchErr != nil {
 		return 1, launchErr
 	}
@@ -507,6 +527,9 @@ type earlyHelper struct {
 	done  chan struct{}
 	h     *attachHelper
 	taken bool
+	// abandoned: the launch may be stuck in the kernel; close must not
+	// wait for it.
+	abandoned atomic.Bool
 }
 
 // launchEarly launches root's helper into the cgroups the container's
@@ -593,9 +616,14 @@ func (e *earlyHelper) take(group *cgroup.Group) *attachHelper {
 	return e.h
 }
 
+// abandon makes close return at once: the launch is stuck in the kernel
+// (a clone into a group frozen meanwhile), and only the exit of this
+// process ends it.
+func (e *earlyHelper) abandon() { e.abandoned.Store(true) }
+
 // close ends the early helper unless it was taken.
 func (e *earlyHelper) close() {
-	if e.done == nil {
+	if e.done == nil || e.abandoned.Load() {
 		return
 	}
 	<-e.done
