@@ -731,7 +731,10 @@ func (c *Container) launchHelper(self *os.File, layout *cgroup.Layout, group *cg
 	}
 	cmd := helper(unified)
 	err = cmd.Start()
-	moveHelper := group != nil && len(cgFiles) == 0
+	// Moved by pid only when it was born outside its cgroups (a user's,
+	// a layout not given): on a host with cgroup2 alone there are no v1
+	// files, and the clone put it in already.
+	moveHelper := group != nil && len(cgFiles) == 0 && unified == nil
 	if err != nil && unified != nil && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG)) {
 		// A kernel without clone3 into a cgroup (before 5.7): the
 		// helper is moved into the container's cgroups below.

@@ -30,9 +30,11 @@ const requestMax = 16 << 20
 // container's namespaces on this thread, limits the thread's bounding
 // set, looks up the command inside, and forks it (a real fork, its own
 // memory) as a child of lxc-attach. It stays in the host's pid namespace:
-// no process of the container can see it. It holds stdio (the command's,
-// which it never writes to), the request pipe, the control socket and the
-// pidfd; everything it reports goes over the control socket.
+// no process of the container can see it. It holds the host's /dev/null
+// as stdio until lxc-attach gives it the command's (which it never writes
+// to), the request pipe, the control socket, the v1 tasks files it writes
+// itself into (closed before the fork) and the pidfd; everything it
+// reports goes over the control socket.
 func RunAttachHelper() int {
 	unix.Close(helperSelfFD)
 	report := func(r attachReport) {
@@ -168,8 +170,9 @@ func RunAttachHelper() int {
 	}
 	// What the command is forked with is no more than what the
 	// container's root has (unless -e CAP): the capabilities of its
-	// init's bounding set (every thread's effective, permitted and
-	// inheritable sets), and not dumpable until its exec. Until then it
+	// init's bounding set (the forking thread's effective, permitted
+	// and inheritable sets: the child is cloned from it), and not
+	// dumpable until its exec. Until then it
 	// is in the container's pid namespace, and a container's root that
 	// ptraced it there would otherwise hold every capability of the
 	// host's root through it.
