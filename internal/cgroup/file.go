@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -54,34 +55,4 @@ func readFile(path string) (string, error) {
 
 // readAll reads the whole file at path; cgroup and proc files tell no
 // size, so it reads until end of file.
-func readAll(path string) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	b := make([]byte, 0, 512)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-	}
-}
+func readAll(path string) ([]byte, error) { return sysfile.Read(path, 0) }

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"io"
 	"io/fs"
 	"os"
@@ -310,37 +311,13 @@ func (c *Config) ParseFile(path string) error {
 }
 
 // readFileLimit reads at most limit bytes of the file at path with plain
-// system calls: os.Open registers the file with the runtime's poller,
-// whose set-up is most of what reading a container's config costs a tool
-// that touches no other file through os (lxc-info).
+// system calls (sysfile): os.Open's poller set-up is most of what reading
+// a container's config costs a tool that touches no other file through os
+// (lxc-info).
 func readFileLimit(path string, limit int) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		if fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != unix.EINTR {
-			break
-		}
-	}
+	b, err := sysfile.Read(path, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", &fs.PathError{Op: "open", Path: path, Err: err})
-	}
-	defer unix.Close(fd)
-	b := make([]byte, 0, 4096)
-	for len(b) < limit {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := unix.Read(fd, b[len(b):min(cap(b), limit)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read config %s: %w", path, &fs.PathError{Op: "read", Path: path, Err: err})
-		}
-		if n == 0 {
-			break
-		}
-		b = b[:len(b)+n]
+		return nil, fmt.Errorf("read config: %w", &fs.PathError{Op: "read", Path: path, Err: err})
 	}
 	return b, nil
 }

@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"os"
 	"slices"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/config"
@@ -185,32 +184,8 @@ func hostLinks(nets []config.Net, ends []network.HostEnd, recorded bool) (links 
 }
 
 // readSmallFile reads a file of a few hundred bytes (a monitor's record)
-// with plain system calls: os.ReadFile registers each file with the
-// runtime's poller first, five more calls that lxc-info pays every time.
-func readSmallFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	b := make([]byte, 0, 1024)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-	}
-}
+// with plain system calls (sysfile).
+func readSmallFile(path string) ([]byte, error) { return sysfile.Read(path, 0) }
 
 // later is the later of a and b.
 func later(a, b time.Time) time.Time {

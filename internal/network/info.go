@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"net/netip"
 	"runtime"
 	"strconv"
@@ -269,20 +270,14 @@ func HostLinkStats(name string, index int) (s LinkStats, ok bool) {
 	return s, true
 }
 
-// readSysUint reads a sysfs file holding one number, with plain system
-// calls (os.Open registers every file with the runtime's poller first).
+// readSysUint reads a sysfs file holding one number (sysfile: no
+// poller set-up).
 func readSysUint(path string) (uint64, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	b, err := sysfile.Read(path, 64)
 	if err != nil {
 		return 0, err
 	}
-	defer unix.Close(fd)
-	var b [32]byte
-	n, err := unix.Read(fd, b[:])
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(strings.TrimSpace(string(b[:n])), 10, 64)
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 }
 
 // HostLinks finds the host ends of the veths in pid's network namespace,
