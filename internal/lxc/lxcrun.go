@@ -268,10 +268,12 @@ func (c *Container) resolvesHere(p string) bool {
 // running, growing with N. A kernel without unix_diag gets the old read.
 func abstractListeners() (map[string][]uint64, error) {
 	names, err := diagListeners()
-	if errors.Is(err, errNoUnixDiag) {
+	if err != nil {
+		// No unix_diag, or netlink refused (a filter, a security
+		// module) or broken: /proc/net/unix, which fails closed.
 		return procListeners()
 	}
-	return names, err
+	return names, nil
 }
 
 // errNoUnixDiag: the kernel has no unix_diag (CONFIG_UNIX_DIAG).
@@ -308,18 +310,43 @@ func diagListeners() (map[string][]uint64, error) {
 	r[0] = unix.AF_UNIX
 	binary.NativeEndian.PutUint32(r[4:], 1<<tcpListen)
 	binary.NativeEndian.PutUint32(r[12:], udiagShowName)
+	// A dump that does not end is a broken one: bounded like the
+	// route dumps of internal/network.
+	tv := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return nil, fmt.Errorf("look for LXC's monitors: sock_diag timeout: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("look for LXC's monitors: sock_diag bind: %w", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, fmt.Errorf("look for LXC's monitors: sock_diag port: %w", err)
+	}
+	nsa, ok := sa.(*unix.SockaddrNetlink)
+	if !ok {
+		return nil, errors.New("look for LXC's monitors: sock_diag port: not a netlink address")
+	}
+	port := nsa.Pid
 	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("look for LXC's monitors: sock_diag request: %w", err)
 	}
 	names := map[string][]uint64{}
 	buf := make([]byte, 64<<10)
 	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
+		n, from, err := unix.Recvfrom(fd, buf, 0)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("look for LXC's monitors: sock_diag dump: %w", err)
+		}
+		// Only the kernel's answer to this request counts: a process
+		// with CAP_NET_ADMIN over the host's network namespace (a
+		// privileged container sharing it) can send to this port, and
+		// an early NLMSG_DONE of its own would hide LXC's listener.
+		if k, ok := from.(*unix.SockaddrNetlink); !ok || k.Pid != 0 {
+			continue
 		}
 		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
 			l := int(binary.NativeEndian.Uint32(b[0:]))
@@ -327,7 +354,11 @@ func diagListeners() (map[string][]uint64, error) {
 				return nil, errors.New("look for LXC's monitors: sock_diag: a truncated message")
 			}
 			typ, body := binary.NativeEndian.Uint16(b[4:]), b[unix.NLMSG_HDRLEN:l]
+			seq, pid := binary.NativeEndian.Uint32(b[8:]), binary.NativeEndian.Uint32(b[12:])
 			b = b[min(nlmAlign(l), len(b)):]
+			if seq != 1 || pid != port {
+				continue
+			}
 			switch typ {
 			case unix.NLMSG_DONE:
 				return names, nil
@@ -336,6 +367,9 @@ func diagListeners() (map[string][]uint64, error) {
 					return nil, errors.New("look for LXC's monitors: sock_diag: a short error")
 				}
 				errno := unix.Errno(-int32(binary.NativeEndian.Uint32(body)))
+				if errno == 0 {
+					continue // an acknowledgement, not an error
+				}
 				if errno == unix.ENOENT || errno == unix.EOPNOTSUPP {
 					return nil, errNoUnixDiag // no handler for AF_UNIX
 				}

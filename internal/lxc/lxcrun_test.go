@@ -282,3 +282,82 @@ func TestDiagAbstractCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDiagListenersSpoofedDone: a process with CAP_NET_ADMIN over the
+// host's network namespace (root of a privileged container sharing it)
+// can send to the port of golxc's sock_diag socket; an NLMSG_DONE of its
+// own ending a dump of several parts early hid LXC's listener, and a start
+// of a container LXC runs went ahead. Only the kernel's messages, of this
+// request, count; a dump the flood broke is read from /proc/net/unix.
+func TestDiagListenersSpoofedDone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("sending to another netlink port needs CAP_NET_ADMIN: not root")
+	}
+	// Enough listeners for a dump of several parts, the LXC-style one last.
+	var lns []net.Listener
+	defer func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}()
+	tag := "gxspoof" + strconv.Itoa(os.Getpid())
+	for i := 0; i < 600; i++ {
+		l, err := net.Listen("unix", "@"+tag+"/filler"+strconv.Itoa(i))
+		if err != nil {
+			t.Skipf("abstract listener: %v", err)
+		}
+		lns = append(lns, l)
+	}
+	want := tag + "/c1/command"
+	l, err := net.Listen("unix", "@"+want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lns = append(lns, l)
+	// The sprayer: NLMSG_DONE to the port the victim's socket gets (the
+	// process's pid, its first netlink socket's).
+	spray, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		t.Skipf("netlink: %v", err)
+	}
+	defer unix.Close(spray)
+	if err := unix.Bind(spray, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: uint32(os.Getpid()) + 7777}); err != nil {
+		t.Skipf("bind the sprayer: %v", err)
+	}
+	done := make([]byte, unix.NLMSG_HDRLEN+4)
+	binary.NativeEndian.PutUint32(done[0:], uint32(len(done)))
+	binary.NativeEndian.PutUint16(done[4:], unix.NLMSG_DONE)
+	binary.NativeEndian.PutUint16(done[6:], unix.NLM_F_MULTI)
+	binary.NativeEndian.PutUint32(done[8:], 1)
+	binary.NativeEndian.PutUint32(done[12:], uint32(os.Getpid()))
+	stop := make(chan struct{})
+	sprayed := make(chan struct{})
+	go func() {
+		defer close(sprayed)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = unix.Sendto(spray, done, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: uint32(os.Getpid())})
+		}
+	}()
+	missed := 0
+	for i := 0; i < 300; i++ {
+		// A flood may overrun the socket (ENOBUFS): the scan then falls
+		// back to /proc/net/unix, and still finds the listener.
+		names, err := abstractListeners()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(names[want]) == 0 {
+			missed++
+		}
+	}
+	close(stop)
+	<-sprayed
+	if missed > 0 {
+		t.Errorf("%d of 300 sock_diag scans missed a listener while another port sent NLMSG_DONE", missed)
+	}
+}
