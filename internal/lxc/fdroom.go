@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A shared monitor holds about eleven descriptors for each container it
+// A shared monitor holds about thirteen descriptors for each container it
 // runs (init's pidfds, the console and tty masters, its command socket,
 // the reserved LXC socket names, the lock and cgroup lock files). At its
 // RLIMIT_NOFILE it can no longer accept a connection: starts fail with
@@ -38,7 +38,7 @@ func fdRoom(lxcpath string, open, limit uint64) error {
 	if limit == unix.RLIM_INFINITY || open+monitorFDHeadroom <= limit {
 		return nil
 	}
-	return fmt.Errorf("the shared monitor of %s has %d of its %d descriptors open (RLIMIT_NOFILE; about 11 a running container): "+
-		"not starting another; raise the hard nofile limit of what starts the first container (ulimit -Hn, systemd's LimitNOFILE=), "+
-		"or set golxc.monitor = per-container", lxcpath, open, limit)
+	return fmt.Errorf("the shared monitor of %s has %d of its %d descriptors open (RLIMIT_NOFILE; about 13 a running container): "+
+		"not starting another; raise the nofile limit it gets (PID 1's when it may take it: systemd's DefaultLimitNOFILE=; "+
+		"else that of what starts the first container: ulimit -n, LimitNOFILE=), or set golxc.monitor = per-container", lxcpath, open, limit)
 }

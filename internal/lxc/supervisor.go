@@ -308,8 +308,15 @@ func RunSupervisor(lxcpath string) int {
 		defer close(served)
 		for {
 			conn, err := ln.AcceptUnix()
-			if err != nil {
+			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if err != nil {
+				// Out of descriptors (EMFILE) for a moment, say: the
+				// starts queued in the backlog are served once some
+				// are freed, not left for good.
+				time.Sleep(10 * time.Millisecond)
+				continue
 			}
 			run(func() { serveStart(conn, lxcpath, trim) })
 		}
@@ -401,9 +408,10 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		return
 	}
 	c, err := checkStartRequest(&req, lxcpath, lockFD)
-	if err == nil {
+	if err == nil && !req.Adopt {
 		// Refused while the stops and queries of the running ones can
-		// still be served (fdroom.go).
+		// still be served (fdroom.go). Not an adoption: its container
+		// runs already, and refused it would stay without a monitor.
 		err = monitorFDRoom(lxcpath)
 	}
 	if err != nil {
