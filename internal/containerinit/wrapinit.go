@@ -21,6 +21,7 @@ func wrapInit(args, env []string, ctty int, caught *initSignals) int {
 	// Every signal is caught from early in the set-up (catchSignals);
 	// from here on each goes to the command, one that comes before the
 	// fork as if it had come a moment later.
+	<-caught.ready // caught from here on: relayed, not the runtime's default
 	close(caught.running)
 	sigs := caught.out
 	path, err := lookPath(args[0], env)
@@ -82,6 +83,7 @@ func wrapInit(args, env []string, ctty int, caught *initSignals) int {
 // goes to out once running is closed (the command is about to be forked).
 type initSignals struct {
 	out     chan os.Signal
+	ready   chan struct{} // closed once every signal is caught
 	running chan struct{}
 }
 
@@ -95,10 +97,11 @@ type initSignals struct {
 // others (SIGCHLD of what a hook left, SIGURG, SIGWINCH, job control) are
 // nothing yet. From running on, each goes to out.
 func catchSignals() *initSignals {
-	s := &initSignals{out: make(chan os.Signal, 64), running: make(chan struct{})}
+	s := &initSignals{out: make(chan os.Signal, 64), ready: make(chan struct{}), running: make(chan struct{})}
 	c := make(chan os.Signal, 64)
 	go func() {
 		signal.Notify(c)
+		close(s.ready)
 		for sig := range c {
 			select {
 			case <-s.running:
