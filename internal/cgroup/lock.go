@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,12 +53,7 @@ func (l *Layout) tryLockName(dirName string) (*nameLock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open cgroup lock %s: %w", p, err)
 		}
-		for {
-			err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-			if err != unix.EINTR {
-				break
-			}
-		}
+		err = sysfile.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 		if err == unix.EWOULDBLOCK {
 			unix.Close(fd)
 			return nil, nil
@@ -148,13 +144,7 @@ func (l *Layout) lockParents() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cgroup lock %s: %w", p, err)
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := sysfile.Flock(fd, unix.LOCK_EX); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("lock %s: %w", p, err)
 	}

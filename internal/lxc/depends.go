@@ -3,6 +3,7 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,7 +64,7 @@ func editDeps(dir string, edit func([]depRef) []depRef) error {
 		return fmt.Errorf("open %s: %w", p, err)
 	}
 	defer f.Close()
-	if err := flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := sysfile.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		return fmt.Errorf("lock %s: %w", p, err)
 	}
 	st, err := f.Stat()

@@ -3,6 +3,7 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"io"
 	"os"
 	"path"
@@ -216,7 +217,7 @@ func (c *Container) updateDeviceProgram(g *cgroup.Group, node cgroup.DeviceRule,
 	defer f.Close()
 	// Two lxc-device at once would each replace the program with its
 	// own change alone.
-	if err := flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := sysfile.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		return fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
 	cur, tag, err := g.DeviceProgram()

@@ -3,6 +3,7 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -186,7 +187,7 @@ func (c *Container) lock(how int) (*Lock, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open lock %s: %w", p, err)
 		}
-		if err = flockRetry(int(f.Fd()), how); err != nil {
+		if err = sysfile.Flock(int(f.Fd()), how); err != nil {
 			f.Close()
 			if err == unix.EWOULDBLOCK {
 				return nil, ErrLocked

@@ -3,6 +3,7 @@ package lxc
 import (
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func makeWorkDir(lxcpath, prefix string) (*workDir, error) {
 		}
 		// Blocking: a sweep that caught the directory between our mkdir
 		// and this flock holds the lock only while it removes it.
-		if err := flockRetry(int(f.Fd()), unix.LOCK_EX); err != nil {
+		if err := sysfile.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 			f.Close()
 			os.Remove(p)
 			return nil, fmt.Errorf("lock %s: %w", p, err)
@@ -112,7 +113,7 @@ func sweepLeftover(p string) bool {
 		return false
 	}
 	defer f.Close()
-	if flockRetry(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+	if sysfile.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
 		return false // in progress
 	}
 	// Still the directory we locked: a create renames its finished
@@ -132,16 +133,6 @@ func openDirNoFollow(p string) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
 	return os.NewFile(uintptr(fd), p), nil
-}
-
-// flockRetry is flock(2), retried on EINTR.
-func flockRetry(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if err != unix.EINTR {
-			return err
-		}
-	}
 }
 
 // sameFile reports whether path p still names the open file f.

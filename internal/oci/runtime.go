@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/sysfile"
 	"net"
 	"os"
 	"path/filepath"
@@ -579,13 +580,7 @@ func (r *Runtime) lockFreezer(id string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock container %s: %w", id, err)
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := sysfile.Flock(fd, unix.LOCK_EX); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("lock container %s: %w", id, err)
 	}

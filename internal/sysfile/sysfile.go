@@ -47,3 +47,13 @@ func Read(path string, limit int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Flock is flock(2) on fd, again after EINTR (a blocking lock is
+// interrupted by every signal the runtime takes, its preemption's too).
+func Flock(fd, how int) error {
+	for {
+		if err := unix.Flock(fd, how); err != unix.EINTR {
+			return err
+		}
+	}
+}
