@@ -267,12 +267,7 @@ func DialPath(path, what string) (*Conn, error) {
 	}
 	if err := CheckPeer(c); err != nil {
 		c.Close()
-		if errors.Is(err, unix.ESRCH) {
-			// The process that listened has exited (a monitor killed
-			// just now, its socket not yet closed): nobody answers.
-			return nil, ErrNotRunning
-		}
-		return nil, fmt.Errorf("the monitor socket of %s (%s): %w: refusing to use it", what, path, err)
+		return nil, peerError(err, path, what)
 	}
 	return &Conn{c: c, r: bufio.NewReaderSize(c, 4096)}, nil
 }
@@ -287,33 +282,19 @@ func (c *Conn) Close() error { return c.c.Close() }
 // Call sends one request and reads its response. A deadline of zero waits
 // for ever.
 func (c *Conn) Call(req Request, deadline time.Time) (*Response, error) {
-	req.Version = ProtocolVersion
-	b, ok := appendRequest(make([]byte, 0, 128), req)
-	if !ok {
-		var err error
-		if b, err = json.Marshal(req); err != nil {
-			return nil, err
-		}
+	b, err := requestLine(req)
+	if err != nil {
+		return nil, err
 	}
 	_ = c.c.SetDeadline(deadline)
-	if _, err := c.c.Write(append(b, '\n')); err != nil {
+	if _, err := c.c.Write(b); err != nil {
 		return nil, fmt.Errorf("send %s to monitor: %w", req.Command, err)
 	}
 	line, err := c.r.ReadBytes('\n')
 	if err != nil {
 		return nil, fmt.Errorf("read monitor's answer to %s: %w", req.Command, err)
 	}
-	var resp Response
-	if !decodeResponse(line, &resp) {
-		resp = Response{}
-		if err := json.Unmarshal(line, &resp); err != nil {
-			return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
-		}
-	}
-	if resp.Error != "" {
-		return &resp, errors.New(resp.Error)
-	}
-	return &resp, nil
+	return responseOf(line, req.Command)
 }
 
 // WaitClosed waits until the monitor hangs up: it does so only by

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -338,21 +339,12 @@ func askBlocking(path, what string, req Request, deadline time.Time) (*Response,
 		return nil, fmt.Errorf("connect to monitor of %s: %w", what, timedOut(err))
 	}
 	if err := checkPeerFD(fd); err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			// The process that listened has exited (a monitor killed
-			// just now, its socket not yet closed): nobody answers.
-			return nil, ErrNotRunning
-		}
-		return nil, fmt.Errorf("the monitor socket of %s (%s): %w: refusing to use it", what, path, err)
+		return nil, peerError(err, path, what)
 	}
-	req.Version = ProtocolVersion
-	b, ok := appendRequest(make([]byte, 0, 128), req)
-	if !ok {
-		if b, err = json.Marshal(req); err != nil {
-			return nil, err
-		}
+	b, err := requestLine(req)
+	if err != nil {
+		return nil, err
 	}
-	b = append(b, '\n')
 	for len(b) > 0 {
 		if err := arm(); err != nil {
 			return nil, fmt.Errorf("send %s to monitor: %w", req.Command, err)
@@ -387,16 +379,36 @@ func askBlocking(path, what string, req Request, deadline time.Time) (*Response,
 			return nil, fmt.Errorf("read monitor's answer to %s: %w", req.Command, timedOut(err))
 		}
 		line = line[:len(line)+n]
-		if i := indexNewline(line[len(line)-n:]); i >= 0 {
+		if i := bytes.IndexByte(line[len(line)-n:], '\n'); i >= 0 {
 			line = line[:len(line)-n+i+1]
 			break
 		}
 	}
+	return responseOf(line, req.Command)
+}
+
+// requestLine is req as the line sent (version set): the hand-written
+// encoding when it has one, else encoding/json's.
+func requestLine(req Request) ([]byte, error) {
+	req.Version = ProtocolVersion
+	b, ok := appendRequest(make([]byte, 0, 128), req)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(req); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '\n'), nil
+}
+
+// responseOf decodes the answer line to command; the monitor's own error
+// comes with the response.
+func responseOf(line []byte, command string) (*Response, error) {
 	var resp Response
 	if !decodeResponse(line, &resp) {
 		resp = Response{}
 		if err := json.Unmarshal(line, &resp); err != nil {
-			return nil, fmt.Errorf("decode monitor's answer to %s: %w", req.Command, err)
+			return nil, fmt.Errorf("decode monitor's answer to %s: %w", command, err)
 		}
 	}
 	if resp.Error != "" {
@@ -405,13 +417,14 @@ func askBlocking(path, what string, req Request, deadline time.Time) (*Response,
 	return &resp, nil
 }
 
-func indexNewline(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
+// peerError is a failed peer check of the socket at path: nobody
+// answers when the process that listened has exited (a monitor killed
+// just now, its socket not yet closed), else a refusal.
+func peerError(err error, path, what string) error {
+	if errors.Is(err, unix.ESRCH) {
+		return ErrNotRunning
 	}
-	return -1
+	return fmt.Errorf("the monitor socket of %s (%s): %w: refusing to use it", what, path, err)
 }
 
 func retryEINTR(f func() error) error {
