@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -67,6 +68,23 @@ func (g *Group) Frozen() (bool, error) {
 		return false, fmt.Errorf("cgroup %s: no cgroup2 hierarchy and no v1 freezer", g.name)
 	}
 	return false, nil
+}
+
+// Freezing reports whether cgroup2 freezes the group or is asked to
+// (cgroup.freeze 1, frozen or not yet): a process cloned into it stops
+// before it runs. False where no cgroup2 hierarchy is mounted.
+func (g *Group) Freezing() (bool, error) {
+	if g.err != nil {
+		return false, g.err
+	}
+	if g.v2 == nil {
+		return false, nil
+	}
+	s, err := readFile(filepath.Join(g.v2.path, "cgroup.freeze"))
+	if err != nil {
+		return false, err
+	}
+	return s == "1", nil
 }
 
 // Kill sends SIGKILL to every process in the group. With cgroup2's

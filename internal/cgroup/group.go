@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -390,14 +389,11 @@ func (g *Group) OpenUnified() (*os.File, error) {
 	if g.v2 == nil {
 		return nil, fmt.Errorf("open cgroup %s: no cgroup2 hierarchy is mounted", g.name)
 	}
-	f, err := os.OpenFile(g.v2.path, os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	fd, err := unix.Open(g.v2.path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
 		return nil, fmt.Errorf("open %s: %w", g.v2.path, err)
 	}
+	f := os.NewFile(uintptr(fd), g.v2.path)
 	return f, nil
 }
 

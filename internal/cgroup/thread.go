@@ -99,6 +99,17 @@ func (g *Group) MoveThreadIn() (back func() error, err error) {
 // be put back where it was either: it must not run anything else.
 var ErrThreadStranded = errors.New("the thread is left in the group's cgroups")
 
+// OpenTasks opens the tasks file of v1 cgroup directory dir for writing
+// ("0" there moves the writing thread alone, without the threadgroup
+// lock a move of a process takes).
+func OpenTasks(dir string) (*os.File, error) {
+	fd, err := openTasks(dir)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(dir, "tasks")), nil
+}
+
 func openTasks(dir string) (int, error) {
 	fd, err := unix.Open(filepath.Join(dir, "tasks"), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {

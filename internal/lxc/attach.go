@@ -590,7 +590,7 @@ func cgroup2Freezes(l *cgroup.Layout, names ...string) bool {
 		if frozen, err := g.Frozen(); err == nil && frozen {
 			return true
 		}
-		if b, err := os.ReadFile(filepath.Join(g.Paths()["unified"], "cgroup.freeze")); err == nil && strings.TrimSpace(string(b)) == "1" {
+		if freezing, err := g.Freezing(); err == nil && freezing {
 			return true
 		}
 	}
@@ -902,19 +902,16 @@ func openAttachCgroups(layout *cgroup.Layout, group *cgroup.Group) (tasks []*os.
 		return nil, nil, err
 	}
 	for _, d := range v1 {
-		p := filepath.Join(d, "tasks")
-		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		f, err := cgroup.OpenTasks(d)
 		if err != nil {
-			return fail(fmt.Errorf("open %s: %w", p, err))
+			return fail(err)
 		}
-		tasks = append(tasks, os.NewFile(uintptr(fd), p))
+		tasks = append(tasks, f)
 	}
-	if u := paths["unified"]; u != "" {
-		fd, err := unix.Open(u, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-		if err != nil {
-			return fail(fmt.Errorf("open %s: %w", u, err))
+	if paths["unified"] != "" {
+		if unified, err = group.OpenUnified(); err != nil {
+			return fail(err)
 		}
-		unified = os.NewFile(uintptr(fd), u)
 	}
 	return tasks, unified, nil
 }
