@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/network"
 	"hash/fnv"
 	"net"
 	"os"
@@ -301,86 +302,28 @@ func diagListeners() (map[string][]uint64, error) {
 		return nil, fmt.Errorf("look for LXC's monitors: sock_diag socket: %w", err)
 	}
 	defer unix.Close(fd)
-	req := make([]byte, unix.NLMSG_HDRLEN+unixDiagReqSz)
-	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
-	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	binary.NativeEndian.PutUint32(req[8:], 1) // sequence
-	r := req[unix.NLMSG_HDRLEN:]
-	r[0] = unix.AF_UNIX
-	binary.NativeEndian.PutUint32(r[4:], 1<<tcpListen)
-	binary.NativeEndian.PutUint32(r[12:], udiagShowName)
-	// A dump that does not end is a broken one: bounded like the
-	// route dumps of internal/network.
-	tv := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return nil, fmt.Errorf("look for LXC's monitors: sock_diag timeout: %w", err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("look for LXC's monitors: sock_diag bind: %w", err)
-	}
-	sa, err := unix.Getsockname(fd)
+	req := make([]byte, unixDiagReqSz)
+	req[0] = unix.AF_UNIX
+	binary.NativeEndian.PutUint32(req[4:], 1<<tcpListen)
+	binary.NativeEndian.PutUint32(req[12:], udiagShowName)
+	// network.Dump takes only the kernel's answer to this request: a
+	// process with CAP_NET_ADMIN over the host's network namespace (a
+	// privileged container sharing it) can send to this port, and an
+	// early NLMSG_DONE of its own would hide LXC's listener.
+	msgs, err := network.Dump(fd, unix.SOCK_DIAG_BY_FAMILY, req)
 	if err != nil {
-		return nil, fmt.Errorf("look for LXC's monitors: sock_diag port: %w", err)
-	}
-	nsa, ok := sa.(*unix.SockaddrNetlink)
-	if !ok {
-		return nil, errors.New("look for LXC's monitors: sock_diag port: not a netlink address")
-	}
-	port := nsa.Pid
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("look for LXC's monitors: sock_diag request: %w", err)
+		return nil, fmt.Errorf("look for LXC's monitors: sock_diag: %w", err)
 	}
 	names := map[string][]uint64{}
-	buf := make([]byte, 64<<10)
-	for {
-		n, from, err := unix.Recvfrom(fd, buf, 0)
-		if err == unix.EINTR {
+	for _, m := range msgs {
+		if m.Header.Type != unix.SOCK_DIAG_BY_FAMILY {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("look for LXC's monitors: sock_diag dump: %w", err)
-		}
-		// Only the kernel's answer to this request counts: a process
-		// with CAP_NET_ADMIN over the host's network namespace (a
-		// privileged container sharing it) can send to this port, and
-		// an early NLMSG_DONE of its own would hide LXC's listener.
-		if k, ok := from.(*unix.SockaddrNetlink); !ok || k.Pid != 0 {
-			continue
-		}
-		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
-			l := int(binary.NativeEndian.Uint32(b[0:]))
-			if l < unix.NLMSG_HDRLEN || l > len(b) {
-				return nil, errors.New("look for LXC's monitors: sock_diag: a truncated message")
-			}
-			typ, body := binary.NativeEndian.Uint16(b[4:]), b[unix.NLMSG_HDRLEN:l]
-			seq, pid := binary.NativeEndian.Uint32(b[8:]), binary.NativeEndian.Uint32(b[12:])
-			b = b[min(nlmAlign(l), len(b)):]
-			if seq != 1 || pid != port {
-				continue
-			}
-			switch typ {
-			case unix.NLMSG_DONE:
-				return names, nil
-			case unix.NLMSG_ERROR:
-				if len(body) < 4 {
-					return nil, errors.New("look for LXC's monitors: sock_diag: a short error")
-				}
-				errno := unix.Errno(-int32(binary.NativeEndian.Uint32(body)))
-				if errno == 0 {
-					continue // an acknowledgement, not an error
-				}
-				if errno == unix.ENOENT || errno == unix.EOPNOTSUPP {
-					return nil, errNoUnixDiag // no handler for AF_UNIX
-				}
-				return nil, fmt.Errorf("look for LXC's monitors: sock_diag: %w", errno)
-			case unix.SOCK_DIAG_BY_FAMILY:
-				if name, inode, ok := diagAbstractCommand(body); ok {
-					names[name] = append(names[name], inode)
-				}
-			}
+		if name, inode, ok := diagAbstractCommand(m.Data); ok {
+			names[name] = append(names[name], inode)
 		}
 	}
+	return names, nil
 }
 
 // diagAbstractCommand reads one unix_diag_msg: a stream socket bound to

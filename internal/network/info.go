@@ -29,7 +29,7 @@ func Addresses(pid int) (v4, v6 []string, err error) {
 		return nil, nil, err
 	}
 	defer unix.Close(fd)
-	msgs, err := routeDump(fd, unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
+	msgs, err := Dump(fd, unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("list addresses in the network namespace of pid %d: %w", pid, err)
 	}
@@ -174,12 +174,12 @@ func ownNetNS() (int, error) {
 	return ns, nil
 }
 
-// routeDump sends one dump request of typ (body: its fixed header, zero
-// for every family) on fd and returns the kernel's messages up to
-// NLMSG_DONE. Messages that do not come from the kernel (another socket
+// Dump sends one netlink dump request of typ (body: its fixed header) on
+// fd, a netlink socket of any protocol (route, sock_diag), and returns the
+// kernel's messages up to NLMSG_DONE. Messages that do not come from the kernel (another socket
 // of the namespace may write to this one) or answer another request are
 // left out.
-func routeDump(fd int, typ uint16, body []byte) ([]syscall.NetlinkMessage, error) {
+func Dump(fd int, typ uint16, body []byte) ([]syscall.NetlinkMessage, error) {
 	const seq = 1
 	req := make([]byte, unix.NLMSG_HDRLEN+len(body))
 	binary.NativeEndian.PutUint32(req[0:4], uint32(len(req)))
