@@ -374,19 +374,6 @@ func (c *Child) readStatus() (step, v uint32, err error) {
 	}
 }
 
-// Abandon kills a child that is not to be released: closing the sync
-// pipe makes it exit before any step. Its parent still waits for it.
-func (c *Child) Abandon() {
-	if c.sync >= 0 {
-		unix.Close(c.sync)
-		c.sync = -1
-	}
-	if c.errRd >= 0 {
-		unix.Close(c.errRd)
-		c.errRd = -1
-	}
-}
-
 // forkChild is the fork itself. Between the clone and the execve the
 // child is a copy of this goroutine with no runtime around it (one
 // thread, no scheduler, no GC): it may only call nosplit functions

@@ -201,18 +201,6 @@ func TestForkCredentialsAndFds(t *testing.T) {
 	}
 }
 
-// An abandoned child exits before any step.
-func TestForkAbandon(t *testing.T) {
-	c, err := Fork(ForkSpec{Path: "/bin/true", Argv: []string{"true"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Abandon()
-	if ws := wait(t, c.Pid); !ws.Exited() || ws.ExitStatus() != 127 {
-		t.Errorf("abandoned child ended with %#x, want exit 127", ws)
-	}
-}
-
 // userNSHolder starts a process in a new user namespace mapping 0..65535
 // to host ids base..base+65535 and returns it; the test ends it.
 func userNSHolder(t *testing.T, base int) *exec.Cmd {
