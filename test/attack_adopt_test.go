@@ -1,6 +1,7 @@
 package test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -402,5 +403,64 @@ func TestAdoptKilledInStop(t *testing.T) {
 			}
 			assertNoCgroups(t, n, "the rest of a stop whose monitor was killed")
 		})
+	}
+}
+
+// TestUnadoptedNotStopped: a tool that may not adopt a container whose
+// monitor was killed (here one run in a mount namespace not the host's)
+// says it runs, and neither destroys it (with -f, its rootfs stays) nor
+// claims to stop it (exit 2 would tell a script it is stopped); a tool
+// on the host then adopts it. It once said STOPPED, and lxc-destroy -f
+// removed the running container's rootfs.
+func TestUnadoptedNotStopped(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare")
+	}
+	opts := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
+	l := newLab(t)
+	a := l.createBusybox()
+	l.mustRunWith(opts, "lxc-start", "-n", a)
+	pid := l.initPID(a)
+	killMonitors(t, l.path, a)
+	inNS := func(tool string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command("unshare", append([]string{"-m", "--propagation", "private", filepath.Join(binDir(t), tool), "-P", l.path}, args...)...)
+		cmd.Env = append(os.Environ(), opts.env...)
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			return string(out), 0
+		case errors.As(err, &ee) && ee.Exited():
+			return string(out) + errb.String(), ee.ExitCode()
+		}
+		t.Fatalf("unshare -m %s: %v\n%s%s", tool, err, out, errb.String())
+		return "", 0
+	}
+	if out, code := inNS("lxc-info", "-n", a, "-s", "-p"); code != 0 || !strings.Contains(strings.Join(strings.Fields(out), ""), fmt.Sprintf("State:RUNNINGPID:%d", pid)) {
+		t.Errorf("lxc-info -n %s from another mount namespace: exit %d, want RUNNING with PID %d:\n%s", a, code, pid, out)
+	}
+	if out, code := inNS("lxc-ls", "-1", "--running"); code != 0 || strings.TrimSpace(out) != a {
+		t.Errorf("lxc-ls --running from another mount namespace: exit %d, want %s:\n%s", code, a, out)
+	}
+	if out, code := inNS("lxc-destroy", "-n", a, "-f"); code == 0 {
+		t.Errorf("lxc-destroy -f of the unadopted running %s from another mount namespace succeeded:\n%s", a, out)
+	}
+	if _, err := os.Stat(filepath.Join(l.path, a, "rootfs", "bin")); err != nil {
+		t.Errorf("rootfs of the running %s after that lxc-destroy -f: %v", a, err)
+	}
+	if out, code := inNS("lxc-stop", "-n", a, "-k"); code == 0 || code == 2 || !strings.Contains(out, "runs without a monitor") {
+		t.Errorf("lxc-stop -k of the unadopted %s from another mount namespace: exit %d, want 1 saying it runs without a monitor:\n%s", a, code, out)
+	}
+	if !alive(pid) {
+		t.Fatalf("init %d of %s is gone after the tools in another mount namespace", pid, a)
+	}
+	if out, errs, code := l.runWith(opts, "lxc-info", "-n", a, "-s", "-p"); code != 0 || strings.Join(strings.Fields(out), "") != fmt.Sprintf("State:RUNNINGPID:%d", pid) {
+		t.Errorf("host lxc-info -n %s after: exit %d\n%s%s", a, code, out, errs)
+	}
+	if m := monitorPIDs(l.path, a); len(m) == 0 {
+		t.Errorf("host lxc-info did not adopt %s: no monitor", a)
 	}
 }

@@ -66,13 +66,13 @@ func (c *Container) Recover() bool {
 	if err := rec.Foreign(); err != nil {
 		// Dead monitor and init may only look so from here: the
 		// container is left as it is, for a tool on the host.
-		fmt.Fprintf(os.Stderr, "%s: %s: not adopted: %v\n", filepath.Base(os.Args[0]), c.Name, err)
+		c.warnUnadopted(fmt.Sprintf("not adopted: %v", err))
 		return false
 	}
 	if err := hostContext(); err != nil {
 		// The monitor it would start carries this tool's state into the
 		// container's life, and into other containers' starts.
-		fmt.Fprintf(os.Stderr, "%s: %s: its monitor was killed; not adopted from here (%v): a golxc tool run from the host adopts it\n", filepath.Base(os.Args[0]), c.Name, err)
+		c.warnUnadopted(fmt.Sprintf("its monitor was killed; not adopted from here (%v): a golxc tool run from the host adopts it", err))
 		return false
 	}
 	lock, err := c.TryLock()
@@ -203,10 +203,16 @@ func (c *Container) adoptShared(lock *Lock) {
 // dial is monitor.Dial for c, re-adopting c first when no monitor
 // answers although its record names one: that monitor was killed (or is
 // dying: a tool that came just after the kill must not say STOPPED).
+// A container this tool may not adopt is ErrUnmonitored, not stopped.
 func (c *Container) dial() (*monitor.Conn, error) {
 	conn, err := monitor.Dial(c.LXCPath, c.Name)
 	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
 		conn, err = monitor.Dial(c.LXCPath, c.Name)
+	}
+	if errors.Is(err, monitor.ErrNotRunning) {
+		if u := c.unmonitored(); u != nil {
+			return nil, u
+		}
 	}
 	return conn, err
 }
@@ -217,7 +223,61 @@ func (c *Container) ask(req monitor.Request, deadline time.Time) (*monitor.Respo
 	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
 		r, err = monitor.Ask(c.LXCPath, c.Name, req, deadline)
 	}
+	if errors.Is(err, monitor.ErrNotRunning) {
+		if u := c.unmonitored(); u != nil {
+			return nil, u
+		}
+	}
 	return r, err
+}
+
+// ErrUnmonitored is the error for a container whose monitor was killed
+// and that this tool did not adopt (Recover says why: run from a mount,
+// pid or other namespace not the host's, or without the host's
+// capabilities) while its init still runs, or may run: no monitor
+// answers, yet it is not stopped. Tools that would act on it refuse
+// (lxc-destroy must not remove a running container's rootfs); lxc-info
+// and lxc-ls show it running.
+type ErrUnmonitored struct {
+	Name  string
+	State string // the record's
+	Pid   int    // init's, when this tool can see it (0: another pid namespace's)
+}
+
+func (e *ErrUnmonitored) Error() string {
+	return fmt.Sprintf("%s runs without a monitor (it was killed) and is adopted only by a golxc tool run from the host; nothing done", e.Name)
+}
+
+// unmonitored is ErrUnmonitored for c when its record names a dead
+// monitor and an init that is alive or, recorded in another pid
+// namespace, cannot be proved gone from here; nil otherwise.
+func (c *Container) unmonitored() *ErrUnmonitored {
+	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
+	if err != nil || rec.Monitor.Alive() {
+		return nil
+	}
+	u := &ErrUnmonitored{Name: c.Name, State: rec.State}
+	if u.State == "" || u.State == monitor.Stopped {
+		u.State = monitor.Running
+	}
+	if rec.Foreign() != nil {
+		return u
+	}
+	if !rec.InitAlive() {
+		return nil
+	}
+	u.Pid = rec.Init.Pid
+	return u
+}
+
+// warnUnadopted prints, once per container and tool call, why Recover
+// left c to another tool.
+func (c *Container) warnUnadopted(msg string) {
+	if c.warnedUnadopted {
+		return
+	}
+	c.warnedUnadopted = true
+	fmt.Fprintf(os.Stderr, "%s: %s: %s\n", filepath.Base(os.Args[0]), c.Name, msg)
 }
 
 // readopt is called when c's command socket refuses: a record then

@@ -73,6 +73,11 @@ func (c *Container) info(withStats bool, deadline time.Time) (*Info, error) {
 			return info, nil
 		}
 		info.State, info.Pid, info.Cgroup, info.RunByLXC = monitor.Running, run.InitPid, run.Cgroup, true
+	case errors.As(err, new(*ErrUnmonitored)):
+		// Running with no monitor to ask for its cgroups: no usage.
+		u := err.(*ErrUnmonitored)
+		info.State, info.Pid = u.State, u.Pid
+		return info, nil
 	case err != nil:
 		return nil, c.monitorError(err)
 	default:

@@ -36,6 +36,9 @@ type Container struct {
 	typed string
 	// lxcScan, when set, is shared by the containers of one listing.
 	lxcScan *LXCScan
+	// warnedUnadopted: Recover said once that this tool may not adopt
+	// the container (a later look at it in the same call says no more).
+	warnedUnadopted bool
 }
 
 // New returns the container name under lxcpath after checking the name.
