@@ -271,6 +271,16 @@ func TestCgroupRelative(t *testing.T) {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		// A new v1 cpuset group has no CPUs or memory nodes unless the
+		// hierarchy's cgroup.clone_children is set (LXC sets it only
+		// in groups of its own): a process cannot join it empty.
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if b, err := os.ReadFile(filepath.Join(h, f)); err == nil {
+				if err := os.WriteFile(filepath.Join(d, f), b, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		procs = append(procs, filepath.Join(d, "cgroup.procs"))
 	}
 	// The shell moves itself into TOP in every hierarchy, then becomes
