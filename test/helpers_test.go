@@ -248,6 +248,14 @@ func (l *lab) track(name string) {
 			t.Errorf("cleanup: monitor of %s (pid %d) still running after lxc-stop -k; killing it", name, pid)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
+		// Its command socket, record and start request go with it.
+		sock := strings.TrimSuffix(recordPath(l.path, name), ".run")
+		for _, p := range []string{sock, sock + ".run", sock + ".req"} {
+			if _, err := os.Lstat(p); err == nil {
+				t.Errorf("cleanup: %s of %s left in the socket directory after lxc-stop -k and lxc-destroy -f", filepath.Base(p), name)
+				os.Remove(p)
+			}
+		}
 	})
 }
 

@@ -186,9 +186,12 @@ func (c *Container) destroyLocked(lock *Lock) error {
 	}
 	removeStaleCgroups(c.Name, dir)
 	// What a killed monitor left in the socket directory: its socket
-	// file and the host ends it recorded (removed only if still theirs).
+	// file, the host ends it recorded (removed only if still theirs),
+	// its record and start request (a monitor killed between writing
+	// the one and the other leaves the request alone).
 	_ = monitor.RemoveStaleNetwork(c.LXCPath, c.Name)
 	_ = os.Remove(monitor.SocketPath(c.LXCPath, c.Name))
+	monitor.RemoveRecord(c.LXCPath, c.Name)
 	return gone.remove()
 }
 
