@@ -56,10 +56,13 @@ func ipvlanFlag(word string) (netlink.IPVlanFlag, bool) {
 // kernelModule names the module a type needs, for the message when the
 // kernel does not know the type.
 func kernelModule(linkType string) string {
-	if linkType == "vlan" {
+	switch linkType {
+	case "macvlan", "ipvlan":
+		return linkType
+	case "vlan":
 		return "8021q"
 	}
-	return linkType // macvlan, ipvlan
+	return ""
 }
 
 // ParentLink is the link request for a macvlan, ipvlan or vlan named name
