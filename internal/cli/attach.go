@@ -26,11 +26,14 @@ type attachCmd struct {
 	ptyLog            string
 }
 
-// privilegeNames are lxc-attach -e's names.
-var privilegeNames = map[string]lxc.Privileges{
-	"CGROUP": lxc.ElevateCgroup,
-	"CAP":    lxc.ElevateCap,
-	"LSM":    lxc.ElevateLSM,
+// privilegeNames are lxc-attach -e's names: made when -e is read, not by
+// an init in every golxc process.
+func privilegeNames() map[string]lxc.Privileges {
+	return map[string]lxc.Privileges{
+		"CGROUP": lxc.ElevateCgroup,
+		"CAP":    lxc.ElevateCap,
+		"LSM":    lxc.ElevateLSM,
+	}
 }
 
 // allPrivileges is what a bare -e elevates.
@@ -122,7 +125,7 @@ func (a *attachCmd) run(cmd *cobra.Command, args []string) error {
 	}
 	var elevated lxc.Privileges
 	if f := cmd.Flags().Lookup("elevated-privileges"); f.Changed {
-		if elevated, err = parseNames(a.elevated, "privilege in -e", privilegeNames); err != nil {
+		if elevated, err = parseNames(a.elevated, "privilege in -e", privilegeNames()); err != nil {
 			return a.fail(err)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -41,43 +40,61 @@ func printVersion() {
 	fmt.Printf("%s\ngolxc %s\n", LXCVersion, Version)
 }
 
-// tools maps each tool name to the constructor of its command. Only the
-// tool that runs gets built: every invocation pays for one command.
-var tools = map[string]func() *cobra.Command{
-	"lxc-attach":        newAttach,
-	"lxc-autostart":     newAutostart,
-	"lxc-cgroup":        newCgroup,
-	"lxc-freeze":        newFreeze,
-	"lxc-unfreeze":      newUnfreeze,
-	"lxc-wait":          newWait,
-	"lxc-checkconfig":   newCheckconfig,
-	"lxc-config":        newConfig,
-	"lxc-console":       newConsole,
-	"lxc-copy":          newCopy,
-	"lxc-snapshot":      newSnapshot,
-	"lxc-create":        newCreate,
-	"lxc-update-config": newUpdateConfig,
-	"lxc-usernsexec":    newUsernsexec,
-	"lxc-destroy":       newDestroy,
-	"lxc-device":        newDevice,
-	"lxc-execute":       newExecute,
-	"lxc-info":          newInfo,
-	"lxc-ls":            newLs,
-	"lxc-monitor":       newMonitor,
-	"lxc-start":         newStart,
-	"lxc-stop":          newStop,
-	"lxc-top":           newTop,
-	"lxc-unshare":       newUnshare,
-	runcTool:            newRunc,
+// tool is a tool's name and the constructor of its command.
+type tool struct {
+	name string
+	cmd  func() *cobra.Command
+}
+
+// tools are golxc's tools, sorted by name (ToolNames' order). Only the
+// tool that runs gets built: every invocation pays for one command. An
+// array the compiler lays out: a map would be built by an init in every
+// golxc process, the hidden stages' included.
+var tools = [...]tool{
+	{runcTool, newRunc},
+	{"lxc-attach", newAttach},
+	{"lxc-autostart", newAutostart},
+	{"lxc-cgroup", newCgroup},
+	{"lxc-checkconfig", newCheckconfig},
+	{"lxc-config", newConfig},
+	{"lxc-console", newConsole},
+	{"lxc-copy", newCopy},
+	{"lxc-create", newCreate},
+	{"lxc-destroy", newDestroy},
+	{"lxc-device", newDevice},
+	{"lxc-execute", newExecute},
+	{"lxc-freeze", newFreeze},
+	{"lxc-info", newInfo},
+	{"lxc-ls", newLs},
+	{"lxc-monitor", newMonitor},
+	{"lxc-snapshot", newSnapshot},
+	{"lxc-start", newStart},
+	{"lxc-stop", newStop},
+	{"lxc-top", newTop},
+	{"lxc-unfreeze", newUnfreeze},
+	{"lxc-unshare", newUnshare},
+	{"lxc-update-config", newUpdateConfig},
+	{"lxc-usernsexec", newUsernsexec},
+	{"lxc-wait", newWait},
+}
+
+// toolCommand is the constructor of tool name's command, nil for a name
+// that is not a tool.
+func toolCommand(name string) func() *cobra.Command {
+	for _, t := range tools {
+		if t.name == name {
+			return t.cmd
+		}
+	}
+	return nil
 }
 
 // ToolNames lists the tools golxc provides (for the Makefile's links).
 func ToolNames() []string {
-	names := make([]string, 0, len(tools))
-	for n := range tools {
-		names = append(names, n)
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.name
 	}
-	sort.Strings(names)
 	return names
 }
 
@@ -154,7 +171,7 @@ func Main(args []string) int {
 	if name == "golxc" && len(rest) > 0 && rest[0] == runcTool {
 		return runRunc(rest[1:])
 	}
-	if _, ok := tools[name]; !ok {
+	if toolCommand(name) == nil {
 		if len(rest) == 0 || rest[0] == "-h" || rest[0] == "-?" || rest[0] == "--help" {
 			fmt.Printf("golxc %s: the LXC tools, in Go.\nUsage: golxc TOOL [OPTIONS] (or run it through a link named after the tool)\nTools: %s\n", Version, strings.Join(ToolNames(), " "))
 			return 0
@@ -172,7 +189,7 @@ func Main(args []string) int {
 			name = "lxc-" + name
 		}
 		rest = rest[1:]
-		if _, ok := tools[name]; !ok {
+		if toolCommand(name) == nil {
 			fmt.Fprintf(os.Stderr, "golxc: unknown tool %q (tools: %s)\n", name, strings.Join(ToolNames(), " "))
 			return 1
 		}
@@ -240,8 +257,8 @@ func logFailure(cmd *cobra.Command, tool string, failure error) {
 // is not a tool. The man page and completion generators (tools/mangen)
 // read the same tree, so the docs describe what runs.
 func Command(name string) *cobra.Command {
-	newCmd, ok := tools[name]
-	if !ok {
+	newCmd := toolCommand(name)
+	if newCmd == nil {
 		return nil
 	}
 	cmd := newCmd()

@@ -50,21 +50,25 @@ const (
 	templates
 )
 
-// flagCompletions says which completion a tool's flag gets ("" for
-// every tool with that flag).
-var flagCompletions = []struct {
-	tool, flag string
+// flagCompletion is which completion a tool's flag gets.
+type flagCompletion struct {
+	tool, flag string // tool "": every tool with that flag
 	c          completer
-}{
-	{"", "lxcpath", completer{kind: dirs}},
-	{"", "logpriority", completer{words: lxclog.Names()}},
-	{"lxc-start", "define", completer{kind: configKeyNames, sufx: "="}},
-	{"lxc-execute", "define", completer{kind: configKeyNames, sufx: "="}},
-	{"lxc-info", "config", completer{kind: configKeyNames}},
-	{"lxc-create", "template", completer{kind: templates}},
-	{"lxc-wait", "state", completer{kind: alternatives, words: lxc.States}},
-	{"lxc-unshare", "namespaces", completer{kind: alternatives, words: namespaceNames()}},
-	{"lxc-attach", "namespaces", completer{kind: alternatives, words: namespaceNames()}},
+}
+
+// flagCompletions are made for a shell's completion request only.
+func flagCompletions() []flagCompletion {
+	return []flagCompletion{
+		{"", "lxcpath", completer{kind: dirs}},
+		{"", "logpriority", completer{words: lxclog.Names()}},
+		{"lxc-start", "define", completer{kind: configKeyNames, sufx: "="}},
+		{"lxc-execute", "define", completer{kind: configKeyNames, sufx: "="}},
+		{"lxc-info", "config", completer{kind: configKeyNames}},
+		{"lxc-create", "template", completer{kind: templates}},
+		{"lxc-wait", "state", completer{kind: alternatives, words: lxc.States}},
+		{"lxc-unshare", "namespaces", completer{kind: alternatives, words: namespaceNames()}},
+		{"lxc-attach", "namespaces", completer{kind: alternatives, words: namespaceNames()}},
+	}
 }
 
 // namespaceNames are the namespaces' names as -s takes them (MOUNT|PID ...).
@@ -100,7 +104,7 @@ func addCompletions(cmd *cobra.Command, tool string) {
 			cmd.ValidArgsFunction = completer{kind: firstName, want: names.kind}.complete
 		}
 	}
-	for _, fc := range flagCompletions {
+	for _, fc := range flagCompletions() {
 		if (fc.tool == "" || fc.tool == tool) && f.Lookup(fc.flag) != nil {
 			_ = cmd.RegisterFlagCompletionFunc(fc.flag, fc.c.complete)
 		}

@@ -88,7 +88,7 @@ func TestLsCell(t *testing.T) {
 		})
 	}
 	// Every column -F accepts has a cell of its own.
-	for col := range lsColumns {
+	for _, col := range lsColumns {
 		if got := full.cell(col); got == "" {
 			t.Errorf("cell(%s) is empty", col)
 		}

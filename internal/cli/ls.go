@@ -30,8 +30,7 @@ type lsCmd struct {
 }
 
 // lsColumns are the columns lxc-ls -F knows, in LXC's names.
-var lsColumns = map[string]bool{"NAME": true, "STATE": true, "PID": true, "RAM": true, "SWAP": true, "AUTOSTART": true,
-	"GROUPS": true, "INTERFACE": true, "IPV4": true, "IPV6": true, "UNPRIVILEGED": true}
+var lsColumns = [...]string{"NAME", "STATE", "PID", "RAM", "SWAP", "AUTOSTART", "GROUPS", "INTERFACE", "IPV4", "IPV6", "UNPRIVILEGED"}
 
 const lsDefaultColumns = "NAME,STATE,AUTOSTART,GROUPS,IPV4,IPV6,UNPRIVILEGED"
 
@@ -106,7 +105,7 @@ func (l *lsCmd) run(cmd *cobra.Command, args []string) error {
 			if c == "" {
 				continue
 			}
-			if !lsColumns[strings.ToUpper(c)] {
+			if !slices.Contains(lsColumns[:], strings.ToUpper(c)) {
 				l.say("Invalid key: %s", c)
 				return nil
 			}

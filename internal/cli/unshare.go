@@ -22,10 +22,25 @@ import (
 // the host name, mounts, becomes the user, and executes the command.
 const unshareStageArg = "__golxc-unshare-stage"
 
-// unshareFlags are lxc-unshare's namespace names (lxc-unshare(1)).
-var unshareFlags = map[string]uintptr{
-	"MOUNT": unix.CLONE_NEWNS, "PID": unix.CLONE_NEWPID, "UTSNAME": unix.CLONE_NEWUTS, "IPC": unix.CLONE_NEWIPC,
-	"USER": unix.CLONE_NEWUSER, "NETWORK": unix.CLONE_NEWNET, "CGROUP": unix.CLONE_NEWCGROUP,
+// unshareFlag reads lxc-unshare's namespace names (lxc-unshare(1)).
+func unshareFlag(name string) (uintptr, bool) {
+	switch name {
+	case "MOUNT":
+		return unix.CLONE_NEWNS, true
+	case "PID":
+		return unix.CLONE_NEWPID, true
+	case "UTSNAME":
+		return unix.CLONE_NEWUTS, true
+	case "IPC":
+		return unix.CLONE_NEWIPC, true
+	case "USER":
+		return unix.CLONE_NEWUSER, true
+	case "NETWORK":
+		return unix.CLONE_NEWNET, true
+	case "CGROUP":
+		return unix.CLONE_NEWCGROUP, true
+	}
+	return 0, false
 }
 
 type unshareCmd struct {
@@ -65,7 +80,7 @@ func (u *unshareCmd) run(args []string) error {
 	var names []string
 	for _, s := range u.namespaces {
 		for _, n := range strings.Split(s, "|") {
-			f, ok := unshareFlags[strings.TrimSpace(n)]
+			f, ok := unshareFlag(strings.TrimSpace(n))
 			if !ok {
 				return u.fail(fmt.Errorf("%q: not a namespace (MOUNT, PID, UTSNAME, IPC, USER, NETWORK, CGROUP)", n))
 			}

@@ -545,6 +545,10 @@ func (idmapField) clear(c *Config, _ string) error {
 // HOOKS), in the order they come in a container's life.
 var hookTypes = []string{"pre-start", "pre-mount", "mount", "autodev", "start-host", "start", "stop", "post-stop", "clone", "destroy"}
 
+// hookDoc is lxc.hook.'s doc line, which names hookTypes: a constant (a
+// test checks it against hookTypes) so that keyTable needs no init.
+const hookDoc = "lxc.hook.TYPE: a command run at pre-start, pre-mount, mount, autodev, start-host, start, stop, post-stop, clone, destroy"
+
 // Hook is one lxc.hook.TYPE line.
 type Hook struct {
 	Type    string // one of hookTypes

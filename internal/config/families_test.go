@@ -311,3 +311,11 @@ lxc.cgroup.dir = x
 		t.Fatalf("defaults hold set keys: %v", keys)
 	}
 }
+
+// TestHookDoc: lxc.hook.'s doc line, a constant, names every hook type.
+func TestHookDoc(t *testing.T) {
+	want := "lxc.hook.TYPE: a command run at " + strings.Join(hookTypes, ", ")
+	if hookDoc != want {
+		t.Errorf("hookDoc = %q, want %q", hookDoc, want)
+	}
+}

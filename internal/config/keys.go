@@ -221,7 +221,7 @@ var keyTable = []keyDef{
 		field: numberField{ptr: func(c *Config) *int { return &c.HookVersion }, limit: 1}, support: Built},
 	{name: "lxc.hook", list: true, doc: "with an empty value, removes every hook defined so far",
 		field: hookAllField{}},
-	{name: "lxc.hook.", prefix: true, list: true, doc: "lxc.hook.TYPE: a command run at " + strings.Join(hookTypes, ", "),
+	{name: "lxc.hook.", prefix: true, list: true, doc: hookDoc,
 		field: hookField{}, support: Built},
 
 	// Logging.

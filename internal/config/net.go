@@ -63,27 +63,27 @@ type netSubkey struct {
 // netSubkeys are the lxc.net.N.* keys of lxc.container.conf(5), NETWORK.
 var netSubkeys = []netSubkey{
 	{name: "type", doc: "network type", text: func(n *Net) *string { return &n.Type }, parse: parseNetType},
-	{name: "flags", doc: "up to bring the interface up", text: func(n *Net) *string { return &n.Flags }, parse: oneOf("up")},
+	{name: "flags", doc: "up to bring the interface up", text: func(n *Net) *string { return &n.Flags }, parse: parseNetFlags},
 	{name: "link", doc: "host interface", text: func(n *Net) *string { return &n.Link }, parse: parseIfName},
 	{name: "l2proxy", doc: "1 to add neighbour proxy entries on the link", flag: func(n *Net) *bool { return &n.L2Proxy }},
 	{name: "mtu", doc: "maximum transfer unit", num: func(n *Net) *int { return &n.MTU }, limit: math.MaxInt32},
 	{name: "name", doc: "interface name in the container", text: func(n *Net) *string { return &n.Name }, parse: parseIfName},
 	{name: "hwaddr", doc: "MAC address; x digits are random", text: func(n *Net) *string { return &n.Hwaddr }, parse: parseHwaddr},
 	{name: "ipv4.address", doc: "A.B.C.D/M [BROADCAST]", list: func(n *Net) *[]string { return &n.IPv4Addresses }, parse: parseIPv4Address},
-	{name: "ipv4.gateway", doc: "gateway address, auto or dev", text: func(n *Net) *string { return &n.IPv4Gateway }, parse: parseGateway(true)},
+	{name: "ipv4.gateway", doc: "gateway address, auto or dev", text: func(n *Net) *string { return &n.IPv4Gateway }, parse: parseGateway4},
 	{name: "ipv6.address", doc: "ADDR/M", list: func(n *Net) *[]string { return &n.IPv6Addresses }, parse: parseIPv6Address},
-	{name: "ipv6.gateway", doc: "gateway address, auto or dev", text: func(n *Net) *string { return &n.IPv6Gateway }, parse: parseGateway(false)},
+	{name: "ipv6.gateway", doc: "gateway address, auto or dev", text: func(n *Net) *string { return &n.IPv6Gateway }, parse: parseGateway6},
 	{name: "script.up", doc: "host script run once the network is set up", text: func(n *Net) *string { return &n.ScriptUp }},
 	{name: "script.down", doc: "host script run before the network is torn down", text: func(n *Net) *string { return &n.ScriptDown }},
 	{name: "veth.pair", doc: "host side name of the veth pair", text: func(n *Net) *string { return &n.VethPair }, parse: parseIfName},
-	{name: "veth.mode", doc: "bridge or router", text: func(n *Net) *string { return &n.VethMode }, parse: oneOf("bridge", "router")},
-	{name: "veth.ipv4.route", doc: "host route to the container", list: func(n *Net) *[]string { return &n.VethIPv4Routes }, parse: parseRoute(true)},
-	{name: "veth.ipv6.route", doc: "host route to the container", list: func(n *Net) *[]string { return &n.VethIPv6Routes }, parse: parseRoute(false)},
+	{name: "veth.mode", doc: "bridge or router", text: func(n *Net) *string { return &n.VethMode }, parse: parseVethMode},
+	{name: "veth.ipv4.route", doc: "host route to the container", list: func(n *Net) *[]string { return &n.VethIPv4Routes }, parse: parseRoute4},
+	{name: "veth.ipv6.route", doc: "host route to the container", list: func(n *Net) *[]string { return &n.VethIPv6Routes }, parse: parseRoute6},
 	{name: "veth.vlan.id", doc: "untagged VLAN of the bridge port, or none", text: func(n *Net) *string { return &n.VethVLANID }, parse: parseVethVLAN},
 	{name: "veth.vlan.tagged.id", doc: "a tagged VLAN of the bridge port", list: func(n *Net) *[]string { return &n.VethVLANTagged }, parse: parseTaggedVLAN},
-	{name: "macvlan.mode", doc: "private, vepa, bridge or passthru", text: func(n *Net) *string { return &n.MacvlanMode }, parse: oneOf("private", "vepa", "bridge", "passthru")},
-	{name: "ipvlan.mode", doc: "l3, l3s or l2", text: func(n *Net) *string { return &n.IpvlanMode }, parse: oneOf("l3", "l3s", "l2")},
-	{name: "ipvlan.isolation", doc: "bridge, private or vepa", text: func(n *Net) *string { return &n.IpvlanIsolation }, parse: oneOf("bridge", "private", "vepa")},
+	{name: "macvlan.mode", doc: "private, vepa, bridge or passthru", text: func(n *Net) *string { return &n.MacvlanMode }, parse: parseMacvlanMode},
+	{name: "ipvlan.mode", doc: "l3, l3s or l2", text: func(n *Net) *string { return &n.IpvlanMode }, parse: parseIpvlanMode},
+	{name: "ipvlan.isolation", doc: "bridge, private or vepa", text: func(n *Net) *string { return &n.IpvlanIsolation }, parse: parseIpvlanIsolation},
 	{name: "vlan.id", doc: "VLAN id of a vlan interface, 0 to 4094", num: func(n *Net) *int { return &n.VLANID }, limit: 4094},
 }
 
@@ -282,24 +282,38 @@ func (netField) setKeys(c *Config, _ Support) []SetKey {
 }
 
 func parseNetType(s string) (string, error) {
-	if _, err := oneOf(netTypes...)(s); err != nil {
+	if _, err := oneOf(s, netTypes...); err != nil {
 		return "", fmt.Errorf("unknown network type: %w", err)
 	}
 	return s, nil
 }
 
-// oneOf accepts exactly one of words.
-func oneOf(words ...string) func(string) (string, error) {
-	return func(s string) (string, error) {
-		if slices.Contains(words, s) {
-			return s, nil
-		}
-		if len(words) == 1 {
-			return "", fmt.Errorf("want %s", words[0])
-		}
-		return "", fmt.Errorf("want one of %s", strings.Join(words, ", "))
+// oneOf accepts s when it is exactly one of words.
+func oneOf(s string, words ...string) (string, error) {
+	if slices.Contains(words, s) {
+		return s, nil
 	}
+	if len(words) == 1 {
+		return "", fmt.Errorf("want %s", words[0])
+	}
+	return "", fmt.Errorf("want one of %s", strings.Join(words, ", "))
 }
+
+// The parse functions of the lxc.net.N.* rows that take one of a few
+// words: named functions, not closures made by calls, so that netSubkeys
+// is laid out by the compiler instead of built by an init in every
+// golxc process.
+func parseNetFlags(s string) (string, error) { return oneOf(s, "up") }
+func parseVethMode(s string) (string, error) { return oneOf(s, "bridge", "router") }
+func parseMacvlanMode(s string) (string, error) {
+	return oneOf(s, "private", "vepa", "bridge", "passthru")
+}
+func parseIpvlanMode(s string) (string, error)      { return oneOf(s, "l3", "l3s", "l2") }
+func parseIpvlanIsolation(s string) (string, error) { return oneOf(s, "bridge", "private", "vepa") }
+func parseGateway4(s string) (string, error)        { return parseGateway(s, true) }
+func parseGateway6(s string) (string, error)        { return parseGateway(s, false) }
+func parseRoute4(s string) (string, error)          { return parseRoute(s, true) }
+func parseRoute6(s string) (string, error)          { return parseRoute(s, false) }
 
 // parseIfName refuses what the kernel refuses as an interface name (IFNAMSIZ
 // is 16 bytes with the NUL, netdevice(7)).
@@ -374,34 +388,30 @@ func parseAddr(s string, v4 bool) (string, error) {
 
 // parseGateway takes an address, auto (the link's address) or dev (a device
 // route).
-func parseGateway(v4 bool) func(string) (string, error) {
-	return func(s string) (string, error) {
-		if s == "auto" || s == "dev" {
-			return s, nil
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil || a.Is4() != v4 {
-			if v4 {
-				return "", errors.New("want an IPv4 address, auto or dev")
-			}
-			return "", errors.New("want an IPv6 address, auto or dev")
-		}
+func parseGateway(s string, v4 bool) (string, error) {
+	if s == "auto" || s == "dev" {
 		return s, nil
 	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Is4() != v4 {
+		if v4 {
+			return "", errors.New("want an IPv4 address, auto or dev")
+		}
+		return "", errors.New("want an IPv6 address, auto or dev")
+	}
+	return s, nil
 }
 
 // parseRoute takes a network in CIDR form.
-func parseRoute(v4 bool) func(string) (string, error) {
-	return func(s string) (string, error) {
-		p, err := netip.ParsePrefix(s)
-		if err != nil || p.Addr().Is4() != v4 {
-			if v4 {
-				return "", errors.New("want a route such as 192.168.1.0/24")
-			}
-			return "", errors.New("want a route such as 2001:db8::/64")
+func parseRoute(s string, v4 bool) (string, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || p.Addr().Is4() != v4 {
+		if v4 {
+			return "", errors.New("want a route such as 192.168.1.0/24")
 		}
-		return s, nil
+		return "", errors.New("want a route such as 2001:db8::/64")
 	}
+	return s, nil
 }
 
 func parseVethVLAN(s string) (string, error) {

@@ -16,12 +16,19 @@ const (
 	sigRTMax = 64
 )
 
-// signalAliases are other names signal(7) gives to the same numbers.
-var signalAliases = map[string]unix.Signal{
-	"SIGIOT":    unix.SIGABRT,
-	"SIGCLD":    unix.SIGCHLD,
-	"SIGPOLL":   unix.SIGIO,
-	"SIGUNUSED": unix.SIGSYS,
+// signalAlias reads the other names signal(7) gives to the same numbers.
+func signalAlias(name string) (unix.Signal, bool) {
+	switch name {
+	case "SIGIOT":
+		return unix.SIGABRT, true
+	case "SIGCLD":
+		return unix.SIGCHLD, true
+	case "SIGPOLL":
+		return unix.SIGIO, true
+	case "SIGUNUSED":
+		return unix.SIGSYS, true
+	}
+	return 0, false
 }
 
 // SignalByName reads a signal as kill(1) takes it, in any case: "SIGPWR",
@@ -43,7 +50,7 @@ func SignalByName(s string) (unix.Signal, error) {
 	if sig := unix.SignalNum(name); sig != 0 {
 		return sig, nil
 	}
-	if sig, ok := signalAliases[name]; ok {
+	if sig, ok := signalAlias(name); ok {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("unknown signal %q: want a name such as SIGTERM, SIGRTMIN+N, or a number", s)

@@ -201,5 +201,5 @@ func parseNotifyProxy(s string) (string, error) {
 var syslogFacilities = []string{"daemon", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
 
 func parseSyslogFacility(s string) (string, error) {
-	return oneOf(syslogFacilities...)(s)
+	return oneOf(s, syslogFacilities...)
 }

@@ -164,48 +164,57 @@ type check struct {
 	minVersion [2]int
 }
 
-var namespaceChecks = []check{
-	{name: "Namespaces", symbol: "CONFIG_NAMESPACES", essential: true, probe: func(h *Host) bool { return h.exists("/proc/self/ns") }},
-	{name: "Utsname namespace", symbol: "CONFIG_UTS_NS", essential: true, probe: nsProbe("uts")},
-	{name: "Ipc namespace", symbol: "CONFIG_IPC_NS", essential: true, probe: nsProbe("ipc")},
-	{name: "Pid namespace", symbol: "CONFIG_PID_NS", essential: true, probe: nsProbe("pid")},
-	{name: "User namespace", symbol: "CONFIG_USER_NS", probe: func(h *Host) bool {
-		n, err := strconv.Atoi(strings.TrimSpace(h.read("/proc/sys/user/max_user_namespaces")))
-		return h.exists("/proc/self/ns/user") && (err != nil || n > 0)
-	}},
-	{name: "Network namespace", symbol: "CONFIG_NET_NS", essential: true, probe: nsProbe("net")},
-	{name: "Cgroup namespace", symbol: "CONFIG_CGROUPS", essential: true, probe: nsProbe("cgroup")},
-	{name: "Time namespace", symbol: "CONFIG_TIME_NS", probe: nsProbe("time")},
-	{name: "Multiple /dev/pts instances", symbol: "CONFIG_DEVPTS_MULTIPLE_INSTANCES", essential: true, minVersion: [2]int{4, 7},
-		probe: func(h *Host) bool { return h.filesystem("devpts") }},
+// The checks lxc-checkconfig runs, by section: built when it runs (their
+// probes are closures made by calls), not by an init in every golxc
+// process.
+func namespaceChecks() []check {
+	return []check{
+		{name: "Namespaces", symbol: "CONFIG_NAMESPACES", essential: true, probe: func(h *Host) bool { return h.exists("/proc/self/ns") }},
+		{name: "Utsname namespace", symbol: "CONFIG_UTS_NS", essential: true, probe: nsProbe("uts")},
+		{name: "Ipc namespace", symbol: "CONFIG_IPC_NS", essential: true, probe: nsProbe("ipc")},
+		{name: "Pid namespace", symbol: "CONFIG_PID_NS", essential: true, probe: nsProbe("pid")},
+		{name: "User namespace", symbol: "CONFIG_USER_NS", probe: func(h *Host) bool {
+			n, err := strconv.Atoi(strings.TrimSpace(h.read("/proc/sys/user/max_user_namespaces")))
+			return h.exists("/proc/self/ns/user") && (err != nil || n > 0)
+		}},
+		{name: "Network namespace", symbol: "CONFIG_NET_NS", essential: true, probe: nsProbe("net")},
+		{name: "Cgroup namespace", symbol: "CONFIG_CGROUPS", essential: true, probe: nsProbe("cgroup")},
+		{name: "Time namespace", symbol: "CONFIG_TIME_NS", probe: nsProbe("time")},
+		{name: "Multiple /dev/pts instances", symbol: "CONFIG_DEVPTS_MULTIPLE_INSTANCES", essential: true, minVersion: [2]int{4, 7},
+			probe: func(h *Host) bool { return h.filesystem("devpts") }},
+	}
 }
 
-var cgroupChecks = []check{
-	{name: "Cgroups", symbol: "CONFIG_CGROUPS", essential: true, probe: func(h *Host) bool { return h.exists("/proc/cgroups") }},
-	{name: "Cgroup device", symbol: "CONFIG_CGROUP_DEVICE", probe: func(h *Host) bool { return h.controller("devices") || len(h.mounts("cgroup2")) > 0 }},
-	{name: "Cgroup sched", symbol: "CONFIG_CGROUP_SCHED", probe: controllerProbe("cpu")},
-	{name: "Cgroup cpu account", symbol: "CONFIG_CGROUP_CPUACCT", probe: func(h *Host) bool { return h.controller("cpuacct") || h.controller("cpu") }},
-	{name: "Cgroup memory controller", symbol: "CONFIG_MEMCG", probe: controllerProbe("memory")},
-	{name: "Cgroup cpuset", symbol: "CONFIG_CPUSETS", probe: controllerProbe("cpuset")},
-	{name: "Cgroup pids", symbol: "CONFIG_CGROUP_PIDS", probe: controllerProbe("pids")},
-	{name: "Cgroup freezer", symbol: "CONFIG_CGROUP_FREEZER", probe: func(h *Host) bool { return h.controller("freezer") || len(h.mounts("cgroup2")) > 0 }},
+func cgroupChecks() []check {
+	return []check{
+		{name: "Cgroups", symbol: "CONFIG_CGROUPS", essential: true, probe: func(h *Host) bool { return h.exists("/proc/cgroups") }},
+		{name: "Cgroup device", symbol: "CONFIG_CGROUP_DEVICE", probe: func(h *Host) bool { return h.controller("devices") || len(h.mounts("cgroup2")) > 0 }},
+		{name: "Cgroup sched", symbol: "CONFIG_CGROUP_SCHED", probe: controllerProbe("cpu")},
+		{name: "Cgroup cpu account", symbol: "CONFIG_CGROUP_CPUACCT", probe: func(h *Host) bool { return h.controller("cpuacct") || h.controller("cpu") }},
+		{name: "Cgroup memory controller", symbol: "CONFIG_MEMCG", probe: controllerProbe("memory")},
+		{name: "Cgroup cpuset", symbol: "CONFIG_CPUSETS", probe: controllerProbe("cpuset")},
+		{name: "Cgroup pids", symbol: "CONFIG_CGROUP_PIDS", probe: controllerProbe("pids")},
+		{name: "Cgroup freezer", symbol: "CONFIG_CGROUP_FREEZER", probe: func(h *Host) bool { return h.controller("freezer") || len(h.mounts("cgroup2")) > 0 }},
+	}
 }
 
-var miscChecks = []check{
-	{name: "Veth pair device", symbol: "CONFIG_VETH", module: "veth", probe: moduleProbe("veth")},
-	{name: "Macvlan", symbol: "CONFIG_MACVLAN", module: "macvlan", probe: moduleProbe("macvlan")},
-	{name: "Vlan", symbol: "CONFIG_VLAN_8021Q", module: "8021q", probe: moduleProbe("8021q")},
-	{name: "Bridges", symbol: "CONFIG_BRIDGE", module: "bridge", probe: moduleProbe("bridge")},
-	{name: "Overlay file system", symbol: "CONFIG_OVERLAY_FS", module: "overlay", probe: func(h *Host) bool {
-		return h.filesystem("overlay") || moduleProbe("overlay")(h)
-	}},
-	{name: "Seccomp", symbol: "CONFIG_SECCOMP", probe: func(h *Host) bool { return strings.Contains(h.read("/proc/self/status"), "\nSeccomp:") }},
-	{name: "Seccomp filter", symbol: "CONFIG_SECCOMP_FILTER", probe: func(h *Host) bool { return h.exists("/proc/sys/kernel/seccomp/actions_avail") }},
-	{name: "File capabilities", symbol: "CONFIG_SECURITY_FILE_CAPABILITIES", minVersion: [2]int{2, 33},
-		probe: func(h *Host) bool { return strings.Contains(h.read("/proc/self/status"), "\nCapBnd:") }},
-	{name: "FUSE (for use with lxcfs)", symbol: "CONFIG_FUSE_FS", module: "fuse", probe: func(h *Host) bool {
-		return h.filesystem("fuse") || moduleProbe("fuse")(h)
-	}},
+func miscChecks() []check {
+	return []check{
+		{name: "Veth pair device", symbol: "CONFIG_VETH", module: "veth", probe: moduleProbe("veth")},
+		{name: "Macvlan", symbol: "CONFIG_MACVLAN", module: "macvlan", probe: moduleProbe("macvlan")},
+		{name: "Vlan", symbol: "CONFIG_VLAN_8021Q", module: "8021q", probe: moduleProbe("8021q")},
+		{name: "Bridges", symbol: "CONFIG_BRIDGE", module: "bridge", probe: moduleProbe("bridge")},
+		{name: "Overlay file system", symbol: "CONFIG_OVERLAY_FS", module: "overlay", probe: func(h *Host) bool {
+			return h.filesystem("overlay") || moduleProbe("overlay")(h)
+		}},
+		{name: "Seccomp", symbol: "CONFIG_SECCOMP", probe: func(h *Host) bool { return strings.Contains(h.read("/proc/self/status"), "\nSeccomp:") }},
+		{name: "Seccomp filter", symbol: "CONFIG_SECCOMP_FILTER", probe: func(h *Host) bool { return h.exists("/proc/sys/kernel/seccomp/actions_avail") }},
+		{name: "File capabilities", symbol: "CONFIG_SECURITY_FILE_CAPABILITIES", minVersion: [2]int{2, 33},
+			probe: func(h *Host) bool { return strings.Contains(h.read("/proc/self/status"), "\nCapBnd:") }},
+		{name: "FUSE (for use with lxcfs)", symbol: "CONFIG_FUSE_FS", module: "fuse", probe: func(h *Host) bool {
+			return h.filesystem("fuse") || moduleProbe("fuse")(h)
+		}},
+	}
 }
 
 func nsProbe(ns string) func(*Host) bool {
@@ -353,9 +362,9 @@ func Check(h *Host) *Report {
 		}
 		return s
 	}
-	r.Sections = append(r.Sections, section("Namespaces", namespaceChecks))
+	r.Sections = append(r.Sections, section("Namespaces", namespaceChecks()))
 
-	cg := section("Control groups", cgroupChecks)
+	cg := section("Control groups", cgroupChecks())
 	v1, v2 := h.mounts("cgroup"), h.mounts("cgroup2")
 	layout := "none"
 	switch {
@@ -380,7 +389,7 @@ func Check(h *Host) *Report {
 	}
 	cg.Lines = append(cg.Lines[:1], append(info, cg.Lines[1:]...)...)
 	r.Sections = append(r.Sections, cg)
-	r.Sections = append(r.Sections, section("Misc", miscChecks))
+	r.Sections = append(r.Sections, section("Misc", miscChecks()))
 	return r
 }
 

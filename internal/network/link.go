@@ -12,19 +12,58 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// macvlanModes and ipvlanModes map the config's words to the kernel's.
-var macvlanModes = map[string]netlink.MacvlanMode{
-	"private": netlink.MACVLAN_MODE_PRIVATE, "vepa": netlink.MACVLAN_MODE_VEPA,
-	"bridge": netlink.MACVLAN_MODE_BRIDGE, "passthru": netlink.MACVLAN_MODE_PASSTHRU,
+// macvlanMode, ipvlanMode and ipvlanFlag read the config's words as the
+// kernel's. Switches, not maps: a map would be built by an init in every
+// golxc process.
+func macvlanMode(word string) (netlink.MacvlanMode, bool) {
+	switch word {
+	case "private":
+		return netlink.MACVLAN_MODE_PRIVATE, true
+	case "vepa":
+		return netlink.MACVLAN_MODE_VEPA, true
+	case "bridge":
+		return netlink.MACVLAN_MODE_BRIDGE, true
+	case "passthru":
+		return netlink.MACVLAN_MODE_PASSTHRU, true
+	}
+	return 0, false
 }
 
-var ipvlanModes = map[string]netlink.IPVlanMode{"l2": netlink.IPVLAN_MODE_L2, "l3": netlink.IPVLAN_MODE_L3, "l3s": netlink.IPVLAN_MODE_L3S}
+func ipvlanMode(word string) (netlink.IPVlanMode, bool) {
+	switch word {
+	case "l2":
+		return netlink.IPVLAN_MODE_L2, true
+	case "l3":
+		return netlink.IPVLAN_MODE_L3, true
+	case "l3s":
+		return netlink.IPVLAN_MODE_L3S, true
+	}
+	return 0, false
+}
 
-var ipvlanFlags = map[string]netlink.IPVlanFlag{"bridge": netlink.IPVLAN_FLAG_BRIDGE, "private": netlink.IPVLAN_FLAG_PRIVATE, "vepa": netlink.IPVLAN_FLAG_VEPA}
+func ipvlanFlag(word string) (netlink.IPVlanFlag, bool) {
+	switch word {
+	case "bridge":
+		return netlink.IPVLAN_FLAG_BRIDGE, true
+	case "private":
+		return netlink.IPVLAN_FLAG_PRIVATE, true
+	case "vepa":
+		return netlink.IPVLAN_FLAG_VEPA, true
+	}
+	return 0, false
+}
 
 // kernelModule names the module a type needs, for the message when the
 // kernel does not know the type.
-var kernelModule = map[string]string{"macvlan": "macvlan", "ipvlan": "ipvlan", "vlan": "8021q"}
+func kernelModule(linkType string) string {
+	switch linkType {
+	case "macvlan", "ipvlan":
+		return linkType
+	case "vlan":
+		return "8021q"
+	}
+	return ""
+}
 
 // ParentLink is the link request for a macvlan, ipvlan or vlan named name
 // on the host interface of index parent, made straight in the namespace
@@ -38,14 +77,14 @@ func ParentLink(i Iface, parent int, name string, mac net.HardwareAddr, nsFD int
 	attrs.Namespace = netlink.NsFd(nsFD)
 	switch i.Type {
 	case "macvlan":
-		m, ok := macvlanModes[i.MacvlanMode]
+		m, ok := macvlanMode(i.MacvlanMode)
 		if !ok {
 			return nil, fmt.Errorf("macvlan.mode %q", i.MacvlanMode)
 		}
 		return &netlink.Macvlan{LinkAttrs: attrs, Mode: m}, nil
 	case "ipvlan":
-		m, ok := ipvlanModes[i.IpvlanMode]
-		f, fok := ipvlanFlags[i.IpvlanIsolation]
+		m, ok := ipvlanMode(i.IpvlanMode)
+		f, fok := ipvlanFlag(i.IpvlanIsolation)
 		if !ok || !fok {
 			return nil, fmt.Errorf("ipvlan.mode %q, ipvlan.isolation %q", i.IpvlanMode, i.IpvlanIsolation)
 		}
@@ -81,7 +120,7 @@ func setupOnParent(host, inside *netlink.Handle, ns netns.NsHandle, i Iface) err
 	}
 	if err := host.LinkAdd(req); err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) || strings.Contains(err.Error(), "not supported") {
-			return fmt.Errorf("make %s %s on %s: the kernel has no %s support (module %s): %w", i.Type, name, i.Link, i.Type, kernelModule[i.Type], err)
+			return fmt.Errorf("make %s %s on %s: the kernel has no %s support (module %s): %w", i.Type, name, i.Link, i.Type, kernelModule(i.Type), err)
 		}
 		return fmt.Errorf("make %s %s on %s: %w", i.Type, name, i.Link, err)
 	}

@@ -110,15 +110,25 @@ const (
 	ipcCallMask = 0xffff
 )
 
-var socketcalls = map[string]uint64{
-	"socket": 1, "bind": 2, "connect": 3, "listen": 4, "accept": 5, "getsockname": 6, "getpeername": 7,
-	"socketpair": 8, "send": 9, "recv": 10, "sendto": 11, "recvfrom": 12, "shutdown": 13,
-	"setsockopt": 14, "getsockopt": 15, "sendmsg": 16, "recvmsg": 17, "accept4": 18, "recvmmsg": 19, "sendmmsg": 20,
-}
+// socketcalls and ipcCalls are the calls i386 multiplexes through
+// socketcall(2) and ipc(2), at the number each takes as its first
+// argument: arrays the compiler lays out, where maps would be built by an
+// init in every golxc process.
+var (
+	socketcalls = [...]string{1: "socket", 2: "bind", 3: "connect", 4: "listen", 5: "accept", 6: "getsockname",
+		7: "getpeername", 8: "socketpair", 9: "send", 10: "recv", 11: "sendto", 12: "recvfrom", 13: "shutdown",
+		14: "setsockopt", 15: "getsockopt", 16: "sendmsg", 17: "recvmsg", 18: "accept4", 19: "recvmmsg", 20: "sendmmsg"}
+	ipcCalls = [...]string{1: "semop", 2: "semget", 3: "semctl", 4: "semtimedop", 11: "msgsnd", 12: "msgrcv",
+		13: "msgget", 14: "msgctl", 21: "shmat", 22: "shmdt", 23: "shmget", 24: "shmctl"}
+)
 
-var ipcCalls = map[string]uint64{
-	"semop": 1, "semget": 2, "semctl": 3, "semtimedop": 4, "msgsnd": 11, "msgrcv": 12, "msgget": 13, "msgctl": 14,
-	"shmat": 21, "shmdt": 22, "shmget": 23, "shmctl": 24,
+// callNumber is call's index in calls (socketcalls, ipcCalls), if it has one.
+func callNumber(calls []string, call string) (uint64, bool) {
+	if call == "" {
+		return 0, false
+	}
+	i := slices.Index(calls, call)
+	return uint64(i), i > 0
 }
 
 // multiplexed returns the rule r makes on a's multiplexer, matching the
@@ -129,10 +139,10 @@ func (a *abi) multiplexed(r *Rule) (Rule, bool) {
 		return Rule{}, false
 	}
 	m := Rule{Number: -1, Action: r.Action, Section: r.Section, Line: r.Line}
-	if c, ok := socketcalls[r.Name]; ok {
+	if c, ok := callNumber(socketcalls[:], r.Name); ok {
 		m.Name = "socketcall"
 		m.Args = []ArgCmp{{Index: 0, Op: Eq, Value: c}}
-	} else if c, ok := ipcCalls[r.Name]; ok {
+	} else if c, ok := callNumber(ipcCalls[:], r.Name); ok {
 		m.Name = "ipc"
 		m.Args = []ArgCmp{{Index: 0, Op: MaskedEq, Value: c, Mask: ipcCallMask}}
 	} else {
@@ -333,24 +343,21 @@ func (as *assembler) rules(p *Policy, a *abi) error {
 	return nil
 }
 
-// intArgs are the arguments of common calls that the kernel declares int
-// or unsigned int (their SYSCALL_DEFINE): it reads the low 32 bits of the
-// register and drops the high ones, which the filter still sees. A 64-bit
-// equality on such an argument is dodged by setting the high word
-// (ioctl(fd, 1<<32|TIOCSTI) is TIOCSTI to the kernel), so Eq, Ne and
-// MaskedEq compare the low word only, as the kernel reads it.
-var intArgs = map[string][]int{
-	"ioctl": {0, 1}, "fcntl": {0, 1}, "fcntl64": {0, 1},
-	"prctl": {0}, "personality": {0},
-	"socket": {0, 1, 2}, "socketpair": {0, 1, 2},
-	"setsockopt": {0, 1, 2}, "getsockopt": {0, 1, 2},
-}
-
+// intArg reports whether argument index of call name is one the kernel
+// declares int or unsigned int (its SYSCALL_DEFINE), for common calls: the
+// kernel reads the low 32 bits of the register and drops the high ones,
+// which the filter still sees. A 64-bit equality on such an argument is
+// dodged by setting the high word (ioctl(fd, 1<<32|TIOCSTI) is TIOCSTI to
+// the kernel), so Eq, Ne and MaskedEq compare the low word only, as the
+// kernel reads it.
 func intArg(name string, index int) bool {
-	for _, i := range intArgs[name] {
-		if i == index {
-			return true
-		}
+	switch name {
+	case "ioctl", "fcntl", "fcntl64":
+		return index == 0 || index == 1
+	case "prctl", "personality":
+		return index == 0
+	case "socket", "socketpair", "setsockopt", "getsockopt":
+		return index >= 0 && index <= 2
 	}
 	return false
 }

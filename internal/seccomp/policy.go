@@ -61,16 +61,26 @@ const (
 	MaskedEq
 )
 
-// opNames are the spellings LXC's rule syntax accepts for each Op: the
+// opByName reads the spellings LXC's rule syntax accepts for each Op: the
 // libseccomp constant name and a short form.
-var opNames = map[string]Op{
-	"SCMP_CMP_NE": Ne, "!=": Ne,
-	"SCMP_CMP_LT": Lt, "<": Lt,
-	"SCMP_CMP_LE": Le, "<=": Le,
-	"SCMP_CMP_EQ": Eq, "==": Eq,
-	"SCMP_CMP_GE": Ge, ">=": Ge,
-	"SCMP_CMP_GT": Gt, ">": Gt,
-	"SCMP_CMP_MASKED_EQ": MaskedEq, "&=": MaskedEq,
+func opByName(name string) (Op, bool) {
+	switch name {
+	case "SCMP_CMP_NE", "!=":
+		return Ne, true
+	case "SCMP_CMP_LT", "<":
+		return Lt, true
+	case "SCMP_CMP_LE", "<=":
+		return Le, true
+	case "SCMP_CMP_EQ", "==":
+		return Eq, true
+	case "SCMP_CMP_GE", ">=":
+		return Ge, true
+	case "SCMP_CMP_GT", ">":
+		return Gt, true
+	case "SCMP_CMP_MASKED_EQ", "&=":
+		return MaskedEq, true
+	}
+	return 0, false
 }
 
 // ArgCmp is one argument filter: [Index,Value,Op] or [Index,Value,Op,Mask].
@@ -102,13 +112,18 @@ type Policy struct {
 	Rules   []Rule
 }
 
-// Sections LXC's format knows. The x86 family is compiled; the others are
-// another machine's, and their rules are skipped on this one, as LXC does.
-var knownSections = map[string]bool{
-	"all": true, "x86_64": true, "x86": true, "x32": true,
-	"arm": true, "arm64": true, "ppc64": true, "ppc64le": true, "ppc": true,
-	"mips": true, "mips64": true, "mips64n32": true, "mipsel": true, "mipsel64": true, "mipsel64n32": true,
-	"s390x": true, "riscv64": true,
+// knownSection reports whether name is an architecture section LXC's
+// format knows. The x86 family is compiled; the others are another
+// machine's, and their rules are skipped on this one, as LXC does.
+func knownSection(name string) bool {
+	switch name {
+	case "all", "x86_64", "x86", "x32",
+		"arm", "arm64", "ppc64", "ppc64le", "ppc",
+		"mips", "mips64", "mips64n32", "mipsel", "mipsel64", "mipsel64n32",
+		"s390x", "riscv64":
+		return true
+	}
+	return false
 }
 
 // mntForce is MNT_FORCE, the umount2(2) flag reject_force_umount denies.
@@ -212,7 +227,7 @@ func Parse(r io.Reader, file string) (*Policy, error) {
 		}
 		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") && !strings.Contains(t, ",") {
 			name := strings.ToLower(strings.TrimSpace(t[1 : len(t)-1]))
-			if !knownSections[name] {
+			if !knownSection(name) {
 				return nil, bad("unsupported architecture %s", t)
 			}
 			section = name
@@ -332,7 +347,7 @@ func parseArg(s string) (ArgCmp, error) {
 	if err != nil {
 		return ArgCmp{}, fmt.Errorf("value %q: want an unsigned 64-bit number", f[1])
 	}
-	op, ok := opNames[f[2]]
+	op, ok := opByName(f[2])
 	if !ok {
 		return ArgCmp{}, fmt.Errorf("unknown comparison %q (SCMP_CMP_EQ, _NE, _LT, _LE, _GE, _GT, _MASKED_EQ)", f[2])
 	}

@@ -1,0 +1,43 @@
+package test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestStartupInitWork: every golxc process, each tool run and each hidden
+// stage, runs every package's init before it looks at its arguments; a
+// golxc package's tables are made where they are used, not there.
+// GODEBUG=inittrace=1 lists each package whose init does work.
+func TestStartupInitWork(t *testing.T) {
+	// golxc's packages that still build package-level tables at start
+	// (maps, closures made by calls). Remove a package from the list once
+	// its init does nothing.
+	initWorkLeft := map[string]bool{
+		"internal/rootfs":        true, // options.go: mount option maps
+		"internal/namespace":     true, // spawn.go: a map
+		"internal/containerinit": true, // proclimits.go, rootfd.go: maps
+		"internal/lxc":           true, // hostctx.go: a map
+		"internal/oci":           true, // seccomp.go: a map
+	}
+	_, stderr, code := runWith(t, runOpts{env: []string{"GODEBUG=inittrace=1"}}, "lxc-info", "--version")
+	if code != 0 {
+		t.Fatalf("lxc-info --version: exit %d: %s", code, stderr)
+	}
+	const module = "github.com/golxc/golxc/"
+	seen := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "init" {
+			continue
+		}
+		seen++
+		pkg, ours := strings.CutPrefix(f[1], module)
+		if ours && !initWorkLeft[pkg] {
+			t.Errorf("package %s does work at every golxc start: %s", pkg, line)
+		}
+	}
+	if seen == 0 {
+		t.Fatalf("GODEBUG=inittrace=1 printed no init line: %q", stderr)
+	}
+}
