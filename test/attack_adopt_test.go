@@ -464,3 +464,32 @@ func TestUnadoptedNotStopped(t *testing.T) {
 		t.Errorf("host lxc-info did not adopt %s: no monitor", a)
 	}
 }
+
+// TestFreezeAdopts: lxc-freeze asks the monitor first and reads no
+// record when it answers; after kill -9 of the monitor it still
+// re-adopts the container (a new monitor, the same init) and freezes it,
+// and lxc-unfreeze thaws it.
+func TestFreezeAdopts(t *testing.T) {
+	for _, mode := range monitorModes {
+		t.Run(mode.name, func(t *testing.T) {
+			opts := runOpts{env: []string{mode.env}}
+			l := newLab(t)
+			a := l.createBusybox()
+			l.mustRunWith(opts, "lxc-start", "-n", a)
+			pid := l.initPID(a)
+			killMonitors(t, l.path, a)
+			l.mustRunWith(opts, "lxc-freeze", "-n", a)
+			if st, p := l.statePID(a); st != "FROZEN" || p != pid {
+				t.Errorf("after kill -9 of its monitor and lxc-freeze: %s with init %d, want FROZEN with %d", st, p, pid)
+			}
+			if len(monitorPIDs(l.path, a)) == 0 {
+				t.Errorf("lxc-freeze did not re-adopt %s: no monitor", a)
+			}
+			l.mustRunWith(opts, "lxc-unfreeze", "-n", a)
+			if st := l.state(a); st != "RUNNING" {
+				t.Errorf("after lxc-unfreeze: %s, want RUNNING", st)
+			}
+			l.mustRunWith(opts, "lxc-stop", "-n", a, "-k")
+		})
+	}
+}

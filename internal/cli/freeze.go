@@ -35,7 +35,9 @@ func newFreezer(thaw bool) *cobra.Command {
 }
 
 func (f *freezeCmd) run(args []string) error {
-	ct, err := f.container(args)
+	// Recovered by the question itself (askRunning): the record is read
+	// only when the monitor does not answer.
+	ct, err := f.lookup(args)
 	if err != nil {
 		return err
 	}

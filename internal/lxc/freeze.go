@@ -14,8 +14,18 @@ const freezeWait = 10 * time.Second
 
 // askRunning sends req to the running container's monitor; a container
 // that is not running (or not golxc's) is an error that says so.
+//
+// It is also Recover for a tool that asks first (lxc-freeze, lxc-unfreeze:
+// no record read when the monitor answers): a socket nobody answers on is
+// re-adopted by ask, and a monitor that says STARTING may be one still
+// adopting the container, which Recover waits for before the question is
+// asked again.
 func (c *Container) askRunning(req monitor.Request, deadline time.Time) (*monitor.Response, error) {
 	r, err := c.ask(req, deadline)
+	if err != nil && r != nil && r.State == monitor.Starting {
+		c.Recover()
+		r, err = c.ask(req, deadline)
+	}
 	if errors.Is(err, monitor.ErrNotRunning) {
 		if err := c.mustBeDefined(); err != nil {
 			return nil, err
