@@ -281,4 +281,3 @@ func TestSmallerThanJSON(t *testing.T) {
 		t.Errorf("pack %d bytes, json %d", len(b), len(j))
 	}
 }
-
