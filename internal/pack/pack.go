@@ -42,7 +42,7 @@ const chunk = 64 << 10
 // Marshal encodes v, or what it points to: Unmarshal into a pointer to
 // v's type (or to what it points to) decodes it.
 func Marshal(v any) ([]byte, error) {
-	e := &encoder{buf: make([]byte, 1, 1024)}
+	e := &encoder{buf: make([]byte, 1, 1024), layouts: layouts{}}
 	e.buf[0] = Version
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer {
@@ -59,17 +59,22 @@ func Marshal(v any) ([]byte, error) {
 
 // Unmarshal decodes data, which Marshal made of a value of the type v
 // points to, into *v (overwritten whole). A panic is never let out: a
-// hostile encoding that finds a bug here is an error like any other.
+// hostile encoding that finds a bug here is an error (a *PanicError,
+// which fuzz tests look for) like any other.
 func Unmarshal(data []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("unpack: %v", r)
+			err = &PanicError{Value: r}
 		}
 	}()
 	return unmarshal(data, v)
 }
 
-// unmarshal is Unmarshal without its recover, for the fuzz test.
+// PanicError is a panic of Unmarshal's, recovered: a bug.
+type PanicError struct{ Value any }
+
+func (e *PanicError) Error() string { return fmt.Sprintf("unpack: internal error: %v", e.Value) }
+
 func unmarshal(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
@@ -81,7 +86,7 @@ func unmarshal(data []byte, v any) error {
 	if data[0] != Version {
 		return fmt.Errorf("unpack: form %d, want %d", data[0], Version)
 	}
-	d := &decoder{data: data, str: string(data), off: 1}
+	d := &decoder{data: data, str: string(data), off: 1, layouts: layouts{}}
 	elem := rv.Elem()
 	elem.SetZero()
 	if err := d.value(elem, 0); err != nil {
@@ -140,23 +145,36 @@ func keyPart(k reflect.Value) string {
 	return fmt.Sprintf("[%v]", k)
 }
 
-// fields calls f with each field of struct type t that is carried, and
-// its index; an unexported embedded struct's exported fields are its own,
-// as encoding/json takes them.
-func fields(t reflect.Type, f func(i int, sf reflect.StructField) error) error {
+// layouts memoizes the indices of the fields carried of each struct type
+// met in one Marshal or Unmarshal (a spec has ~20 mounts of one type);
+// nothing of a type outlives the call. An unexported embedded struct is
+// carried: its exported fields are promoted, as encoding/json takes them.
+type layouts map[reflect.Type][]int
+
+func (l layouts) of(t reflect.Type) ([]int, error) {
+	if fs, ok := l[t]; ok {
+		return fs, nil
+	}
+	var fs []int
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if !sf.IsExported() && !sf.Anonymous {
 			continue
 		}
-		if tag, ok := sf.Tag.Lookup("json"); ok && tag == "-" {
+		// Tag.Get parses the whole tag: looked at only when it may say "-".
+		if strings.Contains(string(sf.Tag), `json:"-"`) && sf.Tag.Get("json") == "-" {
 			continue
 		}
-		if err := f(i, sf); err != nil {
-			return at(err, "."+sf.Name)
+		if !sf.IsExported() && sf.Type.Kind() != reflect.Struct {
+			return nil, at(errors.New("unexported embedded non-struct"), "."+sf.Name)
 		}
+		fs = append(fs, i)
 	}
-	return nil
+	if len(fs) == 0 && t.Size() > 0 {
+		return nil, errNothing
+	}
+	l[t] = fs
+	return fs, nil
 }
 
 var errNothing = errors.New("struct with no exported field to carry")
@@ -166,7 +184,8 @@ func unsupported(k reflect.Kind) error {
 }
 
 type encoder struct {
-	buf []byte
+	buf     []byte
+	layouts layouts
 }
 
 func (e *encoder) uvarint(x uint64) { e.buf = binary.AppendUvarint(e.buf, x) }
@@ -251,33 +270,25 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 }
 
 func (e *encoder) structValue(v reflect.Value, depth int) error {
-	t := v.Type()
-	carried := 0
-	err := fields(t, func(i int, sf reflect.StructField) error {
-		f := v.Field(i)
-		if !sf.IsExported() {
-			// Embedded, unexported: its exported fields are carried.
-			if f.Kind() != reflect.Struct {
-				return errors.New("unexported embedded non-struct")
-			}
-			carried++
-			return e.structValue(f, depth+1)
-		}
-		carried++
-		return e.value(f, depth+1)
-	})
-	if err == nil && carried == 0 && t.Size() > 0 {
-		return errNothing
+	fs, err := e.layouts.of(v.Type())
+	if err != nil {
+		return err
 	}
-	return err
+	for _, i := range fs {
+		if err := e.value(v.Field(i), depth+1); err != nil {
+			return at(err, "."+v.Type().Field(i).Name)
+		}
+	}
+	return nil
 }
 
 type decoder struct {
 	data []byte
 	// str is data as a string, which decoded strings are slices of: one
 	// allocation for them all.
-	str string
-	off int
+	str     string
+	off     int
+	layouts layouts
 }
 
 var errTruncated = errors.New("truncated")
@@ -505,22 +516,14 @@ func (d *decoder) slice(v reflect.Value, depth int) error {
 }
 
 func (d *decoder) structValue(v reflect.Value, depth int) error {
-	t := v.Type()
-	carried := 0
-	err := fields(t, func(i int, sf reflect.StructField) error {
-		f := v.Field(i)
-		if !sf.IsExported() {
-			if f.Kind() != reflect.Struct {
-				return errors.New("unexported embedded non-struct")
-			}
-			carried++
-			return d.structValue(f, depth+1)
-		}
-		carried++
-		return d.value(f, depth+1)
-	})
-	if err == nil && carried == 0 && t.Size() > 0 {
-		return errNothing
+	fs, err := d.layouts.of(v.Type())
+	if err != nil {
+		return err
 	}
-	return err
+	for _, i := range fs {
+		if err := d.value(v.Field(i), depth+1); err != nil {
+			return at(err, "."+v.Type().Field(i).Name)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -252,7 +253,10 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v := new(sample)
-		if pack.UnmarshalUnrecovered(data, v) != nil {
+		if err := pack.Unmarshal(data, v); err != nil {
+			if pe := (*pack.PanicError)(nil); errors.As(err, &pe) {
+				t.Fatal(err)
+			}
 			return
 		}
 		// What decodes encodes, and that decodes again to a value that
