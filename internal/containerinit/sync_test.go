@@ -322,4 +322,3 @@ func TestLookPath(t *testing.T) {
 		})
 	}
 }
-
