@@ -87,11 +87,17 @@ func TestDetachedStart(t *testing.T) {
 }
 
 // A spec the monitor cannot decode (the shared monitor's, from another
-// lxc-start) is one line that names the container.
-func TestRequestSpecError(t *testing.T) {
-	_, err := requestSpec(&startRequest{Name: "c1", Spec: []byte(`{"ttys":"two"}`)})
-	if err == nil || !strings.HasPrefix(err.Error(), "decode the spec of c1's start request: ") || strings.Contains(err.Error(), "\n") {
-		t.Errorf("requestSpec = %v", err)
+// lxc-start) is told to lxc-start as one line that names the container,
+// before anything is done.
+func TestSuperviseBadSpec(t *testing.T) {
+	var told error
+	req := &startRequest{Name: "c1", LXCPath: t.TempDir(), Shared: true, Spec: []byte(`{"ttys":"two"}`)}
+	_, err := supervise(req, nil, func(err error) { told = err })
+	if err == nil || told != err {
+		t.Fatalf("supervise = %v, told %v; want the error, told", err, told)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "decode the spec of c1's start request: ") || strings.Contains(msg, "\n") {
+		t.Errorf("supervise = %q, want one line naming c1", msg)
 	}
 	if s, err := requestSpec(&startRequest{Name: "c1"}); s != nil || err != nil {
 		t.Errorf("requestSpec of none = %v, %v", s, err)
