@@ -714,6 +714,9 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 			}
 		}
 	}
+	// Decoded, and in the record: the JSON is not held for the
+	// container's life.
+	req.Spec = nil
 	return monitor.Run(o)
 }
 
