@@ -81,13 +81,6 @@ func RunStage() {
 	}
 }
 
-// specShape has an object or array for each struct type a start's spec
-// usually holds, empty.
-const specShape = `{"oci":{"process":{"user":{},"capabilities":{},"rlimits":[{}],"consoleSize":{}},"root":{},` +
-	`"mounts":[{}],"hooks":{"prestart":[{}]},"linux":{"namespaces":[{}],"uidMappings":[{}],"devices":[{}],` +
-	`"resources":{"devices":[{}]},"seccomp":{"syscalls":[{"args":[{}]}]}}},"seccomp":{"notify":{}},"lsm":{},` +
-	`"idmapMounts":[{}],"procFiles":[{}],"hooks":{"container":{}}}`
-
 // StageComm is the command name (comm) of an init stage until its exec,
 // for ps; ExecuteComm is golxc's init's under lxc-execute, which stays
 // PID 1: LXC 5's lxc-execute runs its init in the process it forked, so
@@ -98,12 +91,6 @@ const (
 )
 
 func stage() error {
-	// encoding/json learns the spec's types at their first use, ~0.5-1
-	// ms: taught on another thread while the parent sends the spec (by a
-	// decode of the shape of a spec, which learns what a decode needs
-	// and no more), the decode below takes ~0.1 ms where a core is free;
-	// on a host with none, it gains nothing and costs nothing more.
-	go func() { _ = json.Unmarshal([]byte(specShape), new(Spec)) }()
 	m, files, err := recv(syncFD)
 	if err != nil {
 		return err
@@ -154,10 +141,7 @@ func stage() error {
 			rootFD = tree
 		}
 	}
-	spec := new(Spec)
-	if err := json.Unmarshal(m.Spec, spec); err != nil {
-		return fmt.Errorf("init stage: decode spec: %w", err)
-	}
+	spec := m.Spec
 	// The process's name is its main thread's (/proc/self/comm is the
 	// leader's): set through /proc, the host's until a join, as this may
 	// be another thread.

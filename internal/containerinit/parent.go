@@ -1,7 +1,6 @@
 package containerinit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,32 +16,39 @@ import (
 
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/seccomp"
-	"github.com/golxc/golxc/internal/security"
 )
 
-// namespacesOnly is the part of an encoded Spec the parent reads: the
-// namespaces, the id maps, the rootfs and its idmapping, and whether the
-// init stage stays as golxc's init.
+// namespacesOnly is the part of a Spec the parent reads: the namespaces,
+// the id maps, the rootfs and its idmapping, and whether the init stage
+// stays as golxc's init. A view of the caller's Spec: the maps it takes
+// from a joined user namespace (joinedMaps) are the view's alone.
 type namespacesOnly struct {
 	OCI struct {
-		Root  *specs.Root `json:"root"`
+		Root  *specs.Root
 		Linux struct {
-			Namespaces  []specs.LinuxNamespace `json:"namespaces"`
-			UIDMappings []specs.LinuxIDMapping `json:"uidMappings"`
-			GIDMappings []specs.LinuxIDMapping `json:"gidMappings"`
-		} `json:"linux"`
-	} `json:"oci"`
-	WrapInit bool `json:"wrapInit"`
-	Hooks    *struct {
-		Start []string `json:"start"`
-	} `json:"hooks"`
-	IDMapMounts []IDMapMount `json:"idmapMounts"`
-	RootIDMap   string       `json:"rootIDMap"`
-	Seccomp     *struct {
-		Notify *SeccompNotify `json:"notify"`
-	} `json:"seccomp"`
-	JoinIDs   map[specs.LinuxNamespaceType]namespace.NamespaceID `json:"joinIDs"`
-	ProcFiles []ProcFile                                         `json:"procFiles"`
+			Namespaces  []specs.LinuxNamespace
+			UIDMappings []specs.LinuxIDMapping
+			GIDMappings []specs.LinuxIDMapping
+		}
+	}
+	WrapInit    bool
+	Hooks       *StageHooks
+	IDMapMounts []IDMapMount
+	RootIDMap   string
+	Seccomp     *Seccomp
+	JoinIDs     map[specs.LinuxNamespaceType]namespace.NamespaceID
+	ProcFiles   []ProcFile
+}
+
+// viewOf is what the parent reads of s.
+func viewOf(s *Spec) *namespacesOnly {
+	ns := &namespacesOnly{WrapInit: s.WrapInit, Hooks: s.Hooks, IDMapMounts: s.IDMapMounts, RootIDMap: s.RootIDMap,
+		Seccomp: s.Seccomp, JoinIDs: s.JoinIDs, ProcFiles: s.ProcFiles}
+	ns.OCI.Root = s.OCI.Root
+	if l := s.OCI.Linux; l != nil {
+		ns.OCI.Linux.Namespaces, ns.OCI.Linux.UIDMappings, ns.OCI.Linux.GIDMappings = l.Namespaces, l.UIDMappings, l.GIDMappings
+	}
+	return ns
 }
 
 // userns says whether the spec asks for a user namespace of its own.
@@ -150,10 +156,9 @@ const sealedFD = syncFD + 1
 
 // StartOptions says how to start a container's init.
 type StartOptions struct {
+	// Spec is what the init stage does; Start and the functions that
+	// look at StartOptions only read it.
 	Spec *Spec
-	// EncodedSpec, when set, is the spec already JSON-encoded; Spec is then
-	// not needed. A long-lived monitor passes the bytes it was given.
-	EncodedSpec []byte
 	// Stdin, Stdout, Stderr of init; nil is the container's /dev/null.
 	// With Spec.Console init gets the console instead once its root is
 	// built, and with Spec.Terminal the command gets its terminal there.
@@ -231,26 +236,14 @@ type Process struct {
 
 // ClonesFromCaller reports whether Start clones the init stage from the
 // calling thread: not when it joins a user, time or pid namespace at
-// spawn (a pinned thread of its own clones it then). An undecodable spec
-// says no; Start reports the error.
+// spawn (a pinned thread of its own clones it then). No spec says no;
+// Start reports the error.
 func ClonesFromCaller(o StartOptions) bool {
-	b := o.EncodedSpec
-	if b == nil {
-		var err error
-		if b, err = json.Marshal(o.Spec); err != nil {
-			return false
-		}
-	}
-	var ns namespacesOnly
-	if json.Unmarshal(b, &ns) != nil || len(ns.joinedAtSpawn()) > 0 {
+	if o.Spec == nil {
 		return false
 	}
-	for _, n := range ns.OCI.Linux.Namespaces {
-		if n.Type == specs.PIDNamespace && n.Path != "" {
-			return false
-		}
-	}
-	return true
+	ns := viewOf(o.Spec)
+	return len(ns.joinedAtSpawn()) == 0 && pidJoinPath(ns) == ""
 }
 
 // spawnerDroppable are capabilities that neither the init stage nor
@@ -272,33 +265,12 @@ func spawnerDroppable() []string {
 // makes a user namespace or waits at a gate. The thread must not run
 // anything else after (its bounding set is the container's).
 func SpawnerDrops(o StartOptions) []string {
-	if o.Gate != nil || o.StartHost != nil {
+	s := o.Spec
+	if o.Gate != nil || o.StartHost != nil || s == nil {
 		return nil
 	}
-	b := o.EncodedSpec
-	if b == nil {
-		var err error
-		if b, err = json.Marshal(o.Spec); err != nil {
-			return nil
-		}
-	}
-	var s struct {
-		WrapInit bool            `json:"wrapInit"`
-		Hooks    json.RawMessage `json:"hooks"`
-		LSM      security.Label  `json:"lsm"`
-		OCI      struct {
-			Process *struct {
-				Capabilities *struct {
-					Bounding []string `json:"bounding"`
-				} `json:"capabilities"`
-			} `json:"process"`
-		} `json:"oci"`
-	}
-	var ns namespacesOnly
-	if json.Unmarshal(b, &s) != nil || json.Unmarshal(b, &ns) != nil {
-		return nil
-	}
-	if !s.WrapInit || len(s.Hooks) > 0 && string(s.Hooks) != "null" || !s.LSM.Empty() || ns.userns() || ns.sharedUser() ||
+	ns := viewOf(s)
+	if !s.WrapInit || s.Hooks != nil || !s.LSM.Empty() || ns.userns() || ns.sharedUser() ||
 		len(ns.joinedAtSpawn()) > 0 || s.OCI.Process == nil || s.OCI.Process.Capabilities == nil {
 		return nil
 	}
@@ -362,15 +334,10 @@ type PreparedSelf struct {
 // StartOptions.Self, while the caller does other work; nil when the
 // stage needs none. Start closes it.
 func PrepareSelf(o StartOptions) *PreparedSelf {
-	b := o.EncodedSpec
-	if b == nil {
+	if o.Spec == nil {
 		return nil
 	}
-	var ns namespacesOnly
-	if json.Unmarshal(b, &ns) != nil {
-		return nil
-	}
-	self := selfFor(&ns, o)
+	self := selfFor(viewOf(o.Spec), o)
 	if self == nil {
 		return nil
 	}
@@ -399,17 +366,10 @@ func (p *PreparedSelf) Close() {
 // stage's own error (e.g. a mount that failed, an init not found).
 func Start(o StartOptions) (*Process, error) {
 	defer o.Self.Close()
-	if o.EncodedSpec == nil {
-		b, err := json.Marshal(o.Spec)
-		if err != nil {
-			return nil, fmt.Errorf("encode spec: %w", err)
-		}
-		o.EncodedSpec = b
+	if o.Spec == nil {
+		return nil, errors.New("start container init: no spec")
 	}
-	var ns namespacesOnly
-	if err := json.Unmarshal(o.EncodedSpec, &ns); err != nil {
-		return nil, fmt.Errorf("decode spec: %w", err)
-	}
+	ns := viewOf(o.Spec)
 	flags, err := ns.cloneFlags()
 	if err != nil {
 		return nil, err
@@ -424,7 +384,7 @@ func Start(o StartOptions) (*Process, error) {
 
 	cmd := exec.Command("/proc/self/exe", StageArg)
 	cmd.ExtraFiles = []*os.File{childEnd}
-	if self := selfFor(&ns, o); self != nil {
+	if self := selfFor(ns, o); self != nil {
 		var sealed *os.File
 		if o.Self != nil {
 			<-o.Self.done
@@ -492,13 +452,13 @@ func Start(o StartOptions) (*Process, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = o.CgroupFD
 	}
-	pidJoin := pidJoinPath(&ns)
+	pidJoin := pidJoinPath(ns)
 	var err2 error
 	var pin chan struct{}
 	var p *Process
 	switch {
 	case len(ns.joinedAtSpawn()) > 0:
-		p, err2 = spawnJoined(cmd, &ns, flags, pidJoin, o)
+		p, err2 = spawnJoined(cmd, ns, flags, pidJoin, o)
 	case pidJoin != "":
 		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
 	default:
@@ -518,7 +478,7 @@ func Start(o StartOptions) (*Process, error) {
 	if o.Spawned != nil {
 		o.Spawned(p.PidFD)
 	}
-	if err := p.handshake(parent, o, &ns); err != nil {
+	if err := p.handshake(parent, o, ns); err != nil {
 		unix.Close(parent)
 		p.abort()
 		return nil, err
@@ -538,7 +498,7 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return err
 		}
 	}
-	m := &message{Type: "spec", Spec: o.EncodedSpec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
+	m := &message{Type: "spec", Spec: o.Spec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int
 	if ns.userns() || ns.sharedUser() {
 		_, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)

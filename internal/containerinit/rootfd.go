@@ -1,7 +1,6 @@
 package containerinit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -95,13 +94,9 @@ func idmapTree(tree int, dir string, pid int, idmap string) error {
 // home directory), in its own mount namespace; then it becomes the
 // namespace's root. It returns the detached tree (-1 without a rootfs),
 // which attachRoot attaches as for root's start.
-func userRoot(encoded []byte) (int, error) {
-	var ns namespacesOnly
-	if err := json.Unmarshal(encoded, &ns); err != nil {
-		return -1, fmt.Errorf("init stage: decode spec: %w", err)
-	}
+func userRoot(spec *Spec) (int, error) {
 	tree := -1
-	if r := ns.OCI.Root; r != nil && r.Path != "" {
+	if r := spec.OCI.Root; r != nil && r.Path != "" {
 		// The clone's source must be a mount of this namespace, and
 		// nothing done here may propagate to the host's.
 		if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {

@@ -1,7 +1,6 @@
 package containerinit
 
 import (
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/golxc/golxc/internal/pack"
 )
 
 // skipUnlessRoot skips a test that needs root; under CI=true a missing root
@@ -67,7 +68,7 @@ func TestSyncRoundTrip(t *testing.T) {
 		name string
 		msg  *message
 	}{
-		{name: "spec", msg: &message{Type: "spec", Spec: mustEncode(t, spec)}},
+		{name: "spec", msg: &message{Type: "spec", Spec: spec}},
 		{name: "ptys", msg: &message{Type: "ptys", Console: true, TTYs: 2}},
 		{name: "error", msg: &message{Type: "error", Error: "mount proc on /proc: permission denied\nsecond line"}},
 		{name: "bare", msg: &message{Type: "x"}},
@@ -203,7 +204,7 @@ func TestSyncTooLarge(t *testing.T) {
 				t.Skipf("SO_RCVBUFFORCE: %v", err)
 			}
 		}
-		payload := []byte(`{"type":"error","error":"` + strings.Repeat("x", maxMessage) + `"}`)
+		payload := append([]byte{pack.Version}, strings.Repeat("x", maxMessage)...)
 		if err := unix.Sendmsg(a, payload, nil, nil, 0); err != nil {
 			t.Skipf("cannot send %d bytes: %v", len(payload), err)
 		}
@@ -221,8 +222,12 @@ func TestSyncTooLarge(t *testing.T) {
 			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 8<<20)
 			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
 		}
-		overhead := len(`{"type":"error","error":""}`)
-		m := &message{Type: "error", Error: strings.Repeat("y", maxMessage-overhead)}
+		// The error's length takes 3 bytes of varint at this size.
+		empty, err := pack.Marshal(&message{Type: "error"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &message{Type: "error", Error: strings.Repeat("y", maxMessage-len(empty)-2)}
 		if err := send(a, m, nil); err != nil {
 			t.Skipf("send at the limit: %v", err)
 		}
@@ -316,17 +321,4 @@ func TestLookPath(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustEncode(t *testing.T, spec *Spec) json.RawMessage {
-	t.Helper()
-	b, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back Spec
-	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(&back, spec) {
-		t.Fatalf("spec does not survive encoding: %v", err)
-	}
-	return b
 }

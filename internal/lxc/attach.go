@@ -1,7 +1,6 @@
 package lxc
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,7 @@ import (
 	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/pack"
 	"github.com/golxc/golxc/internal/security"
 )
 
@@ -126,7 +126,7 @@ func (e *AttachError) Unwrap() error { return e.Err }
 
 // attachHelper is how lxc-attach runs its helper: the helper's fds.
 const (
-	helperRequestFD = 3 // the attachRequest, JSON, then EOF
+	helperRequestFD = 3 // the attachRequest (package pack's form), then EOF
 	// helperControlFD is a SOCK_SEQPACKET to lxc-attach: it gives the
 	// command's stdio and the init's pidfd (attachFDsMsg), the helper
 	// answers with the attachReport.
@@ -469,7 +469,11 @@ func (c *Container) Attach(o AttachOptions) (int, error) {
 	return waitForwarding(child, sigs, nil), nil
 }
 
-// attachRequest is what lxc-attach asks its helper to do.
+// attachRequest is what lxc-attach asks its helper to do. The helper is
+// a re-exec of this very binary: both go in package pack's form, which
+// the helper decodes without learning the types first as encoding/json
+// would; the report comes from a process that has entered the container,
+// and is decoded as hostile.
 type attachRequest struct {
 	Options    AttachOptions
 	Namespaces int      // clone flags to join
@@ -488,25 +492,25 @@ type attachRequest struct {
 	NoNewPrivs bool
 	// Dir is the command's working directory in the container; "" keeps
 	// the helper's.
-	Dir string `json:",omitempty"`
+	Dir string
 	// LSM is the security modules' label the command's exec gets: the
 	// init's, unless -e LSM.
-	LSM security.Label `json:",omitzero"`
+	LSM security.Label
 	// Groups are the command's supplementary groups; none when empty.
-	Groups []uint32 `json:",omitempty"`
+	Groups []uint32
 	// Rlimits are set by the helper just before its fork of the
 	// command: the helper's own open-files limit is what the Go runtime
 	// raised at its start, which its fork would otherwise pass on.
-	Rlimits []specs.POSIXRlimit `json:",omitempty"`
+	Rlimits []specs.POSIXRlimit
 }
 
 // attachReport is the helper's one message to lxc-attach.
 type attachReport struct {
-	Pid   int    `json:",omitempty"` // the command's process, once forked
-	Hop   int    `json:",omitempty"` // the child that forked it into the pid namespace, exited
-	Done  bool   `json:",omitempty"` // the command exec'd (else Pid, if any, has exited or is exiting)
-	Error string `json:",omitempty"`
-	Code  int    `json:",omitempty"` // lxc-attach's exit code for Error
+	Pid   int  // the command's process, once forked
+	Hop   int  // the child that forked it into the pid namespace, exited
+	Done  bool // the command exec'd (else Pid, if any, has exited or is exiting)
+	Error string
+	Code  int // lxc-attach's exit code for Error
 }
 
 // attachHelper is the helper lxc-attach started, waiting for its
@@ -814,7 +818,7 @@ func (h *attachHelper) start(req attachRequest) (*os.Process, error) {
 	cmd, ctl := h.cmd, h.ctl
 	deadline := time.Now().Add(attachTimeout)
 	_ = ctl.SetReadDeadline(deadline)
-	b, err := json.Marshal(req)
+	b, err := pack.Marshal(req)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("encode attach request: %w", err)
@@ -934,7 +938,7 @@ func readReport(ctl *os.File) (*attachReport, error) {
 		return nil, fmt.Errorf("read attach helper: %w", err)
 	}
 	var r attachReport
-	if err := json.Unmarshal(buf[:n], &r); err != nil {
+	if err := pack.Unmarshal(buf[:n], &r); err != nil {
 		return nil, fmt.Errorf("decode attach helper's report: %w", err)
 	}
 	return &r, nil

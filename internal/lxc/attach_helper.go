@@ -1,7 +1,6 @@
 package lxc
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/golxc/golxc/internal/containerinit"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/pack"
 	"github.com/golxc/golxc/internal/seccomp"
 	"github.com/golxc/golxc/internal/security"
 )
@@ -38,7 +38,7 @@ const requestMax = 16 << 20
 func RunAttachHelper() int {
 	unix.Close(helperSelfFD)
 	report := func(r attachReport) {
-		b, _ := json.Marshal(r)
+		b, _ := pack.Marshal(r)
 		_, _ = unix.Write(helperControlFD, b)
 	}
 	// A first child that failed, and the command's process once forked:
@@ -365,7 +365,7 @@ func readRequest() (*attachRequest, error) {
 	}
 	unix.Close(helperRequestFD)
 	var req attachRequest
-	if err := json.Unmarshal(buf, &req); err != nil {
+	if err := pack.Unmarshal(buf, &req); err != nil {
 		return nil, fmt.Errorf("decode attach request: %w", err)
 	}
 	return &req, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/golxc/golxc/internal/lxclog"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/network"
+	"github.com/golxc/golxc/internal/pack"
 )
 
 // A monitor process is a re-exec of golxc whose argv is its title alone
@@ -44,7 +45,7 @@ const (
 const (
 	monitorStatusFD  = 3 // the monitor writes "OK" or "ERR <reason>" here
 	monitorLockFD    = 4 // the container's start lock, held for life
-	monitorRequestFD = 5 // the start request, JSON
+	monitorRequestFD = 5 // the start request, a detachedStart
 	// monitorReservedFD on: the names of LXC's command socket the start
 	// reserved (startRequest.Reserved of them), held for life.
 	monitorReservedFD = 6
@@ -112,8 +113,11 @@ type StartOptions struct {
 
 // startRequest is what a detached monitor is told to run.
 type startRequest struct {
-	Name    string                  `json:"name"`
-	LXCPath string                  `json:"lxcpath"`
+	Name    string `json:"name"`
+	LXCPath string `json:"lxcpath"`
+	// Spec is the container's spec in JSON, for the shared monitor (whose
+	// protocol it is) and the record; none for a monitor in this process,
+	// which gets spec.
 	Spec    json.RawMessage         `json:"spec"`
 	Cgroups []monitor.CgroupSetting `json:"cgroups"`
 	// CgroupDir is lxc.cgroup.dir*.
@@ -153,6 +157,19 @@ type startRequest struct {
 	// handed to a monitor that runs in this process (lxc-start -F,
 	// lxc-execute) rather than read again; not sent to another.
 	detected *cgroup.Layout
+	// spec is the spec itself, for a monitor in this process or one of
+	// this binary (detachedStart); nil: Spec is decoded.
+	spec *containerinit.Spec
+}
+
+// detachedStart is what a container's own monitor, a re-exec of this very
+// binary, reads from its request pipe, in package pack's form: the spec
+// comes decoded, so that the monitor learns no JSON types to start its
+// init (~0.7 ms cold); the request is JSON, for the record it writes.
+type detachedStart struct {
+	Request []byte
+	// Spec is nil for an adoption, whose spec is the record's JSON.
+	Spec *containerinit.Spec
 }
 
 // Start starts the container with cfg. With Foreground it supervises the
@@ -160,12 +177,18 @@ type startRequest struct {
 // otherwise it returns once the container is RUNNING, or with the
 // container's own reason for not starting.
 func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err error) {
-	// encoding/json builds its encoder for a type, and every type it
-	// reaches, at the first Marshal: ~0.5-1 ms for the OCI spec's tree,
-	// made here on another thread while the lock, the host checks and
-	// the spec are under way rather than after them (where a core is
-	// free: on a saturated host it gains nothing).
-	go func() { _, _ = json.Marshal(&containerinit.Spec{}) }()
+	inProcess := o.Foreground || o.Execute && !o.Daemon
+	if !inProcess {
+		// The spec goes to another process in JSON (the shared
+		// monitor's protocol, the record): encoding/json builds its
+		// encoder for a type, and every type it reaches, at the first
+		// Marshal, ~0.5-1 ms for the OCI spec's tree, made here on
+		// another thread while the lock, the host checks and the spec
+		// are under way rather than after them (where a core is free:
+		// on a saturated host it gains nothing). A monitor in this
+		// process takes the spec as it is.
+		go func() { _, _ = json.Marshal(&containerinit.Spec{}) }()
+	}
 	lock, err := c.startLock()
 	var running *ErrAlreadyRunning
 	if errors.As(err, &running) {
@@ -245,12 +268,6 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if err != nil {
 		return 1, err
 	}
-	// The detached monitor runs in "/" (it must not pin the caller's
-	// working directory for months): its files are named absolutely.
-	encoded, err := json.Marshal(spec)
-	if err != nil {
-		return 1, fmt.Errorf("encode spec: %w", err)
-	}
 	// lxc.log.file and lxc.log.level, each unless -o or -l says
 	// otherwise, as LXC does.
 	logFile, logLevel := o.LogFile, o.LogLevel
@@ -296,7 +313,9 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		}
 		cgDir = relativeTo(cgDir, rel)
 	}
-	req := &startRequest{detected: host, Name: c.Name, LXCPath: c.LXCPath, Spec: encoded, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
+	// The detached monitor runs in "/" (it must not pin the caller's
+	// working directory for months): its files are named absolutely.
+	req := &startRequest{detected: host, spec: spec, Name: c.Name, LXCPath: c.LXCPath, Cgroups: cg, CgroupDir: cgDir, Network: nets, ConsoleLog: absPath(consoleLog), Console: consoleOpts, LogFile: absPath(logFile), LogLevel: logLevel, Execute: o.Execute, Hooks: hostHooks}
 	if cfg.Ephemeral && o.RCFile == "" {
 		id := make([]byte, 16)
 		if _, err := rand.Read(id); err != nil {
@@ -315,7 +334,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 			}
 		}()
 	}
-	if o.Foreground || o.Execute && !o.Daemon {
+	if inProcess {
 		if o.PidFile != "" {
 			if err := writePidFile(o.PidFile, os.Getpid()); err != nil {
 				return 1, err
@@ -336,6 +355,9 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		return code, err
 	}
 	req.PidFile = absPath(o.PidFile)
+	if req.Spec, err = json.Marshal(spec); err != nil {
+		return 1, fmt.Errorf("encode spec: %w", err)
+	}
 	shared, err := useSharedMonitor(req)
 	if err != nil {
 		return 1, err
@@ -411,7 +433,7 @@ func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 	}
 	statusW.Close()
 	reqR.Close()
-	err = json.NewEncoder(reqW).Encode(req)
+	err = sendDetachedStart(reqW, req)
 	reqW.Close()
 	if err != nil {
 		return fmt.Errorf("send start request to monitor: %w", err)
@@ -434,6 +456,41 @@ func (c *Container) daemonize(req *startRequest, lock *Lock) error {
 		}
 		return fmt.Errorf("monitor of %s exited before the container started (%v); see the log file (-o)", c.Name, rerr)
 	}
+}
+
+// sendDetachedStart writes req to the monitor's request pipe w.
+func sendDetachedStart(w io.Writer, req *startRequest) error {
+	j, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	b, err := pack.Marshal(&detachedStart{Request: j, Spec: req.spec})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// readDetachedStart reads what sendDetachedStart wrote to r, to its EOF.
+func readDetachedStart(r io.Reader) (*startRequest, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxStartRequest+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxStartRequest {
+		return nil, fmt.Errorf("more than %d bytes", maxStartRequest)
+	}
+	var d detachedStart
+	if err := pack.Unmarshal(b, &d); err != nil {
+		return nil, err
+	}
+	req := &startRequest{}
+	if err := json.Unmarshal(d.Request, req); err != nil {
+		return nil, err
+	}
+	req.spec = d.Spec
+	return req, nil
 }
 
 // maxReserved bounds the reserved names a start hands over (a typed and a
@@ -489,13 +546,13 @@ func writePidFile(path string, pid int) error {
 func RunDetachedMonitor() int {
 	status := os.NewFile(monitorStatusFD, "status")
 	reqFile := os.NewFile(monitorRequestFD, "request")
-	var req startRequest
-	err := json.NewDecoder(reqFile).Decode(&req)
+	r, err := readDetachedStart(reqFile)
 	reqFile.Close()
 	if err != nil {
 		fmt.Fprintf(status, "ERR read start request: %v\n", err)
 		return 1
 	}
+	req := *r
 	_ = os.Chdir("/")
 	if req.Adopt {
 		// Spawned by whatever tool looked the container up: the host's
@@ -565,19 +622,46 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 	}
 	defer closeLog()
 	o := monitor.Options{
-		Name:        req.Name,
-		LXCPath:     req.LXCPath,
-		EncodedSpec: req.Spec,
-		Cgroups:     req.Cgroups,
-		CgroupDir:   req.CgroupDir,
-		Network:     req.Network,
-		ConsoleLog:  req.ConsoleLog,
-		Console:     req.Console,
-		Log:         log,
-		Ready:       ready,
-		Shared:      req.Shared,
-		Hooks:       req.Hooks,
-		HostLayout:  req.detected,
+		Name:       req.Name,
+		LXCPath:    req.LXCPath,
+		Spec:       req.spec,
+		Cgroups:    req.Cgroups,
+		CgroupDir:  req.CgroupDir,
+		Network:    req.Network,
+		ConsoleLog: req.ConsoleLog,
+		Console:    req.Console,
+		Log:        log,
+		Ready:      ready,
+		Shared:     req.Shared,
+		Hooks:      req.Hooks,
+		HostLayout: req.detected,
+	}
+	if o.Spec == nil {
+		spec, err := requestSpec(req)
+		if err != nil && !req.Adopt {
+			if ready != nil {
+				ready(err)
+			}
+			return 0, err
+		}
+		if err != nil {
+			// Its init runs: supervised still, and stopped, but not
+			// started again (a reboot) without a spec.
+			log.Warnf("%v: %s cannot be rebooted by this monitor", err, req.Name)
+		}
+		o.Spec = spec
+	}
+	if req.Shared && o.Spec != nil {
+		// Held packed for the container's life: the shared monitor
+		// holds many.
+		b, err := pack.Marshal(o.Spec)
+		if err != nil {
+			if ready != nil {
+				ready(err)
+			}
+			return 0, fmt.Errorf("pack the spec of %s: %w", req.Name, err)
+		}
+		o.Spec, o.PackedSpec = nil, b
 	}
 	if fg != nil {
 		o.Stdin, o.Stdout, o.Stderr = fg.stdio[0], fg.stdio[1], fg.stdio[2]
@@ -630,7 +714,23 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 			}
 		}
 	}
+	// Decoded, and in the record: the JSON is not held for the
+	// container's life.
+	req.Spec = nil
 	return monitor.Run(o)
+}
+
+// requestSpec decodes the JSON spec of req (one from another golxc, the
+// shared monitor's protocol, or from a record); nil for none.
+func requestSpec(req *startRequest) (*containerinit.Spec, error) {
+	if len(req.Spec) == 0 {
+		return nil, nil
+	}
+	spec := new(containerinit.Spec)
+	if err := json.Unmarshal(req.Spec, spec); err != nil {
+		return nil, fmt.Errorf("decode the spec of %s's start request: %w", req.Name, err)
+	}
+	return spec, nil
 }
 
 // OpenLog makes the logger of -o FILE -l LEVEL for tool acting on

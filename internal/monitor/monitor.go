@@ -25,6 +25,7 @@ import (
 	"github.com/golxc/golxc/internal/containerinit"
 	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/network"
+	"github.com/golxc/golxc/internal/pack"
 )
 
 // CgroupSetting is one lxc.cgroup.* (Version 1) or lxc.cgroup2.* (2) key.
@@ -114,10 +115,14 @@ func (d CgroupDir) create(l *cgroup.Layout, kind, name string) (*cgroup.Group, e
 // Options says what to supervise and how.
 type Options struct {
 	Name, LXCPath string
-	Spec          *containerinit.Spec
-	// EncodedSpec is Spec already encoded (a detached monitor's case).
-	EncodedSpec []byte
-	Cgroups     []CgroupSetting
+	// Spec is what the container's init does. A monitor of many
+	// containers (the shared one) gives PackedSpec instead, the spec in
+	// package pack's form: a fifth of the memory of the spec decoded,
+	// held for the container's life, and unpacked at each start of its
+	// init.
+	Spec       *containerinit.Spec
+	PackedSpec []byte
+	Cgroups    []CgroupSetting
 	// CgroupDir places the cgroups (lxc.cgroup.dir*); zero is LXC's
 	// default, lxc.payload.NAME and lxc.monitor.NAME at the base.
 	CgroupDir CgroupDir
@@ -602,6 +607,20 @@ func (m *Monitor) destroyGroup(g *cgroup.Group) error {
 	return g.Destroy()
 }
 
+// spec is the container's spec, unpacked anew when the monitor holds it
+// packed; nil when it has none (an adopted container whose recorded spec
+// this golxc cannot read: its init runs, but cannot be started again).
+func (m *Monitor) spec() (*containerinit.Spec, error) {
+	if m.o.Spec != nil || m.o.PackedSpec == nil {
+		return m.o.Spec, nil
+	}
+	s := new(containerinit.Spec)
+	if err := pack.Unmarshal(m.o.PackedSpec, s); err != nil {
+		return nil, fmt.Errorf("unpack the spec of %s: %w", m.o.Name, err)
+	}
+	return s, nil
+}
+
 func (m *Monitor) spawn() error {
 	m.hookRun = &hookRun{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -622,6 +641,10 @@ func (m *Monitor) spawn() error {
 	if stopping {
 		return errors.New("stopped while starting")
 	}
+	spec, err := m.spec()
+	if err != nil {
+		return err
+	}
 	if err := m.preStartHooks(); err != nil {
 		return err
 	}
@@ -630,18 +653,17 @@ func (m *Monitor) spawn() error {
 		startHost = m.startHostHooks
 	}
 	proc, err := m.startInit(containerinit.StartOptions{
-		StartHost:   startHost,
-		Spec:        m.o.Spec,
-		EncodedSpec: m.o.EncodedSpec,
-		Stdin:       m.o.Stdin,
-		Stdout:      m.o.Stdout,
-		Stderr:      m.o.Stderr,
-		Enter:       m.initGroup.Enter,
-		Network:     m.networkUp,
-		Delegate:    m.delegate,
-		Configured:  m.configured,
-		CgroupFD:    -1,
-		Spawned:     m.spawned,
+		StartHost:  startHost,
+		Spec:       spec,
+		Stdin:      m.o.Stdin,
+		Stdout:     m.o.Stdout,
+		Stderr:     m.o.Stderr,
+		Enter:      m.initGroup.Enter,
+		Network:    m.networkUp,
+		Delegate:   m.delegate,
+		Configured: m.configured,
+		CgroupFD:   -1,
+		Spawned:    m.spawned,
 		// Init outlives this monitor: a kill -9 of the monitor (or the
 		// OOM killer's) stops no container, the next tool re-adopts it
 		// (adopt.go). A monitor killed mid-start is found by the stage

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/golxc/golxc/internal/containerinit"
 )
 
 // maxClients bounds the connections a monitor serves at once. Past it, the
@@ -334,16 +332,14 @@ func (m *Monitor) dispatch(req *Request, gone <-chan struct{}) (*Response, int) 
 // the container runs with (it does not change while the monitor lives, a
 // reboot included).
 func (m *Monitor) confinement() *Response {
-	spec := m.o.Spec
-	if spec == nil {
-		spec = &containerinit.Spec{}
-		if len(m.o.EncodedSpec) > 0 {
-			if err := json.Unmarshal(m.o.EncodedSpec, spec); err != nil {
-				return &Response{Error: "decode the container's spec: " + err.Error()}
-			}
-		}
+	spec, err := m.spec()
+	if err != nil {
+		return &Response{Error: err.Error()}
 	}
 	r := &Response{}
+	if spec == nil {
+		return r
+	}
 	if spec.Seccomp != nil {
 		r.Seccomp, r.SeccompNesting = spec.Seccomp.Program, spec.Seccomp.AllowNesting
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/pack"
 )
 
 // testServer is a Monitor with no container: only its command socket,
@@ -660,28 +661,29 @@ func TestIdleFloodDoesNotLockOut(t *testing.T) {
 }
 
 // "seccomp" answers the filter and no_new_privs of the spec the
-// container runs with, whether the monitor holds it decoded or encoded
-// (a detached monitor's), and nothing for a spec without them.
+// container runs with, whether the monitor holds it decoded or packed (the
+// shared monitor's), and nothing for a spec without them.
 func TestServeSeccomp(t *testing.T) {
 	prog := []byte{6, 0, 0, 0, 0, 0, 0xff, 0x7f} // BPF_RET|BPF_K ALLOW
 	spec := &containerinit.Spec{Seccomp: &containerinit.Seccomp{Program: prog, AllowNesting: true}}
 	spec.OCI.Process = &specs.Process{NoNewPrivileges: true}
-	encoded, err := json.Marshal(spec)
+	packed, err := pack.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		what    string
-		spec    *containerinit.Spec
-		encoded []byte
-		want    Response
+		what   string
+		spec   *containerinit.Spec
+		packed []byte
+		want   Response
 	}{
 		{"decoded", spec, nil, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
-		{"encoded", nil, encoded, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
+		{"packed", nil, packed, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
 		{"none", &containerinit.Spec{}, nil, Response{}},
+		{"no spec", nil, nil, Response{}},
 	} {
 		s := startServer(t, Running)
-		s.m.o.Spec, s.m.o.EncodedSpec = c.spec, c.encoded
+		s.m.o.Spec, s.m.o.PackedSpec = c.spec, c.packed
 		resp, err := s.dial(t).Call(Request{Command: "seccomp"}, time.Now().Add(10*time.Second))
 		if err != nil {
 			t.Fatalf("%s: %v", c.what, err)
