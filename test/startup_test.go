@@ -1,6 +1,7 @@
 package test
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -24,8 +25,13 @@ func TestStartupInitWork(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("lxc-info --version: exit %d: %s", code, stderr)
 	}
-	const module = "github.com/golxc/golxc/"
-	seen := 0
+	// The tools are built from this test's module.
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Path == "" {
+		t.Fatal("no module path in the test binary's build info")
+	}
+	module := bi.Main.Path + "/"
+	seen, left := 0, map[string]bool{}
 	for _, line := range strings.Split(stderr, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 || f[0] != "init" {
@@ -33,11 +39,21 @@ func TestStartupInitWork(t *testing.T) {
 		}
 		seen++
 		pkg, ours := strings.CutPrefix(f[1], module)
-		if ours && !initWorkLeft[pkg] {
+		switch {
+		case ours && initWorkLeft[pkg]:
+			left[pkg] = true
+		case ours:
 			t.Errorf("package %s does work at every golxc start: %s", pkg, line)
 		}
 	}
 	if seen == 0 {
 		t.Fatalf("GODEBUG=inittrace=1 printed no init line: %q", stderr)
+	}
+	// A package that no longer does init work leaves the list, so that
+	// new work in it is caught (and a renamed module is noticed).
+	for pkg := range initWorkLeft {
+		if !left[pkg] {
+			t.Errorf("package %s%s does no init work any more: remove it from initWorkLeft", module, pkg)
+		}
 	}
 }
