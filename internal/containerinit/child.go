@@ -22,6 +22,7 @@ import (
 	"github.com/golxc/golxc/internal/devpts"
 	"github.com/golxc/golxc/internal/hooks"
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/pack"
 	"github.com/golxc/golxc/internal/rootfs"
 	"github.com/golxc/golxc/internal/seccomp"
 	"github.com/golxc/golxc/internal/security"
@@ -98,6 +99,10 @@ func stage() error {
 	if m == nil || m.Type != "spec" || m.Spec == nil {
 		return fmt.Errorf("init stage: expected a spec from the parent")
 	}
+	spec := new(Spec)
+	if err := pack.Unmarshal(m.Spec, spec); err != nil {
+		return fmt.Errorf("init stage: decode spec: %w", err)
+	}
 	for _, f := range files {
 		defer f.Close()
 	}
@@ -132,7 +137,7 @@ func stage() error {
 		files = files[1:]
 	}
 	if m.BecomeRoot {
-		tree, err := userRoot(m.Spec)
+		tree, err := userRoot(spec)
 		if err != nil {
 			return err
 		}
@@ -141,7 +146,6 @@ func stage() error {
 			rootFD = tree
 		}
 	}
-	spec := m.Spec
 	// The process's name is its main thread's (/proc/self/comm is the
 	// leader's): set through /proc, the host's until a join, as this may
 	// be another thread.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/namespace"
+	"github.com/golxc/golxc/internal/pack"
 	"github.com/golxc/golxc/internal/seccomp"
 )
 
@@ -498,7 +499,11 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return err
 		}
 	}
-	m := &message{Type: "spec", Spec: o.Spec, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
+	packed, err := pack.Marshal(o.Spec)
+	if err != nil {
+		return fmt.Errorf("encode the spec: %w", err)
+	}
+	m := &message{Type: "spec", Spec: packed, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int
 	if ns.userns() || ns.sharedUser() {
 		_, uok := namespace.HostID(ns.OCI.Linux.UIDMappings, 0)

@@ -20,10 +20,12 @@ import (
 // messages go in package pack's form, which the stage decodes without
 // first learning the types as encoding/json would (~0.7 ms a start). The
 // parent decodes what the stage says as hostile: after the start hooks
-// the container's root may drive the stage's end.
+// the container's root may drive the stage's end. So the spec travels
+// packed inside the message, as bytes: a reply carrying one costs the
+// parent one copy of the datagram, never a Spec built from it.
 type message struct {
 	Type    string
-	Spec    *Spec // in "spec"
+	Spec    []byte // in "spec": the Spec in pack's form
 	Error   string
 	Console bool
 	TTYs    int

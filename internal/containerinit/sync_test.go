@@ -64,11 +64,15 @@ func TestSyncRoundTrip(t *testing.T) {
 		},
 		Console: true, TTYs: 4, Devpts: true, DevSymlinks: true, WrapInit: true,
 	}
+	packed, err := pack.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		msg  *message
 	}{
-		{name: "spec", msg: &message{Type: "spec", Spec: spec}},
+		{name: "spec", msg: &message{Type: "spec", Spec: packed}},
 		{name: "ptys", msg: &message{Type: "ptys", Console: true, TTYs: 2}},
 		{name: "error", msg: &message{Type: "error", Error: "mount proc on /proc: permission denied\nsecond line"}},
 		{name: "bare", msg: &message{Type: "x"}},

@@ -474,20 +474,23 @@ func sendDetachedStart(w io.Writer, req *startRequest) error {
 
 // readDetachedStart reads what sendDetachedStart wrote to r, to its EOF.
 func readDetachedStart(r io.Reader) (*startRequest, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxStartRequest+1))
+	// The request as the shared monitor would get it (at most
+	// maxStartRequest) and its spec again, packed (smaller than its JSON).
+	const most = 2 * maxStartRequest
+	b, err := io.ReadAll(io.LimitReader(r, most+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxStartRequest {
-		return nil, fmt.Errorf("more than %d bytes", maxStartRequest)
+	if len(b) > most {
+		return nil, fmt.Errorf("more than %d bytes", most)
 	}
 	var d detachedStart
 	if err := pack.Unmarshal(b, &d); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decode the start request: %w", err)
 	}
 	req := &startRequest{}
 	if err := json.Unmarshal(d.Request, req); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decode the start request's JSON: %w", err)
 	}
 	req.spec = d.Spec
 	return req, nil
@@ -647,7 +650,8 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		if err != nil {
 			// Its init runs: supervised still, and stopped, but not
 			// started again (a reboot) without a spec.
-			log.Warnf("%v: %s cannot be rebooted by this monitor", err, req.Name)
+			log.Warnf("%v: %s cannot be rebooted by this monitor, nor lxc-attach run in it", err, req.Name)
+			o.SpecErr = err
 		}
 		o.Spec = spec
 	}

@@ -122,7 +122,13 @@ type Options struct {
 	// init.
 	Spec       *containerinit.Spec
 	PackedSpec []byte
-	Cgroups    []CgroupSetting
+	// SpecErr, with neither Spec nor PackedSpec, says why the spec is
+	// unknown (an adopted container whose recorded request could not be
+	// decoded): what needs it (a reboot, lxc-attach's confinement) is
+	// refused with it rather than run without the container's seccomp
+	// filter or no_new_privs.
+	SpecErr error
+	Cgroups []CgroupSetting
 	// CgroupDir places the cgroups (lxc.cgroup.dir*); zero is LXC's
 	// default, lxc.payload.NAME and lxc.monitor.NAME at the base.
 	CgroupDir CgroupDir
@@ -611,8 +617,14 @@ func (m *Monitor) destroyGroup(g *cgroup.Group) error {
 // packed; nil when it has none (an adopted container whose recorded spec
 // this golxc cannot read: its init runs, but cannot be started again).
 func (m *Monitor) spec() (*containerinit.Spec, error) {
-	if m.o.Spec != nil || m.o.PackedSpec == nil {
+	if m.o.Spec != nil {
 		return m.o.Spec, nil
+	}
+	if m.o.PackedSpec == nil {
+		if m.o.SpecErr != nil {
+			return nil, fmt.Errorf("the spec of %s is unknown to its monitor: %w", m.o.Name, m.o.SpecErr)
+		}
+		return nil, fmt.Errorf("the spec of %s is unknown to its monitor", m.o.Name)
 	}
 	s := new(containerinit.Spec)
 	if err := pack.Unmarshal(m.o.PackedSpec, s); err != nil {

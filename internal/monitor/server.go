@@ -337,9 +337,6 @@ func (m *Monitor) confinement() *Response {
 		return &Response{Error: err.Error()}
 	}
 	r := &Response{}
-	if spec == nil {
-		return r
-	}
 	if spec.Seccomp != nil {
 		r.Seccomp, r.SeccompNesting = spec.Seccomp.Program, spec.Seccomp.AllowNesting
 	}

@@ -672,19 +672,28 @@ func TestServeSeccomp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		what   string
-		spec   *containerinit.Spec
-		packed []byte
-		want   Response
+		what    string
+		spec    *containerinit.Spec
+		packed  []byte
+		specErr error
+		want    Response
+		wantErr string // the spec unknown: refused, never "no filter"
 	}{
-		{"decoded", spec, nil, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
-		{"packed", nil, packed, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}},
-		{"none", &containerinit.Spec{}, nil, Response{}},
-		{"no spec", nil, nil, Response{}},
+		{"decoded", spec, nil, nil, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}, ""},
+		{"packed", nil, packed, nil, Response{Seccomp: prog, SeccompNesting: true, NoNewPrivs: true}, ""},
+		{"none", &containerinit.Spec{}, nil, nil, Response{}, ""},
+		{"no spec", nil, nil, nil, Response{}, "unknown to its monitor"},
+		{"undecodable", nil, nil, errors.New("bad json"), Response{}, "unknown to its monitor: bad json"},
 	} {
 		s := startServer(t, Running)
-		s.m.o.Spec, s.m.o.PackedSpec = c.spec, c.packed
+		s.m.o.Spec, s.m.o.PackedSpec, s.m.o.SpecErr = c.spec, c.packed, c.specErr
 		resp, err := s.dial(t).Call(Request{Command: "seccomp"}, time.Now().Add(10*time.Second))
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: seccomp answer %+v, %v; want an error containing %q", c.what, resp, err, c.wantErr)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", c.what, err)
 		}

@@ -86,7 +86,7 @@ func unmarshal(data []byte, v any) error {
 	if data[0] != Version {
 		return fmt.Errorf("unpack: form %d, want %d", data[0], Version)
 	}
-	d := &decoder{data: data, str: string(data), off: 1, layouts: layouts{}}
+	d := &decoder{data: data, off: 1, elements: len(data), layouts: layouts{}}
 	elem := rv.Elem()
 	elem.SetZero()
 	if err := d.value(elem, 0); err != nil {
@@ -284,11 +284,23 @@ func (e *encoder) structValue(v reflect.Value, depth int) error {
 
 type decoder struct {
 	data []byte
-	// str is data as a string, which decoded strings are slices of: one
-	// allocation for them all.
-	str     string
-	off     int
-	layouts layouts
+	off  int
+	// elements left to decode in slices and maps: every element of a
+	// type pack carries takes at least one byte, so a decode never has
+	// more elements than bytes; one that claims more (elements of no
+	// size, which would cost no bytes each) is refused rather than
+	// looped over.
+	elements int
+	layouts  layouts
+}
+
+// element takes one slice element or map entry from the budget.
+func (d *decoder) element() error {
+	if d.elements <= 0 {
+		return errors.New("more elements than bytes")
+	}
+	d.elements--
+	return nil
 }
 
 var errTruncated = errors.New("truncated")
@@ -420,12 +432,17 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		if err != nil {
 			return err
 		}
-		v.SetString(d.str[d.off : d.off+n])
+		// A string of its own, not a slice of the data: a long-lived
+		// value decoded from a message must not keep all of it.
+		v.SetString(string(d.data[d.off : d.off+n]))
 		d.off += n
 	case reflect.Slice:
 		return d.slice(v, depth)
 	case reflect.Array:
 		for i := range v.Len() {
+			if err := d.element(); err != nil {
+				return err
+			}
 			if err := d.value(v.Index(i), depth+1); err != nil {
 				return at(err, index(i))
 			}
@@ -439,6 +456,9 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		m := reflect.MakeMapWithSize(t, min(n, 64))
 		k, e := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 		for range n {
+			if err := d.element(); err != nil {
+				return err
+			}
 			k.SetZero()
 			e.SetZero()
 			if err := d.value(k, depth+1); err != nil {
@@ -506,6 +526,9 @@ func (d *decoder) slice(v reflect.Value, depth int) error {
 			grown := reflect.MakeSlice(t, c, c)
 			reflect.Copy(grown, s)
 			s = grown
+		}
+		if err := d.element(); err != nil {
+			return err
 		}
 		if err := d.value(s.Index(i), depth+1); err != nil {
 			return at(err, index(i))

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golxc/golxc/internal/pack"
 	"github.com/golxc/golxc/internal/pack/packtest"
@@ -204,8 +205,28 @@ func TestHostileLengthAllocatesLittle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "[0].B: byte 9") {
 		t.Fatalf("Unmarshal = %v, want the first element's bool refused", err)
 	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(len(data))+1<<20 { // a copy of data for its strings, and a chunk
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(len(data))+1<<20 { // a chunk, and slack
 		t.Errorf("decoding a bad slice allocated %d bytes", grew)
+	}
+}
+
+// Elements of no size take no bytes: lengths that each fit in the bytes
+// left would otherwise make a short input loop for hours (300,000
+// slices claiming 300,000 empty elements each: 9e10 of them).
+func TestHostileEmptyElements(t *testing.T) {
+	data := binary.AppendUvarint([]byte{pack.Version}, 300_000+1)
+	for range 300_000 {
+		data = binary.AppendUvarint(data, 300_000+1)
+	}
+	done := make(chan error, 1)
+	go func() { done <- pack.Unmarshal(data, new([][]struct{})) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "more elements than bytes") {
+			t.Fatalf("Unmarshal = %v, want more elements than bytes refused", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Unmarshal of empty elements still looping after a minute")
 	}
 }
 
