@@ -1,6 +1,9 @@
 package test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,5 +107,54 @@ func TestSharedMonitor(t *testing.T) {
 		if left := waitNoCgroups(n, 2*time.Second); len(left) > 0 {
 			t.Errorf("cgroups of %s left: %v", n, left)
 		}
+	}
+}
+
+// TestSharedMonitorOtherBuild: lxc-start sends the spec in pack's form only
+// to a shared monitor running this very binary file; to one of another
+// file (a monitor started before an upgrade, here a copy of golxc) it
+// sends JSON, and both starts work. Either way the record keeps the spec
+// in JSON (it outlives the binary) and no packed form.
+func TestSharedMonitorOtherBuild(t *testing.T) {
+	l := newLab(t)
+	a, b := l.createBusybox(), l.createBusybox()
+	opts := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
+	l.mustRunWith(opts, "lxc-start", "-n", a)
+	other := filepath.Join(l.aux, "other")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(binDir(t), "golxc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "golxc"), src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("golxc", filepath.Join(other, "lxc-start")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(other, "lxc-start"), "-P", l.path, "-n", b)
+	cmd.Env = append(os.Environ(), opts.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("lxc-start of another golxc file, to the shared monitor of %s: %v\n%s", binDir(t), err, out)
+	}
+	for _, n := range []string{a, b} {
+		if st := l.state(n); st != "RUNNING" {
+			t.Errorf("%s: %s, want RUNNING", n, st)
+		}
+		req, err := os.ReadFile(strings.TrimSuffix(recordPath(l.path, n), ".run") + ".req")
+		if err != nil {
+			t.Fatalf("start request of %s: %v", n, err)
+		}
+		if !strings.Contains(string(req), `"spec":{"oci":`) || strings.Contains(string(req), "packedSpec") {
+			t.Errorf("record of %s does not keep its spec in JSON alone: %.200s", n, req)
+		}
+	}
+	if ma, mb := monitorPIDs(l.path, a), monitorPIDs(l.path, b); len(ma) != 1 || len(mb) != 1 || ma[0] != mb[0] {
+		t.Errorf("%s and %s have monitors %v and %v, want the one shared monitor", a, b, ma, mb)
+	}
+	for _, n := range []string{a, b} {
+		l.mustRun("lxc-stop", "-n", n, "-k")
 	}
 }

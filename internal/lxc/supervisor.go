@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,8 +21,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/golxc/golxc/internal/config"
+	"github.com/golxc/golxc/internal/containerinit"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/network"
+	"github.com/golxc/golxc/internal/pack"
 )
 
 // The shared monitor, the default: lxc-start -d hands the container to
@@ -96,16 +99,49 @@ func supervisorLock(lxcpath string) *Container {
 // startShared hands the start request and the container's lock to the
 // lxcpath's shared monitor, starting that process first if none runs.
 func (c *Container) startShared(req *startRequest, lock *Lock) error {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode start request: %w", err)
+	var packed, plain []byte // the request as each kind of monitor takes it, made once
+	encode := func(conn *net.UnixConn) ([]byte, error) {
+		if req.spec != nil && len(req.Spec) == 0 && sameBinary(conn) {
+			if packed == nil {
+				p, err := pack.Marshal(req.spec)
+				if err != nil {
+					return nil, fmt.Errorf("encode spec: %w", err)
+				}
+				r := *req
+				r.PackedSpec = p
+				if packed, err = json.Marshal(&r); err != nil {
+					return nil, fmt.Errorf("encode start request: %w", err)
+				}
+			}
+			return packed, nil
+		}
+		if plain == nil {
+			r := *req
+			if len(r.Spec) == 0 && r.spec != nil {
+				j, err := json.Marshal(r.spec)
+				if err != nil {
+					return nil, fmt.Errorf("encode spec: %w", err)
+				}
+				r.Spec = j
+			}
+			var err error
+			if plain, err = json.Marshal(&r); err != nil {
+				return nil, fmt.Errorf("encode start request: %w", err)
+			}
+		}
+		return plain, nil
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	var spawned time.Time
 	for {
 		conn, err := monitor.DialPath(supervisorPath(c.LXCPath), "the shared monitor of "+c.LXCPath)
 		if err == nil {
-			err := handStart(conn.UnixConn(), b, lock)
+			b, err := encode(conn.UnixConn())
+			if err != nil {
+				conn.Close()
+				return err
+			}
+			err = handStart(conn.UnixConn(), b, lock)
 			conn.Close()
 			if !errors.Is(err, errHungUp) {
 				return err
@@ -130,6 +166,30 @@ func (c *Container) startShared(req *startRequest, lock *Lock) error {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// sameBinary reports whether the peer of conn runs this very binary: the
+// same file (device and inode) as /proc/self/exe. An upgrade installs a
+// new file, and a shared monitor started before it runs the old one (its
+// /proc/PID/exe names the old, deleted, inode), so a monitor of another
+// build is never sent pack's form, whose layout is this build's.
+func sameBinary(conn *net.UnixConn) bool {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := rc.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || credErr != nil || cred == nil || cred.Pid <= 0 {
+		return false
+	}
+	var self, peer unix.Stat_t
+	if unix.Stat("/proc/self/exe", &self) != nil || unix.Stat("/proc/"+strconv.Itoa(int(cred.Pid))+"/exe", &peer) != nil {
+		return false
+	}
+	return self.Dev == peer.Dev && self.Ino == peer.Ino
 }
 
 // errHungUp says the shared monitor closed the connection without reading
@@ -401,7 +461,18 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	var req startRequest
-	if err := json.Unmarshal(data, &req); err != nil {
+	err = json.Unmarshal(data, &req)
+	if err == nil && len(req.PackedSpec) > 0 {
+		// From a tool of this very binary (sameBinary). The record keeps
+		// the spec in JSON: it outlives this binary (an adoption after an
+		// upgrade reads it).
+		req.spec = new(containerinit.Spec)
+		if err = pack.Unmarshal(req.PackedSpec, req.spec); err == nil {
+			req.Spec, err = json.Marshal(req.spec)
+		}
+		req.PackedSpec = nil
+	}
+	if err != nil {
 		unix.Close(lockFD)
 		closeReserved()
 		fmt.Fprintf(conn, "ERR decode start request: %v\n", err)
