@@ -184,17 +184,11 @@ type detachedStart struct {
 // container's own reason for not starting.
 func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err error) {
 	inProcess := o.Foreground || o.Execute && !o.Daemon
-	if !inProcess {
-		// The spec goes to another process in JSON (the shared
-		// monitor's protocol, the record): encoding/json builds its
-		// encoder for a type, and every type it reaches, at the first
-		// Marshal, ~0.5-1 ms for the OCI spec's tree, made here on
-		// another thread while the lock, the host checks and the spec
-		// are under way rather than after them (where a core is free:
-		// on a saturated host it gains nothing). A monitor in this
-		// process takes the spec as it is.
-		go func() { _, _ = json.Marshal(&containerinit.Spec{}) }()
-	}
+	// No warm-up of encoding/json for the spec (its encoder for the OCI
+	// tree costs ~0.5-1 ms of CPU at the first Marshal): the usual start
+	// hands it packed to a shared monitor of this binary (startShared),
+	// and only a container's own monitor or a monitor of another build
+	// gets JSON.
 	lock, err := c.startLock()
 	var running *ErrAlreadyRunning
 	if errors.As(err, &running) {
