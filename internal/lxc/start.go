@@ -696,11 +696,18 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		stored := *req
 		stored.Reserved = 0
 		b, err := json.Marshal(&stored)
+		if err == nil && len(b) >= maxStartRequest {
+			// An adoption sends the record's request to a shared
+			// monitor as it is: one that came packed (smaller) must
+			// still fit there.
+			err = fmt.Errorf("%d bytes in JSON, at most %d", len(b), maxStartRequest-1)
+		}
 		if err != nil {
+			err = fmt.Errorf("record the start request of %s: %w", req.Name, err)
 			if ready != nil {
 				ready(err)
 			}
-			return 0, fmt.Errorf("encode start request: %w", err)
+			return 0, err
 		}
 		o.Request = b
 	}

@@ -468,7 +468,9 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		// upgrade reads it).
 		req.spec = new(containerinit.Spec)
 		if err = pack.Unmarshal(req.PackedSpec, req.spec); err == nil {
-			req.Spec, err = json.Marshal(req.spec)
+			if req.Spec, err = json.Marshal(req.spec); err != nil {
+				err = fmt.Errorf("the spec of %s in JSON, for its record: %w", req.Name, err)
+			}
 		}
 		req.PackedSpec = nil
 	}
