@@ -119,7 +119,8 @@ func TestSharedMonitorOtherBuild(t *testing.T) {
 	l := newLab(t)
 	a, b := l.createBusybox(), l.createBusybox()
 	opts := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
-	l.mustRunWith(opts, "lxc-start", "-n", a)
+	logA, logB := filepath.Join(l.aux, "a.log"), filepath.Join(l.aux, "b.log")
+	l.mustRunWith(opts, "lxc-start", "-n", a, "-o", logA, "-l", "DEBUG")
 	other := filepath.Join(l.aux, "other")
 	if err := os.Mkdir(other, 0o755); err != nil {
 		t.Fatal(err)
@@ -134,10 +135,16 @@ func TestSharedMonitorOtherBuild(t *testing.T) {
 	if err := os.Symlink("golxc", filepath.Join(other, "lxc-start")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(other, "lxc-start"), "-P", l.path, "-n", b)
+	cmd := exec.Command(filepath.Join(other, "lxc-start"), "-P", l.path, "-n", b, "-o", logB, "-l", "DEBUG")
 	cmd.Env = append(os.Environ(), opts.env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("lxc-start of another golxc file, to the shared monitor of %s: %v\n%s", binDir(t), err, out)
+	}
+	for log, want := range map[string]string{logA: "its spec came packed", logB: "its spec came in JSON"} {
+		b, err := os.ReadFile(log)
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("log %s does not say %q (%v):\n%s", log, want, err, b)
+		}
 	}
 	for _, n := range []string{a, b} {
 		if st := l.state(n); st != "RUNNING" {

@@ -166,6 +166,9 @@ type startRequest struct {
 	// spec is the spec itself, for a monitor in this process or one of
 	// this binary (detachedStart); nil: Spec is decoded.
 	spec *containerinit.Spec
+	// packed: a shared monitor got the spec as PackedSpec (its log says
+	// which form came).
+	packed bool
 }
 
 // detachedStart is what a container's own monitor, a re-exec of this very
@@ -626,6 +629,13 @@ func supervise(req *startRequest, fg *foreground, ready func(error)) (int, error
 		return 0, err
 	}
 	defer closeLog()
+	if req.Shared && !req.Adopt {
+		form := "in JSON"
+		if req.packed {
+			form = "packed (a tool of this binary)"
+		}
+		log.Debugf("start request of %s: its spec came %s", req.Name, form)
+	}
 	o := monitor.Options{
 		Name:       req.Name,
 		LXCPath:    req.LXCPath,

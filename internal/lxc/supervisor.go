@@ -466,7 +466,7 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		// From a tool of this very binary (sameBinary). The record keeps
 		// the spec in JSON: it outlives this binary (an adoption after an
 		// upgrade reads it).
-		req.spec = new(containerinit.Spec)
+		req.spec, req.packed = new(containerinit.Spec), true
 		if err = pack.Unmarshal(req.PackedSpec, req.spec); err == nil {
 			if req.Spec, err = json.Marshal(req.spec); err != nil {
 				err = fmt.Errorf("the spec of %s in JSON, for its record: %w", req.Name, err)
