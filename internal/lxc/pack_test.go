@@ -103,3 +103,42 @@ func TestSuperviseBadSpec(t *testing.T) {
 		t.Errorf("requestSpec of none = %v, %v", s, err)
 	}
 }
+
+// The shared monitor reads a start request with its spec packed (from a
+// tool of this binary) as it reads one in JSON: the same spec to run, and
+// the same JSON for the record, which outlives this binary; a bad packed
+// spec is an error naming the container.
+func TestSharedStartRequestForms(t *testing.T) {
+	spec := &containerinit.Spec{WrapInit: true, TTYs: 2, Devpts: true}
+	spec.OCI.Process = &specs.Process{Args: []string{"/sbin/init", "-v"}, Env: []string{"container=lxc"}}
+	spec.OCI.Mounts = []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid"}}}
+	req := &startRequest{Name: "c1", LXCPath: "/p", Shared: true, spec: spec}
+	var got [2]*startRequest
+	for i, packed := range []bool{false, true} {
+		b, err := encodeStartRequest(req, packed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if packed != strings.Contains(string(b), `"packedSpec"`) {
+			t.Errorf("packed %v: request %.120s", packed, b)
+		}
+		if got[i], err = decodeStartRequest(b); err != nil {
+			t.Fatalf("packed %v: %v", packed, err)
+		}
+		if got[i].packed != packed || len(got[i].PackedSpec) != 0 {
+			t.Errorf("packed %v: decoded as packed %v with %d packed bytes kept", packed, got[i].packed, len(got[i].PackedSpec))
+		}
+	}
+	if !bytes.Equal(got[0].Spec, got[1].Spec) {
+		t.Errorf("record JSON differs:\n json   %s\n packed %s", got[0].Spec, got[1].Spec)
+	}
+	if !reflect.DeepEqual(got[1].spec, spec) {
+		t.Errorf("packed spec decoded as %#v, want %#v", got[1].spec, spec)
+	}
+	if s, err := requestSpec(got[0]); err != nil || !reflect.DeepEqual(s, spec) {
+		t.Errorf("JSON spec decoded as %#v, %v; want %#v", s, err, spec)
+	}
+	if _, err := decodeStartRequest([]byte(`{"name":"c1","packedSpec":"AAAA"}`)); err == nil || !strings.Contains(err.Error(), "packed spec of c1") {
+		t.Errorf("a bad packed spec: %v, want an error naming c1", err)
+	}
+}

@@ -100,36 +100,17 @@ func supervisorLock(lxcpath string) *Container {
 // lxcpath's shared monitor, starting that process first if none runs.
 func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	var packed, plain []byte // the request as each kind of monitor takes it, made once
-	encode := func(conn *net.UnixConn) ([]byte, error) {
+	encode := func(conn *net.UnixConn) (b []byte, err error) {
 		if req.spec != nil && len(req.Spec) == 0 && sameBinary(conn) {
 			if packed == nil {
-				p, err := pack.Marshal(req.spec)
-				if err != nil {
-					return nil, fmt.Errorf("encode spec: %w", err)
-				}
-				r := *req
-				r.PackedSpec = p
-				if packed, err = json.Marshal(&r); err != nil {
-					return nil, fmt.Errorf("encode start request: %w", err)
-				}
+				packed, err = encodeStartRequest(req, true)
 			}
-			return packed, nil
+			return packed, err
 		}
 		if plain == nil {
-			r := *req
-			if len(r.Spec) == 0 && r.spec != nil {
-				j, err := json.Marshal(r.spec)
-				if err != nil {
-					return nil, fmt.Errorf("encode spec: %w", err)
-				}
-				r.Spec = j
-			}
-			var err error
-			if plain, err = json.Marshal(&r); err != nil {
-				return nil, fmt.Errorf("encode start request: %w", err)
-			}
+			plain, err = encodeStartRequest(req, false)
 		}
-		return plain, nil
+		return plain, err
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	var spawned time.Time
@@ -166,6 +147,55 @@ func (c *Container) startShared(req *startRequest, lock *Lock) error {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// encodeStartRequest is req as a shared monitor reads it: its spec
+// packed (for a monitor of this binary) or in JSON.
+func encodeStartRequest(req *startRequest, packed bool) ([]byte, error) {
+	r := *req
+	switch {
+	case packed:
+		p, err := pack.Marshal(r.spec)
+		if err != nil {
+			return nil, fmt.Errorf("encode the spec of %s: %w", r.Name, err)
+		}
+		r.PackedSpec = p
+	case len(r.Spec) == 0 && r.spec != nil:
+		j, err := json.Marshal(r.spec)
+		if err != nil {
+			return nil, fmt.Errorf("encode the spec of %s: %w", r.Name, err)
+		}
+		r.Spec = j
+	}
+	b, err := json.Marshal(&r)
+	if err != nil {
+		return nil, fmt.Errorf("encode the start request of %s: %w", r.Name, err)
+	}
+	return b, nil
+}
+
+// decodeStartRequest is the shared monitor's read of a start request: a
+// spec that came packed (from a tool of this very binary) is unpacked,
+// and kept in JSON as well for the record, which outlives this binary (an
+// adoption after an upgrade reads it).
+func decodeStartRequest(data []byte) (*startRequest, error) {
+	req := &startRequest{}
+	if err := json.Unmarshal(data, req); err != nil {
+		return nil, err
+	}
+	if len(req.PackedSpec) == 0 {
+		return req, nil
+	}
+	req.spec, req.packed = new(containerinit.Spec), true
+	if err := pack.Unmarshal(req.PackedSpec, req.spec); err != nil {
+		return nil, fmt.Errorf("the packed spec of %s: %w", req.Name, err)
+	}
+	j, err := json.Marshal(req.spec)
+	if err != nil {
+		return nil, fmt.Errorf("the spec of %s in JSON, for its record: %w", req.Name, err)
+	}
+	req.Spec, req.PackedSpec = j, nil
+	return req, nil
 }
 
 // sameBinary reports whether the peer of conn runs this very binary: the
@@ -460,27 +490,14 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		}
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	var req startRequest
-	err = json.Unmarshal(data, &req)
-	if err == nil && len(req.PackedSpec) > 0 {
-		// From a tool of this very binary (sameBinary). The record keeps
-		// the spec in JSON: it outlives this binary (an adoption after an
-		// upgrade reads it).
-		req.spec, req.packed = new(containerinit.Spec), true
-		if err = pack.Unmarshal(req.PackedSpec, req.spec); err == nil {
-			if req.Spec, err = json.Marshal(req.spec); err != nil {
-				err = fmt.Errorf("the spec of %s in JSON, for its record: %w", req.Name, err)
-			}
-		}
-		req.PackedSpec = nil
-	}
+	req, err := decodeStartRequest(data)
 	if err != nil {
 		unix.Close(lockFD)
 		closeReserved()
 		fmt.Fprintf(conn, "ERR decode start request: %v\n", err)
 		return
 	}
-	c, err := checkStartRequest(&req, lxcpath, lockFD)
+	c, err := checkStartRequest(req, lxcpath, lockFD)
 	if err == nil && !req.Adopt {
 		// Refused while the stops and queries of the running ones can
 		// still be served (fdroom.go). Not an adoption: its container
@@ -517,7 +534,7 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		conn.Close()
 		trim()
 	}
-	_, _ = runMonitor(&req, nil, nil, ready)
+	_, _ = runMonitor(req, nil, nil, ready)
 }
 
 // maxStartRequest bounds a start request (its spec included).
