@@ -205,30 +205,34 @@ func (c *Container) adoptShared(lock *Lock) {
 // dying: a tool that came just after the kill must not say STOPPED).
 // A container this tool may not adopt is ErrUnmonitored, not stopped.
 func (c *Container) dial() (*monitor.Conn, error) {
-	conn, err := monitor.Dial(c.LXCPath, c.Name)
-	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
-		conn, err = monitor.Dial(c.LXCPath, c.Name)
-	}
-	if errors.Is(err, monitor.ErrNotRunning) {
-		if u := c.unmonitored(); u != nil {
-			return nil, u
-		}
-	}
-	return conn, err
+	return askRecovering(c, func() (*monitor.Conn, error) { return monitor.Dial(c.LXCPath, c.Name) })
 }
 
 // ask is monitor.Ask for c, re-adopting c as dial does.
 func (c *Container) ask(req monitor.Request, deadline time.Time) (*monitor.Response, error) {
-	r, err := monitor.Ask(c.LXCPath, c.Name, req, deadline)
-	if errors.Is(err, monitor.ErrNotRunning) && c.readopt() {
-		r, err = monitor.Ask(c.LXCPath, c.Name, req, deadline)
+	return askRecovering(c, func() (*monitor.Response, error) { return monitor.Ask(c.LXCPath, c.Name, req, deadline) })
+}
+
+// askRecovering runs try, and when no monitor of c answers (ErrNotRunning)
+// re-adopts c and tries again if its record says it runs, or tells a
+// container this tool may not adopt (ErrUnmonitored). With no record (a
+// stopped container) the record is looked for once.
+func askRecovering[T any](c *Container, try func() (T, error)) (T, error) {
+	v, err := try()
+	if !errors.Is(err, monitor.ErrNotRunning) {
+		return v, err
 	}
-	if errors.Is(err, monitor.ErrNotRunning) {
+	again, recorded := c.readopt()
+	if again {
+		v, err = try()
+	}
+	if recorded && errors.Is(err, monitor.ErrNotRunning) {
 		if u := c.unmonitored(); u != nil {
-			return nil, u
+			var zero T
+			return zero, u
 		}
 	}
-	return r, err
+	return v, err
 }
 
 // ErrUnmonitored is the error for a container whose monitor was killed
@@ -283,18 +287,19 @@ func (c *Container) warnUnadopted(msg string) {
 // readopt is called when c's command socket refuses: a record then
 // names a monitor that is dead or dying (a live one listens from before
 // its record is written until after it is removed). It waits for that
-// monitor to be gone, re-adopts c and says whether to ask again.
-func (c *Container) readopt() bool {
+// monitor to be gone, re-adopts c and says whether to ask again, and
+// whether a record is there (none: c is stopped).
+func (c *Container) readopt() (again, recorded bool) {
 	rec, err := monitor.ReadRecord(c.LXCPath, c.Name)
 	if err != nil {
-		return false
+		return false, false
 	}
 	for deadline := time.Now().Add(adoptWait); rec.Monitor.Alive(); time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			return false
+			return false, true
 		}
 	}
 	c.Recover()
 	_, err = monitor.ReadRecord(c.LXCPath, c.Name)
-	return err == nil
+	return err == nil, err == nil
 }

@@ -60,6 +60,7 @@ func (c *Container) Info(withStats bool) (*Info, error) {
 func (c *Container) info(withStats bool, deadline time.Time) (*Info, error) {
 	info := &Info{Name: c.Name, State: monitor.Stopped}
 	r, err := c.ask(monitor.Request{Command: "state"}, deadline)
+	var unmonitored *ErrUnmonitored
 	switch {
 	case errors.Is(err, monitor.ErrNotRunning):
 		if err := c.mustBeDefined(); err != nil {
@@ -73,10 +74,9 @@ func (c *Container) info(withStats bool, deadline time.Time) (*Info, error) {
 			return info, nil
 		}
 		info.State, info.Pid, info.Cgroup, info.RunByLXC = monitor.Running, run.InitPid, run.Cgroup, true
-	case errors.As(err, new(*ErrUnmonitored)):
+	case errors.As(err, &unmonitored):
 		// Running with no monitor to ask for its cgroups: no usage.
-		u := err.(*ErrUnmonitored)
-		info.State, info.Pid = u.State, u.Pid
+		info.State, info.Pid = unmonitored.State, unmonitored.Pid
 		return info, nil
 	case err != nil:
 		return nil, c.monitorError(err)
