@@ -433,9 +433,7 @@ func TestInfoAdoptsAfterMonitorKill(t *testing.T) {
 			if len(mons) != 1 {
 				t.Fatalf("monitors of %s: %v", n, mons)
 			}
-			ms, _ := procStart(mons[0])
-			syscall.Kill(mons[0], syscall.SIGKILL)
-			waitGone(t, mons[0], ms, "kill -9 of the monitor")
+			killMonitors(t, l.path, n)
 			out, errs, code := l.runWith(opts, "lxc-info", "-n", n, "-H")
 			if code != 0 || !strings.Contains(out, "State:          RUNNING\n") || !strings.Contains(out, fmt.Sprintf("PID:            %d\n", pid)) ||
 				!regexp.MustCompile(`(?m)^Memory use:\s+[1-9]\d*$`).MatchString(out) || !regexp.MustCompile(`(?m)^CPU use:\s+[1-9]\d*$`).MatchString(out) {
