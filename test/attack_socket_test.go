@@ -185,16 +185,25 @@ func TestAttackSharedMonitorRequests(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(unlocked) })
 	spec := map[string]any{"oci": map[string]any{"process": map[string]any{"args": []string{"/bin/sh", "-c", "touch " + marker}}}}
+	// A spec in pack's form (sent by a tool of the monitor's own binary)
+	// that does not decode: its bytes claim a slice of a billion elements.
+	badPacked := append([]byte{1}, 0xff, 0xff, 0xff, 0xff, 0x04)
 	for _, tt := range []struct {
 		what, name, lxcpath, fdFile, want string
+		packed                            []byte
 	}{
-		{"a name that is a path", relVictim, l.path, victim, "invalid container name"},
-		{"another lxcpath", valid, "/var/lib/lxc", unlocked, "lxcpath"},
-		{"a descriptor that is not the lock", valid, l.path, victim, "not its lock file"},
-		{"the lock file, not held", valid, l.path, unlocked, "without its lock held"},
+		{"a name that is a path", relVictim, l.path, victim, "invalid container name", nil},
+		{"another lxcpath", valid, "/var/lib/lxc", unlocked, "lxcpath", nil},
+		{"a descriptor that is not the lock", valid, l.path, victim, "not its lock file", nil},
+		{"the lock file, not held", valid, l.path, unlocked, "without its lock held", nil},
+		{"a packed spec that does not decode", valid, l.path, unlocked, "packed spec of " + valid, badPacked},
 	} {
 		t.Run(tt.what, func(t *testing.T) {
-			b, _ := json.Marshal(map[string]any{"name": tt.name, "lxcpath": tt.lxcpath, "spec": spec})
+			req := map[string]any{"name": tt.name, "lxcpath": tt.lxcpath, "spec": spec}
+			if tt.packed != nil {
+				req = map[string]any{"name": tt.name, "lxcpath": tt.lxcpath, "packedSpec": tt.packed}
+			}
+			b, _ := json.Marshal(req)
 			f, err := os.Open(tt.fdFile)
 			if err != nil {
 				t.Fatal(err)
