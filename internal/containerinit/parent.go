@@ -725,7 +725,14 @@ func startStage(cmd *exec.Cmd, stdio ...*os.File) (int, error) {
 	for _, f := range append(stdio, cmd.ExtraFiles...) {
 		files = append(files, f.Fd()) // a nil *os.File's is ^0: closed
 	}
-	pid, _, err := syscall.StartProcess(cmd.Path, cmd.Args, &syscall.ProcAttr{Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr})
+	attr := &syscall.ProcAttr{Env: cmd.Env, Files: files, Sys: cmd.SysProcAttr}
+	// A shared monitor of many containers holds thousands of
+	// descriptors, which a clone from its own table would copy and the
+	// stage's exec close again.
+	pid, ok, err := namespace.StartProcessFewFDs(cmd.Path, cmd.Args, attr)
+	if !ok {
+		pid, _, err = syscall.StartProcess(cmd.Path, cmd.Args, attr)
+	}
 	runtime.KeepAlive(stdio)
 	runtime.KeepAlive(cmd.ExtraFiles)
 	if err != nil {

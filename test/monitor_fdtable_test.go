@@ -1,0 +1,92 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// fdSize is the FDSize of /proc/PID/status: the slots of the process's
+// descriptor table, which an exec closes the close-on-exec files of but
+// does not shrink, so a container's init still shows the size of the
+// table its start was cloned from.
+func fdSize(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "FDSize:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("FDSize of %d: %q", pid, line)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no FDSize in /proc/%d/status", pid)
+	return 0
+}
+
+// TestSharedMonitorBigTableStart: a shared monitor running enough
+// containers to hold hundreds of descriptors starts the next one from a
+// thread whose descriptor table is a small private one
+// (namespace.StartProcessFewFDs): the new container's init shows a small
+// table, where before it was cloned from the monitor's whole one. The
+// container works (its init runs, lxc-attach reaches it, lxc-stop stops
+// it) and the monitor keeps the descriptors it had.
+func TestSharedMonitorBigTableStart(t *testing.T) {
+	l := newLab(t)
+	opts := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
+	start := func() (string, int) {
+		name := l.createBusybox()
+		l.mustRunWith(opts, "lxc-start", "-n", name)
+		return name, l.initPID(name)
+	}
+	first, firstInit := start()
+	mons := monitorPIDs(l.path, first)
+	if len(mons) != 1 {
+		t.Fatalf("want one shared monitor of %s, found %v", first, mons)
+	}
+	mon := mons[0]
+	if n := fdSize(t, firstInit); n > 256 {
+		t.Fatalf("the first container's init has a table of %d slots: the monitor's own should be small", n)
+	}
+	// The detour is taken once descriptor 512 of the monitor is open
+	// (~9 a container).
+	bigFD := fmt.Sprintf("/proc/%d/fd/512", mon)
+	for i := 0; ; i++ {
+		if _, err := os.Readlink(bigFD); err == nil {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("100 containers running and the monitor's descriptor 512 is not open: the test cannot reach a big table")
+		}
+		start()
+	}
+	if got := monitorPIDs(l.path, first); len(got) != 1 || got[0] != mon {
+		t.Fatalf("the shared monitor changed: %v, was %d", got, mon)
+	}
+	before, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", mon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, init := start()
+	if n := fdSize(t, init); n > 128 {
+		t.Errorf("init of %s, started by a monitor of %d descriptors, has a table of %d slots: cloned from the monitor's whole table", name, len(before), n)
+	}
+	if out, errs, code := l.runWith(opts, "lxc-attach", "-n", name, "--", "/bin/true"); code != 0 {
+		t.Errorf("lxc-attach -n %s -- /bin/true: exit %d\nstdout: %s\nstderr: %s", name, code, out, errs)
+	}
+	l.mustRunWith(opts, "lxc-stop", "-k", "-n", name)
+	after, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", mon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("the monitor held %d descriptors before the start and stop, %d after", len(before), len(after))
+	}
+}
