@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fdSize is the FDSize of /proc/PID/status: the slots of the process's
@@ -81,10 +82,23 @@ func TestSharedMonitorBigTableStart(t *testing.T) {
 	if out, errs, code := l.runWith(opts, "lxc-attach", "-n", name, "--", "/bin/true"); code != 0 {
 		t.Errorf("lxc-attach -n %s -- /bin/true: exit %d\nstdout: %s\nstderr: %s", name, code, out, errs)
 	}
+	// Born in its own cgroups as the first one was (the spawning thread
+	// stepped into its v1 ones): the same listing, names aside.
+	want := strings.ReplaceAll(readCgroup(firstInit), first, name)
+	if got := readCgroup(init); got != want {
+		t.Errorf("init of %s is in\n%s\nwant (as %s's)\n%s", name, got, first, want)
+	}
 	l.mustRunWith(opts, "lxc-stop", "-k", "-n", name)
-	after, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", mon))
-	if err != nil {
-		t.Fatal(err)
+	// The stop's last descriptors may close just after lxc-stop returns.
+	var after []os.DirEntry
+	for i := 0; i < 50; i++ {
+		if after, err = os.ReadDir(fmt.Sprintf("/proc/%d/fd", mon)); err != nil {
+			t.Fatal(err)
+		}
+		if len(after) == len(before) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if len(after) != len(before) {
 		t.Errorf("the monitor held %d descriptors before the start and stop, %d after", len(before), len(after))

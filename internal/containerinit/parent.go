@@ -192,6 +192,18 @@ type StartOptions struct {
 	// CgroupFD, when >= 0, is a cgroup2 directory the child is born in
 	// (clone3 CLONE_INTO_CGROUP), saving a migration.
 	CgroupFD int
+	// FewFDs: a caller holding many descriptors (a shared monitor of
+	// many containers) has the stage cloned from a thread of its own
+	// whose descriptor table holds only the stage's files
+	// (namespace.StartProcessFewFDs), rather than copied whole by the
+	// clone and closed again by the stage's exec. PrepareThread, when
+	// set, runs on that thread just before the clone (see there). A
+	// detached stage only, cloned from the caller's process (not one
+	// joining namespaces); otherwise, or when the table is not big, the
+	// stage is cloned from the caller's thread and PrepareThread is not
+	// run.
+	FewFDs        bool
+	PrepareThread func() error
 	// Detached makes an init that outlives its caller: no parent-death
 	// signal, so that an OCI runtime's create can exit and leave the init
 	// to its own caller (containerd's shim, a subreaper), which reaps it.
@@ -464,7 +476,14 @@ func Start(o StartOptions) (*Process, error) {
 		pin, err2 = startInPidNamespace(cmd, pidJoin, ns.JoinIDs[specs.PIDNamespace], o.Detached)
 	default:
 		var pid int
-		if pid, err2 = startStage(cmd, o.Stdin, o.Stdout, o.Stderr); err2 == nil {
+		var prepare func() error
+		if o.FewFDs && o.Detached {
+			prepare = o.PrepareThread
+			if prepare == nil {
+				prepare = func() error { return nil }
+			}
+		}
+		if pid, err2 = startStage(cmd, prepare, o.Stdin, o.Stdout, o.Stderr); err2 == nil {
 			p = &Process{Pid: pid, PidFD: pidfd}
 		}
 	}
@@ -719,8 +738,9 @@ func startInPidNamespace(cmd *exec.Cmd, path string, want namespace.NamespaceID,
 // syscall.StartProcess: os.StartProcess first checks, once in a process's
 // life, that pidfds work by cloning a child and waiting for it, ~0.5-1.3
 // ms measured on the path of every lxc-execute. The pidfd asked for says
-// as much on its own.
-func startStage(cmd *exec.Cmd, stdio ...*os.File) (int, error) {
+// as much on its own. prepare not nil: the caller asks for
+// StartOptions.FewFDs, prepare being its PrepareThread.
+func startStage(cmd *exec.Cmd, prepare func() error, stdio ...*os.File) (int, error) {
 	files := make([]uintptr, 0, len(stdio)+len(cmd.ExtraFiles))
 	for _, f := range append(stdio, cmd.ExtraFiles...) {
 		files = append(files, f.Fd()) // a nil *os.File's is ^0: closed
@@ -729,7 +749,12 @@ func startStage(cmd *exec.Cmd, stdio ...*os.File) (int, error) {
 	// A shared monitor of many containers holds thousands of
 	// descriptors, which a clone from its own table would copy and the
 	// stage's exec close again.
-	pid, ok, err := namespace.StartProcessFewFDs(cmd.Path, cmd.Args, attr)
+	var pid int
+	ok := false
+	var err error
+	if prepare != nil {
+		pid, ok, err = namespace.StartProcessFewFDs(cmd.Path, cmd.Args, attr, prepare)
+	}
 	if !ok {
 		pid, _, err = syscall.StartProcess(cmd.Path, cmd.Args, attr)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/containerinit"
+	"github.com/golxc/golxc/internal/namespace"
 	"github.com/golxc/golxc/internal/security"
 )
 
@@ -33,6 +34,9 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 			return nil
 		}
 		return enter(pid)
+	}
+	if o.Detached && containerinit.ClonesFromCaller(o) && namespace.BigFDTable() {
+		return m.startInitFewFDs(o, g, enter)
 	}
 	if m.countsThreads() || m.limitsMemory() || !containerinit.ClonesFromCaller(o) {
 		// A pids limit would count the monitor's thread during the
@@ -143,6 +147,55 @@ func (m *Monitor) startInit(o containerinit.StartOptions) (*containerinit.Proces
 	}()
 	r := <-done
 	return r.p, r.err
+}
+
+// startInitFewFDs is startInit in a monitor holding many descriptors (a
+// shared one of many containers): the stage is cloned from a thread of
+// its own with a small private descriptor table (StartOptions.FewFDs),
+// which steps into the init's v1 cgroups and drops from its bounding set
+// what the stage would drop, as startInit's own thread does, and then
+// ends: nothing is moved back, and no host process is ever forked from
+// it. Nothing is logged from that thread (the log's descriptor is the
+// process table's): what failed there is logged here once it is done.
+func (m *Monitor) startInitFewFDs(o containerinit.StartOptions, g *cgroup.Group, enter func(int) error) (*containerinit.Process, error) {
+	o.FewFDs = true
+	var moveErr, dropErr error
+	if m.countsThreads() || m.limitsMemory() {
+		// As startInit: the thread is not moved in.
+		o.Enter = enter
+	} else {
+		if os.Geteuid() == 0 {
+			if f, err := g.OpenUnified(); err == nil {
+				defer f.Close()
+				o.CgroupFD = int(f.Fd())
+			}
+		}
+		drop := containerinit.SpawnerDrops(o)
+		o.PrepareThread = func() error {
+			// A thread that could not be moved clones a stage that
+			// o.Enter moves once it runs.
+			_, moveErr = g.MoveThreadIn()
+			if len(drop) > 0 {
+				dropErr = security.DropFromBounding(drop)
+			}
+			return nil
+		}
+	}
+	spawned := o.Spawned
+	o.Spawned = func(pidfd int) {
+		m.enterSelfLater()
+		if spawned != nil {
+			spawned(pidfd)
+		}
+	}
+	p, err := containerinit.Start(o)
+	if moveErr != nil {
+		m.o.Log.Debugf("init of %s moved after its clone: %v", m.o.Name, moveErr)
+	}
+	if dropErr != nil {
+		m.o.Log.Warnf("%s: %v", m.o.Name, dropErr)
+	}
+	return p, err
 }
 
 // limitsMemory reports whether the container has a memory limit.

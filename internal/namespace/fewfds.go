@@ -32,22 +32,40 @@ const (
 	keepFDs = 64
 )
 
+// BigFDTable reports whether this process's descriptor table is big
+// enough for StartProcessFewFDs to take its detour: descriptor
+// bigTableFD is open, and the Go runtime's poller descriptors are where
+// the private table keeps them.
+func BigFDTable() bool {
+	if _, err := unix.FcntlInt(bigTableFD, unix.F_GETFD, 0); err != nil {
+		return false
+	}
+	return runtimePollerBelow(keepFDs)
+}
+
 // StartProcessFewFDs starts a process as syscall.StartProcess does, but
 // from a thread whose descriptor table holds the descriptors below
-// keepFDs and those in attr.Files alone, when the calling process's table is big.
-// ok false: it did not run, and nothing was done; the caller starts the
-// process itself. The child's pid comes back, and with attr.Sys.PidFD
-// its pidfd in the caller's table. Pdeathsig is refused (ok false): it
-// fires when the thread that cloned the child exits, and this one exits
-// at once.
-func StartProcessFewFDs(argv0 string, argv []string, attr *syscall.ProcAttr) (pid int, ok bool, err error) {
-	if attr.Sys != nil && attr.Sys.Pdeathsig != 0 {
+// keepFDs and those in attr.Files alone, when the calling process's
+// table is big (BigFDTable). ok false: it did not run, and nothing was
+// done; the caller starts the process itself. The child's pid comes
+// back, and with attr.Sys.PidFD its pidfd in the caller's table.
+//
+// The child is cloned from that thread, not the caller's: nothing the
+// caller set on its own thread (v1 cgroups, capability bounding set,
+// joined namespaces, LSM exec labels) reaches it. prepare, when not nil,
+// runs on the spawning thread just before the clone, to set such things
+// there: the thread ends once the child is started, so nothing needs
+// undoing. What prepare opens lands in the thread's private table and
+// goes with the thread: it must hand no descriptor to another thread. A
+// prepare error starts nothing (ok false). Pdeathsig, Ptrace and Foreground are
+// refused (ok false): the first two tie the child to the thread that
+// cloned it, which exits at once, and Foreground names a descriptor of
+// the caller's table.
+func StartProcessFewFDs(argv0 string, argv []string, attr *syscall.ProcAttr, prepare func() error) (pid int, ok bool, err error) {
+	if sys := attr.Sys; sys != nil && (sys.Pdeathsig != 0 || sys.Ptrace || sys.Foreground) {
 		return 0, false, nil
 	}
-	if _, err := unix.FcntlInt(bigTableFD, unix.F_GETFD, 0); err != nil {
-		return 0, false, nil
-	}
-	if !runtimePollerBelow(keepFDs) {
+	if !BigFDTable() {
 		return 0, false, nil
 	}
 	// The child's pidfd comes back over this pair: a pidfd made on the
@@ -85,7 +103,7 @@ func StartProcessFewFDs(argv0 string, argv []string, attr *syscall.ProcAttr) (pi
 		// Never unlocked: the thread ends with its goroutine, and its
 		// private table with it (the copies in it closed, the caller's
 		// descriptors untouched).
-		pid, started, err := startFromPrivateTable(argv0, argv, attr, pair[1])
+		pid, started, err := startFromPrivateTable(argv0, argv, attr, pair[1], prepare)
 		return result{pid, started, err}
 	}
 	done := make(chan result, 1)
@@ -100,8 +118,13 @@ func StartProcessFewFDs(argv0 string, argv []string, attr *syscall.ProcAttr) (pi
 	if attr.Sys != nil && attr.Sys.PidFD != nil {
 		fd, err := recvFD(pair[0])
 		if err != nil {
-			// startFromPrivateTable sent it before it returned: not
-			// reached, unless the kernel failed the transfer.
+			// Sent before startFromPrivateTable returned, but not
+			// received (this table full: EMFILE truncates the message).
+			// The child cannot be handed over: it goes, and its pid,
+			// an unreaped child's, is still its own.
+			_ = unix.Kill(r.pid, unix.SIGKILL)
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(r.pid, &ws, 0, nil)
 			return 0, true, fmt.Errorf("the pidfd of %s: %w", argv0, err)
 		}
 		*attr.Sys.PidFD = fd
@@ -113,8 +136,14 @@ func StartProcessFewFDs(argv0 string, argv []string, attr *syscall.ProcAttr) (pi
 // the thread's descriptor table keeping the descriptors below keepFDs,
 // brings the child's descriptors into it by pidfd_getfd, and starts the
 // child. started false: nothing was started (the caller falls back).
-func startFromPrivateTable(argv0 string, argv []string, attr *syscall.ProcAttr, ret int) (int, bool, error) {
-	if err := unix.CloseRange(keepFDs, ^uint(0), unix.CLOSE_RANGE_UNSHARE); err != nil {
+func startFromPrivateTable(argv0 string, argv []string, attr *syscall.ProcAttr, ret int, prepare func() error) (int, bool, error) {
+	// Under ForkLock, as a clone: a descriptor made without close-on-exec
+	// and then given it (under ForkLock's read side) must not be copied
+	// inheritable.
+	syscall.ForkLock.Lock()
+	err := unix.CloseRange(keepFDs, ^uint(0), unix.CLOSE_RANGE_UNSHARE)
+	syscall.ForkLock.Unlock()
+	if err != nil {
 		return 0, false, nil
 	}
 	self, err := unix.PidfdOpen(os.Getpid(), 0)
@@ -145,6 +174,11 @@ func startFromPrivateTable(argv0 string, argv []string, attr *syscall.ProcAttr, 
 	}
 	mine := *attr
 	mine.Files = files
+	if prepare != nil {
+		if err := prepare(); err != nil {
+			return 0, false, nil
+		}
+	}
 	var pidfd int
 	if attr.Sys != nil {
 		sys := *attr.Sys
@@ -177,9 +211,20 @@ func startFromPrivateTable(argv0 string, argv []string, attr *syscall.ProcAttr, 
 // recvFD receives the one descriptor sent on fd.
 func recvFD(fd int) (int, error) {
 	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(fd, make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+	_, oobn, flags, _, err := unix.Recvmsg(fd, make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
 	if err != nil {
 		return -1, err
+	}
+	if flags&unix.MSG_CTRUNC != 0 {
+		// What did come is closed with the rest below.
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		for i := range msgs {
+			fds, _ := unix.ParseUnixRights(&msgs[i])
+			for _, f := range fds {
+				unix.Close(f)
+			}
+		}
+		return -1, errors.New("the descriptor did not fit in this table")
 	}
 	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {

@@ -1,8 +1,10 @@
 package namespace
 
 import (
+	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -76,13 +78,13 @@ func TestStartProcessFewFDs(t *testing.T) {
 	}
 	var fewOK bool
 	few := func(attr *syscall.ProcAttr) (int, error) {
-		pid, ok, err := StartProcessFewFDs(sh, printFDSize, attr)
+		pid, ok, err := StartProcessFewFDs(sh, printFDSize, attr, nil)
 		fewOK = ok
 		return pid, err
 	}
 
 	// A small table: not worth the detour, nothing done.
-	if _, ok, _ := StartProcessFewFDs(sh, printFDSize, &syscall.ProcAttr{}); ok {
+	if _, ok, _ := StartProcessFewFDs(sh, printFDSize, &syscall.ProcAttr{}, nil); ok {
 		t.Fatal("a small table took the detour")
 	}
 
@@ -130,17 +132,119 @@ func TestStartProcessFewFDs(t *testing.T) {
 	}
 
 	// Pdeathsig fires when the cloning thread exits: refused.
-	attr := &syscall.ProcAttr{Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}}
-	if _, ok, _ := StartProcessFewFDs(sh, printFDSize, attr); ok {
-		t.Error("Pdeathsig taken on a thread that exits at once")
+	for _, sys := range []*syscall.SysProcAttr{{Pdeathsig: syscall.SIGKILL}, {Ptrace: true}, {Foreground: true}} {
+		if _, ok, _ := StartProcessFewFDs(sh, printFDSize, &syscall.ProcAttr{Sys: sys}, nil); ok {
+			t.Errorf("%+v taken on a thread that exits at once", *sys)
+		}
+	}
+	// A prepare that fails starts nothing.
+	if _, ok, _ := StartProcessFewFDs(sh, printFDSize, &syscall.ProcAttr{}, func() error { return errors.New("no") }); ok {
+		t.Error("a failed prepare did not stop the start")
 	}
 
 	// An exec failure is the caller's error, as syscall.StartProcess's.
-	_, ok, err := StartProcessFewFDs("/nonexistent/golxc-test", []string{"x"}, &syscall.ProcAttr{Sys: &syscall.SysProcAttr{}})
+	_, ok, err := StartProcessFewFDs("/nonexistent/golxc-test", []string{"x"}, &syscall.ProcAttr{Sys: &syscall.SysProcAttr{}}, nil)
 	if !ok || err == nil {
 		t.Errorf("exec of a missing file: ok %v, err %v; want ok and an error", ok, err)
 	}
 	if after := openFDs(t); after != before {
 		t.Errorf("%d descriptors open before, %d after a failed exec", before, after)
+	}
+}
+
+// capBnd reads the CapBnd line of a /proc status file.
+func capBnd(status string) string {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestStartProcessFewFDsPrepare: prepare runs on the thread the child
+// is cloned from, which is not the caller's: a capability it drops from
+// that thread's bounding set is missing in the child, and still in the
+// caller's thread.
+func TestStartProcessFewFDsPrepare(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("dropping from the bounding set needs root (CAP_SETPCAP)")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = pr.SetReadDeadline(time.Now().Add(time.Hour))
+	defer pr.Close()
+	defer pw.Close()
+	var held []int
+	defer func() {
+		for _, fd := range held {
+			unix.Close(fd)
+		}
+	}()
+	for {
+		fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, fd)
+		if fd > bigTableFD {
+			break
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	ran := false
+	prepare := func() error {
+		ran = true
+		return unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_MODULE, 0, 0, 0)
+	}
+	pidfd := -1
+	attr := &syscall.ProcAttr{
+		Files: []uintptr{null.Fd(), w.Fd(), null.Fd()},
+		Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
+	}
+	_, ok, err := StartProcessFewFDs("/bin/cat", []string{"cat", "/proc/self/status"}, attr, prepare)
+	w.Close()
+	if !ok || err != nil {
+		t.Fatalf("ok %v, err %v", ok, err)
+	}
+	defer unix.Close(pidfd)
+	_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ran {
+		t.Fatal("prepare did not run")
+	}
+	child, err := strconv.ParseUint(capBnd(string(out)), 16, 64)
+	if err != nil {
+		t.Fatalf("the child's CapBnd: %v\n%s", err, out)
+	}
+	if child&(1<<unix.CAP_SYS_MODULE) != 0 {
+		t.Errorf("the child's bounding set %x still has CAP_SYS_MODULE, dropped by prepare", child)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self, err := os.ReadFile("/proc/thread-self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := strconv.ParseUint(capBnd(string(self)), 16, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mine&(1<<unix.CAP_SYS_MODULE) == 0 {
+		t.Errorf("the caller's thread lost CAP_SYS_MODULE: prepare ran on it")
 	}
 }
