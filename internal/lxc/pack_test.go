@@ -319,3 +319,21 @@ func TestHostileStartRequests(t *testing.T) {
 		t.Errorf("the valid packed request decoded as %+v, %v", req, err)
 	}
 }
+
+// A packed start request of any bytes is an error or a request, never a
+// panic of pack's (a *pack.PanicError): netip's binary forms included.
+func FuzzPackedStartRequest(f *testing.F) {
+	req := fullStartRequest()
+	req.Spec = json.RawMessage(`{}`)
+	b, err := pack.Marshal(req)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := decodeStartRequest(packedLine(data))
+		if pe := (*pack.PanicError)(nil); errors.As(err, &pe) {
+			t.Fatal(err)
+		}
+	})
+}
