@@ -6,6 +6,7 @@ package test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,8 +157,10 @@ func TestAttackSquatterIgnored(t *testing.T) {
 }
 
 // Item 1: what reaches the shared monitor (root only) is still checked:
-// a name that is a path, another lxcpath, or a start without its lock
-// held is refused before anything runs, and nothing is removed.
+// a name that is a path, another lxcpath, a start without its lock held,
+// or a request that does not decode (a packed one cut short or claiming
+// a billion bytes, one that mixes the JSON and packed forms) is refused
+// in one line before anything runs, and nothing is removed.
 func TestAttackSharedMonitorRequests(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
@@ -185,23 +188,34 @@ func TestAttackSharedMonitorRequests(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(unlocked) })
 	spec := map[string]any{"oci": map[string]any{"process": map[string]any{"args": []string{"/bin/sh", "-c", "touch " + marker}}}}
-	// A spec in pack's form (sent by a tool of the monitor's own binary)
-	// that does not decode: its bytes claim a slice of a billion elements.
-	badPacked := append([]byte{1}, 0xff, 0xff, 0xff, 0xff, 0x04)
+	// A start request in pack's form, as a tool of the monitor's own
+	// binary sends it whole: {"packedRequest":BYTES}, the request's
+	// fields in order, the first two the name and the lxcpath.
+	packed := func(b ...byte) map[string]any { return map[string]any{"packedRequest": b} }
+	str := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+	head := append(append([]byte{1}, str(valid)...), str(l.path)...)
+	// The spec's bytes (the third field) claim a billion of them.
+	billion := append(bytes.Clone(head), 0xff, 0xff, 0xff, 0xff, 0x04)
 	for _, tt := range []struct {
 		what, name, lxcpath, fdFile, want string
-		packed                            []byte
+		req                               map[string]any // instead of name, lxcpath and spec
 	}{
 		{"a name that is a path", relVictim, l.path, victim, "invalid container name", nil},
 		{"another lxcpath", valid, "/var/lib/lxc", unlocked, "lxcpath", nil},
 		{"a descriptor that is not the lock", valid, l.path, victim, "not its lock file", nil},
 		{"the lock file, not held", valid, l.path, unlocked, "without its lock held", nil},
-		{"a packed spec that does not decode", valid, l.path, unlocked, "packed spec of " + valid, badPacked},
+		{"a packed request of garbage", valid, l.path, unlocked, "packed start request: unpack: form 0", packed(0, 0, 0)},
+		{"a packed request cut short", valid, l.path, unlocked, "packed start request of " + valid + ": unpack lxc.startRequest: .Spec: truncated", packed(head...)},
+		{"a packed request claiming a billion bytes", valid, l.path, unlocked, "packed start request of " + valid + ": unpack lxc.startRequest: .Spec: length", packed(billion...)},
+		{"a packed request with JSON next to it", valid, l.path, unlocked, "start request of " + valid + " has fields next to its packed form",
+			map[string]any{"name": valid, "lxcpath": l.path, "spec": spec, "packedRequest": head}},
+		{"a packed spec outside a packed request", valid, l.path, unlocked, "start request of " + valid + " has a packed spec outside a packed request",
+			map[string]any{"name": valid, "lxcpath": l.path, "packedSpec": []byte{1}}},
 	} {
 		t.Run(tt.what, func(t *testing.T) {
 			req := map[string]any{"name": tt.name, "lxcpath": tt.lxcpath, "spec": spec}
-			if tt.packed != nil {
-				req = map[string]any{"name": tt.name, "lxcpath": tt.lxcpath, "packedSpec": tt.packed}
+			if tt.req != nil {
+				req = tt.req
 			}
 			b, _ := json.Marshal(req)
 			f, err := os.Open(tt.fdFile)
@@ -218,9 +232,13 @@ func TestAttackSharedMonitorRequests(t *testing.T) {
 			if _, _, err := c.WriteMsgUnix(append(b, '\n'), unix.UnixRights(int(f.Fd())), nil); err != nil {
 				t.Fatal(err)
 			}
-			line, _ := bufio.NewReader(c).ReadString('\n')
+			r := bufio.NewReader(c)
+			line, _ := r.ReadString('\n')
 			if !strings.HasPrefix(line, "ERR ") || !strings.Contains(line, tt.want) {
 				t.Errorf("answer %q, want ERR ... %s", line, tt.want)
+			}
+			if more, err := r.ReadString('\n'); more != "" || err == nil {
+				t.Errorf("after the refusal: %q, %v; want the connection closed", more, err)
 			}
 		})
 	}

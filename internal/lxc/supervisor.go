@@ -2,6 +2,7 @@ package lxc
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -101,7 +103,7 @@ func supervisorLock(lxcpath string) *Container {
 func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	var packed, plain []byte // the request as each kind of monitor takes it, made once
 	encode := func(conn *net.UnixConn) (b []byte, err error) {
-		if req.spec != nil && len(req.Spec) == 0 && sameBinary(conn) {
+		if sameBinary(conn) {
 			if packed == nil {
 				packed, err = encodeStartRequest(req, true)
 			}
@@ -149,18 +151,15 @@ func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	}
 }
 
-// encodeStartRequest is req as a shared monitor reads it: its spec
-// packed (for a monitor of this binary) or in JSON.
+// encodeStartRequest is req as a shared monitor reads it: packed whole,
+// spec and all (for a monitor of this binary), or in JSON.
 func encodeStartRequest(req *startRequest, packed bool) ([]byte, error) {
 	r := *req
-	switch {
-	case packed:
-		p, err := pack.Marshal(r.spec)
-		if err != nil {
-			return nil, fmt.Errorf("encode the spec of %s: %w", r.Name, err)
-		}
-		r.PackedSpec = p
-	case len(r.Spec) == 0 && r.spec != nil:
+	r.PackedSpec, r.PackedRequest = nil, nil
+	if packed {
+		return packStartRequest(&r)
+	}
+	if len(r.Spec) == 0 && r.spec != nil {
 		j, err := json.Marshal(r.spec)
 		if err != nil {
 			return nil, fmt.Errorf("encode the spec of %s: %w", r.Name, err)
@@ -174,28 +173,89 @@ func encodeStartRequest(req *startRequest, packed bool) ([]byte, error) {
 	return b, nil
 }
 
-// decodeStartRequest is the shared monitor's read of a start request: a
-// spec that came packed (from a tool of this very binary) is unpacked,
-// and kept in JSON as well for the record, which outlives this binary (an
-// adoption after an upgrade reads it).
+// packStartRequest is the line for a shared monitor of this binary:
+// {"packedRequest":"BASE64"}, the request in pack's form, its spec
+// packed inside it (unless it has only the JSON of a record's). Written
+// by hand: no JSON encoder is learnt at all.
+func packStartRequest(r *startRequest) ([]byte, error) {
+	if len(r.Spec) == 0 && r.spec != nil {
+		p, err := pack.Marshal(r.spec)
+		if err != nil {
+			return nil, fmt.Errorf("encode the spec of %s: %w", r.Name, err)
+		}
+		r.PackedSpec = p
+	}
+	p, err := pack.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode the start request of %s: %w", r.Name, err)
+	}
+	const head, tail = `{"packedRequest":"`, `"}`
+	b := make([]byte, 0, len(head)+base64.StdEncoding.EncodedLen(len(p))+len(tail))
+	b = append(b, head...)
+	b = base64.StdEncoding.AppendEncode(b, p)
+	return append(b, tail...), nil
+}
+
+// decodeStartRequest is the shared monitor's read of a start request, in
+// one of two forms: JSON, spec and all (from a tool of another build);
+// or packed whole, with nothing next to it, its spec packed inside
+// (from a tool of this very binary). Any mix is refused. A packed spec
+// is unpacked, and kept in JSON as well for the record, which outlives
+// this binary (an adoption after an upgrade reads it).
 func decodeStartRequest(data []byte) (*startRequest, error) {
 	req := &startRequest{}
 	if err := json.Unmarshal(data, req); err != nil {
 		return nil, err
 	}
-	if len(req.PackedSpec) == 0 {
+	req.came = "in JSON"
+	if req.PackedRequest != nil {
+		outer := *req
+		outer.PackedRequest, outer.came = nil, ""
+		if !reflect.DeepEqual(outer, startRequest{}) {
+			return nil, fmt.Errorf("the start request%s has fields next to its packed form", ofName(req.Name))
+		}
+		inner := &startRequest{}
+		if err := pack.Unmarshal(req.PackedRequest, inner); err != nil {
+			// What decoded before the error may name it.
+			return nil, fmt.Errorf("the packed start request%s: %w", ofName(inner.Name), err)
+		}
+		if inner.PackedRequest != nil {
+			return nil, fmt.Errorf("the packed start request%s has another packed inside", ofName(inner.Name))
+		}
+		req = inner
+		req.came = "in JSON, inside a packed request (a tool of this binary)"
+	} else if req.PackedSpec != nil {
+		return nil, fmt.Errorf("the start request%s has a packed spec outside a packed request", ofName(req.Name))
+	}
+	if req.PackedSpec == nil {
 		return req, nil
 	}
-	req.spec, req.packed = new(containerinit.Spec), true
+	if len(req.Spec) > 0 {
+		return nil, fmt.Errorf("the start request%s has its spec both in JSON and packed", ofName(req.Name))
+	}
+	req.spec, req.came = new(containerinit.Spec), "packed, inside a packed request (a tool of this binary)"
 	if err := pack.Unmarshal(req.PackedSpec, req.spec); err != nil {
-		return nil, fmt.Errorf("the packed spec of %s: %w", req.Name, err)
+		return nil, fmt.Errorf("the packed spec%s: %w", ofName(req.Name), err)
 	}
 	j, err := json.Marshal(req.spec)
 	if err != nil {
-		return nil, fmt.Errorf("the spec of %s in JSON, for its record: %w", req.Name, err)
+		return nil, fmt.Errorf("the spec%s in JSON, for its record: %w", ofName(req.Name), err)
 	}
 	req.Spec, req.PackedSpec = j, nil
 	return req, nil
+}
+
+// ofName is " of NAME" for an error about a request for container name:
+// quoted if it is not plain text (it is checked after the decode), none
+// if unknown.
+func ofName(name string) string {
+	if name == "" {
+		return ""
+	}
+	if q := strconv.Quote(name); q[1:len(q)-1] != name {
+		return " of " + q
+	}
+	return " of " + name
 }
 
 // sameBinary reports whether the peer of conn runs this very binary: the
@@ -494,7 +554,7 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 	if err != nil {
 		unix.Close(lockFD)
 		closeReserved()
-		fmt.Fprintf(conn, "ERR decode start request: %v\n", err)
+		fmt.Fprintf(conn, "ERR decode start request: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		return
 	}
 	c, err := checkStartRequest(req, lxcpath, lockFD)

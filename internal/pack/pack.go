@@ -11,13 +11,17 @@
 //
 // Carried: bools, integers, floats, strings, slices and maps (nil kept
 // apart from empty), arrays, pointers (nil kept) and structs, by their
-// exported fields in order, skipping `json:"-"` ones. An interface is
+// exported fields in order, skipping `json:"-"` ones. A struct with a
+// binary form of its own (encoding.BinaryMarshaler, its pointer a
+// BinaryUnmarshaler: netip.Addr, netip.Prefix) is carried in that form,
+// not by its fields, which are often all unexported. An interface is
 // carried only when nil; a func, chan, complex or unsafe pointer, or a
 // struct with nothing to carry (its fields all unexported), is an error
 // naming where it is.
 package pack
 
 import (
+	"encoding"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -145,15 +149,31 @@ func keyPart(k reflect.Value) string {
 	return fmt.Sprintf("[%v]", k)
 }
 
-// layouts memoizes the indices of the fields carried of each struct type
-// met in one Marshal or Unmarshal (a spec has ~20 mounts of one type);
-// nothing of a type outlives the call. An unexported embedded struct is
-// carried: its exported fields are promoted, as encoding/json takes them.
-type layouts map[reflect.Type][]int
+// layouts memoizes how each struct type met in one Marshal or Unmarshal
+// is carried (a spec has ~20 mounts of one type); nothing of a type
+// outlives the call. An unexported embedded struct is carried: its
+// exported fields are promoted, as encoding/json takes them.
+type layouts map[reflect.Type]layout
 
-func (l layouts) of(t reflect.Type) ([]int, error) {
-	if fs, ok := l[t]; ok {
-		return fs, nil
+// layout is how a struct type is carried: the indices of its fields, or
+// its own binary form.
+type layout struct {
+	fields []int
+	binary bool
+}
+
+var (
+	binaryMarshaler   = reflect.TypeFor[encoding.BinaryMarshaler]()
+	binaryUnmarshaler = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+)
+
+func (l layouts) of(t reflect.Type) (layout, error) {
+	if lay, ok := l[t]; ok {
+		return lay, nil
+	}
+	if t.Implements(binaryMarshaler) && reflect.PointerTo(t).Implements(binaryUnmarshaler) {
+		l[t] = layout{binary: true}
+		return l[t], nil
 	}
 	var fs []int
 	for i := range t.NumField() {
@@ -166,16 +186,20 @@ func (l layouts) of(t reflect.Type) ([]int, error) {
 			continue
 		}
 		if !sf.IsExported() && sf.Type.Kind() != reflect.Struct {
-			return nil, at(errors.New("unexported embedded non-struct"), "."+sf.Name)
+			return layout{}, at(errors.New("unexported embedded non-struct"), "."+sf.Name)
 		}
 		fs = append(fs, i)
 	}
 	if len(fs) == 0 && t.Size() > 0 {
-		return nil, errNothing
+		return layout{}, errNothing
 	}
-	l[t] = fs
-	return fs, nil
+	l[t] = layout{fields: fs}
+	return l[t], nil
 }
+
+// errHidden: a struct with its own binary form reached through an
+// unexported embedded field, whose methods reflect may not call.
+var errHidden = errors.New("struct with a binary form in an unexported embedded field")
 
 var errNothing = errors.New("struct with no exported field to carry")
 
@@ -270,11 +294,23 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 }
 
 func (e *encoder) structValue(v reflect.Value, depth int) error {
-	fs, err := e.layouts.of(v.Type())
+	lay, err := e.layouts.of(v.Type())
 	if err != nil {
 		return err
 	}
-	for _, i := range fs {
+	if lay.binary {
+		if !v.CanInterface() {
+			return errHidden
+		}
+		b, err := v.Interface().(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return err
+		}
+		e.uvarint(uint64(len(b)))
+		e.buf = append(e.buf, b...)
+		return nil
+	}
+	for _, i := range lay.fields {
 		if err := e.value(v.Field(i), depth+1); err != nil {
 			return at(err, "."+v.Type().Field(i).Name)
 		}
@@ -539,11 +575,25 @@ func (d *decoder) slice(v reflect.Value, depth int) error {
 }
 
 func (d *decoder) structValue(v reflect.Value, depth int) error {
-	fs, err := d.layouts.of(v.Type())
+	lay, err := d.layouts.of(v.Type())
 	if err != nil {
 		return err
 	}
-	for _, i := range fs {
+	if lay.binary {
+		n, err := d.size()
+		if err != nil {
+			return err
+		}
+		// Every value decoded into is addressable (a field, an element
+		// or a new value); UnmarshalBinary copies what it keeps.
+		if !v.CanAddr() || !v.Addr().CanInterface() {
+			return errHidden
+		}
+		b := d.data[d.off : d.off+n]
+		d.off += n
+		return v.Addr().Interface().(encoding.BinaryUnmarshaler).UnmarshalBinary(b)
+	}
+	for _, i := range lay.fields {
 		if err := d.value(v.Field(i), depth+1); err != nil {
 			return at(err, "."+v.Type().Field(i).Name)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"runtime"
 	"strings"
@@ -93,6 +94,66 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("round trip\n got %#v\nwant %#v", got, tt.in)
 			}
 		})
+	}
+}
+
+type (
+	addr   = netip.Addr
+	prefix = netip.Prefix
+	hidden struct {
+		addr
+		prefix
+	}
+)
+
+type addrs struct {
+	Addr    netip.Addr
+	Zero    netip.Addr
+	Zoned   netip.Addr
+	Prefix  netip.Prefix
+	Routes  []netip.Prefix
+	Ptr     *netip.Addr
+	ByName  map[string]netip.Addr
+	Gateway struct{ Addr netip.Addr }
+}
+
+// A struct with its own binary form (netip's, which has no exported
+// field) is carried in it; hostile bytes for it are refused by its
+// UnmarshalBinary, with the path.
+func TestBinaryForm(t *testing.T) {
+	a := netip.MustParseAddr("10.0.3.1")
+	in := &addrs{
+		Addr: a, Zoned: netip.MustParseAddr("fe80::1%eth0"), Prefix: netip.MustParsePrefix("10.0.3.7/24"),
+		Routes: []netip.Prefix{netip.MustParsePrefix("2001:db8::/32"), {}}, Ptr: &a,
+		ByName: map[string]netip.Addr{"gw": a, "none": {}},
+	}
+	in.Gateway.Addr = netip.IPv6Loopback()
+	if got := roundTrip(t, in); !reflect.DeepEqual(got, in) {
+		t.Errorf("round trip\n got %#v\nwant %#v", got, in)
+	}
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"three bytes", []byte{pack.Version, 3, 10, 0, 3}, "unexpected slice size"},
+		{"past the end", []byte{pack.Version, 5, 10, 0, 3, 1}, "past the 4 bytes left"},
+		{"cut", []byte{pack.Version}, "truncated"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := pack.Unmarshal(tt.data, new(netip.Addr)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Unmarshal = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+	bad := []byte{pack.Version, 3, 5, 10, 0, 3, 1, 24, 4, 10, 0, 3, 24} // 10.0.3.1/24, 10.0.3/24
+	if err := pack.Unmarshal(bad, new([]netip.Prefix)); err == nil || !strings.Contains(err.Error(), "[1]: ") {
+		t.Errorf("Unmarshal of a bad prefix = %v, want an error at [1]", err)
+	}
+	// Two embedded binary forms: the outer struct has neither method,
+	// and the unexported fields' methods cannot be called.
+	if _, err := pack.Marshal(&hidden{addr: a}); err == nil || !strings.Contains(err.Error(), ".addr: struct with a binary form in an unexported embedded field") {
+		t.Errorf("Marshal of an embedded Addr = %v, want it refused", err)
 	}
 }
 
