@@ -285,6 +285,10 @@ func TestHostileStartRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	badSpec, err := pack.Marshal(&containerinit.Spec{TTYDir: "lxc\xff"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	valid := packReq(&startRequest{Name: "c1", LXCPath: "/p", PackedSpec: spec, Cgroups: []monitor.CgroupSetting{{Key: "k", Value: "v"}}})
 	// Name "c1", LXCPath "/p", no Spec, PackedSpec nor PackedRequest, then
 	// Cgroups claiming a billion elements.
@@ -307,6 +311,10 @@ func TestHostileStartRequests(t *testing.T) {
 		{"a JSON spec next to a packed one", packedLine(packReq(&startRequest{Name: "c1", Spec: json.RawMessage(`{}`), PackedSpec: spec})), "the start request of c1 has its spec both in JSON and packed"},
 		{"a bad packed spec", packedLine(packReq(&startRequest{Name: "c1", PackedSpec: []byte{pack.Version, 0xff, 0xff, 0xff, 0xff, 0x04}})), "the packed spec of c1: "},
 		{"a name of two lines", packedLine(packReq(&startRequest{Name: "c1\nERR x", PackedSpec: []byte{0}})), `the packed spec of "c1\nERR x": `},
+		// The record (JSON) would not say what the monitor acts on.
+		{"text not UTF-8", packedLine(packReq(&startRequest{Name: "c1", LogFile: "/var/log/caf\xe9", PackedSpec: spec})), "the packed start request of c1: pack lxc.startRequest: .LogFile: a string that is not valid UTF-8"},
+		{"a spec with text not UTF-8", packedLine(packReq(&startRequest{Name: "c1", PackedSpec: badSpec})), "the packed spec of c1: pack containerinit.Spec: .TTYDir: a string that is not valid UTF-8"},
+		{"a JSON spec that is not JSON", packedLine(packReq(&startRequest{Name: "c1", Spec: json.RawMessage(`{"ttys":`)})), "the packed start request of c1 has a spec that is not JSON"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := decodeStartRequest(tt.line)
@@ -330,10 +338,54 @@ func FuzzPackedStartRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	// And one with its spec packed, as lxc-start sends it.
+	req.Spec = nil
+	spec, err := pack.Marshal(&containerinit.Spec{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	req.PackedSpec = spec
+	if b, err = pack.Marshal(req); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := decodeStartRequest(packedLine(data))
+		got, err := decodeStartRequest(packedLine(data))
 		if pe := (*pack.PanicError)(nil); errors.As(err, &pe) {
 			t.Fatal(err)
 		}
+		if err != nil {
+			return
+		}
+		// What the monitor takes, its record can say, and be read from
+		// (an adoption, an upgrade).
+		j, err := json.Marshal(got)
+		if err != nil {
+			t.Fatalf("a request taken has no record: %v", err)
+		}
+		if err := json.Unmarshal(j, new(startRequest)); err != nil {
+			t.Fatalf("the record of a request taken does not read back: %v\n%s", err, j)
+		}
 	})
+}
+
+// A request with text that is not UTF-8 is not sent packed: lxc-start
+// falls back to JSON (which says U+FFFD, as the record will).
+func TestStartRequestNotUTF8GoesInJSON(t *testing.T) {
+	req := &startRequest{Name: "c1", LXCPath: "/p", LogFile: "/var/log/caf\xe9", spec: &containerinit.Spec{}}
+	if _, err := encodeStartRequest(req, true); !errors.Is(err, pack.ErrNotUTF8) {
+		t.Errorf("packed encode of a request with Latin-1 text = %v, want pack.ErrNotUTF8", err)
+	}
+	req = &startRequest{Name: "c1", LXCPath: "/p", spec: &containerinit.Spec{TTYDir: "lxc\xff"}}
+	if _, err := encodeStartRequest(req, true); !errors.Is(err, pack.ErrNotUTF8) {
+		t.Errorf("packed encode of a spec with Latin-1 text = %v, want pack.ErrNotUTF8", err)
+	}
+	b, err := encodeStartRequest(req, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeStartRequest(b)
+	if err != nil || got.Name != "c1" {
+		t.Errorf("its JSON form decodes as %+v, %v", got, err)
+	}
 }

@@ -102,12 +102,23 @@ func supervisorLock(lxcpath string) *Container {
 // lxcpath's shared monitor, starting that process first if none runs.
 func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	var packed, plain []byte // the request as each kind of monitor takes it, made once
+	packedNot := false       // the request cannot go packed
 	encode := func(conn *net.UnixConn) (b []byte, err error) {
-		if sameBinary(conn) {
+		if sameBinary(conn) && !packedNot {
 			if packed == nil {
 				packed, err = encodeStartRequest(req, true)
 			}
-			return packed, err
+			// Text that is not UTF-8 goes in JSON, which turns it into
+			// U+FFFD, so that the monitor acts on what its record (JSON)
+			// says, as for a tool of another build; as does a request
+			// too big packed (an adoption's, its spec in JSON, grows by
+			// a third in base64).
+			switch {
+			case errors.Is(err, pack.ErrNotUTF8), err == nil && len(packed) >= maxStartRequest:
+				packed, err, packedNot = nil, nil, true
+			default:
+				return packed, err
+			}
 		}
 		if plain == nil {
 			plain, err = encodeStartRequest(req, false)
@@ -179,13 +190,13 @@ func encodeStartRequest(req *startRequest, packed bool) ([]byte, error) {
 // by hand: no JSON encoder is learnt at all.
 func packStartRequest(r *startRequest) ([]byte, error) {
 	if len(r.Spec) == 0 && r.spec != nil {
-		p, err := pack.Marshal(r.spec)
+		p, err := pack.MarshalUTF8(r.spec)
 		if err != nil {
 			return nil, fmt.Errorf("encode the spec of %s: %w", r.Name, err)
 		}
 		r.PackedSpec = p
 	}
-	p, err := pack.Marshal(r)
+	p, err := pack.MarshalUTF8(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode the start request of %s: %w", r.Name, err)
 	}
@@ -208,7 +219,8 @@ func decodeStartRequest(data []byte) (*startRequest, error) {
 		return nil, err
 	}
 	req.came = "in JSON"
-	if req.PackedRequest != nil {
+	packed := req.PackedRequest != nil
+	if packed {
 		outer := *req
 		outer.PackedRequest, outer.came = nil, ""
 		if !reflect.DeepEqual(outer, startRequest{}) {
@@ -222,12 +234,20 @@ func decodeStartRequest(data []byte) (*startRequest, error) {
 		if inner.PackedRequest != nil {
 			return nil, fmt.Errorf("the packed start request%s has another packed inside", ofName(inner.Name))
 		}
+		if err := textIsUTF8(inner); err != nil {
+			return nil, fmt.Errorf("the packed start request%s: %w", ofName(inner.Name), err)
+		}
 		req = inner
 		req.came = "in JSON, inside a packed request (a tool of this binary)"
 	} else if req.PackedSpec != nil {
 		return nil, fmt.Errorf("the start request%s has a packed spec outside a packed request", ofName(req.Name))
 	}
 	if req.PackedSpec == nil {
+		if packed && len(req.Spec) > 0 && !json.Valid(req.Spec) {
+			// JSON's decoder checked it in the other form; the record
+			// must read back.
+			return nil, fmt.Errorf("the packed start request%s has a spec that is not JSON", ofName(req.Name))
+		}
 		return req, nil
 	}
 	if len(req.Spec) > 0 {
@@ -237,12 +257,25 @@ func decodeStartRequest(data []byte) (*startRequest, error) {
 	if err := pack.Unmarshal(req.PackedSpec, req.spec); err != nil {
 		return nil, fmt.Errorf("the packed spec%s: %w", ofName(req.Name), err)
 	}
+	if err := textIsUTF8(req.spec); err != nil {
+		return nil, fmt.Errorf("the packed spec%s: %w", ofName(req.Name), err)
+	}
 	j, err := json.Marshal(req.spec)
 	if err != nil {
 		return nil, fmt.Errorf("the spec%s in JSON, for its record: %w", ofName(req.Name), err)
 	}
 	req.Spec, req.PackedSpec = j, nil
 	return req, nil
+}
+
+// textIsUTF8 refuses a packed value with text that is not UTF-8: its
+// record, in JSON, would say U+FFFD where the monitor acted on the bytes
+// (a tool of this binary sends such a request in JSON).
+func textIsUTF8(v any) error {
+	if _, err := pack.MarshalUTF8(v); errors.Is(err, pack.ErrNotUTF8) {
+		return err
+	}
+	return nil
 }
 
 // ofName is " of NAME" for an error about a request for container name:

@@ -6,7 +6,8 @@
 //
 // The form has no names: struct fields go in their order, so both ends
 // must be the same binary. Nothing that outlives the process (records)
-// or crosses versions (the monitor's protocol) may use it. Decoding takes
+// or crosses versions may use it: the shared monitor's protocol uses it
+// only with a tool of its very binary (lxc.sameBinary). Decoding takes
 // hostile input: a process in a container may write what is decoded.
 //
 // Carried: bools, integers, floats, strings, slices and maps (nil kept
@@ -21,6 +22,7 @@
 package pack
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/binary"
 	"errors"
@@ -30,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Version is the first byte of every encoding, for a form that changes.
@@ -45,8 +48,18 @@ const chunk = 64 << 10
 
 // Marshal encodes v, or what it points to: Unmarshal into a pointer to
 // v's type (or to what it points to) decodes it.
-func Marshal(v any) ([]byte, error) {
-	e := &encoder{buf: make([]byte, 1, 1024), layouts: layouts{}}
+func Marshal(v any) ([]byte, error) { return marshal(v, false) }
+
+// ErrNotUTF8 is MarshalUTF8's error for a string that is not valid UTF-8.
+var ErrNotUTF8 = errors.New("a string that is not valid UTF-8")
+
+// MarshalUTF8 is Marshal for a form that must mean what the value's JSON
+// means (JSON turns such bytes into U+FFFD): a string that is not valid
+// UTF-8 is an error (ErrNotUTF8), for the caller to use JSON instead.
+func MarshalUTF8(v any) ([]byte, error) { return marshal(v, true) }
+
+func marshal(v any, utf8Only bool) ([]byte, error) {
+	e := &encoder{buf: make([]byte, 1, 1024), layouts: layouts{}, utf8Only: utf8Only}
 	e.buf[0] = Version
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer {
@@ -171,7 +184,19 @@ func (l layouts) of(t reflect.Type) (layout, error) {
 	if lay, ok := l[t]; ok {
 		return lay, nil
 	}
-	if t.Implements(binaryMarshaler) && reflect.PointerTo(t).Implements(binaryUnmarshaler) {
+	if t.Implements(binaryMarshaler) || reflect.PointerTo(t).Implements(binaryUnmarshaler) {
+		// Its own form only if the type itself declares both ends, the
+		// decoding one on its pointer: a method promoted from an embedded
+		// field would carry that field alone, and an UnmarshalBinary on a
+		// value would decode into a copy.
+		for i := range t.NumField() {
+			if sf := t.Field(i); sf.Anonymous && hasBinaryForm(sf.Type) {
+				return layout{}, at(errPromoted, "."+sf.Name)
+			}
+		}
+		if !t.Implements(binaryMarshaler) || !reflect.PointerTo(t).Implements(binaryUnmarshaler) || t.Implements(binaryUnmarshaler) {
+			return layout{}, errHalfBinary
+		}
 		l[t] = layout{binary: true}
 		return l[t], nil
 	}
@@ -203,13 +228,32 @@ var errHidden = errors.New("struct with a binary form in an unexported embedded 
 
 var errNothing = errors.New("struct with no exported field to carry")
 
+var errNotCanonical = errors.New("binary form not as its type makes it")
+
+var (
+	errPromoted   = errors.New("struct whose binary form is its embedded field's")
+	errHalfBinary = errors.New("struct with half a binary form (MarshalBinary on its value and UnmarshalBinary on its pointer, both, are needed)")
+)
+
+// hasBinaryForm reports whether t, or its pointer, has either method of
+// a binary form.
+func hasBinaryForm(t reflect.Type) bool {
+	for _, u := range []reflect.Type{t, reflect.PointerTo(t)} {
+		if u.Implements(binaryMarshaler) || u.Implements(binaryUnmarshaler) {
+			return true
+		}
+	}
+	return false
+}
+
 func unsupported(k reflect.Kind) error {
 	return fmt.Errorf("unsupported kind %s", k)
 }
 
 type encoder struct {
-	buf     []byte
-	layouts layouts
+	buf      []byte
+	layouts  layouts
+	utf8Only bool // MarshalUTF8
 }
 
 func (e *encoder) uvarint(x uint64) { e.buf = binary.AppendUvarint(e.buf, x) }
@@ -244,6 +288,9 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 		e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(v.Float()))
 	case reflect.String:
 		s := v.String()
+		if e.utf8Only && !utf8.ValidString(s) {
+			return ErrNotUTF8
+		}
 		e.uvarint(uint64(len(s)))
 		e.buf = append(e.buf, s...)
 	case reflect.Slice:
@@ -591,7 +638,18 @@ func (d *decoder) structValue(v reflect.Value, depth int) error {
 		}
 		b := d.data[d.off : d.off+n]
 		d.off += n
-		return v.Addr().Interface().(encoding.BinaryUnmarshaler).UnmarshalBinary(b)
+		if err := v.Addr().Interface().(encoding.BinaryUnmarshaler).UnmarshalBinary(b); err != nil {
+			return err
+		}
+		// Only the form Marshal makes is taken: a decoder may accept what
+		// it cannot give back (netip.Prefix takes a length out of range
+		// and makes an invalid prefix, which its JSON then cannot be
+		// read from).
+		again, err := v.Interface().(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil || !bytes.Equal(again, b) {
+			return errNotCanonical
+		}
+		return nil
 	}
 	for _, i := range lay.fields {
 		if err := d.value(v.Field(i), depth+1); err != nil {

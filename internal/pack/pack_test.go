@@ -150,10 +150,68 @@ func TestBinaryForm(t *testing.T) {
 	if err := pack.Unmarshal(bad, new([]netip.Prefix)); err == nil || !strings.Contains(err.Error(), "[1]: ") {
 		t.Errorf("Unmarshal of a bad prefix = %v, want an error at [1]", err)
 	}
+	// A form its type would not make: netip.Prefix takes a length out of
+	// range as an invalid prefix (whose JSON cannot be read back).
+	outOfRange := []byte{pack.Version, 2, 5, 10, 0, 3, 7, 200} // 10.0.3.7/200
+	if err := pack.Unmarshal(outOfRange, new([]netip.Prefix)); err == nil || !strings.Contains(err.Error(), "binary form not as its type makes it") {
+		t.Errorf("Unmarshal of a /200 prefix = %v, want it refused", err)
+	}
+	good := []byte{pack.Version, 2, 5, 10, 0, 3, 7, 24}
+	if err := pack.Unmarshal(good, new([]netip.Prefix)); err != nil {
+		t.Errorf("Unmarshal of 10.0.3.7/24 = %v", err)
+	}
 	// Two embedded binary forms: the outer struct has neither method,
 	// and the unexported fields' methods cannot be called.
 	if _, err := pack.Marshal(&hidden{addr: a}); err == nil || !strings.Contains(err.Error(), ".addr: struct with a binary form in an unexported embedded field") {
 		t.Errorf("Marshal of an embedded Addr = %v, want it refused", err)
+	}
+}
+
+// onlyMarshal has half a binary form; valueUnmarshal decodes into a copy.
+type onlyMarshal struct{ X int }
+
+func (onlyMarshal) MarshalBinary() ([]byte, error) { return nil, nil }
+
+type valueUnmarshal struct{ X int }
+
+func (valueUnmarshal) MarshalBinary() ([]byte, error) { return nil, nil }
+func (valueUnmarshal) UnmarshalBinary([]byte) error   { return nil }
+
+// A binary form counts only when the type declares both ends itself.
+func TestBinaryFormRefused(t *testing.T) {
+	type promoted struct {
+		netip.Addr
+		Name string
+	}
+	for _, tt := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"promoted from an embedded field", &promoted{Name: "x"}, ".Addr: struct whose binary form is its embedded field's"},
+		{"MarshalBinary alone", &onlyMarshal{X: 1}, "half a binary form"},
+		{"UnmarshalBinary on the value", &valueUnmarshal{X: 1}, "half a binary form"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := pack.Marshal(tt.v); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Marshal = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// MarshalUTF8 refuses what JSON would turn into U+FFFD; Marshal carries
+// it as it is.
+func TestMarshalUTF8(t *testing.T) {
+	in := &sample{Str: "caf\xe9"}
+	if _, err := pack.MarshalUTF8(in); !errors.Is(err, pack.ErrNotUTF8) {
+		t.Errorf("MarshalUTF8 of a Latin-1 string = %v, want ErrNotUTF8", err)
+	}
+	if got := roundTrip(t, in); got.Str != in.Str {
+		t.Errorf("Marshal lost the bytes: %q", got.Str)
+	}
+	if _, err := pack.MarshalUTF8(&sample{Str: "café"}); err != nil {
+		t.Errorf("MarshalUTF8 of UTF-8 = %v", err)
 	}
 }
 

@@ -27,8 +27,10 @@ var (
 // with its own JSON or text form (pack would carry its fields instead,
 // or nothing), a kind pack refuses (interface, func, chan, complex,
 // unsafe pointer), a struct with no exported field. A struct with a
-// binary form of its own (netip.Addr) is carried in it, as faithful as
-// its text form, and not walked. allowed lists the
+// binary form of its own (netip.Addr) is carried in it and not walked:
+// pack takes only the form the type itself makes (a decoder's laxer
+// input is refused), which for netip's types says what their text form
+// says. allowed lists the
 // paths ("specs.Windows.CredentialSpec") known to be so and never set
 // by golxc, each with its reason in the caller's comment.
 func Audit(t *testing.T, v any, allowed ...string) {
