@@ -175,16 +175,17 @@ type layout struct {
 	binary bool
 }
 
-var (
-	binaryMarshaler   = reflect.TypeFor[encoding.BinaryMarshaler]()
-	binaryUnmarshaler = reflect.TypeFor[encoding.BinaryUnmarshaler]()
-)
+// binaryMarshaler and binaryUnmarshaler are functions, not variables
+// set at start-up: every golxc process would pay for them
+// (TestStartupInitWork).
+func binaryMarshaler() reflect.Type   { return reflect.TypeFor[encoding.BinaryMarshaler]() }
+func binaryUnmarshaler() reflect.Type { return reflect.TypeFor[encoding.BinaryUnmarshaler]() }
 
 func (l layouts) of(t reflect.Type) (layout, error) {
 	if lay, ok := l[t]; ok {
 		return lay, nil
 	}
-	if t.Implements(binaryMarshaler) || reflect.PointerTo(t).Implements(binaryUnmarshaler) {
+	if t.Implements(binaryMarshaler()) || reflect.PointerTo(t).Implements(binaryUnmarshaler()) {
 		// Its own form only if the type itself declares both ends, the
 		// decoding one on its pointer: a method promoted from an embedded
 		// field would carry that field alone, and an UnmarshalBinary on a
@@ -194,7 +195,7 @@ func (l layouts) of(t reflect.Type) (layout, error) {
 				return layout{}, at(errPromoted, "."+sf.Name)
 			}
 		}
-		if !t.Implements(binaryMarshaler) || !reflect.PointerTo(t).Implements(binaryUnmarshaler) || t.Implements(binaryUnmarshaler) {
+		if !t.Implements(binaryMarshaler()) || !reflect.PointerTo(t).Implements(binaryUnmarshaler()) || t.Implements(binaryUnmarshaler()) {
 			return layout{}, errHalfBinary
 		}
 		l[t] = layout{binary: true}
@@ -239,7 +240,7 @@ var (
 // a binary form.
 func hasBinaryForm(t reflect.Type) bool {
 	for _, u := range []reflect.Type{t, reflect.PointerTo(t)} {
-		if u.Implements(binaryMarshaler) || u.Implements(binaryUnmarshaler) {
+		if u.Implements(binaryMarshaler()) || u.Implements(binaryUnmarshaler()) {
 			return true
 		}
 	}
