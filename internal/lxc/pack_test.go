@@ -363,8 +363,14 @@ func FuzzPackedStartRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a request taken has no record: %v", err)
 		}
-		if err := json.Unmarshal(j, new(startRequest)); err != nil {
+		back := new(startRequest)
+		if err := json.Unmarshal(j, back); err != nil {
 			t.Fatalf("the record of a request taken does not read back: %v\n%s", err, j)
+		}
+		if len(back.Spec) > 0 {
+			if err := json.Unmarshal(back.Spec, new(containerinit.Spec)); err != nil {
+				t.Fatalf("the spec in the record of a request taken does not read back: %v\n%s", err, back.Spec)
+			}
 		}
 	})
 }

@@ -104,7 +104,7 @@ func (c *Container) startShared(req *startRequest, lock *Lock) error {
 	var packed, plain []byte // the request as each kind of monitor takes it, made once
 	packedNot := false       // the request cannot go packed
 	encode := func(conn *net.UnixConn) (b []byte, err error) {
-		if sameBinary(conn) && !packedNot {
+		if !packedNot && sameBinary(conn) {
 			if packed == nil {
 				packed, err = encodeStartRequest(req, true)
 			}
@@ -121,7 +121,9 @@ func (c *Container) startShared(req *startRequest, lock *Lock) error {
 			}
 		}
 		if plain == nil {
-			plain, err = encodeStartRequest(req, false)
+			if plain, err = encodeStartRequest(req, false); err == nil && len(plain) >= maxStartRequest {
+				plain, err = nil, fmt.Errorf("the start request of %s is %d bytes, more than a shared monitor takes (%d)", c.Name, len(plain), maxStartRequest-1)
+			}
 		}
 		return plain, err
 	}

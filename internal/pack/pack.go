@@ -229,10 +229,13 @@ var errHidden = errors.New("struct with a binary form in an unexported embedded 
 
 var errNothing = errors.New("struct with no exported field to carry")
 
-var errNotCanonical = errors.New("binary form not as its type makes it")
+var (
+	errNotCanonical = errors.New("binary form not as its type makes it")
+	errNoText       = errors.New("binary form of a value whose text form does not read back")
+)
 
 var (
-	errPromoted   = errors.New("struct whose binary form is its embedded field's")
+	errPromoted   = errors.New("struct that embeds a type with a binary form (its own cannot be told from the embedded one's)")
 	errHalfBinary = errors.New("struct with half a binary form (MarshalBinary on its value and UnmarshalBinary on its pointer, both, are needed)")
 )
 
@@ -649,6 +652,22 @@ func (d *decoder) structValue(v reflect.Value, depth int) error {
 		again, err := v.Interface().(encoding.BinaryMarshaler).MarshalBinary()
 		if err != nil || !bytes.Equal(again, b) {
 			return errNotCanonical
+		}
+		// A form can be stable and still lossy (an invalid prefix of
+		// length 255 gives back its bytes): one with a text form must
+		// say a text that reads back, as its JSON will have to.
+		if tm, ok := v.Interface().(encoding.TextMarshaler); ok {
+			back, ok := reflect.New(v.Type()).Interface().(encoding.TextUnmarshaler)
+			if !ok {
+				return nil
+			}
+			txt, err := tm.MarshalText()
+			if err != nil {
+				return errNoText
+			}
+			if err := back.UnmarshalText(txt); err != nil {
+				return errNoText
+			}
 		}
 		return nil
 	}

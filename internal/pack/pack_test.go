@@ -156,6 +156,12 @@ func TestBinaryForm(t *testing.T) {
 	if err := pack.Unmarshal(outOfRange, new([]netip.Prefix)); err == nil || !strings.Contains(err.Error(), "binary form not as its type makes it") {
 		t.Errorf("Unmarshal of a /200 prefix = %v, want it refused", err)
 	}
+	// Length 255: the form an invalid prefix gives back itself, stable,
+	// but its text ("invalid Prefix") does not read back.
+	invalid := []byte{pack.Version, 2, 5, 10, 0, 3, 7, 0xff}
+	if err := pack.Unmarshal(invalid, new([]netip.Prefix)); err == nil || !strings.Contains(err.Error(), "text form does not read back") {
+		t.Errorf("Unmarshal of a /255 prefix = %v, want it refused", err)
+	}
 	good := []byte{pack.Version, 2, 5, 10, 0, 3, 7, 24}
 	if err := pack.Unmarshal(good, new([]netip.Prefix)); err != nil {
 		t.Errorf("Unmarshal of 10.0.3.7/24 = %v", err)
@@ -188,7 +194,7 @@ func TestBinaryFormRefused(t *testing.T) {
 		v    any
 		want string
 	}{
-		{"promoted from an embedded field", &promoted{Name: "x"}, ".Addr: struct whose binary form is its embedded field's"},
+		{"promoted from an embedded field", &promoted{Name: "x"}, ".Addr: struct that embeds a type with a binary form"},
 		{"MarshalBinary alone", &onlyMarshal{X: 1}, "half a binary form"},
 		{"UnmarshalBinary on the value", &valueUnmarshal{X: 1}, "half a binary form"},
 	} {
