@@ -188,7 +188,15 @@ func TestForkCredentialsAndFds(t *testing.T) {
 	if st["Uid"] != "65534 65534 65534 65534" || st["Gid"] != "65533 65533 65533 65533" || st["Groups"] != "" {
 		t.Errorf("child's Uid %q Gid %q Groups %q, want 65534 x4, 65533 x4 and none", st["Uid"], st["Gid"], st["Groups"])
 	}
-	if got := fds(t, c.Pid); !slices.Equal(got, []string{"0", "1", "2"}) {
+	// Release returns once the exec closed the error pipe; the exec
+	// closes the sync pipe's end just after: wait for it.
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if got = fds(t, c.Pid); slices.Equal(got, []string{"0", "1", "2"}) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"0", "1", "2"}) {
 		t.Errorf("child's fds after exec %v, want 0 1 2", got)
 	}
 	sid, err := unix.Getsid(c.Pid)
