@@ -60,16 +60,42 @@ func fdSizeOf(t *testing.T, start func(attr *syscall.ProcAttr) (int, error)) (si
 
 var printFDSize = []string{"sh", "-c", `while read k v; do [ "$k" = FDSize: ] && echo "$v"; done < /proc/self/status`}
 
-func TestStartProcessFewFDs(t *testing.T) {
-	// The Go runtime's poller is set up before the table grows, as in a
-	// monitor (its listener).
+// pollerSetUp makes sure the Go runtime's poller exists before the
+// table grows, as in a monitor (its listener).
+func pollerSetUp(t *testing.T) {
+	t.Helper()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = pr.SetReadDeadline(time.Now().Add(time.Hour))
-	defer pr.Close()
-	defer pw.Close()
+	t.Cleanup(func() { pr.Close(); pw.Close() })
+}
+
+// growTable opens /dev/null until a descriptor above past is open, as a
+// shared monitor's table is; they are closed when the test ends.
+func growTable(t *testing.T, past int) {
+	t.Helper()
+	var held []int
+	t.Cleanup(func() {
+		for _, fd := range held {
+			unix.Close(fd)
+		}
+	})
+	for {
+		fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, fd)
+		if fd > past {
+			return
+		}
+	}
+}
+
+func TestStartProcessFewFDs(t *testing.T) {
+	pollerSetUp(t)
 
 	sh := "/bin/sh"
 	direct := func(attr *syscall.ProcAttr) (int, error) {
@@ -89,22 +115,7 @@ func TestStartProcessFewFDs(t *testing.T) {
 	}
 
 	// A big one: a shared monitor's.
-	var held []int
-	defer func() {
-		for _, fd := range held {
-			unix.Close(fd)
-		}
-	}()
-	for {
-		fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, fd)
-		if fd > 2*bigTableFD {
-			break
-		}
-	}
+	growTable(t, 2*bigTableFD)
 	before := openFDs(t)
 
 	bigSize, pidfd := fdSizeOf(t, direct)
@@ -170,29 +181,8 @@ func TestStartProcessFewFDsPrepare(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("dropping from the bounding set needs root (CAP_SETPCAP)")
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = pr.SetReadDeadline(time.Now().Add(time.Hour))
-	defer pr.Close()
-	defer pw.Close()
-	var held []int
-	defer func() {
-		for _, fd := range held {
-			unix.Close(fd)
-		}
-	}()
-	for {
-		fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, fd)
-		if fd > bigTableFD {
-			break
-		}
-	}
+	pollerSetUp(t)
+	growTable(t, bigTableFD)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
