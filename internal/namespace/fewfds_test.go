@@ -24,11 +24,14 @@ func openFDs(t *testing.T) int {
 	return len(ents) - 1 // ReadDir's own
 }
 
-// fdSizeOf starts sh through start, which prints the size of its own
+// outputOf starts a child through start with its stdout on a pipe and
+// returns what it wrote, and the pidfd asked for.
+//
+// For fdSizeOf, start runs sh printing the size of its own
 // descriptor table: after an exec it is still the size of the table the
 // clone copied (the close-on-exec ones are closed, the table is not
 // shrunk).
-func fdSizeOf(t *testing.T, start func(attr *syscall.ProcAttr) (int, error)) (size string, pidfd int) {
+func outputOf(t *testing.T, start func(attr *syscall.ProcAttr) (int, error)) (out string, pidfd int) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -51,11 +54,18 @@ func fdSizeOf(t *testing.T, start func(attr *syscall.ProcAttr) (int, error)) (si
 	}
 	w.Close()
 	_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
-	out, err := io.ReadAll(r)
+	b, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSpace(string(out)), pidfd
+	return string(b), pidfd
+}
+
+// fdSizeOf is outputOf, trimmed.
+func fdSizeOf(t *testing.T, start func(attr *syscall.ProcAttr) (int, error)) (size string, pidfd int) {
+	t.Helper()
+	out, pidfd := outputOf(t, start)
+	return strings.TrimSpace(out), pidfd
 }
 
 var printFDSize = []string{"sh", "-c", `while read k v; do [ "$k" = FDSize: ] && echo "$v"; done < /proc/self/status`}
@@ -183,37 +193,19 @@ func TestStartProcessFewFDsPrepare(t *testing.T) {
 	}
 	pollerSetUp(t)
 	growTable(t, bigTableFD)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer null.Close()
 	ran := false
 	prepare := func() error {
 		ran = true
 		return unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_MODULE, 0, 0, 0)
 	}
-	pidfd := -1
-	attr := &syscall.ProcAttr{
-		Files: []uintptr{null.Fd(), w.Fd(), null.Fd()},
-		Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
-	}
-	_, ok, err := StartProcessFewFDs("/bin/cat", []string{"cat", "/proc/self/status"}, attr, prepare)
-	w.Close()
-	if !ok || err != nil {
-		t.Fatalf("ok %v, err %v", ok, err)
-	}
+	out, pidfd := outputOf(t, func(attr *syscall.ProcAttr) (int, error) {
+		pid, ok, err := StartProcessFewFDs("/bin/cat", []string{"cat", "/proc/self/status"}, attr, prepare)
+		if !ok && err == nil {
+			err = errors.New("StartProcessFewFDs did not start the child from a big table")
+		}
+		return pid, err
+	})
 	defer unix.Close(pidfd)
-	_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if !ran {
 		t.Fatal("prepare did not run")
 	}
