@@ -300,10 +300,19 @@ func removeOCICgroups(rel string) {
 	}
 }
 
-// cgroupExists says whether rel exists in any hierarchy.
+// cgroupExists says whether rel exists in any hierarchy, or its name is
+// still reserved by golxc.
 func cgroupExists(rel string) bool {
 	ms, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", rel))
-	return len(ms) > 0
+	if len(ms) > 0 {
+		return true
+	}
+	// Nor its name's reservation (cgroup.nameLock's file, named as
+	// lockFileName names it): a delete by another process than the
+	// create's removes it too.
+	name := strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(rel, "/"), "%", "%25"), "/", "%2F")
+	_, err := os.Stat(filepath.Join("/run/golxc/cgroup", name))
+	return err == nil
 }
 
 func ociUnique(t *testing.T, prefix string) string {

@@ -521,6 +521,17 @@ func (g *Group) Populated() (bool, error) {
 	return len(pids) > 0, err
 }
 
+// Unlock drops the name's lock without removing its file, for a group
+// that outlives the process that made it (golxc-runc create): the
+// group's Destroy, by any process, removes the file once nobody holds
+// the name.
+func (g *Group) Unlock() {
+	if g.lock != nil && g.lock.f != nil {
+		g.lock.f.Close()
+	}
+	g.lock = nil
+}
+
 // Destroy removes the group's directories. A directory already gone is
 // fine; one still busy (a killed process leaves its cgroups only when it
 // has finished exiting) is retried for up to about a second. Then the
@@ -579,6 +590,12 @@ func (g *Group) Destroy() error {
 			g.removeParents()
 			unlock()
 		}
+	}
+	if len(errs) == 0 && g.lock == nil && g.layout != nil {
+		// A group looked up, not created here (golxc-runc delete, after
+		// the create that held the name has exited): the name is free
+		// now, and its lock file would otherwise stay for good.
+		g.layout.dropNameLock(g.name)
 	}
 	return errors.Join(errs...)
 }

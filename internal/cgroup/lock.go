@@ -85,6 +85,28 @@ func (n *nameLock) release() {
 	n.f = nil
 }
 
+// dropNameLock removes the lock file of cgroup name dirName when nobody
+// holds it, as release does for its holder: taken first (never made: no
+// file, nothing to do), unlinked while held. A holder means the name is
+// in use again: its file stays.
+func (l *Layout) dropNameLock(dirName string) {
+	p := filepath.Join(l.lockDir(), lockFileName(dirName))
+	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if sysfile.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return
+	}
+	// The file at the path is still the one locked (not one a new holder
+	// made after another removal).
+	var a, b unix.Stat_t
+	if unix.Fstat(fd, &a) == nil && unix.Stat(p, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+		_ = unix.Unlink(p)
+	}
+}
+
 // lockFileName turns a cgroup name, which may be a path below the base
 // (lxc.cgroup.dir), into one file name, one to one: "%" becomes "%25" and
 // "/" "%2F", so a/b and a%2Fb do not share a lock. A plain name without

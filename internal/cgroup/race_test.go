@@ -208,3 +208,46 @@ func TestRemoveStale(t *testing.T) {
 		t.Errorf("RemoveStale of a missing group: %v", err)
 	}
 }
+
+// A group destroyed by a process that only looked it up (golxc-runc
+// delete, after the create that held the name exited) takes the name's
+// lock file with it, unless someone holds the name again.
+func TestDestroyLookedUpDropsNameLock(t *testing.T) {
+	l := parentLayout(t, true)
+	lockFile := func(g *Group) string { return filepath.Join(l.LockDir, lockFileName(g.Name())) }
+	g, err := l.CreateGroup("lxc.payload.", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its creator exits: the flock goes, the file stays.
+	g.lock.f.Close()
+	g.lock = nil
+	if _, err := os.Stat(lockFile(g)); err != nil {
+		t.Fatalf("the creator's lock file: %v", err)
+	}
+	if err := l.Group(g.Name()).Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if g.exists() {
+		t.Fatalf("Destroy left %s", g.Name())
+	}
+	if _, err := os.Stat(lockFile(g)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the name's lock file after the group is gone: %v, want it removed", err)
+	}
+
+	// Held by someone: the file stays.
+	h, err := l.CreateGroup("lxc.payload.", "c2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Destroy() })
+	other := l.Group(h.Name())
+	// The directories go (as a stale teardown would), the name is still
+	// h's.
+	if err := other.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lockFile(h)); err != nil {
+		t.Errorf("a held name's lock file after a looked-up Destroy: %v, want it kept", err)
+	}
+}

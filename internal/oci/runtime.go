@@ -156,6 +156,13 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if group, err = l.CreateGroupAt(plan.Cgroup); err != nil {
 		return err
 	}
+	// The group outlives this process: its name's lock goes with it,
+	// its file stays until the group's Destroy (delete, by whoever).
+	defer func() {
+		if err == nil {
+			group.Unlock()
+		}
+	}()
 	if err := group.EnableFor(plan.Limits); err != nil {
 		return err
 	}
