@@ -521,17 +521,6 @@ func (g *Group) Populated() (bool, error) {
 	return len(pids) > 0, err
 }
 
-// Unlock drops the name's lock without removing its file, for a group
-// that outlives the process that made it (golxc-runc create): the
-// group's Destroy, by any process, removes the file once nobody holds
-// the name.
-func (g *Group) Unlock() {
-	if g.lock != nil && g.lock.f != nil {
-		g.lock.f.Close()
-	}
-	g.lock = nil
-}
-
 // Destroy removes the group's directories. A directory already gone is
 // fine; one still busy (a killed process leaves its cgroups only when it
 // has finished exiting) is retried for up to about a second. Then the

@@ -156,11 +156,14 @@ func (r *Runtime) Create(o CreateOptions) (err error) {
 	if group, err = l.CreateGroupAt(plan.Cgroup); err != nil {
 		return err
 	}
-	// The group outlives this process: its name's lock goes with it,
-	// its file stays until the group's Destroy (delete, by whoever).
+	// Kept with its name's lock for a Delete in this process (run); the
+	// lock goes with the process otherwise.
 	defer func() {
 		if err == nil {
-			group.Unlock()
+			if r.made == nil {
+				r.made = map[string]*cgroup.Group{}
+			}
+			r.made[o.ID] = group
 		}
 	}()
 	if err := group.EnableFor(plan.Limits); err != nil {
@@ -508,6 +511,12 @@ func (r *Runtime) Delete(id string, force bool) error {
 		_ = r.Kill(id, unix.SIGKILL, false)
 	}
 	g := r.group(rec)
+	if mine := r.made[id]; mine != nil && mine.Name() == g.Name() {
+		// Made by this process (run): destroyed with its name's lock,
+		// released once the directories are gone.
+		g = mine
+		delete(r.made, id)
+	}
 	_ = r.Kill(id, unix.SIGKILL, true)
 	for deadline := time.Now().Add(5 * time.Second); rec.alive() && time.Now().Before(deadline); {
 		time.Sleep(2 * time.Millisecond)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/golxc/golxc/internal/cgroup"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,6 +92,12 @@ type Runtime struct {
 	// Warn, when set, is told of what fails without failing the call
 	// (a poststart or poststop hook).
 	Warn func(error)
+	// made holds the cgroups this process's Create made, by container
+	// id, with their names' locks: a Delete in the same process (run)
+	// destroys that group and releases the name; one in another (the
+	// create's process has exited, and its lock with it) removes the
+	// free name's file itself (cgroup.Group.Destroy).
+	made map[string]*cgroup.Group
 }
 
 func (r *Runtime) dir(id string) string        { return filepath.Join(r.Root, id) }
