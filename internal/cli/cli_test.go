@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/golxc/golxc/internal/rundir"
 )
 
 // runMain runs Main with args and returns its exit code and what it wrote
@@ -52,6 +54,12 @@ func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func store(t *testing.T, names ...string) string {
 	t.Helper()
 	lxcpath := t.TempDir()
+	// The tools lock containers under golxc's runtime directory, by
+	// (resolved) lxcpath: the tree of this test's temporary directory
+	// goes with it.
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(lxcpath)); err == nil {
+		t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(rundir.Sub("lock"), strings.TrimPrefix(dir, "/"))) })
+	}
 	for _, n := range names {
 		dir := filepath.Join(lxcpath, n)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
