@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,17 +20,26 @@ func fdSize(t *testing.T, pid int) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "FDSize:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatalf("FDSize of %d: %q", pid, line)
-			}
-			return n
-		}
+	n, err := strconv.Atoi(statusField(string(b), "FDSize"))
+	if err != nil {
+		t.Fatalf("FDSize of %d: %v", pid, err)
 	}
-	t.Fatalf("no FDSize in /proc/%d/status", pid)
-	return 0
+	return n
+}
+
+// initFDs lists the descriptor numbers pid holds, sorted, comma-joined.
+func initFDs(t *testing.T, pid int) string {
+	t.Helper()
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []string
+	for _, e := range ents {
+		fds = append(fds, e.Name())
+	}
+	slices.Sort(fds)
+	return strings.Join(fds, ",")
 }
 
 // TestSharedMonitorBigTableStart: a shared monitor running enough
@@ -108,6 +118,11 @@ func TestSharedMonitorBigTableStart(t *testing.T) {
 				want := strings.ReplaceAll(readCgroup(firstInit), first, name)
 				if got := readCgroup(init); got != want {
 					t.Errorf("init of %s is in\n%s\nwant (as %s's)\n%s", name, got, first, want)
+				}
+				// Nothing of the monitor's table crossed: its init holds
+				// the descriptors the first one holds, by number.
+				if got, want := initFDs(t, init), initFDs(t, firstInit); got != want {
+					t.Errorf("init of %s holds descriptors %s, want %s's %s", name, got, first, want)
 				}
 			case "veth":
 				if _, err := os.Stat("/sys/class/net/" + pair); err != nil {

@@ -64,8 +64,7 @@ func (l *Layout) tryLockName(dirName string) (*nameLock, error) {
 		}
 		// A holder that released the name unlinked the file between our
 		// open and our flock: a lock on an unlinked file guards nothing.
-		var a, b unix.Stat_t
-		if unix.Fstat(fd, &a) == nil && unix.Stat(p, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+		if isFileAt(fd, p) {
 			return &nameLock{f: os.NewFile(uintptr(fd), p)}, nil
 		}
 		unix.Close(fd)
@@ -101,10 +100,15 @@ func (l *Layout) dropNameLock(dirName string) {
 	}
 	// The file at the path is still the one locked (not one a new holder
 	// made after another removal).
-	var a, b unix.Stat_t
-	if unix.Fstat(fd, &a) == nil && unix.Stat(p, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+	if isFileAt(fd, p) {
 		_ = unix.Unlink(p)
 	}
+}
+
+// isFileAt reports whether fd is the file at path p.
+func isFileAt(fd int, p string) bool {
+	var a, b unix.Stat_t
+	return unix.Fstat(fd, &a) == nil && unix.Stat(p, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 // lockFileName turns a cgroup name, which may be a path below the base

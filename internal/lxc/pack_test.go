@@ -312,8 +312,8 @@ func TestHostileStartRequests(t *testing.T) {
 		{"a bad packed spec", packedLine(packReq(&startRequest{Name: "c1", PackedSpec: []byte{pack.Version, 0xff, 0xff, 0xff, 0xff, 0x04}})), "the packed spec of c1: "},
 		{"a name of two lines", packedLine(packReq(&startRequest{Name: "c1\nERR x", PackedSpec: []byte{0}})), `the packed spec of "c1\nERR x": `},
 		// The record (JSON) would not say what the monitor acts on.
-		{"text not UTF-8", packedLine(packReq(&startRequest{Name: "c1", LogFile: "/var/log/caf\xe9", PackedSpec: spec})), "the packed start request of c1: pack lxc.startRequest: .LogFile: a string that is not valid UTF-8"},
-		{"a spec with text not UTF-8", packedLine(packReq(&startRequest{Name: "c1", PackedSpec: badSpec})), "the packed spec of c1: pack containerinit.Spec: .TTYDir: a string that is not valid UTF-8"},
+		{"text not UTF-8", packedLine(packReq(&startRequest{Name: "c1", LogFile: "/var/log/caf\xe9", PackedSpec: spec})), "the packed start request of c1: unpack lxc.startRequest: .LogFile: a string that is not valid UTF-8"},
+		{"a spec with text not UTF-8", packedLine(packReq(&startRequest{Name: "c1", PackedSpec: badSpec})), "the packed spec of c1: unpack containerinit.Spec: .TTYDir: a string that is not valid UTF-8"},
 		{"a JSON spec that is not JSON", packedLine(packReq(&startRequest{Name: "c1", Spec: json.RawMessage(`{"ttys":`)})), "the packed start request of c1 has a spec that is not JSON"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

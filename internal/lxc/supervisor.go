@@ -228,16 +228,16 @@ func decodeStartRequest(data []byte) (*startRequest, error) {
 		if !reflect.DeepEqual(outer, startRequest{}) {
 			return nil, fmt.Errorf("the start request%s has fields next to its packed form", ofName(req.Name))
 		}
+		// Text that is not UTF-8 is refused: the record, in JSON, would
+		// say U+FFFD where the monitor acted on the bytes (a tool of this
+		// binary sends such a request in JSON).
 		inner := &startRequest{}
-		if err := pack.Unmarshal(req.PackedRequest, inner); err != nil {
+		if err := pack.UnmarshalUTF8(req.PackedRequest, inner); err != nil {
 			// What decoded before the error may name it.
 			return nil, fmt.Errorf("the packed start request%s: %w", ofName(inner.Name), err)
 		}
 		if inner.PackedRequest != nil {
 			return nil, fmt.Errorf("the packed start request%s has another packed inside", ofName(inner.Name))
-		}
-		if err := textIsUTF8(inner); err != nil {
-			return nil, fmt.Errorf("the packed start request%s: %w", ofName(inner.Name), err)
 		}
 		req = inner
 		req.came = "in JSON, inside a packed request (a tool of this binary)"
@@ -256,10 +256,7 @@ func decodeStartRequest(data []byte) (*startRequest, error) {
 		return nil, fmt.Errorf("the start request%s has its spec both in JSON and packed", ofName(req.Name))
 	}
 	req.spec, req.came = new(containerinit.Spec), "packed, inside a packed request (a tool of this binary)"
-	if err := pack.Unmarshal(req.PackedSpec, req.spec); err != nil {
-		return nil, fmt.Errorf("the packed spec%s: %w", ofName(req.Name), err)
-	}
-	if err := textIsUTF8(req.spec); err != nil {
+	if err := pack.UnmarshalUTF8(req.PackedSpec, req.spec); err != nil {
 		return nil, fmt.Errorf("the packed spec%s: %w", ofName(req.Name), err)
 	}
 	j, err := json.Marshal(req.spec)
@@ -268,16 +265,6 @@ func decodeStartRequest(data []byte) (*startRequest, error) {
 	}
 	req.Spec, req.PackedSpec = j, nil
 	return req, nil
-}
-
-// textIsUTF8 refuses a packed value with text that is not UTF-8: its
-// record, in JSON, would say U+FFFD where the monitor acted on the bytes
-// (a tool of this binary sends such a request in JSON).
-func textIsUTF8(v any) error {
-	if _, err := pack.MarshalUTF8(v); errors.Is(err, pack.ErrNotUTF8) {
-		return err
-	}
-	return nil
 }
 
 // ofName is " of NAME" for an error about a request for container name:

@@ -78,13 +78,19 @@ func marshal(v any, utf8Only bool) ([]byte, error) {
 // points to, into *v (overwritten whole). A panic is never let out: a
 // hostile encoding that finds a bug here is an error (a *PanicError,
 // which fuzz tests look for) like any other.
-func Unmarshal(data []byte, v any) (err error) {
+func Unmarshal(data []byte, v any) (err error) { return unmarshalRecovered(data, v, false) }
+
+// UnmarshalUTF8 is Unmarshal that refuses, with ErrNotUTF8, a string that
+// is not valid UTF-8: the decoding side of MarshalUTF8.
+func UnmarshalUTF8(data []byte, v any) error { return unmarshalRecovered(data, v, true) }
+
+func unmarshalRecovered(data []byte, v any, utf8Only bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Value: r}
 		}
 	}()
-	return unmarshal(data, v)
+	return unmarshal(data, v, utf8Only)
 }
 
 // PanicError is a panic of Unmarshal's, recovered: a bug.
@@ -92,7 +98,7 @@ type PanicError struct{ Value any }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("unpack: internal error: %v", e.Value) }
 
-func unmarshal(data []byte, v any) error {
+func unmarshal(data []byte, v any, utf8Only bool) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("unpack into %T: not a non-nil pointer", v)
@@ -103,7 +109,7 @@ func unmarshal(data []byte, v any) error {
 	if data[0] != Version {
 		return fmt.Errorf("unpack: form %d, want %d", data[0], Version)
 	}
-	d := &decoder{data: data, off: 1, elements: len(data), layouts: layouts{}}
+	d := &decoder{data: data, off: 1, elements: len(data), layouts: layouts{}, utf8Only: utf8Only}
 	elem := rv.Elem()
 	elem.SetZero()
 	if err := d.value(elem, 0); err != nil {
@@ -379,6 +385,7 @@ type decoder struct {
 	// looped over.
 	elements int
 	layouts  layouts
+	utf8Only bool // UnmarshalUTF8
 }
 
 // element takes one slice element or map entry from the budget.
@@ -518,6 +525,9 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		n, err := d.size()
 		if err != nil {
 			return err
+		}
+		if d.utf8Only && !utf8.Valid(d.data[d.off:d.off+n]) {
+			return ErrNotUTF8
 		}
 		// A string of its own, not a slice of the data: a long-lived
 		// value decoded from a message must not keep all of it.

@@ -216,6 +216,20 @@ func TestMarshalUTF8(t *testing.T) {
 	if got := roundTrip(t, in); got.Str != in.Str {
 		t.Errorf("Marshal lost the bytes: %q", got.Str)
 	}
+	// UnmarshalUTF8 is its decoding side.
+	b, err := pack.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pack.UnmarshalUTF8(b, new(sample)); !errors.Is(err, pack.ErrNotUTF8) || !strings.Contains(err.Error(), ".Str") {
+		t.Errorf("UnmarshalUTF8 of a Latin-1 string = %v, want ErrNotUTF8 at .Str", err)
+	}
+	if b, err = pack.Marshal(&sample{Str: "café"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pack.UnmarshalUTF8(b, new(sample)); err != nil {
+		t.Errorf("UnmarshalUTF8 of UTF-8 = %v", err)
+	}
 	if _, err := pack.MarshalUTF8(&sample{Str: "café"}); err != nil {
 		t.Errorf("MarshalUTF8 of UTF-8 = %v", err)
 	}
