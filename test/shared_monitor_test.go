@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,5 +164,31 @@ func TestSharedMonitorOtherBuild(t *testing.T) {
 	}
 	for _, n := range []string{a, b} {
 		l.mustRun("lxc-stop", "-n", n, "-k")
+	}
+}
+
+// TestSharedMonitorLargeRequest: a start request larger than the shared
+// monitor's first read (a config of ~80 KiB of lxc.environment) is read
+// whole: the container starts with every variable, the last included.
+func TestSharedMonitorLargeRequest(t *testing.T) {
+	l := newLab(t)
+	var lines []string
+	for i := range 700 {
+		lines = append(lines, fmt.Sprintf("lxc.environment = GOLXC_BIG_%03d=%s", i, strings.Repeat("x", 100)))
+	}
+	n := l.createBusybox(lines...)
+	shared := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
+	if out, errs, code := l.runWith(shared, "lxc-start", "-n", n); code != 0 {
+		t.Fatalf("lxc-start -n %s: exit %d\nstdout: %s\nstderr: %s", n, code, out, errs)
+	}
+	defer l.run("lxc-stop", "-n", n, "-k")
+	if got := len(sharedMonitors(l.path)); got != 1 {
+		t.Fatalf("%d shared monitors of %s, want 1", got, l.path)
+	}
+	env := l.attach(n, "cat", "/proc/1/environ")
+	for _, v := range []string{"GOLXC_BIG_000=", "GOLXC_BIG_699=" + strings.Repeat("x", 100)} {
+		if !strings.Contains(env, v) {
+			t.Errorf("init of %s lacks %.20s... (environ is %d bytes)", n, v, len(env))
+		}
 	}
 }

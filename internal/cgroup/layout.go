@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/golxc/golxc/internal/mountinfo"
@@ -72,6 +73,18 @@ func Detect() (*Layout, error) {
 		return nil, errors.New("no cgroup hierarchy is mounted")
 	}
 	return l, nil
+}
+
+// Clone is a copy of l sharing nothing with it.
+func (l *Layout) Clone() *Layout {
+	c := *l
+	c.V1 = make([]Hierarchy, len(l.V1))
+	for i, h := range l.V1 {
+		h.Controllers = slices.Clone(h.Controllers)
+		c.V1[i] = h
+	}
+	c.UnifiedControllers = slices.Clone(l.UnifiedControllers)
+	return &c
 }
 
 // Mode is "v1", "v2" (pure unified) or "hybrid"; "" when nothing is mounted.

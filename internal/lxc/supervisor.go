@@ -2,6 +2,7 @@ package lxc
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -416,31 +417,18 @@ func RunSupervisor(lxcpath string) int {
 		idle   = make(chan struct{}, 1)
 		served = make(chan struct{})
 	)
-	// What a container's start or end frees goes back to the host, but
-	// at most once a second: a full collection after every start or stop
-	// would take a core from the next of a script's loop. The last of a
-	// loop is trimmed after it (the channel keeps one request).
-	// Its live heap is ~20 KiB a container; a start allocates ~270 KiB,
-	// an lxc-info request ~10 KiB. Collecting at 50% growth instead of
-	// 100% halves the garbage it holds between trims (and the 4 MiB heap
-	// it would grow to before a first collection); lower, the marking of
-	// a large heap (20 MiB at 1000 containers) would come every few
-	// starts and slow a loop of them.
+	// What a container's start or end frees goes back to the host once
+	// the starts and stops pause (trimmer). Its live heap is ~20 KiB a
+	// container. Collecting at 50% growth instead of 100% halves the
+	// garbage it holds between collections (and the 4 MiB heap it would
+	// grow to before a first one); lower, the marking of a large heap
+	// (20 MiB at 1000 containers) would come every few starts and slow a
+	// loop of them.
 	debug.SetGCPercent(50)
-	trims := make(chan struct{}, 1)
-	defer close(trims)
-	go func() {
-		for range trims {
-			debug.FreeOSMemory()
-			time.Sleep(time.Second)
-		}
-	}()
-	trim := func() {
-		select {
-		case trims <- struct{}{}:
-		default:
-		}
-	}
+	layouts := newLayoutCache()
+	defer layouts.Close()
+	trim, stopTrims := trimmer(debug.FreeOSMemory, trimQuiet, trimLatest)
+	defer stopTrims()
 	// Idle from the start: if the lxc-start that spawned it never
 	// connects, it must not live for ever.
 	idle <- struct{}{}
@@ -490,7 +478,7 @@ func RunSupervisor(lxcpath string) int {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
-			run(func() { serveStart(conn, lxcpath, trim) })
+			run(func() { serveStart(conn, lxcpath, trim, layouts) })
 		}
 	}()
 	for {
@@ -517,20 +505,76 @@ func RunSupervisor(lxcpath string) int {
 	}
 }
 
+// trimQuiet is how long the starts and stops must pause before what
+// they freed is given back; trimLatest bounds how long a trim waits for
+// such a pause.
+const (
+	trimQuiet  = time.Second
+	trimLatest = 10 * time.Second
+)
+
+// trimmer returns trim, which asks for free (a full collection that
+// gives the free memory back to the host) once trim has not been called
+// for quiet, or at the latest most after the first call not yet served;
+// stop ends it. A full collection marks every container's goroutines and
+// heap: at one a second, as before, it was a seventh of a shared
+// monitor's collections during an autostart of 1000.
+func trimmer(free func(), quiet, most time.Duration) (trim, stop func()) {
+	asked := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-asked:
+			case <-done:
+				return
+			}
+			latest := time.NewTimer(most)
+			pause := time.NewTimer(quiet)
+		wait:
+			for {
+				select {
+				case <-asked:
+					pause.Reset(quiet)
+				case <-pause.C:
+					break wait
+				case <-latest.C:
+					break wait
+				case <-done:
+					pause.Stop()
+					latest.Stop()
+					return
+				}
+			}
+			pause.Stop()
+			latest.Stop()
+			free()
+		}
+	}()
+	trim = func() {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+	}
+	return trim, sync.OnceFunc(func() { close(done) })
+}
+
 // serveStart runs one container, from its start request to its stop. The
 // request is taken only from root (or this process's user), only for a
 // valid container of this lxcpath, and only with the container's lock,
 // held. trim is called once the container runs (or failed to): the
 // garbage of its start goes back to the host with the next trim, not at
 // the collector's and scavenger's pace.
-func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
+func serveStart(conn *net.UnixConn, lxcpath string, trim func(), layouts *layoutCache) {
 	defer conn.Close()
 	if err := monitor.CheckPeer(conn); err != nil {
 		// Nothing the peer sent has been read.
 		return
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 64<<10)
+	// A request is ~3 KiB (packed); a longer one is read on below.
+	buf := make([]byte, 8<<10)
 	// Room for the lock and every reserved name: a short buffer would
 	// truncate the message and drop the names (LXC could then start a
 	// copy of the container).
@@ -564,7 +608,7 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 	}
 	data := buf[:n]
 	r := bufio.NewReader(io.LimitReader(conn, maxStartRequest))
-	for !strings.Contains(string(data), "\n") {
+	for bytes.IndexByte(data, '\n') < 0 {
 		more, err := r.ReadBytes('\n')
 		data = append(data, more...)
 		if err != nil {
@@ -593,6 +637,9 @@ func serveStart(conn *net.UnixConn, lxcpath string, trim func()) {
 		return
 	}
 	req.Shared = true
+	if l, err := layouts.get(); err == nil {
+		req.detected = l
+	}
 	lock := &Lock{f: os.NewFile(uintptr(lockFD), c.lockPath())}
 	for _, fd := range reserved {
 		lock.reserved = append(lock.reserved, os.NewFile(uintptr(fd), "reserved"))
