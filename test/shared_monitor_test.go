@@ -167,28 +167,33 @@ func TestSharedMonitorOtherBuild(t *testing.T) {
 	}
 }
 
-// TestSharedMonitorLargeRequest: a start request larger than the shared
-// monitor's first read (a config of ~80 KiB of lxc.environment) is read
-// whole: the container starts with every variable, the last included.
+// TestSharedMonitorLargeRequest: start requests larger than the shared
+// monitor's first read (8 KiB) and than a socket's send buffer (~200
+// KiB), of configs with ~17 KiB and ~290 KiB of lxc.environment, are
+// sent and read whole: each container starts with every variable, the
+// last included.
 func TestSharedMonitorLargeRequest(t *testing.T) {
 	l := newLab(t)
-	var lines []string
-	for i := range 700 {
-		lines = append(lines, fmt.Sprintf("lxc.environment = GOLXC_BIG_%03d=%s", i, strings.Repeat("x", 100)))
-	}
-	n := l.createBusybox(lines...)
 	shared := runOpts{env: []string{"GOLXC_SHARED_MONITOR=1"}}
-	if out, errs, code := l.runWith(shared, "lxc-start", "-n", n); code != 0 {
-		t.Fatalf("lxc-start -n %s: exit %d\nstdout: %s\nstderr: %s", n, code, out, errs)
-	}
-	defer l.run("lxc-stop", "-n", n, "-k")
-	if got := len(sharedMonitors(l.path)); got != 1 {
-		t.Fatalf("%d shared monitors of %s, want 1", got, l.path)
-	}
-	env := l.attach(n, "cat", "/proc/1/environ")
-	for _, v := range []string{"GOLXC_BIG_000=", "GOLXC_BIG_699=" + strings.Repeat("x", 100)} {
-		if !strings.Contains(env, v) {
-			t.Errorf("init of %s lacks %.20s... (environ is %d bytes)", n, v, len(env))
+	for _, vars := range []int{150, 2600} {
+		var lines []string
+		for i := range vars {
+			lines = append(lines, fmt.Sprintf("lxc.environment = GOLXC_BIG_%04d=%s", i, strings.Repeat("x", 100)))
 		}
+		n := l.createBusybox(lines...)
+		if out, errs, code := l.runWith(shared, "lxc-start", "-n", n); code != 0 {
+			t.Fatalf("lxc-start -n %s (%d variables): exit %d\nstdout: %s\nstderr: %s", n, vars, code, out, errs)
+		}
+		env := l.attach(n, "cat", "/proc/1/environ")
+		last := fmt.Sprintf("GOLXC_BIG_%04d=%s", vars-1, strings.Repeat("x", 100))
+		for _, v := range []string{"GOLXC_BIG_0000=", last} {
+			if !strings.Contains(env, v) {
+				t.Errorf("init of %s lacks %.20s... (environ is %d bytes)", n, v, len(env))
+			}
+		}
+		l.mustRun("lxc-stop", "-n", n, "-k")
+	}
+	if got := len(sharedMonitors(l.path)); got > 1 {
+		t.Errorf("%d shared monitors of %s, want at most 1", got, l.path)
 	}
 }

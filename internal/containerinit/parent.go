@@ -392,6 +392,12 @@ func Start(o StartOptions) (*Process, error) {
 		return nil, fmt.Errorf("sync socketpair: %w", err)
 	}
 	parent := pair[0]
+	// A message is one datagram, at most the sender's buffer (~200 KiB
+	// by default): room for the largest spec taken (maxMessage), which
+	// only root may force past net.core.wmem_max.
+	if unix.SetsockoptInt(parent, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, maxMessage) != nil {
+		_ = unix.SetsockoptInt(parent, unix.SOL_SOCKET, unix.SO_SNDBUF, maxMessage)
+	}
 	childEnd := os.NewFile(uintptr(pair[1]), "sync")
 	defer childEnd.Close()
 

@@ -1,6 +1,7 @@
 package containerinit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -87,6 +88,9 @@ func send(fd int, m *message, files []int) error {
 		if err != unix.EINTR {
 			break
 		}
+	}
+	if errors.Is(err, unix.EMSGSIZE) {
+		return fmt.Errorf("send %s message: %d bytes is more than the socket's buffer takes (net.core.wmem_max): %w", m.Type, len(b), err)
 	}
 	if err != nil {
 		return fmt.Errorf("send %s message: %w", m.Type, err)

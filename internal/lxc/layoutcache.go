@@ -2,8 +2,13 @@ package lxc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -13,18 +18,21 @@ import (
 
 // layoutCache is the host's cgroup layout as a shared monitor last read
 // it. Reading it (the whole mount table parsed, /proc/1/cgroup, the
-// cgroup2 root's controllers) was a quarter of what a shared monitor
-// allocated for each start and ~0.3 ms on the way to the container's
-// clone; at 1000 containers the garbage alone made a collection every
-// few dozen starts. It is read again whenever the mount table changed
-// since (a hierarchy mounted or unmounted: the kernel tells a poll of
-// the mountinfo file, POLLPRI, once per change) or PID 1's cgroups
-// differ from those it was read with. Only root's: a user's layout
-// depends on the user's own cgroup, which its monitor leaves.
+// cgroup2 base's controllers) was a quarter of what a shared monitor
+// allocated for each start; at 1000 containers the garbage alone made a
+// collection every few dozen starts. It is read again whenever the
+// mount table changed since the last start (a hierarchy mounted or
+// unmounted: poll(2) of the mountinfo file says POLLPRI), PID 1's
+// cgroups differ from those it was read with, or the cgroup2 base's
+// cgroup.controllers does (a manager above a nested host's base changes
+// its subtree_control; a v1 hierarchy's controller comes back to cgroup2
+// once its last cgroup is gone, after the unmount). Only root's: a
+// user's layout depends on the user's own cgroup, which its monitor
+// leaves.
 type layoutCache struct {
 	mu sync.Mutex
-	// mounts is the mountinfo file, polled: a raw descriptor, never
-	// handed to Go's poller, whose epoll would take the change event.
+	// mounts is the mountinfo file, polled: a descriptor of its own,
+	// polled by nobody else (each poll that reports a change resets it).
 	mounts int
 	pid1   string // where PID 1's cgroups are read from
 	// detect reads the layout (cgroup.Detect; a test's counter).
@@ -39,7 +47,13 @@ func newLayoutCache() *layoutCache {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	fd, err := unix.Open("/proc/self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	return openLayoutCache("/proc/self/mountinfo")
+}
+
+// openLayoutCache watches the mount table of mountinfo (a test's mount
+// namespace: /proc/thread-self/mountinfo).
+func openLayoutCache(mountinfo string) *layoutCache {
+	fd, err := unix.Open(mountinfo, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
@@ -68,7 +82,7 @@ func (c *layoutCache) get() (*cgroup.Layout, error) {
 	// Polled first: a change made while the layout is read is seen
 	// at the next start.
 	changed, err := c.mountsChanged()
-	if err != nil || changed || c.layout == nil || !bytes.Equal(pid1, c.pid1At) {
+	if err != nil || changed || c.layout == nil || !bytes.Equal(pid1, c.pid1At) || !c.sameControllers() {
 		l, err := c.detect()
 		if err != nil {
 			c.layout = nil
@@ -77,6 +91,20 @@ func (c *layoutCache) get() (*cgroup.Layout, error) {
 		c.layout, c.pid1At = l, pid1
 	}
 	return c.layout.Clone(), nil
+}
+
+// sameControllers reports whether the cgroup2 base still offers the
+// controllers the layout was read with (as cgroup.Detect reads them).
+func (c *layoutCache) sameControllers() bool {
+	if c.layout == nil || c.layout.Unified == "" {
+		return true
+	}
+	b, err := os.ReadFile(filepath.Join(c.layout.Unified, "cgroup.controllers"))
+	if errors.Is(err, fs.ErrNotExist) {
+		// cgroup.Detect reads none then (a fixture tree).
+		return len(c.layout.UnifiedControllers) == 0
+	}
+	return err == nil && slices.Equal(strings.Fields(string(b)), c.layout.UnifiedControllers)
 }
 
 // mountsChanged reports whether the mount table changed since the last
