@@ -360,9 +360,11 @@ func spawnSupervisor(lxcpath string) error {
 	// Several Ps, unlike a container's own monitor (one P, thousands of
 	// them): starts come to it at once (lxc-autostart, containerd, a
 	// parallel script) and each does much of its work in Go. An
-	// autostart of 1000 on 2 cores took 12.4 s against 15.0 s with one
-	// (medians of 5). At most 4: its Go work is a small part of a start,
-	// and each P's caches and mark worker cost memory on a large host.
+	// autostart of 1000 on 2 cores took 12.5 s against 15.9 s with one
+	// (medians of 8 interleaved runs), for ~0.6 ms more of its CPU a
+	// start (a second P marks too). At most 4: its Go work is a small
+	// part of a start, and each P's caches and mark worker cost memory
+	// and CPU on a large host.
 	procs := min(runtime.NumCPU(), 4)
 	cmd.Env = []string{"PATH=" + defaultPath, "GOMAXPROCS=" + strconv.Itoa(procs), StageEnv + "=" + SupervisorStage, SupervisorPathEnv + "=" + lxcpath}
 	if p := os.Getenv(config.SystemConfigEnv); p != "" {
