@@ -125,7 +125,7 @@ func (c *Container) recoverLocked(lock *Lock) {
 	req.Adopt, req.Reserved = true, 0
 	if rec.State == monitor.Running && rec.InitAlive() {
 		c.reserveLXCNames(lock)
-		shared, err := useSharedMonitor(&req)
+		shared, err := useSharedMonitor(&req, c.hostFacts)
 		if err == nil {
 			if shared {
 				req.Shared = true
@@ -192,7 +192,7 @@ func (c *Container) adoptShared(lock *Lock) {
 	if !ok {
 		return
 	}
-	if shared, err := useSharedMonitor(&req); err != nil || !shared {
+	if shared, err := useSharedMonitor(&req, c.hostFacts); err != nil || !shared {
 		return
 	}
 	req.Adopt, req.Shared, req.Reserved = true, true, 0

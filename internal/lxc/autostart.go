@@ -198,6 +198,8 @@ func Autostart(ctx context.Context, lxcpath string, sel []AutostartEntry, o Auto
 	// /proc/net/unix and walk /proc again (5 ms a container with LXC's
 	// containers of the same names running elsewhere).
 	scan := ScanLXC()
+	host := NewHostFacts()
+	defer host.Close()
 	for _, batch := range AutostartBatches(sel, o.Action) {
 		if ctx.Err() != nil {
 			break
@@ -210,7 +212,7 @@ func Autostart(ctx context.Context, lxcpath string, sel []AutostartEntry, o Auto
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				acted, err := autostartOne(lxcpath, e, o, scan)
+				acted, err := autostartOne(lxcpath, e, o, scan, host)
 				if o.Done != nil {
 					o.Done(e, err)
 				}
@@ -233,12 +235,13 @@ func Autostart(ctx context.Context, lxcpath string, sel []AutostartEntry, o Auto
 
 // autostartOne acts on one container; acted says it did something (a
 // running container is not started again, a stopped one not stopped).
-func autostartOne(lxcpath string, e AutostartEntry, o AutostartOptions, scan *LXCScan) (acted bool, err error) {
+func autostartOne(lxcpath string, e AutostartEntry, o AutostartOptions, scan *LXCScan, host *HostFacts) (acted bool, err error) {
 	c, err := New(lxcpath, e.Name)
 	if err != nil {
 		return false, err
 	}
 	c.UseLXCScan(scan)
+	c.UseHostFacts(host)
 	if c.Recover() {
 		return false, nil // an ephemeral container its killed monitor left
 	}

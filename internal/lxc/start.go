@@ -232,7 +232,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 	if err != nil {
 		return 1, err
 	}
-	host, err := cgroup.Detect()
+	host, err := c.hostFacts.layout()
 	if err != nil {
 		return 1, err
 	}
@@ -362,7 +362,7 @@ func (c *Container) Start(cfg *config.Config, o StartOptions) (code int, err err
 		return code, err
 	}
 	req.PidFile = absPath(o.PidFile)
-	shared, err := useSharedMonitor(req)
+	shared, err := useSharedMonitor(req, c.hostFacts)
 	if err != nil {
 		return 1, err
 	}

@@ -36,6 +36,8 @@ type Container struct {
 	typed string
 	// lxcScan, when set, is shared by the containers of one listing.
 	lxcScan *LXCScan
+	// hostFacts, when set, is shared by the starts of one run of a tool.
+	hostFacts *HostFacts
 	// warnedUnadopted: Recover said once that this tool may not adopt
 	// the container (a later look at it in the same call says no more).
 	warnedUnadopted bool

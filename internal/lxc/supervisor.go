@@ -52,11 +52,11 @@ const SharedMonitorEnv = "GOLXC_SHARED_MONITOR"
 // container's); and what host hooks or network scripts leave running
 // lives in the monitor's cgroup, which a monitor of its own empties at
 // the stop (the shared one has none per container).
-func useSharedMonitor(req *startRequest) (bool, error) {
+func useSharedMonitor(req *startRequest, host *HostFacts) (bool, error) {
 	if req.PidFile != "" || hasHostHooks(req.Hooks) || slices.ContainsFunc(req.Network, func(i network.Iface) bool { return i.ScriptUp != "" || i.ScriptDown != "" }) {
 		return false, nil
 	}
-	if !req.Adopt && defaultContext() != nil {
+	if !req.Adopt && host.defaultContext() != nil {
 		// A start from another context (taskset, nice, setpriv, a
 		// namespace of its own ...) gets a monitor of its own, a fork of
 		// it as LXC's: the shared one would hand that context to the

@@ -3,8 +3,10 @@ package lxc
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
+	"github.com/golxc/golxc/internal/cgroup"
 	"github.com/golxc/golxc/internal/config"
 	"github.com/golxc/golxc/internal/monitor"
 	"github.com/golxc/golxc/internal/network"
@@ -35,9 +37,34 @@ func TestUseSharedMonitor(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv(SharedMonitorEnv, c.env)
-		got, err := useSharedMonitor(&c.req)
+		got, err := useSharedMonitor(&c.req, nil)
 		if err != nil || got != c.want {
 			t.Errorf("conf %q, %s=%q, request %+v: shared %v, %v; want %v", c.conf, SharedMonitorEnv, c.env, c.req, got, err, c.want)
 		}
+	}
+}
+
+// TestHostFacts: one run's facts give each start the host's layout as a
+// fresh read gives it, a copy of its own, and judge the process's
+// context as a fresh look does; without facts each start reads its own.
+func TestHostFacts(t *testing.T) {
+	skipUnlessRoot(t)
+	want, err := cgroup.Detect()
+	if err != nil {
+		t.Skipf("no cgroup hierarchy here: %v", err)
+	}
+	for _, h := range []*HostFacts{nil, NewHostFacts()} {
+		first, err := h.layout()
+		if err != nil || !reflect.DeepEqual(first, want) {
+			t.Fatalf("facts %p: layout %+v, %v; want %+v", h, first, err, want)
+		}
+		second, _ := h.layout()
+		if len(first.V1) > 0 && &first.V1[0] == &second.V1[0] {
+			t.Errorf("facts %p: two starts share one layout", h)
+		}
+		if (h.defaultContext() == nil) != (defaultContext() == nil) {
+			t.Errorf("facts %p: context %v, want %v", h, h.defaultContext(), defaultContext())
+		}
+		h.Close()
 	}
 }
