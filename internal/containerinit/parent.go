@@ -160,6 +160,11 @@ type StartOptions struct {
 	// Spec is what the init stage does; Start and the functions that
 	// look at StartOptions only read it.
 	Spec *Spec
+	// PackedSpec, when set, is Spec in package pack's form, the very
+	// bytes Spec was unpacked from: the stage gets them as they are,
+	// not packed again (a shared monitor holds each container's spec
+	// packed; packing it again was a seventh of its Go work a start).
+	PackedSpec []byte
 	// Stdin, Stdout, Stderr of init; nil is the container's /dev/null.
 	// With Spec.Console init gets the console instead once its root is
 	// built, and with Spec.Terminal the command gets its terminal there.
@@ -524,9 +529,12 @@ func (p *Process) handshake(sock int, o StartOptions, ns *namespacesOnly) error 
 			return err
 		}
 	}
-	packed, err := pack.Marshal(o.Spec)
-	if err != nil {
-		return fmt.Errorf("encode the spec: %w", err)
+	packed := o.PackedSpec
+	if packed == nil {
+		var err error
+		if packed, err = pack.Marshal(o.Spec); err != nil {
+			return fmt.Errorf("encode the spec: %w", err)
+		}
 	}
 	m := &message{Type: "spec", Spec: packed, Configure: o.Configured != nil, StartHost: o.StartHost != nil}
 	var fds []int

@@ -16,7 +16,8 @@ import (
 	"github.com/golxc/golxc/internal/cgroup"
 )
 
-// layoutCache is the host's cgroup layout as a shared monitor last read
+// layoutCache is the host's cgroup layout as a process that starts many
+// containers (the shared monitor, one run of lxc-autostart) last read
 // it. Reading it (the whole mount table parsed, /proc/1/cgroup, the
 // cgroup2 base's controllers) was a quarter of what a shared monitor
 // allocated for each start; at 1000 containers the garbage alone made a

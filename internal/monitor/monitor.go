@@ -664,9 +664,14 @@ func (m *Monitor) spawn() error {
 	if m.o.Hooks != nil && len(m.o.Hooks.StartHost) > 0 {
 		startHost = m.startHostHooks
 	}
+	var packed []byte
+	if m.o.Spec == nil {
+		packed = m.o.PackedSpec // what spec was just unpacked from
+	}
 	proc, err := m.startInit(containerinit.StartOptions{
 		StartHost:  startHost,
 		Spec:       spec,
+		PackedSpec: packed,
 		Stdin:      m.o.Stdin,
 		Stdout:     m.o.Stdout,
 		Stderr:     m.o.Stderr,
