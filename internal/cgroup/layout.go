@@ -78,7 +78,9 @@ func Detect() (*Layout, error) {
 // Clone is a copy of l sharing nothing with it.
 func (l *Layout) Clone() *Layout {
 	c := *l
-	c.V1 = make([]Hierarchy, len(l.V1))
+	if l.V1 != nil {
+		c.V1 = make([]Hierarchy, len(l.V1))
+	}
 	for i, h := range l.V1 {
 		h.Controllers = slices.Clone(h.Controllers)
 		c.V1[i] = h
