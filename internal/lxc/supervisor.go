@@ -324,9 +324,9 @@ func handStart(conn *net.UnixConn, req []byte, lock *Lock) error {
 	if err != nil {
 		return errHungUp
 	}
-	// A stream socket takes what its buffer holds (~200 KiB): the rest
-	// of a larger request follows (the descriptors went with the first
-	// part).
+	// A stream socket takes what fits its buffer (~110 KiB of a larger
+	// message here), and Go says so only by the count: the rest follows
+	// (the descriptors went with the first part).
 	if n < len(msg) {
 		if _, err := conn.Write(msg[n:]); err != nil {
 			return errHungUp
