@@ -181,7 +181,7 @@ func orphans(lxcpath string) []*Container {
 // held, and released here. A container that wants a monitor of its own
 // (-p, host hooks; golxc.monitor = per-container) is left to the next
 // tool.
-func (c *Container) adoptShared(lock *Lock) {
+func (c *Container) adoptShared(lock *Lock, layouts *layoutCache) {
 	defer func() {
 		if !c.Defined() {
 			lock.remove()
@@ -196,6 +196,9 @@ func (c *Container) adoptShared(lock *Lock) {
 		return
 	}
 	req.Adopt, req.Shared, req.Reserved = true, true, 0
+	if l, err := layouts.get(); err == nil {
+		req.detected = l
+	}
 	c.reserveLXCNames(lock)
 	_, _ = supervise(&req, nil, nil)
 }

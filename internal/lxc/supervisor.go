@@ -482,7 +482,7 @@ func RunSupervisor(lxcpath string) int {
 		if err != nil {
 			continue
 		}
-		run(func() { c.adoptShared(lock) })
+		run(func() { c.adoptShared(lock, layouts) })
 	}
 	go func() {
 		defer close(served)

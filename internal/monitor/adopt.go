@@ -96,7 +96,7 @@ func (m *Monitor) runAdopted() (int, error) {
 	m.ln = ln
 	go m.serve()
 	defer m.ln.Close()
-	layout, err := cgroup.Detect()
+	layout, err := m.hostLayout()
 	if err != nil {
 		m.o.Ready(err)
 		return 0, err

@@ -421,13 +421,19 @@ func describe(ws syscall.WaitStatus) string {
 	return fmt.Sprintf("exit status %d", ws.ExitStatus())
 }
 
+// hostLayout is the host's cgroup layout: the caller's (Options.HostLayout)
+// when it has one, else read now.
+func (m *Monitor) hostLayout() (*cgroup.Layout, error) {
+	if m.o.HostLayout != nil {
+		return m.o.HostLayout, nil
+	}
+	return cgroup.Detect()
+}
+
 func (m *Monitor) setupCgroups() error {
-	layout := m.o.HostLayout
-	if layout == nil {
-		var err error
-		if layout, err = cgroup.Detect(); err != nil {
-			return err
-		}
+	layout, err := m.hostLayout()
+	if err != nil {
+		return err
 	}
 	layout = layout.Use(m.o.CgroupDir.Use)
 	m.layout = layout
